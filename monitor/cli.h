@@ -1,0 +1,29 @@
+/*
+ * cli.h: the subcommands of tlogwatch.  Each takes its own argv (argv[0]
+ * is the subcommand name) and returns an exit code; none of them exits.
+ */
+#ifndef TLOGWATCH_MONITOR_CLI_H
+#define TLOGWATCH_MONITOR_CLI_H
+
+#define CLI_DEFAULT_CONFIG "/etc/tlogwatch/tlogwatch.yaml"
+
+enum cli_exit {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_FAIL = 1,  /* verification failed; alerts raised (once) */
+    CLI_EXIT_USAGE = 2, /* usage, config or input error */
+    CLI_EXIT_ERROR = 3, /* could not complete */
+};
+
+struct cli_command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+};
+
+/* The command named name, or NULL. */
+const struct cli_command *cli_find(const char *name);
+
+/* Subcommands, one per file cli_<name>.c. */
+int cli_verify(int argc, char **argv);
+int cli_inspect(int argc, char **argv);
+
+#endif

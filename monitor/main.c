@@ -1,0 +1,63 @@
+/*
+ * main.c: the tlogwatch command line.  Reads like a checklist: parse the
+ * subcommand and its options, load and check inputs, then act.  The only
+ * file that exits.  Exit codes (DESIGN.md "CLI"): 0 success or valid;
+ * 1 verification failed or alerts raised; 2 usage, config or input error;
+ * 3 could not complete.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "monitor/cli.h"
+#include "monitor/log.h"
+
+static void
+usage(FILE *f)
+{
+    fputs("usage: tlogwatch COMMAND [options]\n"
+          "\n"
+          "  run          [-c FILE]   the daemon (foreground)\n"
+          "  once         [-c FILE]   catch every log up, deliver, exit\n"
+          "  check-config [-c FILE]   validate the configuration\n"
+          "  status       [-c FILE]   per log and rule state\n"
+          "  report       [-c FILE] [--since DURATION] [--format md|json|html]\n"
+          "  test-alert   [-c FILE]   send monitor.test through every sink\n"
+          "  inspect      FILE|-      decode a Rekor v1 entry or a bundle\n"
+          "  verify checkpoint  --key PEM FILE\n"
+          "  verify consistency --old-size M --old-root HEX --new-size N\n"
+          "                     --new-root HEX --proof FILE\n"
+          "  verify inclusion   --index I --size N --root HEX\n"
+          "                     (--leaf-hash HEX | --entry FILE) --proof FILE\n"
+          "\n"
+          "Default config: " CLI_DEFAULT_CONFIG "\n",
+          f);
+}
+
+int
+main(int argc, char **argv)
+{
+    const struct cli_command *cmd;
+
+    log_init(getenv("TLOGWATCH_DEBUG") != NULL);
+    if (argc < 2) {
+        usage(stderr);
+        exit(CLI_EXIT_USAGE);
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        exit(CLI_EXIT_OK);
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("tlogwatch %s\n", TLOGWATCH_VERSION);
+        exit(CLI_EXIT_OK);
+    }
+    cmd = cli_find(argv[1]);
+    if (cmd == NULL) {
+        fprintf(stderr, "tlogwatch: unknown command '%s'\n", argv[1]);
+        usage(stderr);
+        exit(CLI_EXIT_USAGE);
+    }
+    exit(cmd->fn(argc - 1, argv + 1));
+}
