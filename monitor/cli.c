@@ -9,6 +9,7 @@
 static const struct cli_command cli_commands[] = {
     {"verify", cli_verify},
     {"inspect", cli_inspect},
+    {"check-config", cli_check_config},
 };
 
 const struct cli_command *

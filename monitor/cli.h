@@ -25,5 +25,6 @@ const struct cli_command *cli_find(const char *name);
 /* Subcommands, one per file cli_<name>.c. */
 int cli_verify(int argc, char **argv);
 int cli_inspect(int argc, char **argv);
+int cli_check_config(int argc, char **argv);
 
 #endif
