@@ -70,6 +70,27 @@ tr_fail(struct tr_err *e, const char *path, const char *fmt, ...)
 }
 
 /*
+ * Build a JSON path into out; a path that does not fit is cut short (it
+ * only decorates error messages).
+ */
+static void tr_path(char *out, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+tr_path(char *out, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(out, cap, fmt, ap);
+    va_end(ap);
+    if (n < 0 && cap > 0) {
+        out[0] = '\0';
+    }
+}
+
+/*
  * Base64 as protobuf JSON writes bytes: standard alphabet with padding;
  * the URL-safe alphabet and missing padding are accepted as protobuf's
  * JSON mapping requires.  No whitespace.  Returns the decoded length or -1.
@@ -325,7 +346,7 @@ tr_get_validity(struct tr_err *e, json_t *parent, const char *path,
     if (obj == NULL) {
         return 0;
     }
-    snprintf(sub, sizeof(sub), "%s.validFor", path);
+    tr_path(sub, sizeof(sub), "%s.validFor", path);
     if (tr_get_string(e, obj, "start", sub, 1, 64, &s) != 0) {
         return -1;
     }
@@ -553,7 +574,7 @@ tr_load_log_key(struct tr_err *e, json_t *item, const char *path,
     if (tr_get_object(e, item, "publicKey", path, 1, &pk) != 0) {
         return -1;
     }
-    snprintf(sub, sizeof(sub), "%s.publicKey", path);
+    tr_path(sub, sizeof(sub), "%s.publicKey", path);
     if (tr_get_bytes(e, pk, "rawBytes", sub, CONFIG_TRUSTED_ROOT_MAX_KEY, &der,
                      &derlen) != 0) {
         return -1;
@@ -593,7 +614,7 @@ tr_load_log_key(struct tr_err *e, json_t *item, const char *path,
     if (tr_get_object(e, item, "logId", path, 1, &lid) != 0) {
         return -1;
     }
-    snprintf(sub, sizeof(sub), "%s.logId", path);
+    tr_path(sub, sizeof(sub), "%s.logId", path);
     if (tr_get_bytes(e, lid, "keyId", sub, 64, &idbuf, &idlen) != 0) {
         return -1;
     }
@@ -635,7 +656,7 @@ tr_load_ca(struct tr_err *e, json_t *item, const char *path,
     if (tr_get_object(e, item, "subject", path, 0, &subj) != 0) {
         return -1;
     }
-    snprintf(sub, sizeof(sub), "%s.subject", path);
+    tr_path(sub, sizeof(sub), "%s.subject", path);
     s = NULL;
     if (subj != NULL &&
         tr_get_string(e, subj, "organization", sub, 0, 1024, &s) != 0) {
@@ -656,7 +677,7 @@ tr_load_ca(struct tr_err *e, json_t *item, const char *path,
     if (tr_get_object(e, item, "certChain", path, 1, &chain) != 0) {
         return -1;
     }
-    snprintf(sub, sizeof(sub), "%s.certChain", path);
+    tr_path(sub, sizeof(sub), "%s.certChain", path);
     certs = json_object_get(chain, "certificates");
     if (certs == NULL) {
         tr_fail(e, sub, "missing field \"certificates\"");
@@ -683,7 +704,7 @@ tr_load_ca(struct tr_err *e, json_t *item, const char *path,
         const unsigned char *p;
         X509 *x;
 
-        snprintf(csub, sizeof(csub), "%s.certificates[%zu]", sub, i);
+        tr_path(csub, sizeof(csub), "%s.certificates[%zu]", sub, i);
         c = json_array_get(certs, i);
         if (!json_is_object(c)) {
             tr_fail(e, csub, "must be an object");
@@ -758,7 +779,7 @@ tr_load_logs(struct tr_err *e, json_t *root, const char *key,
     }
     for (i = 0; i < n; i++) {
         *nout = i + 1; /* the item is cleared on any failure */
-        snprintf(path, sizeof(path), "%s[%zu]", key, i);
+        tr_path(path, sizeof(path), "%s[%zu]", key, i);
         if (tr_load_log_key(e, json_array_get(arr, i), path, &(*out)[i]) != 0) {
             return -1;
         }
@@ -787,7 +808,7 @@ tr_load_cas(struct tr_err *e, json_t *root, const char *key,
     }
     for (i = 0; i < n; i++) {
         *nout = i + 1;
-        snprintf(path, sizeof(path), "%s[%zu]", key, i);
+        tr_path(path, sizeof(path), "%s[%zu]", key, i);
         if (tr_load_ca(e, json_array_get(arr, i), path, &(*out)[i]) != 0) {
             return -1;
         }
