@@ -10,6 +10,9 @@ static const struct cli_command cli_commands[] = {
     {"verify", cli_verify},
     {"inspect", cli_inspect},
     {"check-config", cli_check_config},
+    {"run", cli_run},
+    {"once", cli_once},
+    {"status", cli_status},
 };
 
 const struct cli_command *

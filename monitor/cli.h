@@ -26,5 +26,15 @@ const struct cli_command *cli_find(const char *name);
 int cli_verify(int argc, char **argv);
 int cli_inspect(int argc, char **argv);
 int cli_check_config(int argc, char **argv);
+int cli_run(int argc, char **argv);
+int cli_once(int argc, char **argv);
+int cli_status(int argc, char **argv);
+
+/*
+ * Parse [-c FILE | --config FILE] for the config-driven subcommands.
+ * Returns the path (CLI_DEFAULT_CONFIG when absent), or NULL on misuse
+ * after printing why.  Resets getopt.
+ */
+const char *cli_config_arg(int argc, char **argv);
 
 #endif

@@ -1,0 +1,1893 @@
+/*
+ * follow.c: the Rekor v1 follower.  See follow.h for what it proves.
+ *
+ * Shape of the machine, per log:
+ *
+ *   poll timer -> GET /api/v1/log -> verify every signed tree head
+ *     -> frozen shards unchanged?            (else log.inconsistent)
+ *     -> our shard rotated away?             (finish it to its final cp)
+ *     -> compare with the verified checkpoint:
+ *          smaller                           log.rollback
+ *          same size, other root             log.inconsistent
+ *          larger -> GET /api/v1/log/proof -> verify against both signed
+ *                    roots -> record          (else log.inconsistent)
+ *     -> no cursor yet? seed it from the inclusion proof of the leaf
+ *        before the start point (GET /api/v1/log/entries?logIndex=)
+ *     -> fetch [cursor, verified size) in batches, apply in order,
+ *        root-check at every verified size, commit.
+ *
+ * The follower's in-memory cursor (next, range) runs ahead of the
+ * committed one by at most FOLLOW_COMMIT_EVERY entries; anything that
+ * goes wrong resets it to the committed state from the store.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "config/config.h"
+#include "config/trusted_root.h"
+#include "merkle/merkle.h"
+#include "merkle/note.h"
+#include "monitor/entry.h"
+#include "monitor/follow.h"
+#include "monitor/http.h"
+#include "monitor/log.h"
+#include "monitor/store.h"
+#include "monitor/tlw.h"
+#include "notify/alert.h"
+
+#define FOLLOW_MAX_KEYS 16
+#define FOLLOW_REORDER_PER_REQUEST 4 /* reorder buffer = window * 10 * 4 */
+#define FOLLOW_URL_MAX 2048
+#define FOLLOW_TREE_ID_MAX 24 /* decimal uint64 */
+
+/* One signed tree head from GET /api/v1/log, verified. */
+struct head {
+    char tree_id[FOLLOW_TREE_ID_MAX];
+    char *note; /* owned, NUL-terminated */
+    size_t note_len;
+    struct merkle_checkpoint cp;
+    uint64_t offset; /* virtual index of its local 0 */
+};
+
+/* The verified view of the whole log from one poll. */
+struct log_view {
+    struct head active;
+    struct head inactive[FOLLOW_MAX_SHARDS];
+    size_t ninactive;
+};
+
+/* The shard being read. */
+struct shard {
+    int64_t log_id; /* 0: none yet */
+    char origin[MERKLE_ORIGIN_MAX];
+    char tree_id[FOLLOW_TREE_ID_MAX];
+    uint64_t offset;
+    int has_cp;
+    uint64_t vsize;
+    uint8_t vroot[MERKLE_HASH_LEN];
+    char *vnote; /* owned */
+    size_t vnote_len;
+    int final; /* frozen: move to the successor at vsize */
+};
+
+enum req_kind {
+    REQ_LOG = 0,
+    REQ_PROOF,
+    REQ_SEED,
+    REQ_ENTRIES,
+};
+
+struct req {
+    struct follower *f;
+    struct http_handle *h;
+    enum req_kind kind;
+    size_t n;
+    uint64_t idx[FOLLOW_BATCH];
+    struct req *prev, *next; /* in-flight list */
+};
+
+/* What a pending proof request will prove, kept while it runs. */
+struct pending_cp {
+    struct head head;
+    int final;
+};
+
+/* A verified size the range must be root-checked at. */
+struct rootcheck {
+    uint64_t size;
+    uint8_t root[MERKLE_HASH_LEN];
+};
+
+struct follower {
+    struct tlw *t;                /* borrowed */
+    const struct config_log *cfg; /* borrowed */
+    struct merkle_note_key *keys[FOLLOW_MAX_KEYS];
+    size_t nkeys;
+
+    struct shard cur;
+    struct log_view view; /* last verified poll (heads owned) */
+    int have_view;
+
+    /* The cursor: committed and applied. */
+    int has_cursor;
+    uint64_t committed_next; /* virtual */
+    uint64_t next;           /* virtual, applied */
+    struct merkle_range range;
+    uint64_t root_checks; /* since the last commit */
+    json_t *batch_alerts; /* array: alerts found since the last commit */
+    struct rootcheck checks[8];
+    size_t nchecks;
+
+    /* Fetching. */
+    int fetching;
+    uint64_t fetch_next; /* next virtual index never requested */
+    uint64_t *retry;     /* indexes to ask for again */
+    size_t nretry, retry_cap;
+    struct entry **slots; /* reorder ring, nslots */
+    size_t nslots;
+    unsigned window;
+    unsigned inflight;
+    uint64_t pause_until_ms; /* monotonic: no requests before */
+    unsigned fail_streak;
+
+    struct req *reqs; /* all in flight */
+    struct pending_cp pcp;
+    int proving, seeding, polling;
+
+    struct event *poll_ev;
+    struct event *pump_ev;
+
+    /* Liveness. */
+    int64_t last_growth;   /* wall time the verified size last grew */
+    int64_t failing_since; /* wall time of the first failure, 0: ok */
+    unsigned once_failures;
+    int once_done;
+    int stopped; /* an alert stopped progress until the next poll */
+
+    struct follower_stats stats;
+};
+
+static void follow_pump(struct follower *f);
+static void follow_after_checkpoint(struct follower *f);
+static void follow_cycle_done(struct follower *f, int failed);
+static void follow_reset_to_committed(struct follower *f);
+
+/* ---- small helpers ------------------------------------------------ */
+
+static uint64_t
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+hexs(const uint8_t *b, size_t n, char *out, size_t outcap)
+{
+    if (merkle_hex_encode(b, n, out, outcap) < 0 && outcap > 0) {
+        out[0] = '\0';
+    }
+}
+
+static void
+head_clear(struct head *h)
+{
+    free(h->note);
+    memset(h, 0, sizeof(*h));
+}
+
+static void
+view_clear(struct log_view *v)
+{
+    size_t i;
+
+    head_clear(&v->active);
+    for (i = 0; i < v->ninactive; i++) {
+        head_clear(&v->inactive[i]);
+    }
+    v->ninactive = 0;
+}
+
+const char *
+follower_name(const struct follower *f)
+{
+    return f->cfg->name;
+}
+
+void
+follower_stats(const struct follower *f, struct follower_stats *out)
+{
+    *out = f->stats;
+    out->window = f->window;
+}
+
+static void follow_error(struct follower *f, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Record a failure in the log and the store (recent errors). */
+static void
+follow_error(struct follower *f, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    log_warnx("%s: %s", f->cfg->name, msg);
+    if (f->cur.log_id != 0 &&
+        store_log_error(f->t->store, f->cur.log_id, time(NULL), msg) != 0) {
+        tlw_fatal(f->t, store_errmsg(f->t->store));
+    }
+}
+
+/* ---- alerts --------------------------------------------------------- */
+
+/* The "log" object of an alert. */
+static json_t *
+alert_log_obj(const struct follower *f, const char *origin)
+{
+    return json_pack("{s:s, s:s}", "name", f->cfg->name, "origin",
+                     origin != NULL ? origin : f->cur.origin);
+}
+
+static json_t *
+proof_array(const uint8_t (*proof)[MERKLE_HASH_LEN], size_t n)
+{
+    json_t *a = json_array();
+    size_t i;
+
+    for (i = 0; a != NULL && i < n; i++) {
+        char hex[2 * MERKLE_HASH_LEN + 1];
+        hexs(proof[i], MERKLE_HASH_LEN, hex, sizeof(hex));
+        json_array_append_new(a, json_string(hex));
+    }
+    return a;
+}
+
+/*
+ * Raise a log.* alert now (outside a batch): stored with its deliveries,
+ * then delivered.  evidence is stolen (may be NULL).
+ */
+static void
+follow_log_alert(struct follower *f, const char *type, const char *key,
+                 const char *summary, const char *origin, json_t *evidence)
+{
+    char stable[1024];
+    json_t *a;
+
+    snprintf(stable, sizeof(stable), "%s|%s", f->cfg->name, key);
+    a = notify_alert_new(type, stable, summary, time(NULL));
+    if (a == NULL) {
+        json_decref(evidence);
+        tlw_fatal(f->t, "out of memory building an alert");
+        return;
+    }
+    notify_alert_set(a, "log", alert_log_obj(f, origin));
+    if (evidence != NULL) {
+        notify_alert_set(a, "evidence", evidence);
+    }
+    log_warnx("%s: %s: %s", f->cfg->name, type, summary);
+    if (tlw_alert_record(f->t, f->cur.log_id, a) != 0) {
+        tlw_fatal(f->t, store_errmsg(f->t->store));
+    }
+    json_decref(a);
+}
+
+static json_t *
+evidence_new(const char *old_note, const char *new_note,
+             const uint8_t (*proof)[MERKLE_HASH_LEN], size_t nproof)
+{
+    json_t *e = json_object();
+
+    if (e == NULL) {
+        return NULL;
+    }
+    if (old_note != NULL) {
+        json_object_set_new(e, "old_checkpoint", json_string(old_note));
+    }
+    if (new_note != NULL) {
+        json_object_set_new(e, "new_checkpoint", json_string(new_note));
+    }
+    json_object_set_new(e, "proof", proof_array(proof, nproof));
+    return e;
+}
+
+/* ---- keys ------------------------------------------------------------ */
+
+/* "https://Host:443/" and "https://host:443" name the same log. */
+static int
+same_url(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+
+    while (la > 0 && a[la - 1] == '/') {
+        la--;
+    }
+    while (lb > 0 && b[lb - 1] == '/') {
+        lb--;
+    }
+    return la == lb && strncasecmp(a, b, la) == 0;
+}
+
+static int
+follow_load_keys(struct follower *f, char *err, size_t errlen)
+{
+    size_t i, n = config_trusted_root_ntlogs(f->t->troot);
+
+    for (i = 0; i < n && f->nkeys < FOLLOW_MAX_KEYS; i++) {
+        const struct config_log_key *k =
+            config_trusted_root_tlog(f->t->troot, i);
+        struct merkle_note_key *nk = NULL;
+        enum merkle_result r = MERKLE_ERR_KEY;
+
+        if (!same_url(k->base_url, f->cfg->url) || k->pkey == NULL) {
+            continue;
+        }
+        if (k->alg == CONFIG_KEY_ECDSA_P256_SHA256) {
+            nk = merkle_note_key_ecdsa(k->signer_name, k->spki_der, k->spki_len,
+                                       &r);
+        } else if (k->alg == CONFIG_KEY_ED25519) {
+            uint8_t raw[32];
+            size_t rawlen = sizeof(raw);
+            if (EVP_PKEY_get_raw_public_key(k->pkey, raw, &rawlen) == 1 &&
+                rawlen == sizeof(raw)) {
+                nk = merkle_note_key_ed25519(k->signer_name, raw, &r);
+            }
+        }
+        if (nk == NULL) {
+            snprintf(err, errlen, "log %s: unusable key in trusted root: %s",
+                     f->cfg->name, merkle_strerror(r));
+            return -1;
+        }
+        f->keys[f->nkeys++] = nk;
+    }
+    if (f->nkeys == 0) {
+        snprintf(err, errlen,
+                 "log %s: the trusted root has no usable key for this url",
+                 f->cfg->name);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- requests ----------------------------------------------------- */
+
+static void follow_http_done(const struct http_response *resp, void *arg);
+
+static struct req *
+follow_send(struct follower *f, enum req_kind kind, enum http_method method,
+            const char *path, const char *body, size_t body_len)
+{
+    char url[FOLLOW_URL_MAX];
+    struct http_request_opts o;
+    struct req *r;
+
+    if ((size_t)snprintf(url, sizeof(url), "%s%s", f->cfg->url, path) >=
+        sizeof(url)) {
+        return NULL;
+    }
+    r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        return NULL;
+    }
+    r->f = f;
+    r->kind = kind;
+    memset(&o, 0, sizeof(o));
+    o.method = method;
+    o.url = url;
+    o.body = body;
+    o.body_len = body_len;
+    o.content_type = body != NULL ? "application/json" : NULL;
+    o.connect_timeout_ms = 10000;
+    o.timeout_ms = 60000;
+    o.max_response_bytes = FOLLOW_MAX_RESPONSE;
+    r->h = http_request(f->t->http, &o, follow_http_done, r);
+    if (r->h == NULL) {
+        free(r);
+        return NULL;
+    }
+    r->next = f->reqs;
+    if (f->reqs != NULL) {
+        f->reqs->prev = r;
+    }
+    f->reqs = r;
+    return r;
+}
+
+static void
+req_unlink(struct follower *f, struct req *r)
+{
+    if (r->prev != NULL) {
+        r->prev->next = r->next;
+    } else {
+        f->reqs = r->next;
+    }
+    if (r->next != NULL) {
+        r->next->prev = r->prev;
+    }
+}
+
+static void
+follow_cancel_all(struct follower *f)
+{
+    while (f->reqs != NULL) {
+        struct req *r = f->reqs;
+        req_unlink(f, r);
+        http_cancel(r->h);
+        free(r);
+    }
+    f->inflight = 0;
+    f->polling = f->proving = f->seeding = 0;
+}
+
+/* Is this a response worth parsing?  Records failures and throttling. */
+static int
+follow_response_ok(struct follower *f, const struct http_response *resp,
+                   const char *what)
+{
+    if (resp->result == HTTP_COMPLETE && resp->status == 200) {
+        return 1;
+    }
+    if (resp->result == HTTP_COMPLETE) {
+        follow_error(f, "%s: HTTP status %d", what, resp->status);
+    } else {
+        follow_error(f, "%s: %s", what,
+                     resp->error != NULL ? resp->error
+                                         : http_result_str(resp->result));
+    }
+    return 0;
+}
+
+/* ---- liveness ------------------------------------------------------ */
+
+static void
+follow_liveness(struct follower *f, int ok)
+{
+    int64_t now = time(NULL);
+    char key[1024], msg[1024];
+
+    if (ok) {
+        f->failing_since = 0;
+        f->once_failures = 0;
+        if (f->cur.log_id != 0 &&
+            store_log_success(f->t->store, f->cur.log_id, now) != 0) {
+            tlw_fatal(f->t, store_errmsg(f->t->store));
+        }
+    } else {
+        if (f->failing_since == 0) {
+            f->failing_since = now;
+        }
+        if ((uint64_t)(now - f->failing_since) * 1000 >=
+            f->cfg->unreachable_after_ms) {
+            snprintf(key, sizeof(key), "unreachable|%lld",
+                     (long long)f->failing_since);
+            snprintf(msg, sizeof(msg),
+                     "Log %s has been unreachable since %lld (%lld s)",
+                     f->cfg->name, (long long)f->failing_since,
+                     (long long)(now - f->failing_since));
+            follow_log_alert(f, "log.unreachable", key, msg, NULL, NULL);
+        }
+    }
+    if (f->cur.has_cp && f->last_growth != 0 &&
+        (uint64_t)(now - f->last_growth) * 1000 >= f->cfg->stale_after_ms) {
+        snprintf(key, sizeof(key), "stale|%s|%llu", f->cur.origin,
+                 (unsigned long long)f->cur.vsize);
+        snprintf(msg, sizeof(msg),
+                 "Log %s has signed no checkpoint newer than size %llu "
+                 "for %lld s",
+                 f->cfg->name, (unsigned long long)f->cur.vsize,
+                 (long long)(now - f->last_growth));
+        follow_log_alert(f, "log.stale", key, msg, NULL, NULL);
+    }
+}
+
+/* ---- polling ------------------------------------------------------- */
+
+static void
+follow_arm_poll(struct follower *f, uint64_t ms)
+{
+    struct timeval tv;
+
+    if (f->t->mode == TLW_MODE_ONCE && f->once_done) {
+        return;
+    }
+    tv.tv_sec = (time_t)(ms / 1000);
+    tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+    evtimer_add(f->poll_ev, &tv);
+}
+
+static void
+follow_poll_failed(struct follower *f)
+{
+    follow_liveness(f, 0);
+    if (f->t->mode == TLW_MODE_ONCE) {
+        if (++f->once_failures >= FOLLOW_ONCE_MAX_FAILURES) {
+            follow_cycle_done(f, 1);
+            return;
+        }
+        follow_arm_poll(f,
+                        (uint64_t)FOLLOW_BACKOFF_BASE_MS << f->once_failures);
+        return;
+    }
+    follow_arm_poll(f, tlw_jitter(f->t, f->cfg->poll_interval_ms, 10));
+}
+
+static void
+follow_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct follower *f = arg;
+
+    (void)fd;
+    (void)what;
+    if (f->polling || f->proving || f->seeding) {
+        follow_arm_poll(f, 1000);
+        return;
+    }
+    f->stopped = 0;
+    if (follow_send(f, REQ_LOG, HTTP_GET, "/api/v1/log", NULL, 0) == NULL) {
+        follow_error(f, "cannot start a request");
+        follow_poll_failed(f);
+        return;
+    }
+    f->polling = 1;
+}
+
+/*
+ * Verify one signed tree head: note signature with our keys, checkpoint
+ * parse, origin "<name> - <treeID>".  0, or -1 after raising
+ * log.bad_signature (signature) or recording an error (malformed).
+ */
+static int
+follow_verify_head(struct follower *f, const char *tree_id, const char *note,
+                   size_t note_len, struct head *out)
+{
+    enum merkle_result r;
+    const char *dash;
+    char key[1024], msg[1024];
+
+    memset(out, 0, sizeof(*out));
+    if (note_len > MERKLE_NOTE_MAX_SIZE) {
+        follow_error(f, "signed tree head too large");
+        return -1;
+    }
+    r = merkle_checkpoint_verify(note, note_len, f->keys, f->nkeys, &out->cp);
+    if (r == MERKLE_ERR_NOTE_UNVERIFIED || r == MERKLE_ERR_NOTE_BAD_SIGNATURE) {
+        uint8_t h[MERKLE_HASH_LEN];
+        char hex[2 * MERKLE_HASH_LEN + 1];
+        merkle_leaf_hash((const uint8_t *)note, note_len, h);
+        hexs(h, 8, hex, sizeof(hex));
+        snprintf(key, sizeof(key), "bad_signature|%s", hex);
+        snprintf(msg, sizeof(msg),
+                 "Log %s served a checkpoint (tree %s) whose signature does "
+                 "not verify with the pinned key: %s",
+                 f->cfg->name, tree_id, merkle_strerror(r));
+        char *copy = strndup(note, note_len);
+        follow_log_alert(f, "log.bad_signature", key, msg, NULL,
+                         evidence_new(f->cur.vnote, copy, NULL, 0));
+        free(copy);
+        return -1;
+    }
+    if (r != MERKLE_OK) {
+        follow_error(f, "signed tree head: %s", merkle_strerror(r));
+        return -1;
+    }
+    dash = strstr(out->cp.origin, " - ");
+    if (dash == NULL || strcmp(dash + 3, tree_id) != 0) {
+        follow_error(f, "checkpoint origin does not name tree %s", tree_id);
+        return -1;
+    }
+    if (strlen(tree_id) >= sizeof(out->tree_id)) {
+        follow_error(f, "tree id too long");
+        return -1;
+    }
+    strcpy(out->tree_id, tree_id);
+    out->note = strndup(note, note_len);
+    if (out->note == NULL) {
+        return -1;
+    }
+    out->note_len = note_len;
+    return 0;
+}
+
+/* Parse a tree head object {treeID, treeSize, signedTreeHead, rootHash}. */
+static int
+follow_parse_head(struct follower *f, json_t *o, struct head *out)
+{
+    const char *tid = json_string_value(json_object_get(o, "treeID"));
+    json_t *sth = json_object_get(o, "signedTreeHead");
+    json_t *size = json_object_get(o, "treeSize");
+    uint64_t tid_num;
+
+    if (tid == NULL || !json_is_string(sth) || !json_is_integer(size) ||
+        entry_parse_u64(tid, strlen(tid), &tid_num) != 0) {
+        follow_error(f, "GET /api/v1/log: malformed tree head");
+        return -1;
+    }
+    if (follow_verify_head(f, tid, json_string_value(sth),
+                           json_string_length(sth), out) != 0) {
+        return -1;
+    }
+    if (json_integer_value(size) < 0 ||
+        (uint64_t)json_integer_value(size) != out->cp.size) {
+        /* The signed size is what counts; a differing field is noise
+         * from a buggy server, not evidence. */
+        log_debug("%s: treeSize field differs from the signed size",
+                  f->cfg->name);
+    }
+    return 0;
+}
+
+static void follow_handle_view(struct follower *f);
+
+static void
+follow_on_log(struct follower *f, const struct http_response *resp)
+{
+    json_t *root, *inactive;
+    json_error_t jerr;
+    struct log_view v;
+    size_t i;
+    uint64_t offset = 0;
+
+    f->polling = 0;
+    if (!follow_response_ok(f, resp, "GET /api/v1/log")) {
+        follow_poll_failed(f);
+        return;
+    }
+    root =
+        json_loadb(resp->body, resp->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL || !json_is_object(root)) {
+        json_decref(root);
+        follow_error(f, "GET /api/v1/log: not a JSON object");
+        follow_poll_failed(f);
+        return;
+    }
+    memset(&v, 0, sizeof(v));
+    inactive = json_object_get(root, "inactiveShards");
+    if (inactive != NULL && !json_is_array(inactive) &&
+        !json_is_null(inactive)) {
+        follow_error(f, "GET /api/v1/log: inactiveShards is not a list");
+        goto fail;
+    }
+    if (json_array_size(inactive) > FOLLOW_MAX_SHARDS) {
+        follow_error(f, "GET /api/v1/log: too many inactive shards");
+        goto fail;
+    }
+    for (i = 0; i < json_array_size(inactive); i++) {
+        if (follow_parse_head(f, json_array_get(inactive, i), &v.inactive[i]) !=
+            0) {
+            v.ninactive = i;
+            goto fail;
+        }
+        v.inactive[i].offset = offset;
+        offset += v.inactive[i].cp.size;
+        v.ninactive = i + 1;
+    }
+    if (follow_parse_head(f, root, &v.active) != 0) {
+        goto fail;
+    }
+    v.active.offset = offset;
+    json_decref(root);
+    view_clear(&f->view);
+    f->view = v;
+    f->have_view = 1;
+    follow_liveness(f, 1);
+    follow_handle_view(f);
+    return;
+fail:
+    json_decref(root);
+    view_clear(&v);
+    follow_poll_failed(f);
+}
+
+/* ---- checkpoints ----------------------------------------------------- */
+
+/* Frozen shards: their final checkpoint must never change. */
+static int
+follow_check_frozen(struct follower *f)
+{
+    size_t i;
+    int ok = 1;
+
+    for (i = 0; i < f->view.ninactive; i++) {
+        struct head *h = &f->view.inactive[i];
+        struct store_checkpoint cp;
+        struct store_checkpoint_row stored;
+        enum store_frozen_result res;
+        char key[1024], msg[1024];
+
+        memset(&cp, 0, sizeof(cp));
+        memset(&stored, 0, sizeof(stored));
+        cp.note = h->note;
+        cp.note_len = h->note_len;
+        cp.size = h->cp.size;
+        memcpy(cp.root, h->cp.root, MERKLE_HASH_LEN);
+        if (store_frozen_check(f->t->store, f->cfg->name, h->cp.origin, &cp,
+                               time(NULL), &res, &stored) != 0) {
+            tlw_fatal(f->t, store_errmsg(f->t->store));
+            return 0;
+        }
+        if (res == STORE_FROZEN_DIFFERENT) {
+            char r1[65], r2[65];
+            hexs(stored.root, MERKLE_HASH_LEN, r1, sizeof(r1));
+            hexs(h->cp.root, MERKLE_HASH_LEN, r2, sizeof(r2));
+            snprintf(key, sizeof(key), "frozen|%s|%llu|%s|%llu|%s",
+                     h->cp.origin, (unsigned long long)stored.size, r1,
+                     (unsigned long long)h->cp.size, r2);
+            snprintf(msg, sizeof(msg),
+                     "Frozen shard %s changed its final checkpoint from "
+                     "size %llu to size %llu",
+                     h->cp.origin, (unsigned long long)stored.size,
+                     (unsigned long long)h->cp.size);
+            follow_log_alert(f, "log.inconsistent", key, msg, h->cp.origin,
+                             evidence_new(stored.note, h->note, NULL, 0));
+            ok = 0;
+        }
+        store_checkpoint_row_free(&stored);
+    }
+    return ok;
+}
+
+static void
+shard_set_cp(struct shard *s, const struct head *h)
+{
+    free(s->vnote);
+    s->vnote = strdup(h->note);
+    s->vnote_len = h->note_len;
+    s->vsize = h->cp.size;
+    memcpy(s->vroot, h->cp.root, MERKLE_HASH_LEN);
+    s->has_cp = 1;
+}
+
+/* Queue a root check at a newly verified size ahead of the cursor. */
+static void
+follow_add_check(struct follower *f, uint64_t size,
+                 const uint8_t root[MERKLE_HASH_LEN])
+{
+    if (f->nchecks == sizeof(f->checks) / sizeof(f->checks[0])) {
+        /* Keep the newest: it is the target; older ones are implied by
+         * the consistency proofs already verified. */
+        memmove(&f->checks[0], &f->checks[1],
+                (f->nchecks - 1) * sizeof(f->checks[0]));
+        f->nchecks--;
+    }
+    f->checks[f->nchecks].size = size;
+    memcpy(f->checks[f->nchecks].root, root, MERKLE_HASH_LEN);
+    f->nchecks++;
+}
+
+/* Record h as the shard's newest verified checkpoint. */
+static int
+follow_record(struct follower *f, const struct head *h,
+              const uint8_t (*proof)[MERKLE_HASH_LEN], size_t nproof)
+{
+    struct store_checkpoint cp;
+
+    memset(&cp, 0, sizeof(cp));
+    cp.note = h->note;
+    cp.note_len = h->note_len;
+    cp.size = h->cp.size;
+    memcpy(cp.root, h->cp.root, MERKLE_HASH_LEN);
+    cp.link = nproof > 0 ? STORE_LINK_CONSISTENCY : STORE_LINK_NONE;
+    cp.proof = proof;
+    cp.nproof = nproof;
+    if (store_checkpoint_record(f->t->store, f->cur.log_id, &cp, time(NULL)) !=
+        0) {
+        tlw_fatal(f->t, store_errmsg(f->t->store));
+        return -1;
+    }
+    if (!f->cur.has_cp || h->cp.size > f->cur.vsize) {
+        f->last_growth = time(NULL);
+    }
+    shard_set_cp(&f->cur, h);
+    if (f->has_cursor && h->cp.size > f->next - f->cur.offset) {
+        follow_add_check(f, h->cp.size, h->cp.root);
+    }
+    return 0;
+}
+
+/*
+ * Move the shard's verified checkpoint to h (the active head, or the
+ * final checkpoint of our shard after a rotation).  May go asynchronous
+ * (consistency proof); follow_after_checkpoint runs when it is settled.
+ */
+static void
+follow_advance(struct follower *f, const struct head *h, int final)
+{
+    char key[1024], msg[1024], r1[65], r2[65], path[256];
+
+    if (!f->cur.has_cp || f->cur.vsize == 0) {
+        if (follow_record(f, h, NULL, 0) != 0) {
+            return;
+        }
+        f->cur.final = final;
+        follow_after_checkpoint(f);
+        return;
+    }
+    hexs(f->cur.vroot, MERKLE_HASH_LEN, r1, sizeof(r1));
+    hexs(h->cp.root, MERKLE_HASH_LEN, r2, sizeof(r2));
+    if (h->cp.size < f->cur.vsize) {
+        snprintf(key, sizeof(key), "rollback|%s|%llu|%s|%llu|%s", f->cur.origin,
+                 (unsigned long long)f->cur.vsize, r1,
+                 (unsigned long long)h->cp.size, r2);
+        snprintf(msg, sizeof(msg),
+                 "Log %s signed size %llu after size %llu was verified",
+                 f->cfg->name, (unsigned long long)h->cp.size,
+                 (unsigned long long)f->cur.vsize);
+        follow_log_alert(f, "log.rollback", key, msg, NULL,
+                         evidence_new(f->cur.vnote, h->note, NULL, 0));
+        f->stopped = 1;
+        follow_after_checkpoint(f);
+        return;
+    }
+    if (h->cp.size == f->cur.vsize) {
+        if (!merkle_hash_equal(h->cp.root, f->cur.vroot)) {
+            snprintf(key, sizeof(key), "fork|%s|%llu|%s|%s", f->cur.origin,
+                     (unsigned long long)h->cp.size, r1, r2);
+            snprintf(msg, sizeof(msg),
+                     "Log %s signed two different roots for size %llu",
+                     f->cfg->name, (unsigned long long)h->cp.size);
+            follow_log_alert(f, "log.inconsistent", key, msg, NULL,
+                             evidence_new(f->cur.vnote, h->note, NULL, 0));
+            f->stopped = 1;
+        } else if (final) {
+            f->cur.final = 1;
+        }
+        follow_after_checkpoint(f);
+        return;
+    }
+    /* Larger: prove it. */
+    free(f->pcp.head.note);
+    f->pcp.head = *h;
+    f->pcp.head.note = strdup(h->note);
+    f->pcp.final = final;
+    snprintf(path, sizeof(path),
+             "/api/v1/log/proof?firstSize=%llu&lastSize=%llu&treeID=%s",
+             (unsigned long long)f->cur.vsize, (unsigned long long)h->cp.size,
+             h->tree_id);
+    if (f->pcp.head.note == NULL ||
+        follow_send(f, REQ_PROOF, HTTP_GET, path, NULL, 0) == NULL) {
+        follow_error(f, "cannot start a proof request");
+        follow_after_checkpoint(f);
+        return;
+    }
+    f->proving = 1;
+}
+
+static void
+follow_on_proof(struct follower *f, const struct http_response *resp)
+{
+    struct entry_proof p;
+    char err[ENTRY_ERR_LEN];
+    enum merkle_result r;
+    struct head *h = &f->pcp.head;
+
+    f->proving = 0;
+    if (!follow_response_ok(f, resp, "GET /api/v1/log/proof")) {
+        follow_liveness(f, 0);
+        follow_after_checkpoint(f);
+        return;
+    }
+    memset(&p, 0, sizeof(p));
+    if (entry_proof_file_parse(resp->body, resp->body_len, &p, err,
+                               sizeof(err)) != 0) {
+        follow_error(f, "GET /api/v1/log/proof: %s", err);
+        follow_after_checkpoint(f);
+        return;
+    }
+    r = merkle_verify_consistency(
+        f->cur.vsize, h->cp.size, f->cur.vroot, h->cp.root,
+        (const uint8_t(*)[MERKLE_HASH_LEN])p.hashes, p.nhashes);
+    if (r != MERKLE_OK) {
+        char key[1024], msg[1024], r1[65], r2[65];
+        hexs(f->cur.vroot, MERKLE_HASH_LEN, r1, sizeof(r1));
+        hexs(h->cp.root, MERKLE_HASH_LEN, r2, sizeof(r2));
+        snprintf(key, sizeof(key), "consistency|%s|%llu|%s|%llu|%s",
+                 f->cur.origin, (unsigned long long)f->cur.vsize, r1,
+                 (unsigned long long)h->cp.size, r2);
+        snprintf(msg, sizeof(msg),
+                 "Log %s: no valid consistency proof from size %llu to "
+                 "size %llu (%s)",
+                 f->cfg->name, (unsigned long long)f->cur.vsize,
+                 (unsigned long long)h->cp.size, merkle_strerror(r));
+        follow_log_alert(
+            f, "log.inconsistent", key, msg, NULL,
+            evidence_new(f->cur.vnote, h->note,
+                         (const uint8_t(*)[MERKLE_HASH_LEN])p.hashes,
+                         p.nhashes));
+        f->stopped = 1;
+        entry_proof_clear(&p);
+        follow_after_checkpoint(f);
+        return;
+    }
+    if (follow_record(f, h, (const uint8_t(*)[MERKLE_HASH_LEN])p.hashes,
+                      p.nhashes) == 0 &&
+        f->pcp.final) {
+        f->cur.final = 1;
+    }
+    entry_proof_clear(&p);
+    follow_after_checkpoint(f);
+}
+
+/* ---- shards ------------------------------------------------------------ */
+
+/* Point cur at shard h (new or resumed from the store). */
+static int
+follow_enter_shard(struct follower *f, const struct head *h)
+{
+    int found = 0;
+    struct store_checkpoint_row row;
+
+    free(f->cur.vnote);
+    memset(&f->cur, 0, sizeof(f->cur));
+    snprintf(f->cur.origin, sizeof(f->cur.origin), "%s", h->cp.origin);
+    snprintf(f->cur.tree_id, sizeof(f->cur.tree_id), "%s", h->tree_id);
+    f->cur.offset = h->offset;
+    if (store_log_open(f->t->store, f->cfg->name, h->cp.origin, time(NULL),
+                       &f->cur.log_id) != 0) {
+        tlw_fatal(f->t, store_errmsg(f->t->store));
+        return -1;
+    }
+    memset(&row, 0, sizeof(row));
+    if (store_checkpoint_latest(f->t->store, f->cur.log_id, &found, &row) !=
+        0) {
+        tlw_fatal(f->t, store_errmsg(f->t->store));
+        return -1;
+    }
+    if (found) {
+        f->cur.has_cp = 1;
+        f->cur.vsize = row.size;
+        memcpy(f->cur.vroot, row.root, MERKLE_HASH_LEN);
+        f->cur.vnote = row.note;
+        f->cur.vnote_len = row.note_len;
+        row.note = NULL;
+        store_checkpoint_row_free(&row);
+    }
+    if (store_cursor_get(f->t->store, f->cur.log_id, &f->has_cursor, &f->next,
+                         &f->range) != 0) {
+        tlw_fatal(f->t, store_errmsg(f->t->store));
+        return -1;
+    }
+    f->committed_next = f->next;
+    f->nchecks = 0;
+    if (f->has_cursor && f->cur.has_cp &&
+        f->next - f->cur.offset < f->cur.vsize) {
+        follow_add_check(f, f->cur.vsize, f->cur.vroot);
+    }
+    return 0;
+}
+
+/* The shard that starts where ours ends, from the last view. */
+static const struct head *
+follow_successor(const struct follower *f)
+{
+    uint64_t end = f->cur.offset + f->cur.vsize;
+    size_t i;
+
+    for (i = 0; i < f->view.ninactive; i++) {
+        if (f->view.inactive[i].offset == end &&
+            strcmp(f->view.inactive[i].cp.origin, f->cur.origin) != 0) {
+            return &f->view.inactive[i];
+        }
+    }
+    if (f->view.active.offset == end &&
+        strcmp(f->view.active.cp.origin, f->cur.origin) != 0) {
+        return &f->view.active;
+    }
+    return NULL;
+}
+
+/* Our shard is finished: move to its successor at local 0. */
+static void
+follow_switch_shard(struct follower *f)
+{
+    const struct head *succ = follow_successor(f);
+    struct head copy;
+    int is_final;
+
+    if (succ == NULL) {
+        char key[1024], msg[1024];
+        snprintf(key, sizeof(key), "successor|%s|%llu", f->cur.origin,
+                 (unsigned long long)(f->cur.offset + f->cur.vsize));
+        snprintf(msg, sizeof(msg),
+                 "Log %s: no shard continues frozen shard %s at virtual "
+                 "index %llu",
+                 f->cfg->name, f->cur.origin,
+                 (unsigned long long)(f->cur.offset + f->cur.vsize));
+        follow_log_alert(f, "log.inconsistent", key, msg, NULL, NULL);
+        f->stopped = 1;
+        follow_cycle_done(f, 0);
+        return;
+    }
+    log_info("%s: shard %s finished at virtual index %llu; following %s",
+             f->cfg->name, f->cur.origin,
+             (unsigned long long)(f->cur.offset + f->cur.vsize),
+             succ->cp.origin);
+    copy = *succ;
+    copy.note = strdup(succ->note);
+    is_final = succ != &f->view.active;
+    if (copy.note == NULL || follow_enter_shard(f, &copy) != 0) {
+        free(copy.note);
+        return;
+    }
+    if (!f->has_cursor) {
+        struct merkle_range empty;
+        merkle_range_init(&empty);
+        if (!f->cur.has_cp && follow_record(f, &copy, NULL, 0) != 0) {
+            free(copy.note);
+            return;
+        }
+        if (store_cursor_seed(f->t->store, f->cur.log_id, f->cur.offset, &empty,
+                              time(NULL)) != 0) {
+            tlw_fatal(f->t, store_errmsg(f->t->store));
+            free(copy.note);
+            return;
+        }
+        f->has_cursor = 1;
+        f->next = f->committed_next = f->cur.offset;
+        f->range = empty;
+        f->nchecks = 0;
+        if (f->cur.vsize > 0) {
+            follow_add_check(f, f->cur.vsize, f->cur.vroot);
+        }
+    }
+    follow_advance(f, &copy, is_final);
+    free(copy.note);
+}
+
+/* ---- seeding (point 4) ---------------------------------------------- */
+
+/* The local index the cursor starts at, for a shard without a cursor. */
+static uint64_t
+follow_start_local(const struct follower *f)
+{
+    if (f->cfg->start_latest || f->cfg->start_index < f->cur.offset) {
+        return f->cur.vsize;
+    }
+    if (f->cfg->start_index - f->cur.offset > f->cur.vsize) {
+        return f->cur.vsize;
+    }
+    return f->cfg->start_index - f->cur.offset;
+}
+
+static void
+follow_seed_done(struct follower *f, uint64_t local,
+                 const struct merkle_range *r)
+{
+    if (store_cursor_seed(f->t->store, f->cur.log_id, f->cur.offset + local, r,
+                          time(NULL)) != 0) {
+        tlw_fatal(f->t, store_errmsg(f->t->store));
+        return;
+    }
+    f->has_cursor = 1;
+    f->next = f->committed_next = f->cur.offset + local;
+    f->range = *r;
+    f->nchecks = 0;
+    if (local < f->cur.vsize) {
+        follow_add_check(f, f->cur.vsize, f->cur.vroot);
+    }
+    log_info("%s: cursor seeded at virtual index %llu (shard %s, local "
+             "%llu)",
+             f->cfg->name, (unsigned long long)f->next, f->cur.origin,
+             (unsigned long long)local);
+}
+
+static void
+follow_seed(struct follower *f)
+{
+    uint64_t local = follow_start_local(f);
+    char path[128];
+    struct merkle_range empty;
+
+    if (local == 0) {
+        merkle_range_init(&empty);
+        follow_seed_done(f, 0, &empty);
+        follow_after_checkpoint(f);
+        return;
+    }
+    snprintf(path, sizeof(path), "/api/v1/log/entries?logIndex=%llu",
+             (unsigned long long)(f->cur.offset + local - 1));
+    if (follow_send(f, REQ_SEED, HTTP_GET, path, NULL, 0) == NULL) {
+        follow_error(f, "cannot start a seed request");
+        follow_cycle_done(f, 1);
+        return;
+    }
+    f->seeding = 1;
+}
+
+static void
+follow_on_seed(struct follower *f, const struct http_response *resp)
+{
+    uint64_t local = follow_start_local(f);
+    json_t *root = NULL, *el;
+    struct entry *e = NULL;
+    struct merkle_checkpoint cp;
+    struct merkle_range r;
+    json_error_t jerr;
+    char err[ENTRY_ERR_LEN];
+    enum merkle_result mr;
+    uint8_t rr[MERKLE_HASH_LEN];
+
+    f->seeding = 0;
+    if (!follow_response_ok(f, resp, "GET /api/v1/log/entries")) {
+        follow_poll_failed(f);
+        return;
+    }
+    root =
+        json_loadb(resp->body, resp->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    /* Production answers a JSON object; some versions a one-item list. */
+    el = json_is_array(root) ? json_array_get(root, 0) : root;
+    if (el == NULL || (e = entry_from_json(el, err, sizeof(err))) == NULL) {
+        follow_error(f, "seed entry: %s", el == NULL ? "not JSON" : err);
+        goto fail;
+    }
+    if (e->log_index != f->cur.offset + local - 1 || !e->has_proof ||
+        !e->proof.has_index || e->proof.index != local - 1 ||
+        e->proof.checkpoint == NULL) {
+        follow_error(f,
+                     "seed entry: not the entry at index %llu with an "
+                     "inclusion proof and checkpoint",
+                     (unsigned long long)(f->cur.offset + local - 1));
+        goto fail;
+    }
+    mr = merkle_checkpoint_verify(e->proof.checkpoint, e->proof.checkpoint_len,
+                                  f->keys, f->nkeys, &cp);
+    if (mr != MERKLE_OK) {
+        follow_error(f, "seed entry checkpoint: %s", merkle_strerror(mr));
+        goto fail;
+    }
+    if (strcmp(cp.origin, f->cur.origin) != 0 || cp.size != e->proof.size ||
+        !merkle_hash_equal(cp.root, e->proof.root) || cp.size < f->cur.vsize) {
+        follow_error(f, "seed entry: its checkpoint does not match its proof");
+        goto fail;
+    }
+    mr = merkle_range_from_inclusion(
+        &r, local - 1, cp.size, e->leaf_hash,
+        (const uint8_t(*)[MERKLE_HASH_LEN])e->proof.hashes, e->proof.nhashes,
+        cp.root);
+    if (mr != MERKLE_OK) {
+        follow_error(f, "seed entry inclusion proof: %s", merkle_strerror(mr));
+        goto fail;
+    }
+    /* Starting at the verified size: the seeded range must give its root. */
+    merkle_range_root(&r, rr);
+    if (local == f->cur.vsize && !merkle_hash_equal(rr, f->cur.vroot)) {
+        follow_error(f, "seed: compact range root differs from the verified "
+                        "checkpoint");
+        goto fail;
+    }
+    entry_free(e);
+    json_decref(root);
+    follow_seed_done(f, local, &r);
+    follow_after_checkpoint(f);
+    return;
+fail:
+    entry_free(e);
+    json_decref(root);
+    follow_poll_failed(f);
+}
+
+/* ---- the view, after a poll ----------------------------------------- */
+
+static void
+follow_handle_view(struct follower *f)
+{
+    size_t i;
+
+    if (!follow_check_frozen(f)) {
+        /* Keep following: the alert is raised; our own shard is judged
+         * below like any other. */
+    }
+    if (f->cur.log_id == 0) {
+        /* Fresh: pick the shard holding the start index. */
+        const struct head *h = &f->view.active;
+        int final = 0;
+        if (!f->cfg->start_latest && f->cfg->start_index < h->offset) {
+            for (i = 0; i < f->view.ninactive; i++) {
+                const struct head *s = &f->view.inactive[i];
+                if (f->cfg->start_index >= s->offset &&
+                    f->cfg->start_index < s->offset + s->cp.size) {
+                    h = s;
+                    final = 1;
+                    break;
+                }
+            }
+        }
+        if (follow_enter_shard(f, h) != 0) {
+            return;
+        }
+        follow_advance(f, h, final);
+        return;
+    }
+    if (strcmp(f->view.active.cp.origin, f->cur.origin) == 0) {
+        if (f->view.active.offset != f->cur.offset) {
+            char key[1024], msg[1024];
+            snprintf(key, sizeof(key), "offset|%s|%llu|%llu", f->cur.origin,
+                     (unsigned long long)f->cur.offset,
+                     (unsigned long long)f->view.active.offset);
+            snprintf(msg, sizeof(msg),
+                     "Log %s: the virtual offset of shard %s moved from "
+                     "%llu to %llu",
+                     f->cfg->name, f->cur.origin,
+                     (unsigned long long)f->cur.offset,
+                     (unsigned long long)f->view.active.offset);
+            follow_log_alert(f, "log.inconsistent", key, msg, NULL, NULL);
+            f->stopped = 1;
+            follow_after_checkpoint(f);
+            return;
+        }
+        follow_advance(f, &f->view.active, 0);
+        return;
+    }
+    for (i = 0; i < f->view.ninactive; i++) {
+        if (strcmp(f->view.inactive[i].cp.origin, f->cur.origin) == 0) {
+            follow_advance(f, &f->view.inactive[i], 1);
+            return;
+        }
+    }
+    {
+        char key[1024], msg[1024];
+        snprintf(key, sizeof(key), "vanished|%s", f->cur.origin);
+        snprintf(msg, sizeof(msg),
+                 "Log %s no longer lists shard %s, active or inactive",
+                 f->cfg->name, f->cur.origin);
+        follow_log_alert(
+            f, "log.inconsistent", key, msg, NULL,
+            evidence_new(f->cur.vnote, f->view.active.note, NULL, 0));
+        f->stopped = 1;
+        follow_after_checkpoint(f);
+    }
+}
+
+/* The checkpoint step is settled: seed, fetch, or finish the cycle. */
+static void
+follow_after_checkpoint(struct follower *f)
+{
+    if (f->t->fatal) {
+        return;
+    }
+    if (f->stopped || !f->cur.has_cp) {
+        follow_cycle_done(f, 0);
+        return;
+    }
+    if (!f->has_cursor) {
+        follow_seed(f);
+        return;
+    }
+    f->fetching = 1;
+    if (f->fetch_next < f->next) {
+        f->fetch_next = f->next;
+    }
+    follow_pump(f);
+}
+
+/* ---- fetching and applying -------------------------------------------- */
+
+static int
+follow_commit(struct follower *f)
+{
+    struct store_progress p;
+    struct store_alert *alerts = NULL;
+    const char *sinks[64];
+    char **bodies = NULL;
+    size_t i, n = json_array_size(f->batch_alerts), nsinks, fresh = 0;
+    int rc = -1;
+
+    if (f->next == f->committed_next && n == 0) {
+        return 0;
+    }
+    if (n > 0) {
+        alerts = calloc(n, sizeof(*alerts));
+        bodies = calloc(n, sizeof(*bodies));
+        if (alerts == NULL || bodies == NULL) {
+            goto out;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        json_t *a = json_array_get(f->batch_alerts, i);
+        json_t *entry = json_object_get(a, "entry");
+        json_t *rule = json_object_get(a, "rule");
+        enum notify_severity sev = notify_alert_get_severity(a);
+        bodies[i] = notify_alert_render(a);
+        if (bodies[i] == NULL) {
+            goto out;
+        }
+        nsinks = tlw_sinks_for(f->t, sev, sinks, 64);
+        alerts[i].id = notify_alert_get_id(a);
+        alerts[i].type = notify_alert_get_type(a);
+        alerts[i].severity = sev;
+        alerts[i].detected_at = time(NULL);
+        alerts[i].has_index = entry != NULL;
+        alerts[i].log_index =
+            (uint64_t)json_integer_value(json_object_get(entry, "log_index"));
+        alerts[i].rule = json_string_value(rule);
+        alerts[i].body = bodies[i];
+        alerts[i].sinks = sinks;
+        alerts[i].nsinks = nsinks;
+        tlw_alert_raised(f->t, sev);
+    }
+    memset(&p, 0, sizeof(p));
+    p.from_index = f->committed_next;
+    p.to_index = f->next;
+    p.range = &f->range;
+    p.root_checks_passed = f->root_checks;
+    p.alerts = alerts;
+    p.nalerts = n;
+    if (store_commit_progress(f->t->store, f->cur.log_id, &p, time(NULL),
+                              &fresh) != 0) {
+        tlw_fatal(f->t, store_errmsg(f->t->store));
+        goto out;
+    }
+    f->committed_next = f->next;
+    f->root_checks = 0;
+    json_array_clear(f->batch_alerts);
+    rc = 0;
+    if (fresh > 0) {
+        tlw_outbox_flush(f->t);
+    }
+out:
+    for (i = 0; bodies != NULL && i < n; i++) {
+        free(bodies[i]);
+    }
+    free(bodies);
+    free(alerts);
+    return rc;
+}
+
+static void
+follow_clear_slots(struct follower *f)
+{
+    size_t i;
+
+    for (i = 0; i < f->nslots; i++) {
+        entry_free(f->slots[i]);
+        f->slots[i] = NULL;
+    }
+    f->nretry = 0;
+}
+
+/* Back to the committed state: drop everything applied since. */
+static void
+follow_reset_to_committed(struct follower *f)
+{
+    struct req *r, *nx;
+
+    for (r = f->reqs; r != NULL; r = nx) {
+        nx = r->next;
+        if (r->kind == REQ_ENTRIES) {
+            req_unlink(f, r);
+            http_cancel(r->h);
+            free(r);
+        }
+    }
+    f->inflight = 0;
+    follow_clear_slots(f);
+    json_array_clear(f->batch_alerts);
+    f->root_checks = 0;
+    if (store_cursor_get(f->t->store, f->cur.log_id, &f->has_cursor, &f->next,
+                         &f->range) != 0) {
+        tlw_fatal(f->t, store_errmsg(f->t->store));
+        return;
+    }
+    f->committed_next = f->next;
+    f->fetch_next = f->next;
+    f->fetching = 0;
+    f->nchecks = 0;
+    if (f->cur.has_cp && f->next - f->cur.offset < f->cur.vsize) {
+        follow_add_check(f, f->cur.vsize, f->cur.vroot);
+    }
+}
+
+static void
+follow_mismatch(struct follower *f, const char *key, const char *summary,
+                json_t *evidence)
+{
+    follow_log_alert(f, "log.entries_mismatch", key, summary, NULL, evidence);
+    follow_reset_to_committed(f);
+    f->stopped = 1;
+    follow_cycle_done(f, 0);
+}
+
+/* Apply every entry that is next in order. */
+static void
+follow_apply(struct follower *f)
+{
+    while (f->has_cursor) {
+        size_t slot = (size_t)(f->next % f->nslots);
+        struct entry *e = f->slots[slot];
+        uint64_t local;
+
+        if (e == NULL || e->log_index != f->next) {
+            break;
+        }
+        f->slots[slot] = NULL;
+        if (e->has_uuid_leaf &&
+            !merkle_hash_equal(e->uuid_leaf, e->leaf_hash)) {
+            char key[1024], msg[1024], lh[65];
+            json_t *ev;
+            hexs(e->leaf_hash, MERKLE_HASH_LEN, lh, sizeof(lh));
+            snprintf(key, sizeof(key), "entry|%s|%llu|%s", f->cur.origin,
+                     (unsigned long long)f->next, lh);
+            snprintf(msg, sizeof(msg),
+                     "Log %s served a body for index %llu that does not "
+                     "hash to its entry id",
+                     f->cfg->name, (unsigned long long)f->next);
+            ev = evidence_new(f->cur.vnote, NULL, NULL, 0);
+            json_object_set_new(ev, "log_index",
+                                json_integer((json_int_t)f->next));
+            json_object_set_new(ev, "uuid", json_string(e->uuid));
+            json_object_set_new(ev, "leaf_hash", json_string(lh));
+            entry_free(e);
+            follow_mismatch(f, key, msg, ev);
+            return;
+        }
+        if (e->has_tree_id &&
+            e->tree_id != strtoull(f->cur.tree_id, NULL, 10)) {
+            follow_error(f, "entry %llu carries another tree id",
+                         (unsigned long long)f->next);
+            entry_free(e);
+            follow_reset_to_committed(f);
+            follow_cycle_done(f, 0);
+            return;
+        }
+        if (merkle_range_append(&f->range, e->leaf_hash) != MERKLE_OK) {
+            entry_free(e);
+            tlw_fatal(f->t, "compact range overflow");
+            return;
+        }
+        entry_free(e);
+        f->next++;
+        f->stats.entries++;
+        local = f->next - f->cur.offset;
+        if (f->nchecks > 0 && local == f->checks[0].size) {
+            uint8_t root[MERKLE_HASH_LEN];
+            merkle_range_root(&f->range, root);
+            if (!merkle_hash_equal(root, f->checks[0].root)) {
+                char key[1024], msg[1024], r1[65], r2[65];
+                json_t *ev;
+                hexs(f->checks[0].root, MERKLE_HASH_LEN, r1, sizeof(r1));
+                hexs(root, MERKLE_HASH_LEN, r2, sizeof(r2));
+                snprintf(key, sizeof(key), "root|%s|%llu|%s|%s", f->cur.origin,
+                         (unsigned long long)local, r1, r2);
+                snprintf(msg, sizeof(msg),
+                         "Log %s: the entries up to size %llu hash to %s, "
+                         "not the signed root %s",
+                         f->cfg->name, (unsigned long long)local, r2, r1);
+                ev = evidence_new(f->cur.vnote, NULL, NULL, 0);
+                json_object_set_new(ev, "computed_root", json_string(r2));
+                json_object_set_new(ev, "size",
+                                    json_integer((json_int_t)local));
+                follow_mismatch(f, key, msg, ev);
+                return;
+            }
+            f->root_checks++;
+            memmove(&f->checks[0], &f->checks[1],
+                    (f->nchecks - 1) * sizeof(f->checks[0]));
+            f->nchecks--;
+            if (follow_commit(f) != 0) {
+                return;
+            }
+        } else if (f->next - f->committed_next >= FOLLOW_COMMIT_EVERY) {
+            if (follow_commit(f) != 0) {
+                return;
+            }
+        }
+    }
+}
+
+static void
+follow_retry_push(struct follower *f, uint64_t idx)
+{
+    if (f->nretry == f->retry_cap) {
+        size_t cap = f->retry_cap ? f->retry_cap * 2 : 64;
+        uint64_t *n = realloc(f->retry, cap * sizeof(*n));
+        if (n == NULL) {
+            tlw_fatal(f->t, "out of memory");
+            return;
+        }
+        f->retry = n;
+        f->retry_cap = cap;
+    }
+    f->retry[f->nretry++] = idx;
+    f->stats.retried++;
+}
+
+static void
+follow_throttle(struct follower *f, const struct http_response *resp)
+{
+    uint64_t delay;
+
+    f->window = f->window > 1 ? f->window / 2 : 1;
+    if (f->window < f->stats.window_min || f->stats.window_min == 0) {
+        f->stats.window_min = f->window;
+    }
+    f->stats.throttled++;
+    if (f->fail_streak < 16) {
+        f->fail_streak++;
+    }
+    if (resp != NULL && resp->has_retry_after) {
+        delay = resp->retry_after_s * 1000;
+    } else {
+        delay = (uint64_t)FOLLOW_BACKOFF_BASE_MS << (f->fail_streak - 1);
+        if (delay > FOLLOW_BACKOFF_MAX_MS) {
+            delay = FOLLOW_BACKOFF_MAX_MS;
+        }
+        delay = delay / 2 + tlw_random(f->t, delay / 2 + 1);
+    }
+    if (now_ms() + delay > f->pause_until_ms) {
+        f->pause_until_ms = now_ms() + delay;
+    }
+}
+
+static void
+follow_on_entries(struct follower *f, struct req *r,
+                  const struct http_response *resp)
+{
+    json_t *root;
+    json_error_t jerr;
+    size_t i, k;
+    int got[FOLLOW_BATCH] = {0};
+
+    f->inflight--;
+    if (resp->result != HTTP_COMPLETE || resp->status == 429 ||
+        resp->status >= 500) {
+        for (k = 0; k < r->n; k++) {
+            follow_retry_push(f, r->idx[k]);
+        }
+        if (resp->result == HTTP_COMPLETE) {
+            log_debug("%s: retrieve: HTTP %d, window %u", f->cfg->name,
+                      resp->status, f->window);
+        } else {
+            follow_error(f, "retrieve: %s",
+                         resp->error ? resp->error
+                                     : http_result_str(resp->result));
+        }
+        follow_throttle(f, resp);
+        follow_liveness(f, 0);
+        return;
+    }
+    if (resp->status != 200) {
+        follow_error(f, "retrieve: HTTP status %d", resp->status);
+        for (k = 0; k < r->n; k++) {
+            follow_retry_push(f, r->idx[k]);
+        }
+        follow_throttle(f, NULL);
+        return;
+    }
+    root =
+        json_loadb(resp->body, resp->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_array(root)) {
+        follow_error(f, "retrieve: response is not a JSON list");
+        json_decref(root);
+        for (k = 0; k < r->n; k++) {
+            follow_retry_push(f, r->idx[k]);
+        }
+        follow_throttle(f, NULL);
+        return;
+    }
+    for (i = 0; i < json_array_size(root); i++) {
+        char err[ENTRY_ERR_LEN];
+        struct entry *e =
+            entry_from_json(json_array_get(root, i), err, sizeof(err));
+        if (e == NULL) {
+            follow_error(f, "retrieve: %s", err);
+            continue;
+        }
+        for (k = 0; k < r->n; k++) {
+            if (r->idx[k] == e->log_index && !got[k]) {
+                break;
+            }
+        }
+        if (k == r->n || e->log_index < f->next ||
+            e->log_index >= f->next + f->nslots ||
+            f->slots[e->log_index % f->nslots] != NULL) {
+            /* Not asked for in this request: ignore it. */
+            entry_free(e);
+            continue;
+        }
+        got[k] = 1;
+        f->slots[e->log_index % f->nslots] = e;
+    }
+    json_decref(root);
+    for (k = 0; k < r->n; k++) {
+        if (!got[k]) {
+            follow_retry_push(f, r->idx[k]);
+        }
+    }
+    f->fail_streak = 0;
+    if (f->window < f->cfg->max_concurrency) {
+        f->window++;
+    }
+    follow_liveness(f, 1);
+    follow_apply(f);
+}
+
+/* The end of what we may read: the newest verified size of our shard. */
+static uint64_t
+follow_fetch_end(const struct follower *f)
+{
+    return f->cur.offset + f->cur.vsize;
+}
+
+static void
+follow_pump_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    follow_pump(arg);
+}
+
+static void
+follow_pump(struct follower *f)
+{
+    uint64_t end = follow_fetch_end(f), now;
+
+    if (!f->fetching || f->t->fatal) {
+        return;
+    }
+    now = now_ms();
+    if (now < f->pause_until_ms) {
+        struct timeval tv;
+        uint64_t ms = f->pause_until_ms - now;
+        tv.tv_sec = (time_t)(ms / 1000);
+        tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+        evtimer_add(f->pump_ev, &tv);
+        return;
+    }
+    while (f->inflight < f->window) {
+        char body[512];
+        size_t n = 0, off;
+        uint64_t idx[FOLLOW_BATCH];
+        struct req *r;
+
+        while (n < FOLLOW_BATCH && f->nretry > 0) {
+            idx[n++] = f->retry[--f->nretry];
+        }
+        while (n < FOLLOW_BATCH && f->fetch_next < end &&
+               f->fetch_next < f->next + f->nslots) {
+            idx[n++] = f->fetch_next++;
+        }
+        if (n == 0) {
+            break;
+        }
+        off = (size_t)snprintf(body, sizeof(body), "{\"logIndexes\":[");
+        for (size_t k = 0; k < n; k++) {
+            off += (size_t)snprintf(body + off, sizeof(body) - off, "%s%llu",
+                                    k ? "," : "", (unsigned long long)idx[k]);
+        }
+        off += (size_t)snprintf(body + off, sizeof(body) - off, "]}");
+        r = follow_send(f, REQ_ENTRIES, HTTP_POST,
+                        "/api/v1/log/entries/retrieve", body, off);
+        if (r == NULL) {
+            for (size_t k = 0; k < n; k++) {
+                follow_retry_push(f, idx[k]);
+            }
+            follow_throttle(f, NULL);
+            follow_pump(f);
+            return;
+        }
+        r->n = n;
+        memcpy(r->idx, idx, n * sizeof(idx[0]));
+        f->inflight++;
+        f->stats.requests++;
+    }
+    if (f->inflight == 0 && f->nretry == 0 && f->next >= end) {
+        /* Caught up with the verified checkpoint. */
+        f->fetching = 0;
+        if (follow_commit(f) != 0) {
+            return;
+        }
+        if (f->cur.final) {
+            follow_switch_shard(f);
+            return;
+        }
+        follow_cycle_done(f, 0);
+    }
+}
+
+/* ---- dispatch -------------------------------------------------------- */
+
+static void
+follow_http_done(const struct http_response *resp, void *arg)
+{
+    struct req *r = arg;
+    struct follower *f = r->f;
+
+    req_unlink(f, r);
+    switch (r->kind) {
+    case REQ_LOG:
+        follow_on_log(f, resp);
+        break;
+    case REQ_PROOF:
+        follow_on_proof(f, resp);
+        break;
+    case REQ_SEED:
+        follow_on_seed(f, resp);
+        break;
+    case REQ_ENTRIES:
+        follow_on_entries(f, r, resp);
+        follow_pump(f);
+        break;
+    }
+    free(r);
+}
+
+/* One poll cycle is over: once reports, run arms the next poll. */
+static void
+follow_cycle_done(struct follower *f, int failed)
+{
+    if (f->t->mode == TLW_MODE_ONCE) {
+        if (f->once_done || f->fetching || f->proving || f->seeding) {
+            return;
+        }
+        f->once_done = 1;
+        tlw_follower_done(f->t, f, failed);
+        return;
+    }
+    if (f->polling || f->proving || f->seeding) {
+        return;
+    }
+    if (!evtimer_pending(f->poll_ev, NULL)) {
+        follow_arm_poll(f, tlw_jitter(f->t, f->cfg->poll_interval_ms, 10));
+    }
+}
+
+/* ---- life cycle ------------------------------------------------------ */
+
+/* Resume the shard this log was reading, if the store knows one. */
+struct resume_pick {
+    const char *name;
+    int found;
+    int64_t log_id;
+    uint64_t next;
+    char origin[STORE_ORIGIN_MAX + 1];
+    uint64_t offset;
+};
+
+static int
+follow_pick_cb(void *arg, const struct store_log_status *st)
+{
+    struct resume_pick *p = arg;
+
+    if (strcmp(st->name, p->name) != 0 || !st->has_cursor ||
+        !st->has_checkpoint) {
+        return 0;
+    }
+    if (!p->found || st->next_index > p->next ||
+        (st->next_index == p->next && st->log_id > p->log_id)) {
+        p->found = 1;
+        p->log_id = st->log_id;
+        p->next = st->next_index;
+        p->offset = st->next_index - st->next_shard_index;
+        snprintf(p->origin, sizeof(p->origin), "%s", st->origin);
+    }
+    return 0;
+}
+
+static int
+follow_resume(struct follower *f, char *err, size_t errlen)
+{
+    struct resume_pick p;
+    struct head h;
+    const char *dash;
+
+    memset(&p, 0, sizeof(p));
+    p.name = f->cfg->name;
+    if (store_logs_each(f->t->store, follow_pick_cb, &p) != 0) {
+        snprintf(err, errlen, "%s", store_errmsg(f->t->store));
+        return -1;
+    }
+    if (!p.found) {
+        return 0;
+    }
+    memset(&h, 0, sizeof(h));
+    snprintf(h.cp.origin, sizeof(h.cp.origin), "%s", p.origin);
+    dash = strstr(p.origin, " - ");
+    snprintf(h.tree_id, sizeof(h.tree_id), "%s", dash ? dash + 3 : "");
+    h.offset = p.offset;
+    if (follow_enter_shard(f, &h) != 0) {
+        snprintf(err, errlen, "%s", store_errmsg(f->t->store));
+        return -1;
+    }
+    {
+        struct store_log_status st;
+        if (store_log_status(f->t->store, f->cur.log_id, &st) == 0 &&
+            st.frozen) {
+            f->cur.final = 1;
+        }
+    }
+    f->last_growth = time(NULL);
+    log_info("%s: resuming shard %s at virtual index %llu (verified size "
+             "%llu)",
+             f->cfg->name, f->cur.origin, (unsigned long long)f->next,
+             (unsigned long long)f->cur.vsize);
+    return 0;
+}
+
+struct follower *
+follower_new(struct tlw *t, const struct config_log *cfg, char *err,
+             size_t errlen)
+{
+    struct follower *f = calloc(1, sizeof(*f));
+
+    if (f == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    f->t = t;
+    f->cfg = cfg;
+    f->window = cfg->max_concurrency;
+    f->stats.window_min = f->window;
+    f->nslots = (size_t)cfg->max_concurrency * FOLLOW_BATCH *
+                FOLLOW_REORDER_PER_REQUEST;
+    f->slots = calloc(f->nslots, sizeof(*f->slots));
+    f->batch_alerts = json_array();
+    f->poll_ev = evtimer_new(t->base, follow_poll_cb, f);
+    f->pump_ev = evtimer_new(t->base, follow_pump_cb, f);
+    if (f->slots == NULL || f->batch_alerts == NULL || f->poll_ev == NULL ||
+        f->pump_ev == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (cfg->kind != CONFIG_LOG_REKOR_V1) {
+        snprintf(err, errlen, "log %s: only kind rekor-v1 is supported yet",
+                 cfg->name);
+        goto fail;
+    }
+    if (follow_load_keys(f, err, errlen) != 0 ||
+        follow_resume(f, err, errlen) != 0) {
+        goto fail;
+    }
+    return f;
+fail:
+    follower_free(f);
+    return NULL;
+}
+
+void
+follower_start(struct follower *f)
+{
+    follow_arm_poll(f, 0);
+}
+
+void
+follower_free(struct follower *f)
+{
+    size_t i;
+
+    if (f == NULL) {
+        return;
+    }
+    if (f->cur.log_id != 0 && f->has_cursor && !f->t->fatal) {
+        (void)follow_commit(f);
+    }
+    follow_cancel_all(f);
+    if (f->slots != NULL) {
+        follow_clear_slots(f);
+    }
+    free(f->slots);
+    free(f->retry);
+    json_decref(f->batch_alerts);
+    if (f->poll_ev != NULL) {
+        event_free(f->poll_ev);
+    }
+    if (f->pump_ev != NULL) {
+        event_free(f->pump_ev);
+    }
+    for (i = 0; i < f->nkeys; i++) {
+        merkle_note_key_free(f->keys[i]);
+    }
+    view_clear(&f->view);
+    free(f->pcp.head.note);
+    free(f->cur.vnote);
+    free(f);
+}

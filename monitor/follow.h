@@ -1,0 +1,74 @@
+/*
+ * follow.h: a follower of one Rekor v1 log (all its shards).
+ *
+ * It proves, before any state moves (DESIGN.md "What must be proven"):
+ *  1. every checkpoint it accepts verifies with a pinned key of the log
+ *     (from trusted_root.json, chosen by key id; unknown signers ignored);
+ *  2. every newer checkpoint is linked to the last verified one by a
+ *     consistency proof, checked against the two signed roots (never the
+ *     response's rootHash); smaller -> log.rollback, same size with
+ *     another root or a failing proof -> log.inconsistent;
+ *  3. the cursor advances only over entries received in order, each leaf
+ *     hash equal to the hash in its entry id, appended to the compact
+ *     range; at each verified checkpoint size the range root must equal
+ *     the signed root, or log.entries_mismatch and the cursor stops;
+ *  4. a start point is seeded from the inclusion proof of the preceding
+ *     leaf, checked against a signed root;
+ *  5. frozen shards' final checkpoints never change; a rotation is
+ *     followed: the old shard is finished to its final checkpoint, then
+ *     the new one starts at 0 at the virtual offset the log states;
+ *  7. the cursor, the compact range and the alerts found up to it are
+ *     committed in one store transaction (every FOLLOW_COMMIT_EVERY
+ *     entries and at every checkpoint).
+ *
+ * Fetching: POST /api/v1/log/entries/retrieve, FOLLOW_BATCH indexes a
+ * request, up to max_concurrency requests in flight; the window halves on
+ * 429/5xx/transport errors (Retry-After honoured, exponential backoff with
+ * jitter otherwise) and grows back by one per success.  An index missing
+ * from a response is asked for again; results are applied in order from
+ * a reorder buffer.
+ */
+#ifndef TLOGWATCH_MONITOR_FOLLOW_H
+#define TLOGWATCH_MONITOR_FOLLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct tlw;
+struct config_log;
+struct follower;
+
+#define FOLLOW_BATCH 10          /* production's retrieve limit */
+#define FOLLOW_COMMIT_EVERY 4096 /* entries between progress commits */
+#define FOLLOW_MAX_RESPONSE (16u * 1024 * 1024) /* bytes of one response */
+#define FOLLOW_MAX_SHARDS 64                    /* inactive shards we accept */
+#define FOLLOW_BACKOFF_BASE_MS 500
+#define FOLLOW_BACKOFF_MAX_MS 60000
+#define FOLLOW_ONCE_MAX_FAILURES 5 /* once: consecutive failures, then 3 */
+
+/*
+ * A follower of cfg (borrowed: must outlive the follower) on t.  Loads
+ * its keys from t->troot and its state from t->store.  Returns new
+ * (follower_free) or NULL with a message in err.
+ */
+struct follower *follower_new(struct tlw *t, const struct config_log *cfg,
+                              char *err, size_t errlen);
+/* Arm the first poll (immediately). */
+void follower_start(struct follower *f);
+/* Commit what is applied but not committed; cancel requests; free.
+ * NULL is a no-op. */
+void follower_free(struct follower *f);
+
+/* Status counters for logs and tests (window, throttles seen, ...). */
+struct follower_stats {
+    unsigned window;     /* current request window */
+    unsigned window_min; /* smallest window since start */
+    uint64_t throttled;  /* 429 and 5xx answers */
+    uint64_t retried;    /* indexes asked for again */
+    uint64_t requests;   /* retrieve requests sent */
+    uint64_t entries;    /* entries applied */
+};
+void follower_stats(const struct follower *f, struct follower_stats *out);
+const char *follower_name(const struct follower *f);
+
+#endif

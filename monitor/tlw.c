@@ -1,0 +1,367 @@
+/*
+ * tlw.c: the daemon's context: build it from a config, start and stop the
+ * followers, signals (TERM/INT stop after committing, HUP reloads a
+ * validated config), the outbox flush for stdout sinks, once-mode
+ * bookkeeping.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "config/config.h"
+#include "config/trusted_root.h"
+#include "monitor/follow.h"
+#include "monitor/http.h"
+#include "monitor/log.h"
+#include "monitor/store.h"
+#include "monitor/tlw.h"
+#include "notify/alert.h"
+
+#define TLW_MAX_SINKS 64
+
+uint64_t
+tlw_random(struct tlw *t, uint64_t n)
+{
+    /* xorshift64*: jitter only, never security. */
+    uint64_t x = t->rng;
+
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    t->rng = x;
+    return n ? (x * 0x2545f4914f6cdd1dULL) % n : 0;
+}
+
+uint64_t
+tlw_jitter(struct tlw *t, uint64_t ms, unsigned pct)
+{
+    uint64_t span = ms * pct / 100;
+
+    if (span == 0) {
+        return ms;
+    }
+    return ms - span + tlw_random(t, 2 * span + 1);
+}
+
+size_t
+tlw_sinks_for(const struct tlw *t, enum notify_severity sev, const char **names,
+              size_t cap)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < t->cfg->n_sinks && n < cap; i++) {
+        if ((int)sev >= (int)t->cfg->sinks[i].min_severity) {
+            names[n++] = t->cfg->sinks[i].name;
+        }
+    }
+    return n;
+}
+
+void
+tlw_alert_raised(struct tlw *t, enum notify_severity sev)
+{
+    if (sev >= NOTIFY_WARNING) {
+        t->alerts_warning = 1;
+    }
+}
+
+int
+tlw_alert_record(struct tlw *t, int64_t log_id, json_t *alert)
+{
+    struct store_alert a;
+    const char *sinks[TLW_MAX_SINKS];
+    char *body = notify_alert_render(alert);
+    int inserted = 0, rc;
+
+    if (body == NULL) {
+        return -1;
+    }
+    memset(&a, 0, sizeof(a));
+    a.id = notify_alert_get_id(alert);
+    a.type = notify_alert_get_type(alert);
+    a.severity = notify_alert_get_severity(alert);
+    a.detected_at = time(NULL);
+    a.body = body;
+    a.sinks = sinks;
+    a.nsinks = tlw_sinks_for(t, a.severity, sinks, TLW_MAX_SINKS);
+    rc = store_alert_record(t->store, log_id, &a, &inserted);
+    free(body);
+    if (rc == 0) {
+        tlw_alert_raised(t, a.severity);
+        if (inserted) {
+            tlw_outbox_flush(t);
+        }
+    }
+    return rc;
+}
+
+struct flush_ctx {
+    struct tlw *t;
+    int failed;
+};
+
+static int
+tlw_flush_one(void *arg, const struct store_delivery *d)
+{
+    struct flush_ctx *c = arg;
+    const struct config_sink *s = config_sink_find(c->t->cfg, d->sink);
+
+    if (s == NULL || s->type != CONFIG_SINK_STDOUT) {
+        /* Delivered by the notification worker (slack, webhook, exec). */
+        return 0;
+    }
+    if (printf("%s\n", d->body) < 0 || fflush(stdout) != 0) {
+        c->failed = 1;
+        return 1;
+    }
+    if (store_delivery_sent(c->t->store, d->alert_id, d->sink, time(NULL)) !=
+        0) {
+        c->failed = 1;
+        return 1;
+    }
+    return 0;
+}
+
+void
+tlw_outbox_flush(struct tlw *t)
+{
+    struct flush_ctx c = {t, 0};
+
+    /* Rows are marked as they go, so a second pass sees only new ones. */
+    if (store_deliveries_due(t->store, time(NULL), 0, tlw_flush_one, &c) != 0) {
+        log_warnx("outbox: %s", store_errmsg(t->store));
+    }
+}
+
+void
+tlw_fatal(struct tlw *t, const char *what)
+{
+    log_warnx("fatal: %s", what);
+    t->fatal = 1;
+    event_base_loopbreak(t->base);
+}
+
+void
+tlw_follower_done(struct tlw *t, struct follower *f, int failed)
+{
+    (void)f;
+    if (failed) {
+        t->once_failed = 1;
+    }
+    if (t->once_pending > 0 && --t->once_pending == 0) {
+        event_base_loopbreak(t->base);
+    }
+}
+
+static int
+tlw_build_followers(struct tlw *t, char *err, size_t errlen)
+{
+    size_t i;
+
+    t->followers = calloc(t->cfg->n_logs, sizeof(*t->followers));
+    if (t->followers == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (i = 0; i < t->cfg->n_logs; i++) {
+        t->followers[i] = follower_new(t, &t->cfg->logs[i], err, errlen);
+        if (t->followers[i] == NULL) {
+            return -1;
+        }
+        t->n_followers = i + 1;
+    }
+    return 0;
+}
+
+static void
+tlw_free_followers(struct tlw *t)
+{
+    size_t i;
+
+    for (i = 0; i < t->n_followers; i++) {
+        follower_free(t->followers[i]);
+    }
+    free(t->followers);
+    t->followers = NULL;
+    t->n_followers = 0;
+}
+
+/* Load config and trusted root; on success the caller owns both. */
+static int
+tlw_load(const char *path, struct config **cfgp,
+         struct config_trusted_root **trp, char *err, size_t errlen)
+{
+    struct config_errors *errs = NULL;
+    struct config *cfg = config_load(path, &errs);
+    char tre[CONFIG_TRUSTED_ROOT_ERR_LEN];
+    struct config_trusted_root *tr;
+
+    if (cfg == NULL) {
+        size_t i;
+        for (i = 0; errs != NULL && i < errs->n; i++) {
+            char line[1024];
+            log_warnx("%s",
+                      config_error_format(&errs->v[i], line, sizeof(line)));
+        }
+        snprintf(err, errlen, "%s: invalid configuration (%zu errors)", path,
+                 errs != NULL ? errs->n : (size_t)0);
+        config_errors_free(errs);
+        return -1;
+    }
+    tr = config_trusted_root_load(cfg->trusted_root, tre, sizeof(tre));
+    if (tr == NULL) {
+        snprintf(err, errlen, "%s", tre);
+        config_free(cfg);
+        return -1;
+    }
+    *cfgp = cfg;
+    *trp = tr;
+    return 0;
+}
+
+int
+tlw_init(struct tlw *t, struct event_base *base, const char *config_path,
+         enum tlw_mode mode, char *err, size_t errlen)
+{
+    char serr[STORE_ERRMSG_MAX];
+    struct http_client_opts ho;
+
+    memset(t, 0, sizeof(*t));
+    t->base = base;
+    t->mode = mode;
+    t->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
+             0x9e3779b97f4a7c15ULL;
+    t->config_path = strdup(config_path);
+    if (t->config_path == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (tlw_load(config_path, &t->cfg, &t->troot, err, errlen) != 0) {
+        return -1;
+    }
+    t->store = store_open(t->cfg->state, 0, serr, sizeof(serr));
+    if (t->store == NULL) {
+        snprintf(err, errlen, "%s", serr);
+        return -1;
+    }
+    memset(&ho, 0, sizeof(ho));
+    ho.ca_file = getenv("TLOGWATCH_CA_FILE");
+    t->http = http_client_new(base, &ho);
+    if (t->http == NULL) {
+        snprintf(err, errlen, "cannot create the HTTP client");
+        return -1;
+    }
+    return tlw_build_followers(t, err, errlen);
+}
+
+static void
+tlw_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+    struct tlw *t = arg;
+
+    (void)what;
+    if (sig == SIGHUP) {
+        log_info("SIGHUP: reloading %s", t->config_path);
+        if (tlw_reload(t) != 0) {
+            log_warnx("reload failed; keeping the running configuration");
+        }
+        return;
+    }
+    log_info("signal %d: committing and stopping", (int)sig);
+    event_base_loopbreak(t->base);
+}
+
+int
+tlw_start(struct tlw *t)
+{
+    size_t i;
+
+    t->sig_term = evsignal_new(t->base, SIGTERM, tlw_signal_cb, t);
+    t->sig_int = evsignal_new(t->base, SIGINT, tlw_signal_cb, t);
+    t->sig_hup = evsignal_new(t->base, SIGHUP, tlw_signal_cb, t);
+    if (t->sig_term == NULL || t->sig_int == NULL || t->sig_hup == NULL ||
+        evsignal_add(t->sig_term, NULL) != 0 ||
+        evsignal_add(t->sig_int, NULL) != 0 ||
+        evsignal_add(t->sig_hup, NULL) != 0) {
+        return -1;
+    }
+    t->once_pending = t->n_followers;
+    for (i = 0; i < t->n_followers; i++) {
+        follower_start(t->followers[i]);
+    }
+    /* Deliver what an earlier run left pending. */
+    tlw_outbox_flush(t);
+    return 0;
+}
+
+int
+tlw_reload(struct tlw *t)
+{
+    struct config *cfg = NULL;
+    struct config_trusted_root *tr = NULL;
+    struct config *old_cfg = t->cfg;
+    struct config_trusted_root *old_tr = t->troot;
+    char err[512];
+    size_t i;
+
+    if (tlw_load(t->config_path, &cfg, &tr, err, sizeof(err)) != 0) {
+        log_warnx("%s", err);
+        return -1;
+    }
+    if (strcmp(cfg->state, t->cfg->state) != 0) {
+        log_warnx("reload: 'state' cannot change while running");
+        config_free(cfg);
+        config_trusted_root_free(tr);
+        return -1;
+    }
+    /* Commit and drop the followers, then rebuild them from the store. */
+    tlw_free_followers(t);
+    t->cfg = cfg;
+    t->troot = tr;
+    if (tlw_build_followers(t, err, sizeof(err)) != 0) {
+        log_warnx("reload: %s; keeping the old configuration", err);
+        tlw_free_followers(t);
+        config_free(cfg);
+        config_trusted_root_free(tr);
+        t->cfg = old_cfg;
+        t->troot = old_tr;
+        if (tlw_build_followers(t, err, sizeof(err)) != 0) {
+            tlw_fatal(t, err);
+            return -1;
+        }
+    } else {
+        config_free(old_cfg);
+        config_trusted_root_free(old_tr);
+        log_info("configuration reloaded: %zu logs", t->cfg->n_logs);
+    }
+    for (i = 0; i < t->n_followers; i++) {
+        follower_start(t->followers[i]);
+    }
+    return 0;
+}
+
+void
+tlw_free(struct tlw *t)
+{
+    tlw_free_followers(t);
+    if (t->sig_term != NULL) {
+        event_free(t->sig_term);
+    }
+    if (t->sig_int != NULL) {
+        event_free(t->sig_int);
+    }
+    if (t->sig_hup != NULL) {
+        event_free(t->sig_hup);
+    }
+    http_client_free(t->http);
+    store_close(t->store);
+    config_trusted_root_free(t->troot);
+    config_free(t->cfg);
+    free(t->config_path);
+    memset(t, 0, sizeof(*t));
+}
