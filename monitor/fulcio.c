@@ -1151,7 +1151,7 @@ fulcio_needles_add(struct fulcio_needles *n, const char *repository,
     }
     memset(&nd, 0, sizeof(nd));
     len = strlen(repository);
-    if (len > FULCIO_NEEDLE_MAX_LEN ||
+    if (len == 0 || len > FULCIO_NEEDLE_MAX_LEN ||
         fulcio_owner_repo(repository, "") != len) {
         return -1;
     }
