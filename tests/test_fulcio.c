@@ -1714,6 +1714,75 @@ test_prefilter_property(void **state)
     json_decref(doc);
 }
 
+/* Which source each derived field comes from, when several are present. */
+static void
+test_derived_precedence(void **state)
+{
+    struct factory f;
+    struct fulcio_cert *c;
+    const struct fulcio_claims *cl;
+    X509 *x;
+
+    (void)state;
+    factory_init(&f);
+    /* All sources present: .8, .12, .13, .20, .18 win. */
+    x = leaf_with_san(&f, "URI:https://github.com/san/repo/.github/workflows/"
+                          "r.yml@refs/heads/san");
+    add_ext_bytes(x, 1, "https://legacy-issuer", 21);
+    add_ext_bytes(x, 2, "legacy-trigger", 14);
+    add_ext_bytes(x, 3, "legacy-sha", 10);
+    add_ext_bytes(x, 5, "legacy/repo", 11);
+    add_ext_utf8(x, 8, "https://issuer-v2");
+    add_ext_utf8(x, 12, "https://github.com/source/repo");
+    add_ext_utf8(x, 13, "source-sha");
+    add_ext_utf8(x, 18,
+                 "https://github.com/source/repo/.github/workflows/"
+                 "b.yml@refs/tags/v1@x");
+    add_ext_utf8(x, 19, "config-sha");
+    add_ext_utf8(x, 20, "push");
+    c = parse_ok(&f, x);
+    cl = fulcio_cert_claims(c);
+    assert_string_equal(cl->issuer, "https://issuer-v2");
+    assert_string_equal(cl->repository, "source/repo");
+    assert_string_equal(cl->workflow_sha, "source-sha");
+    assert_string_equal(cl->trigger, "push");
+    assert_string_equal(cl->workflow_path, ".github/workflows/b.yml");
+    assert_string_equal(cl->workflow_ref, "refs/tags/v1@x");
+    fulcio_cert_free(c);
+
+    /* Legacy only: .1, .5 (before the SAN), .3, .2, path from the SAN. */
+    x = leaf_with_san(&f, "URI:https://github.com/reusable/wf/.github/"
+                          "workflows/r.yml@refs/heads/main");
+    add_ext_bytes(x, 1, "https://legacy-issuer", 21);
+    add_ext_bytes(x, 2, "legacy-trigger", 14);
+    add_ext_bytes(x, 3, "legacy-sha", 10);
+    add_ext_bytes(x, 5, "legacy/repo", 11);
+    add_ext_utf8(x, 19, "config-sha");
+    c = parse_ok(&f, x);
+    cl = fulcio_cert_claims(c);
+    assert_string_equal(cl->issuer, "https://legacy-issuer");
+    assert_string_equal(cl->repository, "legacy/repo");
+    assert_string_equal(cl->workflow_sha, "config-sha");
+    assert_string_equal(cl->trigger, "legacy-trigger");
+    assert_string_equal(cl->workflow_path, ".github/workflows/r.yml");
+    assert_string_equal(cl->workflow_ref, "refs/heads/main");
+    assert_null(cl->runner_environment);
+    fulcio_cert_free(c);
+
+    /* .3 as the last resort; no repository from a non-GitHub .12 (and no
+     * fallback past a .12 that is present). */
+    x = leaf_with_san(&f, "URI:https://github.com/san/repo/x.yml@main");
+    add_ext_bytes(x, 3, "legacy-sha", 10);
+    add_ext_utf8(x, 12, "https://gitlab.com/group/project");
+    c = parse_ok(&f, x);
+    cl = fulcio_cert_claims(c);
+    assert_string_equal(cl->workflow_sha, "legacy-sha");
+    assert_null(cl->repository);
+    assert_null(cl->issuer);
+    fulcio_cert_free(c);
+    factory_free(&f);
+}
+
 int
 main(void)
 {
@@ -1727,6 +1796,7 @@ main(void)
         cmocka_unit_test(test_chain_intermediate),
         cmocka_unit_test(test_utf8string_encodings),
         cmocka_unit_test(test_escaping),
+        cmocka_unit_test(test_derived_precedence),
         cmocka_unit_test(test_san_forms),
         cmocka_unit_test(test_input_forms),
         cmocka_unit_test(test_ber_value_refused),

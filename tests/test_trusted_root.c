@@ -835,6 +835,57 @@ test_unknown_fields_ignored(void **state)
     json_decref(doc);
 }
 
+/* RFC 3339 forms: offsets, fractions, lower case; each against the same
+ * instant written in UTC, plus invalid forms (the negative twins). */
+static void
+test_time_formats(void **state)
+{
+    static const struct {
+        const char *text;
+        const char *utc; /* NULL: must be refused */
+    } cases[] = {
+        {"2021-01-12T13:53:27+02:00", "2021-01-12T11:53:27Z"},
+        {"2021-01-12T06:23:27-05:30", "2021-01-12T11:53:27Z"},
+        {"2021-01-12t11:53:27.999999z", "2021-01-12T11:53:27Z"},
+        {"2024-02-29T00:00:00Z", "2024-02-29T00:00:00Z"},
+        {"2016-12-31T23:59:60Z", "2016-12-31T23:59:59Z"},
+        {"2023-02-29T00:00:00Z", NULL},
+        {"2021-13-01T00:00:00Z", NULL},
+        {"2021-01-12T11:53:27", NULL},
+        {"2021-01-12 11:53:27Z", NULL},
+        {"2021-01-12T11:53:27.Z", NULL},
+        {"2021-01-12T11:53:27+2:00", NULL},
+        {"2021-01-12T24:00:00Z", NULL},
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        json_t *doc = load_json("fulcio/trusted_root.json");
+        json_t *vf = json_object_get(json_object_get(tlog(doc, 0), "publicKey"),
+                                     "validFor");
+        char err[CONFIG_TRUSTED_ROOT_ERR_LEN];
+        struct config_trusted_root *r;
+
+        json_object_set_new(vf, "start", json_string(cases[i].text));
+        r = load_doc(doc, err, sizeof(err));
+        if (cases[i].utc == NULL) {
+            if (r != NULL) {
+                fail_msg("accepted %s", cases[i].text);
+            }
+            assert_non_null(strstr(err, "not an RFC 3339 time"));
+        } else {
+            if (r == NULL) {
+                fail_msg("%s: %s", cases[i].text, err);
+            }
+            assert_int_equal(config_trusted_root_tlog(r, 0)->valid_for.start,
+                             rfc3339(cases[i].utc));
+        }
+        config_trusted_root_free(r);
+        json_decref(doc);
+    }
+}
+
 int
 main(void)
 {
@@ -847,6 +898,7 @@ main(void)
         cmocka_unit_test(test_malformed_fields),
         cmocka_unit_test(test_malformed_files),
         cmocka_unit_test(test_unknown_fields_ignored),
+        cmocka_unit_test(test_time_formats),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
