@@ -825,7 +825,7 @@ fulcio_derive(struct fulcio_cert *c)
     n = 0;
     if (c->ext[12] != NULL) {
         n = fulcio_github_repo(c->ext[12], &start);
-        if (n != strlen(start)) {
+        if (n > 0 && start[n] != '\0') {
             n = 0; /* .12 is exactly the repository URL */
         }
     } else if (c->ext[5] != NULL) {
