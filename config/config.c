@@ -154,20 +154,29 @@ cv_clean_path(const char *s, char *buf, size_t cap)
     return buf;
 }
 
+/* Key paths are bounded by the schema (depth <= 6, short keys), so
+ * CV_PATH_MAX never truncates; a truncated path would still be safe. */
 static void
 cv_join(char *out, size_t cap, const char *path, const char *key)
 {
+    int w;
+
     if (path[0] == '\0') {
-        (void)snprintf(out, cap, "%s", key);
+        w = snprintf(out, cap, "%s", key);
     } else {
-        (void)snprintf(out, cap, "%s.%s", path, key);
+        w = snprintf(out, cap, "%s.%s", path, key);
+    }
+    if (w < 0) {
+        out[0] = '\0';
     }
 }
 
 static void
 cv_index(char *out, size_t cap, const char *path, size_t i)
 {
-    (void)snprintf(out, cap, "%s[%zu]", path, i);
+    if (snprintf(out, cap, "%s[%zu]", path, i) < 0) {
+        out[0] = '\0';
+    }
 }
 
 static int
@@ -832,9 +841,15 @@ cv_log(struct cv *cv, const struct config_node *v, const char *path,
             }
             l->start_latest = 0;
         } else {
+            char show[CV_SHOW_MAX + 8];
             cv_err(cv, n, p,
-                   "must be 'latest' or a non-negative log index, got %s",
-                   cv_what(n));
+                   "must be 'latest' or a non-negative log index, not%s%s",
+                   n->kind == CONFIG_NODE_SCALAR && cv_safe(n->str)
+                       ? cv_show(n->str, show, sizeof(show))
+                       : " ",
+                   n->kind == CONFIG_NODE_SCALAR && cv_safe(n->str)
+                       ? ""
+                       : cv_what(n));
         }
     }
 }
@@ -1096,7 +1111,7 @@ cv_sink(struct cv *cv, const struct config_node *v, const char *path,
     for (i = 0; specific[i] != NULL; i++) {
         const struct config_node *key = cv_key_node(v, specific[i]);
         if (key != NULL && !(sink_key_types(specific[i]) & (1u << t))) {
-            cv_err(cv, key, path, "key '%s' does not apply to a %s sink",
+            cv_err(cv, key, path, "key '%s' does not apply to type %s",
                    specific[i], sink_type_names[t]);
         }
     }
