@@ -1,0 +1,891 @@
+/*
+ * admin.c: the control endpoint of tlogwatch-testlog, /admin/ on the API
+ * port (JSON in, JSON out; never throttled).  Every operation:
+ *
+ *   GET  /admin/stats      requests, 2xx/4xx/429/5xx responses, rate
+ *                          limited, injected failures, delayed, entries
+ *                          served, dropped, per-endpoint counts, size
+ *   GET  /admin/info       url, host, origin, log id, tree ids, shards,
+ *                          sizes, seed
+ *   POST /admin/grow       {"count":N}  N noise entries (many distinct
+ *                          identities) -> {"first_index","size"}
+ *   POST /admin/append     one signing with given claims:
+ *                          {"repository":"owner/repo" (required),
+ *                           "repository_id","repository_owner","owner_id",
+ *                           "workflow":".github/workflows/x.yml",
+ *                           "ref":"refs/heads/main","trigger":"push",
+ *                           "runner_environment":"github-hosted",
+ *                           "sha":"<40 hex>","build_signer":URI | path |
+ *                           owner/repo/path@ref (default: the workflow; a
+ *                           different value = reusable workflow, .9 != .18),
+ *                           "build_signer_sha","workflow_name",
+ *                           "visibility","issuer","run_id",
+ *                           "impostor":false (true: signed by the impostor
+ *                           CA, not in trusted_root.json),
+ *                           "kind":"hashedrekord"|"intoto"|"dsse",
+ *                           "payload_b64": bytes the leaf key signs
+ *                           (hashedrekord: data.hash = SHA-256 of them;
+ *                           intoto/dsse: the DSSE payload)}
+ *                          or {"email":"a@b", "issuer":...} for an email
+ *                          identity.  -> {"index","uuid","shard_index",
+ *                          "tree_id","integrated_time","leaf_hash","kind",
+ *                          "certificate_pem","signature_b64",
+ *                          "artifact_sha256","payload_b64",
+ *                          "envelope" (intoto/dsse),"san","impostor"}
+ *   POST /admin/append-malformed  an entry whose body is canonical JSON
+ *                          with a correct leaf hash that cannot be decoded
+ *                          (hashedrekord whose publicKey is not PEM)
+ *                          -> {"index","uuid","shard_index"}
+ *   POST /admin/append-raw {"body_b64":..} any bytes as an entry body
+ *                          (e.g. the RFC 6962 reference leaves)
+ *   POST /admin/fork       {"index":V} (default: the newest entry) replace
+ *                          one leaf: every checkpoint served before that
+ *                          covers V is now inconsistent -> {"index",
+ *                          "old_root","new_root","tree_id"}
+ *   POST /admin/rollback   {"size":N} or {"count":K}: the active shard
+ *                          shrinks to N (or by K) leaves -> {"size"}
+ *   POST /admin/wrong-key  {"on":true|false} sign checkpoints with another
+ *                          key (same key hint)
+ *   POST /admin/tamper     {"index":V,"count":K} serve a modified body for
+ *                          V the next K times (default -1: until cleared;
+ *                          0 clears); uuid, proof and SET stay the log's
+ *   POST /admin/drop       {"index":V,"count":K} omit V from the next K
+ *                          retrieve responses that ask for it (-1 =
+ *                          forever, the default; 0 clears)
+ *   POST /admin/rotate     freeze the active shard (its final checkpoint
+ *                          goes to inactiveShards), start a new tree id at
+ *                          shard index 0; virtual indexes continue
+ *   POST /admin/fail       {"status":429|500|503|..,"count":K,
+ *                          "retry_after":S} answer the next K API requests
+ *                          with status (-1 = all until reset)
+ *   POST /admin/delay      {"ms":D,"count":K} answer the next K API
+ *                          requests after D ms (-1 = all)
+ *   POST /admin/rate       {"rps":R,"burst":B} token bucket of R requests
+ *                          per second (burst B, default max(1, R));
+ *                          429 + Retry-After beyond it; 0 = off
+ *   POST /admin/reset      clear fail, delay, rate, wrong-key, tamper and
+ *                          drop (the tree is kept)
+ *
+ * Errors are {"error":"..."} with 400 (bad input), 404 (unknown operation
+ * or index) or 500.  Input is parsed with jansson and every field is
+ * checked for type, range and length (TL_MAX_STR, printable ASCII) before
+ * use.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/http.h>
+#include <jansson.h>
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include "merkle/merkle.h"
+#include "testlog.h"
+
+static void
+reply_json(struct tl_server *srv, struct evhttp_request *req, int code,
+           json_t *doc)
+{
+    char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
+
+    if (text == NULL) {
+        tl_reply(srv, req, 500, "application/json",
+                 "{\"error\":\"out of memory\"}\n", 26);
+    } else {
+        size_t n = strlen(text);
+
+        text[n] = '\n'; /* json_dumps leaves room: replace NUL, send n+1 */
+        tl_reply(srv, req, code, "application/json", text, n + 1);
+    }
+    free(text);
+    json_decref(doc);
+}
+
+static void
+reply_err(struct tl_server *srv, struct evhttp_request *req, int code,
+          const char *msg)
+{
+    reply_json(srv, req, code, json_pack("{s:s}", "error", msg));
+}
+
+/* Field accessors: 0 ok (or absent when optional), -1 bad value. */
+static int
+get_int(json_t *o, const char *k, int64_t lo, int64_t hi, int64_t *out)
+{
+    json_t *v = json_object_get(o, k);
+
+    if (v == NULL) {
+        return 0;
+    }
+    if (!json_is_integer(v) || json_integer_value(v) < lo ||
+        json_integer_value(v) > hi) {
+        return -1;
+    }
+    *out = (int64_t)json_integer_value(v);
+    return 0;
+}
+
+static int
+get_bool(json_t *o, const char *k, int *out)
+{
+    json_t *v = json_object_get(o, k);
+
+    if (v == NULL) {
+        return 0;
+    }
+    if (!json_is_boolean(v)) {
+        return -1;
+    }
+    *out = json_is_true(v);
+    return 0;
+}
+
+/* A printable-ASCII string of at most TL_MAX_STR bytes. */
+static int
+get_str(json_t *o, const char *k, const char **out)
+{
+    json_t *v = json_object_get(o, k);
+    const char *s;
+    size_t i, n;
+
+    if (v == NULL || json_is_null(v)) {
+        return 0;
+    }
+    if (!json_is_string(v)) {
+        return -1;
+    }
+    s = json_string_value(v);
+    n = json_string_length(v);
+    if (n == 0 || n > TL_MAX_STR) {
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        if (s[i] < 0x20 || s[i] > 0x7e) {
+            return -1;
+        }
+    }
+    *out = s;
+    return 0;
+}
+
+static int
+is_hex(const char *s, size_t n)
+{
+    size_t i;
+
+    if (strlen(s) != n) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The request's JSON object; an empty body is {}.  New or NULL. */
+static json_t *
+load_body(struct tl_server *srv, struct evhttp_request *req)
+{
+    struct tl_buf b = {0};
+    json_error_t jerr;
+    json_t *doc = NULL;
+
+    if (tl_request_body(req, &b) != 0) {
+        reply_err(srv, req, 500, "out of memory");
+        goto done;
+    }
+    if (b.len == 0) {
+        doc = json_object();
+        goto done;
+    }
+    doc = json_loadb(b.p, b.len, 0, &jerr);
+    if (doc == NULL || !json_is_object(doc)) {
+        json_decref(doc);
+        doc = NULL;
+        reply_err(srv, req, 400, "body must be a JSON object");
+    }
+done:
+    tl_buf_free(&b);
+    return doc;
+}
+
+static json_t *
+hex_json(const uint8_t *p, size_t n)
+{
+    char hex[2 * TL_HASH_LEN + 1];
+
+    if (n > TL_HASH_LEN || merkle_hex_encode(p, n, hex, sizeof(hex)) < 0) {
+        return NULL;
+    }
+    return json_string(hex);
+}
+
+static json_t *
+u64_str(uint64_t v)
+{
+    char s[24];
+
+    snprintf(s, sizeof(s), "%llu", (unsigned long long)v);
+    return json_string(s);
+}
+
+/* {"index","uuid","shard_index","tree_id","leaf_hash"} for entry v. */
+static json_t *
+entry_ref(const struct tl_log *log, uint64_t v)
+{
+    struct tl_shard *s;
+    uint64_t local;
+    char uuid[81];
+
+    s = tl_log_locate(log, v, &local);
+    if (s == NULL) {
+        return NULL;
+    }
+    tl_log_uuid(s, local, uuid);
+    return json_pack("{s:I, s:s, s:I, s:o, s:o, s:I}", "index", (json_int_t)v,
+                     "uuid", uuid, "shard_index", (json_int_t)local, "tree_id",
+                     u64_str(s->tree_id), "leaf_hash",
+                     hex_json(s->tree.level[0][local], TL_HASH_LEN),
+                     "integrated_time", (json_int_t)s->times[local]);
+}
+
+static int64_t
+next_time(const struct tl_log *log)
+{
+    int64_t now = tl_now();
+
+    return now > log->last_time ? now : log->last_time;
+}
+
+/* ------------------------------------------------------------- append */
+
+static void
+op_append(struct tl_server *srv, struct evhttp_request *req, json_t *in)
+{
+    struct tl_log *log = srv->log;
+    struct tl_github g;
+    struct tl_github_strs *st = NULL;
+    struct tl_claims c;
+    struct tl_body_in bi;
+    struct tl_buf pem = {0}, vb64 = {0}, body = {0}, env = {0}, tmp = {0};
+    const char *kind_s = NULL, *payload_b64 = NULL, *email = NULL;
+    char sha[41], repo_id[24], owner_id[24], defpayload[256];
+    uint8_t *payload = NULL, artifact[TL_HASH_LEN], digest[TL_HASH_LEN];
+    uint8_t sig[TL_SIG_MAX];
+    size_t payload_len = 0, siglen = sizeof(sig), i;
+    int impostor = 0;
+    int64_t t, run_id = -1;
+    uint64_t v, h;
+    enum tl_kind kind = TL_KIND_HASHEDREKORD;
+    EVP_PKEY *key = NULL;
+    X509 *cert = NULL;
+    json_t *out, *pb;
+
+    memset(&g, 0, sizeof(g));
+    if (get_str(in, "repository", &g.repository) != 0 ||
+        get_str(in, "repository_id", &g.repository_id) != 0 ||
+        get_str(in, "repository_owner", &g.owner) != 0 ||
+        get_str(in, "owner_id", &g.owner_id) != 0 ||
+        get_str(in, "workflow", &g.workflow) != 0 ||
+        get_str(in, "ref", &g.ref) != 0 ||
+        get_str(in, "trigger", &g.trigger) != 0 ||
+        get_str(in, "runner_environment", &g.runner_environment) != 0 ||
+        get_str(in, "sha", &g.sha) != 0 ||
+        get_str(in, "build_signer", &g.build_signer) != 0 ||
+        get_str(in, "build_signer_sha", &g.build_signer_sha) != 0 ||
+        get_str(in, "workflow_name", &g.workflow_name) != 0 ||
+        get_str(in, "visibility", &g.visibility) != 0 ||
+        get_str(in, "issuer", &g.issuer) != 0 ||
+        get_str(in, "email", &email) != 0 ||
+        get_str(in, "kind", &kind_s) != 0 ||
+        get_int(in, "run_id", 1, INT64_MAX, &run_id) != 0 ||
+        get_bool(in, "impostor", &impostor) != 0) {
+        reply_err(srv, req, 400,
+                  "bad field: claims are printable ASCII strings of 1 to 512 "
+                  "bytes, run_id a positive integer, impostor a boolean");
+        goto done;
+    }
+    pb = json_object_get(in, "payload_b64");
+    if (pb != NULL && !json_is_string(pb)) {
+        reply_err(srv, req, 400, "payload_b64 must be a base64 string");
+        goto done;
+    }
+    payload_b64 = pb != NULL ? json_string_value(pb) : NULL;
+    if (kind_s != NULL && tl_kind_parse(kind_s, &kind) != 0) {
+        reply_err(srv, req, 400, "kind must be hashedrekord, intoto or dsse");
+        goto done;
+    }
+    if (email == NULL && g.repository == NULL) {
+        reply_err(srv, req, 400,
+                  "repository (owner/repo) or email is required");
+        goto done;
+    }
+    if (g.sha != NULL && !is_hex(g.sha, 40)) {
+        reply_err(srv, req, 400, "sha must be 40 lower-case hex digits");
+        goto done;
+    }
+    t = next_time(log);
+    v = tl_log_size(log);
+    h = tl_mix64(log->seed ^ tl_mix64(v) ^ 0xa99e1dULL);
+    if (payload_b64 != NULL) {
+        payload = tl_b64_decode_new(payload_b64, json_string_length(pb),
+                                    &payload_len);
+        if (payload == NULL || payload_len > TL_MAX_PAYLOAD) {
+            reply_err(srv, req, 400,
+                      "payload_b64 is not valid base64 (or "
+                      "longer than 1 MiB)");
+            goto done;
+        }
+    } else {
+        int n = snprintf(defpayload, sizeof(defpayload),
+                         "tlogwatch-testlog artifact index=%llu\n",
+                         (unsigned long long)v);
+
+        payload = malloc((size_t)n + 1);
+        if (payload == NULL) {
+            reply_err(srv, req, 500, "out of memory");
+            goto done;
+        }
+        memcpy(payload, defpayload, (size_t)n + 1);
+        payload_len = (size_t)n;
+    }
+    /* claims, with deterministic defaults */
+    st = calloc(1, sizeof(*st));
+    if (st == NULL) {
+        reply_err(srv, req, 500, "out of memory");
+        goto done;
+    }
+    if (email != NULL) {
+        memset(&c, 0, sizeof(c));
+        c.san_type = TL_SAN_EMAIL;
+        c.san = email;
+        c.issuer = g.issuer != NULL ? g.issuer : "https://accounts.google.com";
+    } else {
+        if (g.sha == NULL) {
+            for (i = 0; i < 20; i++) {
+                snprintf(sha + 2 * i, 3, "%02x",
+                         (unsigned)(tl_mix64(h + i) & 0xff));
+            }
+            g.sha = sha;
+        }
+        if (g.repository_id == NULL) {
+            snprintf(repo_id, sizeof(repo_id), "%llu",
+                     (unsigned long long)(100000000 + h % 900000000));
+            g.repository_id = repo_id;
+        }
+        if (g.owner_id == NULL) {
+            snprintf(owner_id, sizeof(owner_id), "%llu",
+                     (unsigned long long)(1000000 + (h >> 20) % 90000000));
+            g.owner_id = owner_id;
+        }
+        if (g.workflow == NULL) {
+            g.workflow = ".github/workflows/release.yml";
+        }
+        if (g.ref == NULL) {
+            g.ref = "refs/heads/main";
+        }
+        if (g.trigger == NULL) {
+            g.trigger = "push";
+        }
+        if (g.runner_environment == NULL) {
+            g.runner_environment = "github-hosted";
+        }
+        g.run_id = run_id > 0 ? (uint64_t)run_id
+                              : 10000000000ULL + (h >> 8) % 9000000000ULL;
+        if (tl_github_claims(&g, st, &c) != 0) {
+            reply_err(srv, req, 400,
+                      "repository must be owner/repo, and the "
+                      "derived URIs must fit");
+            goto done;
+        }
+    }
+    key = EVP_EC_gen("P-256");
+    if (key == NULL) {
+        reply_err(srv, req, 500, "key generation failed");
+        goto done;
+    }
+    cert = tl_leaf_issue(impostor ? &log->impostor : &log->ca, key, &c,
+                         t - TL_CERT_BACKDATE,
+                         t - TL_CERT_BACKDATE + TL_CERT_VALIDITY);
+    if (cert == NULL || tl_pem_cert(cert, &pem) != 0 ||
+        tl_buf_add_b64(&vb64, (const uint8_t *)pem.p, pem.len) != 0) {
+        reply_err(srv, req, 500, "certificate issuance failed");
+        goto done;
+    }
+    SHA256(payload, payload_len, artifact);
+    if (kind == TL_KIND_HASHEDREKORD) {
+        memcpy(digest, artifact, sizeof(digest));
+    } else {
+        tl_dsse_pae_hash(payload, payload_len, digest);
+    }
+    if (tl_sign_digest(key, digest, sizeof(digest), sig, &siglen) != 0) {
+        reply_err(srv, req, 500, "signing failed");
+        goto done;
+    }
+    memset(&bi, 0, sizeof(bi));
+    bi.kind = kind;
+    bi.artifact_hash = artifact;
+    bi.payload = payload;
+    bi.payload_len = payload_len;
+    bi.sig = sig;
+    bi.sig_len = siglen;
+    bi.verifier_b64 = vb64.p;
+    bi.verifier_len = vb64.len;
+    if (tl_body_build(&bi, &body) != 0 ||
+        (kind != TL_KIND_HASHEDREKORD &&
+         tl_dsse_envelope(payload, payload_len, sig, siglen, &env) != 0) ||
+        tl_buf_add_b64(&tmp, sig, siglen) != 0) {
+        reply_err(srv, req, 500, "body construction failed");
+        goto done;
+    }
+    if (tl_log_append_body(log, (const uint8_t *)body.p, body.len, t, &v) !=
+        0) {
+        reply_err(srv, req, 500, "append failed");
+        goto done;
+    }
+    out = entry_ref(log, v);
+    if (out != NULL) {
+        struct tl_buf pl = {0};
+
+        json_object_set_new(out, "kind", json_string(tl_kind_name(kind)));
+        json_object_set_new(out, "certificate_pem", json_string(pem.p));
+        json_object_set_new(out, "signature_b64", json_string(tmp.p));
+        json_object_set_new(out, "artifact_sha256",
+                            hex_json(artifact, TL_HASH_LEN));
+        if (tl_buf_add_b64(&pl, payload, payload_len) == 0) {
+            json_object_set_new(out, "payload_b64", json_string(pl.p));
+        }
+        tl_buf_free(&pl);
+        if (env.p != NULL) {
+            json_object_set_new(out, "envelope", json_string(env.p));
+        }
+        json_object_set_new(out, "san", json_string(c.san));
+        json_object_set_new(out, "impostor", json_boolean(impostor));
+    }
+    reply_json(srv, req, out != NULL ? 200 : 500, out);
+done:
+    X509_free(cert);
+    EVP_PKEY_free(key);
+    free(payload);
+    free(st);
+    tl_buf_free(&pem);
+    tl_buf_free(&vb64);
+    tl_buf_free(&body);
+    tl_buf_free(&env);
+    tl_buf_free(&tmp);
+}
+
+static void
+op_append_malformed(struct tl_server *srv, struct evhttp_request *req)
+{
+    static const char not_pem[] = "this is not a PEM certificate or key\n";
+    struct tl_log *log = srv->log;
+    struct tl_buf vb64 = {0}, body = {0};
+    struct tl_body_in bi;
+    uint8_t artifact[TL_HASH_LEN], sig[TL_SIG_MAX];
+    uint64_t v;
+
+    if (RAND_bytes(artifact, sizeof(artifact)) != 1 ||
+        RAND_bytes(sig, sizeof(sig)) != 1) {
+        reply_err(srv, req, 500, "random bytes unavailable");
+        return;
+    }
+    memset(&bi, 0, sizeof(bi));
+    bi.kind = TL_KIND_HASHEDREKORD;
+    bi.artifact_hash = artifact;
+    bi.sig = sig;
+    bi.sig_len = sizeof(sig);
+    if (tl_buf_add_b64(&vb64, (const uint8_t *)not_pem, sizeof(not_pem) - 1) !=
+        0) {
+        reply_err(srv, req, 500, "out of memory");
+        goto done;
+    }
+    bi.verifier_b64 = vb64.p;
+    bi.verifier_len = vb64.len;
+    if (tl_body_build(&bi, &body) != 0 ||
+        tl_log_append_body(log, (const uint8_t *)body.p, body.len,
+                           next_time(log), &v) != 0) {
+        reply_err(srv, req, 500, "append failed");
+        goto done;
+    }
+    reply_json(srv, req, 200, entry_ref(log, v));
+done:
+    tl_buf_free(&vb64);
+    tl_buf_free(&body);
+}
+
+static void
+op_append_raw(struct tl_server *srv, struct evhttp_request *req, json_t *in)
+{
+    json_t *b = json_object_get(in, "body_b64");
+    uint8_t *body;
+    size_t len;
+    uint64_t v;
+
+    if (!json_is_string(b)) {
+        reply_err(srv, req, 400, "body_b64 (base64 string) is required");
+        return;
+    }
+    body = tl_b64_decode_new(json_string_value(b), json_string_length(b), &len);
+    if (body == NULL || len > TL_MAX_PAYLOAD) {
+        free(body);
+        reply_err(srv, req, 400, "body_b64 is not valid base64 (or too long)");
+        return;
+    }
+    if (tl_log_append_body(srv->log, body, len, next_time(srv->log), &v) != 0) {
+        free(body);
+        reply_err(srv, req, 500, "append failed");
+        return;
+    }
+    free(body);
+    reply_json(srv, req, 200, entry_ref(srv->log, v));
+}
+
+/* ------------------------------------------------- tree misbehaviour */
+
+static void
+op_grow(struct tl_server *srv, struct evhttp_request *req, json_t *in)
+{
+    int64_t count = -1;
+    uint64_t first = tl_log_size(srv->log);
+
+    if (get_int(in, "count", 0, 10000000, &count) != 0 || count < 0) {
+        reply_err(srv, req, 400, "count (0..10000000) is required");
+        return;
+    }
+    if (tl_log_grow_noise(srv->log, (uint64_t)count, next_time(srv->log)) !=
+        0) {
+        reply_err(srv, req, 500, "grow failed");
+        return;
+    }
+    reply_json(srv, req, 200,
+               json_pack("{s:I, s:I, s:I}", "first_index", (json_int_t)first,
+                         "count", (json_int_t)count, "size",
+                         (json_int_t)tl_log_size(srv->log)));
+}
+
+static void
+op_fork(struct tl_server *srv, struct evhttp_request *req, json_t *in)
+{
+    struct tl_log *log = srv->log;
+    uint8_t before[TL_HASH_LEN];
+    struct tl_shard *s;
+    uint64_t local;
+    int64_t v = (int64_t)tl_log_size(log) - 1;
+
+    if (get_int(in, "index", 0, INT64_MAX, &v) != 0) {
+        reply_err(srv, req, 400, "index must be a log index");
+        return;
+    }
+    s = v >= 0 ? tl_log_locate(log, (uint64_t)v, &local) : NULL;
+    if (s == NULL) {
+        reply_err(srv, req, 404, "no such index");
+        return;
+    }
+    memcpy(before, tl_shard_root(log, s), TL_HASH_LEN);
+    if (tl_log_fork(log, s, local) != 0) {
+        reply_err(srv, req, 500, "fork failed");
+        return;
+    }
+    reply_json(srv, req, 200,
+               json_pack("{s:I, s:o, s:o, s:o, s:I}", "index", (json_int_t)v,
+                         "old_root", hex_json(before, TL_HASH_LEN), "new_root",
+                         hex_json(tl_shard_root(log, s), TL_HASH_LEN),
+                         "tree_id", u64_str(s->tree_id), "size",
+                         (json_int_t)s->tree.size));
+}
+
+static void
+op_rollback(struct tl_server *srv, struct evhttp_request *req, json_t *in)
+{
+    struct tl_shard *s = tl_log_active(srv->log);
+    int64_t size = -1, count = -1;
+
+    if (get_int(in, "size", 0, INT64_MAX, &size) != 0 ||
+        get_int(in, "count", 1, INT64_MAX, &count) != 0 ||
+        (size < 0) == (count < 0)) {
+        reply_err(srv, req, 400, "exactly one of size, count is required");
+        return;
+    }
+    if (count > 0) {
+        size = (uint64_t)count > s->tree.size
+                   ? -1
+                   : (int64_t)(s->tree.size - (uint64_t)count);
+    }
+    if (size < 0 || (uint64_t)size >= s->tree.size ||
+        tl_log_rollback(srv->log, (uint64_t)size) != 0) {
+        reply_err(srv, req, 400,
+                  "the new size must be smaller than the active shard's");
+        return;
+    }
+    reply_json(srv, req, 200,
+               json_pack("{s:I, s:I}", "size", (json_int_t)s->tree.size,
+                         "log_size", (json_int_t)tl_log_size(srv->log)));
+}
+
+static void
+op_rotate(struct tl_server *srv, struct evhttp_request *req)
+{
+    struct tl_log *log = srv->log;
+    struct tl_shard *s;
+
+    if (tl_log_rotate(log) != 0) {
+        reply_err(srv, req, 500, "rotate failed (too many shards?)");
+        return;
+    }
+    s = tl_log_active(log);
+    reply_json(srv, req, 200,
+               json_pack("{s:o, s:I, s:I}", "tree_id", u64_str(s->tree_id),
+                         "offset", (json_int_t)s->offset, "shards",
+                         (json_int_t)log->nshards));
+}
+
+static void
+op_rule(struct tl_server *srv, struct evhttp_request *req, json_t *in, int drop)
+{
+    struct tl_log *log = srv->log;
+    int64_t v = -1, count = -1;
+
+    if (get_int(in, "index", 0, INT64_MAX, &v) != 0 || v < 0 ||
+        get_int(in, "count", -1, INT64_MAX, &count) != 0) {
+        reply_err(srv, req, 400,
+                  "index (required) and count (-1 = forever, "
+                  "0 = clear) must be integers");
+        return;
+    }
+    if (!drop && (uint64_t)v >= tl_log_size(log)) {
+        reply_err(srv, req, 404, "no such index");
+        return;
+    }
+    if ((drop ? tl_rule_set(log->drop, &log->ndrop, (uint64_t)v, count)
+              : tl_rule_set(log->tamper, &log->ntamper, (uint64_t)v, count)) !=
+        0) {
+        reply_err(srv, req, 400, "too many rules");
+        return;
+    }
+    reply_json(srv, req, 200,
+               json_pack("{s:I, s:I}", "index", (json_int_t)v, "count",
+                         (json_int_t)count));
+}
+
+/* ---------------------------------------------- server misbehaviour */
+
+static void
+op_wrong_key(struct tl_server *srv, struct evhttp_request *req, json_t *in)
+{
+    int on = 1;
+
+    if (get_bool(in, "on", &on) != 0) {
+        reply_err(srv, req, 400, "on must be a boolean");
+        return;
+    }
+    srv->log->wrong_key_on = on;
+    srv->log->gen++;
+    reply_json(srv, req, 200, json_pack("{s:b}", "on", on));
+}
+
+static void
+op_fail(struct tl_server *srv, struct evhttp_request *req, json_t *in)
+{
+    int64_t status = -1, count = 1, retry = -1;
+
+    if (get_int(in, "status", 400, 599, &status) != 0 || status < 0 ||
+        get_int(in, "count", -1, INT64_MAX, &count) != 0 ||
+        get_int(in, "retry_after", 0, 86400, &retry) != 0) {
+        reply_err(srv, req, 400,
+                  "status (400..599) is required; count "
+                  "(-1 = until reset), retry_after seconds");
+        return;
+    }
+    if (status == 429 && retry < 0) {
+        retry = 1;
+    }
+    srv->fail_status = (int)status;
+    srv->fail_count = count;
+    srv->fail_retry_after = (int)retry;
+    reply_json(srv, req, 200,
+               json_pack("{s:I, s:I, s:I}", "status", (json_int_t)status,
+                         "count", (json_int_t)count, "retry_after",
+                         (json_int_t)retry));
+}
+
+static void
+op_delay(struct tl_server *srv, struct evhttp_request *req, json_t *in)
+{
+    int64_t ms = -1, count = 1;
+
+    if (get_int(in, "ms", 0, 600000, &ms) != 0 || ms < 0 ||
+        get_int(in, "count", -1, INT64_MAX, &count) != 0) {
+        reply_err(srv, req, 400,
+                  "ms (0..600000) is required; count (-1 = "
+                  "until reset)");
+        return;
+    }
+    srv->delay_ms = (int)ms;
+    srv->delay_count = count;
+    reply_json(srv, req, 200,
+               json_pack("{s:I, s:I}", "ms", (json_int_t)ms, "count",
+                         (json_int_t)count));
+}
+
+static void
+op_rate(struct tl_server *srv, struct evhttp_request *req, json_t *in)
+{
+    json_t *r = json_object_get(in, "rps"), *b = json_object_get(in, "burst");
+    double rps, burst;
+
+    if (!json_is_number(r) || json_number_value(r) < 0 ||
+        json_number_value(r) > 1e6 ||
+        (b != NULL && (!json_is_number(b) || json_number_value(b) < 1 ||
+                       json_number_value(b) > 1e6))) {
+        reply_err(srv, req, 400, "rps (>= 0, 0 = off) is required; burst >= 1");
+        return;
+    }
+    rps = json_number_value(r);
+    burst = b != NULL ? json_number_value(b) : (rps > 1 ? rps : 1);
+    srv->rate_rps = rps;
+    srv->rate_burst = burst;
+    srv->rate_tokens = burst;
+    srv->rate_last = tl_mono();
+    reply_json(srv, req, 200,
+               json_pack("{s:f, s:f}", "rps", rps, "burst", burst));
+}
+
+static void
+op_reset(struct tl_server *srv, struct evhttp_request *req)
+{
+    srv->fail_count = 0;
+    srv->delay_count = 0;
+    srv->rate_rps = 0;
+    srv->log->wrong_key_on = 0;
+    srv->log->ntamper = 0;
+    srv->log->ndrop = 0;
+    srv->log->gen++;
+    reply_json(srv, req, 200, json_pack("{s:b}", "reset", 1));
+}
+
+/* ------------------------------------------------------------- reports */
+
+static void
+op_stats(struct tl_server *srv, struct evhttp_request *req)
+{
+    static const char *const names[TL_EP_COUNT] = {
+        "log",      "proof",     "entries", "entries_uuid",
+        "retrieve", "publicKey", "other",
+    };
+    json_t *ep = json_object(), *doc;
+    int i;
+
+    for (i = 0; i < TL_EP_COUNT && ep != NULL; i++) {
+        json_object_set_new(ep, names[i],
+                            json_integer((json_int_t)srv->endpoint[i]));
+    }
+    doc = json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o,"
+        " s:I, s:I, s:f}",
+        "requests", (json_int_t)srv->requests, "admin_requests",
+        (json_int_t)srv->admin_requests, "responses_2xx",
+        (json_int_t)srv->responses_2xx, "responses_4xx",
+        (json_int_t)srv->responses_4xx, "responses_429",
+        (json_int_t)srv->responses_429, "responses_5xx",
+        (json_int_t)srv->responses_5xx, "rate_limited",
+        (json_int_t)srv->rate_limited, "injected_failures",
+        (json_int_t)srv->injected_failures, "delayed", (json_int_t)srv->delayed,
+        "entries_served", (json_int_t)srv->entries_served, "dropped",
+        (json_int_t)srv->dropped, "tampered_rules",
+        (json_int_t)srv->log->ntamper, "endpoints", ep, "size",
+        (json_int_t)tl_log_size(srv->log), "shards",
+        (json_int_t)srv->log->nshards, "uptime_s", tl_mono() - srv->started);
+    reply_json(srv, req, doc != NULL ? 200 : 500, doc);
+}
+
+static void
+op_info(struct tl_server *srv, struct evhttp_request *req)
+{
+    struct tl_log *log = srv->log;
+    json_t *shards = json_array(), *doc;
+    size_t i;
+
+    for (i = 0; i < log->nshards && shards != NULL; i++) {
+        struct tl_shard *s = log->shards[i];
+        char origin[400];
+
+        snprintf(origin, sizeof(origin), "%s - %llu", log->host,
+                 (unsigned long long)s->tree_id);
+        json_array_append_new(
+            shards, json_pack("{s:o, s:s, s:I, s:I, s:b}", "tree_id",
+                              u64_str(s->tree_id), "origin", origin, "offset",
+                              (json_int_t)s->offset, "size",
+                              (json_int_t)s->tree.size, "active", s->active));
+    }
+    doc = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:o, s:b}", "url",
+                    log->base_url, "host", log->host, "log_id", log->logid_hex,
+                    "seed", u64_str(log->seed), "size",
+                    (json_int_t)tl_log_size(log), "genesis",
+                    (json_int_t)log->genesis, "shards", shards, "wrong_key",
+                    log->wrong_key_on);
+    reply_json(srv, req, doc != NULL ? 200 : 500, doc);
+}
+
+void
+tl_admin_handle(struct tl_server *srv, struct evhttp_request *req,
+                const char *path)
+{
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    const char *op = path + 7;
+    json_t *in;
+
+    if (m == EVHTTP_REQ_GET) {
+        if (strcmp(op, "stats") == 0) {
+            op_stats(srv, req);
+        } else if (strcmp(op, "info") == 0) {
+            op_info(srv, req);
+        } else {
+            reply_err(srv, req, 404, "unknown admin operation (GET)");
+        }
+        return;
+    }
+    if (m != EVHTTP_REQ_POST) {
+        reply_err(srv, req, 405, "admin operations are GET or POST");
+        return;
+    }
+    in = load_body(srv, req);
+    if (in == NULL) {
+        return;
+    }
+    if (strcmp(op, "grow") == 0) {
+        op_grow(srv, req, in);
+    } else if (strcmp(op, "append") == 0) {
+        op_append(srv, req, in);
+    } else if (strcmp(op, "append-malformed") == 0) {
+        op_append_malformed(srv, req);
+    } else if (strcmp(op, "append-raw") == 0) {
+        op_append_raw(srv, req, in);
+    } else if (strcmp(op, "fork") == 0) {
+        op_fork(srv, req, in);
+    } else if (strcmp(op, "rollback") == 0) {
+        op_rollback(srv, req, in);
+    } else if (strcmp(op, "rotate") == 0) {
+        op_rotate(srv, req);
+    } else if (strcmp(op, "tamper") == 0) {
+        op_rule(srv, req, in, 0);
+    } else if (strcmp(op, "drop") == 0) {
+        op_rule(srv, req, in, 1);
+    } else if (strcmp(op, "wrong-key") == 0) {
+        op_wrong_key(srv, req, in);
+    } else if (strcmp(op, "fail") == 0) {
+        op_fail(srv, req, in);
+    } else if (strcmp(op, "delay") == 0) {
+        op_delay(srv, req, in);
+    } else if (strcmp(op, "rate") == 0) {
+        op_rate(srv, req, in);
+    } else if (strcmp(op, "reset") == 0) {
+        op_reset(srv, req);
+    } else {
+        reply_err(srv, req, 404, "unknown admin operation");
+    }
+    json_decref(in);
+}

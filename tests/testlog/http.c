@@ -1,0 +1,817 @@
+/*
+ * http.c: the HTTP side of tlogwatch-testlog: the Rekor v1 read API on
+ * libevent's evhttp (one thread), the throttling it can be told to apply,
+ * and request statistics.
+ *
+ * Endpoints and their production shapes (sigstore/rekor openapi.yaml,
+ * pkg/api/{tlog,entries}.go):
+ *   GET  /api/v1/log             {"inactiveShards":[{"rootHash",
+ *                                "signedTreeHead","treeID","treeSize"}],
+ *                                "rootHash","signedTreeHead","treeID",
+ *                                "treeSize"}; inactiveShards omitted
+ *                                while there is a single shard
+ *   GET  /api/v1/log/proof?firstSize=&lastSize=&treeID=
+ *                                {"hashes":[hex],"rootHash":hex}; the
+ *                                root is the shard's CURRENT root, as
+ *                                production returns it
+ *   GET  /api/v1/log/entries?logIndex=N   {uuid: entry}; 404 no body
+ *   GET  /api/v1/log/entries/{uuid}       the same, by 64/80-hex id
+ *   POST /api/v1/log/entries/retrieve     {"entryUUIDs":[..],
+ *                                "logIndexes":[..]} -> [{uuid: entry}],
+ *                                at most 10 items (422 above), missing
+ *                                ones silently dropped, uuids first
+ *   GET  /api/v1/log/publicKey   the log key, PEM
+ * Errors are Rekor's {"code":N,"message":"..."}.
+ *
+ * Throttling applies to API requests only (never /admin/), in this order:
+ * the token bucket (/admin/rate: 429 + Retry-After when empty), then the
+ * injected failures (/admin/fail), then the delay (/admin/delay, an event
+ * timer; the loop never sleeps).
+ *
+ * Invariants: every request gets exactly one reply; a delayed request is
+ * on srv->pending until its timer fires or the server stops.
+ */
+#include <arpa/inet.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+#include <openssl/pem.h>
+
+#include "merkle/merkle.h"
+#include "testlog.h"
+
+#define TL_MAX_REQUEST_BODY (4 * 1024 * 1024) /* admin payloads included */
+
+struct tl_pending {
+    struct tl_server *srv;
+    struct evhttp_request *req;
+    struct event *ev;
+    struct tl_pending *next;
+    struct tl_pending *prev;
+};
+
+static const char *
+reason(int code)
+{
+    switch (code) {
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 422:
+        return "Unprocessable Entity";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return code >= 500 ? "Server Error" : "Error";
+    }
+}
+
+void
+tl_reply(struct tl_server *srv, struct evhttp_request *req, int code,
+         const char *ctype, const char *body, size_t len)
+{
+    struct evbuffer *b = evbuffer_new();
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+    if (ctype != NULL) {
+        evhttp_add_header(h, "Content-Type", ctype);
+    }
+    if (b != NULL && len > 0 && evbuffer_add(b, body, len) != 0) {
+        evbuffer_free(b);
+        b = NULL;
+        code = 500;
+    }
+    if (code >= 200 && code < 300) {
+        srv->responses_2xx++;
+    } else if (code == 429) {
+        srv->responses_429++;
+    } else if (code >= 500) {
+        srv->responses_5xx++;
+    } else {
+        srv->responses_4xx++;
+    }
+    evhttp_send_reply(req, code, reason(code), b);
+    if (b != NULL) {
+        evbuffer_free(b);
+    }
+}
+
+void
+tl_reply_error(struct tl_server *srv, struct evhttp_request *req, int code,
+               long api_code, const char *msg)
+{
+    struct tl_buf b = {0};
+
+    if (tl_buf_printf(&b, "{\"code\":%ld,\"message\":", api_code) == 0 &&
+        tl_buf_add_json_str(&b, msg, strlen(msg)) == 0 &&
+        tl_buf_adds(&b, "}\n") == 0) {
+        tl_reply(srv, req, code, "application/json", b.p, b.len);
+    } else {
+        tl_reply(srv, req, 500, NULL, NULL, 0);
+    }
+    tl_buf_free(&b);
+}
+
+int
+tl_request_body(struct evhttp_request *req, struct tl_buf *out)
+{
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t len = evbuffer_get_length(in);
+
+    tl_buf_reset(out);
+    if (tl_buf_reserve(out, len) != 0) {
+        return -1;
+    }
+    if (len > 0 && evbuffer_copyout(in, out->p, len) != (ev_ssize_t)len) {
+        return -1;
+    }
+    out->len = len;
+    out->p[len] = '\0';
+    return 0;
+}
+
+/* Parse a decimal uint64 that is the whole of s.  0 / -1. */
+static int
+parse_u64(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+
+    if (s == NULL || *s == '\0') {
+        return -1;
+    }
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10) {
+            return -1;
+        }
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+/* ------------------------------------------------------------- the API */
+
+static void
+send_out(struct tl_server *srv, struct evhttp_request *req)
+{
+    tl_reply(srv, req, 200, "application/json", srv->out.p, srv->out.len);
+}
+
+static void
+api_log(struct tl_server *srv, struct evhttp_request *req)
+{
+    struct tl_log *log = srv->log;
+    struct tl_buf *o = &srv->out;
+    size_t i;
+
+    tl_buf_reset(o);
+    if (tl_buf_adds(o, "{") != 0) {
+        goto err;
+    }
+    if (log->nshards > 1) {
+        if (tl_buf_adds(o, "\"inactiveShards\":[") != 0) {
+            goto err;
+        }
+        for (i = 0; i + 1 < log->nshards; i++) {
+            struct tl_shard *s = log->shards[i];
+            const char *note = tl_log_checkpoint(log, s);
+
+            if (note == NULL ||
+                tl_buf_adds(o, i > 0 ? ",{\"rootHash\":\""
+                                     : "{\"rootHash\":\"") != 0 ||
+                tl_buf_add_hex(o, tl_shard_root(log, s), TL_HASH_LEN) != 0 ||
+                tl_buf_adds(o, "\",\"signedTreeHead\":") != 0 ||
+                tl_buf_add_json_str(o, note, strlen(note)) != 0 ||
+                tl_buf_printf(o, ",\"treeID\":\"%llu\",\"treeSize\":%llu}",
+                              (unsigned long long)s->tree_id,
+                              (unsigned long long)s->tree.size) != 0) {
+                goto err;
+            }
+        }
+        if (tl_buf_adds(o, "],") != 0) {
+            goto err;
+        }
+    }
+    {
+        struct tl_shard *s = tl_log_active(log);
+        const char *note = tl_log_checkpoint(log, s);
+
+        if (note == NULL || tl_buf_adds(o, "\"rootHash\":\"") != 0 ||
+            tl_buf_add_hex(o, tl_shard_root(log, s), TL_HASH_LEN) != 0 ||
+            tl_buf_adds(o, "\",\"signedTreeHead\":") != 0 ||
+            tl_buf_add_json_str(o, note, strlen(note)) != 0 ||
+            tl_buf_printf(o, ",\"treeID\":\"%llu\",\"treeSize\":%llu}\n",
+                          (unsigned long long)s->tree_id,
+                          (unsigned long long)s->tree.size) != 0) {
+            goto err;
+        }
+    }
+    send_out(srv, req);
+    return;
+err:
+    tl_reply_error(srv, req, 500, 500, "error generating signed tree head");
+}
+
+static void
+api_proof(struct tl_server *srv, struct evhttp_request *req,
+          struct evkeyvalq *q)
+{
+    uint8_t proof[TL_PROOF_MAX][TL_HASH_LEN];
+    const char *fs = evhttp_find_header(q, "firstSize");
+    const char *ls = evhttp_find_header(q, "lastSize");
+    const char *tid = evhttp_find_header(q, "treeID");
+    struct tl_shard *s = tl_log_active(srv->log);
+    uint64_t first = 1, last, id;
+    struct tl_buf *o = &srv->out;
+    char msg[256];
+    size_t n, i;
+
+    if (ls == NULL) {
+        tl_reply_error(srv, req, 422, 602, "lastSize in query is required");
+        return;
+    }
+    if (parse_u64(ls, &last) != 0 || (fs != NULL && parse_u64(fs, &first))) {
+        tl_reply_error(srv, req, 422, 601,
+                       "firstSize and lastSize in query must be of type "
+                       "int64");
+        return;
+    }
+    if (first < 1 || last < 1) {
+        tl_reply_error(srv, req, 422, 609,
+                       "firstSize and lastSize in query should be greater "
+                       "than or equal to 1");
+        return;
+    }
+    if (first > last) {
+        snprintf(msg, sizeof(msg),
+                 "firstSize(%llu) must be less than lastSize(%llu)",
+                 (unsigned long long)first, (unsigned long long)last);
+        tl_reply_error(srv, req, 400, 400, msg);
+        return;
+    }
+    /* production ignores a treeID that is not a number */
+    if (tid != NULL && *tid != '\0' && parse_u64(tid, &id) == 0) {
+        s = tl_log_shard_by_id(srv->log, id);
+        if (s == NULL) {
+            tl_reply_error(srv, req, 500, 500,
+                           "unexpected error communicating with "
+                           "transparency log");
+            return;
+        }
+    }
+    if (last > s->tree.size) {
+        snprintf(msg, sizeof(msg),
+                 "the tree size requested(%llu) was greater than what is "
+                 "currently observable(%llu)",
+                 (unsigned long long)last, (unsigned long long)s->tree.size);
+        tl_reply_error(srv, req, 400, 400, msg);
+        return;
+    }
+    n = tl_tree_consistency(&s->tree, first, last, proof);
+    tl_buf_reset(o);
+    if (tl_buf_adds(o, "{\"hashes\":[") != 0) {
+        goto err;
+    }
+    for (i = 0; i < n; i++) {
+        if (tl_buf_adds(o, i > 0 ? ",\"" : "\"") != 0 ||
+            tl_buf_add_hex(o, proof[i], TL_HASH_LEN) != 0 ||
+            tl_buf_adds(o, "\"") != 0) {
+            goto err;
+        }
+    }
+    if (tl_buf_adds(o, "],\"rootHash\":\"") != 0 ||
+        tl_buf_add_hex(o, tl_shard_root(srv->log, s), TL_HASH_LEN) != 0 ||
+        tl_buf_adds(o, "\"}\n") != 0) {
+        goto err;
+    }
+    send_out(srv, req);
+    return;
+err:
+    tl_reply_error(srv, req, 500, 500, "out of memory");
+}
+
+/* Render one entry as a JSON object into srv->out.  1 / 0 / -1. */
+static int
+render_object(struct tl_server *srv, uint64_t v)
+{
+    int rc;
+
+    if (tl_buf_adds(&srv->out, "{") != 0) {
+        return -1;
+    }
+    rc = tl_log_render_entry(srv->log, v, &srv->out);
+    if (rc == 1) {
+        if (tl_buf_adds(&srv->out, "}") != 0) {
+            return -1;
+        }
+        srv->entries_served++;
+    } else {
+        srv->out.len--; /* drop the "{" */
+        srv->out.p[srv->out.len] = '\0';
+    }
+    return rc;
+}
+
+static void
+api_entry_by_index(struct tl_server *srv, struct evhttp_request *req,
+                   struct evkeyvalq *q)
+{
+    const char *li = evhttp_find_header(q, "logIndex");
+    uint64_t v;
+    int rc;
+
+    if (li == NULL) {
+        tl_reply_error(srv, req, 422, 602, "logIndex in query is required");
+        return;
+    }
+    if (parse_u64(li, &v) != 0) {
+        tl_reply_error(srv, req, 422, 601,
+                       "logIndex in query must be of type int64");
+        return;
+    }
+    tl_buf_reset(&srv->out);
+    rc = render_object(srv, v);
+    if (rc == 0) {
+        tl_reply(srv, req, 404, NULL, NULL, 0); /* production: no body */
+        return;
+    }
+    if (rc < 0 || tl_buf_adds(&srv->out, "\n") != 0) {
+        tl_reply_error(srv, req, 500, 500, "error rendering entry");
+        return;
+    }
+    send_out(srv, req);
+}
+
+/* Parse a 64 (leaf hash) or 80 (tree id + leaf hash) hex entry id. */
+static int
+parse_uuid(const char *s, size_t len, int *have_tree, uint64_t *tree_id,
+           uint8_t leaf[TL_HASH_LEN])
+{
+    uint8_t tid[8];
+    size_t i;
+
+    if (len == 2 * TL_HASH_LEN) {
+        *have_tree = 0;
+    } else if (len == 16 + 2 * TL_HASH_LEN) {
+        if (merkle_hex_decode(s, 16, tid, sizeof(tid)) != 8) {
+            return -1;
+        }
+        *tree_id = 0;
+        for (i = 0; i < 8; i++) {
+            *tree_id = (*tree_id << 8) | tid[i];
+        }
+        *have_tree = 1;
+        s += 16;
+    } else {
+        return -1;
+    }
+    return merkle_hex_decode(s, 2 * TL_HASH_LEN, leaf, TL_HASH_LEN) ==
+                   TL_HASH_LEN
+               ? 0
+               : -1;
+}
+
+static void
+api_entry_by_uuid(struct tl_server *srv, struct evhttp_request *req,
+                  const char *id)
+{
+    uint8_t leaf[TL_HASH_LEN];
+    uint64_t tree_id = 0, v;
+    int have_tree, rc;
+
+    if (parse_uuid(id, strlen(id), &have_tree, &tree_id, leaf) != 0) {
+        tl_reply_error(srv, req, 400, 400,
+                       "UUID must be a 64-character hexadecimal string");
+        return;
+    }
+    if (tl_log_find_leaf(srv->log, have_tree, tree_id, leaf, &v) != 0) {
+        tl_reply(srv, req, 404, NULL, NULL, 0);
+        return;
+    }
+    tl_buf_reset(&srv->out);
+    rc = render_object(srv, v);
+    if (rc != 1 || tl_buf_adds(&srv->out, "\n") != 0) {
+        tl_reply_error(srv, req, 500, 500, "error rendering entry");
+        return;
+    }
+    send_out(srv, req);
+}
+
+/* Append one retrieve result (array member) unless dropped. */
+static int
+retrieve_one(struct tl_server *srv, uint64_t v, int *first)
+{
+    size_t mark = srv->out.len;
+    int rc;
+
+    if (v >= tl_log_size(srv->log)) {
+        return 0; /* missing: dropped silently, as production */
+    }
+    if (tl_rule_take(srv->log->drop, &srv->log->ndrop, v)) {
+        srv->dropped++;
+        return 0;
+    }
+    if (!*first && tl_buf_adds(&srv->out, ",") != 0) {
+        return -1;
+    }
+    rc = render_object(srv, v);
+    if (rc < 0) {
+        return -1;
+    }
+    if (rc == 0) {
+        srv->out.len = mark;
+        srv->out.p[mark] = '\0';
+        return 0;
+    }
+    *first = 0;
+    return 0;
+}
+
+static void
+api_retrieve(struct tl_server *srv, struct evhttp_request *req)
+{
+    struct tl_buf body = {0};
+    json_t *doc = NULL, *uuids, *idx, *ents, *it;
+    json_error_t jerr;
+    size_t total = 0, i;
+    int first = 1;
+    char msg[300];
+
+    if (tl_request_body(req, &body) != 0) {
+        tl_reply_error(srv, req, 500, 500, "out of memory");
+        goto done;
+    }
+    doc = json_loadb(body.p, body.len, 0, &jerr);
+    if (doc == NULL || !json_is_object(doc)) {
+        snprintf(msg, sizeof(msg), "parsing entry body from \"\" failed: %s",
+                 doc == NULL ? jerr.text : "not a JSON object");
+        tl_reply_error(srv, req, 400, 400, msg);
+        goto done;
+    }
+    uuids = json_object_get(doc, "entryUUIDs");
+    idx = json_object_get(doc, "logIndexes");
+    ents = json_object_get(doc, "entries");
+    if ((uuids != NULL && !json_is_array(uuids)) ||
+        (idx != NULL && !json_is_array(idx)) ||
+        (ents != NULL && !json_is_array(ents))) {
+        tl_reply_error(srv, req, 422, 601,
+                       "entryUUIDs, logIndexes and entries must be arrays");
+        goto done;
+    }
+    total =
+        json_array_size(uuids) + json_array_size(idx) + json_array_size(ents);
+    if (total > TL_RETRIEVE_MAX) {
+        snprintf(msg, sizeof(msg),
+                 "more than max allowed %d entries in "
+                 "request",
+                 TL_RETRIEVE_MAX);
+        tl_reply_error(srv, req, 422, 422, msg);
+        goto done;
+    }
+    if (json_array_size(ents) > 0) {
+        tl_reply_error(srv, req, 400, 400,
+                       "search by proposed entries is not supported by "
+                       "tlogwatch-testlog");
+        goto done;
+    }
+    json_array_foreach(idx, i, it)
+    {
+        if (!json_is_integer(it) || json_integer_value(it) < 0) {
+            tl_reply_error(srv, req, 422, 609,
+                           "logIndexes in body should be integers greater "
+                           "than or equal to 0");
+            goto done;
+        }
+    }
+    tl_buf_reset(&srv->out);
+    if (tl_buf_adds(&srv->out, "[") != 0) {
+        goto oom;
+    }
+    json_array_foreach(uuids, i, it)
+    {
+        uint8_t leaf[TL_HASH_LEN];
+        uint64_t tree_id = 0, v;
+        int have_tree;
+        const char *s = json_string_value(it);
+
+        if (s == NULL || parse_uuid(s, json_string_length(it), &have_tree,
+                                    &tree_id, leaf) != 0) {
+            snprintf(msg, sizeof(msg), "invalid uuid %.100s",
+                     s != NULL ? s : "(not a string)");
+            tl_reply_error(srv, req, 400, 400, msg);
+            goto done;
+        }
+        if (tl_log_find_leaf(srv->log, have_tree, tree_id, leaf, &v) == 0 &&
+            retrieve_one(srv, v, &first) != 0) {
+            goto oom;
+        }
+    }
+    json_array_foreach(idx, i, it)
+    {
+        if (retrieve_one(srv, (uint64_t)json_integer_value(it), &first) != 0) {
+            goto oom;
+        }
+    }
+    if (tl_buf_adds(&srv->out, "]\n") != 0) {
+        goto oom;
+    }
+    send_out(srv, req);
+    goto done;
+oom:
+    tl_reply_error(srv, req, 500, 500, "error rendering entries");
+done:
+    json_decref(doc);
+    tl_buf_free(&body);
+}
+
+static void
+api_pubkey(struct tl_server *srv, struct evhttp_request *req)
+{
+    struct tl_buf b = {0};
+
+    if (tl_pem_pubkey(srv->log->log_key.pkey, &b) != 0) {
+        tl_reply_error(srv, req, 500, 500, "error encoding public key");
+    } else {
+        tl_reply(srv, req, 200, "application/x-pem-file", b.p, b.len);
+    }
+    tl_buf_free(&b);
+}
+
+static void
+api_handle(struct tl_server *srv, struct evhttp_request *req)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = evhttp_uri_get_path(uri);
+    const char *query = evhttp_uri_get_query(uri);
+    enum evhttp_cmd_type m = evhttp_request_get_command(req);
+    struct evkeyvalq q;
+    static const char entries[] = "/api/v1/log/entries/";
+
+    TAILQ_INIT(&q);
+    if (query != NULL && evhttp_parse_query_str(query, &q) != 0) {
+        tl_reply_error(srv, req, 400, 400, "malformed query string");
+        return;
+    }
+    if (strcmp(path, "/api/v1/log") == 0 && m == EVHTTP_REQ_GET) {
+        srv->endpoint[TL_EP_LOG]++;
+        api_log(srv, req);
+    } else if (strcmp(path, "/api/v1/log/proof") == 0 && m == EVHTTP_REQ_GET) {
+        srv->endpoint[TL_EP_PROOF]++;
+        api_proof(srv, req, &q);
+    } else if (strcmp(path, "/api/v1/log/entries") == 0 &&
+               m == EVHTTP_REQ_GET) {
+        srv->endpoint[TL_EP_ENTRY]++;
+        api_entry_by_index(srv, req, &q);
+    } else if (strcmp(path, "/api/v1/log/entries/retrieve") == 0 &&
+               m == EVHTTP_REQ_POST) {
+        srv->endpoint[TL_EP_RETRIEVE]++;
+        api_retrieve(srv, req);
+    } else if (strncmp(path, entries, sizeof(entries) - 1) == 0 &&
+               m == EVHTTP_REQ_GET) {
+        srv->endpoint[TL_EP_UUID]++;
+        api_entry_by_uuid(srv, req, path + sizeof(entries) - 1);
+    } else if (strcmp(path, "/api/v1/log/publicKey") == 0 &&
+               m == EVHTTP_REQ_GET) {
+        srv->endpoint[TL_EP_PUBKEY]++;
+        api_pubkey(srv, req);
+    } else {
+        char msg[300];
+
+        srv->endpoint[TL_EP_OTHER]++;
+        snprintf(msg, sizeof(msg), "path %.200s was not found", path);
+        tl_reply_error(srv, req, 404, 404, msg);
+    }
+    evhttp_clear_headers(&q);
+}
+
+/* ---------------------------------------------------------- throttling */
+
+static void
+pending_unlink(struct tl_server *srv, struct tl_pending *p)
+{
+    if (p->prev != NULL) {
+        p->prev->next = p->next;
+    } else {
+        srv->pending = p->next;
+    }
+    if (p->next != NULL) {
+        p->next->prev = p->prev;
+    }
+}
+
+static void
+on_delay(evutil_socket_t fd, short what, void *arg)
+{
+    struct tl_pending *p = arg;
+    struct tl_server *srv = p->srv;
+
+    (void)fd;
+    (void)what;
+    pending_unlink(srv, p);
+    api_handle(srv, p->req);
+    event_free(p->ev);
+    free(p);
+}
+
+/* Hold req for ms milliseconds.  0 / -1. */
+static int
+delay_request(struct tl_server *srv, struct evhttp_request *req, int ms)
+{
+    struct tl_pending *p = calloc(1, sizeof(*p));
+    struct timeval tv;
+
+    if (p == NULL) {
+        return -1;
+    }
+    p->srv = srv;
+    p->req = req;
+    p->ev = evtimer_new(srv->base, on_delay, p);
+    tv.tv_sec = ms / 1000;
+    tv.tv_usec = (ms % 1000) * 1000;
+    if (p->ev == NULL || evtimer_add(p->ev, &tv) != 0) {
+        if (p->ev != NULL) {
+            event_free(p->ev);
+        }
+        free(p);
+        return -1;
+    }
+    p->next = srv->pending;
+    if (p->next != NULL) {
+        p->next->prev = p;
+    }
+    srv->pending = p;
+    return 0;
+}
+
+static void
+reply_throttled(struct tl_server *srv, struct evhttp_request *req, int code,
+                int retry_after, const char *msg)
+{
+    char ra[24];
+
+    if (retry_after >= 0) {
+        snprintf(ra, sizeof(ra), "%d", retry_after);
+        evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
+                          ra);
+    }
+    tl_reply_error(srv, req, code, code, msg);
+}
+
+/* Token bucket; 1 when the request may proceed, else the Retry-After
+ * seconds in *retry. */
+static int
+rate_admit(struct tl_server *srv, int *retry)
+{
+    double now = tl_mono(), wait;
+
+    if (srv->rate_rps <= 0) {
+        return 1;
+    }
+    srv->rate_tokens += (now - srv->rate_last) * srv->rate_rps;
+    if (srv->rate_tokens > srv->rate_burst) {
+        srv->rate_tokens = srv->rate_burst;
+    }
+    srv->rate_last = now;
+    if (srv->rate_tokens >= 1.0) {
+        srv->rate_tokens -= 1.0;
+        return 1;
+    }
+    wait = (1.0 - srv->rate_tokens) / srv->rate_rps;
+    *retry = (int)ceil(wait);
+    if (*retry < 1) {
+        *retry = 1;
+    }
+    return 0;
+}
+
+static void
+on_request(struct evhttp_request *req, void *arg)
+{
+    struct tl_server *srv = arg;
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
+    int retry;
+
+    if (path == NULL) {
+        tl_reply_error(srv, req, 400, 400, "malformed request URI");
+        return;
+    }
+    if (strncmp(path, "/admin/", 7) == 0) {
+        srv->admin_requests++;
+        tl_admin_handle(srv, req, path);
+        return;
+    }
+    srv->requests++;
+    if (!rate_admit(srv, &retry)) {
+        srv->rate_limited++;
+        reply_throttled(srv, req, 429, retry, "rate limit exceeded");
+        return;
+    }
+    if (srv->fail_count != 0) {
+        if (srv->fail_count > 0) {
+            srv->fail_count--;
+        }
+        srv->injected_failures++;
+        reply_throttled(srv, req, srv->fail_status, srv->fail_retry_after,
+                        srv->fail_status == 429 ? "rate limit exceeded"
+                                                : "injected failure");
+        return;
+    }
+    if (srv->delay_count != 0 && srv->delay_ms > 0) {
+        if (srv->delay_count > 0) {
+            srv->delay_count--;
+        }
+        srv->delayed++;
+        if (delay_request(srv, req, srv->delay_ms) == 0) {
+            return;
+        }
+    }
+    api_handle(srv, req);
+}
+
+int
+tl_server_start(struct tl_server *srv, struct event_base *base,
+                struct tl_log *log, const char *host, unsigned port,
+                unsigned *bound)
+{
+    struct evhttp_bound_socket *bs;
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+
+    srv->base = base;
+    srv->log = log;
+    srv->fail_retry_after = -1;
+    srv->started = tl_mono();
+    srv->http = evhttp_new(base);
+    if (srv->http == NULL) {
+        return -1;
+    }
+    evhttp_set_allowed_methods(srv->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST |
+                                              EVHTTP_REQ_HEAD);
+    evhttp_set_max_body_size(srv->http, TL_MAX_REQUEST_BODY);
+    evhttp_set_timeout(srv->http, 120);
+    evhttp_set_gencb(srv->http, on_request, srv);
+    bs = evhttp_bind_socket_with_handle(srv->http, host, (ev_uint16_t)port);
+    if (bs == NULL) {
+        evhttp_free(srv->http);
+        srv->http = NULL;
+        return -1;
+    }
+    if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss,
+                    &sl) != 0) {
+        evhttp_free(srv->http);
+        srv->http = NULL;
+        return -1;
+    }
+    if (ss.ss_family == AF_INET6) {
+        *bound = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+    } else {
+        *bound = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    }
+    return 0;
+}
+
+void
+tl_server_stop(struct tl_server *srv)
+{
+    while (srv->pending != NULL) {
+        struct tl_pending *p = srv->pending;
+
+        pending_unlink(srv, p);
+        event_free(p->ev);
+        tl_reply_error(srv, p->req, 503, 503, "shutting down");
+        free(p);
+    }
+    if (srv->http != NULL) {
+        evhttp_free(srv->http);
+        srv->http = NULL;
+    }
+    tl_buf_free(&srv->out);
+}

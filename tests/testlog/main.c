@@ -1,0 +1,435 @@
+/*
+ * main.c: tlogwatch-testlog, a loopback Rekor v1 log that can misbehave
+ * on cue, for tlogwatch's tests and for people poking at it with curl.
+ *
+ * main() reads like a checklist: options, loopback check, build the log
+ * (keys, CAs, N noise entries on all cores), bind, write the files that
+ * describe the log into --dir (trusted_root.json, keys, CA chains,
+ * testlog.json, and last the readiness marker "url"), then serve until
+ * SIGINT/SIGTERM.  Exit codes: 0 clean stop, 1 runtime failure, 2 usage.
+ *
+ * Invariants: never binds anything but a loopback address; "url" in
+ * --dir exists only while the log is serving (removed on a clean stop).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <openssl/rand.h>
+
+#include "testlog.h"
+
+static const char usage_text[] =
+    "usage: tlogwatch-testlog --dir DIR [--listen 127.0.0.1:PORT]\n"
+    "                         [--entries N] [--seed S] [--hostname NAME]\n"
+    "                         [--threads T] [--verbose]\n"
+    "\n"
+    "A loopback Rekor v1 log backed by a real Merkle tree, a real ECDSA\n"
+    "P-256 log key and a Fulcio-like CA, that can misbehave on cue.\n"
+    "\n"
+    "Options:\n"
+    "  --listen HOST:PORT  loopback address to serve on (default\n"
+    "                      127.0.0.1:0 = any free port; 127.0.0.0/8, ::1\n"
+    "                      as [::1]:PORT, or localhost; others refused)\n"
+    "  --dir DIR           where to write, before serving:\n"
+    "                        trusted_root.json   log key + CA chain, for a\n"
+    "                                            tlogwatch config\n"
+    "                        log.pub log.key     the log's P-256 key\n"
+    "                        wrong-key.pub/.key  the /admin/wrong-key key\n"
+    "                        fulcio-chain.pem    intermediate + root\n"
+    "                        fulcio-{root,intermediate}.{pem,key,pub}\n"
+    "                        impostor-chain.pem  the look-alike CA (not in\n"
+    "                                            trusted_root.json) + keys\n"
+    "                        testlog.json        url, origin, log id, ...\n"
+    "                        url                 written last: ready\n"
+    "  --entries N         noise entries at startup (default 1000; up to\n"
+    "                      1e9; 1,000,000 take about 15 s on 2 cores)\n"
+    "  --seed S            noise seed (default random): names, kinds and\n"
+    "                      tree ids; keys are always fresh\n"
+    "  --hostname NAME     checkpoint origin host and signer name (default:\n"
+    "                      the listen host, as trusted_root.json's baseUrl\n"
+    "                      host)\n"
+    "  --threads T         workers for building entries (default: CPUs)\n"
+    "  --verbose           log every admin operation to stderr\n"
+    "  --help              this text\n"
+    "\n"
+    "Rekor v1 read API (production's shapes):\n"
+    "  GET  /api/v1/log                       checkpoint, size, shards\n"
+    "  GET  /api/v1/log/proof?firstSize=M&lastSize=N[&treeID=T]\n"
+    "  GET  /api/v1/log/entries?logIndex=I\n"
+    "  GET  /api/v1/log/entries/{uuid}\n"
+    "  POST /api/v1/log/entries/retrieve       {\"logIndexes\":[..]} or\n"
+    "                                         {\"entryUUIDs\":[..]}, <= 10\n"
+    "  GET  /api/v1/log/publicKey\n"
+    "\n"
+    "Control (JSON in and out, never throttled):\n"
+    "  GET  /admin/stats | /admin/info\n"
+    "  POST /admin/grow {\"count\":N}            N noise entries\n"
+    "  POST /admin/append {\"repository\":\"o/r\",\"repository_id\",\n"
+    "       "
+    "\"repository_owner\",\"owner_id\",\"workflow\",\"ref\",\"trigger\",\n"
+    "       "
+    "\"runner_environment\",\"sha\",\"build_signer\",\"impostor\":bool,\n"
+    "       \"kind\":\"hashedrekord|intoto|dsse\",\"payload_b64\",...}\n"
+    "       -> {\"index\",\"uuid\",\"shard_index\",\"certificate_pem\",\n"
+    "           \"signature_b64\",...}\n"
+    "  POST /admin/append-malformed            undecodable, well hashed\n"
+    "  POST /admin/append-raw {\"body_b64\"}     arbitrary leaf bytes\n"
+    "  POST /admin/fork {\"index\":I}            replace one leaf\n"
+    "  POST /admin/rollback {\"size\":N}|{\"count\":K}\n"
+    "  POST /admin/wrong-key {\"on\":true}       bad checkpoint signatures\n"
+    "  POST /admin/tamper {\"index\":I,\"count\":K} modified body served\n"
+    "  POST /admin/drop {\"index\":I,\"count\":K}  omitted from retrieve\n"
+    "  POST /admin/rotate                      new shard, old one frozen\n"
+    "  POST /admin/fail "
+    "{\"status\":429|500|503,\"count\":K,\"retry_after\":S}\n"
+    "  POST /admin/delay {\"ms\":D,\"count\":K}\n"
+    "  POST /admin/rate {\"rps\":R,\"burst\":B}   429 + Retry-After beyond\n"
+    "  POST /admin/reset                       clear every misbehaviour\n"
+    "Counts: -1 = until reset.  See tests/testlog/admin.c for every field.\n"
+    "\n"
+    "Example:\n"
+    "  tlogwatch-testlog --listen 127.0.0.1:8080 --entries 1000 --dir /tmp/tl\n"
+    "  curl -s http://127.0.0.1:8080/api/v1/log\n";
+
+struct options {
+    char host[256];
+    unsigned port;
+    const char *dir;
+    const char *hostname;
+    uint64_t entries;
+    uint64_t seed;
+    int have_seed;
+    unsigned threads;
+    int verbose;
+};
+
+static void
+on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    event_base_loopbreak(arg);
+}
+
+static int
+parse_u64_arg(const char *s, uint64_t *out)
+{
+    char *end;
+    unsigned long long v;
+
+    errno = 0;
+    if (*s < '0' || *s > '9') {
+        return -1;
+    }
+    v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0') {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* Split HOST:PORT (IPv6 as [::1]:PORT) and require a loopback host. */
+static int
+parse_listen(const char *arg, struct options *o)
+{
+    const char *colon;
+    struct in_addr a4;
+    struct in6_addr a6;
+    uint64_t port;
+    size_t n;
+
+    if (arg[0] == '[') {
+        const char *close = strchr(arg, ']');
+
+        if (close == NULL || close[1] != ':') {
+            return -1;
+        }
+        n = (size_t)(close - arg - 1);
+        colon = close + 1;
+        if (n >= sizeof(o->host)) {
+            return -1;
+        }
+        memcpy(o->host, arg + 1, n);
+        o->host[n] = '\0';
+    } else {
+        colon = strrchr(arg, ':');
+        if (colon == NULL) {
+            return -1;
+        }
+        n = (size_t)(colon - arg);
+        if (n >= sizeof(o->host)) {
+            return -1;
+        }
+        memcpy(o->host, arg, n);
+        o->host[n] = '\0';
+    }
+    if (parse_u64_arg(colon + 1, &port) != 0 || port > 65535) {
+        return -1;
+    }
+    o->port = (unsigned)port;
+    if (strcmp(o->host, "localhost") == 0) {
+        memcpy(o->host, "127.0.0.1", 10);
+    }
+    if (inet_pton(AF_INET, o->host, &a4) == 1) {
+        return (ntohl(a4.s_addr) >> 24) == 127 ? 0 : -1;
+    }
+    if (inet_pton(AF_INET6, o->host, &a6) == 1) {
+        return IN6_IS_ADDR_LOOPBACK(&a6) ? 0 : -1;
+    }
+    return -1;
+}
+
+static int
+parse_options(int argc, char **argv, struct options *o)
+{
+    static const struct option longopts[] = {
+        {"listen", required_argument, NULL, 'l'},
+        {"dir", required_argument, NULL, 'd'},
+        {"entries", required_argument, NULL, 'n'},
+        {"seed", required_argument, NULL, 's'},
+        {"hostname", required_argument, NULL, 'H'},
+        {"threads", required_argument, NULL, 't'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *listen = "127.0.0.1:0";
+    uint64_t v;
+    long ncpu;
+    int c;
+
+    memset(o, 0, sizeof(*o));
+    o->entries = 1000;
+    ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    o->threads = ncpu < 1                ? 1
+                 : ncpu > TL_MAX_THREADS ? TL_MAX_THREADS
+                                         : (unsigned)ncpu;
+    while ((c = getopt_long(argc, argv, "l:d:n:s:H:t:vh", longopts, NULL)) !=
+           -1) {
+        switch (c) {
+        case 'l':
+            listen = optarg;
+            break;
+        case 'd':
+            o->dir = optarg;
+            break;
+        case 'n':
+            if (parse_u64_arg(optarg, &o->entries) != 0 ||
+                o->entries > TL_MAX_ENTRIES) {
+                fprintf(stderr, "tlogwatch-testlog: --entries: a number up "
+                                "to 2^30 expected\n");
+                return 2;
+            }
+            break;
+        case 's':
+            if (parse_u64_arg(optarg, &o->seed) != 0) {
+                fprintf(stderr, "tlogwatch-testlog: --seed: a number "
+                                "expected\n");
+                return 2;
+            }
+            o->have_seed = 1;
+            break;
+        case 'H':
+            o->hostname = optarg;
+            break;
+        case 't':
+            if (parse_u64_arg(optarg, &v) != 0 || v < 1 || v > TL_MAX_THREADS) {
+                fprintf(stderr, "tlogwatch-testlog: --threads: 1..%d\n",
+                        TL_MAX_THREADS);
+                return 2;
+            }
+            o->threads = (unsigned)v;
+            break;
+        case 'v':
+            o->verbose = 1;
+            break;
+        case 'h':
+            fputs(usage_text, stdout);
+            return 0;
+        default:
+            fputs(usage_text, stderr);
+            return 2;
+        }
+    }
+    if (optind != argc || o->dir == NULL) {
+        fprintf(stderr, "tlogwatch-testlog: --dir is required and no "
+                        "operands are taken (see --help)\n");
+        return 2;
+    }
+    if (parse_listen(listen, o) != 0) {
+        fprintf(stderr,
+                "tlogwatch-testlog: --listen %s: a loopback HOST:PORT is "
+                "required (127.0.0.0/8, [::1], localhost)\n",
+                listen);
+        return 2;
+    }
+    if (o->hostname != NULL &&
+        (strlen(o->hostname) == 0 || strlen(o->hostname) > 200 ||
+         strpbrk(o->hostname, " \n\t") != NULL)) {
+        fprintf(stderr, "tlogwatch-testlog: --hostname: 1..200 bytes, no "
+                        "spaces\n");
+        return 2;
+    }
+    return -1; /* go on */
+}
+
+/* Everything the log's users need, written into dir; "url" last. */
+static int
+write_files(const struct options *o, struct tl_log *log, double startup)
+{
+    struct tl_buf b = {0};
+    json_t *info;
+    char *text = NULL, origin[400];
+    int rc = -1;
+
+    if (tl_trusted_root_json(&log->log_key, log->base_url, &log->ca,
+                             log->genesis - 86400, &b) != 0 ||
+        tl_write_file(o->dir, "trusted_root.json", b.p, b.len, 0644) != 0 ||
+        tl_write_key_files(o->dir, "log", &log->log_key) != 0 ||
+        tl_write_key_files(o->dir, "wrong-key", &log->wrong_key) != 0 ||
+        tl_write_key_files(o->dir, "fulcio-root", &log->ca.root_key) != 0 ||
+        tl_write_key_files(o->dir, "fulcio-intermediate", &log->ca.inter_key) !=
+            0 ||
+        tl_write_key_files(o->dir, "impostor-root", &log->impostor.root_key) !=
+            0 ||
+        tl_write_key_files(o->dir, "impostor-intermediate",
+                           &log->impostor.inter_key) != 0 ||
+        tl_write_certs(o->dir, "fulcio-root.pem", log->ca.root, NULL) != 0 ||
+        tl_write_certs(o->dir, "fulcio-intermediate.pem", log->ca.inter,
+                       NULL) != 0 ||
+        tl_write_certs(o->dir, "fulcio-chain.pem", log->ca.inter,
+                       log->ca.root) != 0 ||
+        tl_write_certs(o->dir, "impostor-chain.pem", log->impostor.inter,
+                       log->impostor.root) != 0) {
+        goto done;
+    }
+    snprintf(origin, sizeof(origin), "%s - %llu", log->host,
+             (unsigned long long)tl_log_active(log)->tree_id);
+    info = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:f}", "url",
+                     log->base_url, "host", log->host, "origin", origin,
+                     "log_id", log->logid_hex, "trusted_root",
+                     "trusted_root.json", "entries",
+                     (json_int_t)tl_log_size(log), "public_key", "log.pub",
+                     "pid", (json_int_t)getpid(), "startup_seconds", startup);
+    if (info == NULL) {
+        goto done;
+    }
+    text = json_dumps(info, JSON_INDENT(2));
+    json_decref(info);
+    tl_buf_reset(&b);
+    if (text == NULL || tl_buf_adds(&b, text) != 0 ||
+        tl_buf_adds(&b, "\n") != 0 ||
+        tl_write_file(o->dir, "testlog.json", b.p, b.len, 0644) != 0) {
+        goto done;
+    }
+    tl_buf_reset(&b);
+    if (tl_buf_printf(&b, "%s\n", log->base_url) != 0 ||
+        tl_write_file(o->dir, "url", b.p, b.len, 0644) != 0) {
+        goto done;
+    }
+    rc = 0;
+done:
+    free(text);
+    tl_buf_free(&b);
+    return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct options o;
+    struct tl_log *log = NULL;
+    struct tl_server srv;
+    struct event_base *base = NULL;
+    struct event *sigint = NULL, *sigterm = NULL;
+    char path[4200];
+    unsigned bound = 0;
+    double t0, startup;
+    int rc, status = 1, serving = 0;
+
+    rc = parse_options(argc, argv, &o);
+    if (rc >= 0) {
+        return rc;
+    }
+    memset(&srv, 0, sizeof(srv));
+    srv.verbose = o.verbose;
+    if (mkdir(o.dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "tlogwatch-testlog: %s: %s\n", o.dir, strerror(errno));
+        return 2;
+    }
+    if (!o.have_seed &&
+        RAND_bytes((unsigned char *)&o.seed, sizeof(o.seed)) != 1) {
+        fprintf(stderr, "tlogwatch-testlog: no random seed\n");
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    t0 = tl_mono();
+    log = tl_log_new(o.seed, o.hostname != NULL ? o.hostname : o.host,
+                     o.entries, o.threads);
+    if (log == NULL) {
+        fprintf(stderr, "tlogwatch-testlog: cannot build the log\n");
+        goto done;
+    }
+    base = event_base_new();
+    if (base == NULL ||
+        tl_server_start(&srv, base, log, o.host, o.port, &bound) != 0) {
+        fprintf(stderr, "tlogwatch-testlog: cannot listen on %s:%u\n", o.host,
+                o.port);
+        goto done;
+    }
+    snprintf(log->base_url, sizeof(log->base_url),
+             strchr(o.host, ':') != NULL ? "http://[%s]:%u" : "http://%s:%u",
+             o.host, bound);
+    startup = tl_mono() - t0;
+    if (write_files(&o, log, startup) != 0) {
+        fprintf(stderr, "tlogwatch-testlog: cannot write into %s\n", o.dir);
+        goto done;
+    }
+    serving = 1;
+    sigint = evsignal_new(base, SIGINT, on_signal, base);
+    sigterm = evsignal_new(base, SIGTERM, on_signal, base);
+    if (sigint == NULL || sigterm == NULL || evsignal_add(sigint, NULL) != 0 ||
+        evsignal_add(sigterm, NULL) != 0) {
+        fprintf(stderr, "tlogwatch-testlog: cannot install signal handlers\n");
+        goto done;
+    }
+    printf("tlogwatch-testlog: %llu entries built in %.2f s; serving %s "
+           "(origin \"%s - %llu\", dir %s, seed %llu)\n",
+           (unsigned long long)tl_log_size(log), startup, log->base_url,
+           log->host, (unsigned long long)tl_log_active(log)->tree_id, o.dir,
+           (unsigned long long)o.seed);
+    fflush(stdout);
+    if (event_base_dispatch(base) != 0) {
+        fprintf(stderr, "tlogwatch-testlog: event loop failed\n");
+        goto done;
+    }
+    status = 0;
+done:
+    if (serving) {
+        snprintf(path, sizeof(path), "%s/url", o.dir);
+        unlink(path);
+    }
+    if (sigint != NULL) {
+        event_free(sigint);
+    }
+    if (sigterm != NULL) {
+        event_free(sigterm);
+    }
+    tl_server_stop(&srv);
+    if (base != NULL) {
+        event_base_free(base);
+    }
+    tl_log_free(log);
+    return status;
+}

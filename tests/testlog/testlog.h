@@ -1,0 +1,534 @@
+/*
+ * testlog.h: internal interfaces of tlogwatch-testlog, a loopback Rekor v1
+ * log that can misbehave on cue (tests/testlog/README in main.c --help).
+ *
+ * The program is split in:
+ *   buf.c      growable byte buffer, base64/hex helpers, small utilities
+ *   tree.c     RFC 6962 Merkle tree: leaf hashes plus every perfect
+ *              subtree node, so roots and proofs are O(log n) lookups
+ *   certs.c    keys, the Fulcio-like CAs (real and impostor), leaf
+ *              certificates with the Fulcio extensions, trusted_root.json
+ *   entries.c  entry bodies (hashedrekord, intoto, dsse, key-only), the
+ *              deterministic noise generator and its identity pool
+ *   log.c      shards, growth (threaded), checkpoints, entry rendering,
+ *              fork / rollback / rotate / tamper
+ *   http.c     the evhttp server: Rekor v1 read API, throttling, stats
+ *   admin.c    the /admin/ control endpoint
+ *   main.c     options, startup, files written to --dir, event loop
+ *
+ * Invariants kept across the program:
+ *  - one event loop thread owns every object after startup; worker
+ *    threads only run inside tl_log_grow_noise() on disjoint index ranges
+ *    and read-only shared state;
+ *  - a leaf's hash in the tree always equals SHA-256(0x00 || the body the
+ *    log would serve for it untampered); tampering is applied only when a
+ *    response is rendered;
+ *  - log indexes and sizes are uint64_t; virtual index = shard offset +
+ *    shard-local index; shards are contiguous and ordered;
+ *  - every object has one owner, named at its declaration.
+ */
+#ifndef TLOGWATCH_TESTLOG_H
+#define TLOGWATCH_TESTLOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#define TL_HASH_LEN 32
+#define TL_SIG_MAX 72               /* DER ECDSA P-256 signature, at most */
+#define TL_MAX_LEVELS 64            /* tree levels for < 2^63 leaves */
+#define TL_PROOF_MAX 128            /* hashes in any proof */
+#define TL_RETRIEVE_MAX 10          /* production's maxSearchQueries */
+#define TL_MAX_SHARDS 64            /* rotations before /admin/rotate refuses */
+#define TL_MAX_ENTRIES (1ULL << 30) /* --entries and growth ceiling */
+#define TL_NOISE_PER_SEC 40         /* startup noise: integratedTime rate */
+#define TL_EPOCH_SECS 480        /* noise identities are re-issued per epoch */
+#define TL_EPOCH_IDENTS 32       /* identities (certs / keys) per epoch */
+#define TL_CERT_VALIDITY 600     /* Fulcio leaf validity, seconds */
+#define TL_CERT_BACKDATE 5       /* appended leaf NotBefore = time - this */
+#define TL_MAX_STR 512           /* longest claim string accepted */
+#define TL_MAX_PAYLOAD (1 << 20) /* payload_b64 / body_b64 bytes, decoded */
+#define TL_CA_ORG "tlogwatch-testlog" /* subject O of both CAs */
+#define TL_CA_CN "testlog-fulcio"     /* root CN; intermediate adds a suffix */
+#define TL_CA_URI "https://fulcio.testlog.invalid"
+#define TL_GITHUB_ISSUER "https://token.actions.githubusercontent.com"
+
+/* ------------------------------------------------------------------ buf */
+
+/* A growable byte buffer; always NUL-terminated when p != NULL.  The
+ * buffer owns p; tl_buf_free() releases it and leaves an empty buffer. */
+struct tl_buf {
+    char *p;
+    size_t len;
+    size_t cap;
+};
+
+int tl_buf_reserve(struct tl_buf *b, size_t extra);
+int tl_buf_add(struct tl_buf *b, const void *data, size_t n);
+int tl_buf_adds(struct tl_buf *b, const char *s);
+int tl_buf_printf(struct tl_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int tl_buf_add_b64(struct tl_buf *b, const uint8_t *data, size_t n);
+int tl_buf_add_hex(struct tl_buf *b, const uint8_t *data, size_t n);
+/* Append s as a JSON string literal (quotes included, RFC 8259 escapes). */
+int tl_buf_add_json_str(struct tl_buf *b, const char *s, size_t n);
+void tl_buf_reset(struct tl_buf *b); /* len = 0, keeps the memory */
+void tl_buf_free(struct tl_buf *b);
+
+/* Decode standard base64 (whitespace not allowed).  Returns new bytes
+ * (caller frees) and sets *outlen, or NULL. */
+uint8_t *tl_b64_decode_new(const char *in, size_t inlen, size_t *outlen);
+/* SplitMix64: the program's only pseudo-random function of a seed. */
+uint64_t tl_mix64(uint64_t x);
+/* Run fn(jobs + k * size) for k < n, in n - 1 new threads plus the caller
+ * (a thread that cannot start runs in the caller afterwards). */
+#define TL_MAX_THREADS 16
+void tl_parallel(void *(*fn)(void *), void *jobs, size_t size, unsigned n);
+/* CLOCK_MONOTONIC seconds, and wall-clock unix seconds. */
+double tl_mono(void);
+int64_t tl_now(void);
+
+/* ----------------------------------------------------------------- tree */
+
+/*
+ * level[0] holds leaf hashes; level[k][j] is the root of the perfect
+ * subtree over leaves [j * 2^k, (j + 1) * 2^k), present once those leaves
+ * are.  About 2 * 32 bytes per leaf.  The tree owns its levels.
+ */
+struct tl_tree {
+    uint64_t size;
+    uint64_t cap; /* leaves that level[0] can hold */
+    uint8_t (*level[TL_MAX_LEVELS])[TL_HASH_LEN];
+};
+
+void tl_tree_init(struct tl_tree *t);
+void tl_tree_free(struct tl_tree *t);
+/* Make room for cap leaves.  0 / -1. */
+int tl_tree_reserve(struct tl_tree *t, uint64_t cap);
+/* Leaves [size, size + n) were written to level[0] by the caller: hash
+ * their parents and grow size by n.  Needs cap >= size + n. */
+void tl_tree_commit(struct tl_tree *t, uint64_t n);
+int tl_tree_append(struct tl_tree *t, const uint8_t leaf[TL_HASH_LEN]);
+/* Replace leaf i < size and rehash its ancestors. */
+void tl_tree_set_leaf(struct tl_tree *t, uint64_t i,
+                      const uint8_t leaf[TL_HASH_LEN]);
+/* Forget leaves >= size (size <= t->size). */
+void tl_tree_truncate(struct tl_tree *t, uint64_t size);
+/* Root of the first size leaves (size <= t->size); empty root for 0. */
+void tl_tree_root(const struct tl_tree *t, uint64_t size,
+                  uint8_t out[TL_HASH_LEN]);
+/* RFC 6962 PATH(index, D[0:size]) into out (room for TL_PROOF_MAX);
+ * returns the number of hashes.  Needs index < size <= t->size. */
+size_t tl_tree_inclusion(const struct tl_tree *t, uint64_t index, uint64_t size,
+                         uint8_t (*out)[TL_HASH_LEN]);
+/* RFC 6962 PROOF(m, D[0:n]), 0 < m <= n <= t->size; returns the count. */
+size_t tl_tree_consistency(const struct tl_tree *t, uint64_t m, uint64_t n,
+                           uint8_t (*out)[TL_HASH_LEN]);
+
+/* ---------------------------------------------------------------- certs */
+
+/* An EC key and its public identity.  Owns pkey. */
+struct tl_key {
+    EVP_PKEY *pkey;
+    uint8_t spki[160]; /* DER SubjectPublicKeyInfo */
+    size_t spki_len;
+    uint8_t id[TL_HASH_LEN]; /* SHA-256(spki): Rekor log id */
+};
+
+/* curve: "P-256" or "P-384".  0 / -1. */
+int tl_key_generate(struct tl_key *k, const char *curve);
+void tl_key_clear(struct tl_key *k);
+/* ECDSA over a precomputed digest; sig must hold TL_SIG_MAX (P-256) or
+ * 104 (P-384) bytes.  0 / -1. */
+int tl_sign_digest(EVP_PKEY *pkey, const uint8_t *digest, size_t dlen,
+                   uint8_t *sig, size_t *siglen);
+/* ECDSA P-256 with SHA-256 over msg.  0 / -1. */
+int tl_sign_sha256(EVP_PKEY *pkey, const void *msg, size_t len, uint8_t *sig,
+                   size_t *siglen);
+
+/* A Fulcio-like CA: P-384 root and intermediate.  Owns everything. */
+struct tl_ca {
+    struct tl_key root_key;
+    struct tl_key inter_key;
+    X509 *root;
+    X509 *inter;
+    int64_t not_before;
+    int64_t not_after;
+};
+
+/* Create a CA whose subjects are O=org, CN=<cn_prefix> and
+ * CN=<cn_prefix>-intermediate, valid [not_before, not_after].  0 / -1. */
+int tl_ca_create(struct tl_ca *ca, const char *org, const char *cn_prefix,
+                 int64_t not_before, int64_t not_after);
+void tl_ca_clear(struct tl_ca *ca);
+
+enum tl_san {
+    TL_SAN_URI = 0, /* GitHub Actions workload identity */
+    TL_SAN_EMAIL,   /* a person's email */
+};
+
+/* Claims of a leaf certificate.  Strings are borrowed; NULL = omitted. */
+struct tl_claims {
+    enum tl_san san_type;
+    const char *san;    /* URI or email */
+    const char *issuer; /* .1 and .8 */
+    /* GitHub Actions (.2 - .6, .9 - .22); only with TL_SAN_URI */
+    int github;
+    const char *trigger;            /* .2, .20 */
+    const char *sha;                /* .3, .13, .19 */
+    const char *workflow_name;      /* .4 */
+    const char *repository;         /* .5 */
+    const char *ref;                /* .6, .14 */
+    const char *build_signer_uri;   /* .9 (also the SAN) */
+    const char *build_signer_sha;   /* .10 */
+    const char *runner_environment; /* .11 */
+    const char *repository_uri;     /* .12 */
+    const char *repository_id;      /* .15 */
+    const char *owner_uri;          /* .16 */
+    const char *owner_id;           /* .17 */
+    const char *build_config_uri;   /* .18 */
+    const char *run_invocation_uri; /* .21 */
+    const char *visibility;         /* .22 */
+};
+
+/* Issue a leaf for pub, signed by ca's intermediate.  Returns new. */
+X509 *tl_leaf_issue(const struct tl_ca *ca, EVP_PKEY *pub,
+                    const struct tl_claims *c, int64_t not_before,
+                    int64_t not_after);
+/* PEM of a certificate / public key appended to out.  0 / -1. */
+int tl_pem_cert(X509 *x, struct tl_buf *out);
+int tl_pem_pubkey(EVP_PKEY *pkey, struct tl_buf *out);
+/* Write a private key as PKCS#8 PEM (mode 0600) / a PEM public key /
+ * a certificate chain.  0 / -1. */
+int tl_write_key_files(const char *dir, const char *name,
+                       const struct tl_key *k);
+int tl_write_certs(const char *dir, const char *name, X509 *a, X509 *b);
+/* Render trusted_root.json for the log key and the real CA. */
+int tl_trusted_root_json(const struct tl_key *log_key, const char *base_url,
+                         const struct tl_ca *ca, int64_t log_start,
+                         struct tl_buf *out);
+/* Write data to dir/name through a temporary file and rename(2). */
+int tl_write_file(const char *dir, const char *name, const void *data,
+                  size_t len, int mode);
+
+/* -------------------------------------------------------------- entries */
+
+enum tl_kind {
+    TL_KIND_HASHEDREKORD = 0,
+    TL_KIND_INTOTO,
+    TL_KIND_DSSE,
+};
+
+/* A signer in the noise pool: a key and what bodies carry for it (the
+ * base64 of its PEM certificate, or of its PEM public key when key-only).
+ * Owned by its epoch. */
+struct tl_ident {
+    EVP_PKEY *key;
+    char *verifier_b64; /* base64 of PEM text, NUL-terminated */
+    size_t verifier_len;
+    int key_only;
+};
+
+/* The identities of one epoch of TL_EPOCH_SECS seconds.  Owned by the
+ * log's epoch table. */
+struct tl_epoch {
+    struct tl_ident id[TL_EPOCH_IDENTS];
+};
+
+/* Inputs that define one signed entry body, as built by tl_body_build. */
+struct tl_body_in {
+    enum tl_kind kind;
+    const uint8_t *artifact_hash; /* hashedrekord: SHA-256 of the data */
+    const uint8_t *payload;       /* intoto/dsse: the in-toto statement */
+    size_t payload_len;
+    const uint8_t *sig; /* DER ECDSA: over artifact_hash, or over the
+                           DSSE PAE of payload */
+    size_t sig_len;
+    const char *verifier_b64; /* base64 of PEM certificate / public key */
+    size_t verifier_len;
+};
+
+/* Append the canonical (RFC 8785) JSON body for in to out.  0 / -1. */
+int tl_body_build(const struct tl_body_in *in, struct tl_buf *out);
+/* Append the DSSE envelope JSON {"payload","payloadType","signatures"}
+ * whose SHA-256 intoto/dsse bodies record.  0 / -1. */
+int tl_dsse_envelope(const uint8_t *payload, size_t len, const uint8_t *sig,
+                     size_t sig_len, struct tl_buf *out);
+
+/* GitHub Actions claims as /admin/append takes them; strings borrowed,
+ * NULL = default (see admin.c). */
+struct tl_github {
+    const char *repository; /* owner/repo, required */
+    const char *repository_id;
+    const char *owner;
+    const char *owner_id;
+    const char *workflow; /* .github/workflows/x.yml */
+    const char *ref;
+    const char *trigger;
+    const char *runner_environment;
+    const char *sha;
+    const char *build_signer; /* URI, owner/repo/path@ref, or a path */
+    const char *build_signer_sha;
+    const char *workflow_name;
+    const char *visibility;
+    const char *issuer;
+    uint64_t run_id;
+};
+
+/* Strings derived from struct tl_github, owned by the caller. */
+struct tl_github_strs {
+    char san[2048];
+    char repo_uri[1024];
+    char owner_uri[1024];
+    char config_uri[2048];
+    char run_uri[1200];
+    char owner[TL_MAX_STR + 1];
+    char workflow_name[TL_MAX_STR + 1];
+};
+
+/* Fill c from g (c's strings point into g and st).  0 / -1 (too long). */
+int tl_github_claims(const struct tl_github *g, struct tl_github_strs *st,
+                     struct tl_claims *c);
+/* SHA-256 of the DSSE PAE of an in-toto payload (what is signed). */
+void tl_dsse_pae_hash(const uint8_t *payload, size_t len,
+                      uint8_t out[TL_HASH_LEN]);
+/* The kind string used in bodies ("hashedrekord", ...). */
+const char *tl_kind_name(enum tl_kind k);
+/* Parse a kind name; -1 when unknown. */
+int tl_kind_parse(const char *s, enum tl_kind *out);
+
+struct tl_log;
+
+/*
+ * Noise: a pure function of (seed, virtual index, integratedTime, the
+ * epoch's identities, the stored signature).  tl_noise_prepare computes
+ * what the identity signs (digest) and which identity; tl_noise_body
+ * rebuilds the exact body bytes from the stored signature.
+ */
+struct tl_noise {
+    enum tl_kind kind;
+    const struct tl_ident *ident; /* borrowed from the log */
+    uint8_t artifact_hash[TL_HASH_LEN];
+    uint8_t digest[TL_HASH_LEN]; /* what is signed */
+    char payload[768];           /* intoto/dsse statement */
+    size_t payload_len;
+};
+int tl_noise_prepare(const struct tl_log *log, uint64_t vindex, int64_t t,
+                     uint64_t salt, struct tl_noise *n);
+int tl_noise_body(const struct tl_noise *n, const uint8_t *sig, size_t sig_len,
+                  struct tl_buf *out);
+/* Make sure identities exist for every epoch up to and including the
+ * epoch of time t (threads: parallelism for a large backlog).  0 / -1. */
+int tl_epochs_ensure(struct tl_log *log, int64_t t, unsigned threads);
+/* Free the epoch table. */
+void tl_epochs_free(struct tl_log *log);
+
+/* ------------------------------------------------------------------ log */
+
+/* A body stored verbatim (appended signings, raw leaves, fork variants),
+ * keyed by shard-local index.  Owns body. */
+struct tl_stored {
+    uint64_t local;
+    uint8_t *body;
+    size_t len;
+};
+
+/* One Trillian-like tree.  Owned by the log. */
+struct tl_shard {
+    uint64_t tree_id;
+    uint64_t offset; /* virtual index of local index 0 */
+    int active;
+    struct tl_tree tree;
+    uint64_t cap;                /* leaves allocated in the arrays below */
+    int64_t *times;              /* integratedTime per leaf */
+    uint8_t (*sigs)[TL_SIG_MAX]; /* noise signature per leaf */
+    uint8_t *siglens;            /* 0 for stored leaves */
+    struct tl_stored *stored;    /* sorted by local */
+    size_t nstored;
+    size_t capstored;
+    /* cached signed checkpoint for (note_size, note_wrong, note_gen) */
+    char *note;
+    uint64_t note_size;
+    int note_wrong;
+    uint64_t note_gen;
+    char *final_note;          /* inactive shards: frozen final checkpoint */
+    uint8_t root[TL_HASH_LEN]; /* cached root at tree.size ... */
+    uint64_t root_gen;         /* ... valid while log->gen equals this */
+    int root_ok;
+};
+
+/* Tamper / drop rules: index and how many more times (-1 = forever). */
+struct tl_rule {
+    uint64_t vindex;
+    int64_t remaining;
+};
+
+#define TL_MAX_RULES 256
+
+/* The whole log.  Created by main, owned by it; everything hangs off it. */
+struct tl_log {
+    uint64_t seed;
+    char host[256];     /* checkpoint origin host and signer name */
+    char base_url[300]; /* http://host:port */
+    unsigned threads;
+    struct tl_key log_key;
+    struct tl_key wrong_key;
+    struct tl_ca ca;
+    struct tl_ca impostor;
+    char logid_hex[2 * TL_HASH_LEN + 1];
+    int64_t genesis;   /* integratedTime of virtual index 0 */
+    int64_t last_time; /* integratedTime of the newest entry */
+    struct tl_epoch **epochs;
+    size_t nepochs;
+    struct tl_shard *shards[TL_MAX_SHARDS];
+    size_t nshards; /* shards[nshards - 1] is active */
+    int wrong_key_on;
+    uint64_t gen; /* bumped on every change that alters a checkpoint */
+    uint64_t fork_count;
+    struct tl_rule tamper[TL_MAX_RULES];
+    size_t ntamper;
+    struct tl_rule drop[TL_MAX_RULES];
+    size_t ndrop;
+    /* scratch for the event loop thread (entry rendering) */
+    struct tl_buf scratch_body;
+    struct tl_buf scratch_canon;
+    struct tl_buf scratch_b64;
+};
+
+/* Create the log: keys, CAs, the first shard and n noise entries whose
+ * integratedTime ends now.  Returns new (free with tl_log_free). */
+struct tl_log *tl_log_new(uint64_t seed, const char *host, uint64_t n,
+                          unsigned threads);
+void tl_log_free(struct tl_log *log);
+
+struct tl_shard *tl_log_active(const struct tl_log *log);
+/* Total entries over all shards (= next virtual index). */
+uint64_t tl_log_size(const struct tl_log *log);
+/* Find the shard holding virtual index v; NULL when out of range. */
+struct tl_shard *tl_log_locate(const struct tl_log *log, uint64_t v,
+                               uint64_t *local);
+struct tl_shard *tl_log_shard_by_id(const struct tl_log *log, uint64_t tree_id);
+/* Locate by leaf hash (linear scan; tests only).  0 / -1 (not found). */
+int tl_log_find_leaf(const struct tl_log *log, int have_tree, uint64_t tree_id,
+                     const uint8_t leaf[TL_HASH_LEN], uint64_t *vindex);
+
+/* Grow the active shard by n noise entries at integratedTime t (t <= 0:
+ * spread from log->genesis at TL_NOISE_PER_SEC, the startup layout).
+ * Uses log->threads workers.  0 / -1. */
+int tl_log_grow_noise(struct tl_log *log, uint64_t n, int64_t t);
+/* Append a stored body with integratedTime t.  0 / -1. */
+int tl_log_append_body(struct tl_log *log, const uint8_t *body, size_t len,
+                       int64_t t, uint64_t *vindex);
+/* Body bytes for a leaf, untampered (into out, reset first).  0 / -1. */
+int tl_log_body(const struct tl_log *log, const struct tl_shard *s,
+                uint64_t local, struct tl_buf *out);
+/* Root of a shard at its current size (cached); borrowed. */
+const uint8_t *tl_shard_root(struct tl_log *log, struct tl_shard *s);
+/* Signed checkpoint of a shard at its current size; borrowed (valid until
+ * the next change of the log).  NULL on failure. */
+const char *tl_log_checkpoint(struct tl_log *log, struct tl_shard *s);
+/* Render `"uuid":{...entry...}` for virtual index v (Rekor v1 LogEntry
+ * member).  1 rendered, 0 no such index, -1 failure. */
+int tl_log_render_entry(struct tl_log *log, uint64_t v, struct tl_buf *out);
+/* The uuid ("<16 hex tree id><64 hex leaf hash>", 81 bytes with NUL). */
+void tl_log_uuid(const struct tl_shard *s, uint64_t local, char out[81]);
+
+/* Misbehaviour. */
+/* Replace leaf `local` of shard s with a different entry.  0 / -1. */
+int tl_log_fork(struct tl_log *log, struct tl_shard *s, uint64_t local);
+/* Truncate the active shard to size (< its size).  0 / -1. */
+int tl_log_rollback(struct tl_log *log, uint64_t size);
+/* Freeze the active shard and start a new one.  0 / -1. */
+int tl_log_rotate(struct tl_log *log);
+/* Rule lists (tamper, drop): set / consume.  0 / -1 (list full). */
+int tl_rule_set(struct tl_rule *rules, size_t *n, uint64_t v,
+                int64_t remaining);
+/* 1 when v matches a live rule (consumes one use), else 0. */
+int tl_rule_take(struct tl_rule *rules, size_t *n, uint64_t v);
+/* Body tampering as served: a copy of body with one hex digit of its
+ * first "value" changed (or its last byte flipped).  0 / -1. */
+int tl_tamper_body(const uint8_t *body, size_t len, struct tl_buf *out);
+
+/* --------------------------------------------------------------- server */
+
+struct event_base;
+struct evhttp;
+struct evhttp_request;
+
+enum tl_endpoint {
+    TL_EP_LOG = 0,  /* GET /api/v1/log */
+    TL_EP_PROOF,    /* GET /api/v1/log/proof */
+    TL_EP_ENTRY,    /* GET /api/v1/log/entries?logIndex= */
+    TL_EP_UUID,     /* GET /api/v1/log/entries/{uuid} */
+    TL_EP_RETRIEVE, /* POST /api/v1/log/entries/retrieve */
+    TL_EP_PUBKEY,   /* GET /api/v1/log/publicKey */
+    TL_EP_OTHER,    /* anything else under the API */
+    TL_EP_COUNT
+};
+
+/* A request held back by /admin/delay.  Owned by the server's list. */
+struct tl_pending;
+
+/* The HTTP side: created by main, owns its evhttp and pending requests,
+ * borrows the log and the event base. */
+struct tl_server {
+    struct event_base *base;
+    struct evhttp *http;
+    struct tl_log *log;
+    int verbose;
+    /* /admin/fail: the next fail_count API requests get fail_status */
+    int fail_status;
+    int64_t fail_count;
+    int fail_retry_after; /* seconds; -1 = no header */
+    /* /admin/delay */
+    int delay_ms;
+    int64_t delay_count;
+    /* /admin/rate: token bucket, 0 rps = off */
+    double rate_rps;
+    double rate_burst;
+    double rate_tokens;
+    double rate_last;
+    /* statistics (GET /admin/stats) */
+    uint64_t requests; /* API requests received */
+    uint64_t admin_requests;
+    uint64_t responses_2xx;
+    uint64_t responses_4xx;
+    uint64_t responses_429;
+    uint64_t responses_5xx;
+    uint64_t rate_limited;
+    uint64_t injected_failures;
+    uint64_t delayed;
+    uint64_t entries_served;
+    uint64_t dropped;
+    uint64_t tampered_served;
+    uint64_t endpoint[TL_EP_COUNT];
+    double started; /* tl_mono() at start */
+    struct tl_pending *pending;
+    struct tl_buf out; /* response scratch */
+};
+
+/* Bind host:port (port 0: any free port; *bound gets the port) and start
+ * serving on base.  0 / -1. */
+int tl_server_start(struct tl_server *srv, struct event_base *base,
+                    struct tl_log *log, const char *host, unsigned port,
+                    unsigned *bound);
+/* Drop pending requests and free the evhttp. */
+void tl_server_stop(struct tl_server *srv);
+/* Send a response with a body (copied); counts it in the statistics. */
+void tl_reply(struct tl_server *srv, struct evhttp_request *req, int code,
+              const char *ctype, const char *body, size_t len);
+/* {"code":code,"message":msg}, Rekor's error model. */
+void tl_reply_error(struct tl_server *srv, struct evhttp_request *req, int code,
+                    long api_code, const char *msg);
+/* The body of a request (NUL-terminated copy in out).  0 / -1. */
+int tl_request_body(struct evhttp_request *req, struct tl_buf *out);
+/* admin.c: handle any request under /admin/. */
+void tl_admin_handle(struct tl_server *srv, struct evhttp_request *req,
+                     const char *path);
+
+/* Unix time as "YYYY-MM-DDTHH:MM:SSZ". */
+void tl_rfc3339(int64_t t, char out[32]);
+
+#endif
