@@ -200,6 +200,7 @@ enum store_stmt {
     S_ERR_PRUNE,
     S_ERR_LIST,
     S_CP_LATEST,
+    S_CP_MAX,
     S_CP_ROOT_AT,
     S_CP_INSERT,
     S_CP_HISTORY,
@@ -272,6 +273,7 @@ static const char *const store_sql[S_COUNT_] = {
                    " ORDER BY seq DESC",
     [S_CP_LATEST] =
         STORE_CP_COLUMNS " WHERE log_id = ?1 ORDER BY size DESC LIMIT 1",
+    [S_CP_MAX] = "SELECT max(size) FROM checkpoints WHERE log_id = ?1",
     [S_CP_ROOT_AT] = "SELECT root FROM checkpoints"
                      " WHERE log_id = ?1 AND size = ?2",
     [S_CP_INSERT] = "INSERT INTO checkpoints (log_id, size, root, note,"
@@ -1869,19 +1871,29 @@ static int
 store_check_against_checkpoints(struct store *s, int64_t log_id,
                                 const struct merkle_range *range)
 {
-    struct store_checkpoint_row latest;
     uint8_t want[MERKLE_HASH_LEN], got[MERKLE_HASH_LEN];
     sqlite3_stmt *st;
     uint64_t verified = 0;
     int r;
 
-    r = store_cp_latest_row(s, log_id, &latest, &st);
-    if (r < 0) {
+    st = store_stmt(s, S_CP_MAX);
+    if (store_bind_i64(s, st, 1, log_id) != 0) {
         return -1;
     }
-    if (r == 1) {
-        verified = latest.size;
-        store_done(st);
+    r = store_step(s, st, "verified size");
+    if (r <= 0) {
+        if (r == 0) {
+            store_err(s, "verified size: no row");
+        }
+        return -1;
+    }
+    /* max() of no rows is NULL: no verified checkpoint, size 0. */
+    r = sqlite3_column_type(st, 0) == SQLITE_NULL
+            ? 0
+            : store_col_u64(s, st, 0, &verified);
+    store_done(st);
+    if (r != 0) {
+        return -1;
     }
     if (range->size > verified) {
         store_err(s, "cursor %" PRIu64 " would pass the verified size %" PRIu64,
@@ -1940,7 +1952,7 @@ store_cursor_seed(struct store *s, int64_t log_id, uint64_t next_index,
 {
     struct store_cursor c;
 
-    (void)now;
+    (void)now; /* not stored in schema 1 */
     if (store_check_range(s, range) != 0) {
         return -1;
     }
