@@ -1,0 +1,241 @@
+/*
+ * http.h: the HTTP transport of tlogwatch, libcurl's multi interface driven
+ * by the libevent loop that main.c owns.  Every outbound request of the
+ * service (log followers, OCI registry lookups, webhook and Slack deliveries)
+ * goes through one struct http_client.
+ *
+ * Invariants the transport keeps:
+ *   - TLS peer and host verification are always on.  https:// goes anywhere;
+ *     plain http:// only to loopback hosts (127.0.0.0/8, ::1, "localhost").
+ *     The rule is checked before any name lookup or connection, again for
+ *     every redirect (an https request never follows to http://; an http
+ *     request follows to http:// only on loopback), and once more on the
+ *     address of every socket a plain-HTTP connection opens.
+ *   - Redirects are followed only when the request asks for it.  libcurl then
+ *     sends the Authorization header only to the first host, port and scheme
+ *     (CURLOPT_UNRESTRICTED_AUTH stays off); test_http.c proves it.
+ *   - A response body never grows beyond the request's cap (checked on the
+ *     announced Content-Length and on the decoded bytes, so a gzip bomb is
+ *     cut off too).
+ *   - Each accepted request ends in exactly one call of its callback, unless
+ *     the caller cancels it first with http_cancel().  The callback is never
+ *     called from inside http_request(): always later, from the event loop.
+ *   - Time is the event loop's: libcurl's timers run on one evtimer; libcurl
+ *     measures deadlines on the monotonic clock.  Nothing sleeps.
+ *   - Proxies named in the environment (http_proxy, ...) are ignored, so the
+ *     loopback rule means what it says.
+ *   - HTTP/1.1 only, with keep-alive: finished requests leave their
+ *     connection to the next request to the same host; parallel requests to
+ *     one host open up to max_host_connections connections.
+ *   - Nothing here logs a URL's query, userinfo or a header value; the debug
+ *     log shows URLs through http_redact_url() only.
+ *
+ * Only this module includes <curl/curl.h>; callers see plain C types.
+ */
+#ifndef TLOGWATCH_MONITOR_HTTP_H
+#define TLOGWATCH_MONITOR_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+
+/* Named limits. */
+#define HTTP_MAX_URL 8192                          /* bytes of a URL */
+#define HTTP_MAX_HEADERS 32                        /* extra request headers */
+#define HTTP_MAX_HEADER_LINE 8192                  /* "Name: value" of one */
+#define HTTP_MAX_REQUEST_BODY (64u * 1024 * 1024)  /* request body bytes */
+#define HTTP_MAX_RESPONSE_CAP (256u * 1024 * 1024) /* largest allowed cap */
+#define HTTP_DEFAULT_RESPONSE_CAP (16u * 1024 * 1024)
+#define HTTP_DEFAULT_CONNECT_TIMEOUT_MS 10000
+#define HTTP_DEFAULT_TIMEOUT_MS 60000
+#define HTTP_DEFAULT_MAX_REDIRECTS 5
+#define HTTP_MAX_REDIRECTS 20
+#define HTTP_MAX_CAPTURED_HEADER 4096 /* kept bytes of a captured header */
+#define HTTP_RETRY_AFTER_MAX 86400    /* Retry-After is clamped to a day */
+#define HTTP_MAX_DATE 64              /* longest HTTP-date we parse */
+
+/*
+ * Process-wide setup: main.c calls these once, around everything.  Init
+ * also sets SIGPIPE to ignored (libcurl runs with CURLOPT_NOSIGNAL, and a
+ * write to a closed peer must come back as EPIPE, not kill the process).
+ */
+int http_global_init(void);
+void http_global_cleanup(void);
+
+/* Options of a client; a zero field takes the default in brackets. */
+struct http_client_opts {
+    uint64_t max_total_connections; /* open at once, all hosts [32] */
+    uint64_t max_host_connections;  /* open at once to one host [8] */
+    const char *ca_file;            /* PEM trust anchors instead of the system's
+                                       (tests); copied [NULL: system store] */
+    const char *user_agent;         /* copied ["tlogwatch/<version>"] */
+};
+
+/*
+ * Returns a new client that runs on base (borrowed: base must outlive the
+ * client), or NULL on failure.  opts may be NULL for the defaults.  Free
+ * with http_client_free().
+ */
+struct http_client *http_client_new(struct event_base *base,
+                                    const struct http_client_opts *opts);
+
+/*
+ * Frees the client.  Every request still in flight ends with its callback
+ * called once, with result HTTP_ERR_CANCELLED, before this returns;
+ * http_request() called from those callbacks fails (returns NULL).  May be
+ * called from inside a request's callback: the client is then released
+ * when that callback returns.  http_client_free(NULL) is a no-op.
+ */
+void http_client_free(struct http_client *c);
+
+enum http_method {
+    HTTP_GET = 0,
+    HTTP_HEAD,
+    HTTP_POST,
+    HTTP_PUT,
+};
+
+/* One extra request header.  Both strings are borrowed for the call. */
+struct http_header {
+    const char *name;  /* a token: letters, digits, !#$%&'*+-.^_`|~ */
+    const char *value; /* no CR, LF or NUL */
+};
+
+/*
+ * What to send.  Every pointer is borrowed for the duration of the
+ * http_request() call only: the transport copies what it keeps.  A zero
+ * numeric field takes the default named above.
+ */
+struct http_request_opts {
+    enum http_method method;
+    const char *url;                   /* https://..., or http:// to loopback */
+    const void *body;                  /* POST/PUT body, may be NULL */
+    size_t body_len;                   /* <= HTTP_MAX_REQUEST_BODY */
+    const char *content_type;          /* of body; NULL: none sent */
+    const struct http_header *headers; /* e.g. Authorization */
+    size_t nheaders;                   /* <= HTTP_MAX_HEADERS */
+    uint64_t connect_timeout_ms;       /* TCP + TLS handshake */
+    uint64_t timeout_ms;               /* whole request, redirects included */
+    uint64_t
+        max_response_bytes; /* decoded body cap; <= HTTP_MAX_RESPONSE_CAP */
+    int follow_redirects;   /* 0: a 3xx is returned as the response */
+    uint64_t max_redirects; /* when following [5], <= 20 */
+};
+
+enum http_result {
+    HTTP_COMPLETE = 0,  /* a whole response arrived: see status */
+    HTTP_ERR_TRANSPORT, /* DNS, connect, TLS, protocol, decoding error */
+    HTTP_ERR_TIMEOUT,   /* connect or total timeout fired */
+    HTTP_ERR_TOO_LARGE, /* the body exceeded max_response_bytes */
+    HTTP_ERR_REFUSED,   /* the URL (or a redirect) does not parse or breaks
+                           the rules: scheme, plain HTTP off loopback,
+                           userinfo; nothing was sent */
+    HTTP_ERR_CANCELLED, /* the client was freed first */
+};
+
+/* A static string naming r ("complete", "timeout", ...). */
+const char *http_result_str(enum http_result r);
+
+/*
+ * The outcome of a request, passed to its callback.  The struct and every
+ * pointer in it are borrowed: valid only until the callback returns.
+ * Header values are cleaned of control bytes and cut at
+ * HTTP_MAX_CAPTURED_HEADER bytes; they are the final response's (after
+ * redirects), and the first one when a header repeats.
+ */
+struct http_response {
+    enum http_result result;
+    int status;       /* last HTTP status, 0 when none was received */
+    const char *body; /* HTTP_COMPLETE only, else NULL; NUL-terminated for
+                         convenience (body[body_len] == 0), may hold NULs */
+    size_t body_len;
+    const char *content_type;     /* NULL when absent */
+    const char *location;         /* raw Location header, NULL when absent */
+    const char *redirect_url;     /* Location resolved to an absolute URL
+                                     (not followed), NULL when none */
+    const char *www_authenticate; /* NULL when absent */
+    int has_retry_after;          /* a valid Retry-After header came */
+    uint64_t retry_after_s;       /* its delay in seconds, HTTP-dates taken
+                                     relative to the response's Date header (local
+                                     clock without one), clamped to
+                                     [0, HTTP_RETRY_AFTER_MAX] */
+    uint64_t total_time_us;       /* from start to the end of the transfer */
+    uint64_t redirects;           /* redirects followed */
+    const char *error;            /* human-readable cause unless HTTP_COMPLETE;
+                                     names no secret (the URL is not in it) */
+};
+
+typedef void (*http_done_cb)(const struct http_response *resp, void *arg);
+
+struct http_handle;
+
+/*
+ * Starts a request.  Returns a handle, borrowed: valid until the callback
+ * starts or http_cancel() returns, whichever comes first.  cb(resp, arg) is
+ * then called exactly once, later, from the event loop, for every outcome
+ * (a response of any status, transport error, timeout, cap exceeded, a URL
+ * the rules refuse, client freed).  Returns NULL, and never calls cb, when
+ * the options are invalid (missing url or cb, a limit exceeded, a header
+ * with CR/LF, an unknown method), on allocation failure, or while the
+ * client is being freed.
+ */
+struct http_handle *http_request(struct http_client *c,
+                                 const struct http_request_opts *opts,
+                                 http_done_cb cb, void *arg);
+
+/*
+ * Cancels a request in flight: its connection is dropped and its callback
+ * is NOT called, then or ever.  h must be a live handle (not one whose
+ * callback has started).  Cancelling another request from inside a
+ * callback is fine.  http_cancel(NULL) is a no-op.
+ */
+void http_cancel(struct http_handle *h);
+
+/* Requests in flight (accepted, callback not yet called). */
+uint64_t http_client_pending(const struct http_client *c);
+
+/*
+ * Helpers without I/O or shared state, for the transport itself, for its
+ * fuzz target and for other modules.
+ */
+
+/*
+ * 0 if the transport would send a request to url: https:// to any host,
+ * or http:// to 127.0.0.0/8, [::1] or localhost; no userinfo; at most
+ * HTTP_MAX_URL bytes.  -1 otherwise, with a reason in why (NUL-terminated,
+ * cut to whycap; why may be NULL) that never quotes the URL.
+ */
+int http_url_check(const char *url, char *why, size_t whycap);
+
+/*
+ * Writes a loggable form of url into out (always NUL-terminated when
+ * outcap > 0, cut to outcap - 1 bytes) and returns out: scheme://host[:port]
+ * and the path, without userinfo, query or fragment; for hook URLs (a path
+ * containing "/services/", as Slack's) everything after "/services/" is
+ * dropped too.  Control and non-ASCII bytes become '?'.  Something that does
+ * not look like scheme://authority gives "(unparsable url)".
+ */
+char *http_redact_url(const char *url, char *out, size_t outcap);
+
+/*
+ * Splits one response header line (without or with its CRLF) into name and
+ * value, both pointing into line (borrowed), the value trimmed of blanks.
+ * Returns -1 for a status line, an empty or overlong (> HTTP_MAX_HEADER_LINE)
+ * line, a missing colon, or a name that is not a token.
+ */
+int http_parse_header_line(const char *line, size_t len, const char **name,
+                           size_t *namelen, const char **value,
+                           size_t *valuelen);
+
+/*
+ * Parses a Retry-After value: delta-seconds, or an HTTP-date (IMF-fixdate,
+ * RFC 850 or asctime form) taken relative to now (unix seconds).  The delay
+ * is clamped to [0, HTTP_RETRY_AFTER_MAX].  Returns 0 with *seconds set, or
+ * -1 for anything else (empty, signs, garbage, more than HTTP_MAX_DATE
+ * bytes).
+ */
+int http_parse_retry_after(const char *value, size_t len, int64_t now,
+                           uint64_t *seconds);
+
+#endif
