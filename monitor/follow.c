@@ -863,30 +863,72 @@ follow_advance(struct follower *f, const struct head *h, int final)
     f->proving = 1;
 }
 
+/*
+ * Parse a /api/v1/log/proof response: {"hashes": [hex...], ...}.  Only
+ * the hashes are used: rootHash is the log's current root in production,
+ * not the one being proven, and checkpoint is not needed (both roots are
+ * already verified).  0, or -1 with a message.
+ */
+static int
+follow_parse_proof(const char *body, size_t len,
+                   uint8_t (*hashes)[MERKLE_HASH_LEN], size_t *n, char *err,
+                   size_t errlen)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *arr = json_object_get(root, "hashes");
+    size_t i;
+
+    *n = 0;
+    if (!json_is_object(root) ||
+        (arr != NULL && !json_is_array(arr) && !json_is_null(arr))) {
+        snprintf(err, errlen, "not a proof object");
+        json_decref(root);
+        return -1;
+    }
+    if (json_array_size(arr) > MERKLE_MAX_PROOF) {
+        snprintf(err, errlen, "too many proof hashes");
+        json_decref(root);
+        return -1;
+    }
+    for (i = 0; i < json_array_size(arr); i++) {
+        json_t *h = json_array_get(arr, i);
+        if (!json_is_string(h) ||
+            entry_parse_hash_hex(json_string_value(h), json_string_length(h),
+                                 hashes[i]) != 0) {
+            snprintf(err, errlen, "proof hash %zu is not 64 hex digits", i);
+            json_decref(root);
+            return -1;
+        }
+    }
+    *n = i;
+    json_decref(root);
+    return 0;
+}
+
 static void
 follow_on_proof(struct follower *f, const struct http_response *resp)
 {
-    struct entry_proof p;
-    char err[ENTRY_ERR_LEN];
+    uint8_t hashes[MERKLE_MAX_PROOF][MERKLE_HASH_LEN];
+    size_t nhashes = 0;
+    char err[128];
     enum merkle_result r;
     struct head *h = &f->pcp.head;
 
     f->proving = 0;
     if (!follow_response_ok(f, resp, "GET /api/v1/log/proof")) {
-        follow_liveness(f, 0);
-        follow_after_checkpoint(f);
+        follow_poll_failed(f);
         return;
     }
-    memset(&p, 0, sizeof(p));
-    if (entry_proof_file_parse(resp->body, resp->body_len, &p, err,
-                               sizeof(err)) != 0) {
+    if (follow_parse_proof(resp->body, resp->body_len, hashes, &nhashes, err,
+                           sizeof(err)) != 0) {
         follow_error(f, "GET /api/v1/log/proof: %s", err);
-        follow_after_checkpoint(f);
+        follow_poll_failed(f);
         return;
     }
     r = merkle_verify_consistency(
         f->cur.vsize, h->cp.size, f->cur.vroot, h->cp.root,
-        (const uint8_t(*)[MERKLE_HASH_LEN])p.hashes, p.nhashes);
+        (const uint8_t(*)[MERKLE_HASH_LEN])hashes, nhashes);
     if (r != MERKLE_OK) {
         char key[1024], msg[1024], r1[65], r2[65];
         hexs(f->cur.vroot, MERKLE_HASH_LEN, r1, sizeof(r1));
@@ -899,22 +941,19 @@ follow_on_proof(struct follower *f, const struct http_response *resp)
                  "size %llu (%s)",
                  f->cfg->name, (unsigned long long)f->cur.vsize,
                  (unsigned long long)h->cp.size, merkle_strerror(r));
-        follow_log_alert(
-            f, "log.inconsistent", key, msg, NULL,
-            evidence_new(f->cur.vnote, h->note,
-                         (const uint8_t(*)[MERKLE_HASH_LEN])p.hashes,
-                         p.nhashes));
+        follow_log_alert(f, "log.inconsistent", key, msg, NULL,
+                         evidence_new(f->cur.vnote, h->note,
+                                      (const uint8_t(*)[MERKLE_HASH_LEN])hashes,
+                                      nhashes));
         f->stopped = 1;
-        entry_proof_clear(&p);
         follow_after_checkpoint(f);
         return;
     }
-    if (follow_record(f, h, (const uint8_t(*)[MERKLE_HASH_LEN])p.hashes,
-                      p.nhashes) == 0 &&
+    if (follow_record(f, h, (const uint8_t(*)[MERKLE_HASH_LEN])hashes,
+                      nhashes) == 0 &&
         f->pcp.final) {
         f->cur.final = 1;
     }
-    entry_proof_clear(&p);
     follow_after_checkpoint(f);
 }
 
