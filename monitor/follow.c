@@ -506,20 +506,45 @@ follow_arm_poll(struct follower *f, uint64_t ms)
     evtimer_add(f->poll_ev, &tv);
 }
 
+static void follow_throttle(struct follower *f,
+                            const struct http_response *resp);
+
+/*
+ * A poll-side request (log, proof, seed) failed; resp is the response
+ * when one came (NULL otherwise).  429 and 5xx are the server asking us to
+ * slow down: the window halves and Retry-After is honoured.  once gives
+ * up (exit 3) after FOLLOW_ONCE_MAX_FAILURES other failures in a row, or
+ * when failing for longer than unreachable_after.
+ */
 static void
-follow_poll_failed(struct follower *f)
+follow_poll_failed(struct follower *f, const struct http_response *resp)
 {
+    int throttled = resp != NULL && resp->result == HTTP_COMPLETE &&
+                    (resp->status == 429 || resp->status >= 500);
+    uint64_t now = now_ms(), wait = 0;
+
     follow_liveness(f, 0);
+    if (throttled) {
+        follow_throttle(f, resp);
+        wait = f->pause_until_ms > now ? f->pause_until_ms - now : 0;
+    }
     if (f->t->mode == TLW_MODE_ONCE) {
-        if (++f->once_failures >= FOLLOW_ONCE_MAX_FAILURES) {
+        if ((!throttled && ++f->once_failures >= FOLLOW_ONCE_MAX_FAILURES) ||
+            (f->failing_since != 0 &&
+             (uint64_t)(time(NULL) - f->failing_since) * 1000 >=
+                 f->cfg->unreachable_after_ms)) {
             follow_cycle_done(f, 1);
             return;
         }
-        follow_arm_poll(f,
-                        (uint64_t)FOLLOW_BACKOFF_BASE_MS << f->once_failures);
+        if (!throttled) {
+            wait = (uint64_t)FOLLOW_BACKOFF_BASE_MS << f->once_failures;
+        }
+        follow_arm_poll(f, wait);
         return;
     }
-    follow_arm_poll(f, tlw_jitter(f->t, f->cfg->poll_interval_ms, 10));
+    follow_arm_poll(f, wait > f->cfg->poll_interval_ms
+                           ? wait
+                           : tlw_jitter(f->t, f->cfg->poll_interval_ms, 10));
 }
 
 static void
@@ -536,7 +561,7 @@ follow_poll_cb(evutil_socket_t fd, short what, void *arg)
     f->stopped = 0;
     if (follow_send(f, REQ_LOG, HTTP_GET, "/api/v1/log", NULL, 0) == NULL) {
         follow_error(f, "cannot start a request");
-        follow_poll_failed(f);
+        follow_poll_failed(f, NULL);
         return;
     }
     f->polling = 1;
@@ -574,6 +599,7 @@ follow_verify_head(struct follower *f, const char *tree_id, const char *note,
         char *copy = strndup(note, note_len);
         follow_log_alert(f, "log.bad_signature", key, msg, NULL,
                          evidence_new(f->cur.vnote, copy, NULL, 0));
+        f->stopped = 1;
         free(copy);
         return -1;
     }
@@ -640,7 +666,7 @@ follow_on_log(struct follower *f, const struct http_response *resp)
 
     f->polling = 0;
     if (!follow_response_ok(f, resp, "GET /api/v1/log")) {
-        follow_poll_failed(f);
+        follow_poll_failed(f, resp);
         return;
     }
     root =
@@ -648,7 +674,7 @@ follow_on_log(struct follower *f, const struct http_response *resp)
     if (root == NULL || !json_is_object(root)) {
         json_decref(root);
         follow_error(f, "GET /api/v1/log: not a JSON object");
-        follow_poll_failed(f);
+        follow_poll_failed(f, NULL);
         return;
     }
     memset(&v, 0, sizeof(v));
@@ -686,7 +712,12 @@ follow_on_log(struct follower *f, const struct http_response *resp)
 fail:
     json_decref(root);
     view_clear(&v);
-    follow_poll_failed(f);
+    if (f->stopped) {
+        /* An alert was raised (bad signature): a verdict, not an outage. */
+        follow_cycle_done(f, 0);
+        return;
+    }
+    follow_poll_failed(f, NULL);
 }
 
 /* ---- checkpoints ----------------------------------------------------- */
@@ -917,13 +948,13 @@ follow_on_proof(struct follower *f, const struct http_response *resp)
 
     f->proving = 0;
     if (!follow_response_ok(f, resp, "GET /api/v1/log/proof")) {
-        follow_poll_failed(f);
+        follow_poll_failed(f, resp);
         return;
     }
     if (follow_parse_proof(resp->body, resp->body_len, hashes, &nhashes, err,
                            sizeof(err)) != 0) {
         follow_error(f, "GET /api/v1/log/proof: %s", err);
-        follow_poll_failed(f);
+        follow_poll_failed(f, NULL);
         return;
     }
     r = merkle_verify_consistency(
@@ -1158,7 +1189,7 @@ follow_on_seed(struct follower *f, const struct http_response *resp)
 
     f->seeding = 0;
     if (!follow_response_ok(f, resp, "GET /api/v1/log/entries")) {
-        follow_poll_failed(f);
+        follow_poll_failed(f, resp);
         return;
     }
     root =
@@ -1212,7 +1243,7 @@ follow_on_seed(struct follower *f, const struct http_response *resp)
 fail:
     entry_free(e);
     json_decref(root);
-    follow_poll_failed(f);
+    follow_poll_failed(f, NULL);
 }
 
 /* ---- the view, after a poll ----------------------------------------- */
@@ -1545,7 +1576,16 @@ follow_throttle(struct follower *f, const struct http_response *resp)
 {
     uint64_t delay;
 
+    unsigned was = f->window;
+
     f->window = f->window > 1 ? f->window / 2 : 1;
+    if (f->window != was) {
+        log_info("%s: throttled (%s): request window %u -> %u", f->cfg->name,
+                 resp != NULL && resp->result == HTTP_COMPLETE
+                     ? (resp->status == 429 ? "429" : "5xx")
+                     : "error",
+                 was, f->window);
+    }
     if (f->window < f->stats.window_min || f->stats.window_min == 0) {
         f->stats.window_min = f->window;
     }
@@ -1645,6 +1685,10 @@ follow_on_entries(struct follower *f, struct req *r,
     f->fail_streak = 0;
     if (f->window < f->cfg->max_concurrency) {
         f->window++;
+        if (f->window == f->cfg->max_concurrency) {
+            log_info("%s: request window recovered to %u", f->cfg->name,
+                     f->window);
+        }
     }
     follow_liveness(f, 1);
     follow_apply(f);
