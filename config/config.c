@@ -606,9 +606,6 @@ cv_secret_env(struct cv *cv, const struct config_node *v, const char *path,
         cv_err(cv, v, path, "value is empty after ${NAME} expansion");
         bad = 1;
     }
-    if (!bad && memchr(buf, '\0', n) != NULL) {
-        bad = 1; /* impossible: getenv values hold no NUL */
-    }
     if (!bad) {
         *out = strndup(buf, n);
         if (*out == NULL) {
@@ -1552,6 +1549,9 @@ config_load(const char *path, struct config_errors **errs)
     cfg = config_load_buf(buf, n, path, dir, errs);
 done:
     close(fd);
+    if (buf != NULL) {
+        OPENSSL_cleanse(buf, n); /* the file may hold literal secrets */
+    }
     free(buf);
     free(dir);
     return cfg;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <yaml.h>
 
 #include "config/config_tree.h"
@@ -32,6 +33,10 @@ config_tree_free(struct config_node *n)
         config_tree_free(n->items[i]);
     }
     free(n->items);
+    if (n->str != NULL) {
+        /* a scalar may be a secret written literally in the file */
+        OPENSSL_cleanse(n->str, n->len);
+    }
     free(n->str);
     free(n);
 }
