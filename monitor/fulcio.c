@@ -65,10 +65,17 @@ struct fulcio_needle {
 struct fulcio_needles {
     struct fulcio_needle *v;
     size_t n, cap;
-    /* first_after[c]: some needle's repo starts with (folded) c, i.e. c
-     * may follow a '/' in a match; a one-load rejection per slash. */
-    uint8_t first_after[256];
+    /* Bit (a, b) of pair: some needle's owner ends in (folded) a and its
+     * repo starts with (folded) b, i.e. "a/b" may be the middle of a
+     * match; one load rejects almost every '/' of a certificate.  8 KiB. */
+    uint8_t pair[256][32];
+    /* id_len[k]: some id needle has k < 128 digits (DER short form). */
+    uint8_t id_len[128];
+    size_t nids;      /* needles with an id */
+    size_t nlong_ids; /* of those, with 128 digits or more */
 };
+
+#define FULCIO_PAIR(n, a, b) ((n)->pair[(a)][(b) >> 3] & (1u << ((b)&7)))
 
 const char *
 fulcio_strerror(enum fulcio_error e)
@@ -162,44 +169,43 @@ fulcio_ext_name(unsigned n)
  */
 #define FULCIO_B64_PAD 65
 #define FULCIO_B64_WS 66
-#define FULCIO_B64_ALPHA(c, v) [c] = (v) + 1
+/* The base64 alphabet as an X-macro: X(character, value). */
+/* clang-format off */
+#define FULCIO_B64_LIST(X) \
+    X('A', 0) X('B', 1) X('C', 2) X('D', 3) X('E', 4) X('F', 5) \
+    X('G', 6) X('H', 7) X('I', 8) X('J', 9) X('K', 10) X('L', 11) \
+    X('M', 12) X('N', 13) X('O', 14) X('P', 15) X('Q', 16) X('R', 17) \
+    X('S', 18) X('T', 19) X('U', 20) X('V', 21) X('W', 22) X('X', 23) \
+    X('Y', 24) X('Z', 25) X('a', 26) X('b', 27) X('c', 28) X('d', 29) \
+    X('e', 30) X('f', 31) X('g', 32) X('h', 33) X('i', 34) X('j', 35) \
+    X('k', 36) X('l', 37) X('m', 38) X('n', 39) X('o', 40) X('p', 41) \
+    X('q', 42) X('r', 43) X('s', 44) X('t', 45) X('u', 46) X('v', 47) \
+    X('w', 48) X('x', 49) X('y', 50) X('z', 51) X('0', 52) X('1', 53) \
+    X('2', 54) X('3', 55) X('4', 56) X('5', 57) X('6', 58) X('7', 59) \
+    X('8', 60) X('9', 61) X('+', 62) X('/', 63)
+/* clang-format on */
+
+#define FULCIO_B64_ALPHA(c, v) [c] = (v) + 1,
 static const uint8_t fulcio_b64_tab[256] = {
-    FULCIO_B64_ALPHA('A', 0),  FULCIO_B64_ALPHA('B', 1),
-    FULCIO_B64_ALPHA('C', 2),  FULCIO_B64_ALPHA('D', 3),
-    FULCIO_B64_ALPHA('E', 4),  FULCIO_B64_ALPHA('F', 5),
-    FULCIO_B64_ALPHA('G', 6),  FULCIO_B64_ALPHA('H', 7),
-    FULCIO_B64_ALPHA('I', 8),  FULCIO_B64_ALPHA('J', 9),
-    FULCIO_B64_ALPHA('K', 10), FULCIO_B64_ALPHA('L', 11),
-    FULCIO_B64_ALPHA('M', 12), FULCIO_B64_ALPHA('N', 13),
-    FULCIO_B64_ALPHA('O', 14), FULCIO_B64_ALPHA('P', 15),
-    FULCIO_B64_ALPHA('Q', 16), FULCIO_B64_ALPHA('R', 17),
-    FULCIO_B64_ALPHA('S', 18), FULCIO_B64_ALPHA('T', 19),
-    FULCIO_B64_ALPHA('U', 20), FULCIO_B64_ALPHA('V', 21),
-    FULCIO_B64_ALPHA('W', 22), FULCIO_B64_ALPHA('X', 23),
-    FULCIO_B64_ALPHA('Y', 24), FULCIO_B64_ALPHA('Z', 25),
-    FULCIO_B64_ALPHA('a', 26), FULCIO_B64_ALPHA('b', 27),
-    FULCIO_B64_ALPHA('c', 28), FULCIO_B64_ALPHA('d', 29),
-    FULCIO_B64_ALPHA('e', 30), FULCIO_B64_ALPHA('f', 31),
-    FULCIO_B64_ALPHA('g', 32), FULCIO_B64_ALPHA('h', 33),
-    FULCIO_B64_ALPHA('i', 34), FULCIO_B64_ALPHA('j', 35),
-    FULCIO_B64_ALPHA('k', 36), FULCIO_B64_ALPHA('l', 37),
-    FULCIO_B64_ALPHA('m', 38), FULCIO_B64_ALPHA('n', 39),
-    FULCIO_B64_ALPHA('o', 40), FULCIO_B64_ALPHA('p', 41),
-    FULCIO_B64_ALPHA('q', 42), FULCIO_B64_ALPHA('r', 43),
-    FULCIO_B64_ALPHA('s', 44), FULCIO_B64_ALPHA('t', 45),
-    FULCIO_B64_ALPHA('u', 46), FULCIO_B64_ALPHA('v', 47),
-    FULCIO_B64_ALPHA('w', 48), FULCIO_B64_ALPHA('x', 49),
-    FULCIO_B64_ALPHA('y', 50), FULCIO_B64_ALPHA('z', 51),
-    FULCIO_B64_ALPHA('0', 52), FULCIO_B64_ALPHA('1', 53),
-    FULCIO_B64_ALPHA('2', 54), FULCIO_B64_ALPHA('3', 55),
-    FULCIO_B64_ALPHA('4', 56), FULCIO_B64_ALPHA('5', 57),
-    FULCIO_B64_ALPHA('6', 58), FULCIO_B64_ALPHA('7', 59),
-    FULCIO_B64_ALPHA('8', 60), FULCIO_B64_ALPHA('9', 61),
-    FULCIO_B64_ALPHA('+', 62), FULCIO_B64_ALPHA('/', 63),
-    ['='] = FULCIO_B64_PAD,    [' '] = FULCIO_B64_WS,
-    ['\t'] = FULCIO_B64_WS,    ['\r'] = FULCIO_B64_WS,
-    ['\n'] = FULCIO_B64_WS,
-};
+    ['='] = FULCIO_B64_PAD, [' '] = FULCIO_B64_WS,
+    ['\t'] = FULCIO_B64_WS, ['\r'] = FULCIO_B64_WS,
+    ['\n'] = FULCIO_B64_WS, FULCIO_B64_LIST(FULCIO_B64_ALPHA)};
+
+/*
+ * Fast-path tables: the value pre-shifted into its place in a 24-bit
+ * group, plus FULCIO_B64_VALID; anything not in the alphabet is 0.  The
+ * AND of four entries has FULCIO_B64_VALID only when all four are
+ * alphabet characters; the OR of the four, masked, is the 24-bit group.
+ */
+#define FULCIO_B64_VALID 0x01000000u
+#define FULCIO_B64_T0(c, v) [c] = ((uint32_t)(v) << 18) | FULCIO_B64_VALID,
+#define FULCIO_B64_T1(c, v) [c] = ((uint32_t)(v) << 12) | FULCIO_B64_VALID,
+#define FULCIO_B64_T2(c, v) [c] = ((uint32_t)(v) << 6) | FULCIO_B64_VALID,
+#define FULCIO_B64_T3(c, v) [c] = (uint32_t)(v) | FULCIO_B64_VALID,
+static const uint32_t fulcio_b64_t0[256] = {FULCIO_B64_LIST(FULCIO_B64_T0)};
+static const uint32_t fulcio_b64_t1[256] = {FULCIO_B64_LIST(FULCIO_B64_T1)};
+static const uint32_t fulcio_b64_t2[256] = {FULCIO_B64_LIST(FULCIO_B64_T2)};
+static const uint32_t fulcio_b64_t3[256] = {FULCIO_B64_LIST(FULCIO_B64_T3)};
 
 static int
 fulcio_is_space(unsigned char c)
@@ -223,18 +229,14 @@ fulcio_b64_decode(const uint8_t *in, size_t len, int skip_ws, uint8_t *out,
 
     while (i < len) {
         while (quad == 0 && len - i >= 4) {
-            uint32_t a = fulcio_b64_tab[in[i]], b = fulcio_b64_tab[in[i + 1]];
-            uint32_t c = fulcio_b64_tab[in[i + 2]];
-            uint32_t d = fulcio_b64_tab[in[i + 3]];
+            uint32_t a = fulcio_b64_t0[in[i]], b = fulcio_b64_t1[in[i + 1]];
+            uint32_t c = fulcio_b64_t2[in[i + 2]];
+            uint32_t d = fulcio_b64_t3[in[i + 3]];
 
-            /* x - 1 >= 64 for 0 (invalid), '=' and whitespace. */
-            if (((a - 1) | (b - 1) | (c - 1) | (d - 1)) >= 64) {
-                break;
+            if ((a & b & c & d & FULCIO_B64_VALID) == 0 || cap - n < 3) {
+                break; /* '=', whitespace, invalid or full: slow path */
             }
-            if (cap - n < 3) {
-                return -1;
-            }
-            v = (a - 1) << 18 | (b - 1) << 12 | (c - 1) << 6 | (d - 1);
+            v = a | b | c | d;
             out[n] = (uint8_t)(v >> 16);
             out[n + 1] = (uint8_t)(v >> 8);
             out[n + 2] = (uint8_t)v;
@@ -1242,7 +1244,20 @@ fulcio_needles_add(struct fulcio_needles *n, const char *repository,
         n->cap = cap;
     }
     n->v[n->n++] = nd;
-    n->first_after[(unsigned char)nd.repo[nd.owner_len + 1]] = 1;
+    {
+        unsigned a = (unsigned char)nd.repo[nd.owner_len - 1];
+        unsigned b = (unsigned char)nd.repo[nd.owner_len + 1];
+
+        n->pair[a][b >> 3] |= (uint8_t)(1u << (b & 7));
+    }
+    if (nd.id_len > 0) {
+        n->nids++;
+        if (nd.id_len < sizeof(n->id_len)) {
+            n->id_len[nd.id_len] = 1;
+        } else {
+            n->nlong_ids++;
+        }
+    }
     return 0;
 }
 
@@ -1265,13 +1280,15 @@ static int
 fulcio_prefilter_der(const struct fulcio_needles *n, const uint8_t *d,
                      size_t len)
 {
-    const uint8_t *p = d, *end = d + len;
+    const uint8_t *p, *end = d + len;
     size_t i;
 
-    while (p < end && (p = memchr(p, '/', (size_t)(end - p))) != NULL) {
+    /* Repositories: anchored on each '/', filtered by the pair bitmap. */
+    p = len > 0 ? d + 1 : end;
+    while (p + 1 < end && (p = memchr(p, '/', (size_t)(end - p) - 1)) != NULL) {
         size_t pos = (size_t)(p - d);
 
-        if (pos + 1 < len && n->first_after[fulcio_fold(p[1])]) {
+        if (FULCIO_PAIR(n, fulcio_fold(p[-1]), fulcio_fold(p[1]))) {
             for (i = 0; i < n->n; i++) {
                 const struct fulcio_needle *nd = &n->v[i];
 
@@ -1284,11 +1301,32 @@ fulcio_prefilter_der(const struct fulcio_needles *n, const uint8_t *d,
         }
         p++;
     }
-    /* A .15 equal to the id is, in the DER, exactly id_tlv: the parser
-     * accepts minimal lengths only and checks the extension value is
-     * verbatim in the DER (fulcio_verbatim). */
-    for (i = 0; i < n->n; i++) {
-        if (n->v[i].id_len > 0 &&
+    if (n->nids == 0) {
+        return 0;
+    }
+    /*
+     * Ids: a .15 equal to the id is, in the DER, exactly id_tlv (the parser
+     * accepts minimal lengths only and checks that the extension value is
+     * verbatim in the DER, fulcio_verbatim).  One pass over the 0x0C
+     * (UTF8String) bytes, filtered by the length byte that follows.
+     */
+    p = d;
+    while (p + 2 < end &&
+           (p = memchr(p, 0x0c, (size_t)(end - p) - 2)) != NULL) {
+        if (p[1] < sizeof(n->id_len) && n->id_len[p[1]]) {
+            for (i = 0; i < n->n; i++) {
+                const struct fulcio_needle *nd = &n->v[i];
+
+                if (nd->id_len == p[1] && (size_t)(end - p) >= nd->id_tlv_len &&
+                    memcmp(p, nd->id_tlv, nd->id_tlv_len) == 0) {
+                    return 1;
+                }
+            }
+        }
+        p++;
+    }
+    for (i = 0; n->nlong_ids > 0 && i < n->n; i++) {
+        if (n->v[i].id_len >= sizeof(n->id_len) &&
             fulcio_memmem(d, len, n->v[i].id_tlv, n->v[i].id_tlv_len) != NULL) {
             return 1;
         }

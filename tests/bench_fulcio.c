@@ -3,7 +3,8 @@
  * beside the full parse it avoids and a plain base64 decode of the same
  * bytes (work the entry pipeline does anyway).
  *
- * Usage: bench_fulcio [TESTDATA]  (default $TLOGWATCH_TESTDATA).  Uses
+ * Usage: bench_fulcio [TESTDATA [ROUNDS]]  (default $TLOGWATCH_TESTDATA,
+ * 20000 rounds).  Uses
  * every leaf in fulcio/leaf/ in the three input forms, with 10 needles
  * that match none of them (the common case: an unwatched entry).
  * Built, never run by ctest.
@@ -100,8 +101,11 @@ main(int argc, char **argv)
     struct dirent *de;
     double t0, t;
 
-    if (base == NULL || nd == NULL) {
-        fprintf(stderr, "usage: bench_fulcio TESTDATA\n");
+    if (argc > 2) {
+        iters = (size_t)strtoul(argv[2], NULL, 10);
+    }
+    if (base == NULL || nd == NULL || iters < 20) {
+        fprintf(stderr, "usage: bench_fulcio TESTDATA [ROUNDS >= 20]\n");
         return 2;
     }
     for (i = 0; i < 10; i++) {
