@@ -518,6 +518,39 @@ load_doc(json_t *doc, char *err, size_t errlen)
     return r;
 }
 
+/* Write data to a new temporary file; returns its path (caller frees). */
+static char *
+write_temp(const char *data, size_t len)
+{
+    char *path = strdup("/tmp/tlw-trusted-root-XXXXXX");
+    int fd;
+
+    assert_non_null(path);
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, len), (ssize_t)len);
+    close(fd);
+    return path;
+}
+
+static void
+expect_file_error(const char *data, size_t len, const char *want)
+{
+    char err[CONFIG_TRUSTED_ROOT_ERR_LEN], prefix[64];
+    char *path = write_temp(data, len);
+    struct config_trusted_root *r;
+
+    r = config_trusted_root_load(path, err, sizeof(err));
+    snprintf(prefix, sizeof(prefix), "%s: ", path);
+    if (r != NULL || strncmp(err, prefix, strlen(prefix)) != 0 ||
+        strstr(err, want) == NULL) {
+        fail_msg("expected \"%s...%s\", got \"%s\"", prefix, want,
+                 r != NULL ? "(loaded)" : err);
+    }
+    unlink(path);
+    free(path);
+}
+
 /* The production root, with one edit made by edit(). */
 typedef void (*edit_fn)(json_t *doc);
 
@@ -539,6 +572,14 @@ expect_error(edit_fn edit, const char *want)
         strstr(err, want) == NULL) {
         fail_msg("expected an error containing \"%s\", got \"%s\"", want,
                  r != NULL ? "(loaded)" : err);
+    }
+    /* The same document through a temporary file: "path: ..." */
+    {
+        char *text = json_dumps(doc, JSON_INDENT(2));
+
+        assert_non_null(text);
+        expect_file_error(text, strlen(text), want);
+        free(text);
     }
     json_decref(doc);
 }
@@ -720,39 +761,6 @@ test_malformed_fields(void **state)
                  "certificateAuthorities[1]: missing field \"validFor\"");
     expect_error(edit_too_many_tlogs, "\"tlogs\": 65 entries");
     expect_error(edit_no_tlogs, "no transparency log");
-}
-
-/* Write data to a new temporary file; returns its path (caller frees). */
-static char *
-write_temp(const char *data, size_t len)
-{
-    char *path = strdup("/tmp/tlw-trusted-root-XXXXXX");
-    int fd;
-
-    assert_non_null(path);
-    fd = mkstemp(path);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, data, len), (ssize_t)len);
-    close(fd);
-    return path;
-}
-
-static void
-expect_file_error(const char *data, size_t len, const char *want)
-{
-    char err[CONFIG_TRUSTED_ROOT_ERR_LEN], prefix[64];
-    char *path = write_temp(data, len);
-    struct config_trusted_root *r;
-
-    r = config_trusted_root_load(path, err, sizeof(err));
-    snprintf(prefix, sizeof(prefix), "%s: ", path);
-    if (r != NULL || strncmp(err, prefix, strlen(prefix)) != 0 ||
-        strstr(err, want) == NULL) {
-        fail_msg("expected \"%s...%s\", got \"%s\"", prefix, want,
-                 r != NULL ? "(loaded)" : err);
-    }
-    unlink(path);
-    free(path);
 }
 
 static void
