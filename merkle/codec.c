@@ -96,8 +96,8 @@ merkle_b64_encode(const uint8_t *in, size_t inlen, char *out, size_t outcap)
         return -1;
     }
     for (i = 0; i + 2 < inlen; i += 3) {
-        uint32_t w = ((uint32_t)in[i] << 16) | ((uint32_t)in[i + 1] << 8) |
-                     in[i + 2];
+        uint32_t w =
+            ((uint32_t)in[i] << 16) | ((uint32_t)in[i + 1] << 8) | in[i + 2];
         out[n++] = b64_alphabet[(w >> 18) & 63];
         out[n++] = b64_alphabet[(w >> 12) & 63];
         out[n++] = b64_alphabet[(w >> 6) & 63];

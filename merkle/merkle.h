@@ -28,19 +28,19 @@
 
 enum merkle_result {
     MERKLE_OK = 0,
-    MERKLE_ERR_ARG,            /* impossible arguments (index >= size, ...) */
-    MERKLE_ERR_PROOF_LENGTH,   /* proof has the wrong number of hashes */
-    MERKLE_ERR_ROOT_MISMATCH,  /* recomputed root differs from the given */
-    MERKLE_ERR_SIZE_ZERO,      /* consistency from size 0 is meaningless */
-    MERKLE_ERR_SIZE_ORDER,     /* old size greater than new size */
-    MERKLE_ERR_NONEMPTY_PROOF, /* equal sizes need an empty proof */
-    MERKLE_ERR_HASH_LENGTH,    /* a hash that is not 32 bytes */
-    MERKLE_ERR_NOTE_MALFORMED, /* signed note or checkpoint does not parse */
-    MERKLE_ERR_NOTE_UNVERIFIED,  /* no signature from a known key */
+    MERKLE_ERR_ARG,             /* impossible arguments (index >= size, ...) */
+    MERKLE_ERR_PROOF_LENGTH,    /* proof has the wrong number of hashes */
+    MERKLE_ERR_ROOT_MISMATCH,   /* recomputed root differs from the given */
+    MERKLE_ERR_SIZE_ZERO,       /* consistency from size 0 is meaningless */
+    MERKLE_ERR_SIZE_ORDER,      /* old size greater than new size */
+    MERKLE_ERR_NONEMPTY_PROOF,  /* equal sizes need an empty proof */
+    MERKLE_ERR_HASH_LENGTH,     /* a hash that is not 32 bytes */
+    MERKLE_ERR_NOTE_MALFORMED,  /* signed note or checkpoint does not parse */
+    MERKLE_ERR_NOTE_UNVERIFIED, /* no signature from a known key */
     MERKLE_ERR_NOTE_BAD_SIGNATURE, /* a known key's signature is invalid */
-    MERKLE_ERR_NOTE_TOO_MANY,  /* more than MERKLE_NOTE_MAX_SIGS lines */
-    MERKLE_ERR_KEY,            /* key or vkey unusable (bad encoding, alg) */
-    MERKLE_ERR_INTERNAL,       /* crypto library failure */
+    MERKLE_ERR_NOTE_TOO_MANY,      /* more than MERKLE_NOTE_MAX_SIGS lines */
+    MERKLE_ERR_KEY,      /* key or vkey unusable (bad encoding, alg) */
+    MERKLE_ERR_INTERNAL, /* crypto library failure */
 };
 
 /* Returns a static English description of r; never NULL. */
@@ -61,16 +61,18 @@ void merkle_empty_root(uint8_t out[MERKLE_HASH_LEN]);
  * Fails with MERKLE_ERR_ARG when index >= size and MERKLE_ERR_PROOF_LENGTH
  * when nproof is not exactly the length the (index, size) pair implies.
  */
-enum merkle_result merkle_root_from_inclusion(
-    uint64_t index, uint64_t size, const uint8_t leaf[MERKLE_HASH_LEN],
-    const uint8_t (*proof)[MERKLE_HASH_LEN], size_t nproof,
-    uint8_t root_out[MERKLE_HASH_LEN]);
+enum merkle_result
+merkle_root_from_inclusion(uint64_t index, uint64_t size,
+                           const uint8_t leaf[MERKLE_HASH_LEN],
+                           const uint8_t (*proof)[MERKLE_HASH_LEN],
+                           size_t nproof, uint8_t root_out[MERKLE_HASH_LEN]);
 
 /* Verify that leaf is at index in the tree of the given size and root. */
-enum merkle_result merkle_verify_inclusion(
-    uint64_t index, uint64_t size, const uint8_t leaf[MERKLE_HASH_LEN],
-    const uint8_t (*proof)[MERKLE_HASH_LEN], size_t nproof,
-    const uint8_t root[MERKLE_HASH_LEN]);
+enum merkle_result
+merkle_verify_inclusion(uint64_t index, uint64_t size,
+                        const uint8_t leaf[MERKLE_HASH_LEN],
+                        const uint8_t (*proof)[MERKLE_HASH_LEN], size_t nproof,
+                        const uint8_t root[MERKLE_HASH_LEN]);
 
 /*
  * Verify a consistency proof between (size1, root1) and (size2, root2)
@@ -83,7 +85,9 @@ enum merkle_result merkle_verify_consistency(
     const uint8_t root2[MERKLE_HASH_LEN],
     const uint8_t (*proof)[MERKLE_HASH_LEN], size_t nproof);
 
-/* Expected proof lengths, for callers that size buffers or check inputs. */
+/* Expected proof lengths, for callers that size buffers or check inputs.
+ * Both return 0 for impossible arguments (index >= size; size1 == 0 or
+ * size1 >= size2), which is also the length for size 1 / equal sizes. */
 size_t merkle_inclusion_proof_len(uint64_t index, uint64_t size);
 size_t merkle_consistency_proof_len(uint64_t size1, uint64_t size2);
 
@@ -117,11 +121,11 @@ enum merkle_result merkle_range_load(struct merkle_range *r, uint64_t size,
  * first; its left-hand hashes plus the leaf are exactly the compact range
  * (DESIGN.md "What must be proven", point 4).  r is untouched on failure.
  */
-enum merkle_result merkle_range_from_inclusion(
-    struct merkle_range *r, uint64_t index, uint64_t size,
-    const uint8_t leaf[MERKLE_HASH_LEN],
-    const uint8_t (*proof)[MERKLE_HASH_LEN], size_t nproof,
-    const uint8_t root[MERKLE_HASH_LEN]);
+enum merkle_result
+merkle_range_from_inclusion(struct merkle_range *r, uint64_t index,
+                            uint64_t size, const uint8_t leaf[MERKLE_HASH_LEN],
+                            const uint8_t (*proof)[MERKLE_HASH_LEN],
+                            size_t nproof, const uint8_t root[MERKLE_HASH_LEN]);
 
 /* Constant-time comparison of two hashes; 1 when equal. */
 int merkle_hash_equal(const uint8_t a[MERKLE_HASH_LEN],

@@ -42,10 +42,16 @@ struct merkle_note_key;
 /*
  * Parse a vkey "name+hexid+base64(alg || key)".  Returns new (caller frees
  * with merkle_note_key_free) or sets *err and returns NULL.
+ * MERKLE_ERR_KEY for any malformed part, an unknown algorithm, a key that
+ * is not Ed25519 (32 bytes) or a P-256 SPKI, or an id that differs from
+ * the computed one.  Key names (here and below): non-empty, at most
+ * MERKLE_NOTE_MAX_NAME - 1 bytes of UTF-8, no white space, '+' or control
+ * characters.  *err is set on success too (MERKLE_OK); err may be NULL.
  */
 struct merkle_note_key *merkle_note_key_from_vkey(const char *vkey,
                                                   enum merkle_result *err);
-/* An ECDSA P-256 key from DER SPKI; key id = SHA-256(spki)[:4].  New. */
+/* An ECDSA P-256 key from DER SPKI (exactly one SubjectPublicKeyInfo, no
+ * trailing bytes); key id = SHA-256(spki)[:4].  New. */
 struct merkle_note_key *merkle_note_key_ecdsa(const char *name,
                                               const uint8_t *spki,
                                               size_t spki_len,
@@ -62,9 +68,9 @@ enum merkle_key_alg merkle_note_key_alg(const struct merkle_note_key *k);
 
 /* What verification found; every pointer points into the note given. */
 struct merkle_note_result {
-    size_t text_len;    /* the signed text: note[0 .. text_len) */
-    size_t nsigs;       /* signature lines seen */
-    size_t nverified;   /* of those, verified by a given key */
+    size_t text_len;  /* the signed text: note[0 .. text_len) */
+    size_t nsigs;     /* signature lines seen */
+    size_t nverified; /* of those, verified by a given key */
     /* Bit i set when keys[i] verified a line (first 64 keys). */
     uint64_t verified_mask;
 };
@@ -73,6 +79,11 @@ struct merkle_note_result {
  * Verify a signed note with the given keys.  MERKLE_OK when at least one
  * known key verified and no known key's signature failed.  The note must
  * be at most MERKLE_NOTE_MAX_SIZE bytes.  res may be NULL.
+ * As in Go's note.Open: the whole note must be valid UTF-8 without control
+ * characters but '\n'; a known key's repeated lines are checked once (the
+ * first); nverified counts keys, not lines.  Two keys with the same name
+ * and id are ambiguous: MERKLE_ERR_KEY, whatever the note holds.  The
+ * structure is checked in full before any signature.
  */
 enum merkle_result merkle_note_verify(const char *note, size_t len,
                                       struct merkle_note_key *const *keys,
@@ -88,10 +99,13 @@ struct merkle_checkpoint {
     char origin[MERKLE_ORIGIN_MAX]; /* NUL-terminated copy */
     uint64_t size;
     uint8_t root[MERKLE_HASH_LEN];
-    size_t next_line;   /* offset of the first extension line in text */
+    size_t next_line; /* offset of the first extension line in text */
 };
 
-/* Parse checkpoint text (the note's signed text, ending in '\n'). */
+/* Parse checkpoint text (the note's signed text, ending in '\n').  The
+ * size is decimal without sign or leading zeros; the root is canonical
+ * base64 of exactly 32 bytes; the origin has no control characters.  *out
+ * is written only on success (out may be NULL). */
 enum merkle_result merkle_checkpoint_parse(const char *text, size_t len,
                                            struct merkle_checkpoint *out);
 
