@@ -38,6 +38,9 @@ struct vec_stats {
     size_t divergent;
 };
 
+static void vec_fail(struct vec_stats *st, const char *path, const char *fmt,
+                     ...) __attribute__((format(printf, 3, 4)));
+
 static void
 vec_fail(struct vec_stats *st, const char *path, const char *fmt, ...)
 {
