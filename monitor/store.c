@@ -367,9 +367,10 @@ static const char *const store_sql[S_COUNT_] = {
 
 struct store {
     sqlite3 *db;
-    int version;  /* user_version once open */
-    int readonly; /* STORE_OPEN_READONLY */
-    int in_txn;   /* inside store_txn_begin .. commit/rollback */
+    int version;     /* user_version once open */
+    int readonly;    /* STORE_OPEN_READONLY */
+    int in_txn;      /* inside store_txn_begin .. commit/rollback */
+    int in_callback; /* a row callback is running (store_guard) */
     sqlite3_stmt *stmt[S_COUNT_];
     char errmsg[STORE_ERRMSG_MAX];
 };
@@ -394,6 +395,21 @@ static void
 store_dberr(struct store *s, const char *what)
 {
     store_err(s, "%s: %s", what, sqlite3_errmsg(s->db));
+}
+
+/*
+ * Callbacks run while their statement is stepping: a call into the store
+ * from one would reset that statement (an endless loop) or nest a
+ * transaction.  Every entry point refuses it instead.
+ */
+static int
+store_guard(struct store *s)
+{
+    if (s->in_callback) {
+        store_err(s, "store called from inside one of its callbacks");
+        return -1;
+    }
+    return 0;
 }
 
 /* ---- statements ----------------------------------------------------- */
@@ -1094,6 +1110,9 @@ store_log_find(struct store *s, const char *name, const char *origin,
     sqlite3_stmt *st;
     int r;
 
+    if (store_guard(s) != 0) {
+        return -1;
+    }
     *log_id = 0;
     if (store_check_str(s, "log name", name, STORE_NAME_MAX) != 0 ||
         store_check_str(s, "log origin", origin, STORE_ORIGIN_MAX) != 0) {
@@ -1121,6 +1140,9 @@ store_log_open(struct store *s, const char *name, const char *origin,
 {
     sqlite3_stmt *st;
 
+    if (store_guard(s) != 0) {
+        return -1;
+    }
     *log_id = 0;
     if (store_txn_begin(s) != 0) {
         return -1;
@@ -1195,6 +1217,9 @@ store_log_status(struct store *s, int64_t log_id, struct store_log_status *out)
     sqlite3_stmt *st;
     int r;
 
+    if (store_guard(s) != 0) {
+        return -1;
+    }
     if (log_id <= 0) {
         store_err(s, "no log %" PRId64, log_id);
         return -1;
@@ -1220,8 +1245,11 @@ store_logs_each(struct store *s, store_log_fn fn, void *arg)
 {
     struct store_log_status row;
     sqlite3_stmt *st;
-    int r;
+    int r, stop;
 
+    if (store_guard(s) != 0) {
+        return -1;
+    }
     st = store_stmt(s, S_LOG_STATUS);
     if (store_bind_i64(s, st, 1, 0) != 0) {
         return -1;
@@ -1231,7 +1259,10 @@ store_logs_each(struct store *s, store_log_fn fn, void *arg)
             store_done(st);
             return -1;
         }
-        if (fn(arg, &row) != 0) {
+        s->in_callback = 1;
+        stop = fn(arg, &row);
+        s->in_callback = 0;
+        if (stop != 0) {
             break;
         }
     }
@@ -1259,6 +1290,9 @@ store_log_success(struct store *s, int64_t log_id, int64_t now)
 {
     sqlite3_stmt *st;
 
+    if (store_guard(s) != 0) {
+        return -1;
+    }
     if (store_txn_begin(s) != 0) {
         return -1;
     }
@@ -1297,6 +1331,9 @@ store_log_error(struct store *s, int64_t log_id, int64_t now,
     sqlite3_stmt *st;
     size_t n;
 
+    if (store_guard(s) != 0) {
+        return -1;
+    }
     if (message == NULL) {
         store_err(s, "error message is missing");
         return -1;
@@ -1336,8 +1373,11 @@ store_log_errors_each(struct store *s, int64_t log_id, store_error_fn fn,
                       void *arg)
 {
     sqlite3_stmt *st;
-    int r;
+    int r, stop;
 
+    if (store_guard(s) != 0) {
+        return -1;
+    }
     st = store_stmt(s, S_ERR_LIST);
     if (store_bind_i64(s, st, 1, log_id) != 0) {
         return -1;
@@ -1345,7 +1385,10 @@ store_log_errors_each(struct store *s, int64_t log_id, store_error_fn fn,
     while ((r = store_step(s, st, "list errors")) == 1) {
         const char *m = store_col_str(st, 1);
 
-        if (fn(arg, store_col_i64(st, 0), m != NULL ? m : "") != 0) {
+        s->in_callback = 1;
+        stop = fn(arg, store_col_i64(st, 0), m != NULL ? m : "");
+        s->in_callback = 0;
+        if (stop != 0) {
             break;
         }
     }
@@ -1467,6 +1510,9 @@ store_checkpoint_latest(struct store *s, int64_t log_id, int *found,
     sqlite3_stmt *st;
     int r;
 
+    if (store_guard(s) != 0) {
+        return -1;
+    }
     *found = 0;
     memset(out, 0, sizeof(*out));
     r = store_cp_latest_row(s, log_id, out, &st);
@@ -1489,8 +1535,11 @@ store_checkpoints_each(struct store *s, int64_t log_id, int64_t since,
 {
     struct store_checkpoint_row row;
     sqlite3_stmt *st;
-    int r;
+    int r, stop;
 
+    if (store_guard(s) != 0) {
+        return -1;
+    }
     st = store_stmt(s, S_CP_HISTORY);
     if (store_bind_i64(s, st, 1, log_id) != 0 ||
         store_bind_i64(s, st, 2, since) != 0 ||
@@ -1502,7 +1551,10 @@ store_checkpoints_each(struct store *s, int64_t log_id, int64_t since,
             store_done(st);
             return -1;
         }
-        if (fn(arg, &row) != 0) {
+        s->in_callback = 1;
+        stop = fn(arg, &row);
+        s->in_callback = 0;
+        if (stop != 0) {
             break;
         }
     }
@@ -1559,6 +1611,9 @@ store_checkpoint_record(struct store *s, int64_t log_id,
     enum merkle_result mr;
     int r, has_prev;
 
+    if (store_guard(s) != 0) {
+        return -1;
+    }
     if (store_check_cp(s, cp) != 0) {
         return -1;
     }
@@ -1673,6 +1728,9 @@ store_frozen_check(struct store *s, const char *log_name, const char *origin,
     int64_t log_id = 0;
     int r;
 
+    if (store_guard(s) != 0) {
+        return -1;
+    }
     *result = STORE_FROZEN_SAME;
     if (stored != NULL) {
         memset(stored, 0, sizeof(*stored));
@@ -1852,6 +1910,9 @@ store_cursor_get(struct store *s, int64_t log_id, int *has_cursor,
 {
     struct store_cursor c;
 
+    if (store_guard(s) != 0) {
+        return -1;
+    }
     *has_cursor = 0;
     *next_index = 0;
     if (store_cursor_read(s, log_id, &c, range) != 0) {
@@ -1952,6 +2013,9 @@ store_cursor_seed(struct store *s, int64_t log_id, uint64_t next_index,
 {
     struct store_cursor c;
 
+    if (store_guard(s) != 0) {
+        return -1;
+    }
     (void)now; /* not stored in schema 1 */
     if (store_check_range(s, range) != 0) {
         return -1;
@@ -2086,6 +2150,9 @@ store_commit_progress(struct store *s, int64_t log_id,
     size_t i, nnew = 0;
     int inserted;
 
+    if (store_guard(s) != 0) {
+        return -1;
+    }
     if (new_alerts != NULL) {
         *new_alerts = 0;
     }
@@ -2200,6 +2267,9 @@ store_alert_record(struct store *s, int64_t log_id, const struct store_alert *a,
 {
     int ins = 0;
 
+    if (store_guard(s) != 0) {
+        return -1;
+    }
     if (inserted != NULL) {
         *inserted = 0;
     }
@@ -2278,8 +2348,11 @@ store_alerts_each(struct store *s, const struct store_alert_query *q,
 {
     struct store_alert_row row;
     sqlite3_stmt *st;
-    int r;
+    int r, stop;
 
+    if (store_guard(s) != 0) {
+        return -1;
+    }
     if (q == NULL) {
         store_err(s, "no alert query");
         return -1;
@@ -2313,7 +2386,10 @@ store_alerts_each(struct store *s, const struct store_alert_query *q,
             }
         }
         row.rule = store_col_str(st, 6);
-        if (fn(arg, &row) != 0) {
+        s->in_callback = 1;
+        stop = fn(arg, &row);
+        s->in_callback = 0;
+        if (stop != 0) {
             break;
         }
     }
@@ -2327,8 +2403,11 @@ store_signings_latest(struct store *s, const char *rule, size_t n,
 {
     struct store_signing g;
     sqlite3_stmt *st;
-    int r;
+    int r, stop;
 
+    if (store_guard(s) != 0) {
+        return -1;
+    }
     if (store_check_str(s, "rule", rule, STORE_NAME_MAX) != 0) {
         return -1;
     }
@@ -2367,7 +2446,10 @@ store_signings_latest(struct store *s, const char *rule, size_t n,
         g.pcr1 = store_col_str(st, 22);
         g.pcr2 = store_col_str(st, 23);
         g.recorded_at = store_col_i64(st, 24);
-        if (fn(arg, &g) != 0) {
+        s->in_callback = 1;
+        stop = fn(arg, &g);
+        s->in_callback = 0;
+        if (stop != 0) {
             break;
         }
     }
@@ -2400,8 +2482,11 @@ store_deliveries_due(struct store *s, int64_t now, size_t limit,
 {
     struct store_delivery d;
     sqlite3_stmt *st;
-    int r;
+    int r, stop;
 
+    if (store_guard(s) != 0) {
+        return -1;
+    }
     st = store_stmt(s, S_DUE);
     if (store_bind_i64(s, st, 1, now) != 0 ||
         store_bind_i64(s, st, 2, store_limit(limit)) != 0) {
@@ -2420,7 +2505,10 @@ store_deliveries_due(struct store *s, int64_t now, size_t limit,
         }
         d.next_attempt_at = store_col_i64(st, 6);
         d.last_error = store_col_str(st, 7);
-        if (fn(arg, &d) != 0) {
+        s->in_callback = 1;
+        stop = fn(arg, &d);
+        s->in_callback = 0;
+        if (stop != 0) {
             break;
         }
     }
@@ -2455,6 +2543,9 @@ store_delivery_sent(struct store *s, const char *alert_id, const char *sink,
 {
     sqlite3_stmt *st;
 
+    if (store_guard(s) != 0) {
+        return -1;
+    }
     if (store_check_str(s, "alert id", alert_id, STORE_NAME_MAX) != 0 ||
         store_check_str(s, "sink name", sink, STORE_NAME_MAX) != 0) {
         return -1;
@@ -2474,6 +2565,9 @@ store_delivery_failed(struct store *s, const char *alert_id, const char *sink,
 {
     sqlite3_stmt *st;
 
+    if (store_guard(s) != 0) {
+        return -1;
+    }
     if (store_check_str(s, "alert id", alert_id, STORE_NAME_MAX) != 0 ||
         store_check_str(s, "sink name", sink, STORE_NAME_MAX) != 0) {
         return -1;
@@ -2530,6 +2624,9 @@ store_counts(struct store *s, int64_t since, int64_t until,
     uint64_t n;
     int r;
 
+    if (store_guard(s) != 0) {
+        return -1;
+    }
     memset(out, 0, sizeof(*out));
     st = store_stmt(s, S_COUNT_ALERTS);
     if (store_bind_i64(s, st, 1, since) != 0 ||
@@ -2573,7 +2670,7 @@ store_counts_each(struct store *s, enum store_stmt id, int64_t since,
     const char *k1, *k2;
     sqlite3_stmt *st = store_stmt(s, id);
     uint64_t n;
-    int r;
+    int r, stop;
 
     if (store_bind_i64(s, st, 1, since) != 0 ||
         store_bind_i64(s, st, 2, until) != 0) {
@@ -2592,7 +2689,10 @@ store_counts_each(struct store *s, enum store_stmt id, int64_t since,
             store_done(st);
             return -1;
         }
-        if (fn(arg, k1, k2, n) != 0) {
+        s->in_callback = 1;
+        stop = fn(arg, k1, k2, n);
+        s->in_callback = 0;
+        if (stop != 0) {
             break;
         }
     }
@@ -2604,6 +2704,9 @@ int
 store_alert_counts_each(struct store *s, int64_t since, int64_t until,
                         store_count_fn fn, void *arg)
 {
+    if (store_guard(s) != 0) {
+        return -1;
+    }
     return store_counts_each(s, S_ALERT_TYPE_COUNTS, since, until, 1, fn, arg);
 }
 
@@ -2611,6 +2714,9 @@ int
 store_signing_counts_each(struct store *s, int64_t since, int64_t until,
                           store_count_fn fn, void *arg)
 {
+    if (store_guard(s) != 0) {
+        return -1;
+    }
     return store_counts_each(s, S_SIGNING_COUNTS, since, until, 0, fn, arg);
 }
 
@@ -2622,6 +2728,9 @@ store_report_record(struct store *s, int64_t now, int64_t since, int64_t until,
 {
     sqlite3_stmt *st;
 
+    if (store_guard(s) != 0) {
+        return -1;
+    }
     if (store_check_str(s, "report format", format, STORE_NAME_MAX) != 0 ||
         store_check_opt(s, "report path", path, STORE_FIELD_MAX) != 0) {
         return -1;
@@ -2652,6 +2761,9 @@ store_report_last(struct store *s, int *found, int64_t *until)
     sqlite3_stmt *st = store_stmt(s, S_REPORT_LAST);
     int r;
 
+    if (store_guard(s) != 0) {
+        return -1;
+    }
     *found = 0;
     *until = 0;
     r = store_step(s, st, "last report");
@@ -2669,6 +2781,9 @@ store_meta_set(struct store *s, const char *key, const char *value)
 {
     sqlite3_stmt *st;
 
+    if (store_guard(s) != 0) {
+        return -1;
+    }
     if (store_check_str(s, "meta key", key, STORE_NAME_MAX) != 0) {
         return -1;
     }
@@ -2698,6 +2813,9 @@ store_meta_get(struct store *s, const char *key, char **value)
     size_t n;
     int r;
 
+    if (store_guard(s) != 0) {
+        return -1;
+    }
     *value = NULL;
     if (store_check_str(s, "meta key", key, STORE_NAME_MAX) != 0) {
         return -1;
@@ -2734,6 +2852,9 @@ store_meta_set_int(struct store *s, const char *key, int64_t value)
 {
     char buf[32];
 
+    if (store_guard(s) != 0) {
+        return -1;
+    }
     snprintf(buf, sizeof(buf), "%" PRId64, value);
     return store_meta_set(s, key, buf);
 }
@@ -2744,6 +2865,9 @@ store_meta_get_int(struct store *s, const char *key, int *found, int64_t *value)
     char *v = NULL, *end = NULL;
     long long n;
 
+    if (store_guard(s) != 0) {
+        return -1;
+    }
     *found = 0;
     *value = 0;
     if (store_meta_get(s, key, &v) != 0) {
