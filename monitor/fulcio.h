@@ -27,7 +27,9 @@
  *    (DESIGN.md point 6).  A certificate that does not chain is a verdict,
  *    not a parse error;
  *  - no logging, no global state; OpenSSL objects are freed with their
- *    owner.
+ *    owner.  fulcio_cert_parse, fulcio_cert_decode and fulcio_prefilter
+ *    decode into stack buffers (up to FULCIO_MAX_DER + FULCIO_MAX_INPUT
+ *    * 3/4, about 64 KiB of stack) and do not allocate for that.
  *
  * Input forms accepted by fulcio_cert_parse and fulcio_cert_decode, as they
  * arrive in Rekor entries and bundles: DER; PEM text ("-----BEGIN
