@@ -56,6 +56,10 @@ tl_key_generate(struct tl_key *k, const char *curve)
     }
     k->spki_len = (size_t)n;
     SHA256(k->spki, k->spki_len, k->id);
+    k->d = tl_private_scalar(k->pkey);
+    if (k->d == NULL) {
+        goto err;
+    }
     return 0;
 err:
     EVP_PKEY_free(k->pkey);
@@ -67,6 +71,7 @@ void
 tl_key_clear(struct tl_key *k)
 {
     EVP_PKEY_free(k->pkey);
+    BN_clear_free(k->d);
     memset(k, 0, sizeof(*k));
 }
 

@@ -361,6 +361,12 @@ ident_make(const struct tl_log *log, size_t e, unsigned j, struct tl_ident *id)
     if (id->key == NULL) {
         return -1;
     }
+    id->d = tl_private_scalar(id->key);
+    if (id->d == NULL) {
+        EVP_PKEY_free(id->key);
+        id->key = NULL;
+        return -1;
+    }
     if (r < 70) {
         snprintf(repo, sizeof(repo), "%s-%s/%s-%s", PICK(adjectives, h2),
                  PICK(nouns, h2 >> 16), PICK(nouns, h3),
@@ -420,6 +426,7 @@ done:
     tl_buf_free(&b64);
     if (rc != 0) {
         EVP_PKEY_free(id->key);
+        BN_clear_free(id->d);
         memset(id, 0, sizeof(*id));
     }
     return rc;
@@ -429,6 +436,7 @@ static void
 ident_clear(struct tl_ident *id)
 {
     EVP_PKEY_free(id->key);
+    BN_clear_free(id->d);
     free(id->verifier_b64);
     memset(id, 0, sizeof(*id));
 }

@@ -34,6 +34,7 @@
 #include <arpa/inet.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,7 @@
 #include <sys/socket.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -564,49 +566,72 @@ api_pubkey(struct tl_server *srv, struct evhttp_request *req)
     tl_buf_free(&b);
 }
 
+/* Which endpoint a request is for (counted before any throttling). */
+static enum tl_endpoint
+classify(const char *path, enum evhttp_cmd_type m)
+{
+    static const char entries[] = "/api/v1/log/entries/";
+
+    if (strcmp(path, "/api/v1/log") == 0 && m == EVHTTP_REQ_GET) {
+        return TL_EP_LOG;
+    }
+    if (strcmp(path, "/api/v1/log/proof") == 0 && m == EVHTTP_REQ_GET) {
+        return TL_EP_PROOF;
+    }
+    if (strcmp(path, "/api/v1/log/entries") == 0 && m == EVHTTP_REQ_GET) {
+        return TL_EP_ENTRY;
+    }
+    if (strcmp(path, "/api/v1/log/entries/retrieve") == 0 &&
+        m == EVHTTP_REQ_POST) {
+        return TL_EP_RETRIEVE;
+    }
+    if (strncmp(path, entries, sizeof(entries) - 1) == 0 &&
+        m == EVHTTP_REQ_GET) {
+        return TL_EP_UUID;
+    }
+    if (strcmp(path, "/api/v1/log/publicKey") == 0 && m == EVHTTP_REQ_GET) {
+        return TL_EP_PUBKEY;
+    }
+    return TL_EP_OTHER;
+}
+
 static void
 api_handle(struct tl_server *srv, struct evhttp_request *req)
 {
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = evhttp_uri_get_path(uri);
     const char *query = evhttp_uri_get_query(uri);
-    enum evhttp_cmd_type m = evhttp_request_get_command(req);
     struct evkeyvalq q;
-    static const char entries[] = "/api/v1/log/entries/";
+    char msg[300];
 
     TAILQ_INIT(&q);
     if (query != NULL && evhttp_parse_query_str(query, &q) != 0) {
         tl_reply_error(srv, req, 400, 400, "malformed query string");
         return;
     }
-    if (strcmp(path, "/api/v1/log") == 0 && m == EVHTTP_REQ_GET) {
-        srv->endpoint[TL_EP_LOG]++;
+    switch (classify(path, evhttp_request_get_command(req))) {
+    case TL_EP_LOG:
         api_log(srv, req);
-    } else if (strcmp(path, "/api/v1/log/proof") == 0 && m == EVHTTP_REQ_GET) {
-        srv->endpoint[TL_EP_PROOF]++;
+        break;
+    case TL_EP_PROOF:
         api_proof(srv, req, &q);
-    } else if (strcmp(path, "/api/v1/log/entries") == 0 &&
-               m == EVHTTP_REQ_GET) {
-        srv->endpoint[TL_EP_ENTRY]++;
+        break;
+    case TL_EP_ENTRY:
         api_entry_by_index(srv, req, &q);
-    } else if (strcmp(path, "/api/v1/log/entries/retrieve") == 0 &&
-               m == EVHTTP_REQ_POST) {
-        srv->endpoint[TL_EP_RETRIEVE]++;
+        break;
+    case TL_EP_RETRIEVE:
         api_retrieve(srv, req);
-    } else if (strncmp(path, entries, sizeof(entries) - 1) == 0 &&
-               m == EVHTTP_REQ_GET) {
-        srv->endpoint[TL_EP_UUID]++;
-        api_entry_by_uuid(srv, req, path + sizeof(entries) - 1);
-    } else if (strcmp(path, "/api/v1/log/publicKey") == 0 &&
-               m == EVHTTP_REQ_GET) {
-        srv->endpoint[TL_EP_PUBKEY]++;
+        break;
+    case TL_EP_UUID:
+        api_entry_by_uuid(srv, req, path + strlen("/api/v1/log/entries/"));
+        break;
+    case TL_EP_PUBKEY:
         api_pubkey(srv, req);
-    } else {
-        char msg[300];
-
-        srv->endpoint[TL_EP_OTHER]++;
+        break;
+    default:
         snprintf(msg, sizeof(msg), "path %.200s was not found", path);
         tl_reply_error(srv, req, 404, 404, msg);
+        break;
     }
     evhttp_clear_headers(&q);
 }
@@ -711,6 +736,25 @@ rate_admit(struct tl_server *srv, int *retry)
     return 0;
 }
 
+/*
+ * evhttp writes a response's headers and body separately; with Nagle on,
+ * the body waits for the ACK of the headers, which the client delays by
+ * 40 ms.  Every reply goes out at once instead.
+ */
+static void
+nodelay(struct evhttp_request *req)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct bufferevent *bev =
+        evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    evutil_socket_t fd = bev != NULL ? bufferevent_getfd(bev) : -1;
+    int one = 1;
+
+    if (fd >= 0) {
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    }
+}
+
 static void
 on_request(struct evhttp_request *req, void *arg)
 {
@@ -723,12 +767,14 @@ on_request(struct evhttp_request *req, void *arg)
         tl_reply_error(srv, req, 400, 400, "malformed request URI");
         return;
     }
+    nodelay(req);
     if (strncmp(path, "/admin/", 7) == 0) {
         srv->admin_requests++;
         tl_admin_handle(srv, req, path);
         return;
     }
     srv->requests++;
+    srv->endpoint[classify(path, evhttp_request_get_command(req))]++;
     if (!rate_admit(srv, &retry)) {
         srv->rate_limited++;
         reply_throttled(srv, req, 429, retry, "rate limit exceeded");
@@ -783,6 +829,14 @@ tl_server_start(struct tl_server *srv, struct event_base *base,
         evhttp_free(srv->http);
         srv->http = NULL;
         return -1;
+    }
+    {
+        /* Accepted sockets inherit TCP_NODELAY from the listener (Linux):
+         * every reply of a keep-alive connection, not only the first,
+         * leaves at once instead of waiting 40 ms for a delayed ACK. */
+        int one = 1;
+        (void)setsockopt(evhttp_bound_socket_get_fd(bs), IPPROTO_TCP,
+                         TCP_NODELAY, &one, sizeof(one));
     }
     if (getsockname(evhttp_bound_socket_get_fd(bs), (struct sockaddr *)&ss,
                     &sl) != 0) {

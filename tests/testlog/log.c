@@ -29,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/sha.h>
+
 #include "merkle/merkle.h"
 #include "testlog.h"
 
@@ -264,19 +266,20 @@ grow_worker(void *arg)
 {
     struct grow_job *job = arg;
     struct tl_shard *s = job->s;
+    struct tl_signer *signer = tl_signer_new();
     struct tl_buf body = {0};
     struct tl_noise n;
     uint64_t i;
 
-    job->rc = 0;
-    for (i = job->lo; i < job->hi; i++) {
+    job->rc = signer != NULL ? 0 : -1;
+    for (i = job->lo; i < job->hi && job->rc == 0; i++) {
         size_t siglen = TL_SIG_MAX;
 
         tl_buf_reset(&body);
         if (tl_noise_prepare(job->log, s->offset + i, s->times[i], 0, &n) !=
                 0 ||
-            tl_sign_digest(n.ident->key, n.digest, TL_HASH_LEN, s->sigs[i],
-                           &siglen) != 0 ||
+            tl_signer_sign(signer, n.ident->d, n.digest, s->sigs[i], &siglen) !=
+                0 ||
             tl_noise_body(&n, s->sigs[i], siglen, &body) != 0) {
             job->rc = -1;
             break;
@@ -286,6 +289,7 @@ grow_worker(void *arg)
                          s->tree.level[0][i]);
     }
     tl_buf_free(&body);
+    tl_signer_free(signer);
     return NULL;
 }
 
@@ -412,7 +416,8 @@ build_note(struct tl_log *log, struct tl_shard *s)
     struct tl_buf text = {0}, sigblob = {0};
     uint8_t sig[TL_SIG_MAX + 4];
     size_t siglen = TL_SIG_MAX;
-    EVP_PKEY *key = log->wrong_key_on ? log->wrong_key.pkey : log->log_key.pkey;
+    const BIGNUM *key = log->wrong_key_on ? log->wrong_key.d : log->log_key.d;
+    uint8_t digest[TL_HASH_LEN];
     const uint8_t *root = tl_shard_root(log, s);
     char *note = NULL;
 
@@ -425,7 +430,8 @@ build_note(struct tl_log *log, struct tl_shard *s)
     }
     /* key hint of the pinned log key, also under --wrong-key */
     memcpy(sig, log->log_key.id, 4);
-    if (tl_sign_sha256(key, text.p, text.len, sig + 4, &siglen) != 0 ||
+    SHA256((const uint8_t *)text.p, text.len, digest);
+    if (tl_signer_sign(log->signer, key, digest, sig + 4, &siglen) != 0 ||
         tl_buf_add_b64(&sigblob, sig, siglen + 4) != 0 ||
         tl_buf_printf(&text, "\n\xe2\x80\x94 %s %s\n", log->host, sigblob.p) !=
             0) {
@@ -476,7 +482,7 @@ int
 tl_log_render_entry(struct tl_log *log, uint64_t v, struct tl_buf *out)
 {
     uint8_t proof[TL_PROOF_MAX][TL_HASH_LEN];
-    uint8_t set[TL_SIG_MAX];
+    uint8_t set[TL_SIG_MAX], digest[TL_HASH_LEN];
     size_t nproof, setlen = sizeof(set), i, mark = out->len;
     struct tl_buf *body = &log->scratch_body, *b64 = &log->scratch_b64;
     struct tl_buf *canon = &log->scratch_canon;
@@ -505,9 +511,12 @@ tl_log_render_entry(struct tl_log *log, uint64_t v, struct tl_buf *out)
                       "\",\"integratedTime\":%lld,\"logID\":\"%s\","
                       "\"logIndex\":%llu}",
                       (long long)t, log->logid_hex,
-                      (unsigned long long)v) != 0 ||
-        tl_sign_sha256(log->log_key.pkey, canon->p, canon->len, set, &setlen) !=
-            0) {
+                      (unsigned long long)v) != 0) {
+        return -1;
+    }
+    SHA256((const uint8_t *)canon->p, canon->len, digest);
+    if (tl_signer_sign(log->signer, log->log_key.d, digest, set, &setlen) !=
+        0) {
         return -1;
     }
     if (tl_rule_take(log->tamper, &log->ntamper, v)) {
@@ -576,8 +585,7 @@ tl_log_fork(struct tl_log *log, struct tl_shard *s, uint64_t local)
     }
     if (tl_noise_prepare(log, s->offset + local, s->times[local],
                          log->fork_count + 1, &n) != 0 ||
-        tl_sign_digest(n.ident->key, n.digest, TL_HASH_LEN, sig, &siglen) !=
-            0 ||
+        tl_signer_sign(log->signer, n.ident->d, n.digest, sig, &siglen) != 0 ||
         tl_noise_body(&n, sig, siglen, &body) != 0) {
         tl_buf_free(&body);
         return -1;
@@ -738,6 +746,10 @@ tl_log_new(uint64_t seed, const char *host, uint64_t n, unsigned threads)
     }
     log->seed = seed;
     log->threads = threads;
+    log->signer = tl_signer_new();
+    if (log->signer == NULL) {
+        goto err;
+    }
     if (strlen(host) >= sizeof(log->host) || n > TL_MAX_ENTRIES) {
         goto err;
     }
@@ -787,6 +799,7 @@ tl_log_free(struct tl_log *log)
     tl_epochs_free(log);
     tl_key_clear(&log->log_key);
     tl_key_clear(&log->wrong_key);
+    tl_signer_free(log->signer);
     tl_ca_clear(&log->ca);
     tl_ca_clear(&log->impostor);
     tl_buf_free(&log->scratch_body);

@@ -47,7 +47,8 @@ static const char usage_text[] =
     "                        fulcio-chain.pem    intermediate + root\n"
     "                        fulcio-{root,intermediate}.{pem,key,pub}\n"
     "                        impostor-chain.pem  the look-alike CA (not in\n"
-    "                                            trusted_root.json) + keys\n"
+    "                                            trusted_root.json), also\n"
+    "                        impostor-{root,intermediate}.{pem,key,pub}\n"
     "                        testlog.json        url, origin, log id, ...\n"
     "                        url                 written last: ready\n"
     "  --entries N         noise entries at startup (default 1000; up to\n"
@@ -310,7 +311,11 @@ write_files(const struct options *o, struct tl_log *log, double startup)
         tl_write_certs(o->dir, "fulcio-chain.pem", log->ca.inter,
                        log->ca.root) != 0 ||
         tl_write_certs(o->dir, "impostor-chain.pem", log->impostor.inter,
-                       log->impostor.root) != 0) {
+                       log->impostor.root) != 0 ||
+        tl_write_certs(o->dir, "impostor-root.pem", log->impostor.root, NULL) !=
+            0 ||
+        tl_write_certs(o->dir, "impostor-intermediate.pem", log->impostor.inter,
+                       NULL) != 0) {
         goto done;
     }
     snprintf(origin, sizeof(origin), "%s - %llu", log->host,

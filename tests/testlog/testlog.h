@@ -33,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
@@ -129,9 +130,10 @@ size_t tl_tree_consistency(const struct tl_tree *t, uint64_t m, uint64_t n,
 
 /* ---------------------------------------------------------------- certs */
 
-/* An EC key and its public identity.  Owns pkey. */
+/* An EC key and its public identity.  Owns pkey and d. */
 struct tl_key {
     EVP_PKEY *pkey;
+    BIGNUM *d;         /* private scalar, for tl_signer_sign */
     uint8_t spki[160]; /* DER SubjectPublicKeyInfo */
     size_t spki_len;
     uint8_t id[TL_HASH_LEN]; /* SHA-256(spki): Rekor log id */
@@ -147,6 +149,18 @@ int tl_sign_digest(EVP_PKEY *pkey, const uint8_t *digest, size_t dlen,
 /* ECDSA P-256 with SHA-256 over msg.  0 / -1. */
 int tl_sign_sha256(EVP_PKEY *pkey, const void *msg, size_t len, uint8_t *sig,
                    size_t *siglen);
+
+/* Fast ECDSA P-256 signing (sign.c): one per thread.  New / free. */
+struct tl_signer;
+struct tl_signer *tl_signer_new(void);
+void tl_signer_free(struct tl_signer *s);
+/* Sign a SHA-256 digest with private scalar d; DER into sig (TL_SIG_MAX
+ * bytes).  0 / -1. */
+int tl_signer_sign(struct tl_signer *s, const BIGNUM *d,
+                   const uint8_t digest[TL_HASH_LEN], uint8_t *sig,
+                   size_t *siglen);
+/* The private scalar of an EC key.  New (BN_clear_free), or NULL. */
+BIGNUM *tl_private_scalar(EVP_PKEY *pkey);
 
 /* A Fulcio-like CA: P-384 root and intermediate.  Owns everything. */
 struct tl_ca {
@@ -226,6 +240,7 @@ enum tl_kind {
  * Owned by its epoch. */
 struct tl_ident {
     EVP_PKEY *key;
+    BIGNUM *d;          /* its private scalar */
     char *verifier_b64; /* base64 of PEM text, NUL-terminated */
     size_t verifier_len;
     int key_only;
@@ -375,6 +390,7 @@ struct tl_log {
     unsigned threads;
     struct tl_key log_key;
     struct tl_key wrong_key;
+    struct tl_signer *signer; /* the event loop thread's */
     struct tl_ca ca;
     struct tl_ca impostor;
     char logid_hex[2 * TL_HASH_LEN + 1];
