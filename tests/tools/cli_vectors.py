@@ -319,6 +319,46 @@ def rekor_checkpoint_cases(out, td):
               os.path.join(d, "valid_multi_sig.txt")])
 
 
+def bundle_checkpoint_cases(out, td):
+    """The checkpoint of every bundle in INDEX.json, verified as a file with
+    its log's key (written as PEM from the trusted root that holds the log
+    id): valid unless INDEX.json says the log's own signature line is bad
+    or its key hint is not the log's."""
+    idx = json.load(open(os.path.join(td, "rekor", "bundles", "INDEX.json")))
+    roots = [json.load(open(os.path.join(td, r))) for r in (
+        "fulcio/trusted_root.json", "rekor-v2/staging-trusted_root.json",
+        "rekor-v2/staging-trusted_root-alpha3.json")]
+    for rel, f in sorted(idx["bundles"].items()):
+        if not f["hasCheckpoint"]:
+            continue
+        b = json.load(open(os.path.join(td, rel)))
+        t = b["verificationMaterial"]["tlogEntries"][0]
+        note = t["inclusionProof"]["checkpoint"]["envelope"]
+        key = None
+        for r in roots:
+            for tl in r["tlogs"]:
+                if tl["logId"]["keyId"] == t["logId"]["keyId"]:
+                    key = key or tl["publicKey"]["rawBytes"]
+        der = base64.b64decode(key)
+        pem = out.file("log.pem", "-----BEGIN PUBLIC KEY-----\n%s\n"
+                       "-----END PUBLIC KEY-----\n" % base64.b64encode(der)
+                       .decode())
+        signer = f["checkpointOrigin"].split(" ")[0]
+        bad = any(c["name"] == signer and (c["sigValid"] is False or
+                                           c["hintMatchesLogId"] is False)
+                  for c in f["helperResults"]["checkpointSignatures"])
+        nf = out.file("bundle-checkpoint.note", note)
+        out.case(1 if bad else 0, "checkpoint of " + rel,
+                 ["verify", "checkpoint", "--key", pem, nf])
+        out.case(1 if bad else 0, "checkpoint of %s, --name --origin" % rel,
+                 ["verify", "checkpoint", "--key", pem, "--name", signer,
+                  "--origin", f["checkpointOrigin"], nf])
+        if not bad:
+            out.case(1, "checkpoint of %s, other origin" % rel,
+                     ["verify", "checkpoint", "--key", pem, "--origin",
+                      f["checkpointOrigin"] + "x", nf])
+
+
 def entry_cases(out, td):
     """verify inclusion --entry with the real API entries."""
     d = os.path.join(td, "rekor", "api-entries")
@@ -671,6 +711,33 @@ def mutate_cases(out, doc, rel, root):
         emit("the SET", lambda d: d.put_set(flip_b64_byte(d.set_b64(), 12)))
 
 
+def inspect_root_cases(out, td):
+    """Trusted-root key selection: a log the root does not hold, and a log
+    key whose validFor ends before the entry was integrated, both fail the
+    signature checks (exit 1)."""
+    entry = os.path.join(td, "rekor", "api-entries",
+                         "staging-hashedrekord-entry.json")
+    prod = os.path.join(td, ROOTS[0])
+    out.case(1, "inspect staging entry with the production root",
+             ["inspect", entry, "--trusted-root", prod],
+             check={"checks": {"checkpoint_signature": "failed",
+                               "signed_entry_timestamp": "failed",
+                               "inclusion": "ok"}})
+    jar = os.path.join(td, "rekor", "api-entries", "prod-jar-entry.json")
+    (_, e), = json.load(open(jar)).items()
+    r = json.load(open(prod))
+    for t in r["tlogs"]:
+        if base64.b64decode(t["logId"]["keyId"]).hex() == e["logID"]:
+            # just after start, long before the entry's integratedTime
+            t["publicKey"]["validFor"]["end"] = "2021-06-01T00:00:00Z"
+    expired = out.file("expired-root.json", json.dumps(r))
+    out.case(1, "inspect with a log key that expired before the entry",
+             ["inspect", jar, "--trusted-root", expired],
+             check={"checks": {"checkpoint_signature": "failed",
+                               "signed_entry_timestamp": "failed",
+                               "inclusion": "ok", "entry_id": "ok"}})
+
+
 def inspect_malformed_cases(out, td):
     """Malformed input to inspect: exit 2, one line on stderr."""
     import hashlib
@@ -838,10 +905,12 @@ def main():
         tessera_cases(out, td)
         note_cases(out, td)
         rekor_checkpoint_cases(out, td)
+        bundle_checkpoint_cases(out, td)
         entry_cases(out, td)
         malformed_cases(out, td)
     else:
         inspect_cases(out, td)
+        inspect_root_cases(out, td)
         inspect_malformed_cases(out, td)
     out.write()
 
