@@ -86,8 +86,10 @@ list_json(const char *rel, char names[MAX_FILES][256])
     while ((de = readdir(d)) != NULL) {
         size_t l = strlen(de->d_name);
         if (l > 5 && strcmp(de->d_name + l - 5, ".json") == 0) {
+            int w;
             assert_true(n < MAX_FILES);
-            snprintf(names[n++], 256, "%s/%s", rel, de->d_name);
+            w = snprintf(names[n++], 256, "%s/%s", rel, de->d_name);
+            assert_true(w > 0 && w < 256);
         }
     }
     closedir(d);
