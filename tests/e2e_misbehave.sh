@@ -123,6 +123,20 @@ check "rotation: two shards in status, the old one frozen" \
 check "rotation: virtual cursor 205" \
     grep -q "cursor          205 (shard-local 35)" <("$BIN" status -c "$T/rot.yaml")
 
+# ---- a frozen shard whose final checkpoint changes -----------------------
+tl_admin rot fork '{"index":10}' >/dev/null
+"$BIN" once -c "$T/rot.yaml" >"$T/rot2.out" 2>"$T/rot2.err"
+check "frozen shard changed: once exits 1" test $? -eq 1
+check "frozen shard changed: exactly one log.inconsistent" \
+    test "$(alert_types "$T/rot2.out")" = "log.inconsistent"
+evidence "$T/rot2.out" log.inconsistent old_checkpoint >"$T/rot.old"
+evidence "$T/rot2.out" log.inconsistent new_checkpoint >"$T/rot.new"
+check "frozen shard evidence: two validly signed finals, same size, other roots" \
+    bash -c "'$BIN' verify checkpoint --key '$(pubkey rot)' '$T/rot.old' >/dev/null &&
+             '$BIN' verify checkpoint --key '$(pubkey rot)' '$T/rot.new' >/dev/null &&
+             [ \"\$(sed -n 2p '$T/rot.old')\" = \"\$(sed -n 2p '$T/rot.new')\" ] &&
+             [ \"\$(sed -n 3p '$T/rot.old')\" != \"\$(sed -n 3p '$T/rot.new')\" ]"
+
 # ---- throttling storms: survived, window shrinks and recovers -----------
 fresh thr 10
 tl_admin thr grow '{"count":1500}' >/dev/null
