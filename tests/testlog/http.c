@@ -101,6 +101,7 @@ tl_reply(struct tl_server *srv, struct evhttp_request *req, int code,
 {
     struct evbuffer *b = evbuffer_new();
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    const char *uri = evhttp_request_get_uri(req);
 
     if (ctype != NULL) {
         evhttp_add_header(h, "Content-Type", ctype);
@@ -110,7 +111,9 @@ tl_reply(struct tl_server *srv, struct evhttp_request *req, int code,
         b = NULL;
         code = 500;
     }
-    if (code >= 200 && code < 300) {
+    if (uri != NULL && strncmp(uri, "/admin/", 7) == 0) {
+        /* admin replies are not counted in the API statistics */
+    } else if (code >= 200 && code < 300) {
         srv->responses_2xx++;
     } else if (code == 429) {
         srv->responses_429++;

@@ -509,7 +509,7 @@ struct tl_server {
     /* statistics (GET /admin/stats) */
     uint64_t requests; /* API requests received */
     uint64_t admin_requests;
-    uint64_t responses_2xx;
+    uint64_t responses_2xx; /* API replies only, never /admin/ */
     uint64_t responses_4xx;
     uint64_t responses_429;
     uint64_t responses_5xx;
