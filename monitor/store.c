@@ -194,6 +194,7 @@ enum store_stmt {
     S_LOG_FIND,
     S_LOG_INSERT,
     S_LOG_STATUS,
+    S_LOG_ONE,
     S_LOG_SUCCESS,
     S_LOG_ERROR,
     S_ERR_INSERT,
@@ -259,8 +260,8 @@ static const char *const store_sql[S_COUNT_] = {
     [S_LOG_FIND] = "SELECT id FROM logs WHERE name = ?1 AND origin = ?2",
     [S_LOG_INSERT] =
         "INSERT INTO logs (name, origin, created_at) VALUES (?1, ?2, ?3)",
-    [S_LOG_STATUS] =
-        STORE_LOG_COLUMNS " WHERE ?1 = 0 OR l.id = ?1 ORDER BY l.name, l.id",
+    [S_LOG_STATUS] = STORE_LOG_COLUMNS " ORDER BY l.name, l.id",
+    [S_LOG_ONE] = STORE_LOG_COLUMNS " WHERE l.id = ?1",
     [S_LOG_SUCCESS] = "UPDATE logs SET last_success_at = ?2 WHERE id = ?1",
     [S_LOG_ERROR] =
         "UPDATE logs SET last_error = ?2, last_error_at = ?3 WHERE id = ?1",
@@ -367,10 +368,10 @@ static const char *const store_sql[S_COUNT_] = {
 
 struct store {
     sqlite3 *db;
-    int version;     /* user_version once open */
-    int readonly;    /* STORE_OPEN_READONLY */
-    int in_txn;      /* inside store_txn_begin .. commit/rollback */
-    int in_callback; /* a row callback is running (store_guard) */
+    int version;        /* user_version once open */
+    int readonly;       /* STORE_OPEN_READONLY */
+    int in_txn;         /* inside store_txn_begin .. commit/rollback */
+    uint64_t iterating; /* bit id set while statement id's callback runs */
     sqlite3_stmt *stmt[S_COUNT_];
     char errmsg[STORE_ERRMSG_MAX];
 };
@@ -397,44 +398,49 @@ store_dberr(struct store *s, const char *what)
     store_err(s, "%s: %s", what, sqlite3_errmsg(s->db));
 }
 
-/*
- * Callbacks run while their statement is stepping: a call into the store
- * from one would reset that statement (an endless loop) or nest a
- * transaction.  Every entry point refuses it instead.
- */
-static int
-store_guard(struct store *s)
-{
-    if (s->in_callback) {
-        store_err(s, "store called from inside one of its callbacks");
-        return -1;
-    }
-    return 0;
-}
-
 /* ---- statements ----------------------------------------------------- */
 
-/* The cached statement id, reset and unbound, ready to bind. */
+/*
+ * The cached statement id, reset and unbound, ready to bind.  NULL (with
+ * the error set) when a callback of that very statement is running: a
+ * reset would restart the listing under it (an endless loop).  Other
+ * statements may run from a callback; every helper below fails on NULL.
+ */
 static sqlite3_stmt *
 store_stmt(struct store *s, enum store_stmt id)
 {
     sqlite3_stmt *st = s->stmt[id];
 
+    if (s->iterating & ((uint64_t)1 << id)) {
+        store_err(s, "a store listing was called again from its own "
+                     "callback");
+        return NULL;
+    }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return st;
 }
 
+_Static_assert(S_COUNT_ <= 64, "s->iterating has one bit per statement");
+
+/* The bit of statement id in s->iterating. */
+#define STORE_BIT(id) ((uint64_t)1 << (id))
+
 /* Release a statement after use (ends its read, keeps it cached). */
 static void
 store_done(sqlite3_stmt *st)
 {
-    sqlite3_reset(st);
+    if (st != NULL) {
+        sqlite3_reset(st);
+    }
 }
 
 static int
 store_bind_i64(struct store *s, sqlite3_stmt *st, int i, int64_t v)
 {
+    if (st == NULL) {
+        return -1;
+    }
     if (sqlite3_bind_int64(st, i, v) != SQLITE_OK) {
         store_dberr(s, "bind");
         return -1;
@@ -460,6 +466,9 @@ store_bind_text(struct store *s, sqlite3_stmt *st, int i, const char *v,
 {
     int rc;
 
+    if (st == NULL) {
+        return -1;
+    }
     if (v == NULL) {
         rc = sqlite3_bind_null(st, i);
     } else {
@@ -486,6 +495,9 @@ store_bind_blob(struct store *s, sqlite3_stmt *st, int i, const void *v,
     static const uint8_t empty[1];
     int rc;
 
+    if (st == NULL) {
+        return -1;
+    }
     rc = sqlite3_bind_blob64(st, i, len == 0 ? empty : v, len, SQLITE_STATIC);
     if (rc != SQLITE_OK) {
         store_dberr(s, "bind");
@@ -500,6 +512,9 @@ store_exec_stmt(struct store *s, sqlite3_stmt *st, const char *what)
 {
     int rc;
 
+    if (st == NULL) {
+        return -1;
+    }
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     }
     if (rc != SQLITE_DONE) {
@@ -515,8 +530,12 @@ store_exec_stmt(struct store *s, sqlite3_stmt *st, const char *what)
 static int
 store_step(struct store *s, sqlite3_stmt *st, const char *what)
 {
-    int rc = sqlite3_step(st);
+    int rc;
 
+    if (st == NULL) {
+        return -1;
+    }
+    rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         return 1;
     }
@@ -1110,9 +1129,6 @@ store_log_find(struct store *s, const char *name, const char *origin,
     sqlite3_stmt *st;
     int r;
 
-    if (store_guard(s) != 0) {
-        return -1;
-    }
     *log_id = 0;
     if (store_check_str(s, "log name", name, STORE_NAME_MAX) != 0 ||
         store_check_str(s, "log origin", origin, STORE_ORIGIN_MAX) != 0) {
@@ -1140,9 +1156,6 @@ store_log_open(struct store *s, const char *name, const char *origin,
 {
     sqlite3_stmt *st;
 
-    if (store_guard(s) != 0) {
-        return -1;
-    }
     *log_id = 0;
     if (store_txn_begin(s) != 0) {
         return -1;
@@ -1217,14 +1230,11 @@ store_log_status(struct store *s, int64_t log_id, struct store_log_status *out)
     sqlite3_stmt *st;
     int r;
 
-    if (store_guard(s) != 0) {
-        return -1;
-    }
     if (log_id <= 0) {
         store_err(s, "no log %" PRId64, log_id);
         return -1;
     }
-    st = store_stmt(s, S_LOG_STATUS);
+    st = store_stmt(s, S_LOG_ONE);
     if (store_bind_i64(s, st, 1, log_id) != 0) {
         return -1;
     }
@@ -1247,11 +1257,8 @@ store_logs_each(struct store *s, store_log_fn fn, void *arg)
     sqlite3_stmt *st;
     int r, stop;
 
-    if (store_guard(s) != 0) {
-        return -1;
-    }
     st = store_stmt(s, S_LOG_STATUS);
-    if (store_bind_i64(s, st, 1, 0) != 0) {
+    if (st == NULL) {
         return -1;
     }
     while ((r = store_step(s, st, "list logs")) == 1) {
@@ -1259,9 +1266,9 @@ store_logs_each(struct store *s, store_log_fn fn, void *arg)
             store_done(st);
             return -1;
         }
-        s->in_callback = 1;
+        s->iterating |= STORE_BIT(S_LOG_STATUS);
         stop = fn(arg, &row);
-        s->in_callback = 0;
+        s->iterating &= ~STORE_BIT(S_LOG_STATUS);
         if (stop != 0) {
             break;
         }
@@ -1290,9 +1297,6 @@ store_log_success(struct store *s, int64_t log_id, int64_t now)
 {
     sqlite3_stmt *st;
 
-    if (store_guard(s) != 0) {
-        return -1;
-    }
     if (store_txn_begin(s) != 0) {
         return -1;
     }
@@ -1331,9 +1335,6 @@ store_log_error(struct store *s, int64_t log_id, int64_t now,
     sqlite3_stmt *st;
     size_t n;
 
-    if (store_guard(s) != 0) {
-        return -1;
-    }
     if (message == NULL) {
         store_err(s, "error message is missing");
         return -1;
@@ -1375,9 +1376,6 @@ store_log_errors_each(struct store *s, int64_t log_id, store_error_fn fn,
     sqlite3_stmt *st;
     int r, stop;
 
-    if (store_guard(s) != 0) {
-        return -1;
-    }
     st = store_stmt(s, S_ERR_LIST);
     if (store_bind_i64(s, st, 1, log_id) != 0) {
         return -1;
@@ -1385,9 +1383,9 @@ store_log_errors_each(struct store *s, int64_t log_id, store_error_fn fn,
     while ((r = store_step(s, st, "list errors")) == 1) {
         const char *m = store_col_str(st, 1);
 
-        s->in_callback = 1;
+        s->iterating |= STORE_BIT(S_ERR_LIST);
         stop = fn(arg, store_col_i64(st, 0), m != NULL ? m : "");
-        s->in_callback = 0;
+        s->iterating &= ~STORE_BIT(S_ERR_LIST);
         if (stop != 0) {
             break;
         }
@@ -1510,9 +1508,6 @@ store_checkpoint_latest(struct store *s, int64_t log_id, int *found,
     sqlite3_stmt *st;
     int r;
 
-    if (store_guard(s) != 0) {
-        return -1;
-    }
     *found = 0;
     memset(out, 0, sizeof(*out));
     r = store_cp_latest_row(s, log_id, out, &st);
@@ -1537,9 +1532,6 @@ store_checkpoints_each(struct store *s, int64_t log_id, int64_t since,
     sqlite3_stmt *st;
     int r, stop;
 
-    if (store_guard(s) != 0) {
-        return -1;
-    }
     st = store_stmt(s, S_CP_HISTORY);
     if (store_bind_i64(s, st, 1, log_id) != 0 ||
         store_bind_i64(s, st, 2, since) != 0 ||
@@ -1551,9 +1543,9 @@ store_checkpoints_each(struct store *s, int64_t log_id, int64_t since,
             store_done(st);
             return -1;
         }
-        s->in_callback = 1;
+        s->iterating |= STORE_BIT(S_CP_HISTORY);
         stop = fn(arg, &row);
-        s->in_callback = 0;
+        s->iterating &= ~STORE_BIT(S_CP_HISTORY);
         if (stop != 0) {
             break;
         }
@@ -1611,9 +1603,6 @@ store_checkpoint_record(struct store *s, int64_t log_id,
     enum merkle_result mr;
     int r, has_prev;
 
-    if (store_guard(s) != 0) {
-        return -1;
-    }
     if (store_check_cp(s, cp) != 0) {
         return -1;
     }
@@ -1728,9 +1717,6 @@ store_frozen_check(struct store *s, const char *log_name, const char *origin,
     int64_t log_id = 0;
     int r;
 
-    if (store_guard(s) != 0) {
-        return -1;
-    }
     *result = STORE_FROZEN_SAME;
     if (stored != NULL) {
         memset(stored, 0, sizeof(*stored));
@@ -1910,9 +1896,6 @@ store_cursor_get(struct store *s, int64_t log_id, int *has_cursor,
 {
     struct store_cursor c;
 
-    if (store_guard(s) != 0) {
-        return -1;
-    }
     *has_cursor = 0;
     *next_index = 0;
     if (store_cursor_read(s, log_id, &c, range) != 0) {
@@ -2013,9 +1996,6 @@ store_cursor_seed(struct store *s, int64_t log_id, uint64_t next_index,
 {
     struct store_cursor c;
 
-    if (store_guard(s) != 0) {
-        return -1;
-    }
     (void)now; /* not stored in schema 1 */
     if (store_check_range(s, range) != 0) {
         return -1;
@@ -2150,9 +2130,6 @@ store_commit_progress(struct store *s, int64_t log_id,
     size_t i, nnew = 0;
     int inserted;
 
-    if (store_guard(s) != 0) {
-        return -1;
-    }
     if (new_alerts != NULL) {
         *new_alerts = 0;
     }
@@ -2267,9 +2244,6 @@ store_alert_record(struct store *s, int64_t log_id, const struct store_alert *a,
 {
     int ins = 0;
 
-    if (store_guard(s) != 0) {
-        return -1;
-    }
     if (inserted != NULL) {
         *inserted = 0;
     }
@@ -2350,9 +2324,6 @@ store_alerts_each(struct store *s, const struct store_alert_query *q,
     sqlite3_stmt *st;
     int r, stop;
 
-    if (store_guard(s) != 0) {
-        return -1;
-    }
     if (q == NULL) {
         store_err(s, "no alert query");
         return -1;
@@ -2386,9 +2357,9 @@ store_alerts_each(struct store *s, const struct store_alert_query *q,
             }
         }
         row.rule = store_col_str(st, 6);
-        s->in_callback = 1;
+        s->iterating |= STORE_BIT(S_ALERTS_QUERY);
         stop = fn(arg, &row);
-        s->in_callback = 0;
+        s->iterating &= ~STORE_BIT(S_ALERTS_QUERY);
         if (stop != 0) {
             break;
         }
@@ -2405,9 +2376,6 @@ store_signings_latest(struct store *s, const char *rule, size_t n,
     sqlite3_stmt *st;
     int r, stop;
 
-    if (store_guard(s) != 0) {
-        return -1;
-    }
     if (store_check_str(s, "rule", rule, STORE_NAME_MAX) != 0) {
         return -1;
     }
@@ -2446,9 +2414,9 @@ store_signings_latest(struct store *s, const char *rule, size_t n,
         g.pcr1 = store_col_str(st, 22);
         g.pcr2 = store_col_str(st, 23);
         g.recorded_at = store_col_i64(st, 24);
-        s->in_callback = 1;
+        s->iterating |= STORE_BIT(S_SIGNINGS_LATEST);
         stop = fn(arg, &g);
-        s->in_callback = 0;
+        s->iterating &= ~STORE_BIT(S_SIGNINGS_LATEST);
         if (stop != 0) {
             break;
         }
@@ -2484,9 +2452,6 @@ store_deliveries_due(struct store *s, int64_t now, size_t limit,
     sqlite3_stmt *st;
     int r, stop;
 
-    if (store_guard(s) != 0) {
-        return -1;
-    }
     st = store_stmt(s, S_DUE);
     if (store_bind_i64(s, st, 1, now) != 0 ||
         store_bind_i64(s, st, 2, store_limit(limit)) != 0) {
@@ -2505,9 +2470,9 @@ store_deliveries_due(struct store *s, int64_t now, size_t limit,
         }
         d.next_attempt_at = store_col_i64(st, 6);
         d.last_error = store_col_str(st, 7);
-        s->in_callback = 1;
+        s->iterating |= STORE_BIT(S_DUE);
         stop = fn(arg, &d);
-        s->in_callback = 0;
+        s->iterating &= ~STORE_BIT(S_DUE);
         if (stop != 0) {
             break;
         }
@@ -2543,9 +2508,6 @@ store_delivery_sent(struct store *s, const char *alert_id, const char *sink,
 {
     sqlite3_stmt *st;
 
-    if (store_guard(s) != 0) {
-        return -1;
-    }
     if (store_check_str(s, "alert id", alert_id, STORE_NAME_MAX) != 0 ||
         store_check_str(s, "sink name", sink, STORE_NAME_MAX) != 0) {
         return -1;
@@ -2565,9 +2527,6 @@ store_delivery_failed(struct store *s, const char *alert_id, const char *sink,
 {
     sqlite3_stmt *st;
 
-    if (store_guard(s) != 0) {
-        return -1;
-    }
     if (store_check_str(s, "alert id", alert_id, STORE_NAME_MAX) != 0 ||
         store_check_str(s, "sink name", sink, STORE_NAME_MAX) != 0) {
         return -1;
@@ -2624,9 +2583,6 @@ store_counts(struct store *s, int64_t since, int64_t until,
     uint64_t n;
     int r;
 
-    if (store_guard(s) != 0) {
-        return -1;
-    }
     memset(out, 0, sizeof(*out));
     st = store_stmt(s, S_COUNT_ALERTS);
     if (store_bind_i64(s, st, 1, since) != 0 ||
@@ -2689,9 +2645,9 @@ store_counts_each(struct store *s, enum store_stmt id, int64_t since,
             store_done(st);
             return -1;
         }
-        s->in_callback = 1;
+        s->iterating |= STORE_BIT(id);
         stop = fn(arg, k1, k2, n);
-        s->in_callback = 0;
+        s->iterating &= ~STORE_BIT(id);
         if (stop != 0) {
             break;
         }
@@ -2704,9 +2660,6 @@ int
 store_alert_counts_each(struct store *s, int64_t since, int64_t until,
                         store_count_fn fn, void *arg)
 {
-    if (store_guard(s) != 0) {
-        return -1;
-    }
     return store_counts_each(s, S_ALERT_TYPE_COUNTS, since, until, 1, fn, arg);
 }
 
@@ -2714,9 +2667,6 @@ int
 store_signing_counts_each(struct store *s, int64_t since, int64_t until,
                           store_count_fn fn, void *arg)
 {
-    if (store_guard(s) != 0) {
-        return -1;
-    }
     return store_counts_each(s, S_SIGNING_COUNTS, since, until, 0, fn, arg);
 }
 
@@ -2728,9 +2678,6 @@ store_report_record(struct store *s, int64_t now, int64_t since, int64_t until,
 {
     sqlite3_stmt *st;
 
-    if (store_guard(s) != 0) {
-        return -1;
-    }
     if (store_check_str(s, "report format", format, STORE_NAME_MAX) != 0 ||
         store_check_opt(s, "report path", path, STORE_FIELD_MAX) != 0) {
         return -1;
@@ -2761,9 +2708,6 @@ store_report_last(struct store *s, int *found, int64_t *until)
     sqlite3_stmt *st = store_stmt(s, S_REPORT_LAST);
     int r;
 
-    if (store_guard(s) != 0) {
-        return -1;
-    }
     *found = 0;
     *until = 0;
     r = store_step(s, st, "last report");
@@ -2781,9 +2725,6 @@ store_meta_set(struct store *s, const char *key, const char *value)
 {
     sqlite3_stmt *st;
 
-    if (store_guard(s) != 0) {
-        return -1;
-    }
     if (store_check_str(s, "meta key", key, STORE_NAME_MAX) != 0) {
         return -1;
     }
@@ -2813,9 +2754,6 @@ store_meta_get(struct store *s, const char *key, char **value)
     size_t n;
     int r;
 
-    if (store_guard(s) != 0) {
-        return -1;
-    }
     *value = NULL;
     if (store_check_str(s, "meta key", key, STORE_NAME_MAX) != 0) {
         return -1;
@@ -2852,9 +2790,6 @@ store_meta_set_int(struct store *s, const char *key, int64_t value)
 {
     char buf[32];
 
-    if (store_guard(s) != 0) {
-        return -1;
-    }
     snprintf(buf, sizeof(buf), "%" PRId64, value);
     return store_meta_set(s, key, buf);
 }
@@ -2865,9 +2800,6 @@ store_meta_get_int(struct store *s, const char *key, int *found, int64_t *value)
     char *v = NULL, *end = NULL;
     long long n;
 
-    if (store_guard(s) != 0) {
-        return -1;
-    }
     *found = 0;
     *value = 0;
     if (store_meta_get(s, key, &v) != 0) {

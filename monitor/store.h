@@ -67,8 +67,10 @@
  * returns 0 on success and -1 on failure, with a message from
  * store_errmsg().  Strings in rows passed to callbacks are borrowed: valid
  * only during the callback.  A callback returns 0 to go on and non-zero
- * to stop early (not an error); it must not call into the same store
- * (such a call fails with an error: copy what you need, act after).
+ * to stop early (not an error).  It may call other store functions
+ * (reads, writes: a row it changes may or may not show up again later in
+ * the same listing), but not the listing it runs in (that call fails),
+ * and never store_close.
  * A struct store is not thread-safe: one per thread, never shared across
  * fork().  Only this module includes <sqlite3.h>.
  */
