@@ -1347,7 +1347,7 @@ follow_commit(struct follower *f)
 {
     struct store_progress p;
     struct store_alert *alerts = NULL;
-    const char *sinks[64];
+    const char *(*sinks)[64] = NULL;
     char **bodies = NULL;
     size_t i, n = json_array_size(f->batch_alerts), nsinks, fresh = 0;
     int rc = -1;
@@ -1358,7 +1358,8 @@ follow_commit(struct follower *f)
     if (n > 0) {
         alerts = calloc(n, sizeof(*alerts));
         bodies = calloc(n, sizeof(*bodies));
-        if (alerts == NULL || bodies == NULL) {
+        sinks = calloc(n, sizeof(*sinks)); /* each alert its own sinks */
+        if (alerts == NULL || bodies == NULL || sinks == NULL) {
             goto out;
         }
     }
@@ -1371,7 +1372,7 @@ follow_commit(struct follower *f)
         if (bodies[i] == NULL) {
             goto out;
         }
-        nsinks = tlw_sinks_for(f->t, sev, sinks, 64);
+        nsinks = tlw_sinks_for(f->t, sev, sinks[i], 64);
         alerts[i].id = notify_alert_get_id(a);
         alerts[i].type = notify_alert_get_type(a);
         alerts[i].severity = sev;
@@ -1381,7 +1382,7 @@ follow_commit(struct follower *f)
             (uint64_t)json_integer_value(json_object_get(entry, "log_index"));
         alerts[i].rule = json_string_value(rule);
         alerts[i].body = bodies[i];
-        alerts[i].sinks = sinks;
+        alerts[i].sinks = sinks[i];
         alerts[i].nsinks = nsinks;
         tlw_alert_raised(f->t, sev);
     }
@@ -1410,6 +1411,7 @@ out:
     }
     free(bodies);
     free(alerts);
+    free(sinks);
     return rc;
 }
 
@@ -1690,7 +1692,10 @@ follow_on_entries(struct follower *f, struct req *r,
                      f->window);
         }
     }
-    follow_liveness(f, 1);
+    /* Reachable again; the store's last success is written per poll, not
+     * per response (each store write is a synced transaction). */
+    f->failing_since = 0;
+    f->once_failures = 0;
     follow_apply(f);
 }
 
