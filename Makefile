@@ -24,7 +24,7 @@ run: build
 	$(BUILD)/bin/tlogwatch run -c $(CONFIG)
 
 bench: build
-	sh scripts/bench.sh $(BUILD)
+	bash scripts/bench.sh $(BUILD)
 
 demo: build
 	bash scripts/demo.sh $(BUILD)
