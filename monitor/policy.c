@@ -1,0 +1,844 @@
+/*
+ * policy.c: the policy engine (see policy.h for the pipeline and its
+ * invariants).  The hot path for an entry nobody watches is
+ * entry_body_decode plus one fulcio_prefilter per certificate; everything
+ * below policy_eval_cert runs only on a prefilter hit.
+ */
+#include <fnmatch.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config.h"
+#include "config/trusted_root.h"
+#include "merkle/merkle.h"
+#include "monitor/entry.h"
+#include "monitor/fulcio.h"
+#include "monitor/policy.h"
+#include "notify/alert.h"
+
+#define POLICY_KEY_LEN 1024     /* stable key of an alert */
+#define POLICY_SUMMARY_LEN 1024 /* one alert's summary */
+
+/* An allow list copied from config_strings. */
+struct policy_list {
+    char **v;
+    size_t n;
+    int set;
+};
+
+/* One watch rule, owned copies of what the engine needs. */
+struct policy_rule {
+    char *name;
+    char *repository;    /* lowercased by config */
+    char *repository_id; /* or NULL */
+    char *issuer;
+    struct fulcio_needles *name_needle; /* repository only */
+    struct policy_list workflows;
+    struct policy_list refs;
+    struct policy_list triggers;
+    unsigned runners;
+    int record_expected;
+};
+
+struct policy {
+    const struct config_trusted_root *tr; /* borrowed */
+    struct fulcio_needles *all;           /* every rule's name and id */
+    struct policy_rule *rules;
+    size_t nrules;
+};
+
+/* Violations of one (certificate, rule). */
+struct policy_reasons {
+    char v[POLICY_MAX_REASONS][POLICY_MAX_REASON_LEN];
+    size_t n;
+    int runner; /* index of the runner reason in v, or -1 */
+};
+
+/* ---- construction ---------------------------------------------------- */
+
+static void
+policy_list_free(struct policy_list *l)
+{
+    size_t i;
+
+    for (i = 0; i < l->n; i++) {
+        free(l->v[i]);
+    }
+    free(l->v);
+    memset(l, 0, sizeof(*l));
+}
+
+static int
+policy_list_copy(struct policy_list *dst, const struct config_strings *src)
+{
+    size_t i;
+
+    memset(dst, 0, sizeof(*dst));
+    dst->set = src->set;
+    if (src->n == 0) {
+        return 0;
+    }
+    dst->v = calloc(src->n, sizeof(*dst->v));
+    if (dst->v == NULL) {
+        return -1;
+    }
+    for (i = 0; i < src->n; i++) {
+        dst->v[i] = strdup(src->v[i]);
+        if (dst->v[i] == NULL) {
+            return -1;
+        }
+        dst->n = i + 1;
+    }
+    return 0;
+}
+
+static void
+policy_rule_free(struct policy_rule *r)
+{
+    free(r->name);
+    free(r->repository);
+    free(r->repository_id);
+    free(r->issuer);
+    fulcio_needles_free(r->name_needle);
+    policy_list_free(&r->workflows);
+    policy_list_free(&r->refs);
+    policy_list_free(&r->triggers);
+}
+
+static char *
+dup_or_null(const char *s)
+{
+    return s != NULL ? strdup(s) : NULL;
+}
+
+static int
+policy_rule_init(struct policy_rule *r, const struct config_watch *w)
+{
+    memset(r, 0, sizeof(*r));
+    r->name = strdup(w->name);
+    r->repository = strdup(w->repository);
+    r->issuer = strdup(w->issuer != NULL ? w->issuer : CONFIG_DEFAULT_ISSUER);
+    r->repository_id = dup_or_null(w->repository_id);
+    r->name_needle = fulcio_needles_new();
+    if (r->name == NULL || r->repository == NULL || r->issuer == NULL ||
+        (w->repository_id != NULL && r->repository_id == NULL) ||
+        r->name_needle == NULL) {
+        return -1;
+    }
+    if (fulcio_needles_add(r->name_needle, w->repository, NULL) != 0) {
+        return -1;
+    }
+    if (policy_list_copy(&r->workflows, &w->workflows) != 0 ||
+        policy_list_copy(&r->refs, &w->refs) != 0 ||
+        policy_list_copy(&r->triggers, &w->triggers) != 0) {
+        return -1;
+    }
+    r->runners = w->runners != 0 ? w->runners : CONFIG_RUNNER_GITHUB_HOSTED;
+    r->record_expected = w->record_expected;
+    return 0;
+}
+
+struct policy *
+policy_new(const struct config *cfg, const struct config_trusted_root *tr,
+           char *err, size_t errlen)
+{
+    struct policy *p;
+    size_t i;
+
+    if (cfg == NULL || tr == NULL) {
+        snprintf(err, errlen, "policy: no configuration or trusted root");
+        return NULL;
+    }
+    p = calloc(1, sizeof(*p));
+    if (p == NULL) {
+        goto oom;
+    }
+    p->tr = tr;
+    p->all = fulcio_needles_new();
+    if (p->all == NULL) {
+        goto oom;
+    }
+    if (cfg->n_watch > 0) {
+        p->rules = calloc(cfg->n_watch, sizeof(*p->rules));
+        if (p->rules == NULL) {
+            goto oom;
+        }
+    }
+    for (i = 0; i < cfg->n_watch; i++) {
+        const struct config_watch *w = &cfg->watch[i];
+
+        p->nrules = i + 1;
+        if (policy_rule_init(&p->rules[i], w) != 0) {
+            snprintf(err, errlen,
+                     "policy: watch rule '%s': cannot compile (repository "
+                     "'%s'; at most %d rules)",
+                     w->name, w->repository, FULCIO_NEEDLES_MAX);
+            policy_free(p);
+            return NULL;
+        }
+        if (fulcio_needles_add(p->all, w->repository, w->repository_id) != 0) {
+            snprintf(err, errlen,
+                     "policy: watch rule '%s': cannot add its prefilter "
+                     "needle",
+                     w->name);
+            policy_free(p);
+            return NULL;
+        }
+    }
+    return p;
+oom:
+    snprintf(err, errlen, "policy: out of memory");
+    policy_free(p);
+    return NULL;
+}
+
+void
+policy_free(struct policy *p)
+{
+    size_t i;
+
+    if (p == NULL) {
+        return;
+    }
+    for (i = 0; i < p->nrules; i++) {
+        policy_rule_free(&p->rules[i]);
+    }
+    free(p->rules);
+    fulcio_needles_free(p->all);
+    free(p);
+}
+
+size_t
+policy_nrules(const struct policy *p)
+{
+    return p != NULL ? p->nrules : 0;
+}
+
+/* ---- batch ------------------------------------------------------------ */
+
+void
+policy_batch_clear(struct policy_batch *b)
+{
+    size_t i;
+
+    if (b == NULL) {
+        return;
+    }
+    for (i = 0; i < b->n; i++) {
+        struct store_signing *s = &b->v[i];
+        /* Every string of a row was strdup'ed by policy_row_add. */
+        free((char *)s->uuid);
+        free((char *)s->kind);
+        free((char *)s->cert_sha256);
+        free((char *)s->san);
+        free((char *)s->issuer);
+        free((char *)s->repository);
+        free((char *)s->repository_id);
+        free((char *)s->workflow_path);
+        free((char *)s->ref);
+        free((char *)s->workflow_sha);
+        free((char *)s->runner_environment);
+        free((char *)s->trigger);
+        free((char *)s->run_invocation_uri);
+        free((char *)s->build_signer_uri);
+        free((char *)s->rule);
+        free((char *)s->verdict);
+    }
+    b->n = 0;
+}
+
+void
+policy_batch_free(struct policy_batch *b)
+{
+    if (b == NULL) {
+        return;
+    }
+    policy_batch_clear(b);
+    free(b->v);
+    b->v = NULL;
+    b->cap = 0;
+}
+
+/* ---- matching --------------------------------------------------------- */
+
+/* The ref a rule's refs list is matched against: .14, else .18's ref. */
+static const char *
+claims_ref(const struct fulcio_claims *cl)
+{
+    return cl->ext[14] != NULL ? cl->ext[14] : cl->workflow_ref;
+}
+
+/*
+ * Does rule r name the certificate?  0: no; 1: yes.  *id_differs is set
+ * when the match is by name while the rule's id and the certificate's
+ * .15 disagree (a repository of that name that is not ours any more).
+ */
+static int
+policy_rule_match(const struct policy_rule *r, const struct fulcio_claims *cl,
+                  int *id_differs)
+{
+    int by_name = fulcio_needles_match_claims(r->name_needle, cl);
+
+    *id_differs = 0;
+    if (r->repository_id != NULL && cl->repository_id != NULL) {
+        if (strcmp(r->repository_id, cl->repository_id) == 0) {
+            return 1;
+        }
+        *id_differs = by_name;
+        return by_name;
+    }
+    return by_name;
+}
+
+/* Append a formatted reason (truncated to POLICY_MAX_REASON_LEN). */
+static void policy_reason(struct policy_reasons *rs, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+policy_reason(struct policy_reasons *rs, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (rs->n >= POLICY_MAX_REASONS) {
+        return;
+    }
+    va_start(ap, fmt);
+    if (vsnprintf(rs->v[rs->n], POLICY_MAX_REASON_LEN, fmt, ap) < 0) {
+        rs->v[rs->n][0] = '\0';
+    }
+    va_end(ap);
+    rs->n++;
+}
+
+/* "[a, b, c]" of a list into buf (truncated with "..."). */
+static const char *
+list_text(const struct policy_list *l, char *buf, size_t cap)
+{
+    size_t i, used = 0;
+    int n;
+
+    n = snprintf(buf, cap, "[");
+    used = n > 0 ? (size_t)n : 0;
+    for (i = 0; i < l->n && used < cap; i++) {
+        n = snprintf(buf + used, cap - used, "%s%s", i > 0 ? ", " : "",
+                     l->v[i]);
+        if (n < 0 || (size_t)n >= cap - used) {
+            used = cap;
+            break;
+        }
+        used += (size_t)n;
+    }
+    if (used >= cap - 1) {
+        if (cap >= 5) {
+            memcpy(buf + cap - 5, "...]", 5);
+        }
+        return buf;
+    }
+    snprintf(buf + used, cap - used, "]");
+    return buf;
+}
+
+static int
+list_has(const struct policy_list *l, const char *s)
+{
+    size_t i;
+
+    for (i = 0; s != NULL && i < l->n; i++) {
+        if (strcmp(l->v[i], s) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int
+list_glob(const struct policy_list *l, const char *s)
+{
+    size_t i;
+
+    for (i = 0; s != NULL && i < l->n; i++) {
+        if (fnmatch(l->v[i], s, FNM_PATHNAME) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static unsigned
+runner_bit(const char *runner)
+{
+    if (runner == NULL) {
+        return 0;
+    }
+    if (strcmp(runner, "github-hosted") == 0) {
+        return CONFIG_RUNNER_GITHUB_HOSTED;
+    }
+    if (strcmp(runner, "self-hosted") == 0) {
+        return CONFIG_RUNNER_SELF_HOSTED;
+    }
+    return 0;
+}
+
+static const char *
+runners_text(unsigned bits)
+{
+    switch (bits & (CONFIG_RUNNER_GITHUB_HOSTED | CONFIG_RUNNER_SELF_HOSTED)) {
+    case CONFIG_RUNNER_GITHUB_HOSTED:
+        return "[github-hosted]";
+    case CONFIG_RUNNER_SELF_HOSTED:
+        return "[self-hosted]";
+    case CONFIG_RUNNER_GITHUB_HOSTED | CONFIG_RUNNER_SELF_HOSTED:
+        return "[github-hosted, self-hosted]";
+    default:
+        return "[]";
+    }
+}
+
+#define Q(s)                                                                   \
+    ((s) != NULL ? "'" : ""), ((s) != NULL ? (s) : "(none)"),                  \
+        ((s) != NULL ? "'" : "")
+
+/* Every allow list of r the claims violate, into rs. */
+static void
+policy_check(const struct policy_rule *r, const struct fulcio_claims *cl,
+             int id_differs, struct policy_reasons *rs)
+{
+    char lt[POLICY_MAX_REASON_LEN / 2];
+    const char *ref = claims_ref(cl);
+
+    rs->n = 0;
+    rs->runner = -1;
+    if (id_differs) {
+        policy_reason(rs, "repository_id %s%s%s is not '%s'",
+                      Q(cl->repository_id), r->repository_id);
+    }
+    if (cl->issuer == NULL || strcmp(cl->issuer, r->issuer) != 0) {
+        policy_reason(rs, "issuer %s%s%s is not '%s'", Q(cl->issuer),
+                      r->issuer);
+    }
+    if (r->workflows.set && !list_has(&r->workflows, cl->workflow_path)) {
+        policy_reason(rs, "workflow %s%s%s not in %s", Q(cl->workflow_path),
+                      list_text(&r->workflows, lt, sizeof(lt)));
+    }
+    if (r->refs.set && !list_glob(&r->refs, ref)) {
+        policy_reason(rs, "ref %s%s%s not in %s", Q(ref),
+                      list_text(&r->refs, lt, sizeof(lt)));
+    }
+    if (r->triggers.set && !list_has(&r->triggers, cl->trigger)) {
+        policy_reason(rs, "trigger %s%s%s not in %s", Q(cl->trigger),
+                      list_text(&r->triggers, lt, sizeof(lt)));
+    }
+    if ((runner_bit(cl->runner_environment) & r->runners) == 0) {
+        rs->runner = (int)rs->n;
+        policy_reason(rs, "runner_environment %s%s%s not in %s",
+                      Q(cl->runner_environment), runners_text(r->runners));
+    }
+}
+
+/* ---- alerts ----------------------------------------------------------- */
+
+static int
+set_str(json_t *o, const char *k, const char *v)
+{
+    if (v == NULL) {
+        return 0;
+    }
+    return json_object_set_new(o, k, json_string(v));
+}
+
+static json_t *
+alert_entry_obj(const struct policy_entry_ctx *ctx, const struct entry *e,
+                const char *kind)
+{
+    char lh[2 * MERKLE_HASH_LEN + 1];
+    json_t *o = json_object();
+
+    if (o == NULL) {
+        return NULL;
+    }
+    merkle_hex_encode(e->leaf_hash, MERKLE_HASH_LEN, lh, sizeof(lh));
+    if (json_object_set_new(o, "log_index",
+                            json_integer((json_int_t)ctx->log_index)) != 0 ||
+        json_object_set_new(o, "shard_index",
+                            json_integer((json_int_t)ctx->shard_index)) != 0 ||
+        (e->uuid[0] != '\0' && set_str(o, "uuid", e->uuid) != 0) ||
+        set_str(o, "leaf_hash", lh) != 0 ||
+        (e->has_integrated_time &&
+         json_object_set_new(o, "integrated_time",
+                             json_integer((json_int_t)e->integrated_time)) !=
+             0) ||
+        set_str(o, "kind", kind) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *
+alert_identity_obj(const struct fulcio_claims *cl, const char *cert_hex)
+{
+    json_t *o = json_object();
+
+    if (o == NULL) {
+        return NULL;
+    }
+    if (set_str(o, "san", cl->san) != 0 ||
+        set_str(o, "issuer", cl->issuer) != 0 ||
+        set_str(o, "repository", cl->repository) != 0 ||
+        set_str(o, "repository_id", cl->repository_id) != 0 ||
+        set_str(o, "workflow_ref", claims_ref(cl)) != 0 ||
+        set_str(o, "workflow_path", cl->workflow_path) != 0 ||
+        set_str(o, "build_config_uri", cl->ext[18]) != 0 ||
+        set_str(o, "build_signer_uri", cl->build_signer_uri) != 0 ||
+        set_str(o, "workflow_sha", cl->workflow_sha) != 0 ||
+        set_str(o, "runner_environment", cl->runner_environment) != 0 ||
+        set_str(o, "trigger", cl->trigger) != 0 ||
+        set_str(o, "run_invocation_uri", cl->run_invocation_uri) != 0 ||
+        set_str(o, "cert_sha256", cert_hex) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *
+reasons_array(const char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    size_t i;
+
+    for (i = 0; a != NULL && i < n; i++) {
+        if (json_array_append_new(a, json_string(v[i])) != 0) {
+            json_decref(a);
+            return NULL;
+        }
+    }
+    return a;
+}
+
+/*
+ * One alert of type for the entry (rule may be NULL) with its sub-objects
+ * (stolen, may be NULL), appended to alerts.  0 or -1.
+ */
+static int
+policy_alert(const struct policy_entry_ctx *ctx, const char *type,
+             const char *rule, const char *summary, json_t *entry_obj,
+             json_t *identity, json_t *reasons, json_t *alerts)
+{
+    char key[POLICY_KEY_LEN];
+    json_t *a = NULL, *log = NULL;
+    int n;
+
+    n = snprintf(key, sizeof(key), "%s|%s|%llu|%s|%s", ctx->log_name,
+                 ctx->origin != NULL ? ctx->origin : "",
+                 (unsigned long long)ctx->log_index, rule != NULL ? rule : "",
+                 type);
+    if (n < 0 || (size_t)n >= sizeof(key) || entry_obj == NULL) {
+        goto err;
+    }
+    a = notify_alert_new(type, key, summary, ctx->now);
+    log = json_pack("{s:s, s:s}", "name", ctx->log_name, "origin",
+                    ctx->origin != NULL ? ctx->origin : "");
+    if (a == NULL || log == NULL) {
+        goto err;
+    }
+    if (notify_alert_set(a, "log", log) != 0) {
+        log = NULL;
+        goto err;
+    }
+    log = NULL;
+    if (notify_alert_set(a, "entry", entry_obj) != 0) {
+        entry_obj = NULL;
+        goto err;
+    }
+    entry_obj = NULL;
+    if (identity != NULL) {
+        int rc = notify_alert_set(a, "identity", identity);
+        identity = NULL;
+        if (rc != 0) {
+            goto err;
+        }
+    }
+    if (rule != NULL && notify_alert_set(a, "rule", json_string(rule)) != 0) {
+        goto err;
+    }
+    if (reasons != NULL) {
+        int rc = notify_alert_set(a, "reasons", reasons);
+        reasons = NULL;
+        if (rc != 0) {
+            goto err;
+        }
+    }
+    if (json_array_append_new(alerts, a) != 0) {
+        return -1;
+    }
+    return 0;
+err:
+    json_decref(a);
+    json_decref(log);
+    json_decref(entry_obj);
+    json_decref(identity);
+    json_decref(reasons);
+    return -1;
+}
+
+/* ---- signings --------------------------------------------------------- */
+
+static int
+policy_row_add(struct policy_batch *b, const struct policy_entry_ctx *ctx,
+               const struct entry *e, const char *kind,
+               const struct fulcio_claims *cl, const char *cert_hex,
+               const char *rule, const char *verdict)
+{
+    struct store_signing *s;
+
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 16;
+        struct store_signing *v = realloc(b->v, cap * sizeof(*v));
+        if (v == NULL) {
+            return -1;
+        }
+        b->v = v;
+        b->cap = cap;
+    }
+    s = &b->v[b->n];
+    memset(s, 0, sizeof(*s));
+    b->n++; /* counted now, so that a failure below is cleared too */
+    s->log_index = ctx->log_index;
+    s->shard_index = ctx->shard_index;
+    s->integrated_time = e->has_integrated_time ? e->integrated_time : 0;
+    s->uuid = strdup(e->uuid);
+    s->kind = strdup(kind);
+    s->cert_sha256 = strdup(cert_hex);
+    s->san = dup_or_null(cl->san);
+    s->issuer = dup_or_null(cl->issuer);
+    s->repository = dup_or_null(cl->repository);
+    s->repository_id = dup_or_null(cl->repository_id);
+    s->workflow_path = dup_or_null(cl->workflow_path);
+    s->ref = dup_or_null(claims_ref(cl));
+    s->workflow_sha = dup_or_null(cl->workflow_sha);
+    s->runner_environment = dup_or_null(cl->runner_environment);
+    s->trigger = dup_or_null(cl->trigger);
+    s->run_invocation_uri = dup_or_null(cl->run_invocation_uri);
+    s->build_signer_uri = dup_or_null(cl->build_signer_uri);
+    s->rule = strdup(rule);
+    s->verdict = strdup(verdict);
+    if (s->uuid == NULL || s->kind == NULL || s->cert_sha256 == NULL ||
+        s->rule == NULL || s->verdict == NULL ||
+        (cl->san != NULL && s->san == NULL) ||
+        (cl->issuer != NULL && s->issuer == NULL) ||
+        (cl->repository != NULL && s->repository == NULL) ||
+        (cl->repository_id != NULL && s->repository_id == NULL) ||
+        (cl->workflow_path != NULL && s->workflow_path == NULL) ||
+        (claims_ref(cl) != NULL && s->ref == NULL) ||
+        (cl->workflow_sha != NULL && s->workflow_sha == NULL) ||
+        (cl->runner_environment != NULL && s->runner_environment == NULL) ||
+        (cl->trigger != NULL && s->trigger == NULL) ||
+        (cl->run_invocation_uri != NULL && s->run_invocation_uri == NULL) ||
+        (cl->build_signer_uri != NULL && s->build_signer_uri == NULL)) {
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- evaluation ------------------------------------------------------- */
+
+static const char *
+or_none(const char *s)
+{
+    return s != NULL ? s : "(none)";
+}
+
+/* One (certificate, rule) that matched and chains. */
+static int
+policy_eval_rule(const struct policy_rule *r,
+                 const struct policy_entry_ctx *ctx, const struct entry *e,
+                 const char *kind, const struct fulcio_claims *cl,
+                 const char *cert_hex, int id_differs, json_t *alerts,
+                 struct policy_batch *batch, struct policy_result *res)
+{
+    struct policy_reasons rs;
+    const char *others[POLICY_MAX_REASONS];
+    const char *verdict;
+    char summary[POLICY_SUMMARY_LEN];
+    size_t i, nothers = 0;
+    int n;
+
+    policy_check(r, cl, id_differs, &rs);
+    for (i = 0; i < rs.n; i++) {
+        if ((int)i != rs.runner) {
+            others[nothers++] = rs.v[i];
+        }
+    }
+    verdict = rs.runner >= 0 ? "self_hosted_runner"
+              : nothers > 0  ? "unexpected"
+                             : "allowed";
+    if (policy_row_add(batch, ctx, e, kind, cl, cert_hex, r->name, verdict) !=
+        0) {
+        return -1;
+    }
+    res->signings++;
+    if (rs.runner >= 0) {
+        const char *rv = rs.v[rs.runner];
+        n = snprintf(summary, sizeof(summary),
+                     "%s (rule %s) was signed on a %s runner by workflow %s "
+                     "at %s",
+                     or_none(cl->repository), r->name,
+                     or_none(cl->runner_environment),
+                     or_none(cl->workflow_path), or_none(claims_ref(cl)));
+        if (n < 0 || policy_alert(ctx, "signing.self_hosted_runner", r->name,
+                                  summary, alert_entry_obj(ctx, e, kind),
+                                  alert_identity_obj(cl, cert_hex),
+                                  reasons_array(&rv, 1), alerts) != 0) {
+            return -1;
+        }
+        res->alerts++;
+    }
+    if (nothers > 0) {
+        n = snprintf(summary, sizeof(summary),
+                     "Unexpected signing for %s (rule %s): %s",
+                     or_none(cl->repository), r->name, others[0]);
+        if (n < 0 ||
+            policy_alert(ctx, "signing.unexpected", r->name, summary,
+                         alert_entry_obj(ctx, e, kind),
+                         alert_identity_obj(cl, cert_hex),
+                         reasons_array(others, nothers), alerts) != 0) {
+            return -1;
+        }
+        res->alerts++;
+    }
+    if (rs.n == 0 && r->record_expected) {
+        n = snprintf(summary, sizeof(summary),
+                     "%s (rule %s) signed by %s at %s, commit %s",
+                     or_none(cl->repository), r->name,
+                     or_none(cl->workflow_path), or_none(claims_ref(cl)),
+                     or_none(cl->workflow_sha));
+        if (n < 0 ||
+            policy_alert(ctx, "signing.recorded", r->name, summary,
+                         alert_entry_obj(ctx, e, kind),
+                         alert_identity_obj(cl, cert_hex), NULL, alerts) != 0) {
+            return -1;
+        }
+        res->alerts++;
+    }
+    return 0;
+}
+
+/* One certificate that passed the prefilter. */
+static int
+policy_eval_cert(struct policy *p, const struct policy_entry_ctx *ctx,
+                 const struct entry *e, const char *kind, const uint8_t *der,
+                 size_t len, json_t *alerts, struct policy_batch *batch,
+                 struct policy_result *res)
+{
+    struct fulcio_cert *c = fulcio_cert_parse_der(der, len, NULL);
+    const struct fulcio_claims *cl;
+    enum fulcio_chain_result chain = FULCIO_CHAIN_OK;
+    char cert_hex[2 * FULCIO_SHA256_LEN + 1];
+    char summary[POLICY_SUMMARY_LEN];
+    int checked = 0, rc = -1;
+    size_t i;
+
+    if (c == NULL) {
+        /* Not a certificate we can read: it names no identity. */
+        return 0;
+    }
+    cl = fulcio_cert_claims(c);
+    merkle_hex_encode(cl->sha256, FULCIO_SHA256_LEN, cert_hex,
+                      sizeof(cert_hex));
+    for (i = 0; i < p->nrules; i++) {
+        const struct policy_rule *r = &p->rules[i];
+        int id_differs;
+
+        if (!policy_rule_match(r, cl, &id_differs)) {
+            continue;
+        }
+        res->matched++;
+        if (!checked) {
+            chain = fulcio_verify_chain(c, p->tr, NULL);
+            checked = 1;
+        }
+        if (chain != FULCIO_CHAIN_OK) {
+            const char *why = fulcio_chain_strerror(chain);
+            int n = snprintf(summary, sizeof(summary),
+                             "A certificate naming %s (rule %s) does not "
+                             "chain to a Fulcio CA: %s",
+                             r->repository, r->name, why);
+            res->impostors++;
+            if (n < 0 || policy_alert(ctx, "signing.impostor", r->name, summary,
+                                      alert_entry_obj(ctx, e, kind),
+                                      alert_identity_obj(cl, cert_hex),
+                                      reasons_array(&why, 1), alerts) != 0) {
+                goto out;
+            }
+            res->alerts++;
+            continue;
+        }
+        if (policy_eval_rule(r, ctx, e, kind, cl, cert_hex, id_differs, alerts,
+                             batch, res) != 0) {
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    fulcio_cert_free(c);
+    return rc;
+}
+
+int
+policy_eval_result(struct policy *p, const struct policy_entry_ctx *ctx,
+                   const struct entry *e, json_t *alerts,
+                   struct policy_batch *batch, struct policy_result *res)
+{
+    struct policy_result local;
+    struct entry_body *body;
+    char err[ENTRY_ERR_LEN];
+    size_t i;
+    int rc = 0;
+
+    if (res == NULL) {
+        res = &local;
+    }
+    memset(res, 0, sizeof(*res));
+    body = entry_body_decode(e->body, e->body_len, err, sizeof(err));
+    if (body == NULL) {
+        char summary[POLICY_SUMMARY_LEN];
+        const char *why = err;
+        int n =
+            snprintf(summary, sizeof(summary),
+                     "Entry %llu of log %s could not be decoded: %s",
+                     (unsigned long long)ctx->log_index, ctx->log_name, err);
+        res->malformed = 1;
+        if (n < 0 || policy_alert(ctx, "entry.malformed", NULL, summary,
+                                  alert_entry_obj(ctx, e, NULL), NULL,
+                                  reasons_array(&why, 1), alerts) != 0) {
+            return -1;
+        }
+        res->alerts++;
+        return 0;
+    }
+    for (i = 0; p->nrules > 0 && i < body->ncerts; i++) {
+        const struct entry_blob *b = &body->certs[i];
+
+        if (!fulcio_prefilter(p->all, b->der, b->len)) {
+            continue;
+        }
+        res->prefilter++;
+        if (policy_eval_cert(p, ctx, e, body->kind, b->der, b->len, alerts,
+                             batch, res) != 0) {
+            rc = -1;
+            break;
+        }
+    }
+    entry_body_free(body);
+    return rc;
+}
+
+int
+policy_eval(struct policy *p, const struct policy_entry_ctx *ctx,
+            const struct entry *e, json_t *alerts, struct policy_batch *batch)
+{
+    return policy_eval_result(p, ctx, e, alerts, batch, NULL);
+}
