@@ -38,6 +38,7 @@
 #include "monitor/follow.h"
 #include "monitor/http.h"
 #include "monitor/log.h"
+#include "monitor/policy.h"
 #include "monitor/store.h"
 #include "monitor/tlw.h"
 #include "notify/alert.h"
@@ -122,6 +123,7 @@ struct follower {
     struct merkle_range range;
     uint64_t root_checks; /* since the last commit */
     json_t *batch_alerts; /* array: alerts found since the last commit */
+    struct policy_batch batch_signings; /* watched signings since then */
     struct rootcheck checks[8];
     size_t nchecks;
 
@@ -1393,6 +1395,8 @@ follow_commit(struct follower *f)
     p.root_checks_passed = f->root_checks;
     p.alerts = alerts;
     p.nalerts = n;
+    p.signings = f->batch_signings.v;
+    p.nsignings = f->batch_signings.n;
     if (store_commit_progress(f->t->store, f->cur.log_id, &p, time(NULL),
                               &fresh) != 0) {
         tlw_fatal(f->t, store_errmsg(f->t->store));
@@ -1401,6 +1405,7 @@ follow_commit(struct follower *f)
     f->committed_next = f->next;
     f->root_checks = 0;
     json_array_clear(f->batch_alerts);
+    policy_batch_clear(&f->batch_signings);
     rc = 0;
     if (fresh > 0) {
         tlw_outbox_flush(f->t);
@@ -1444,6 +1449,7 @@ follow_reset_to_committed(struct follower *f)
     f->inflight = 0;
     follow_clear_slots(f);
     json_array_clear(f->batch_alerts);
+    policy_batch_clear(&f->batch_signings);
     f->root_checks = 0;
     if (store_cursor_get(f->t->store, f->cur.log_id, &f->has_cursor, &f->next,
                          &f->range) != 0) {
@@ -1515,6 +1521,16 @@ follow_apply(struct follower *f)
             entry_free(e);
             tlw_fatal(f->t, "compact range overflow");
             return;
+        }
+        if (f->t->policy != NULL) {
+            struct policy_entry_ctx pc = {f->cfg->name, f->cur.origin, f->next,
+                                          f->next - f->cur.offset, time(NULL)};
+            if (policy_eval(f->t->policy, &pc, e, f->batch_alerts,
+                            &f->batch_signings) != 0) {
+                entry_free(e);
+                tlw_fatal(f->t, "out of memory evaluating the watch rules");
+                return;
+            }
         }
         entry_free(e);
         f->next++;
@@ -1965,6 +1981,7 @@ follower_free(struct follower *f)
     free(f->slots);
     free(f->retry);
     json_decref(f->batch_alerts);
+    policy_batch_free(&f->batch_signings);
     if (f->poll_ev != NULL) {
         event_free(f->poll_ev);
     }

@@ -18,6 +18,7 @@
 #include "monitor/follow.h"
 #include "monitor/http.h"
 #include "monitor/log.h"
+#include "monitor/policy.h"
 #include "monitor/store.h"
 #include "monitor/tlw.h"
 #include "notify/alert.h"
@@ -244,6 +245,10 @@ tlw_init(struct tlw *t, struct event_base *base, const char *config_path,
     if (tlw_load(config_path, &t->cfg, &t->troot, err, errlen) != 0) {
         return -1;
     }
+    t->policy = policy_new(t->cfg, t->troot, err, errlen);
+    if (t->policy == NULL) {
+        return -1;
+    }
     t->store = store_open(t->cfg->state, 0, serr, sizeof(serr));
     if (t->store == NULL) {
         snprintf(err, errlen, "%s", serr);
@@ -306,6 +311,7 @@ tlw_reload(struct tlw *t)
     struct config_trusted_root *tr = NULL;
     struct config *old_cfg = t->cfg;
     struct config_trusted_root *old_tr = t->troot;
+    struct policy *pol, *old_pol = t->policy;
     char err[512];
     size_t i;
 
@@ -319,22 +325,33 @@ tlw_reload(struct tlw *t)
         config_trusted_root_free(tr);
         return -1;
     }
+    pol = policy_new(cfg, tr, err, sizeof(err));
+    if (pol == NULL) {
+        log_warnx("reload: %s", err);
+        config_free(cfg);
+        config_trusted_root_free(tr);
+        return -1;
+    }
     /* Commit and drop the followers, then rebuild them from the store. */
     tlw_free_followers(t);
     t->cfg = cfg;
     t->troot = tr;
+    t->policy = pol;
     if (tlw_build_followers(t, err, sizeof(err)) != 0) {
         log_warnx("reload: %s; keeping the old configuration", err);
         tlw_free_followers(t);
+        policy_free(pol);
         config_free(cfg);
         config_trusted_root_free(tr);
         t->cfg = old_cfg;
         t->troot = old_tr;
+        t->policy = old_pol;
         if (tlw_build_followers(t, err, sizeof(err)) != 0) {
             tlw_fatal(t, err);
             return -1;
         }
     } else {
+        policy_free(old_pol);
         config_free(old_cfg);
         config_trusted_root_free(old_tr);
         log_info("configuration reloaded: %zu logs", t->cfg->n_logs);
@@ -360,6 +377,7 @@ tlw_free(struct tlw *t)
     }
     http_client_free(t->http);
     store_close(t->store);
+    policy_free(t->policy);
     config_trusted_root_free(t->troot);
     config_free(t->cfg);
     free(t->config_path);

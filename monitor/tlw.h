@@ -26,6 +26,7 @@ struct config_trusted_root;
 struct store;
 struct http_client;
 struct follower;
+struct policy;
 
 enum tlw_mode {
     TLW_MODE_RUN = 0, /* the daemon: poll forever */
@@ -38,6 +39,7 @@ struct tlw {
     char *config_path;                 /* owned */
     struct config *cfg;                /* owned */
     struct config_trusted_root *troot; /* owned */
+    struct policy *policy;             /* owned; borrows troot */
     struct store *store;               /* owned */
     struct http_client *http;          /* owned */
     struct follower **followers;       /* owned, n_followers */
