@@ -1484,8 +1484,21 @@ test_consistency(void **state)
     char path[256];
     const char *grow[] = {"{\"count\":1}", "{\"count\":37}", "{\"count\":64}",
                           "{\"count\":300}", "{\"count\":3}"};
-    json_t *info, *pr;
+    json_t *info, *pr, *sample, *pip;
+    struct prod p;
+    char why[512];
 
+    /* production's ConsistencyProof model (rekor openapi.yaml): hex
+     * hashes and a hex rootHash, the encodings of a production inclusion
+     * proof's hashes and rootHash */
+    prod_load(&p);
+    pip = json_object_get(
+        json_object_get(json_object_iter_value(json_object_iter(p.entries[0])),
+                        "verification"),
+        "inclusionProof");
+    sample = json_pack("{s:O, s:O}", "hashes", json_object_get(pip, "hashes"),
+                       "rootHash", json_object_get(pip, "rootHash"));
+    assert_non_null(sample);
     tlog_start(t, "200");
     for (;;) {
         info = get_json(t, "/api/v1/log", NULL);
@@ -1507,7 +1520,9 @@ test_consistency(void **state)
                      (unsigned long long)sizes[b]);
             pr = get_json(t, path, NULL);
             /* production's ConsistencyProof: hashes + CURRENT root */
-            assert_int_equal(json_object_size(pr), 2);
+            if (shape_cmp(pr, sample, "proof", why, sizeof(why)) != 0) {
+                fail_msg("%s", why);
+            }
             np = hex_array(json_object_get(pr, "hashes"), proof);
             {
                 uint8_t r[32];
@@ -1548,6 +1563,18 @@ test_consistency(void **state)
         assert_int_equal(r.status, 422);
         free(r.body);
     }
+    /* negative twin of the shape check: base64 hashes are not production's */
+    {
+        char b64[64];
+
+        merkle_b64_encode(cur, 32, b64, sizeof(b64));
+        pr = json_pack("{s:[s], s:s}", "hashes", b64, "rootHash",
+                       json_string_value(json_object_get(sample, "rootHash")));
+        assert_int_equal(shape_cmp(pr, sample, "proof", why, sizeof(why)), -1);
+    }
+    json_decref(pr);
+    json_decref(sample);
+    prod_free(&p);
     tlog_stop(t);
 }
 

@@ -856,6 +856,13 @@ tl_admin_handle(struct tl_server *srv, struct evhttp_request *req,
     if (in == NULL) {
         return;
     }
+    if (srv->verbose) {
+        char *text = json_dumps(in, JSON_COMPACT);
+
+        fprintf(stderr, "tlogwatch-testlog: admin %s %.300s\n", op,
+                text != NULL ? text : "");
+        free(text);
+    }
     if (strcmp(op, "grow") == 0) {
         op_grow(srv, req, in);
     } else if (strcmp(op, "append") == 0) {

@@ -16,6 +16,7 @@
  *                                production returns it
  *   GET  /api/v1/log/entries?logIndex=N   {uuid: entry}; 404 no body
  *   GET  /api/v1/log/entries/{uuid}       the same, by 64/80-hex id
+ *                                (a linear scan of the leaves: for tests)
  *   POST /api/v1/log/entries/retrieve     {"entryUUIDs":[..],
  *                                "logIndexes":[..]} -> [{uuid: entry}],
  *                                at most 10 items (422 above), missing

@@ -1,11 +1,12 @@
 /*
  * testlog.h: internal interfaces of tlogwatch-testlog, a loopback Rekor v1
- * log that can misbehave on cue (tests/testlog/README in main.c --help).
+ * log that can misbehave on cue (usage: main.c, --help; control: admin.c).
  *
  * The program is split in:
  *   buf.c      growable byte buffer, base64/hex helpers, small utilities
  *   tree.c     RFC 6962 Merkle tree: leaf hashes plus every perfect
  *              subtree node, so roots and proofs are O(log n) lookups
+ *   sign.c     fast ECDSA P-256 signing with nonces prepared in batches
  *   certs.c    keys, the Fulcio-like CAs (real and impostor), leaf
  *              certificates with the Fulcio extensions, trusted_root.json
  *   entries.c  entry bodies (hashedrekord, intoto, dsse, key-only), the
