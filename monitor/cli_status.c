@@ -1,7 +1,8 @@
 /*
  * cli_status.c: `tlogwatch status [-c FILE]`: what the store knows, per
  * log shard: verified size and root, cursor, lag, last success, recent
- * errors; the outbox.  Opens the state read-only, so it is safe beside a
+ * errors; per watch rule, its last signings (STATUS_SIGNINGS); the
+ * outbox.  Opens the state read-only, so it is safe beside a
  * running daemon (WAL readers never block the writer).
  */
 #include <stdio.h>
@@ -13,6 +14,8 @@
 #include "monitor/cli.h"
 #include "monitor/store.h"
 #include "notify/alert.h"
+
+#define STATUS_SIGNINGS 5 /* latest signings shown per watch rule */
 
 struct status_ctx {
     struct store *store;
@@ -96,6 +99,48 @@ status_log_cb(void *arg, const struct store_log_status *st)
     return 0;
 }
 
+static const char *
+status_or(const char *s)
+{
+    return s != NULL ? s : "-";
+}
+
+static int
+status_signing_cb(void *arg, const struct store_signing *row)
+{
+    struct status_ctx *c = arg;
+    char when[64];
+
+    status_time(row->integrated_time, c->now, when, sizeof(when));
+    printf("    %s  index %llu  %s\n", when, (unsigned long long)row->log_index,
+           row->verdict);
+    printf("      commit %s  workflow %s  ref %s\n",
+           status_or(row->workflow_sha), status_or(row->workflow_path),
+           status_or(row->ref));
+    printf("      runner %s  trigger %s  uuid %s\n",
+           status_or(row->runner_environment), status_or(row->trigger),
+           row->uuid);
+    return 0;
+}
+
+/* Per watch rule: its last STATUS_SIGNINGS signings, newest first. */
+static int
+status_rules(struct status_ctx *c)
+{
+    size_t i;
+
+    for (i = 0; i < c->cfg->n_watch; i++) {
+        const struct config_watch *w = &c->cfg->watch[i];
+        printf("rule %s  repository %s\n", w->name, w->repository);
+        printf("  last signings (newest first):\n");
+        if (store_signings_latest(c->store, w->name, STATUS_SIGNINGS,
+                                  status_signing_cb, c) != 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 int
 cli_status(int argc, char **argv)
 {
@@ -133,6 +178,9 @@ cli_status(int argc, char **argv)
     c.cfg = cfg;
     c.now = time(NULL);
     if (store_logs_each(s, status_log_cb, &c) != 0) {
+        fprintf(stderr, "tlogwatch status: %s\n", store_errmsg(s));
+        rc = CLI_EXIT_ERROR;
+    } else if (status_rules(&c) != 0) {
         fprintf(stderr, "tlogwatch status: %s\n", store_errmsg(s));
         rc = CLI_EXIT_ERROR;
     } else if (store_counts(s, 0, INT64_MAX, &counts) == 0) {

@@ -763,8 +763,8 @@ policy_eval_cert(struct policy *p, const struct policy_entry_ctx *ctx,
         if (chain != FULCIO_CHAIN_OK) {
             const char *why = fulcio_chain_strerror(chain);
             int n = snprintf(summary, sizeof(summary),
-                             "A certificate naming %s (rule %s) does not "
-                             "chain to a Fulcio CA: %s",
+                             "A certificate naming %s (rule %s) is not "
+                             "from a trusted Fulcio CA: %s",
                              r->repository, r->name, why);
             res->impostors++;
             if (n < 0 || policy_alert(ctx, "signing.impostor", r->name, summary,
@@ -787,6 +787,53 @@ out:
     return rc;
 }
 
+/*
+ * A body entry.c decodes may still be unusable as a signing: the kinds
+ * whose verifier can only be an X.509 certificate or a PKIX public key
+ * (hashedrekord, intoto, dsse, cose; Rekor v2's x509Certificate or
+ * publicKey) with a verifier that is neither.  Static reason, or NULL.
+ * rekord (PGP, SSH, minisign allowed) and jar are taken as decoded.
+ */
+static const char *
+policy_body_problem(const struct entry_body *b)
+{
+    static const char *const strict[] = {"hashedrekord", "intoto", "dsse",
+                                         "cose"};
+    size_t i;
+
+    if (b->nother == 0) {
+        return NULL;
+    }
+    for (i = 0; i < sizeof(strict) / sizeof(strict[0]); i++) {
+        if (strcmp(b->kind, strict[i]) == 0) {
+            return "a verifier is neither an X.509 certificate nor a "
+                   "public key";
+        }
+    }
+    return NULL;
+}
+
+/* entry.malformed for e, with why (no byte of the input in it). */
+static int
+policy_malformed(const struct policy_entry_ctx *ctx, const struct entry *e,
+                 const char *kind, const char *why, json_t *alerts,
+                 struct policy_result *res)
+{
+    char summary[POLICY_SUMMARY_LEN];
+    int n = snprintf(summary, sizeof(summary),
+                     "Entry %llu of log %s could not be decoded: %s",
+                     (unsigned long long)ctx->log_index, ctx->log_name, why);
+
+    res->malformed = 1;
+    if (n < 0 || policy_alert(ctx, "entry.malformed", NULL, summary,
+                              alert_entry_obj(ctx, e, kind), NULL,
+                              reasons_array(&why, 1), alerts) != 0) {
+        return -1;
+    }
+    res->alerts++;
+    return 0;
+}
+
 int
 policy_eval_result(struct policy *p, const struct policy_entry_ctx *ctx,
                    const struct entry *e, json_t *alerts,
@@ -804,20 +851,13 @@ policy_eval_result(struct policy *p, const struct policy_entry_ctx *ctx,
     memset(res, 0, sizeof(*res));
     body = entry_body_decode(e->body, e->body_len, err, sizeof(err));
     if (body == NULL) {
-        char summary[POLICY_SUMMARY_LEN];
-        const char *why = err;
-        int n =
-            snprintf(summary, sizeof(summary),
-                     "Entry %llu of log %s could not be decoded: %s",
-                     (unsigned long long)ctx->log_index, ctx->log_name, err);
-        res->malformed = 1;
-        if (n < 0 || policy_alert(ctx, "entry.malformed", NULL, summary,
-                                  alert_entry_obj(ctx, e, NULL), NULL,
-                                  reasons_array(&why, 1), alerts) != 0) {
-            return -1;
-        }
-        res->alerts++;
-        return 0;
+        return policy_malformed(ctx, e, NULL, err, alerts, res);
+    }
+    if (policy_body_problem(body) != NULL) {
+        rc = policy_malformed(ctx, e, body->kind, policy_body_problem(body),
+                              alerts, res);
+        entry_body_free(body);
+        return rc;
     }
     for (i = 0; p->nrules > 0 && i < body->ncerts; i++) {
         const struct entry_blob *b = &body->certs[i];

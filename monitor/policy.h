@@ -7,8 +7,10 @@
  *
  * Pipeline of policy_eval, cheapest first:
  *  1. entry_body_decode: the body JSON into kind and certificates (DER).
- *     A body that does not decode is entry.malformed (info): an alert,
- *     never an error, so it never stops the cursor.
+ *     A body that does not decode, or whose kind admits only
+ *     certificates and keys (hashedrekord, intoto, dsse, cose) but holds
+ *     another verifier, is entry.malformed (info): an alert, never an
+ *     error, so it never stops the cursor.
  *  2. fulcio_prefilter on each certificate against the needles of every
  *     rule (repository name, case-insensitive, and repository id).  An
  *     entry nobody watches stops here: no X.509 parse.
