@@ -13,6 +13,7 @@ static const struct cli_command cli_commands[] = {
     {"run", cli_run},
     {"once", cli_once},
     {"status", cli_status},
+    {"report", cli_report},
 };
 
 const struct cli_command *

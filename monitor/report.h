@@ -1,0 +1,174 @@
+/*
+ * report.h: the consistency report an auditor reads (issue 6 "Reports"):
+ * one report model built from the store over a period [since, until),
+ * rendered as Markdown, JSON (schema tlogwatch.report/v1) or one
+ * self-contained HTML page (inline CSS, inline SVG charts of tree growth
+ * and signings; no external resource, no JavaScript).
+ *
+ * What it holds:
+ *  - per log shard: the status now (verified size and root, cursor, lag,
+ *    last success, last error, counters since monitoring began), and in
+ *    the period: the first and last verified checkpoints (signed notes,
+ *    sizes, roots: the evidence), how many checkpoints and consistency
+ *    proofs were verified, the recent errors (the store keeps the
+ *    STORE_RECENT_ERRORS newest only) and the log alerts raised;
+ *  - per watch rule (configured, or seen in the store): the signings
+ *    recorded in the period by verdict, the newest ones with commit,
+ *    workflow, ref, runner and PCRs, and the alerts by severity;
+ *  - the alert counts by type and severity, and the newest alerts.
+ *
+ * Invariants: the model is a copy (it never points into the store), so
+ * it outlives the store it was built from; every figure in it is read
+ * from the store, and the period totals are exactly store_counts() over
+ * [since, until); the renderers are pure functions of the model.  Every
+ * string that came from a log or a certificate is escaped for the
+ * output format (HTML entities; Markdown table cells; JSON by jansson).
+ */
+#ifndef TLOGWATCH_MONITOR_REPORT_H
+#define TLOGWATCH_MONITOR_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "monitor/store.h"
+
+#define REPORT_SCHEMA "tlogwatch.report/v1"
+
+/* Named limits on what one report lists (counts are always complete). */
+#define REPORT_MAX_POINTS 1024         /* chart points per log (decimated) */
+#define REPORT_MAX_SIGNINGS 50         /* signings listed per rule */
+#define REPORT_MAX_SIGNING_SCAN 100000 /* signings read per rule for bins */
+#define REPORT_MAX_ALERTS 100          /* alerts listed */
+#define REPORT_MAX_RULES 256           /* rules in one report */
+#define REPORT_CHART_BINS 24           /* signing histogram bins */
+
+enum report_format {
+    REPORT_MD = 0,
+    REPORT_JSON,
+    REPORT_HTML,
+};
+
+struct config;
+
+/* A (name, other name, count) row: alert (type, severity), verdicts. */
+struct report_count {
+    char *key1; /* owned */
+    char *key2; /* owned, may be NULL */
+    uint64_t count;
+};
+
+/* A verified checkpoint, copied. */
+struct report_checkpoint {
+    uint64_t size;
+    uint8_t root[MERKLE_HASH_LEN];
+    int64_t verified_at;
+    char *note; /* owned, NUL-terminated */
+};
+
+struct report_point {
+    int64_t t;
+    uint64_t size;
+};
+
+struct report_error {
+    int64_t at;
+    char *message; /* owned */
+};
+
+struct report_log {
+    struct store_log_status st; /* now */
+    /* In the period: */
+    int has_checkpoints;
+    struct report_checkpoint first, last; /* oldest and newest */
+    uint64_t checkpoints;                 /* verified (new sizes) */
+    uint64_t proofs;                      /* consistency proofs */
+    uint64_t tile_links;                  /* roots recomputed from tiles */
+    struct report_point *points;          /* owned, npoints, for the chart */
+    size_t npoints;
+    uint64_t stride, seen;       /* decimation state while building */
+    struct report_error *errors; /* owned, newest first */
+    size_t nerrors;
+    uint64_t alerts[NOTIFY_CRITICAL + 1]; /* about this log, by severity */
+    uint64_t unreachable;                 /* log.unreachable alerts */
+    uint64_t stale;                       /* log.stale alerts */
+};
+
+/* A signing, copied; strings owned, NULL when unknown. */
+struct report_signing {
+    uint64_t log_index;
+    int64_t integrated_time;
+    int64_t recorded_at;
+    char *uuid, *kind, *repository, *workflow_path, *ref, *workflow_sha;
+    char *runner_environment, *trigger, *run_invocation_uri, *verdict;
+    char *pcr0, *pcr1, *pcr2;
+};
+
+struct report_rule {
+    char *name;        /* owned */
+    char *repository;  /* owned; NULL when the rule is not configured */
+    uint64_t signings; /* recorded in the period */
+    struct report_count *verdicts; /* owned: key1 verdict, count */
+    size_t nverdicts;
+    struct report_signing *list; /* owned: newest first */
+    size_t nlist;
+    uint64_t alerts[NOTIFY_CRITICAL + 1];
+};
+
+struct report_alert {
+    char *id, *type, *rule, *summary, *log_name; /* owned; may be NULL */
+    enum notify_severity severity;
+    int64_t detected_at;
+    int has_index;
+    uint64_t log_index;
+};
+
+struct report {
+    int64_t since, until, generated_at;
+    struct store_counts counts; /* store_counts(since, until) */
+    uint64_t proofs;            /* consistency proofs, all logs */
+    struct report_log *logs;    /* owned */
+    size_t nlogs;
+    struct report_rule *rules; /* owned */
+    size_t nrules;
+    struct report_count *alert_types; /* owned: type, severity, count */
+    size_t nalert_types;
+    struct report_alert *alerts; /* owned: newest first */
+    size_t nalerts;
+    uint64_t alerts_total;
+    /* Signings per bin of [since, until), all rules: allowed / other. */
+    uint64_t bins_allowed[REPORT_CHART_BINS];
+    uint64_t bins_other[REPORT_CHART_BINS];
+};
+
+/*
+ * Build the report of [since, until) (since < until) from s.  cfg
+ * (borrowed, may be NULL) names the configured watch rules, listed even
+ * without signings.  generated_at is the time printed as "generated".
+ * Returns new (caller frees with report_free) or NULL with a message in
+ * err (errcap bytes).
+ */
+struct report *report_build(struct store *s, const struct config *cfg,
+                            int64_t since, int64_t until, int64_t generated_at,
+                            char *err, size_t errcap);
+/* report_free(NULL) is a no-op. */
+void report_free(struct report *r);
+
+/* Render r.  Returns new NUL-terminated text (free()) or NULL when memory
+ * ran out. */
+char *report_render(const struct report *r, enum report_format f);
+/* The report as a JSON object (what REPORT_JSON prints).  New. */
+json_t *report_json(const struct report *r);
+/*
+ * One sentence with the key figures, for the report.periodic alert.
+ * Writes at most cap bytes (NUL-terminated, truncated).  Returns out.
+ */
+char *report_summary(const struct report *r, char *out, size_t cap);
+
+/* "md", "json", "html"; static. */
+const char *report_format_name(enum report_format f);
+/* 0, or -1 when name is not one of those. */
+int report_format_parse(const char *name, enum report_format *out);
+
+#endif
