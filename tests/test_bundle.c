@@ -267,6 +267,38 @@ test_bundles_decode(void **state)
         assert_string_equal(kv,
                             json_string_value(json_object_get(fact, "kind")));
         entry_body_free(body);
+        /* the leaf hash, computed independently from the JSON string */
+        {
+            json_t *doc;
+            const char *cb;
+            size_t blen, dlen, pad = 0;
+            unsigned char *raw, md[32];
+            char *buf = read_rel(rel, &blen);
+
+            doc = json_loadb(buf, blen, 0, NULL);
+            assert_non_null(doc);
+            cb = json_string_value(json_object_get(
+                json_array_get(json_object_get(
+                                   json_object_get(doc, "verificationMaterial"),
+                                   "tlogEntries"),
+                               0),
+                "canonicalizedBody"));
+            assert_non_null(cb);
+            dlen = strlen(cb);
+            pad = (dlen > 0 && cb[dlen - 1] == '=') +
+                  (dlen > 1 && cb[dlen - 2] == '=');
+            raw = malloc(dlen / 4 * 3 + 2);
+            assert_non_null(raw);
+            raw[0] = 0x00;
+            assert_int_equal(
+                EVP_DecodeBlock(raw + 1, (const unsigned char *)cb, (int)dlen),
+                (int)(dlen / 4 * 3));
+            SHA256(raw, dlen / 4 * 3 - pad + 1, md);
+            assert_memory_equal(md, e->leaf_hash, 32);
+            free(raw);
+            json_decref(doc);
+            free(buf);
+        }
         /* indexes, sizes, presence */
         assert_int_equal(e->log_index,
                          json_integer_value(json_object_get(fact, "logIndex")));
