@@ -1,0 +1,120 @@
+/*
+ * render.h: what each sink sends for an alert, as pure functions of the
+ * alert object (DESIGN.md "Alert"): the Slack Block Kit message and its
+ * plain-text fallback, the webhook HMAC signature header, and the
+ * environment of an exec hook.  No I/O, no clock, no shared state: the
+ * caller passes the time and owns every result.
+ *
+ * The alert may come from the store, and its strings from a certificate
+ * an attacker chose (repository, ref, run URI ...).  Invariants kept:
+ *  - every string taken from the alert is cut to NOTIFY_RENDER_FIELD_MAX
+ *    bytes (on a UTF-8 boundary) and, in Slack mrkdwn, escaped (&, <, >),
+ *    so an alert can neither forge a link nor ping a channel;
+ *  - a link is made only from a URL this module builds from checked parts
+ *    (GitHub owner/repo and a 40-hex commit; a log index) or from an
+ *    https:// URL without blanks, quotes, '<', '>', '|' or control bytes;
+ *    anything else is shown as escaped text;
+ *  - the Slack message stays within Block Kit's documented limits
+ *    (NOTIFY_SLACK_* below): at most NOTIFY_SLACK_MAX_BLOCKS blocks, a
+ *    header of plain_text <= 150 characters, section text <= 3000, at most
+ *    10 fields of <= 2000 each, context elements <= 10;
+ *  - exec environment values hold no control byte (replaced with '?'),
+ *    no NUL, and never a secret: only alert fields and the JSON file path.
+ */
+#ifndef TLOGWATCH_NOTIFY_RENDER_H
+#define TLOGWATCH_NOTIFY_RENDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+/* Named limits. */
+#define NOTIFY_RENDER_FIELD_MAX 512      /* bytes kept of one alert string */
+#define NOTIFY_RENDER_SUMMARY_MAX 1500   /* bytes kept of the summary */
+#define NOTIFY_RENDER_REASONS_MAX 8      /* reasons listed; then "and N more" */
+#define NOTIFY_SLACK_MAX_BLOCKS 50       /* Block Kit: blocks in a message */
+#define NOTIFY_SLACK_HEADER_MAX 150      /* header plain_text characters */
+#define NOTIFY_SLACK_SECTION_MAX 3000    /* section text characters */
+#define NOTIFY_SLACK_FIELDS_MAX 10       /* fields of a section */
+#define NOTIFY_SLACK_FIELD_TEXT_MAX 2000 /* characters of one field */
+#define NOTIFY_SLACK_CONTEXT_MAX 10      /* elements of a context block */
+#define NOTIFY_SLACK_TEXT_MAX 4000       /* top-level fallback "text" */
+#define NOTIFY_SEARCH_URL "https://search.sigstore.dev/?logIndex="
+#define NOTIFY_SIGNATURE_MAX 96   /* "t=<20 digits>,v1=<64 hex>" + NUL */
+#define NOTIFY_ENV_VALUE_MAX 4096 /* bytes of one exec environment value */
+
+/*
+ * The fields a person acts on, taken from an alert (borrowed strings point
+ * into the alert; NULL when absent or not a string) or derived into the
+ * arrays (cleaned, cut; "" when unknown).
+ */
+struct notify_alert_fields {
+    const char *type, *severity, *summary, *id, *detected_at, *rule;
+    const char *log_name, *log_origin, *entry_uuid, *entry_kind;
+    const char *repository, *repository_id, *workflow_ref, *build_config_uri;
+    const char *workflow_sha, *runner_environment, *trigger;
+    const char *run_invocation_uri, *san, *issuer, *cert_sha256;
+    const char *pcr[3]; /* PCR0, PCR1, PCR2 */
+    int has_log_index;
+    uint64_t log_index;
+    /* Derived from build_config_uri (or workflow_ref): the workflow path
+     * (".github/workflows/x.yml") and the ref ("refs/heads/main"). */
+    char workflow[NOTIFY_RENDER_FIELD_MAX + 1];
+    char ref[NOTIFY_RENDER_FIELD_MAX + 1];
+};
+
+/* Fill *f from alert (borrowed: f's pointers live as long as alert). */
+void notify_alert_fields(const json_t *alert, struct notify_alert_fields *f);
+
+/*
+ * The Slack incoming-webhook payload for alert: {"text": fallback,
+ * "blocks": [...]} with a header (severity and type), the summary, a
+ * fields section (severity, type, repository, workflow, ref, commit link,
+ * runner, trigger, run link, rule, log index linked to search.sigstore.dev,
+ * log name: each only when known), reasons, PCRs when known, and a context
+ * line with the alert id and detection time.  Returns new (free()), or
+ * NULL when alert is not an object or memory runs out.
+ */
+char *notify_render_slack(const json_t *alert);
+
+/*
+ * A plain-text rendering, several lines: "[SEVERITY] type: summary" then
+ * one "name: value" line per known field (the same as in Slack, links as
+ * bare URLs).  Used as Slack's fallback "text" and by test-alert.
+ * Returns new (free()), or NULL.
+ */
+char *notify_render_text(const json_t *alert);
+
+/*
+ * The link to the entry on search.sigstore.dev for a log index, into out
+ * (outcap >= 64).  Returns out.
+ */
+char *notify_render_search_url(uint64_t log_index, char *out, size_t outcap);
+
+/*
+ * The webhook signature header value "t=<t>,v1=<hex HMAC-SHA256(key,
+ * "<t>.<body>")>" into out (outcap >= NOTIFY_SIGNATURE_MAX).  key is the
+ * sink's secret (keylen bytes, borrowed, not kept).  t >= 0.  Returns 0,
+ * or -1 (bad arguments, OpenSSL failure) with out emptied.
+ */
+int notify_render_signature(const void *key, size_t keylen, int64_t t,
+                            const void *body, size_t bodylen, char *out,
+                            size_t outcap);
+
+/*
+ * The environment of an exec hook, a NULL-terminated array of "NAME=value"
+ * strings: EVENT (the type), SEVERITY, SUMMARY, ALERT_ID, DETECTED_AT,
+ * ALERT_JSON_FILE (json_file, borrowed), then those known of RULE, LOG_NAME,
+ * LOG_INDEX, ENTRY_UUID, SEARCH_URL, REPOSITORY, REPOSITORY_ID, WORKFLOW,
+ * REF, WORKFLOW_REF, BUILD_CONFIG_URI, WORKFLOW_SHA, RUNNER_ENVIRONMENT,
+ * TRIGGER, RUN_INVOCATION_URI, SAN, ISSUER, CERT_SHA256, PCR0, PCR1, PCR2,
+ * and each string of base (borrowed, e.g. "PATH=/usr/bin:/bin"; may be
+ * NULL).  Returns new (free with notify_render_env_free), or NULL.
+ */
+char **notify_render_exec_env(const json_t *alert, const char *json_file,
+                              const char *const *base);
+/* Free an environment; NULL is a no-op. */
+void notify_render_env_free(char **env);
+
+#endif

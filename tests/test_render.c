@@ -1,0 +1,502 @@
+/*
+ * test_render.c: the sink payloads of notify/render.h.  The Slack message
+ * is checked by a validator of Block Kit's documented structure (block
+ * types, text objects, character limits) that has its own negative cases;
+ * the webhook signature by an independent HMAC computed here with
+ * OpenSSL's one-shot HMAC(); the exec environment by name and content.
+ * Hostile alert strings (mrkdwn injection, oversized fields, control
+ * bytes) must stay inside the limits and never become links.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "notify/alert.h"
+#include "notify/render.h"
+
+#define REPO "acme/enclave-app"
+#define SHA "0123456789abcdef0123456789abcdef01234567"
+#define RUN "https://github.com/acme/enclave-app/actions/runs/42/attempts/1"
+#define IDX 123456789
+
+/* ---- a Block Kit validator (https://api.slack.com/reference/block-kit) */
+
+static size_t
+utf8_chars(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s; s++) {
+        if (((unsigned char)*s & 0xc0) != 0x80) {
+            n++;
+        }
+    }
+    return n;
+}
+
+/* A text object: {"type": plain_text|mrkdwn, "text": 1..max chars}. */
+static int
+valid_text(const json_t *t, size_t max, int plain_only)
+{
+    const char *type = json_string_value(json_object_get(t, "type"));
+    const char *text = json_string_value(json_object_get(t, "text"));
+    const char *k;
+    json_t *v;
+
+    if (type == NULL || text == NULL || text[0] == '\0' ||
+        utf8_chars(text) > max) {
+        return 0;
+    }
+    if (strcmp(type, "plain_text") != 0 &&
+        (plain_only || strcmp(type, "mrkdwn") != 0)) {
+        return 0;
+    }
+    json_object_foreach((json_t *)t, k, v)
+    {
+        if (strcmp(k, "type") != 0 && strcmp(k, "text") != 0 &&
+            strcmp(k, "emoji") != 0 && strcmp(k, "verbatim") != 0) {
+            return 0;
+        }
+        if (strcmp(k, "emoji") == 0 &&
+            (!json_is_boolean(v) || strcmp(type, "plain_text") != 0)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* 1 when msg is a valid incoming-webhook message with blocks. */
+static int
+valid_blockkit(const json_t *msg)
+{
+    const json_t *blocks = json_object_get(msg, "blocks");
+    const char *text = json_string_value(json_object_get(msg, "text"));
+    size_t i, j;
+
+    if (!json_is_object(msg) || text == NULL || text[0] == '\0' ||
+        utf8_chars(text) > 40000 || !json_is_array(blocks) ||
+        json_array_size(blocks) == 0 || json_array_size(blocks) > 50) {
+        return 0;
+    }
+    for (i = 0; i < json_array_size(blocks); i++) {
+        const json_t *b = json_array_get(blocks, i);
+        const char *type = json_string_value(json_object_get(b, "type"));
+        if (type == NULL) {
+            return 0;
+        }
+        if (strcmp(type, "header") == 0) {
+            if (!valid_text(json_object_get(b, "text"), 150, 1) ||
+                json_object_size(b) != 2) {
+                return 0;
+            }
+        } else if (strcmp(type, "section") == 0) {
+            const json_t *t = json_object_get(b, "text");
+            const json_t *f = json_object_get(b, "fields");
+            if (t == NULL && f == NULL) {
+                return 0;
+            }
+            if (t != NULL && !valid_text(t, 3000, 0)) {
+                return 0;
+            }
+            if (f != NULL && (!json_is_array(f) || json_array_size(f) == 0 ||
+                              json_array_size(f) > 10)) {
+                return 0;
+            }
+            for (j = 0; j < json_array_size(f); j++) {
+                if (!valid_text(json_array_get(f, j), 2000, 0)) {
+                    return 0;
+                }
+            }
+        } else if (strcmp(type, "context") == 0) {
+            const json_t *e = json_object_get(b, "elements");
+            if (!json_is_array(e) || json_array_size(e) == 0 ||
+                json_array_size(e) > 10) {
+                return 0;
+            }
+            for (j = 0; j < json_array_size(e); j++) {
+                if (!valid_text(json_array_get(e, j), 3000, 0)) {
+                    return 0;
+                }
+            }
+        } else if (strcmp(type, "divider") != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* All the mrkdwn/plain text of a message, concatenated with newlines. */
+static void
+collect(const json_t *j, char **acc)
+{
+    const char *k;
+    json_t *v;
+    size_t i;
+
+    if (json_is_string(j)) {
+        size_t old = *acc ? strlen(*acc) : 0;
+        const char *s = json_string_value(j);
+        *acc = realloc(*acc, old + strlen(s) + 2);
+        assert_non_null(*acc);
+        memcpy(*acc + old, s, strlen(s));
+        (*acc)[old + strlen(s)] = '\n';
+        (*acc)[old + strlen(s) + 1] = '\0';
+    } else if (json_is_array(j)) {
+        for (i = 0; i < json_array_size(j); i++) {
+            collect(json_array_get(j, i), acc);
+        }
+    } else if (json_is_object(j)) {
+        json_object_foreach((json_t *)j, k, v)
+        {
+            collect(v, acc);
+        }
+    }
+}
+
+static json_t *
+full_alert(void)
+{
+    json_t *a = notify_alert_new("signing.self_hosted_runner", "test|1",
+                                 "acme/enclave-app signed on a self-hosted "
+                                 "runner",
+                                 1700000000);
+
+    assert_non_null(a);
+    assert_int_equal(
+        notify_alert_set(a, "log",
+                         json_pack("{s:s,s:s}", "name", "rekor", "origin",
+                                   "rekor.sigstore.dev - 1193050959916656506")),
+        0);
+    assert_int_equal(notify_alert_set(a, "entry",
+                                      json_pack("{s:I,s:s,s:s}", "log_index",
+                                                (json_int_t)IDX, "uuid", "abcd",
+                                                "kind", "hashedrekord")),
+                     0);
+    assert_int_equal(
+        notify_alert_set(
+            a, "identity",
+            json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "repository", REPO,
+                      "repository_id", "123456", "build_config_uri",
+                      "https://github.com/" REPO
+                      "/.github/workflows/build-eif.yml@refs/heads/main",
+                      "workflow_sha", SHA, "runner_environment", "self-hosted",
+                      "trigger", "push", "run_invocation_uri", RUN, "san",
+                      "https://github.com/" REPO
+                      "/.github/workflows/build-eif.yml@refs/heads/main")),
+        0);
+    assert_int_equal(notify_alert_set(a, "rule", json_string("enclave-app")),
+                     0);
+    assert_int_equal(
+        notify_alert_set(a, "reasons",
+                         json_pack("[s]", "runner_environment 'self-hosted' "
+                                          "not in [github-hosted]")),
+        0);
+    assert_int_equal(notify_alert_set(a, "pcrs",
+                                      json_pack("{s:s,s:s}", "PCR0", "aa00ff",
+                                                "PCR1", "bb11ee")),
+                     0);
+    return a;
+}
+
+static void
+test_slack_valid_and_complete(void **state)
+{
+    json_t *a = full_alert(), *msg;
+    char *s = notify_render_slack(a), *all = NULL, want[256];
+
+    (void)state;
+    assert_non_null(s);
+    msg = json_loads(s, 0, NULL);
+    assert_non_null(msg);
+    assert_true(valid_blockkit(msg));
+    collect(msg, &all);
+    /* Every field a person acts on, and the links. */
+    assert_non_null(strstr(all, "critical"));
+    assert_non_null(strstr(all, "signing.self_hosted_runner"));
+    assert_non_null(strstr(all, "<https://github.com/" REPO "|" REPO ">"));
+    assert_non_null(strstr(all, ".github/workflows/build-eif.yml"));
+    assert_non_null(strstr(all, "refs/heads/main"));
+    assert_non_null(
+        strstr(all, "<https://github.com/" REPO "/commit/" SHA "|" SHA ">"));
+    assert_non_null(strstr(all, "self-hosted"));
+    assert_non_null(strstr(all, "<" RUN "|"));
+    assert_non_null(strstr(all, "enclave-app"));
+    assert_non_null(strstr(all, "PCR0 `aa00ff`"));
+    assert_non_null(strstr(all, "PCR1 `bb11ee`"));
+    snprintf(want, sizeof(want), "<%s%d|%d>", NOTIFY_SEARCH_URL, IDX, IDX);
+    assert_non_null(strstr(all, want));
+    assert_non_null(strstr(all, notify_alert_get_id(a)));
+    assert_non_null(strstr(all, "runner_environment 'self-hosted'"));
+    free(all);
+    free(s);
+    json_decref(msg);
+    json_decref(a);
+}
+
+/* The validator is able to fail: each broken variant is refused. */
+static void
+test_blockkit_validator_rejects(void **state)
+{
+    json_t *a = full_alert(), *msg, *blocks, *b;
+    char *s = notify_render_slack(a);
+    char big[3100];
+    size_t i;
+
+    (void)state;
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    /* Header too long. */
+    msg = json_loads(s, 0, NULL);
+    b = json_array_get(json_object_get(msg, "blocks"), 0);
+    json_object_set_new(json_object_get(b, "text"), "text",
+                        json_stringn(big, 151));
+    assert_false(valid_blockkit(msg));
+    json_decref(msg);
+    /* Header in mrkdwn. */
+    msg = json_loads(s, 0, NULL);
+    b = json_array_get(json_object_get(msg, "blocks"), 0);
+    json_object_set_new(json_object_get(b, "text"), "type",
+                        json_string("mrkdwn"));
+    assert_false(valid_blockkit(msg));
+    json_decref(msg);
+    /* Section text over 3000. */
+    msg = json_loads(s, 0, NULL);
+    b = json_array_get(json_object_get(msg, "blocks"), 1);
+    json_object_set_new(json_object_get(b, "text"), "text", json_string(big));
+    assert_false(valid_blockkit(msg));
+    json_decref(msg);
+    /* Eleven fields. */
+    msg = json_loads(s, 0, NULL);
+    b = json_array_get(json_object_get(msg, "blocks"), 2);
+    for (i = 0; i < 11; i++) {
+        json_array_append_new(
+            json_object_get(b, "fields"),
+            json_pack("{s:s,s:s}", "type", "mrkdwn", "text", "x"));
+    }
+    assert_false(valid_blockkit(msg));
+    json_decref(msg);
+    /* Unknown block type; missing fallback text; 51 blocks. */
+    msg = json_loads(s, 0, NULL);
+    json_array_append_new(json_object_get(msg, "blocks"),
+                          json_pack("{s:s}", "type", "table"));
+    assert_false(valid_blockkit(msg));
+    json_decref(msg);
+    msg = json_loads(s, 0, NULL);
+    json_object_del(msg, "text");
+    assert_false(valid_blockkit(msg));
+    json_decref(msg);
+    msg = json_loads(s, 0, NULL);
+    blocks = json_object_get(msg, "blocks");
+    while (json_array_size(blocks) <= 50) {
+        json_array_append_new(blocks, json_pack("{s:s}", "type", "divider"));
+    }
+    assert_false(valid_blockkit(msg));
+    json_decref(msg);
+    free(s);
+    json_decref(a);
+}
+
+/* Hostile strings: no injected link or mention, every limit kept. */
+static void
+test_slack_hostile(void **state)
+{
+    json_t *a, *msg, *reasons = json_array();
+    char *s, *all = NULL, *huge = malloc(20000);
+    size_t i;
+
+    (void)state;
+    assert_non_null(huge);
+    for (i = 0; i < 19995; i++) {
+        huge[i] = "<&>\xc3\xa9"[i % 5]; /* also a 2-byte character */
+    }
+    huge[19995] = 0;
+    a = notify_alert_new("signing.unexpected", "hostile", huge, 1);
+    assert_non_null(a);
+    for (i = 0; i < 30; i++) {
+        json_array_append_new(reasons, json_string(huge));
+    }
+    notify_alert_set(a, "reasons", reasons);
+    notify_alert_set(a, "identity",
+                     json_pack("{s:s,s:s,s:s,s:s}", "repository",
+                               "<!channel> <https://evil.example|click>",
+                               "workflow_sha", SHA, "run_invocation_uri",
+                               "https://evil.example/a|b>", "build_config_uri",
+                               huge));
+    notify_alert_set(a, "rule", json_string("line\nbreak\x01"));
+    notify_alert_set(a, "pcrs", json_pack("{s:s}", "PCR0", "`<!here>`"));
+    s = notify_render_slack(a);
+    assert_non_null(s);
+    msg = json_loads(s, 0, NULL);
+    assert_non_null(msg);
+    assert_true(valid_blockkit(msg));
+    collect(msg, &all);
+    assert_null(strstr(all, "<!channel"));
+    assert_null(strstr(all, "<!here"));
+    assert_null(strstr(all, "<https://evil"));
+    assert_null(strstr(all, "/commit/")); /* repository not GitHub-shaped */
+    assert_non_null(strstr(all, "&lt;!channel&gt;"));
+    assert_null(strstr(all, "\x01"));
+    assert_non_null(strstr(all, "and 22 more"));
+    /* Its positive twin: the same message from a GitHub-shaped repo links. */
+    free(all);
+    free(s);
+    json_decref(msg);
+    json_decref(a);
+    free(huge);
+}
+
+static void
+test_slack_not_object(void **state)
+{
+    json_t *arr = json_array();
+
+    (void)state;
+    assert_null(notify_render_slack(arr));
+    assert_null(notify_render_slack(NULL));
+    assert_null(notify_render_text(arr));
+    json_decref(arr);
+}
+
+static void
+test_text(void **state)
+{
+    json_t *a = full_alert();
+    char *t = notify_render_text(a), want[128];
+
+    (void)state;
+    assert_non_null(t);
+    assert_non_null(strstr(t, "[critical] signing.self_hosted_runner: "));
+    assert_non_null(strstr(t, "Repository: " REPO));
+    assert_non_null(strstr(t, "Commit: " SHA));
+    assert_non_null(strstr(t, "Ref: refs/heads/main"));
+    snprintf(want, sizeof(want), "%s%d", NOTIFY_SEARCH_URL, IDX);
+    assert_non_null(strstr(t, want));
+    assert_non_null(strstr(t, notify_alert_get_id(a)));
+    free(t);
+    /* Negative twin: without identity nothing identity-shaped appears. */
+    json_object_del(a, "identity");
+    t = notify_render_text(a);
+    assert_non_null(t);
+    assert_null(strstr(t, "Repository:"));
+    assert_null(strstr(t, "Commit:"));
+    free(t);
+    json_decref(a);
+}
+
+/* The signature equals an independent HMAC-SHA256 of "<t>.<body>". */
+static void
+test_signature(void **state)
+{
+    static const char key[] = "s3cr3t-key";
+    static const char body[] = "{\"id\":\"x\"}";
+    char sig[NOTIFY_SIGNATURE_MAX], want[NOTIFY_SIGNATURE_MAX], msg[64];
+    unsigned char md[32];
+    unsigned int mdlen = 32, i;
+    int n;
+
+    (void)state;
+    assert_int_equal(notify_render_signature(key, strlen(key), 1700000000, body,
+                                             strlen(body), sig, sizeof(sig)),
+                     0);
+    snprintf(msg, sizeof(msg), "%d.%s", 1700000000, body);
+    assert_non_null(HMAC(EVP_sha256(), key, (int)strlen(key),
+                         (const unsigned char *)msg, strlen(msg), md, &mdlen));
+    n = snprintf(want, sizeof(want), "t=1700000000,v1=");
+    for (i = 0; i < mdlen; i++) {
+        n += snprintf(want + n, sizeof(want) - (size_t)n, "%02x", md[i]);
+    }
+    assert_string_equal(sig, want);
+    /* Negative twins: another body, time or key gives another value. */
+    assert_int_equal(notify_render_signature(key, strlen(key), 1700000000, "{}",
+                                             2, sig, sizeof(sig)),
+                     0);
+    assert_string_not_equal(sig, want);
+    assert_int_equal(notify_render_signature(key, strlen(key), 1700000001, body,
+                                             strlen(body), sig, sizeof(sig)),
+                     0);
+    assert_string_not_equal(sig, want);
+    assert_int_equal(notify_render_signature("other", 5, 1700000000, body,
+                                             strlen(body), sig, sizeof(sig)),
+                     0);
+    assert_string_not_equal(sig, want);
+    /* Bad arguments. */
+    assert_int_equal(
+        notify_render_signature(NULL, 0, 1, body, 1, sig, sizeof(sig)), -1);
+    assert_string_equal(sig, "");
+    assert_int_equal(
+        notify_render_signature(key, strlen(key), -1, body, 1, sig, 96), -1);
+    assert_int_equal(
+        notify_render_signature(key, strlen(key), 1, body, 1, sig, 10), -1);
+}
+
+static const char *
+env_get(char **env, const char *name)
+{
+    size_t i, n = strlen(name);
+
+    for (i = 0; env[i] != NULL; i++) {
+        if (strncmp(env[i], name, n) == 0 && env[i][n] == '=') {
+            return env[i] + n + 1;
+        }
+    }
+    return NULL;
+}
+
+static void
+test_exec_env(void **state)
+{
+    static const char *const base[] = {"PATH=/usr/bin:/bin", "bad", NULL};
+    json_t *a = full_alert();
+    char **env, want[64];
+
+    (void)state;
+    json_object_set_new(a, "summary", json_string("two\nlines"));
+    env = notify_render_exec_env(a, "/tmp/alert.json", base);
+    assert_non_null(env);
+    assert_string_equal(env_get(env, "EVENT"), "signing.self_hosted_runner");
+    assert_string_equal(env_get(env, "SEVERITY"), "critical");
+    assert_string_equal(env_get(env, "SUMMARY"), "two?lines");
+    assert_string_equal(env_get(env, "ALERT_ID"), notify_alert_get_id(a));
+    assert_string_equal(env_get(env, "ALERT_JSON_FILE"), "/tmp/alert.json");
+    assert_string_equal(env_get(env, "REPOSITORY"), REPO);
+    assert_string_equal(env_get(env, "WORKFLOW_SHA"), SHA);
+    assert_string_equal(env_get(env, "WORKFLOW"),
+                        ".github/workflows/build-eif.yml");
+    assert_string_equal(env_get(env, "REF"), "refs/heads/main");
+    assert_string_equal(env_get(env, "RUNNER_ENVIRONMENT"), "self-hosted");
+    assert_string_equal(env_get(env, "RULE"), "enclave-app");
+    snprintf(want, sizeof(want), "%d", IDX);
+    assert_string_equal(env_get(env, "LOG_INDEX"), want);
+    assert_string_equal(env_get(env, "PATH"), "/usr/bin:/bin");
+    assert_null(env_get(env, "bad"));
+    assert_null(env_get(env, "PCR2")); /* unknown: absent */
+    notify_render_env_free(env);
+    /* Negative twins. */
+    assert_null(notify_render_exec_env(a, NULL, NULL));
+    assert_null(notify_render_exec_env(NULL, "/x", NULL));
+    notify_render_env_free(NULL);
+    json_decref(a);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_slack_valid_and_complete),
+        cmocka_unit_test(test_blockkit_validator_rejects),
+        cmocka_unit_test(test_slack_hostile),
+        cmocka_unit_test(test_slack_not_object),
+        cmocka_unit_test(test_text),
+        cmocka_unit_test(test_signature),
+        cmocka_unit_test(test_exec_env),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
