@@ -397,6 +397,37 @@ fail:
     return NULL;
 }
 
+void
+bundle_check_certificate(const struct bundle *b, const struct entry_body *body,
+                         struct entry_check *out)
+{
+    size_t i;
+
+    out->reason[0] = '\0';
+    if (b->ncerts == 0) {
+        out->verdict = ENTRY_CHECK_SKIPPED;
+        snprintf(out->reason, sizeof(out->reason),
+                 "the bundle carries no certificate");
+        return;
+    }
+    if (body == NULL || body->ncerts == 0) {
+        out->verdict = ENTRY_CHECK_SKIPPED;
+        snprintf(out->reason, sizeof(out->reason),
+                 "the logged body holds no certificate to compare");
+        return;
+    }
+    for (i = 0; i < body->ncerts; i++) {
+        if (body->certs[i].len == b->certs[0].len &&
+            memcmp(body->certs[i].der, b->certs[0].der, b->certs[0].len) == 0) {
+            out->verdict = ENTRY_CHECK_OK;
+            return;
+        }
+    }
+    out->verdict = ENTRY_CHECK_FAILED;
+    snprintf(out->reason, sizeof(out->reason),
+             "the bundle's certificate is not the one in the logged body");
+}
+
 struct bundle *
 bundle_parse(const char *json, size_t len, char *err, size_t errlen)
 {

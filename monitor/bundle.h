@@ -68,6 +68,17 @@ struct bundle *bundle_parse(const char *json, size_t len, char *err,
 /* NULL is a no-op. */
 void bundle_free(struct bundle *b);
 
+/*
+ * The bundle's signing certificate (certs[0]) is one the log committed to:
+ * it is among the certificates of the decoded body (entry_body_decode of
+ * b->entry->body).  Without this, a bundle could carry any certificate
+ * next to a logged entry signed by another.  Skipped when the bundle has
+ * no certificate or body is NULL or holds none.
+ */
+void bundle_check_certificate(const struct bundle *b,
+                              const struct entry_body *body,
+                              struct entry_check *out);
+
 /* 1 when doc looks like a bundle (a mediaType string with the prefix). */
 int bundle_is_bundle(const json_t *doc);
 

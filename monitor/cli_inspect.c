@@ -11,6 +11,8 @@
  *                           names the same size and root
  *   checkpoint_signature    the checkpoint is signed by the log key
  *   signed_entry_timestamp  the SET verifies with the log key
+ *   certificate_logged      (bundles) the bundle's certificate is one the
+ *                           logged body holds
  *
  * each "ok", "failed: <reason>" or "skipped: <why>".  The log key comes
  * from --key (a PEM public key; the signer name is the first word of the
@@ -42,6 +44,7 @@
 #include "monitor/log.h"
 
 #define INSPECT_MAX_KEYFILE (64 * 1024)
+#define NCHECKS 5
 
 /* Everything inspect holds; freed in one place. */
 struct inspect {
@@ -364,11 +367,11 @@ int
 cli_inspect(int argc, char **argv)
 {
     struct inspect in;
-    struct entry_check c_id, c_inc, c_cp, c_set;
-    const struct entry_check *checks[4];
-    static const char *names[4] = {"entry_id", "inclusion",
-                                   "checkpoint_signature",
-                                   "signed_entry_timestamp"};
+    struct entry_check c_id, c_inc, c_cp, c_set, c_cert;
+    const struct entry_check *checks[NCHECKS];
+    static const char *names[NCHECKS] = {
+        "entry_id", "inclusion", "checkpoint_signature",
+        "signed_entry_timestamp", "certificate_logged"};
     struct merkle_checkpoint cp;
     struct merkle_note_result nres;
     struct entry *e;
@@ -391,10 +394,18 @@ cli_inspect(int argc, char **argv)
     entry_check_inclusion(e, &c_inc);
     inspect_keyed_check(&in, &c_cp, entry_check_checkpoint);
     inspect_keyed_check(&in, &c_set, entry_check_set);
+    if (in.bundle != NULL) {
+        bundle_check_certificate(in.bundle, in.body, &c_cert);
+    } else {
+        c_cert.verdict = ENTRY_CHECK_SKIPPED;
+        snprintf(c_cert.reason, sizeof(c_cert.reason),
+                 "the certificate is read from the logged body itself");
+    }
     checks[0] = &c_id;
     checks[1] = &c_inc;
     checks[2] = &c_cp;
     checks[3] = &c_set;
+    checks[4] = &c_cert;
 
     out = json_object();
     if (out == NULL) {
@@ -476,7 +487,7 @@ cli_inspect(int argc, char **argv)
                         ? "public key (no identity)"
                         : "none"));
     jc = json_object();
-    for (i = 0; i < 4; i++) {
+    for (i = 0; i < NCHECKS; i++) {
         json_object_set_new(
             jc, names[i],
             json_string(entry_check_string(checks[i], buf, sizeof(buf))));
@@ -497,7 +508,7 @@ cli_inspect(int argc, char **argv)
     }
     fputc('\n', stdout);
     if (failed) {
-        for (i = 0; i < 4; i++) {
+        for (i = 0; i < NCHECKS; i++) {
             if (checks[i]->verdict == ENTRY_CHECK_FAILED) {
                 log_warnx("inspect: %s failed: %s", names[i],
                           checks[i]->reason);

@@ -514,6 +514,54 @@ test_bundle_certificates(void **state)
     free(buf);
 }
 
+/* The bundle's certificate is the logged one; another one is not. */
+static void
+test_bundle_certificate_logged(void **state)
+{
+    struct fixture *f = *state;
+    const json_t *bundles = json_object_get(f->index, "bundles");
+    const char *rel;
+    json_t *fact;
+    struct bundle *prev = NULL;
+    char err[ENTRY_ERR_LEN];
+    size_t n = 0;
+
+    json_object_foreach((json_t *)bundles, rel, fact)
+    {
+        struct bundle *b = parse_rel(rel);
+        struct entry_body *body;
+        struct entry_check c;
+        struct entry_blob saved;
+
+        body = entry_body_decode(b->entry->body, b->entry->body_len, err,
+                                 sizeof(err));
+        assert_non_null(body);
+        bundle_check_certificate(b, body, &c);
+        assert_int_equal(c.verdict, ENTRY_CHECK_OK);
+        /* twin: the previous bundle's certificate in its place */
+        if (prev != NULL && (prev->certs[0].len != b->certs[0].len ||
+                             memcmp(prev->certs[0].der, b->certs[0].der,
+                                    b->certs[0].len) != 0)) {
+            saved = b->certs[0];
+            b->certs[0] = prev->certs[0];
+            bundle_check_certificate(b, body, &c);
+            assert_int_equal(c.verdict, ENTRY_CHECK_FAILED);
+            assert_true(c.reason[0] != '\0');
+            b->certs[0] = saved;
+            n++;
+        }
+        /* nothing to compare with: skipped, with a reason */
+        bundle_check_certificate(b, NULL, &c);
+        assert_int_equal(c.verdict, ENTRY_CHECK_SKIPPED);
+        assert_true(c.reason[0] != '\0');
+        entry_body_free(body);
+        bundle_free(prev);
+        prev = b;
+    }
+    bundle_free(prev);
+    assert_true(n >= 5);
+}
+
 /* A valid bundle with one field replaced must be refused. */
 static void
 test_bundle_malformed(void **state)
@@ -614,6 +662,7 @@ main(void)
         cmocka_unit_test(test_bundles_verify),
         cmocka_unit_test(test_bundles_tampered),
         cmocka_unit_test(test_bundle_certificates),
+        cmocka_unit_test(test_bundle_certificate_logged),
         cmocka_unit_test(test_bundle_malformed),
     };
 

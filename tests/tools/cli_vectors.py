@@ -648,7 +648,8 @@ def inspect_cases(out, td):
                               "shard_index": f["proofLogIndex"],
                               "integrated_time": f["integratedTime"],
                               "origin": f["checkpointOrigin"]}
-            check["checks"] = dict(want, entry_id="skip")
+            check["checks"] = dict(want, entry_id="skip",
+                                   certificate_logged="ok")
             expect = 1 if f["expected"] == "FAIL" else 0
         else:
             body = json.loads(base64.b64decode(doc.t["body"]))
@@ -662,6 +663,7 @@ def inspect_cases(out, td):
             check["checks"] = {k: "ok" for k in (
                 "entry_id", "inclusion", "checkpoint_signature",
                 "signed_entry_timestamp")}
+            check["checks"]["certificate_logged"] = "skip"
             expect = 0
         claims = by_bundle.get(rel)
         check["claims"] = claims
@@ -684,31 +686,56 @@ def inspect_cases(out, td):
             out.case(0, "inspect %s (stdin)" % rel,
                      ["inspect", "-", "--trusted-root", root], stdin=path,
                      check={"checks": check["checks"]})
-            mutate_cases(out, doc, rel, root)
+            mutate_cases(out, td, doc, rel, root)
 
 
-def mutate_cases(out, doc, rel, root):
+def mutate_cases(out, td, doc, rel, root):
     """One changed byte anywhere that matters must fail (exit 1)."""
-    def emit(what, fn):
+    def emit(what, fn, failed):
         d = Doc(doc.path)
         fn(d)
         mf = out.file("mutated.json", json.dumps(d.j))
         out.case(1, "inspect %s, %s changed" % (rel, what),
-                 ["inspect", mf, "--trusted-root", root])
+                 ["inspect", mf, "--trusted-root", root],
+                 check={"checks": {failed: "failed"}})
 
     if doc.proof and doc.proof.get("hashes"):
         emit("a proof hash", lambda d: d.proof["hashes"].__setitem__(
-            0, flip_hash(d.proof["hashes"][0])))
+            0, flip_hash(d.proof["hashes"][0])), "inclusion")
     if doc.proof:
         emit("the root hash", lambda d: d.proof.__setitem__(
-            "rootHash", flip_hash(d.proof["rootHash"])))
+            "rootHash", flip_hash(d.proof["rootHash"])), "inclusion")
     if doc.checkpoint():
         emit("the checkpoint signature", lambda d: d.set_checkpoint(
-            flip_checkpoint_sig(d.checkpoint())))
+            flip_checkpoint_sig(d.checkpoint())), "checkpoint_signature")
     emit("the entry body", lambda d: d.t.__setitem__(
-        d.body_key(), flip_body(d.t[d.body_key()])))
+        d.body_key(), flip_body(d.t[d.body_key()])),
+        "inclusion" if doc.proof else "signed_entry_timestamp")
     if doc.set_b64():
-        emit("the SET", lambda d: d.put_set(flip_b64_byte(d.set_b64(), 12)))
+        emit("the SET", lambda d: d.put_set(flip_b64_byte(d.set_b64(), 12)),
+             "signed_entry_timestamp")
+    if doc.bundle:
+        # another real Fulcio certificate in place of the bundle's own
+        vm = doc.j["verificationMaterial"]
+        own = (vm.get("certificate") or
+               vm["x509CertificateChain"]["certificates"][0])["rawBytes"]
+        leafdir = os.path.join(td, "fulcio", "leaf")
+        other = None
+        for fn in sorted(os.listdir(leafdir)):
+            if fn.endswith(".pem"):
+                der = base64.b64encode(pem_der(open(os.path.join(
+                    leafdir, fn)).read())).decode()
+                if der != own:
+                    other = der
+                    break
+
+        def swap(d):
+            m = d.j["verificationMaterial"]
+            c = m.get("certificate") or \
+                m["x509CertificateChain"]["certificates"][0]
+            c["rawBytes"] = other
+        emit("the certificate (another signer's)", swap,
+             "certificate_logged")
 
 
 def inspect_root_cases(out, td):
