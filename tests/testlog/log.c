@@ -775,7 +775,7 @@ tl_log_new(uint64_t seed, const char *host, uint64_t n, unsigned threads)
         goto err;
     }
     log->nshards = 1;
-    if (shard_reserve(log->shards[0], n > 1024 ? n + n / 4 : 1024) != 0 ||
+    if (shard_reserve(log->shards[0], n > 1024 ? n + n / 16 : 1024) != 0 ||
         tl_log_grow_noise(log, n, 0) != 0) {
         goto err;
     }

@@ -358,7 +358,7 @@ main(int argc, char **argv)
     struct tl_server srv;
     struct event_base *base = NULL;
     struct event *sigint = NULL, *sigterm = NULL;
-    char path[4200];
+    char path[4200], hostname[300];
     unsigned bound = 0;
     double t0, startup;
     int rc, status = 1, serving = 0;
@@ -380,8 +380,12 @@ main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
 
+    /* the signer name defaults to the URL host as trusted_root.json
+     * readers derive it: an IPv6 literal keeps its brackets */
+    snprintf(hostname, sizeof(hostname),
+             strchr(o.host, ':') != NULL ? "[%s]" : "%s", o.host);
     t0 = tl_mono();
-    log = tl_log_new(o.seed, o.hostname != NULL ? o.hostname : o.host,
+    log = tl_log_new(o.seed, o.hostname != NULL ? o.hostname : hostname,
                      o.entries, o.threads);
     if (log == NULL) {
         fprintf(stderr, "tlogwatch-testlog: cannot build the log\n");

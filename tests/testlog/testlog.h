@@ -519,7 +519,6 @@ struct tl_server {
     uint64_t delayed;
     uint64_t entries_served;
     uint64_t dropped;
-    uint64_t tampered_served;
     uint64_t endpoint[TL_EP_COUNT];
     double started; /* tl_mono() at start */
     struct tl_pending *pending;
