@@ -65,7 +65,10 @@ bundle_free(struct bundle *b)
     free(b);
 }
 
-/* A uint64 as a JSON integer >= 0 or a canonical decimal string. */
+/*
+ * A protobuf int64 that must not be negative: a JSON integer >= 0 or a
+ * canonical decimal string, at most INT64_MAX.
+ */
 static int
 get_u64(const json_t *v, uint64_t *out)
 {
@@ -76,9 +79,11 @@ get_u64(const json_t *v, uint64_t *out)
         *out = (uint64_t)json_integer_value(v);
         return 0;
     }
-    if (json_is_string(v)) {
-        return entry_parse_u64(json_string_value(v), json_string_length(v),
-                               out);
+    if (json_is_string(v) &&
+        entry_parse_u64(json_string_value(v), json_string_length(v), out) ==
+            0 &&
+        *out <= (uint64_t)INT64_MAX) {
+        return 0;
     }
     return -1;
 }
@@ -299,7 +304,7 @@ parse_tlog_entry(struct bundle *b, const json_t *te, char *err, size_t errlen)
     }
     v = json_object_get(te, "integratedTime");
     if (v != NULL && !json_is_null(v)) {
-        if (get_u64(v, &t) != 0 || t > INT64_MAX) {
+        if (get_u64(v, &t) != 0) {
             seterr(err, errlen,
                    "tlogEntries[0].integratedTime: not an integer >= 0");
             return -1;

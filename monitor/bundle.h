@@ -15,7 +15,8 @@
  * inclusionPromise.signedEntryTimestamp, inclusionProof (base64 hashes,
  * checkpoint.envelope) and canonicalizedBody.  Rekor v2 entries (no
  * integratedTime, no SET, Ed25519 checkpoints) decode the same way.
- * Integers may be JSON numbers or decimal strings (protobuf JSON).  The
+ * Integers may be JSON numbers or decimal strings (protobuf JSON int64:
+ * 0 to INT64_MAX; anything else is malformed).  The
  * artifact signature (messageSignature, dsseEnvelope) is not read.
  *
  * Invariants: the same as entry.h (pure parse, named limits checked before

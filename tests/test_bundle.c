@@ -578,6 +578,8 @@ test_bundle_malformed(void **state)
         {"verificationMaterial/tlogEntries/0/logIndex",
          "\"18446744073709551616\""},
         {"verificationMaterial/tlogEntries/0/logIndex", "\"0012\""},
+        {"verificationMaterial/tlogEntries/0/logIndex",
+         "\"9223372036854775808\""},
         {"verificationMaterial/tlogEntries/0/logIndex", "-4"},
         {"verificationMaterial/tlogEntries/0/logId/keyId", "\"AAAA\""},
         {"verificationMaterial/tlogEntries/0/kindVersion", "{}"},
