@@ -581,6 +581,12 @@ build_signing_cb(void *arg, const struct store_signing *g)
     } else {
         r->bins_other[bin]++;
     }
+    if (ru->repository == NULL && g->repository != NULL) {
+        ru->repository = dupf(g->repository, &b->failed);
+        if (b->failed) {
+            return 1;
+        }
+    }
     if (ru->nlist < REPORT_MAX_SIGNINGS) {
         struct report_signing *d = &ru->list[ru->nlist++];
 
@@ -723,7 +729,8 @@ report_build(struct store *s, const struct config *cfg, int64_t since,
         if (ru == NULL && !full) {
             goto oom;
         }
-        if (ru != NULL && ru->repository == NULL) {
+        if (ru != NULL && !ru->configured) {
+            ru->configured = 1;
             ru->repository = strdup(cfg->watch[i].repository);
             if (ru->repository == NULL) {
                 goto oom;
@@ -992,12 +999,12 @@ jrule(const struct report_rule *ru)
     for (i = 0; list != NULL && i < ru->nlist; i++) {
         json_array_append_new(list, jsigning(&ru->list[i]));
     }
-    return json_pack(
-        "{s:o,s:o,s:b,s:I,s:o,s:o,s:o}", "name", js(ru->name), "repository",
-        js(ru->repository), "configured", ru->repository != NULL, "signings",
-        (json_int_t)ru->signings, "verdicts",
-        verdicts != NULL ? verdicts : json_null(), "alerts", jsev(ru->alerts),
-        "recent_signings", list != NULL ? list : json_null());
+    return json_pack("{s:o,s:o,s:b,s:I,s:o,s:o,s:o}", "name", js(ru->name),
+                     "repository", js(ru->repository), "configured",
+                     ru->configured, "signings", (json_int_t)ru->signings,
+                     "verdicts", verdicts != NULL ? verdicts : json_null(),
+                     "alerts", jsev(ru->alerts), "recent_signings",
+                     list != NULL ? list : json_null());
 }
 
 json_t *
@@ -1169,7 +1176,8 @@ md_rule(struct rbuf *b, const struct report_rule *ru)
     if (ru->repository != NULL) {
         rb_str(b, ", repository ");
         rb_mdcode(b, ru->repository);
-    } else {
+    }
+    if (!ru->configured) {
         rb_str(b, " (not in the configuration)");
     }
     rb_printf(b, "\n\n%llu signings", (unsigned long long)ru->signings);
@@ -1690,7 +1698,8 @@ html_rule(struct rbuf *b, const struct report_rule *ru)
         rb_str(b, " &middot; repository <code>");
         rb_html(b, ru->repository);
         rb_str(b, "</code>");
-    } else {
+    }
+    if (!ru->configured) {
         rb_str(b, " <span class=\"muted\">(not in the configuration)</span>");
     }
     rb_printf(b, "</h3><p>%llu watched signing%s",

@@ -107,7 +107,9 @@ struct report_signing {
 
 struct report_rule {
     char *name;        /* owned */
-    char *repository;  /* owned; NULL when the rule is not configured */
+    char *repository;  /* owned; from the config, else from a signing;
+                          may be NULL */
+    int configured;    /* the rule is in the configuration */
     uint64_t signings; /* recorded in the period */
     struct report_count *verdicts; /* owned: key1 verdict, count */
     size_t nverdicts;
