@@ -1,7 +1,7 @@
 /*
  * tlw.c: the daemon's context: build it from a config, start and stop the
  * followers, signals (TERM/INT stop after committing, HUP reloads a
- * validated config), the outbox flush for stdout sinks, once-mode
+ * validated config), the delivery worker (outbox.c), once-mode
  * bookkeeping.
  */
 #include <signal.h>
@@ -18,6 +18,7 @@
 #include "monitor/follow.h"
 #include "monitor/http.h"
 #include "monitor/log.h"
+#include "monitor/outbox.h"
 #include "monitor/report_timer.h"
 #include "monitor/policy.h"
 #include "monitor/store.h"
@@ -25,6 +26,7 @@
 #include "notify/alert.h"
 
 #define TLW_MAX_SINKS 64
+#define TLW_DRAIN_MS 60000 /* once: longest wait for deliveries at the end */
 
 uint64_t
 tlw_random(struct tlw *t, uint64_t n)
@@ -102,42 +104,34 @@ tlw_alert_record(struct tlw *t, int64_t log_id, json_t *alert)
     return rc;
 }
 
-struct flush_ctx {
-    struct tlw *t;
-    int failed;
-};
-
-static int
-tlw_flush_one(void *arg, const struct store_delivery *d)
-{
-    struct flush_ctx *c = arg;
-    const struct config_sink *s = config_sink_find(c->t->cfg, d->sink);
-
-    if (s == NULL || s->type != CONFIG_SINK_STDOUT) {
-        /* Delivered by the notification worker (slack, webhook, exec). */
-        return 0;
-    }
-    if (printf("%s\n", d->body) < 0 || fflush(stdout) != 0) {
-        c->failed = 1;
-        return 1;
-    }
-    if (store_delivery_sent(c->t->store, d->alert_id, d->sink, time(NULL)) !=
-        0) {
-        c->failed = 1;
-        return 1;
-    }
-    return 0;
-}
-
 void
 tlw_outbox_flush(struct tlw *t)
 {
-    struct flush_ctx c = {t, 0};
+    outbox_kick(t->outbox);
+}
 
-    /* Rows are marked as they go, so a second pass sees only new ones. */
-    if (store_deliveries_due(t->store, time(NULL), 0, tlw_flush_one, &c) != 0) {
-        log_warnx("outbox: %s", store_errmsg(t->store));
-    }
+/* A new delivery worker for t->cfg (sinks and heartbeat are copied). */
+static struct outbox *
+tlw_outbox_new(struct tlw *t, char *err, size_t errlen)
+{
+    struct outbox_opts oo;
+
+    memset(&oo, 0, sizeof(oo));
+    oo.base = t->base;
+    oo.store = t->store;
+    oo.cfg = t->cfg;
+    oo.http = t->http;
+    oo.seed = tlw_random(t, UINT64_MAX);
+    oo.heartbeat = t->mode == TLW_MODE_RUN;
+    return outbox_new(&oo, err, errlen);
+}
+
+static void
+tlw_drained(void *arg)
+{
+    struct tlw *t = arg;
+
+    event_base_loopbreak(t->base);
 }
 
 void
@@ -156,7 +150,12 @@ tlw_follower_done(struct tlw *t, struct follower *f, int failed)
         t->once_failed = 1;
     }
     if (t->once_pending > 0 && --t->once_pending == 0) {
-        event_base_loopbreak(t->base);
+        /* once: give every due delivery its attempt, then stop. */
+        if (t->outbox != NULL) {
+            outbox_drain(t->outbox, TLW_DRAIN_MS, tlw_drained, t);
+        } else {
+            event_base_loopbreak(t->base);
+        }
     }
 }
 
@@ -262,6 +261,10 @@ tlw_init(struct tlw *t, struct event_base *base, const char *config_path,
         snprintf(err, errlen, "cannot create the HTTP client");
         return -1;
     }
+    t->outbox = tlw_outbox_new(t, err, errlen);
+    if (t->outbox == NULL) {
+        return -1;
+    }
     return tlw_build_followers(t, err, errlen);
 }
 
@@ -355,6 +358,15 @@ tlw_reload(struct tlw *t)
             return -1;
         }
     } else {
+        struct outbox *ob = tlw_outbox_new(t, err, sizeof(err));
+        if (ob == NULL) {
+            log_warnx("reload: %s; keeping the old sinks", err);
+        } else {
+            /* In-flight deliveries stay pending and go out again. */
+            outbox_free(t->outbox);
+            t->outbox = ob;
+            outbox_kick(ob);
+        }
         policy_free(old_pol);
         config_free(old_cfg);
         config_trusted_root_free(old_tr);
@@ -380,6 +392,7 @@ tlw_free(struct tlw *t)
         event_free(t->sig_hup);
     }
     report_timer_free(t->reports);
+    outbox_free(t->outbox); /* before the client: cancels its requests */
     http_client_free(t->http);
     store_close(t->store);
     policy_free(t->policy);

@@ -28,6 +28,7 @@ struct http_client;
 struct follower;
 struct report_timer;
 struct policy;
+struct outbox;
 
 enum tlw_mode {
     TLW_MODE_RUN = 0, /* the daemon: poll forever */
@@ -43,6 +44,7 @@ struct tlw {
     struct policy *policy;             /* owned; borrows troot */
     struct store *store;               /* owned */
     struct http_client *http;          /* owned */
+    struct outbox *outbox;             /* owned: delivery worker */
     struct follower **followers;       /* owned, n_followers */
     size_t n_followers;
     struct report_timer *reports; /* owned; NULL: no periodic report */
@@ -97,7 +99,8 @@ size_t tlw_sinks_for(const struct tlw *t, enum notify_severity sev,
  */
 int tlw_alert_record(struct tlw *t, int64_t log_id, json_t *alert);
 
-/* Deliver due outbox rows (stdout sinks now; more sinks later). */
+/* New outbox rows may be due: let the delivery worker scan (stdout rows
+ * are written before it returns, the others are sent on the loop). */
 void tlw_outbox_flush(struct tlw *t);
 
 /* Note that an alert of severity sev was raised (once's exit code). */

@@ -1,0 +1,151 @@
+/*
+ * outbox.h: the delivery worker.  Takes the pending deliveries of the
+ * store's outbox (one row per alert and sink, written with the alert) and
+ * sends each through its sink on the event loop: slack (Block Kit message,
+ * at most one per OUTBOX_SLACK_INTERVAL_MS per sink), webhook (the alert
+ * JSON, X-Tlogwatch-Alert-Id, HMAC X-Tlogwatch-Signature with a secret),
+ * exec (a command with the alert in its environment and in a JSON file,
+ * killed with its process group at its time limit) and stdout (JSON
+ * lines).  Also the heartbeat (monitor.heartbeat every heartbeat.every to
+ * its sinks, through the outbox) and direct sends for `test-alert`.
+ *
+ * Invariants:
+ *  - at-least-once: a row leaves "pending" only when its sink accepted it
+ *    (2xx, exit 0, line written) or failed permanently (HTTP 4xx other
+ *    than 408 and 429, logged); anything else is retried with exponential
+ *    backoff and jitter, or after Retry-After when the receiver sends one.
+ *    A crash or stop in the middle leaves the row pending: it is sent
+ *    again on the next start (the receiver dedupes on the alert id);
+ *  - sinks are independent: each has its own queue position, at most one
+ *    delivery in flight and its own backoff, so a failing sink never
+ *    delays another, and nothing here ever blocks the loop (HTTP through
+ *    the curl-multi transport, exec children reaped by a timer);
+ *  - secrets never leave: URLs are logged through http_redact_url(),
+ *    errors name no URL, exec children get a fresh environment built from
+ *    the alert only (never tlogwatch's own environment), the HMAC key is
+ *    used only to sign;
+ *  - nothing but monitor.test leaves through outbox_send_direct(); every
+ *    other alert is in the store before anything is sent.
+ */
+#ifndef TLOGWATCH_MONITOR_OUTBOX_H
+#define TLOGWATCH_MONITOR_OUTBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct event_base;
+struct store;
+struct config;
+struct http_client;
+
+/* Named limits and defaults. */
+#define OUTBOX_BACKOFF_BASE_MS 1000ULL        /* first retry after ~1 s */
+#define OUTBOX_BACKOFF_MAX_MS (600ULL * 1000) /* retries at most 10 min apart  \
+                                               */
+#define OUTBOX_JITTER_PCT 20                  /* +- percent on backoff */
+#define OUTBOX_SLACK_INTERVAL_MS 1100ULL      /* Slack: ~1 message/s/hook */
+#define OUTBOX_HTTP_TIMEOUT_MS 15000ULL       /* whole webhook request */
+#define OUTBOX_HTTP_RESPONSE_CAP (64u * 1024) /* receiver's reply kept */
+#define OUTBOX_EXEC_POLL_MS 50                /* child reaping period */
+#define OUTBOX_KILL_GRACE_MS 1000             /* TERM, then KILL after */
+#define OUTBOX_ERROR_MAX 256                  /* bytes of an error text */
+#define OUTBOX_EXEC_PATH                                                       \
+    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+struct outbox_opts {
+    struct event_base *base;  /* borrowed, outlives the outbox */
+    struct store *store;      /* borrowed; NULL: direct sends only */
+    const struct config *cfg; /* read during outbox_new only: sinks and
+                                 heartbeat are copied */
+    struct http_client *http; /* borrowed, outlives the outbox */
+    const char *tmp_dir;      /* exec JSON files [$TMPDIR or /tmp]; copied */
+    uint64_t seed;            /* jitter PRNG seed */
+    int heartbeat;            /* 1: run cfg->heartbeat (daemon mode) */
+    /* Overrides for tests; 0 takes the OUTBOX_* default. */
+    uint64_t backoff_base_ms, backoff_max_ms, slack_interval_ms;
+};
+
+struct outbox;
+
+/*
+ * Returns a new outbox (free with outbox_free) or NULL with a message in
+ * err.  Nothing is sent until outbox_kick().
+ */
+struct outbox *outbox_new(const struct outbox_opts *opts, char *err,
+                          size_t errlen);
+
+/*
+ * Stops everything: HTTP requests in flight are cancelled and exec
+ * children killed; their rows stay pending (sent again next time).
+ * Direct sends in flight end with their callback (verdict RETRY,
+ * "cancelled").  Wipes the copied secrets.  outbox_free(NULL) is a no-op.
+ */
+void outbox_free(struct outbox *o);
+
+/*
+ * New rows may be due: scan the store now.  stdout rows are written
+ * before this returns; the others start and finish later on the loop.
+ * Starts the heartbeat on its first call.
+ */
+void outbox_kick(struct outbox *o);
+
+typedef void (*outbox_idle_cb)(void *arg);
+/*
+ * Drain for `once`: from now on each sink gets one attempt per due row
+ * (no waiting on backoff), and cb(arg) is called once, from the loop,
+ * when nothing is in flight or due, or when deadline_ms has passed (in
+ * flight requests are then cancelled and stay pending).
+ */
+void outbox_drain(struct outbox *o, uint64_t deadline_ms, outbox_idle_cb cb,
+                  void *arg);
+
+enum outbox_verdict {
+    OUTBOX_SENT = 0,      /* accepted */
+    OUTBOX_RETRY = 1,     /* try again later */
+    OUTBOX_PERMANENT = 2, /* never again: the receiver refused it */
+};
+
+/* The outcome of one attempt.  Strings borrowed for the callback. */
+struct outbox_result {
+    const char *sink;      /* its name */
+    const char *sink_type; /* "slack", ... */
+    const char *where;     /* redacted URL or command; never a secret */
+    enum outbox_verdict verdict;
+    int status;          /* HTTP status, exit status, or 0 */
+    int has_retry_after; /* the receiver named a delay */
+    uint64_t retry_after_s;
+    const char *error; /* "" when sent */
+};
+typedef void (*outbox_send_cb)(void *arg, const struct outbox_result *r);
+
+/*
+ * Send the alert body (JSON, borrowed for the call) once through the sink
+ * named sink, bypassing the store: `test-alert`.  cb is called exactly
+ * once, later, from the loop.  Returns 0, or -1 (unknown sink, memory)
+ * without calling cb.
+ */
+int outbox_send_direct(struct outbox *o, const char *sink, const char *body,
+                       outbox_send_cb cb, void *arg);
+
+/* Deliveries and direct sends in flight. */
+size_t outbox_in_flight(const struct outbox *o);
+
+/* Counters since outbox_new. */
+struct outbox_stats {
+    uint64_t sent, retried, failed;
+};
+void outbox_get_stats(const struct outbox *o, struct outbox_stats *out);
+
+/*
+ * Pure helpers, exposed for tests.
+ * The verdict for an HTTP attempt: complete (1 when a response arrived)
+ * and its status.
+ */
+enum outbox_verdict outbox_http_verdict(int complete, int status);
+/* The backoff before attempt number attempts + 1 (attempts >= 1 already
+ * failed): base * 2^(attempts-1), capped at max, then +- jitter_pct
+ * percent using r (any 64-bit random value). */
+uint64_t outbox_backoff_ms(uint64_t attempts, uint64_t base_ms, uint64_t max_ms,
+                           unsigned jitter_pct, uint64_t r);
+
+#endif
