@@ -38,17 +38,23 @@ struct store;
 struct config;
 struct http_client;
 
-/* Named limits and defaults. */
-#define OUTBOX_BACKOFF_BASE_MS 1000ULL        /* first retry after ~1 s */
-#define OUTBOX_BACKOFF_MAX_MS (600ULL * 1000) /* retries at most 10 min apart  \
-                                               */
-#define OUTBOX_JITTER_PCT 20                  /* +- percent on backoff */
-#define OUTBOX_SLACK_INTERVAL_MS 1100ULL      /* Slack: ~1 message/s/hook */
-#define OUTBOX_HTTP_TIMEOUT_MS 15000ULL       /* whole webhook request */
-#define OUTBOX_HTTP_RESPONSE_CAP (64u * 1024) /* receiver's reply kept */
-#define OUTBOX_EXEC_POLL_MS 50                /* child reaping period */
-#define OUTBOX_KILL_GRACE_MS 1000             /* TERM, then KILL after */
-#define OUTBOX_ERROR_MAX 256                  /* bytes of an error text */
+/*
+ * Named limits and defaults: first retry after ~1 s, doubling, at most
+ * 10 min apart, +- 20% jitter; Slack gets at most one message per 1.1 s
+ * per sink; a webhook request may take 15 s and its reply is cut at
+ * 64 KiB; exec children are polled every 50 ms and get SIGKILL 1 s after
+ * SIGTERM; errors are cut at 256 bytes.
+ */
+#define OUTBOX_BACKOFF_BASE_MS 1000ULL
+#define OUTBOX_BACKOFF_MAX_MS (600ULL * 1000)
+#define OUTBOX_JITTER_PCT 20
+#define OUTBOX_SLACK_INTERVAL_MS 1100ULL
+#define OUTBOX_HTTP_TIMEOUT_MS 15000ULL
+#define OUTBOX_HTTP_RESPONSE_CAP (64u * 1024)
+#define OUTBOX_EXEC_POLL_MS 50
+#define OUTBOX_KILL_GRACE_MS 1000
+#define OUTBOX_ERROR_MAX 256
+/* PATH of exec hooks (their environment is built, never inherited). */
 #define OUTBOX_EXEC_PATH                                                       \
     "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
