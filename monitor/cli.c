@@ -14,6 +14,7 @@ static const struct cli_command cli_commands[] = {
     {"once", cli_once},
     {"status", cli_status},
     {"report", cli_report},
+    {"test-alert", cli_test_alert},
 };
 
 const struct cli_command *

@@ -1090,7 +1090,7 @@ outbox_new(const struct outbox_opts *opts, char *err, size_t errlen)
             log_clean(s->command, strlen(s->command), s->where,
                       sizeof(s->where));
         } else {
-            snprintf(s->where, sizeof(s->where), "-");
+            s->where[0] = '\0'; /* stdout */
         }
         if (oom || s->name == NULL) {
             goto oom;
