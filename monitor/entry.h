@@ -51,12 +51,12 @@
 #define ENTRY_MAX_CERTS 16               /* certificates / signatures */
 #define ENTRY_MAX_CERT_DER (16 * 1024)   /* one DER certificate */
 #define ENTRY_MAX_PROOF MERKLE_MAX_PROOF /* hashes in one proof */
-#define ENTRY_MAX_CHECKPOINT (64 * 1024) /* = MERKLE_NOTE_MAX_SIZE */
-#define ENTRY_MAX_SET 1024               /* decoded SET signature, bytes */
-#define ENTRY_UUID_MAX 80                /* 16 hex tree id + 64 hex leaf */
-#define ENTRY_KIND_MAX 32                /* "hashedrekord", ... */
-#define ENTRY_VERSION_MAX 16             /* "0.0.1", ... */
-#define ENTRY_ERR_LEN 192                /* enough for every message */
+#define ENTRY_MAX_CHECKPOINT MERKLE_NOTE_MAX_SIZE /* one signed note */
+#define ENTRY_MAX_SET 1024   /* decoded SET signature, bytes */
+#define ENTRY_UUID_MAX 80    /* 16 hex tree id + 64 hex leaf */
+#define ENTRY_KIND_MAX 32    /* "hashedrekord", ... */
+#define ENTRY_VERSION_MAX 16 /* "0.0.1", ... */
+#define ENTRY_ERR_LEN 192    /* enough for every message */
 
 /*
  * An inclusion proof (or, from a proof file, a consistency proof) with
