@@ -1395,6 +1395,13 @@ html_tree_chart(struct rbuf *b, const struct report *r,
                   CH_L, CH_W - CH_R, y, y, CH_L - 6, y + 4,
                   (unsigned long long)v);
     }
+    rb_printf(b,
+              "<text x=\"%.1f\" y=\"%.1f\" class=\"note\">+%llu entries, "
+              "%llu checkpoint%s verified</text>",
+              CH_L + 10, CH_T + 20,
+              (unsigned long long)(l->last.size - l->first.size),
+              (unsigned long long)l->checkpoints,
+              l->checkpoints == 1 ? "" : "s");
     rb_str(b, "<path class=\"tree\" d=\"");
     for (i = 0; i <= l->npoints; i++) {
         /* The decimated points, then always the last checkpoint. */
@@ -1489,14 +1496,14 @@ static const char html_css[] =
     "main{max-width:1100px;margin:0 auto;padding:24px 28px 48px}"
     "h1{font-size:26px;margin:0 0 4px}h2{font-size:20px;margin:32px 0 10px;"
     "border-bottom:2px solid #d8dde6;padding-bottom:4px}"
-    "h3{font-size:16px;margin:20px 0 8px}"
+    "h3{font-size:16px;margin:20px 0 8px}h3 code{font-size:15px}"
     ".sub{color:#5b6475;margin:0 0 18px}"
     ".banner{padding:12px 16px;border-radius:8px;font-weight:600;"
     "margin:14px 0}"
     ".banner.good{background:#e3f4e6;color:#1e5b2a;border:1px solid #a9d8b2}"
     ".banner.warn{background:#fff4dc;color:#7a4b00;border:1px solid #f0cf86}"
     ".banner.crit{background:#fde4e4;color:#8a1414;border:1px solid #f0a5a5}"
-    ".cards{display:grid;grid-template-columns:repeat(5,1fr);gap:12px}"
+    ".cards{display:grid;grid-template-columns:repeat(6,1fr);gap:10px}"
     ".card{background:#fff;border:1px solid #d8dde6;border-radius:8px;"
     "padding:10px 14px}.card b{display:block;font-size:24px}"
     ".card span{color:#5b6475;font-size:13px}"
@@ -1525,6 +1532,8 @@ static const char html_css[] =
     ".chart .grid{stroke:#e6e9ef}"
     ".chart .ax{font-size:11px;fill:#5b6475}"
     ".chart .empty{font-size:14px;fill:#8a93a5}"
+    "td.mono,td.nw code{white-space:nowrap}"
+    ".chart .note{font-size:13px;fill:#3c4557;font-weight:600}"
     ".chart .tree{fill:none;stroke:#1f6fd1;stroke-width:2.2}"
     ".chart .tree-after{fill:none;stroke:#1f6fd1;stroke-width:1.5;"
     "stroke-dasharray:4 4}"
@@ -1801,7 +1810,7 @@ html_alerts(struct rbuf *b, const struct report *r)
         fmt_time(a->detected_at, when, sizeof(when));
         rb_printf(b,
                   "<tr><td class=\"mono\">%s</td><td><span class=\"sev "
-                  "%s\">%s</span></td><td><code>",
+                  "%s\">%s</span></td><td class=\"nw\"><code>",
                   when, sev, sev);
         rb_html(b, a->type);
         rb_str(b, "</code></td><td>");
@@ -1823,6 +1832,46 @@ html_alerts(struct rbuf *b, const struct report *r)
                   r->nalerts, (unsigned long long)r->alerts_total);
     }
     rb_str(b, "</section>\n");
+}
+
+/* One row per log shard: the figures an auditor checks first. */
+static void
+html_overview(struct rbuf *b, const struct report *r)
+{
+    size_t i;
+
+    rb_str(b, "<section class=\"box\"><table><tr><th>log &middot; shard</th>"
+              "<th>tree in period</th><th>checkpoints</th><th>consistency "
+              "proofs</th><th>verified size (now)</th><th>lag</th>"
+              "<th>last success</th><th>errors</th><th>log alerts</th></tr>");
+    for (i = 0; i < r->nlogs; i++) {
+        const struct report_log *l = &r->logs[i];
+        char ok[32];
+
+        fmt_time(l->st.last_success_at, ok, sizeof(ok));
+        rb_str(b, "<tr><td><code>");
+        rb_html(b, l->st.name);
+        rb_str(b, "</code><br><span class=\"muted mono\">");
+        rb_html(b, l->st.origin);
+        rb_str(b, "</span></td><td>");
+        if (l->has_checkpoints) {
+            rb_printf(b, "%llu &rarr; %llu", (unsigned long long)l->first.size,
+                      (unsigned long long)l->last.size);
+        } else {
+            rb_str(b, "<span class=\"muted\">no new checkpoint</span>");
+        }
+        rb_printf(b,
+                  "</td><td>%llu</td><td>%llu</td><td>%s%llu</td>"
+                  "<td>%llu</td><td class=\"mono\">%s</td><td>%zu</td>"
+                  "<td>%llu critical, %llu warning</td></tr>",
+                  (unsigned long long)l->checkpoints,
+                  (unsigned long long)l->proofs, l->st.frozen ? "frozen " : "",
+                  (unsigned long long)l->st.verified_size,
+                  (unsigned long long)log_lag(&l->st), ok, l->nerrors,
+                  (unsigned long long)l->alerts[NOTIFY_CRITICAL],
+                  (unsigned long long)l->alerts[NOTIFY_WARNING]);
+    }
+    rb_str(b, "</table></section>\n");
 }
 
 static char *
@@ -1867,8 +1916,8 @@ render_html(const struct report *r)
     html_card(&b, r->counts.checkpoints, "checkpoints verified");
     html_card(&b, r->proofs, "consistency proofs verified");
     html_card(&b, r->counts.signings, "watched signings");
-    html_card(&b, al[NOTIFY_CRITICAL] + al[NOTIFY_WARNING],
-              "critical + warning alerts");
+    html_card(&b, al[NOTIFY_CRITICAL], "critical alerts");
+    html_card(&b, al[NOTIFY_WARNING], "warning alerts");
     html_card(&b,
               r->counts.deliveries[STORE_DELIVERY_PENDING] +
                   r->counts.deliveries[STORE_DELIVERY_FAILED],
@@ -1881,10 +1930,11 @@ render_html(const struct report *r)
     rb_str(&b, "<h2>Logs</h2>\n");
     if (r->nlogs == 0) {
         rb_str(&b, "<p>No log has been followed yet.</p>\n");
+    } else {
+        html_overview(&b, r);
     }
-    for (i = 0; i < r->nlogs; i++) {
-        html_log(&b, r, &r->logs[i]);
-    }
+    rb_str(&b, "<h2>Alerts</h2>\n");
+    html_alerts(&b, r);
     rb_str(&b, "<h2>Watched signings</h2>\n<section class=\"box\">");
     html_signing_chart(&b, r);
     rb_str(&b, "</section>\n");
@@ -1894,8 +1944,12 @@ render_html(const struct report *r)
     for (i = 0; i < r->nrules; i++) {
         html_rule(&b, &r->rules[i]);
     }
-    rb_str(&b, "<h2>Alerts</h2>\n");
-    html_alerts(&b, r);
+    if (r->nlogs > 0) {
+        rb_str(&b, "<h2>Evidence per log</h2>\n");
+    }
+    for (i = 0; i < r->nlogs; i++) {
+        html_log(&b, r, &r->logs[i]);
+    }
     rb_str(&b, "<footer>To check a checkpoint offline: <code>tlogwatch "
                "verify checkpoint --key LOG_KEY.pem NOTE_FILE</code>; to check "
                "that the last checkpoint extends the first: <code>tlogwatch "
