@@ -1,6 +1,9 @@
 #!/bin/sh
 # install-deps.sh: install the Debian 12 packages tlogwatch needs to build,
 # test and run, only those that are missing.  Uses sudo when not root.
+# Optional extras as arguments: clang clang-format (CI), chromium (lets
+# e2e_report render the HTML report and keep a screenshot; without it
+# that part is skipped with a message).
 set -eu
 PKGS="cmake make gcc pkg-config libssl-dev libcurl4-openssl-dev libjansson-dev
 libevent-dev libsqlite3-dev libyaml-dev libcmocka-dev ca-certificates curl

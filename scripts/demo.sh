@@ -1,0 +1,253 @@
+#!/bin/bash
+# demo.sh BUILD_DIR: the newcomer's demo (`make demo`), offline, in about a
+# minute.  Starts three things on 127.0.0.1:
+#   - the test log (BUILD_DIR/bin/tlogwatch-testlog): a Rekor v1 log with a
+#     real Merkle tree, a real log key and a Fulcio-like CA, that can be
+#     told to misbehave through its admin API;
+#   - a webhook receiver (python3 http.server) that prints every alert that
+#     arrives and checks its HMAC signature;
+#   - `tlogwatch run` with a config written to a temporary directory,
+#     watching the repository acme/enclave-app;
+# then tells a short story through the test log's admin API (an expected
+# signing, a self-hosted runner, an impostor certificate, a forked log) and
+# shows each alert as it reaches the receiver.  Every process started here
+# is stopped on exit or Ctrl-C, and the temporary directory is removed
+# (DEMO_KEEP=1 keeps it).  The three run in their own sessions, so that a
+# Ctrl-C reaches this script only, which stops them in order.
+set -u
+BUILD=${1:-build}
+TLW="$BUILD/bin/tlogwatch"
+TESTLOG="$BUILD/bin/tlogwatch-testlog"
+for b in "$TLW" "$TESTLOG"; do
+    if [ ! -x "$b" ]; then
+        echo "demo: $b not found: build first (make build)" >&2
+        exit 2
+    fi
+done
+TLW=$(realpath "$TLW")
+TESTLOG=$(realpath "$TESTLOG")
+DEMO=$(mktemp -d /tmp/tlogwatch-demo.XXXXXX)
+PIDS=()
+
+if [ -t 1 ]; then
+    B=$'\e[1m' DIM=$'\e[2m' RED=$'\e[31m' GRN=$'\e[32m' YEL=$'\e[33m' CYN=$'\e[36m' R=$'\e[0m'
+else
+    B="" DIM="" RED="" GRN="" YEL="" CYN="" R=""
+fi
+
+cleanup() {
+    local p
+    trap - EXIT INT TERM
+    for p in "${PIDS[@]}"; do
+        kill "$p" 2>/dev/null
+    done
+    for p in "${PIDS[@]}"; do
+        wait "$p" 2>/dev/null
+    done
+    if [ "${DEMO_KEEP:-}" = "" ]; then
+        rm -rf "$DEMO"
+    else
+        echo "demo: kept $DEMO"
+    fi
+}
+trap cleanup EXIT
+trap 'echo; echo "demo: interrupted, stopping"; exit 130' INT TERM
+
+say() { printf '\n%s==> %s%s\n' "$B" "$*" "$R"; }
+note() { printf '    %s%s%s\n' "$DIM" "$*" "$R"; }
+die() {
+    printf '%sdemo: %s%s\n' "$RED" "$*" "$R" >&2
+    exit 1
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+admin() { # op [json]
+    curl -fsS -X POST -H 'Content-Type: application/json' \
+        --data "${2:-{\}}" "$LOG_URL/admin/$1"
+}
+
+# How many alerts of TYPE the receiver got so far.
+received() {
+    python3 - "$DEMO/received.jsonl" "$1" <<'PY'
+import json, sys
+n = 0
+try:
+    for line in open(sys.argv[1]):
+        if json.loads(line).get("type") == sys.argv[2]:
+            n += 1
+except FileNotFoundError:
+    pass
+print(n)
+PY
+}
+
+# Wait (at most 30 s) until the receiver has one more alert of TYPE.
+await_alert() { # type before
+    local i
+    for i in $(seq 1 300); do
+        if [ "$(received "$1")" -gt "$2" ]; then
+            return 0
+        fi
+        if ! kill -0 "$TLW_PID" 2>/dev/null; then
+            die "tlogwatch stopped; its log: $DEMO/tlogwatch.err"
+        fi
+        sleep 0.1
+    done
+    printf '    %s(no %s at the receiver after 30 s: see %s/tlogwatch.out and .err)%s\n' \
+        "$YEL" "$1" "$DEMO" "$R"
+    return 1
+}
+
+pause() { sleep "${DEMO_PAUSE:-2}"; }
+
+# ---- 1. the test log ------------------------------------------------------
+say "Starting a test log on 127.0.0.1 with 2,000 entries of other people's signings"
+setsid "$TESTLOG" --dir "$DEMO/testlog" --entries 2000 >"$DEMO/testlog.out" 2>"$DEMO/testlog.err" &
+PIDS+=($!)
+for i in $(seq 1 300); do
+    [ -s "$DEMO/testlog/url" ] && break
+    sleep 0.1
+done
+[ -s "$DEMO/testlog/url" ] || die "the test log did not start: $(cat "$DEMO/testlog.err")"
+LOG_URL=$(cat "$DEMO/testlog/url")
+note "Rekor v1 API at $LOG_URL (log key and CA in $DEMO/testlog/trusted_root.json)"
+
+# ---- 2. the receiver --------------------------------------------------------
+HOOK_PORT=$(free_port)
+export DEMO_HOOK_SECRET
+DEMO_HOOK_SECRET=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
+say "Starting a webhook receiver on 127.0.0.1:$HOOK_PORT (it checks the HMAC of each alert)"
+setsid python3 -u - "$HOOK_PORT" "$DEMO/received.jsonl" <<'PY' &
+import hashlib, hmac, json, os, sys, time
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+port, out = int(sys.argv[1]), sys.argv[2]
+secret = os.environ["DEMO_HOOK_SECRET"].encode()
+tty = sys.stdout.isatty()
+colour = {"critical": "\033[1;31m", "warning": "\033[1;33m", "info": "\033[1;32m"}
+
+class Hook(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        sig = self.headers.get("X-Tlogwatch-Signature", "")
+        parts = dict(p.split("=", 1) for p in sig.split(",") if "=" in p)
+        want = hmac.new(secret, parts.get("t", "").encode() + b"." + body,
+                        hashlib.sha256).hexdigest()
+        signed = hmac.compare_digest(want, parts.get("v1", ""))
+        self.send_response(200)
+        self.end_headers()
+        try:
+            a = json.loads(body)
+        except ValueError:
+            print("    [receiver] not JSON: %r" % body[:80])
+            return
+        sev = a.get("severity", "?")
+        c, r = (colour.get(sev, ""), "\033[0m") if tty else ("", "")
+        print("    [receiver] %s%-8s %s%s  %s  (HMAC %s)" % (
+            c, sev, a.get("type"), r, a.get("summary", ""),
+            "ok" if signed else "MISSING OR WRONG"), flush=True)
+        with open(out, "a") as f:
+            f.write(json.dumps(a) + "\n")
+
+    def log_message(self, *args):
+        pass
+
+HTTPServer(("127.0.0.1", port), Hook).serve_forever()
+PY
+PIDS+=($!)
+
+# ---- 3. tlogwatch -----------------------------------------------------------
+cat >"$DEMO/tlogwatch.yaml" <<YAML
+# The demo's configuration (DESIGN.md "Config").
+state: $DEMO/state.db
+trusted_root: $DEMO/testlog/trusted_root.json
+logs:
+  - name: testlog
+    url: $LOG_URL
+    poll_interval: 1s
+    start: 0
+watch:
+  - name: enclave-app
+    repository: acme/enclave-app
+    allow:
+      workflows: [".github/workflows/build-eif.yml"]
+      refs: ["refs/heads/main", "refs/tags/v*"]
+      runners: [github-hosted]
+    record_expected: true
+notify:
+  - {name: receiver, type: webhook, url: "http://127.0.0.1:$HOOK_PORT/hook", secret: "\${DEMO_HOOK_SECRET}"}
+  - {name: console, type: stdout}
+report:
+  every: 24h
+  notify: [receiver]
+  dir: $DEMO/reports
+YAML
+say "Starting tlogwatch run, watching acme/enclave-app (config: $DEMO/tlogwatch.yaml)"
+note "allowed: workflow .github/workflows/build-eif.yml, refs/heads/main or a v* tag, GitHub-hosted runners"
+"$TLW" check-config -c "$DEMO/tlogwatch.yaml" >/dev/null || die "the demo config does not validate"
+setsid "$TLW" run -c "$DEMO/tlogwatch.yaml" >"$DEMO/tlogwatch.out" 2>"$DEMO/tlogwatch.err" &
+TLW_PID=$!
+PIDS+=($TLW_PID)
+SIZE=$(curl -fsS "$LOG_URL/api/v1/log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["treeSize"])')
+for i in $(seq 1 600); do
+    CUR=$("$TLW" status -c "$DEMO/tlogwatch.yaml" 2>/dev/null | awk '$1 == "cursor" { print $2; exit }')
+    [ "${CUR:-0}" -ge "$SIZE" ] 2>/dev/null && break
+    kill -0 "$TLW_PID" 2>/dev/null || die "tlogwatch stopped: $(tail -3 "$DEMO/tlogwatch.err")"
+    sleep 0.1
+done
+note "caught up: $SIZE entries read, each leaf hashed into the tree and the root checked against the signed checkpoint"
+pause
+
+# ---- 4. the story -----------------------------------------------------------
+say "1/4  The release workflow signs an enclave image, as expected"
+note "build-eif.yml on refs/heads/main, GitHub-hosted runner: allowed, recorded as info"
+n=$(received signing.recorded)
+admin append '{"repository":"acme/enclave-app","workflow":".github/workflows/build-eif.yml","ref":"refs/heads/main"}' >/dev/null
+await_alert signing.recorded "$n"
+pause
+
+say "2/4  The same workflow runs on a self-hosted runner"
+note "a machine outside GitHub's control held the signing identity: critical"
+n=$(received signing.self_hosted_runner)
+admin append '{"repository":"acme/enclave-app","workflow":".github/workflows/build-eif.yml","ref":"refs/heads/main","runner_environment":"self-hosted"}' >/dev/null
+await_alert signing.self_hosted_runner "$n"
+pause
+
+say "3/4  An impostor: a certificate that names acme/enclave-app but was not issued by Fulcio"
+note "its chain does not verify to a CA in trusted_root.json, so its claims count for nothing: warning"
+n=$(received signing.impostor)
+admin append '{"repository":"acme/enclave-app","workflow":".github/workflows/build-eif.yml","impostor":true}' >/dev/null
+await_alert signing.impostor "$n"
+pause
+
+say "4/4  The log forks: it rewrites an entry it already published"
+note "the next signed checkpoint has the same size and another root: the log is no longer append-only"
+n=$(received log.inconsistent)
+admin fork '{}' >/dev/null
+await_alert log.inconsistent "$n"
+note "the alert carries both signed checkpoints as evidence a third party can check offline"
+
+# TODO(demo): a fifth story, an enclave image whose PCRs no reviewed build
+# produced (signing.unknown_pcrs), once the PCR lookup lands: start Debian's
+# docker-registry on loopback, push the EIF info file as an OCI artifact
+# with PCR0/1/2 outside the rule's pcrs.allow, then sign it through
+# /admin/append with the artifact digest, and await signing.unknown_pcrs.
+
+# ---- 5. the auditor's view --------------------------------------------------
+say "What tlogwatch status says"
+"$TLW" status -c "$DEMO/tlogwatch.yaml" | sed 's/^/    /'
+say "The consistency report an auditor reads"
+"$TLW" report -c "$DEMO/tlogwatch.yaml" --since 1h --format html >"$DEMO/report.html" &&
+    note "HTML: $DEMO/report.html (self-contained; open it in a browser)"
+"$TLW" report -c "$DEMO/tlogwatch.yaml" --since 1h | sed -n '1,/^## Logs/p' | sed 's/^/    /'
+note "also: tlogwatch report --format json | md | html, and every 24h into $DEMO/reports"
+
+say "Done: $(wc -l <"$DEMO/received.jsonl" 2>/dev/null || echo 0) alerts reached the receiver"
+if [ -t 0 ] && [ -t 1 ]; then
+    DEMO_KEEP=${DEMO_KEEP:-}
+    printf '\nPress Enter to stop everything and remove %s (or Ctrl-C). ' "$DEMO"
+    read -r _ || true
+fi
