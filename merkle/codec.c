@@ -11,25 +11,28 @@
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+/* Value of each byte as a base64 digit, -1 when it is not one. */
+static const signed char b64_digit[256] = {
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, 62, -1, -1, -1, 63, 52, 53, 54, 55, 56, 57, 58, 59, 60,
+    61, -1, -1, -1, -1, -1, -1, -1, 0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+    11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1,
+    -1, -1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42,
+    43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+    -1, -1, -1, -1, -1, -1, -1, -1, -1,
+};
+
 static int
 b64_value(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z') {
-        return c - 'A';
-    }
-    if (c >= 'a' && c <= 'z') {
-        return c - 'a' + 26;
-    }
-    if (c >= '0' && c <= '9') {
-        return c - '0' + 52;
-    }
-    if (c == '+') {
-        return 62;
-    }
-    if (c == '/') {
-        return 63;
-    }
-    return -1;
+    return b64_digit[c];
 }
 
 long
@@ -50,7 +53,24 @@ merkle_b64_decode(const char *in, size_t inlen, uint8_t *out, size_t outcap)
     if (need > outcap) {
         return -1;
     }
-    for (i = 0; i < inlen; i += 4) {
+    /* Fast path: every quad but the last has no padding. */
+    for (i = 0; i + 4 < inlen; i += 4) {
+        int a = b64_digit[(unsigned char)in[i]];
+        int b = b64_digit[(unsigned char)in[i + 1]];
+        int c = b64_digit[(unsigned char)in[i + 2]];
+        int d = b64_digit[(unsigned char)in[i + 3]];
+        uint32_t w;
+
+        if ((a | b | c | d) < 0) {
+            return -1;
+        }
+        w = ((uint32_t)a << 18) | ((uint32_t)b << 12) | ((uint32_t)c << 6) |
+            (uint32_t)d;
+        out[n++] = (uint8_t)(w >> 16);
+        out[n++] = (uint8_t)(w >> 8);
+        out[n++] = (uint8_t)w;
+    }
+    for (; i < inlen; i += 4) {
         int v[4], k;
         int last = (i + 4 == inlen);
         for (k = 0; k < 4; k++) {
