@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -25,6 +27,7 @@
 
 #include "merkle/merkle.h"
 #include "monitor/report.h"
+#include "monitor/report_timer.h"
 #include "monitor/store.h"
 #include "notify/alert.h"
 
@@ -690,6 +693,93 @@ test_summary_and_formats(void **state)
     report_free(NULL);
 }
 
+/* The periodic report's files: three formats, named by the period's end,
+ * written whole (no temporary left), the JSON equal to the rendering. */
+static void
+test_write_files(void **state)
+{
+    struct fx *f = *state;
+    char err[256], dir[256], want[64], *paths[3] = {NULL, NULL, NULL};
+    char *js, *text;
+    time_t until = T0 + 400;
+    struct tm tm;
+    struct stat sb;
+    size_t i;
+    struct report *r =
+        report_build(f->s, NULL, T0, T0 + 400, T0 + 1000, err, sizeof(err));
+
+    assert_non_null(r);
+    assert_non_null(gmtime_r(&until, &tm));
+    assert_true(strftime(want, sizeof(want), "report-%Y%m%dT%H%M%SZ", &tm) > 0);
+    snprintf(dir, sizeof(dir), "%s/reports", f->dir);
+    if (report_write_files(r, dir, paths, err, sizeof(err)) != 0) {
+        fail_msg("report_write_files: %s", err);
+    }
+    for (i = 0; i < 3; i++) {
+        char tmp[512];
+
+        assert_non_null(paths[i]);
+        assert_non_null(strstr(paths[i], want));
+        assert_int_equal(stat(paths[i], &sb), 0);
+        assert_true(sb.st_size > 0);
+        snprintf(tmp, sizeof(tmp), "%s.tmp", paths[i]);
+        assert_int_not_equal(stat(tmp, &sb), 0);
+    }
+    assert_non_null(strstr(paths[1], ".json"));
+    js = report_render(r, REPORT_JSON);
+    text = NULL;
+    {
+        FILE *fp = fopen(paths[1], "rb");
+        long n;
+
+        assert_non_null(fp);
+        assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+        n = ftell(fp);
+        assert_int_equal(fseek(fp, 0, SEEK_SET), 0);
+        text = calloc(1, (size_t)n + 1);
+        assert_non_null(text);
+        assert_int_equal(fread(text, 1, (size_t)n, fp), (size_t)n);
+        fclose(fp);
+    }
+    assert_string_equal(text, js);
+    free(text);
+    free(js);
+    for (i = 0; i < 3; i++) {
+        free(paths[i]);
+    }
+    report_free(r);
+}
+
+/* Twin: a directory that cannot be made or written to is an error with a
+ * message, and no path is returned. */
+static void
+test_write_files_refused(void **state)
+{
+    struct fx *f = *state;
+    char err[256], dir[256], *paths[3] = {NULL, NULL, NULL};
+    struct report *r =
+        report_build(f->s, NULL, T0, T0 + 400, T0 + 1000, err, sizeof(err));
+    FILE *fp;
+
+    assert_non_null(r);
+    snprintf(dir, sizeof(dir), "%s/no/such/parent", f->dir);
+    err[0] = '\0';
+    assert_int_equal(report_write_files(r, dir, paths, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, dir));
+    assert_null(paths[0]);
+    /* A regular file where the directory should be. */
+    snprintf(dir, sizeof(dir), "%s/afile", f->dir);
+    fp = fopen(dir, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    err[0] = '\0';
+    assert_int_equal(report_write_files(r, dir, paths, err, sizeof(err)), -1);
+    assert_true(err[0] != '\0');
+    assert_null(paths[0]);
+    assert_null(paths[2]);
+    report_free(r);
+}
+
 int
 main(void)
 {
@@ -705,6 +795,10 @@ main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_markdown, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_summary_and_formats, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_write_files, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_write_files_refused, fx_setup,
                                         fx_teardown),
     };
 
