@@ -627,7 +627,7 @@ notify_render_slack(const json_t *alert)
         goto out;
     }
     /* Summary. */
-    text_put(&b, f.summary ? f.summary : "(no summary)",
+    text_put(&b, f.summary && f.summary[0] ? f.summary : "(no summary)",
              NOTIFY_RENDER_SUMMARY_MAX, NOTIFY_SLACK_SECTION_MAX - 100,
              TEXT_MRKDWN);
     if (add_section(blocks, &b) != 0 || slack_fields(blocks, v, n) != 0 ||

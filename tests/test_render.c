@@ -363,6 +363,20 @@ test_slack_not_object(void **state)
     assert_null(notify_render_slack(NULL));
     assert_null(notify_render_text(arr));
     json_decref(arr);
+    /* An object with nothing in it (empty summary, no type) still gives a
+     * valid message: Block Kit refuses empty texts. */
+    {
+        json_t *o = json_pack("{s:s}", "summary", "");
+        char *s = notify_render_slack(o);
+        json_t *m;
+        assert_non_null(s);
+        m = json_loads(s, 0, NULL);
+        assert_non_null(m);
+        assert_true(valid_blockkit(m));
+        json_decref(m);
+        free(s);
+        json_decref(o);
+    }
 }
 
 static void
