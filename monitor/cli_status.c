@@ -21,6 +21,7 @@ struct status_ctx {
     struct store *store;
     const struct config *cfg;
     int64_t now;
+    size_t nsignings; /* listed for the current rule */
 };
 
 static void
@@ -111,6 +112,7 @@ status_signing_cb(void *arg, const struct store_signing *row)
     struct status_ctx *c = arg;
     char when[64];
 
+    c->nsignings++;
     status_time(row->integrated_time, c->now, when, sizeof(when));
     printf("    %s  index %llu  %s\n", when, (unsigned long long)row->log_index,
            row->verdict);
@@ -133,9 +135,13 @@ status_rules(struct status_ctx *c)
         const struct config_watch *w = &c->cfg->watch[i];
         printf("rule %s  repository %s\n", w->name, w->repository);
         printf("  last signings (newest first):\n");
+        c->nsignings = 0;
         if (store_signings_latest(c->store, w->name, STATUS_SIGNINGS,
                                   status_signing_cb, c) != 0) {
             return -1;
+        }
+        if (c->nsignings == 0) {
+            printf("    none yet\n");
         }
     }
     return 0;
@@ -177,6 +183,7 @@ cli_status(int argc, char **argv)
     c.store = s;
     c.cfg = cfg;
     c.now = time(NULL);
+    c.nsignings = 0;
     if (store_logs_each(s, status_log_cb, &c) != 0) {
         fprintf(stderr, "tlogwatch status: %s\n", store_errmsg(s));
         rc = CLI_EXIT_ERROR;

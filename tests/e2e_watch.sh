@@ -189,6 +189,8 @@ sys.exit(0 if ok else block)
 PY
 check "status: the unexpected and recorded signings are listed too" \
     bash -c "grep -c '  index [0-9]*  \(allowed\|unexpected\|self_hosted_runner\)' '$T/status.out' | grep -qx 5"
+check "status: rule quiet has none yet" \
+    bash -c "grep -A2 '^rule quiet ' '$T/status.out' | grep -q '^    none yet'"
 check "status: the impostor is not a signing" \
     bash -c "! grep -q '$(sha 11)' '$T/status.out'"
 
