@@ -11,34 +11,32 @@
 static const char b64_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-/* Value of each byte as a base64 digit, -1 when it is not one. */
-static const signed char b64_digit[256] = {
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, 62, -1, -1, -1, 63, 52, 53, 54, 55, 56, 57, 58, 59, 60,
-    61, -1, -1, -1, -1, -1, -1, -1, 0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
-    11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, -1, -1, -1, -1,
-    -1, -1, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42,
-    43, 44, 45, 46, 47, 48, 49, 50, 51, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
-    -1, -1, -1, -1, -1, -1, -1, -1, -1,
+/* Decoding table: 0..63 for the alphabet, 0xff for anything else. */
+static const uint8_t b64_table[256] = {
+#define X 0xff
+    X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,
+    X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,
+    X,  X,  X,  X,  X,  62, X,  X,  X,  63, 52, 53, 54, 55, 56, 57, 58, 59, 60,
+    61, X,  X,  X,  X,  X,  X,  X,  0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+    11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, X,  X,  X,  X,
+    X,  X,  26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42,
+    43, 44, 45, 46, 47, 48, 49, 50, 51, X,  X,  X,  X,  X,  X,  X,  X,  X,  X,
+    X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,
+    X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,
+    X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,
+    X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,
+    X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,
+    X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,  X,
+    X,  X,  X,  X,  X,  X,  X,  X,  X,
+#undef X
 };
-
-static int
-b64_value(unsigned char c)
-{
-    return b64_digit[c];
-}
 
 long
 merkle_b64_decode(const char *in, size_t inlen, uint8_t *out, size_t outcap)
 {
-    size_t i, n = 0, pad = 0, need;
+    const unsigned char *u = (const unsigned char *)in;
+    size_t i, n = 0, pad = 0, need, full;
+    uint32_t bad = 0, w;
 
     if (inlen % 4 != 0) {
         return -1;
@@ -53,54 +51,40 @@ merkle_b64_decode(const char *in, size_t inlen, uint8_t *out, size_t outcap)
     if (need > outcap) {
         return -1;
     }
-    /* Fast path: every quad but the last has no padding. */
-    for (i = 0; i + 4 < inlen; i += 4) {
-        int a = b64_digit[(unsigned char)in[i]];
-        int b = b64_digit[(unsigned char)in[i + 1]];
-        int c = b64_digit[(unsigned char)in[i + 2]];
-        int d = b64_digit[(unsigned char)in[i + 3]];
-        uint32_t w;
-
-        if ((a | b | c | d) < 0) {
+    /* Every quad but a padded last one: no branch per character; an
+     * invalid character sets a high bit in bad. */
+    full = pad ? inlen - 4 : inlen;
+    for (i = 0; i < full; i += 4) {
+        uint32_t a = b64_table[u[i]], b = b64_table[u[i + 1]],
+                 c = b64_table[u[i + 2]], d = b64_table[u[i + 3]];
+        bad |= a | b | c | d;
+        w = (a << 18) | (b << 12) | (c << 6) | d;
+        out[n] = (uint8_t)(w >> 16);
+        out[n + 1] = (uint8_t)(w >> 8);
+        out[n + 2] = (uint8_t)w;
+        n += 3;
+    }
+    if (bad & 0x80) {
+        return -1;
+    }
+    if (pad) {
+        uint32_t a = b64_table[u[i]], b = b64_table[u[i + 1]];
+        uint32_t c = pad == 2 ? 0 : b64_table[u[i + 2]];
+        if ((a | b | c) & 0x80) {
             return -1;
         }
-        w = ((uint32_t)a << 18) | ((uint32_t)b << 12) | ((uint32_t)c << 6) |
-            (uint32_t)d;
-        out[n++] = (uint8_t)(w >> 16);
-        out[n++] = (uint8_t)(w >> 8);
-        out[n++] = (uint8_t)w;
-    }
-    for (; i < inlen; i += 4) {
-        int v[4], k;
-        int last = (i + 4 == inlen);
-        for (k = 0; k < 4; k++) {
-            unsigned char c = (unsigned char)in[i + k];
-            if (c == '=' && last && k >= 4 - (int)pad) {
-                v[k] = 0;
-                continue;
-            }
-            v[k] = b64_value(c);
-            if (v[k] < 0) {
-                return -1;
-            }
-        }
-        uint32_t w = ((uint32_t)v[0] << 18) | ((uint32_t)v[1] << 12) |
-                     ((uint32_t)v[2] << 6) | (uint32_t)v[3];
-        if (last && pad == 2) {
+        w = (a << 18) | (b << 12) | (c << 6);
+        if (pad == 2) {
             if (w & 0xffff) {
                 return -1; /* non-zero trailing bits */
             }
             out[n++] = (uint8_t)(w >> 16);
-        } else if (last && pad == 1) {
+        } else {
             if (w & 0xff) {
                 return -1;
             }
             out[n++] = (uint8_t)(w >> 16);
             out[n++] = (uint8_t)(w >> 8);
-        } else {
-            out[n++] = (uint8_t)(w >> 16);
-            out[n++] = (uint8_t)(w >> 8);
-            out[n++] = (uint8_t)w;
         }
     }
     return (long)n;

@@ -231,8 +231,8 @@ proof_hashes_hex(const json_t *arr, struct entry_proof *p, const char *field,
     return 0;
 }
 
-static int
-parse_uuid(struct entry *e, const char *key, char *err, size_t errlen)
+int
+entry_parse_uuid(struct entry *e, const char *key, char *err, size_t errlen)
 {
     size_t len = strlen(key), i, off;
 
@@ -350,7 +350,7 @@ entry_from_json(const json_t *element, char *err, size_t errlen)
     iter = json_object_iter((json_t *)element);
     key = json_object_iter_key(iter);
     obj = json_object_iter_value(iter);
-    if (parse_uuid(e, key, err, errlen) != 0) {
+    if (entry_parse_uuid(e, key, err, errlen) != 0) {
         goto fail;
     }
     if (!json_is_object(obj)) {

@@ -232,6 +232,9 @@ int entry_b64_alloc(const char *s, size_t len, size_t max, uint8_t **out,
 /* Copy a checkpoint string (at most ENTRY_MAX_CHECKPOINT) into p. */
 int entry_proof_set_checkpoint(struct entry_proof *p, const char *s,
                                size_t len);
+/* Set e's uuid fields from an entry id (64 hex, or 16 + 64), NUL-ended. */
+int entry_parse_uuid(struct entry *e, const char *key, char *err,
+                     size_t errlen);
 /* Fill e->leaf_hash from e->body. */
 void entry_compute_leaf(struct entry *e);
 

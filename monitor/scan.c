@@ -1,0 +1,296 @@
+/*
+ * scan.c: the follower's fast path over POST /api/v1/log/entries/retrieve
+ * responses.  See scan.h.
+ *
+ * Grammar accepted (a strict subset of JSON, whitespace allowed between
+ * tokens):
+ *
+ *   response := '[' [ element { ',' element } ] ']'
+ *   element  := '{' string ':' '{' member { ',' member } '}' '}'
+ *   member   := string ':' value
+ *
+ * Members "body", "logID" (strings without escapes), "integratedTime" and
+ * "logIndex" (non-negative integers without sign, fraction or exponent)
+ * are read, each at most once; every other member's value is skipped
+ * (strings with escapes, numbers, literals, nested objects and arrays up
+ * to SCAN_MAX_DEPTH).  Anything else makes the whole scan fail, and the
+ * caller parses the response with jansson instead; so this function only
+ * has to be right when it succeeds, and cheap.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "monitor/entry.h"
+#include "monitor/scan.h"
+
+struct scanner {
+    const char *p;
+    const char *end;
+};
+
+static void
+ws(struct scanner *s)
+{
+    while (s->p < s->end &&
+           (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t')) {
+        s->p++;
+    }
+}
+
+static int
+expect(struct scanner *s, char c)
+{
+    ws(s);
+    if (s->p >= s->end || *s->p != c) {
+        return -1;
+    }
+    s->p++;
+    return 0;
+}
+
+/* A string without escapes or control bytes: [*start, *start + *len). */
+static int
+plain_string(struct scanner *s, const char **start, size_t *len)
+{
+    const char *q;
+
+    if (expect(s, '"') != 0) {
+        return -1;
+    }
+    q = memchr(s->p, '"', (size_t)(s->end - s->p));
+    if (q == NULL || memchr(s->p, '\\', (size_t)(q - s->p)) != NULL) {
+        return -1;
+    }
+    *start = s->p;
+    *len = (size_t)(q - s->p);
+    s->p = q + 1;
+    return 0;
+}
+
+/* Skip a string that may hold escapes. */
+static int
+skip_string(struct scanner *s)
+{
+    if (expect(s, '"') != 0) {
+        return -1;
+    }
+    while (s->p < s->end) {
+        char c = *s->p++;
+        if (c == '"') {
+            return 0;
+        }
+        if (c == '\\') {
+            if (s->p >= s->end) {
+                return -1;
+            }
+            s->p++;
+        } else if ((unsigned char)c < 0x20) {
+            return -1;
+        }
+    }
+    return -1;
+}
+
+static int
+u64_number(struct scanner *s, uint64_t *out)
+{
+    const char *start;
+
+    ws(s);
+    start = s->p;
+    while (s->p < s->end && *s->p >= '0' && *s->p <= '9') {
+        s->p++;
+    }
+    if (s->p < s->end && (*s->p == '.' || *s->p == 'e' || *s->p == 'E')) {
+        return -1;
+    }
+    return entry_parse_u64(start, (size_t)(s->p - start), out);
+}
+
+static int skip_value(struct scanner *s, unsigned depth);
+
+static int
+skip_container(struct scanner *s, char open, char close, unsigned depth)
+{
+    if (depth >= SCAN_MAX_DEPTH || expect(s, open) != 0) {
+        return -1;
+    }
+    ws(s);
+    if (s->p < s->end && *s->p == close) {
+        s->p++;
+        return 0;
+    }
+    for (;;) {
+        if (open == '{' && (skip_string(s) != 0 || expect(s, ':') != 0)) {
+            return -1;
+        }
+        if (skip_value(s, depth + 1) != 0) {
+            return -1;
+        }
+        ws(s);
+        if (s->p >= s->end) {
+            return -1;
+        }
+        if (*s->p == close) {
+            s->p++;
+            return 0;
+        }
+        if (*s->p != ',') {
+            return -1;
+        }
+        s->p++;
+    }
+}
+
+static int
+skip_value(struct scanner *s, unsigned depth)
+{
+    ws(s);
+    if (s->p >= s->end) {
+        return -1;
+    }
+    switch (*s->p) {
+    case '"':
+        return skip_string(s);
+    case '{':
+        return skip_container(s, '{', '}', depth);
+    case '[':
+        return skip_container(s, '[', ']', depth);
+    default:
+        /* number or literal: up to the next delimiter */
+        if (strchr("-0123456789tfn", *s->p) == NULL) {
+            return -1;
+        }
+        while (s->p < s->end && strchr(",}] \n\r\t", *s->p) == NULL) {
+            s->p++;
+        }
+        return 0;
+    }
+}
+
+/* One element {"<uuid>": {...}} into a new entry, or NULL. */
+static struct entry *
+element(struct scanner *s)
+{
+    const char *k, *body = NULL, *logid = NULL;
+    size_t klen, body_len = 0, logid_len = 0;
+    uint64_t itime = 0, index = 0;
+    int have_time = 0, have_index = 0;
+    char uuid[ENTRY_UUID_MAX + 1], err[ENTRY_ERR_LEN];
+    struct entry *e;
+
+    if (expect(s, '{') != 0 || plain_string(s, &k, &klen) != 0 ||
+        klen > ENTRY_UUID_MAX || expect(s, ':') != 0 || expect(s, '{') != 0) {
+        return NULL;
+    }
+    memcpy(uuid, k, klen);
+    uuid[klen] = '\0';
+    for (;;) {
+        const char *name;
+        size_t nlen;
+
+        if (plain_string(s, &name, &nlen) != 0 || expect(s, ':') != 0) {
+            return NULL;
+        }
+        if (nlen == 4 && memcmp(name, "body", 4) == 0) {
+            if (body != NULL || plain_string(s, &body, &body_len) != 0) {
+                return NULL;
+            }
+        } else if (nlen == 5 && memcmp(name, "logID", 5) == 0) {
+            if (logid != NULL || plain_string(s, &logid, &logid_len) != 0) {
+                return NULL;
+            }
+        } else if (nlen == 14 && memcmp(name, "integratedTime", 14) == 0) {
+            if (have_time || u64_number(s, &itime) != 0 ||
+                itime > (uint64_t)INT64_MAX) {
+                return NULL;
+            }
+            have_time = 1;
+        } else if (nlen == 8 && memcmp(name, "logIndex", 8) == 0) {
+            if (have_index || u64_number(s, &index) != 0 ||
+                index > (uint64_t)INT64_MAX) {
+                return NULL;
+            }
+            have_index = 1;
+        } else if (skip_value(s, 2) != 0) {
+            return NULL;
+        }
+        ws(s);
+        if (s->p >= s->end) {
+            return NULL;
+        }
+        if (*s->p == '}') {
+            s->p++;
+            break;
+        }
+        if (*s->p++ != ',') {
+            return NULL;
+        }
+    }
+    if (expect(s, '}') != 0 || body == NULL || logid == NULL || !have_time ||
+        !have_index) {
+        return NULL;
+    }
+    e = calloc(1, sizeof(*e));
+    if (e == NULL) {
+        return NULL;
+    }
+    if (entry_parse_uuid(e, uuid, err, sizeof(err)) != 0 ||
+        entry_b64_alloc(body, body_len, ENTRY_MAX_BODY, &e->body,
+                        &e->body_len) != 0 ||
+        entry_parse_hash_hex(logid, logid_len, e->log_id) != 0) {
+        entry_free(e);
+        return NULL;
+    }
+    entry_compute_leaf(e);
+    e->has_log_id = 1;
+    e->integrated_time = (int64_t)itime;
+    e->has_integrated_time = 1;
+    e->log_index = index;
+    return e;
+}
+
+long
+scan_retrieve(const char *buf, size_t len, struct entry **out, size_t max)
+{
+    struct scanner s = {buf, buf + len};
+    size_t n = 0, i;
+
+    if (expect(&s, '[') != 0) {
+        return -1;
+    }
+    ws(&s);
+    if (s.p < s.end && *s.p == ']') {
+        s.p++;
+        goto done;
+    }
+    for (;;) {
+        if (n == max || (out[n] = element(&s)) == NULL) {
+            goto fail;
+        }
+        n++;
+        ws(&s);
+        if (s.p >= s.end) {
+            goto fail;
+        }
+        if (*s.p == ']') {
+            s.p++;
+            break;
+        }
+        if (*s.p++ != ',') {
+            goto fail;
+        }
+    }
+done:
+    ws(&s);
+    if (s.p != s.end) {
+        goto fail;
+    }
+    return (long)n;
+fail:
+    for (i = 0; i < n; i++) {
+        entry_free(out[i]);
+        out[i] = NULL;
+    }
+    return -1;
+}
