@@ -194,4 +194,74 @@ check "status: rule quiet has none yet" \
 check "status: the impostor is not a signing" \
     bash -c "! grep -q '$(sha 11)' '$T/status.out'"
 
+# ---- kill -9 mid-catch-up: signings and alerts neither lost nor doubled --
+# Three watched signings between noise; the follower is killed while
+# catching up, then finishes.  The store holds each alert and signing
+# exactly once (DESIGN.md point 7: they commit with the cursor).
+# Commits come every 4096 entries (FOLLOW_COMMIT_EVERY): 3 gaps of 3000
+# give two commits before the end.
+GAP=3000
+tl_start k 100
+tw_config "$T/k.yaml" "$TL_URL_k" "$TL_DIR_k/trusted_root.json" "$T/k.db" \
+    "watch:" "  - name: app" "    repository: $REPO" "    allow:" \
+    "      workflows: [\"$WF\"]" "    record_expected: true"
+tl_admin k append "{\"repository\":\"$REPO\",\"workflow\":\"$WF\",\"sha\":\"$(sha 21)\"}" >"$T/k1.json"
+tl_admin k grow "{\"count\":$GAP}" >/dev/null
+tl_admin k append "{\"repository\":\"$REPO\",\"workflow\":\"$WF\",\"runner_environment\":\"self-hosted\",\"sha\":\"$(sha 22)\"}" >"$T/k2.json"
+tl_admin k grow "{\"count\":$GAP}" >/dev/null
+tl_admin k append "{\"repository\":\"$REPO\",\"workflow\":\".github/workflows/evil.yml\",\"sha\":\"$(sha 23)\"}" >"$T/k3.json"
+tl_admin k grow "{\"count\":$GAP}" >/dev/null
+total=$((100 + 3 * GAP + 3))
+# cursor_above CONFIG N PID: wait until the committed cursor passes N
+# while PID runs.
+cursor_above() {
+    local i c
+    for i in $(seq 1 1200); do
+        c=$(status_field "$1" cursor)
+        [ "${c:-0}" -gt "$2" ] && return 0
+        kill -0 "$3" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+# Kill right after each of the first two commits (each holds one of the
+# signings), so the next run replays the entries after it.
+kills=0
+prev=0
+for round in 1 2; do
+    "$BIN" once -c "$T/k.yaml" >>"$T/k.out" 2>>"$T/k.err" &
+    pid=$!
+    if cursor_above "$T/k.yaml" "$prev" "$pid" && kill -9 "$pid" 2>/dev/null; then
+        kills=$((kills + 1))
+    fi
+    wait "$pid" 2>/dev/null
+    prev=$(status_field "$T/k.yaml" cursor)
+done
+c=$(status_field "$T/k.yaml" cursor)
+check "killed $kills times mid-catch-up (cursor $c of $total)" \
+    test "$kills" -eq 2 -a "${c:-0}" -gt 0 -a "${c:-0}" -lt "$total"
+"$BIN" once -c "$T/k.yaml" >>"$T/k.out" 2>>"$T/k.err"
+check "after the kills, once finishes" test "$(status_field "$T/k.yaml" cursor)" = "$total"
+"$BIN" status -c "$T/k.yaml" >"$T/kstatus.out"
+check "the store holds each alert once: 1 info, 2 critical" \
+    grep -q "^alerts: 1 info, 0 warning, 2 critical" "$T/kstatus.out"
+check "the store holds each signing once" \
+    test "$(grep -c '  index [0-9]*  ' "$T/kstatus.out")" = 3
+check "each alert was delivered, about its entry" python3 - "$T/k.out" \
+    "$T/k1.json" "$T/k2.json" "$T/k3.json" <<'PY'
+import json, sys
+got = {}
+for l in open(sys.argv[1]):
+    if l.startswith("{"):
+        a = json.loads(l)
+        got.setdefault(a["entry"]["log_index"], set()).add((a["type"], a["id"]))
+want = ["signing.recorded", "signing.self_hosted_runner", "signing.unexpected"]
+for f, t in zip(sys.argv[2:5], want):
+    idx = json.load(open(f))["index"]
+    if {x[0] for x in got.get(idx, ())} != {t} or len(got[idx]) != 1:
+        sys.exit("index %d: %r, want one %s" % (idx, got.get(idx), t))
+if len(got) != 3:
+    sys.exit("alerts about %d entries, want 3" % len(got))
+PY
+
 finish
