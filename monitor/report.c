@@ -361,6 +361,37 @@ point_add(struct report_log *l, int64_t t, uint64_t size)
 }
 
 static int
+chain_add(struct report_log *l, const struct store_checkpoint_row *row)
+{
+    struct report_link *k;
+
+    if (l->chain == NULL) {
+        l->chain = calloc(REPORT_MAX_CHAIN, sizeof(*l->chain));
+        if (l->chain == NULL) {
+            return -1;
+        }
+    }
+    k = &l->chain[l->nchain];
+    memset(k, 0, sizeof(*k));
+    k->size = row->size;
+    memcpy(k->root, row->root, MERKLE_HASH_LEN);
+    k->verified_at = row->verified_at;
+    k->link = row->link;
+    k->has_prev = row->has_prev;
+    k->prev_size = row->prev_size;
+    if (row->nproof > 0) {
+        k->proof = malloc(row->nproof * sizeof(*k->proof));
+        if (k->proof == NULL) {
+            return -1;
+        }
+        memcpy(k->proof, row->proof, row->nproof * sizeof(*k->proof));
+        k->nproof = row->nproof;
+    }
+    l->nchain++;
+    return 0;
+}
+
+static int
 build_cp_cb(void *arg, const struct store_checkpoint_row *row)
 {
     struct build *b = arg;
@@ -375,6 +406,10 @@ build_cp_cb(void *arg, const struct store_checkpoint_row *row)
     }
     if (cp_copy(&l->last, row) != 0 ||
         point_add(l, row->verified_at, row->size) != 0) {
+        b->failed = 1;
+        return 1;
+    }
+    if (l->nchain < REPORT_MAX_CHAIN && chain_add(l, row) != 0) {
         b->failed = 1;
         return 1;
     }
@@ -646,6 +681,10 @@ report_free(struct report *r)
         free(l->first.note);
         free(l->last.note);
         free(l->points);
+        for (j = 0; j < l->nchain; j++) {
+            free(l->chain[j].proof);
+        }
+        free(l->chain);
         for (j = 0; j < l->nerrors; j++) {
             free(l->errors[j].message);
         }
@@ -913,6 +952,56 @@ jcheckpoint(const struct report_checkpoint *c)
                      js(c->note));
 }
 
+static const char *
+link_name(enum store_link k)
+{
+    switch (k) {
+    case STORE_LINK_CONSISTENCY:
+        return "consistency";
+    case STORE_LINK_TILES:
+        return "tiles";
+    case STORE_LINK_NONE:
+    default:
+        return "none";
+    }
+}
+
+/* The period's checkpoints with their links: portable evidence. */
+static json_t *
+jchain(const struct report_log *l)
+{
+    json_t *arr = json_array();
+    char hex[2 * MERKLE_HASH_LEN + 1];
+    size_t i, j;
+
+    for (i = 0; arr != NULL && i < l->nchain; i++) {
+        const struct report_link *k = &l->chain[i];
+        json_t *proof = json_array(), *o;
+
+        for (j = 0; proof != NULL && j < k->nproof; j++) {
+            fmt_root(k->proof[j], hex);
+            json_array_append_new(proof, json_string(hex));
+        }
+        fmt_root(k->root, hex);
+        o = json_pack("{s:I,s:s,s:o,s:s}", "size", (json_int_t)k->size, "root",
+                      hex, "verified_at", jtime(k->verified_at), "link",
+                      link_name(k->link));
+        if (o != NULL && k->has_prev) {
+            json_object_set_new(o, "prev_size",
+                                json_integer((json_int_t)k->prev_size));
+        }
+        if (o != NULL && k->link == STORE_LINK_CONSISTENCY && proof != NULL) {
+            json_object_set(o, "proof", proof);
+        }
+        json_decref(proof);
+        if (o == NULL || json_array_append_new(arr, o) != 0) {
+            json_decref(arr);
+            return NULL;
+        }
+    }
+    return arr;
+}
+
 static json_t *
 jlog(const struct report_log *l)
 {
@@ -941,6 +1030,14 @@ jlog(const struct report_log *l)
         jsev(l->alerts), "unreachable_alerts", (json_int_t)l->unreachable,
         "stale_alerts", (json_int_t)l->stale, "errors",
         errors != NULL ? errors : json_null());
+    if (period != NULL) {
+        json_t *chain = jchain(l);
+
+        json_object_set_new(period, "chain",
+                            chain != NULL ? chain : json_null());
+        json_object_set_new(period, "chain_complete",
+                            json_boolean(l->nchain == l->checkpoints));
+    }
     o = json_pack(
         "{s:o,s:o,s:b,s:o,s:o,s:o,s:o,s:I,s:o,s:o,s:o,s:{s:I,s:I,s:I,s:I},s:o}",
         "name", js(st->name), "origin", js(st->origin), "frozen", st->frozen,

@@ -42,6 +42,7 @@
 #define REPORT_MAX_SIGNING_SCAN 100000 /* signings read per rule for bins */
 #define REPORT_MAX_ALERTS 100          /* alerts listed */
 #define REPORT_MAX_RULES 256           /* rules in one report */
+#define REPORT_MAX_CHAIN 2048          /* links of evidence per log (oldest) */
 #define REPORT_CHART_BINS 24           /* signing histogram bins */
 
 enum report_format {
@@ -72,6 +73,20 @@ struct report_point {
     uint64_t size;
 };
 
+/* One verified checkpoint of the period and how it was linked to the
+ * previous one: with the two roots, what `tlogwatch verify consistency`
+ * needs to check it offline. */
+struct report_link {
+    uint64_t size;
+    uint8_t root[MERKLE_HASH_LEN];
+    int64_t verified_at;
+    enum store_link link;
+    int has_prev;
+    uint64_t prev_size;
+    uint8_t (*proof)[MERKLE_HASH_LEN]; /* owned, nproof */
+    size_t nproof;
+};
+
 struct report_error {
     int64_t at;
     char *message; /* owned */
@@ -85,7 +100,9 @@ struct report_log {
     uint64_t checkpoints;                 /* verified (new sizes) */
     uint64_t proofs;                      /* consistency proofs */
     uint64_t tile_links;                  /* roots recomputed from tiles */
-    struct report_point *points;          /* owned, npoints, for the chart */
+    struct report_link *chain; /* owned: the oldest REPORT_MAX_CHAIN */
+    size_t nchain;
+    struct report_point *points; /* owned, npoints, for the chart */
     size_t npoints;
     uint64_t stride, seen;       /* decimation state while building */
     struct report_error *errors; /* owned, newest first */

@@ -103,6 +103,51 @@ want("last note names the size", str(log["verified_size"]) in p["last_checkpoint
 want("checkpoints in period", p["checkpoints_verified"], r["totals"]["checkpoints_verified"])
 sys.exit(0 if ok else 1)
 PY
+# The evidence in the JSON report checks offline with the verify
+# subcommands: the signed notes with the log key (not with another key),
+# each consistency link from the previous checkpoint (not once tampered).
+check "JSON evidence verifies offline; tampered twins do not" \
+    python3 - "$T/r.json" "$BIN" "$TL_DIR_a" "$T" <<'PY'
+import json, subprocess, sys
+r = json.load(open(sys.argv[1]))
+bin, tl, tmp = sys.argv[2], sys.argv[3], sys.argv[4]
+def run(*args):
+    return subprocess.run([bin] + list(args), stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL).returncode
+ok = True
+p = r["logs"][0]["period"]
+for which in ("first_checkpoint", "last_checkpoint"):
+    f = "%s/%s.note" % (tmp, which)
+    open(f, "w").write(p[which]["note"])
+    if run("verify", "checkpoint", "--key", tl + "/log.pub", f) != 0:
+        print("  %s does not verify with the log key" % which); ok = False
+    if run("verify", "checkpoint", "--key", tl + "/wrong-key.pub", f) != 1:
+        print("  %s verifies with another key" % which); ok = False
+chain = p["chain"]
+if not p["chain_complete"] or len(chain) != p["checkpoints_verified"]:
+    print("  chain incomplete"); ok = False
+roots = {c["size"]: c["root"] for c in chain}
+links = 0
+for c in chain:
+    if c["link"] != "consistency" or c["prev_size"] not in roots:
+        continue
+    links += 1
+    base = ["verify", "consistency", "--old-size", str(c["prev_size"]),
+            "--old-root", roots[c["prev_size"]], "--new-size", str(c["size"]),
+            "--new-root", c["root"], "--proof"]
+    f = "%s/proof-%d.json" % (tmp, c["size"])
+    json.dump({"hashes": c["proof"]}, open(f, "w"))
+    if run(*(base + [f])) != 0:
+        print("  link %d -> %d does not verify" % (c["prev_size"], c["size"])); ok = False
+    bad = list(c["proof"])
+    bad[0] = ("0" if bad[0][0] != "0" else "1") + bad[0][1:]
+    json.dump({"hashes": bad}, open(f, "w"))
+    if run(*(base + [f])) != 1:
+        print("  a tampered proof verifies"); ok = False
+if links != p["consistency_proofs_verified"] or links == 0:
+    print("  %d links checked, %d proofs counted" % (links, p["consistency_proofs_verified"])); ok = False
+sys.exit(0 if ok else 1)
+PY
 check "--since 1s covers one second" \
     python3 -c 'import json,sys; r=json.load(sys.stdin); sys.exit(0 if r["period"]["until_unix"] - r["period"]["since_unix"] == 1 else 1)' \
     < <("$BIN" report -c "$T/a.yaml" --since 1s --format json)
