@@ -2051,8 +2051,9 @@ render_html(const struct report *r)
                "verify checkpoint --key LOG_KEY.pem NOTE_FILE</code>; to check "
                "that the last checkpoint extends the first: <code>tlogwatch "
                "verify consistency --old-size M --old-root HEX --new-size N "
-               "--new-root HEX --proof FILE</code> with the log's proof "
-               "between the two sizes. Machine-readable: <code>tlogwatch "
+               "--new-root HEX --proof FILE</code> for each link of the "
+               "chain (sizes, roots and proofs are in the JSON report, "
+               "<code>period.chain</code>). Machine-readable: <code>tlogwatch "
                "report --format json</code> (schema " REPORT_SCHEMA
                ").</footer>\n</main></body></html>\n");
     if (b.failed) {

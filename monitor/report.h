@@ -10,7 +10,10 @@
  *    last success, last error, counters since monitoring began), and in
  *    the period: the first and last verified checkpoints (signed notes,
  *    sizes, roots: the evidence), how many checkpoints and consistency
- *    proofs were verified, the recent errors (the store keeps the
+ *    proofs were verified, the chain of checkpoints with the proof that
+ *    linked each to the one before (the oldest REPORT_MAX_CHAIN, JSON
+ *    only: enough to re-check every link with `tlogwatch verify
+ *    consistency`), the recent errors (the store keeps the
  *    STORE_RECENT_ERRORS newest only) and the log alerts raised;
  *  - per watch rule (configured, or seen in the store): the signings
  *    recorded in the period by verdict, the newest ones with commit,

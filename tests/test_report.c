@@ -544,6 +544,30 @@ test_counts_match_store(void **state)
                          json_object_get(log, "period"), "errors")),
                      1);
     assert_int_equal(jint(log, "lag"), 0);
+    {
+        json_t *chain =
+                   json_object_get(json_object_get(log, "period"), "chain"),
+               *k;
+        size_t i, proofs = 0;
+        uint64_t prev = 0;
+
+        assert_int_equal(json_array_size(chain),
+                         jint(log, "period.checkpoints_verified"));
+        json_array_foreach(chain, i, k)
+        {
+            assert_int_equal(jint(k, "size"), cp_sizes[i]);
+            if (json_object_get(k, "proof") != NULL) {
+                proofs++;
+                assert_int_equal(jint(k, "prev_size"), prev);
+            }
+            prev = jint(k, "size");
+        }
+        assert_int_equal(proofs,
+                         jint(log, "period.consistency_proofs_verified"));
+        assert_true(proofs > 0);
+        assert_true(json_is_true(
+            json_object_get(json_object_get(log, "period"), "chain_complete")));
+    }
     json_decref(doc);
 }
 
