@@ -890,6 +890,69 @@ report_summary(const struct report *r, char *out, size_t cap)
     return out;
 }
 
+/* ---- period counters ---------------------------------------------------- */
+
+char *
+report_counters(const struct report *r)
+{
+    json_t *o = json_object();
+    char key[32], *text;
+    size_t i;
+
+    if (o == NULL) {
+        return NULL;
+    }
+    for (i = 0; i < r->nlogs; i++) {
+        const struct store_log_status *st = &r->logs[i].st;
+
+        snprintf(key, sizeof(key), "%lld", (long long)st->log_id);
+        if (json_object_set_new(
+                o, key,
+                json_pack("[I,I]", (json_int_t)st->entries_scanned,
+                          (json_int_t)st->root_checks_passed)) != 0) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(o);
+    return text;
+}
+
+int
+report_set_baseline(struct report *r, const char *counters)
+{
+    json_t *o = json_loads(counters, 0, NULL);
+    char key[32];
+    size_t i;
+
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return -1;
+    }
+    for (i = 0; i < r->nlogs; i++) {
+        struct report_log *l = &r->logs[i];
+        json_t *v;
+        json_int_t scanned = 0, roots = 0;
+
+        snprintf(key, sizeof(key), "%lld", (long long)l->st.log_id);
+        v = json_object_get(o, key);
+        if (v != NULL && json_unpack(v, "[II]", &scanned, &roots) != 0) {
+            continue; /* malformed: leave this log without period counts */
+        }
+        if (scanned < 0 || roots < 0 ||
+            (uint64_t)scanned > l->st.entries_scanned ||
+            (uint64_t)roots > l->st.root_checks_passed) {
+            continue;
+        }
+        l->has_period_counts = 1;
+        l->scanned_period = l->st.entries_scanned - (uint64_t)scanned;
+        l->root_checks_period = l->st.root_checks_passed - (uint64_t)roots;
+    }
+    json_decref(o);
+    return 0;
+}
+
 /* ---- JSON ------------------------------------------------------------- */
 
 /* A JSON string of untrusted text: invalid UTF-8 is replaced bytewise. */
@@ -1037,6 +1100,15 @@ jlog(const struct report_log *l)
                             chain != NULL ? chain : json_null());
         json_object_set_new(period, "chain_complete",
                             json_boolean(l->nchain == l->checkpoints));
+        json_object_set_new(period, "entries_scanned",
+                            l->has_period_counts
+                                ? json_integer((json_int_t)l->scanned_period)
+                                : json_null());
+        json_object_set_new(
+            period, "root_checks_passed",
+            l->has_period_counts
+                ? json_integer((json_int_t)l->root_checks_period)
+                : json_null());
     }
     o = json_pack(
         "{s:o,s:o,s:b,s:o,s:o,s:o,s:o,s:I,s:o,s:o,s:o,s:{s:I,s:I,s:I,s:I},s:o}",
@@ -1227,6 +1299,13 @@ md_log(struct rbuf *b, const struct report_log *l)
               (unsigned long long)l->alerts[NOTIFY_WARNING],
               (unsigned long long)l->alerts[NOTIFY_INFO],
               (unsigned long long)l->unreachable, (unsigned long long)l->stale);
+    if (l->has_period_counts) {
+        rb_printf(b,
+                  "| entries scanned / root checks in period | %llu / %llu "
+                  "|\n",
+                  (unsigned long long)l->scanned_period,
+                  (unsigned long long)l->root_checks_period);
+    }
     rb_printf(b, "| entries scanned (to date) | %llu |\n",
               (unsigned long long)st->entries_scanned);
     rb_printf(b, "| root checks passed (to date) | %llu |\n",
@@ -1730,6 +1809,10 @@ html_log(struct rbuf *b, const struct report *r, const struct report_log *l)
                   (unsigned long long)log_lag(st));
     } else {
         rb_str(b, "<tr><th>Entry cursor (now)</th><td>not seeded</td></tr>");
+    }
+    if (l->has_period_counts) {
+        html_kv_u64(b, "Entries scanned in period", l->scanned_period);
+        html_kv_u64(b, "Root checks passed in period", l->root_checks_period);
     }
     html_kv_u64(b, "Entries scanned (to date)", st->entries_scanned);
     html_kv_u64(b, "Root checks passed (to date)", st->root_checks_passed);

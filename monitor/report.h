@@ -113,6 +113,10 @@ struct report_log {
     uint64_t alerts[NOTIFY_CRITICAL + 1]; /* about this log, by severity */
     uint64_t unreachable;                 /* log.unreachable alerts */
     uint64_t stale;                       /* log.stale alerts */
+    /* Entries read and root checks made in the period: known only when
+     * the counters at its start were given (report_set_baseline). */
+    int has_period_counts;
+    uint64_t scanned_period, root_checks_period;
 };
 
 /* A signing, copied; strings owned, NULL when unknown. */
@@ -182,6 +186,20 @@ void report_free(struct report *r);
 char *report_render(const struct report *r, enum report_format f);
 /* The report as a JSON object (what REPORT_JSON prints).  New. */
 json_t *report_json(const struct report *r);
+/*
+ * The cumulative counters of every log in r, as a JSON text to keep (the
+ * periodic report stores it in the meta table) and give to the next
+ * report's report_set_baseline.  Returns new (free()) or NULL.
+ */
+char *report_counters(const struct report *r);
+/*
+ * Fill the per-period entries scanned and root checks of r from the
+ * counters text of the report that ended where r begins.  A log absent
+ * from it (new since) counts from 0; a text that does not parse is
+ * ignored (-1, r unchanged).  Returns 0 or -1.
+ */
+int report_set_baseline(struct report *r, const char *counters);
+
 /*
  * One sentence with the key figures, for the report.periodic alert.
  * Writes at most cap bytes (NUL-terminated, truncated).  Returns out.

@@ -25,6 +25,7 @@
 #include "notify/alert.h"
 
 #define REPORT_META_SINCE "report.since"
+#define REPORT_META_COUNTERS "report.counters" /* report_counters() */
 #define REPORT_MAX_NOTIFY 64 /* sinks a report alert goes to */
 
 struct report_timer {
@@ -234,13 +235,32 @@ report_timer_delay(const struct report_timer *rt, int64_t now)
     return end > now ? (uint64_t)(end - now) * 1000 : 0;
 }
 
+/* Keep the counters of r for the next report's period figures. */
+static int
+report_counters_save(struct tlw *t, const struct report *r)
+{
+    char *text = report_counters(r);
+    int rv;
+
+    if (text == NULL) {
+        log_warnx("report: out of memory");
+        return -1;
+    }
+    rv = store_meta_set(t->store, REPORT_META_COUNTERS, text);
+    free(text);
+    if (rv != 0) {
+        log_warnx("report: %s", store_errmsg(t->store));
+    }
+    return rv;
+}
+
 /* Make the report of [rt->since, now).  0, or -1 (logged). */
 static int
 report_timer_make(struct report_timer *rt, int64_t now)
 {
     struct tlw *t = rt->t;
     const char *dir = t->cfg->report.dir;
-    char err[512], *paths[3] = {NULL, NULL, NULL};
+    char err[512], *paths[3] = {NULL, NULL, NULL}, *counters = NULL;
     struct report *r;
     json_t *alert = NULL;
     size_t i;
@@ -250,6 +270,13 @@ report_timer_make(struct report_timer *rt, int64_t now)
     if (r == NULL) {
         log_warnx("report: %s", err);
         return -1;
+    }
+    if (store_meta_get(t->store, REPORT_META_COUNTERS, &counters) != 0) {
+        log_warnx("report: %s", store_errmsg(t->store));
+        goto out;
+    }
+    if (counters != NULL && report_set_baseline(r, counters) != 0) {
+        log_warnx("report: ignoring malformed %s", REPORT_META_COUNTERS);
     }
     if (dir != NULL &&
         report_write_files(r, dir, paths, err, sizeof(err)) != 0) {
@@ -270,11 +297,15 @@ report_timer_make(struct report_timer *rt, int64_t now)
             goto out;
         }
     }
+    if (report_counters_save(t, r) != 0) {
+        goto out;
+    }
     log_info("report: %s",
              json_string_value(json_object_get(alert, "summary")));
     rt->since = now;
     rv = 0;
 out:
+    free(counters);
     json_decref(alert);
     for (i = 0; i < 3; i++) {
         free(paths[i]);
@@ -328,10 +359,24 @@ report_timer_start(struct tlw *t, struct report_timer **out)
             goto store_err;
         }
         if (!found) {
+            /* The first period starts now, from today's counters. */
+            char err[256];
+            struct report *r0;
+
             v = now;
-            if (store_meta_set_int(t->store, REPORT_META_SINCE, v) != 0) {
+            r0 = report_build(t->store, t->cfg, now - 1, now, now, err,
+                              sizeof(err));
+            if (r0 == NULL) {
+                log_warnx("report: %s", err);
+                free(rt);
+                return -1;
+            }
+            if (report_counters_save(t, r0) != 0 ||
+                store_meta_set_int(t->store, REPORT_META_SINCE, v) != 0) {
+                report_free(r0);
                 goto store_err;
             }
+            report_free(r0);
         }
     }
     rt->since = v;

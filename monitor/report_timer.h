@@ -12,10 +12,12 @@
  * daemon first ran with reports on (meta key "report.since"); a report
  * that is overdue when the daemon starts is made at once.  A file is
  * written under a temporary name and renamed, so a reader never sees a
- * half-written report.  The alert is recorded before the report, so a
- * crash in between repeats the report rather than losing its alert.
- * The timer reads t->cfg each time it fires (a reload changes the
- * period or the directory from the next report on).
+ * half-written report.  The counters of each log at the end of a period
+ * (meta key "report.counters") give the next report its entries scanned
+ * and root checks made in the period.  The alert is recorded before the report,
+ * so a crash in between repeats the report rather than losing its alert. The
+ * timer reads t->cfg each time it fires (a reload changes the period or the
+ * directory from the next report on).
  */
 #ifndef TLOGWATCH_MONITOR_REPORT_TIMER_H
 #define TLOGWATCH_MONITOR_REPORT_TIMER_H

@@ -258,14 +258,19 @@ tw_config "$T/p.yaml" "$TL_URL_a" "$ROOT_A" "$T/a.db" "${WATCH[@]}" \
 RUN_PID=$!
 E2E_PIDS+=($RUN_PID)
 for i in $(seq 1 100); do
-    [ "$(alerts_of "$T/p1.out" report.periodic)" -ge 2 ] && break
+    [ "$(alerts_of "$T/p1.out" report.periodic)" -ge 1 ] && break
+    sleep 0.1
+done
+tl_admin a grow '{"count":50}' >/dev/null
+for i in $(seq 1 100); do
+    [ "$(alerts_of "$T/p1.out" report.periodic)" -ge 3 ] && break
     sleep 0.1
 done
 kill -TERM $RUN_PID
 wait $RUN_PID
 check "run: exits 0 on SIGTERM with reports on" test $? -eq 0
-check "run: two report.periodic alerts in about 4 s" \
-    test "$(alerts_of "$T/p1.out" report.periodic)" -ge 2
+check "run: three report.periodic alerts in about 6 s" \
+    test "$(alerts_of "$T/p1.out" report.periodic)" -ge 3
 "$BIN" run -c "$T/p.yaml" >"$T/p2.out" 2>"$T/p2.err" &
 RUN_PID=$!
 E2E_PIDS+=($RUN_PID)
@@ -302,6 +307,22 @@ for a in alerts:
     r = json.load(open(j))
     if r["period"] != rep["period"] or r["totals"] != rep["totals"]:
         print("  the alert's figures differ from", j); ok = False
+# Entries scanned in each period = growth of the counter since the
+# previous report; the 50 entries appended during the run are counted.
+scanned, prev_total = 0, None
+for a in alerts:
+    j = [f for f in a["report"]["files"] if f.endswith(".json")][0]
+    log = json.load(open(j))["logs"][0]
+    n = log["period"]["entries_scanned"]
+    if not isinstance(n, int):
+        print("  no entries_scanned in", j); ok = False
+        continue
+    if prev_total is not None and n != log["to_date"]["entries_scanned"] - prev_total:
+        print("  %s: %d scanned in period, counter moved by %d" % (j, n, log["to_date"]["entries_scanned"] - prev_total)); ok = False
+    prev_total = log["to_date"]["entries_scanned"]
+    scanned += n
+if scanned != 50:
+    print("  %d entries scanned over the periods, 50 appended" % scanned); ok = False
 left = [f for f in os.listdir(d) if f.endswith(".tmp")]
 if left:
     print("  temporary files left", left); ok = False

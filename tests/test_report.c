@@ -804,6 +804,50 @@ test_write_files_refused(void **state)
     report_free(r);
 }
 
+/* Period counters: from the counters of the report before, the entries
+ * scanned and root checks made since; twins: no baseline, a malformed
+ * one, one larger than the counters now (another state file). */
+static void
+test_baseline(void **state)
+{
+    struct fx *f = *state;
+    char err[256], big[128], *counters;
+    struct store_log_status st;
+    struct report *r =
+        report_build(f->s, NULL, T0, T0 + 400, T0 + 1000, err, sizeof(err));
+
+    assert_non_null(r);
+    assert_int_equal(store_log_status(f->s, f->log_id, &st), 0);
+    assert_true(st.entries_scanned > 0);
+    assert_false(r->logs[0].has_period_counts);
+    counters = report_counters(r);
+    assert_non_null(counters);
+    /* Nothing happened since: 0 and 0. */
+    assert_int_equal(report_set_baseline(r, counters), 0);
+    assert_true(r->logs[0].has_period_counts);
+    assert_int_equal(r->logs[0].scanned_period, 0);
+    assert_int_equal(r->logs[0].root_checks_period, 0);
+    /* A log absent from the baseline counts from 0. */
+    assert_int_equal(report_set_baseline(r, "{}"), 0);
+    assert_int_equal(r->logs[0].scanned_period, st.entries_scanned);
+    assert_int_equal(r->logs[0].root_checks_period, st.root_checks_passed);
+    free(counters);
+    report_free(r);
+
+    r = report_build(f->s, NULL, T0, T0 + 400, T0 + 1000, err, sizeof(err));
+    assert_non_null(r);
+    assert_int_equal(report_set_baseline(r, "[1,2"), -1);
+    assert_false(r->logs[0].has_period_counts);
+    snprintf(big, sizeof(big), "{\"%lld\": [%llu, 0]}", (long long)f->log_id,
+             (unsigned long long)st.entries_scanned + 1);
+    assert_int_equal(report_set_baseline(r, big), 0);
+    assert_false(r->logs[0].has_period_counts);
+    snprintf(big, sizeof(big), "{\"%lld\": \"x\"}", (long long)f->log_id);
+    assert_int_equal(report_set_baseline(r, big), 0);
+    assert_false(r->logs[0].has_period_counts);
+    report_free(r);
+}
+
 int
 main(void)
 {
@@ -822,6 +866,7 @@ main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_write_files, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(test_baseline, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_write_files_refused, fx_setup,
                                         fx_teardown),
     };
