@@ -4,7 +4,9 @@
  * writes it to report.dir as report-<until>.{md,json,html} (until as
  * UTC YYYYMMDDTHHMMSSZ), raises a report.periodic info alert whose
  * summary holds the key figures, delivered to the report.notify sinks
- * through the outbox, and records the report in the store.
+ * through the outbox (to exactly those sinks, whatever their
+ * min_severity: listing a sink there asks for the reports), and records
+ * the report in the store.
  *
  * Invariants: periods follow each other without gap or overlap across
  * restarts: the next period starts where the last recorded report ended
