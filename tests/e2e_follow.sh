@@ -37,6 +37,26 @@ for i in $(seq 1 100); do
     sleep 0.1
 done
 check "run follows growth over several polls" test "$(status_field "$T/a.yaml" cursor)" = "$want"
+# SIGHUP: a valid config is swapped in, an invalid one is refused and the
+# running one stays.
+cp "$T/a.yaml" "$T/a.good"
+TW_POLL=2s tw_config "$T/a.yaml" "$TL_URL_a" "$ROOT_A" "$T/a.db"
+kill -HUP $RUN_PID
+sleep 1
+check "SIGHUP reloads a valid config" grep -q "configuration reloaded" "$T/run.err"
+echo "logs: [ {name: x, url: 'http://192.0.2.1/'} ]" >"$T/a.yaml"
+kill -HUP $RUN_PID
+sleep 1
+check "SIGHUP refuses an invalid config and keeps running" \
+    bash -c "grep -q 'keeping the running configuration' '$T/run.err' && kill -0 $RUN_PID"
+cp "$T/a.good" "$T/a.yaml"
+tl_admin a grow '{"count":7}' >/dev/null
+want=$((want + 7))
+for i in $(seq 1 100); do
+    [ "$(status_field "$T/a.yaml" cursor)" = "$want" ] && break
+    sleep 0.1
+done
+check "still following after the refused reload" test "$(status_field "$T/a.yaml" cursor)" = "$want"
 kill -TERM $RUN_PID
 wait $RUN_PID
 check "run exits 0 on SIGTERM" test $? -eq 0
