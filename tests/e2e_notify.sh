@@ -248,6 +248,56 @@ check "fork: logs name no secret" no_secret "$T/fork.out" "$T/fork.err"
 recv_stop r2
 rm -f "$T"/exec.*
 
+# ---- a watched signing: what a person acts on reaches Slack and exec ----
+recv_start r5 "$RPORT"
+tw_config "$T/w.yaml" "$TL_URL_a" "$TL_DIR_a/trusted_root.json" "$T/w.db" \
+    "${sinks_yaml[@]}" \
+    "watch:" \
+    "  - {name: app, repository: acme/enclave-app, allow: {workflows: [.github/workflows/build-eif.yml], refs: [refs/heads/main]}}"
+"$BIN" once -c "$T/w.yaml" >/dev/null 2>&1 # sync
+SHA=$(printf '%s' "$RANDOM$RANDOM" | sha1sum | cut -c1-40)
+printf '{"repository":"acme/enclave-app","workflow":".github/workflows/other.yml","ref":"refs/heads/dev","sha":"%s","trigger":"push"}' \
+    "$SHA" >"$T/w.req"
+tl_admin a append "$(cat "$T/w.req")" >"$T/w.resp"
+"$BIN" once -c "$T/w.yaml" >"$T/w.out" 2>"$T/w.err"
+check "signing: once exits 1 (signing.unexpected)" test $? -eq 1
+check "signing: Slack message valid Block Kit" slack_valid "$T/r5.jsonl" /services/ 1
+check "signing: Slack has repository, workflow, ref, commit, run and entry links" \
+    python3 - "$T/r5.jsonl" "$T/w.req" "$T/w.resp" "$T/w.out" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if json.loads(l)["path"].startswith("/services/")]
+req, resp = json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
+alert = [json.loads(l) for l in open(sys.argv[4]) if l.startswith("{")][0]
+msg = recs[0]["body"]
+repo, sha, idx = req["repository"], req["sha"], resp["index"]
+run = alert["identity"]["run_invocation_uri"]
+want = ["<https://github.com/%s|%s>" % (repo, repo),
+        "<https://github.com/%s/commit/%s|%s>" % (repo, sha, sha),
+        "<https://search.sigstore.dev/?logIndex=%d|%d>" % (idx, idx),
+        "<%s|" % run, req["workflow"], req["ref"], "github-hosted", "app",
+        alert["id"], "signing.unexpected", "critical"]
+miss = [w for w in want if w not in json.dumps(json.loads(msg))
+        and w not in "".join(b.get("text", {}).get("text", "") for b in json.loads(msg)["blocks"])
+        and w not in msg]
+if miss:
+    sys.exit("missing in the Slack message: %r" % miss)
+PY
+check "signing: exec got the identity fields as appended" \
+    python3 - "$T/exec.0.env" "$T/w.req" "$T/w.resp" <<'PY'
+import json, sys
+env = dict(l.rstrip("\n").split("=", 1) for l in open(sys.argv[1]) if "=" in l)
+req, resp = json.load(open(sys.argv[2])), json.load(open(sys.argv[3]))
+want = {"EVENT": "signing.unexpected", "REPOSITORY": req["repository"],
+        "WORKFLOW": req["workflow"], "REF": req["ref"], "WORKFLOW_SHA": req["sha"],
+        "TRIGGER": req["trigger"], "RULE": "app", "LOG_INDEX": str(resp["index"]),
+        "SEARCH_URL": "https://search.sigstore.dev/?logIndex=%d" % resp["index"]}
+bad = {k: (env.get(k), v) for k, v in want.items() if env.get(k) != v}
+if bad:
+    sys.exit("exec environment differs: %r" % bad)
+PY
+recv_stop r5
+rm -f "$T"/exec.*
+
 # ---- down, then 429 + Retry-After, then up: heartbeats all arrive ------
 tl_start b 16
 RPORT3=$(free_port)
@@ -341,8 +391,14 @@ kill -TERM $DPID
 wait $DPID
 check "hang: the hook was killed at its limit (logged)" \
     grep -q "timed out after 1500 ms, killed" "$T/d.err"
-check "hang: the hung process (and its sleep) is gone" \
-    bash -c "! kill -0 \$(cat '$T/hook.hung.pid') 2>/dev/null && ! pgrep -g \$(cat '$T/hook.hung.pid') >/dev/null"
+hung_gone() { # the hook and every process of its group (its sleep) ended
+    local pid
+    pid=$(cat "$T/hook.hung.pid")
+    ! kill -0 "$pid" 2>/dev/null && ! pgrep -g "$pid" >/dev/null
+}
+# (an orphaned member is reaped by PID 1 a moment later: allow 5 s)
+check "hang: the hung process (and its sleep) is gone" wait_for 5 hung_gone
+hung_gone || ps -o pid,ppid,pgid,stat,etime,args -g "$(cat "$T/hook.hung.pid")" >&2
 check "hang: took at least the time limit, not the 60 s sleep" \
     test $((end - start)) -ge 1 -a $((end - start)) -lt 30
 check "hang: the retried hook got the alert (EVENT=log.inconsistent)" \
