@@ -3,7 +3,7 @@
  * loop over the same bytes (DESIGN.md "Performance targets": the pipeline
  * at >= 90% of the bare loop's speed).  Built, never run by ctest.
  *
- *   bench_pipeline [RESPONSES [ROUNDS [pipeline]]]
+ *   bench_pipeline [RESPONSES [ROUNDS [pipeline|jansson]]]
  *
  * Input: RESPONSES (default 400) retrieve responses of 10 entries each,
  * built from the real API entries of ../shared/testdata/rekor/api-entries
@@ -11,11 +11,11 @@
  * staging hashedrekord), mostly unwatched: one entry in
  * BENCH_WATCHED_EVERY carries a certificate a rule names; 10 rules.
  *
- * pipeline, per response (as follow.c does it): json_loadb of the
- * response; per element entry_from_json (body base64, leaf hash, proof,
- * SET), merkle_range_append, policy_eval (entry_body_decode: body JSON
- * and verifier base64; prefilter; on a hit only, X.509 parse, chain and
- * rules), entry_free.
+ * pipeline, per response (as follow.c does it): scan_retrieve (the strict
+ * scanner: entry id, body base64, leaf hash, indexes; jansson and
+ * entry_from_json as its fallback); per entry merkle_range_append,
+ * policy_eval (entry_body_decode: body JSON and verifier base64;
+ * prefilter; on a hit only, X.509 parse, chain and rules), entry_free.
  * bare, per response: json_loadb of the response; per element base64 of
  * the body, SHA-256(0x00 || body), json_loadb of the body, base64 of
  * every string over 64 bytes in it (the verifiers and signatures).
@@ -24,7 +24,9 @@
  * response, timed in thread CPU time (the machine is shared); the best
  * round of each is reported in entries/s, with the ratios of the best
  * rounds and of all rounds' CPU time.  "pipeline" as the third argument
- * runs the pipeline alone (for perf record).
+ * runs the pipeline alone (for perf record); "jansson" makes the pipeline
+ * take the follower's fallback path (jansson + entry_from_json) for
+ * every response.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -41,6 +43,7 @@
 #include "merkle/merkle.h"
 #include "monitor/entry.h"
 #include "monitor/policy.h"
+#include "monitor/scan.h"
 
 #define BENCH_BATCH 10
 #define BENCH_WATCHED_EVERY 1000
@@ -96,43 +99,64 @@ struct pipe_state {
     struct merkle_range range;
     json_t *alerts;
     struct policy_batch batch;
-    uint64_t entries, hits, sink;
+    uint64_t entries, hits, scanned;
+    int no_scanner; /* force the jansson fallback */
 };
+
+/* One entry through range and policy, as follow_apply does. */
+static void
+pipe_entry(struct pipe_state *st, struct entry *e)
+{
+    struct policy_entry_ctx ctx = {"rekor", "rekor.sigstore.dev - 1",
+                                   st->entries, st->entries, 1};
+    struct policy_result res;
+
+    if (merkle_range_append(&st->range, e->leaf_hash) != MERKLE_OK) {
+        abort();
+    }
+    if (policy_eval_result(st->policy, &ctx, e, st->alerts, &st->batch, &res) !=
+        0) {
+        abort();
+    }
+    st->hits += res.prefilter;
+    st->entries++;
+    entry_free(e);
+}
 
 static void
 pipeline(struct pipe_state *st, const struct response *r)
 {
+    struct entry *scanned[2 * BENCH_BATCH];
+    long nscan = st->no_scanner
+                     ? -1
+                     : scan_retrieve(r->text, r->len, scanned, 2 * BENCH_BATCH);
     json_error_t jerr;
-    json_t *root = json_loadb(r->text, r->len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root;
     size_t i;
 
-    if (!json_is_array(root)) {
-        abort();
+    if (nscan >= 0) {
+        for (i = 0; i < (size_t)nscan; i++) {
+            pipe_entry(st, scanned[i]);
+        }
+        st->scanned++;
+    } else {
+        /* The follower's fallback: jansson and entry_from_json. */
+        root = json_loadb(r->text, r->len, JSON_REJECT_DUPLICATES, &jerr);
+        if (!json_is_array(root)) {
+            abort();
+        }
+        for (i = 0; i < json_array_size(root); i++) {
+            char err[ENTRY_ERR_LEN];
+            struct entry *e =
+                entry_from_json(json_array_get(root, i), err, sizeof(err));
+            if (e == NULL) {
+                fprintf(stderr, "entry: %s\n", err);
+                abort();
+            }
+            pipe_entry(st, e);
+        }
+        json_decref(root);
     }
-    for (i = 0; i < json_array_size(root); i++) {
-        char err[ENTRY_ERR_LEN];
-        struct entry *e =
-            entry_from_json(json_array_get(root, i), err, sizeof(err));
-        struct policy_entry_ctx ctx = {"rekor", "rekor.sigstore.dev - 1",
-                                       st->entries, st->entries, 1};
-        struct policy_result res;
-
-        if (e == NULL) {
-            fprintf(stderr, "entry: %s\n", err);
-            abort();
-        }
-        if (merkle_range_append(&st->range, e->leaf_hash) != MERKLE_OK) {
-            abort();
-        }
-        if (policy_eval_result(st->policy, &ctx, e, st->alerts, &st->batch,
-                               &res) != 0) {
-            abort();
-        }
-        st->hits += res.prefilter;
-        st->entries++;
-        entry_free(e);
-    }
-    json_decref(root);
     /* What a commit would do with them. */
     json_array_clear(st->alerts);
     policy_batch_clear(&st->batch);
@@ -287,6 +311,7 @@ main(int argc, char **argv)
     struct config_trusted_root *tr;
     double best_pipe = 0, best_bare = 0, all_p = 0, all_b = 0;
     int only_pipeline = argc > 3 && strcmp(argv[3], "pipeline") == 0;
+    int no_scanner = argc > 3 && strcmp(argv[3], "jansson") == 0;
     uint64_t sum = 0, total = 0, bytes = 0;
     size_t i, k, n = 0;
     int round;
@@ -321,6 +346,7 @@ main(int argc, char **argv)
         json_decref(arr);
     }
     memset(&st, 0, sizeof(st));
+    st.no_scanner = no_scanner;
     st.policy = bench_policy(td, &tr);
     st.alerts = json_array();
     printf("bench_pipeline: %zu responses x %d entries, %.0f bytes/entry, "
@@ -362,8 +388,10 @@ main(int argc, char **argv)
            "ratio    %.3f of the best rounds, %.3f of all rounds' CPU time "
            "(target >= 0.90)\n",
            best_pipe, best_bare, best_pipe / best_bare, all_b / all_p);
-    printf("(prefilter hits %llu in %llu entries; checksum %llu)\n",
+    printf("(prefilter hits %llu in %llu entries; %llu of %zu responses "
+           "by the scanner; checksum %llu)\n",
            (unsigned long long)st.hits, (unsigned long long)total,
+           (unsigned long long)st.scanned, nresp * (size_t)rounds,
            (unsigned long long)sum);
     for (i = 0; i < nresp; i++) {
         free(resp[i].text);
