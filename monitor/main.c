@@ -15,23 +15,29 @@
 static void
 usage(FILE *f)
 {
-    fputs("usage: tlogwatch COMMAND [options]\n"
-          "\n"
-          "  run          [-c FILE]   the daemon (foreground)\n"
-          "  once         [-c FILE]   catch every log up, deliver, exit\n"
-          "  check-config [-c FILE]   validate the configuration\n"
-          "  status       [-c FILE]   per log and rule state\n"
-          "  report       [-c FILE] [--since DURATION] [--format md|json|html]\n"
-          "  test-alert   [-c FILE]   send monitor.test through every sink\n"
-          "  inspect      FILE|-      decode a Rekor v1 entry or a bundle\n"
-          "  verify checkpoint  --key PEM FILE\n"
-          "  verify consistency --old-size M --old-root HEX --new-size N\n"
-          "                     --new-root HEX --proof FILE\n"
-          "  verify inclusion   --index I --size N --root HEX\n"
-          "                     (--leaf-hash HEX | --entry FILE) --proof FILE\n"
-          "\n"
-          "Default config: " CLI_DEFAULT_CONFIG "\n",
-          f);
+    fputs(
+        "usage: tlogwatch COMMAND [options]\n"
+        "\n"
+        "  run          [-c FILE]   the daemon (foreground, for systemd)\n"
+        "  once         [-c FILE]   catch every log up, deliver, exit\n"
+        "  check-config [-c FILE]   validate the configuration\n"
+        "  status       [-c FILE]   per log shard and watch rule state\n"
+        "  report       [-c FILE] [--since DURATION] [--format md|json|html]\n"
+        "  test-alert   [-c FILE]   send monitor.test through every sink\n"
+        "  inspect      FILE|- [--key PEM | --trusted-root FILE]\n"
+        "               decode a Rekor v1 entry or a Sigstore bundle\n"
+        "  verify checkpoint  --key PEM|VKEY [--name NAME] [--origin O] FILE\n"
+        "  verify note        --key PEM|VKEY [--name NAME] FILE\n"
+        "  verify consistency --old-size M --old-root HEX --new-size N\n"
+        "                     --new-root HEX --proof FILE\n"
+        "  verify inclusion   --index I --size N --root HEX\n"
+        "                     (--leaf-hash HEX | --entry FILE) --proof FILE\n"
+        "\n"
+        "Exit codes: 0 ok or valid; 1 verification failed, or (once) alerts\n"
+        "of severity warning or above; 2 usage, config or input error;\n"
+        "3 could not complete.  TLOGWATCH_DEBUG=1 logs debug lines.\n"
+        "Default config: " CLI_DEFAULT_CONFIG "\n",
+        f);
 }
 
 int
