@@ -88,6 +88,7 @@ struct outbox {
     uint64_t rng;
     uint64_t backoff_base, backoff_max, slack_interval;
     struct event *scan_ev; /* timer: next scan */
+    uint64_t scan_at;      /* monotonic ms it fires at, when pending */
     int scanning, rescan;
     struct outbox_stats stats;
     struct ob_job *direct; /* direct sends in flight */
@@ -177,26 +178,22 @@ ob_scan_cb(evutil_socket_t fd, short what, void *arg)
     ob_scan(arg);
 }
 
-/* Scan in ms milliseconds (0: on the next loop turn) unless sooner. */
+/* Scan in ms milliseconds (0: on the next loop turn) unless one is
+ * already due sooner. */
 static void
 ob_schedule(struct outbox *o, uint64_t ms)
 {
-    struct timeval tv, left;
+    uint64_t at = mono_ms() + ms;
+    struct timeval tv;
 
-    if (evtimer_pending(o->scan_ev, &left)) {
-        /* Pending: keep the earlier deadline. */
-        struct timeval now;
-        uint64_t due;
-        event_base_gettimeofday_cached(o->base, &now);
-        due = (uint64_t)(left.tv_sec - now.tv_sec) * 1000 +
-              (uint64_t)((left.tv_usec - now.tv_usec) / 1000);
-        if (left.tv_sec < now.tv_sec || due <= ms) {
-            return;
-        }
+    if (evtimer_pending(o->scan_ev, NULL) && o->scan_at <= at) {
+        return;
     }
     tv.tv_sec = (time_t)(ms / 1000);
     tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
-    evtimer_add(o->scan_ev, &tv);
+    if (evtimer_add(o->scan_ev, &tv) == 0) {
+        o->scan_at = at;
+    }
 }
 
 static int
