@@ -48,6 +48,23 @@ status_error_cb(void *arg, int64_t at, const char *message)
     return 0;
 }
 
+struct status_seen {
+    const char *name;
+    int found;
+};
+
+static int
+status_seen_cb(void *arg, const struct store_log_status *st)
+{
+    struct status_seen *seen = arg;
+
+    if (strcmp(st->name, seen->name) == 0) {
+        seen->found = 1;
+        return 1;
+    }
+    return 0;
+}
+
 static int
 status_log_cb(void *arg, const struct store_log_status *st)
 {
@@ -184,6 +201,16 @@ cli_status(int argc, char **argv)
     c.cfg = cfg;
     c.now = time(NULL);
     c.nsignings = 0;
+    for (size_t i = 0; i < cfg->n_logs; i++) {
+        /* A configured log the store has never verified has no row yet
+         * (rows are per shard origin, known from the first checkpoint). */
+        struct status_seen seen = {cfg->logs[i].name, 0};
+        if (store_logs_each(s, status_seen_cb, &seen) == 0 && !seen.found) {
+            printf("log %s  (%s)\n  no verified checkpoint yet: see the "
+                   "daemon's log for why\n",
+                   cfg->logs[i].name, cfg->logs[i].url);
+        }
+    }
     if (store_logs_each(s, status_log_cb, &c) != 0) {
         fprintf(stderr, "tlogwatch status: %s\n", store_errmsg(s));
         rc = CLI_EXIT_ERROR;
