@@ -127,18 +127,6 @@ for l in open(sys.argv[1]):
     [ "$bad" -eq 0 ] && [ "$n" -ge "$3" ]
 }
 
-# Fields of the webhook requests: "id-header id type" per request.
-hook_ids() { # log path-prefix
-    python3 -c '
-import json, sys
-for l in open(sys.argv[1]):
-    r = json.loads(l)
-    if r["path"].startswith(sys.argv[2]):
-        b = json.loads(r["body"])
-        print(r["headers"].get("x-tlogwatch-alert-id"), b["id"], b["type"], r["status"])
-' "$1" "$2"
-}
-
 tl_start a 64
 RPORT=$(free_port)
 HOOK="http://127.0.0.1:$RPORT/hook?token=$TOKEN"
@@ -181,9 +169,9 @@ check "test-alert: the Slack message is valid Block Kit" \
 check "test-alert: webhook HMAC verifies with openssl" \
     hmac_valid "$T/r1.jsonl" /hook 1
 check "test-alert: monitor.test with the id header equal to the body id" \
-    bash -c "hook_ids() { :; }; python3 -c '
+    bash -c "python3 -c '
 import json,sys
-r=[json.loads(l) for l in open(sys.argv[1])][0]
+r=[json.loads(l) for l in open(sys.argv[1]) if json.loads(l)[\"path\"].startswith(\"/hook\")][0]
 b=json.loads(r[\"body\"])
 sys.exit(0 if b[\"type\"]==\"monitor.test\" and r[\"headers\"][\"x-tlogwatch-alert-id\"]==b[\"id\"] else 1)' '$T/r1.jsonl'"
 check "test-alert: exec got EVENT=monitor.test and the JSON file" \
@@ -371,6 +359,30 @@ check "kill -9: after restart the pending alert is delivered" \
 check "kill -9: nothing pending after the restart" \
     bash -c "'$BIN' status -c '$T/c.yaml' | grep -q 'outbox: 0 pending'"
 recv_stop r4b
+
+# ---- SIGHUP: the new sinks take over, the old URL gets nothing more ------
+RPORT6=$(free_port)
+recv_start r6 "$RPORT6"
+tw_config "$T/h.yaml" "$TL_URL_a" "$TL_DIR_a/trusted_root.json" "$T/h.db" \
+    "  - {name: hook, type: webhook, url: \"http://127.0.0.1:$RPORT6/before\"}"
+"$BIN" once -c "$T/h.yaml" >/dev/null 2>&1 # sync
+"$BIN" run -c "$T/h.yaml" >"$T/h.out" 2>"$T/h.err" &
+HPID=$!
+E2E_PIDS+=($HPID)
+sleep 1
+tw_config "$T/h.yaml" "$TL_URL_a" "$TL_DIR_a/trusted_root.json" "$T/h.db" \
+    "  - {name: hook, type: webhook, url: \"http://127.0.0.1:$RPORT6/after\"}"
+kill -HUP $HPID
+wait_for 10 grep -q "configuration reloaded" "$T/h.err"
+tl_admin a fork '{}' >/dev/null
+tl_admin a grow '{"count":3}' >/dev/null
+check "HUP: the alert goes to the reloaded sink URL" \
+    wait_for 20 grep -q '"path": "/after"' "$T/r6.jsonl"
+kill -TERM $HPID
+wait $HPID
+check "HUP: nothing went to the old URL" \
+    bash -c "! grep -q '\"path\": \"/before\"' '$T/r6.jsonl'"
+recv_stop r6
 
 # ---- a hanging exec hook is killed at its time limit and retried --------
 rm -f "$T"/exec.*
