@@ -215,15 +215,20 @@ fmt_time(int64_t t, char *out, size_t cap)
     notify_rfc3339((time_t)t, out, cap);
 }
 
-/* "2026-11-26 15:52" (UTC), for chart labels. */
+/* A chart label (UTC) precise enough for a period of span seconds:
+ * "2026-11-26 15:52", with seconds under an hour. */
 static void
-fmt_short_time(int64_t t, char *out, size_t cap)
+fmt_short_time(int64_t t, int64_t span, char *out, size_t cap)
 {
     time_t tt = (time_t)t;
     struct tm tm;
+    size_t n = 0;
 
-    if (gmtime_r(&tt, &tm) == NULL ||
-        strftime(out, cap, "%Y-%m-%d %H:%M", &tm) == 0) {
+    if (gmtime_r(&tt, &tm) != NULL) {
+        n = span < 3600 ? strftime(out, cap, "%Y-%m-%d %H:%M:%S", &tm)
+                        : strftime(out, cap, "%Y-%m-%d %H:%M", &tm);
+    }
+    if (n == 0) {
         snprintf(out, cap, "%lld", (long long)t);
     }
 }
@@ -1511,9 +1516,10 @@ ch_frame(struct rbuf *b, const struct report *r, const char *label)
 {
     char t0[32], t1[32], tm[32];
 
-    fmt_short_time(r->since, t0, sizeof(t0));
-    fmt_short_time(r->until, t1, sizeof(t1));
-    fmt_short_time(r->since + (r->until - r->since) / 2, tm, sizeof(tm));
+    fmt_short_time(r->since, r->until - r->since, t0, sizeof(t0));
+    fmt_short_time(r->until, r->until - r->since, t1, sizeof(t1));
+    fmt_short_time(r->since + (r->until - r->since) / 2, r->until - r->since,
+                   tm, sizeof(tm));
     rb_printf(b,
               "<svg class=\"chart\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" "
               "aria-label=\"",
