@@ -241,8 +241,8 @@ say "What tlogwatch status says"
 "$TLW" status -c "$DEMO/tlogwatch.yaml" | sed 's/^/    /'
 say "The consistency report an auditor reads"
 "$TLW" report -c "$DEMO/tlogwatch.yaml" --since 1h --format html >"$DEMO/report.html" &&
-    note "HTML: $DEMO/report.html (self-contained; open it in a browser)"
-"$TLW" report -c "$DEMO/tlogwatch.yaml" --since 1h | sed -n '1,/^## Logs/p' | sed 's/^/    /'
+    note "HTML: $DEMO/report.html (self-contained; open it in a browser$([ -t 0 ] || [ -n "${DEMO_KEEP:-}" ] || echo '; removed at exit unless DEMO_KEEP=1'))"
+"$TLW" report -c "$DEMO/tlogwatch.yaml" --since 1h | awk '/^## Logs/ { exit } { print "    " $0 }'
 note "also: tlogwatch report --format json | md | html, and every 24h into $DEMO/reports"
 
 say "Done: $(wc -l <"$DEMO/received.jsonl" 2>/dev/null || echo 0) alerts reached the receiver"
