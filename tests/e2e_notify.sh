@@ -377,7 +377,7 @@ wait_for 10 grep -q "configuration reloaded" "$T/h.err"
 tl_admin a fork '{}' >/dev/null
 tl_admin a grow '{"count":3}' >/dev/null
 check "HUP: the alert goes to the reloaded sink URL" \
-    wait_for 20 grep -q '"path": "/after"' "$T/r6.jsonl"
+    wait_for 20 grep -qs '"path": "/after"' "$T/r6.jsonl"
 kill -TERM $HPID
 wait $HPID
 check "HUP: nothing went to the old URL" \
