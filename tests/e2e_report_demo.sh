@@ -1,0 +1,26 @@
+#!/bin/bash
+# e2e_report_demo.sh: `make demo` (scripts/demo.sh) tells its whole story:
+# each of the four alerts reaches the loopback receiver with a valid HMAC,
+# the report is made, and every process and the temporary directory are
+# gone afterwards.
+. "$TLOGWATCH_SRC/tests/lib/e2e.sh"
+T=$E2E_TMP
+BUILD=$(dirname "$(dirname "$TLOGWATCH_BIN")")
+DEMO_PAUSE=0 bash "$TLOGWATCH_SRC/scripts/demo.sh" "$BUILD" </dev/null >"$T/demo.out" 2>&1
+rc=$?
+check "demo exits 0" test $rc -eq 0
+for type in signing.recorded signing.self_hosted_runner signing.impostor log.inconsistent; do
+    check "demo: $type reached the receiver, HMAC ok" \
+        grep -Eq "\[receiver\] [a-z]+ +$type .*\(HMAC ok\)" "$T/demo.out"
+done
+check "demo: 4 alerts reached the receiver" grep -q "Done: 4 alerts reached the receiver" "$T/demo.out"
+check "demo: no HMAC failure" bash -c '! grep -q "HMAC MISSING" "$1"' _ "$T/demo.out"
+dir=$(sed -n 's/.*HTML: \(\/tmp\/tlogwatch-demo\.[A-Za-z0-9]*\)\/report.html.*/\1/p' "$T/demo.out")
+check "demo: made the report in its temporary directory" test -n "$dir"
+check "demo: temporary directory removed" test ! -e "${dir:-/nonexistent}"
+# A bracket in the pattern keeps pgrep from matching its own command line.
+dir=${dir:-/nonexistent}
+check "demo: no process left behind" \
+    bash -c '! pgrep -f "$1" >/dev/null' _ "${dir:0:3}[${dir:3:1}]${dir:4}/"
+[ "$E2E_FAIL" -eq 0 ] || cat "$T/demo.out"
+finish
