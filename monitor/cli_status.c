@@ -12,6 +12,7 @@
 #include "config/config.h"
 #include "merkle/merkle.h"
 #include "monitor/cli.h"
+#include "monitor/outbox.h"
 #include "monitor/store.h"
 #include "notify/alert.h"
 
@@ -222,6 +223,7 @@ cli_status(int argc, char **argv)
                (unsigned long long)counts.deliveries[STORE_DELIVERY_PENDING],
                (unsigned long long)counts.deliveries[STORE_DELIVERY_SENT],
                (unsigned long long)counts.deliveries[STORE_DELIVERY_FAILED]);
+        (void)outbox_status_print(stdout, s, cfg, c.now);
         printf("alerts: %llu info, %llu warning, %llu critical\n",
                (unsigned long long)counts.alerts[NOTIFY_INFO],
                (unsigned long long)counts.alerts[NOTIFY_WARNING],

@@ -1173,3 +1173,83 @@ outbox_free(struct outbox *o)
     free(o->tmp_dir);
     free(o);
 }
+
+/* ---- status ------------------------------------------------------------- */
+
+struct st_sink {
+    uint64_t pending;
+    int64_t next_at; /* earliest next attempt */
+    int64_t err_at;  /* next_at of the row whose error is kept */
+    char error[OUTBOX_ERROR_MAX];
+};
+
+struct st_ctx {
+    const struct config *cfg;
+    struct st_sink *v;
+};
+
+static int
+st_row(void *arg, const struct store_delivery *d)
+{
+    struct st_ctx *c = arg;
+    size_t i;
+
+    for (i = 0; i < c->cfg->n_sinks; i++) {
+        struct st_sink *s = &c->v[i];
+        if (strcmp(c->cfg->sinks[i].name, d->sink) != 0) {
+            continue;
+        }
+        if (s->pending++ == 0 || d->next_attempt_at < s->next_at) {
+            s->next_at = d->next_attempt_at;
+        }
+        /* The error of the row retried last (the latest next attempt). */
+        if (d->last_error != NULL && d->next_attempt_at >= s->err_at) {
+            s->err_at = d->next_attempt_at;
+            log_clean(d->last_error, strlen(d->last_error), s->error,
+                      sizeof(s->error));
+        }
+        break;
+    }
+    return 0;
+}
+
+int
+outbox_status_print(FILE *out, struct store *store, const struct config *cfg,
+                    int64_t now)
+{
+    struct st_ctx c;
+    size_t i;
+
+    c.cfg = cfg;
+    c.v = calloc(cfg->n_sinks + 1, sizeof(*c.v));
+    if (c.v == NULL) {
+        return -1;
+    }
+    if (store_deliveries_due(store, INT64_MAX, 0, st_row, &c) != 0) {
+        free(c.v);
+        return -1;
+    }
+    for (i = 0; i < cfg->n_sinks; i++) {
+        const struct config_sink *cs = &cfg->sinks[i];
+        const struct st_sink *s = &c.v[i];
+        char where[256] = "";
+        if (cs->url != NULL) {
+            http_redact_url(cs->url, where, sizeof(where));
+        } else if (cs->command != NULL) {
+            log_clean(cs->command, strlen(cs->command), where, sizeof(where));
+        }
+        fprintf(out, "  %s (%s%s%s): %llu pending", cs->name,
+                config_sink_type_name(cs->type), where[0] ? " " : "", where,
+                (unsigned long long)s->pending);
+        if (s->pending > 0 && s->next_at > now) {
+            fprintf(out, ", next attempt in %llds",
+                    (long long)(s->next_at - now));
+        }
+        if (s->pending > 0 && s->error[0] != '\0') {
+            fprintf(out, ", last error: %s", s->error);
+        }
+        fputc('\n', out);
+    }
+    free(c.v);
+    return 0;
+}

@@ -32,6 +32,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct event_base;
 struct store;
@@ -141,6 +142,16 @@ struct outbox_stats {
     uint64_t sent, retried, failed;
 };
 void outbox_get_stats(const struct outbox *o, struct outbox_stats *out);
+
+/*
+ * For `status`: one line per configured sink to out, "  NAME (TYPE WHERE):
+ * N pending[, next attempt in Ss][, last error: ...]", with the URL
+ * redacted (http_redact_url) and the error cleaned (log_clean).  Reads
+ * the store only (works on a read-only store).  Returns 0 or -1 (store
+ * error, message in store_errmsg).
+ */
+int outbox_status_print(FILE *out, struct store *store,
+                        const struct config *cfg, int64_t now);
 
 /*
  * Pure helpers, exposed for tests.

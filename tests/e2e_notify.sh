@@ -296,6 +296,10 @@ tw_config "$T/b.yaml" "$TL_URL_b" "$TL_DIR_b/trusted_root.json" "$T/b.db" \
 BPID=$!
 E2E_PIDS+=($BPID)
 sleep 4 # the receiver is down: deliveries fail and back off
+"$BIN" status -c "$T/b.yaml" >"$T/b.status" 2>&1
+check "status: the down sink's pending rows and last error, URL redacted" \
+    grep -Eq "^  hook \(webhook http://127.0.0.1:$RPORT3/hb\): [1-9][0-9]* pending.*last error: " "$T/b.status"
+check "status: names no secret" no_secret "$T/b.status"
 recv_start r3 "$RPORT3" --fail-first 2 --fail-status 429 --retry-after 2
 check "down/up: heartbeats arrive once the receiver is up" \
     wait_for 30 bash -c "[ \$(cat '$T/r3.jsonl' 2>/dev/null | grep -c '\"status\": 200') -ge 6 ]"
