@@ -25,8 +25,7 @@ log_vemit(const char *level, int with_errno, const char *fmt, va_list ap)
 
     vsnprintf(msg, sizeof(msg), fmt, ap);
     if (with_errno) {
-        fprintf(stderr, "tlogwatch: %s: %s: %s\n", level, msg,
-                strerror(saved));
+        fprintf(stderr, "tlogwatch: %s: %s: %s\n", level, msg, strerror(saved));
     } else {
         fprintf(stderr, "tlogwatch: %s: %s\n", level, msg);
     }
