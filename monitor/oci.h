@@ -1,0 +1,192 @@
+/*
+ * oci.h: the OCI registry client of the PCR lookup (issue 7).  From a Rekor
+ * entry made by `cosign sign` (its spec.data.hash.value is the SHA-256 of
+ * cosign's simple-signing payload) to the enclave PCRs of the signed
+ * artifact, over the OCI distribution API, on the event loop.
+ *
+ * The chain a lookup follows, and what it proves at each step:
+ *  1. a bearer token: the configured credentials, or an anonymous token
+ *     through the registry's WWW-Authenticate challenge (the token realm
+ *     must be https://, or http:// on loopback like every URL);
+ *  2. the cosign signature manifests (tags "sha256-<hex>.sig", from the
+ *     paged tag list; with a commit SHA tag, first the manifest it names)
+ *     and in one of them the layer whose digest is sha256:<data_hash>; its
+ *     dev.sigstore.cosign/bundle annotation must carry the entry's
+ *     logIndex;
+ *  3. the simple-signing payload blob (its SHA-256 must be data_hash):
+ *     critical.identity.docker-reference must be <registry_host>/
+ *     <repository>, critical.image.docker-manifest-digest names manifest D;
+ *  4. manifest D (its SHA-256 must be D): PCRs from its PCR0/PCR1/PCR2/PCR8
+ *     annotations and from the small info layer (describe-eif JSON,
+ *     .Measurements.PCRn, digest verified); when both are present they must
+ *     agree.  The EIF layer is never downloaded (layers above
+ *     OCI_MAX_INFO_BYTES or with an EIF media type are skipped).
+ * Every request has a size cap and a timeout; blob redirects are followed
+ * by the transport, which never forwards Authorization to another host.
+ *
+ * A lookup makes one attempt; the caller retries OCI_NOT_YET and OCI_ERROR
+ * with backoff until its lookup_timeout.  OCI_UNTRUSTED is never retried
+ * into success silently: it reports a registry that lies.
+ *
+ * The parsers below are pure functions over untrusted bytes with the named
+ * limits; each has a fuzz target (tests/fuzz/fuzz_oci_*.c).
+ */
+#ifndef TLOGWATCH_MONITOR_OCI_H
+#define TLOGWATCH_MONITOR_OCI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct http_client;
+
+/* Named limits. */
+#define OCI_MAX_MANIFEST_BYTES (4u * 1024 * 1024) /* a manifest document */
+#define OCI_MAX_TAGLIST_BYTES (4u * 1024 * 1024)  /* one tag list page */
+#define OCI_MAX_TOKEN_BYTES (64u * 1024)          /* a token response */
+#define OCI_MAX_PAYLOAD_BYTES (64u * 1024)        /* simple-signing payload */
+#define OCI_MAX_INFO_BYTES (1024u * 1024)         /* the describe-eif layer */
+#define OCI_MAX_LAYERS 64                         /* layers of a manifest */
+#define OCI_MAX_ANNOTATION 16384 /* bytes of an annotation we keep */
+#define OCI_MAX_SIG_TAGS 1000    /* .sig manifests read in one lookup */
+#define OCI_MAX_TAG_PAGES 100    /* tag list pages read in one lookup */
+#define OCI_TAG_PAGE 100         /* n= of a tag list request */
+#define OCI_MAX_TAG 128          /* bytes of a tag (distribution spec) */
+#define OCI_MAX_CHALLENGE 4096   /* a WWW-Authenticate value */
+#define OCI_MAX_REF 512          /* a docker reference, a URL part */
+#define OCI_DIGEST_LEN 71        /* "sha256:" + 64 hex */
+#define OCI_PCR_HEX_LEN 96       /* SHA-384 in hex */
+#define OCI_CONNECT_TIMEOUT_MS 10000
+#define OCI_REQUEST_TIMEOUT_MS 30000
+
+/* One lookup: every string is borrowed for the oci_lookup_start() call. */
+struct oci_lookup_req {
+    const char *registry_host; /* host[:port] */
+    const char *repository;    /* e.g. acme/enclave-app (lower-cased) */
+    int plain_http;            /* 1: http:// (loopback only) */
+    const char *credentials;   /* bearer token, or NULL: anonymous */
+    const char *data_hash_hex; /* spec.data.hash.value: 64 hex */
+    const char *commit_sha;    /* shortcut tag, may be NULL */
+    uint64_t log_index;        /* the entry's logIndex */
+};
+
+/* Found PCRs, indexes as config/config.h enum config_pcr (0,1,2,8). */
+struct oci_pcrs {
+    unsigned present;                         /* bit (1u << i) per PCR found */
+    char hex[4][OCI_PCR_HEX_LEN + 1];         /* lowercase */
+    char artifact_digest[OCI_DIGEST_LEN + 1]; /* manifest D */
+};
+
+enum oci_result {
+    OCI_OK = 0,    /* PCRs found and cross-checked */
+    OCI_NOT_YET,   /* the signature manifest is not there yet: retry */
+    OCI_UNTRUSTED, /* a digest mismatch, annotations that disagree with the
+                      info layer, a payload naming another repository, a
+                      bundle with another logIndex: report, never trust */
+    OCI_ERROR,     /* transport or registry error: retry */
+};
+
+/* A static name of r ("ok", "not_yet", "untrusted", "error"). */
+const char *oci_result_str(enum oci_result r);
+
+/*
+ * The callback of a lookup: pcrs is non-NULL for OCI_OK only; why is a
+ * human-readable cause (never a secret); both borrowed for the call.  The
+ * lookup is freed when the callback returns.
+ */
+typedef void (*oci_lookup_cb)(enum oci_result res, const struct oci_pcrs *pcrs,
+                              const char *why, void *arg);
+
+struct oci_lookup;
+
+/*
+ * Starts a lookup on http (borrowed: must outlive the lookup).  Returns a
+ * handle, borrowed: valid until the callback starts or oci_lookup_cancel()
+ * returns.  cb is called exactly once, later, from the event loop (never
+ * from inside this call).  Returns NULL, and never calls cb, on invalid
+ * input (data_hash_hex not 64 hex, missing host or repository, names too
+ * long) or allocation failure.
+ */
+struct oci_lookup *oci_lookup_start(struct http_client *http,
+                                    const struct oci_lookup_req *req,
+                                    oci_lookup_cb cb, void *arg);
+
+/* Stops a lookup; its callback is never called.  NULL is a no-op. */
+void oci_lookup_cancel(struct oci_lookup *l);
+
+/*
+ * Pure parsers (no I/O, no allocation that outlives the call).
+ */
+
+/* A Bearer challenge, "Bearer realm="...",service="...",scope="..."". */
+struct oci_challenge {
+    char realm[OCI_MAX_REF];
+    char service[OCI_MAX_REF];
+    char scope[OCI_MAX_REF];
+};
+
+/*
+ * Parses a WWW-Authenticate value (len bytes, at most OCI_MAX_CHALLENGE)
+ * with scheme Bearer (case-insensitive) and quoted or token parameters.
+ * realm is required; service and scope may be empty.  0 or -1.
+ */
+int oci_parse_challenge(const char *v, size_t len, struct oci_challenge *out);
+
+/* Parses a token response {"token": ...} or {"access_token": ...} into
+ * tok (NUL-terminated, at most cap - 1 bytes).  0 or -1. */
+int oci_parse_token(const char *buf, size_t len, char *tok, size_t cap);
+
+/* One layer of a parsed manifest. */
+struct oci_layer {
+    char media_type[OCI_MAX_REF];
+    char digest[OCI_DIGEST_LEN + 1]; /* "sha256:<64 lowercase hex>" */
+    uint64_t size;
+    char title[OCI_MAX_REF];   /* org.opencontainers.image.title */
+    int has_log_index;         /* the cosign bundle gave a logIndex */
+    uint64_t bundle_log_index; /* dev.sigstore.cosign/bundle */
+    int has_signature;         /* dev.cosignproject.cosign/signature */
+};
+
+/* The fields of an OCI image manifest this module uses. */
+struct oci_manifest {
+    char media_type[OCI_MAX_REF];
+    char artifact_type[OCI_MAX_REF];
+    struct oci_layer layers[OCI_MAX_LAYERS];
+    size_t n_layers;
+    struct oci_pcrs pcrs; /* from the PCRn annotations (digest unset) */
+};
+
+/*
+ * Parses a manifest (at most OCI_MAX_MANIFEST_BYTES).  Layers need a
+ * sha256 digest and a size; more than OCI_MAX_LAYERS layers, a PCR
+ * annotation that is not 96 hex, or a bundle annotation whose logIndex
+ * does not parse is -1.  0 on success.
+ */
+int oci_parse_manifest(const char *buf, size_t len, struct oci_manifest *out);
+
+/*
+ * Parses one tag list page {"name": ..., "tags": [...]}, calling
+ * tag(tag, arg) for each tag (NUL-terminated, at most OCI_MAX_TAG bytes,
+ * borrowed for the call), and sets *ntags to their count and last (cap
+ * OCI_MAX_TAG + 1) to the last tag ("" when none).  0 or -1.
+ */
+int oci_parse_tag_list(const char *buf, size_t len,
+                       void (*tag)(const char *t, void *arg), void *arg,
+                       size_t *ntags, char *last);
+
+/*
+ * Parses cosign's simple-signing payload (at most OCI_MAX_PAYLOAD_BYTES):
+ * critical.image.docker-manifest-digest into digest (a sha256 digest) and
+ * critical.identity.docker-reference into ref (cap OCI_MAX_REF).  0 or -1.
+ */
+int oci_parse_simple_signing(const char *buf, size_t len,
+                             char digest[OCI_DIGEST_LEN + 1],
+                             char ref[OCI_MAX_REF]);
+
+/*
+ * Parses `nitro-cli describe-eif` JSON (at most OCI_MAX_INFO_BYTES):
+ * .Measurements.PCR0/1/2/8, each 96 hex (stored lowercase).  At least
+ * PCR0 is required.  0 or -1.
+ */
+int oci_parse_describe_eif(const char *buf, size_t len, struct oci_pcrs *out);
+
+#endif
