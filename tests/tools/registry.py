@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""registry.py: a real OCI registry for the tests, behind a token endpoint.
+
+Starts Debian's docker-registry (storage in DIR, listening on a free
+127.0.0.1 port) and, in front of it, a small token proxy on another free
+loopback port that behaves like ghcr.io's anonymous pull auth:
+  - a request without a valid token gets 401 with
+    WWW-Authenticate: Bearer realm="http://127.0.0.1:P/token",
+    service="test",scope="repository:<name>:pull";
+  - GET /token?service=test&scope=... hands out a fresh token;
+  - a request with "Authorization: Bearer <token>" is forwarded to the
+    registry (the Authorization header is not), the answer is passed back.
+Every forwarded request line is appended to DIR/requests.log.
+
+Prints "<proxy port> <registry port>" on one stdout line once both answer,
+then serves until SIGTERM/SIGINT (the registry is stopped with it).
+Loopback only; no network.
+"""
+import http.client
+import http.server
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+
+REGISTRY_BIN = os.environ.get("TLOGWATCH_REGISTRY_BIN", "/usr/bin/docker-registry")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def main():
+    if len(sys.argv) != 2:
+        print("usage: registry.py DIR", file=sys.stderr)
+        return 2
+    d = os.path.abspath(sys.argv[1])
+    os.makedirs(os.path.join(d, "storage"), exist_ok=True)
+    rport = free_port()
+    cfg = os.path.join(d, "config.yml")
+    with open(cfg, "w") as f:
+        f.write(
+            "version: 0.1\n"
+            "log:\n  level: error\n  accesslog:\n    disabled: true\n"
+            "storage:\n  filesystem:\n    rootdirectory: %s\n"
+            "  delete:\n    enabled: true\n"
+            "http:\n  addr: 127.0.0.1:%d\n" % (os.path.join(d, "storage"), rport)
+        )
+    log = open(os.path.join(d, "registry.log"), "w")
+    reg = subprocess.Popen([REGISTRY_BIN, "serve", cfg], stdout=log, stderr=log)
+
+    tokens = set()
+    lock = threading.Lock()
+    reqlog = open(os.path.join(d, "requests.log"), "a", buffering=1)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *a):
+            pass
+
+        def reply(self, code, body=b"", headers=()):
+            self.send_response(code)
+            for k, v in headers:
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(body)
+
+        def handle_any(self):
+            u = urllib.parse.urlsplit(self.path)
+            if u.path == "/token":
+                q = urllib.parse.parse_qs(u.query)
+                if q.get("service") != ["test"] or not q.get("scope"):
+                    self.reply(400, b'{"errors":[{"code":"DENIED"}]}')
+                    return
+                t = secrets.token_hex(16)
+                with lock:
+                    tokens.add(t)
+                reqlog.write("TOKEN %s\n" % q["scope"][0])
+                self.reply(200, ('{"token":"%s"}' % t).encode(),
+                           [("Content-Type", "application/json")])
+                return
+            auth = self.headers.get("Authorization", "")
+            ok = False
+            if auth.startswith("Bearer "):
+                with lock:
+                    ok = auth[7:] in tokens
+            if not ok:
+                m = re.match(r"^/v2/(.+?)/(manifests|blobs|tags)/", u.path)
+                name = m.group(1) if m else "catalog"
+                ch = ('Bearer realm="http://127.0.0.1:%d/token",service="test",'
+                      'scope="repository:%s:pull"' % (self.server.server_port, name))
+                reqlog.write("401 %s %s\n" % (self.command, self.path))
+                self.reply(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}',
+                           [("WWW-Authenticate", ch),
+                            ("Content-Type", "application/json")])
+                return
+            reqlog.write("%s %s\n" % (self.command, self.path))
+            n = int(self.headers.get("Content-Length", "0") or "0")
+            body = self.rfile.read(n) if n else None
+            hdrs = {k: v for k, v in self.headers.items()
+                    if k.lower() not in ("authorization", "host", "connection")}
+            c = http.client.HTTPConnection("127.0.0.1", rport, timeout=30)
+            try:
+                c.request(self.command, self.path, body=body, headers=hdrs)
+                r = c.getresponse()
+                data = r.read()
+                out = []
+                for k, v in r.getheaders():
+                    kl = k.lower()
+                    if kl in ("content-length", "connection", "transfer-encoding"):
+                        continue
+                    if kl == "location":
+                        v = v.replace("127.0.0.1:%d" % rport,
+                                      "127.0.0.1:%d" % self.server.server_port)
+                    out.append((k, v))
+                if self.command == "HEAD":
+                    self.send_response(r.status)
+                    for k, v in out:
+                        self.send_header(k, v)
+                    self.send_header("Content-Length",
+                                     r.getheader("Content-Length", "0"))
+                    self.end_headers()
+                else:
+                    self.reply(r.status, data, out)
+            finally:
+                c.close()
+
+        do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = handle_any
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.daemon_threads = True
+
+    def stop(*_):
+        reg.terminate()
+        try:
+            reg.wait(5)
+        except subprocess.TimeoutExpired:
+            reg.kill()
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+
+    deadline = time.time() + 15
+    while True:
+        if reg.poll() is not None:
+            print("registry.py: docker-registry exited", file=sys.stderr)
+            return 1
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", rport, timeout=1)
+            c.request("GET", "/v2/")
+            c.getresponse().read()
+            c.close()
+            break
+        except OSError:
+            if time.time() > deadline:
+                print("registry.py: docker-registry did not start", file=sys.stderr)
+                stop()
+            time.sleep(0.05)
+    print("%d %d" % (srv.server_port, rport), flush=True)
+    srv.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
