@@ -106,6 +106,10 @@ def main():
         info = json.load(f)
     if "describeEif" in info:  # the testdata example wraps the output
         info = info["describeEif"]
+    if a.corrupt_info:
+        # blobs are shared by every repository of the registry: give the one
+        # to be corrupted bytes of its own so other pushes stay intact
+        info = dict(info, _nonce=os.urandom(8).hex())
     info_bytes = json.dumps(info, indent=2).encode() + b"\n"
     meas = info["Measurements"]
 

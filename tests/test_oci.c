@@ -1,0 +1,578 @@
+/*
+ * test_oci.c: the OCI registry client (monitor/oci.c) against a real
+ * registry: Debian's docker-registry on loopback behind the token proxy of
+ * tests/tools/registry.py, holding artifacts pushed by tests/tools/
+ * oci_push.py in the layout `oras push` 1.1 and `cosign sign` 2.x produce.
+ * Every lookup runs on a real event loop through the real transport; the
+ * proxy's request log proves what went over the wire (token fetched,
+ * second tag page read).  Expected PCRs are read from the testdata
+ * describe-eif file at run time.  Each positive test has a negative twin.
+ *
+ * Skips (with a message) only when docker-registry or python3 is missing.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <setjmp.h>
+
+#include <cmocka.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+
+#include "monitor/http.h"
+#include "monitor/oci.h"
+
+#define REGISTRY_BIN "/usr/bin/docker-registry"
+#define RUN_LIMIT_S 20 /* no lookup takes longer on loopback */
+
+struct reg {
+    int available;
+    pid_t pid;
+    char dir[256];
+    int proxy_port;
+    int registry_port;
+    char src[1024];
+    char info[1024]; /* the describe-eif testdata file */
+};
+
+struct outcome {
+    int done;
+    enum oci_result res;
+    struct oci_pcrs pcrs;
+    char why[512];
+};
+
+struct pushed {
+    char data_hash[65];
+    char artifact[OCI_DIGEST_LEN + 1];
+};
+
+static struct reg *
+R(void **state)
+{
+    return *state;
+}
+
+static int
+group_setup(void **state)
+{
+    struct reg *r = calloc(1, sizeof(*r));
+    const char *src = getenv("TLOGWATCH_SRC");
+    const char *td = getenv("TLOGWATCH_TESTDATA");
+    int pfd[2];
+    char line[64];
+    FILE *f;
+    char script[1200];
+
+    if (r == NULL) {
+        return -1;
+    }
+    *state = r;
+    if (src == NULL || td == NULL) {
+        fprintf(stderr, "test_oci: TLOGWATCH_SRC/TESTDATA unset\n");
+        return -1;
+    }
+    snprintf(r->src, sizeof(r->src), "%s", src);
+    snprintf(r->info, sizeof(r->info),
+             "%s/nitro/describe-eif-schema-example.json", td);
+    if (access(REGISTRY_BIN, X_OK) != 0 || system("python3 -c '' ") != 0) {
+        fprintf(stderr,
+                "test_oci: SKIP: %s or python3 missing "
+                "(apt-get install docker-registry)\n",
+                REGISTRY_BIN);
+        return 0;
+    }
+    snprintf(r->dir, sizeof(r->dir), "/tmp/test_oci.XXXXXX");
+    if (mkdtemp(r->dir) == NULL || pipe(pfd) != 0) {
+        return -1;
+    }
+    snprintf(script, sizeof(script), "%s/tests/tools/registry.py", src);
+    r->pid = fork();
+    if (r->pid < 0) {
+        return -1;
+    }
+    if (r->pid == 0) {
+        dup2(pfd[1], 1);
+        close(pfd[0]);
+        close(pfd[1]);
+        execlp("python3", "python3", script, r->dir, (char *)NULL);
+        _exit(127);
+    }
+    close(pfd[1]);
+    f = fdopen(pfd[0], "r");
+    if (f == NULL || fgets(line, sizeof(line), f) == NULL ||
+        sscanf(line, "%d %d", &r->proxy_port, &r->registry_port) != 2) {
+        fprintf(stderr, "test_oci: the test registry did not start\n");
+        if (f != NULL) {
+            fclose(f);
+        }
+        return -1;
+    }
+    fclose(f);
+    r->available = 1;
+    return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+    struct reg *r = R(state);
+    char cmd[400];
+
+    if (r->pid > 0) {
+        kill(r->pid, SIGTERM);
+        waitpid(r->pid, NULL, 0);
+    }
+    if (r->dir[0] != '\0' && strncmp(r->dir, "/tmp/test_oci.", 14) == 0) {
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", r->dir);
+        if (system(cmd) != 0) {
+            fprintf(stderr, "test_oci: cannot remove %s\n", r->dir);
+        }
+    }
+    free(r);
+    return 0;
+}
+
+#define NEED_REGISTRY(r)                                                       \
+    do {                                                                       \
+        if (!(r)->available) {                                                 \
+            skip();                                                            \
+        }                                                                      \
+    } while (0)
+
+/* Runs oci_push.py with extra arguments; fills p from its JSON output. */
+static void
+push(struct reg *r, struct pushed *p, const char *repo, const char *fmt, ...)
+{
+    char extra[512];
+    char cmd[4096];
+    char out[2048];
+    size_t n;
+    FILE *f;
+    va_list ap;
+    json_t *j;
+    json_error_t err;
+
+    va_start(ap, fmt);
+    vsnprintf(extra, sizeof(extra), fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof(cmd),
+             "python3 '%s/tests/tools/oci_push.py' --registry 127.0.0.1:%d "
+             "--ref-host 127.0.0.1:%d --repo %s --info '%s' %s",
+             r->src, r->registry_port, r->proxy_port, repo, r->info, extra);
+    f = popen(cmd, "r");
+    assert_non_null(f);
+    n = fread(out, 1, sizeof(out) - 1, f);
+    out[n] = '\0';
+    assert_int_equal(pclose(f), 0);
+    j = json_loads(out, 0, &err);
+    assert_non_null(j);
+    snprintf(p->data_hash, sizeof(p->data_hash), "%s",
+             json_string_value(json_object_get(j, "data_hash")));
+    snprintf(p->artifact, sizeof(p->artifact), "%s",
+             json_string_value(json_object_get(j, "artifact")));
+    json_decref(j);
+    assert_int_equal(strlen(p->data_hash), 64);
+}
+
+static void
+on_done(enum oci_result res, const struct oci_pcrs *pcrs, const char *why,
+        void *arg)
+{
+    struct outcome *o = arg;
+
+    o->done = 1;
+    o->res = res;
+    if (pcrs != NULL) {
+        o->pcrs = *pcrs;
+    }
+    snprintf(o->why, sizeof(o->why), "%s", why != NULL ? why : "");
+}
+
+static void
+on_limit(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    event_base_loopbreak(arg);
+}
+
+/* One lookup on a fresh loop and client; returns its outcome. */
+static struct outcome
+lookup(struct reg *r, const char *repo, const char *data_hash,
+       uint64_t log_index, const char *commit, const char *credentials)
+{
+    struct outcome o;
+    struct event_base *base = event_base_new();
+    struct http_client *c;
+    struct oci_lookup *l;
+    struct oci_lookup_req q;
+    struct event *limit;
+    struct timeval tv = {RUN_LIMIT_S, 0};
+    char host[64];
+
+    memset(&o, 0, sizeof(o));
+    assert_non_null(base);
+    c = http_client_new(base, NULL);
+    assert_non_null(c);
+    snprintf(host, sizeof(host), "127.0.0.1:%d", r->proxy_port);
+    memset(&q, 0, sizeof(q));
+    q.registry_host = host;
+    q.repository = repo;
+    q.plain_http = 1;
+    q.credentials = credentials;
+    q.data_hash_hex = data_hash;
+    q.commit_sha = commit;
+    q.log_index = log_index;
+    l = oci_lookup_start(c, &q, on_done, &o);
+    assert_non_null(l);
+    assert_int_equal(o.done, 0); /* never from inside start */
+    limit = evtimer_new(base, on_limit, base);
+    assert_non_null(limit);
+    evtimer_add(limit, &tv);
+    while (!o.done) {
+        if (event_base_loop(base, EVLOOP_ONCE) != 0 ||
+            event_base_got_break(base)) {
+            break;
+        }
+    }
+    if (!o.done) {
+        oci_lookup_cancel(l);
+    }
+    event_free(limit);
+    http_client_free(c);
+    event_base_free(base);
+    assert_true(o.done);
+    return o;
+}
+
+/* The PCRs of the testdata describe-eif file, read at run time. */
+static void
+expected_pcrs(struct reg *r, struct oci_pcrs *p)
+{
+    json_error_t err;
+    json_t *root = json_load_file(r->info, 0, &err);
+    json_t *m;
+    static const char *const names[4] = {"PCR0", "PCR1", "PCR2", "PCR8"};
+    size_t i, k;
+
+    assert_non_null(root);
+    m = json_object_get(json_object_get(root, "describeEif"), "Measurements");
+    assert_non_null(m);
+    memset(p, 0, sizeof(*p));
+    for (i = 0; i < 4; i++) {
+        const char *v = json_string_value(json_object_get(m, names[i]));
+        if (v == NULL) {
+            continue;
+        }
+        assert_int_equal(strlen(v), OCI_PCR_HEX_LEN);
+        for (k = 0; k <= OCI_PCR_HEX_LEN; k++) {
+            p->hex[i][k] =
+                (char)((v[k] >= 'A' && v[k] <= 'F') ? v[k] + 32 : v[k]);
+        }
+        p->present |= 1u << i;
+    }
+    json_decref(root);
+}
+
+/* 1 if the proxy's request log has a line containing needle. */
+static int
+requests_have(struct reg *r, const char *needle)
+{
+    char path[512];
+    char line[2048];
+    FILE *f;
+    int found = 0;
+
+    snprintf(path, sizeof(path), "%s/requests.log", r->dir);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (strstr(line, needle) != NULL) {
+            found = 1;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+static void
+assert_pcrs_expected(struct reg *r, const struct outcome *o,
+                     const struct pushed *p)
+{
+    struct oci_pcrs want;
+    size_t i;
+
+    expected_pcrs(r, &want);
+    assert_int_equal(o->pcrs.present, want.present);
+    for (i = 0; i < 4; i++) {
+        if (want.present & (1u << i)) {
+            assert_string_equal(o->pcrs.hex[i], want.hex[i]);
+        }
+    }
+    assert_string_equal(o->pcrs.artifact_digest, p->artifact);
+}
+
+/* Found, with PCR annotations and the info layer agreeing; the anonymous
+ * token came through the challenge.  Twin: another data hash -> not yet. */
+static void
+test_found(void **state)
+{
+    struct reg *r = R(state);
+    struct pushed p;
+    struct outcome o;
+    char other[65];
+
+    NEED_REGISTRY(r);
+    push(r, &p, "t/found", "--pcr-annotations --log-index 42");
+    o = lookup(r, "t/found", p.data_hash, 42, NULL, NULL);
+    assert_int_equal(o.res, OCI_OK);
+    assert_pcrs_expected(r, &o, &p);
+    assert_true(requests_have(r, "TOKEN repository:t/found:pull"));
+
+    memcpy(other, p.data_hash, sizeof(other));
+    other[0] = other[0] == '0' ? '1' : '0';
+    o = lookup(r, "t/found", other, 42, NULL, NULL);
+    assert_int_equal(o.res, OCI_NOT_YET);
+}
+
+/* Info layer only (no annotations) is enough.  Twin: a repository name
+ * the caller gives in upper case is lower-cased and found too. */
+static void
+test_info_only(void **state)
+{
+    struct reg *r = R(state);
+    struct pushed p;
+    struct outcome o;
+
+    NEED_REGISTRY(r);
+    push(r, &p, "t/infoonly", "--log-index 7");
+    o = lookup(r, "t/infoonly", p.data_hash, 7, NULL, NULL);
+    assert_int_equal(o.res, OCI_OK);
+    assert_pcrs_expected(r, &o, &p);
+    o = lookup(r, "T/InfoOnly", p.data_hash, 7, NULL, NULL);
+    assert_int_equal(o.res, OCI_OK);
+}
+
+/* No signature yet, or no repository yet -> OCI_NOT_YET.  Twin: the
+ * signature pushed afterwards is found. */
+static void
+test_not_yet(void **state)
+{
+    struct reg *r = R(state);
+    struct pushed p;
+    struct outcome o;
+
+    NEED_REGISTRY(r);
+    push(r, &p, "t/later", "--no-sig --log-index 5");
+    o = lookup(r, "t/later", p.data_hash, 5, NULL, NULL);
+    assert_int_equal(o.res, OCI_NOT_YET);
+    o = lookup(r, "t/nosuchrepo", p.data_hash, 5, NULL, NULL);
+    assert_int_equal(o.res, OCI_NOT_YET);
+
+    push(r, &p, "t/later", "--log-index 5");
+    o = lookup(r, "t/later", p.data_hash, 5, NULL, NULL);
+    assert_int_equal(o.res, OCI_OK);
+}
+
+/* A PCR annotation that disagrees with the info layer -> untrusted. */
+static void
+test_annotation_mismatch(void **state)
+{
+    struct reg *r = R(state);
+    struct pushed p;
+    struct outcome o;
+
+    NEED_REGISTRY(r);
+    push(r, &p, "t/mismatch",
+         "--pcr-annotations --mutate-annotation PCR2 --log-index 3");
+    o = lookup(r, "t/mismatch", p.data_hash, 3, NULL, NULL);
+    assert_int_equal(o.res, OCI_UNTRUSTED);
+    assert_non_null(strstr(o.why, "PCR2"));
+}
+
+/* An info blob whose bytes do not hash to its digest -> untrusted.  Its
+ * twin is test_found (same layout, intact blob). */
+static void
+test_bad_blob_digest(void **state)
+{
+    struct reg *r = R(state);
+    struct pushed p;
+    struct outcome o;
+
+    NEED_REGISTRY(r);
+    push(r, &p, "t/corrupt", "--log-index 9 --corrupt-info '%s/storage'",
+         r->dir);
+    o = lookup(r, "t/corrupt", p.data_hash, 9, NULL, NULL);
+    assert_int_equal(o.res, OCI_UNTRUSTED);
+    assert_non_null(strstr(o.why, "hash"));
+}
+
+/* A payload naming another repository -> untrusted; so is a bundle with
+ * another logIndex.  Twin: the right logIndex on the same push is OK. */
+static void
+test_other_repository(void **state)
+{
+    struct reg *r = R(state);
+    struct pushed p;
+    struct outcome o;
+
+    NEED_REGISTRY(r);
+    push(r, &p, "t/victim", "--ref-repo t/attacker --log-index 11");
+    o = lookup(r, "t/victim", p.data_hash, 11, NULL, NULL);
+    assert_int_equal(o.res, OCI_UNTRUSTED);
+    assert_non_null(strstr(o.why, "repository"));
+
+    push(r, &p, "t/logindex", "--log-index 12");
+    o = lookup(r, "t/logindex", p.data_hash, 13, NULL, NULL);
+    assert_int_equal(o.res, OCI_UNTRUSTED);
+    assert_non_null(strstr(o.why, "logIndex"));
+    o = lookup(r, "t/logindex", p.data_hash, 12, NULL, NULL);
+    assert_int_equal(o.res, OCI_OK);
+}
+
+/* Configured credentials the registry rejects -> error, and no anonymous
+ * token is fetched for them.  (The anonymous path is in test_found.) */
+static void
+test_token_rejected(void **state)
+{
+    struct reg *r = R(state);
+    struct pushed p;
+    struct outcome o;
+
+    NEED_REGISTRY(r);
+    push(r, &p, "t/creds", "--log-index 1");
+    o = lookup(r, "t/creds", p.data_hash, 1, NULL, "not-a-valid-token");
+    assert_int_equal(o.res, OCI_ERROR);
+    assert_false(requests_have(r, "TOKEN repository:t/creds:pull"));
+    o = lookup(r, "t/creds", p.data_hash, 1, NULL, NULL);
+    assert_int_equal(o.res, OCI_OK);
+    assert_true(requests_have(r, "TOKEN repository:t/creds:pull"));
+}
+
+/* The .sig tag sorts after 120 other tags: found on the second page.
+ * Twin: the commit SHA shortcut finds it without any tag list. */
+static void
+test_pagination(void **state)
+{
+    struct reg *r = R(state);
+    struct pushed p;
+    struct outcome o;
+
+    NEED_REGISTRY(r);
+    push(r, &p, "t/paged", "--extra-tags 120 --log-index 20");
+    o = lookup(r, "t/paged", p.data_hash, 20, NULL, NULL);
+    assert_int_equal(o.res, OCI_OK);
+    assert_true(requests_have(r, "/v2/t/paged/tags/list?n=100&last="));
+
+    push(r, &p, "t/shortcut", "--tag 0123abcd --log-index 21");
+    o = lookup(r, "t/shortcut", p.data_hash, 21, "0123abcd", NULL);
+    assert_int_equal(o.res, OCI_OK);
+    assert_pcrs_expected(r, &o, &p);
+    assert_false(requests_have(r, "/v2/t/shortcut/tags/list"));
+}
+
+/* Invalid requests are refused synchronously, without a callback. */
+static void
+test_invalid_start(void **state)
+{
+    struct event_base *base = event_base_new();
+    struct http_client *c;
+    struct oci_lookup_req q;
+    struct outcome o;
+    char hash[65];
+
+    (void)state;
+    assert_non_null(base);
+    c = http_client_new(base, NULL);
+    assert_non_null(c);
+    memset(hash, 'a', 64);
+    hash[64] = '\0';
+    memset(&q, 0, sizeof(q));
+    memset(&o, 0, sizeof(o));
+    q.registry_host = "127.0.0.1:1";
+    q.repository = "a/b";
+    q.plain_http = 1;
+    q.data_hash_hex = "abc";
+    assert_null(oci_lookup_start(c, &q, on_done, &o));
+    q.data_hash_hex = hash;
+    q.repository = "a/../b?x";
+    assert_null(oci_lookup_start(c, &q, on_done, &o));
+    q.repository = "a/b";
+    q.commit_sha = "x/y";
+    assert_null(oci_lookup_start(c, &q, on_done, &o));
+    q.commit_sha = NULL;
+    oci_lookup_cancel(oci_lookup_start(c, &q, on_done, &o));
+    oci_lookup_cancel(NULL);
+    event_base_loop(base, EVLOOP_NONBLOCK);
+    assert_int_equal(o.done, 0);
+    http_client_free(c);
+    event_base_free(base);
+}
+
+/* The pure parsers on a few shapes; the fuzz targets do the rest. */
+static void
+test_parsers(void **state)
+{
+    struct oci_challenge ch;
+    char tok[64];
+    const char *v =
+        "Bearer realm=\"https://ghcr.io/token\",service=\"ghcr.io\","
+        "scope=\"repository:acme/app:pull\"";
+    char d[OCI_DIGEST_LEN + 1];
+    char ref[OCI_MAX_REF];
+    const char *pay =
+        "{\"critical\":{\"identity\":{\"docker-reference\":\"ghcr.io/a/b\"},"
+        "\"image\":{\"docker-manifest-digest\":\"sha256:"
+        "0000000000000000000000000000000000000000000000000000000000000000\"},"
+        "\"type\":\"cosign container image signature\"},\"optional\":null}";
+
+    (void)state;
+    assert_int_equal(oci_parse_challenge(v, strlen(v), &ch), 0);
+    assert_string_equal(ch.realm, "https://ghcr.io/token");
+    assert_string_equal(ch.service, "ghcr.io");
+    assert_string_equal(ch.scope, "repository:acme/app:pull");
+    assert_int_equal(oci_parse_challenge("Basic realm=\"x\"", 15, &ch), -1);
+    assert_int_equal(oci_parse_challenge("Bearer service=\"x\"", 18, &ch), -1);
+    assert_int_equal(oci_parse_challenge("Bearer realm=\"x", 15, &ch), -1);
+
+    assert_int_equal(
+        oci_parse_token("{\"token\":\"abc\"}", 15, tok, sizeof(tok)), 0);
+    assert_string_equal(tok, "abc");
+    assert_int_equal(
+        oci_parse_token("{\"token\":\"a b\"}", 15, tok, sizeof(tok)), -1);
+
+    assert_int_equal(oci_parse_simple_signing(pay, strlen(pay), d, ref), 0);
+    assert_string_equal(ref, "ghcr.io/a/b");
+    assert_int_equal(oci_parse_simple_signing(pay, strlen(pay) - 2, d, ref),
+                     -1);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parsers),
+        cmocka_unit_test(test_invalid_start),
+        cmocka_unit_test(test_found),
+        cmocka_unit_test(test_info_only),
+        cmocka_unit_test(test_not_yet),
+        cmocka_unit_test(test_annotation_mismatch),
+        cmocka_unit_test(test_bad_blob_digest),
+        cmocka_unit_test(test_other_repository),
+        cmocka_unit_test(test_token_rejected),
+        cmocka_unit_test(test_pagination),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
