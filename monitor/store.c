@@ -216,6 +216,8 @@ enum store_stmt {
     S_SIGNING_INSERT,
     S_ALERTS_QUERY,
     S_SIGNINGS_LATEST,
+    S_SIGNINGS_PENDING,
+    S_SIGNING_SET_PCRS,
     S_DUE,
     S_DELIVERY_SENT,
     S_DELIVERY_FAILED,
@@ -251,7 +253,7 @@ enum store_stmt {
     " cert_sha256, san, issuer, repository, repository_id, workflow_path,"     \
     " ref, workflow_sha, runner_environment, trigger, run_invocation_uri,"     \
     " build_signer_uri, rule, verdict, artifact_digest, pcr0, pcr1, pcr2,"     \
-    " recorded_at FROM signings"
+    " recorded_at, pcrs_state, pcrs_deadline FROM signings"
 
 static const char *const store_sql[S_COUNT_] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
@@ -313,10 +315,11 @@ static const char *const store_sql[S_COUNT_] = {
         " repository_id, workflow_path, ref, workflow_sha,"
         " runner_environment, trigger, run_invocation_uri,"
         " build_signer_uri, rule, verdict, artifact_digest, pcr0, pcr1,"
-        " pcr2, pcrs_state, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+        " pcr2, pcrs_state, recorded_at, pcrs_deadline) VALUES (?1, ?2, ?3, "
+        "?4, ?5, ?6,"
         " ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,"
-        " ?20, ?21, ?22, ?23, ?24, CASE WHEN ?22 IS NULL THEN 'none'"
-        " ELSE 'found' END, ?25)"
+        " ?20, ?21, ?22, ?23, ?24, COALESCE(?26, CASE WHEN ?22 IS NULL"
+        " THEN 'none' ELSE 'found' END), ?25, ?27)"
         " ON CONFLICT (log_id, log_index, cert_sha256, rule) DO NOTHING",
     [S_ALERTS_QUERY] =
         "SELECT id, type, severity, detected_at, log_id, log_index, rule,"
@@ -325,6 +328,12 @@ static const char *const store_sql[S_COUNT_] = {
         " AND severity >= ?5 ORDER BY detected_at DESC, seq DESC LIMIT ?6",
     [S_SIGNINGS_LATEST] =
         STORE_SIGNING_COLUMNS " WHERE rule = ?1 ORDER BY seq DESC LIMIT ?2",
+    [S_SIGNINGS_PENDING] =
+        STORE_SIGNING_COLUMNS " WHERE pcrs_state = 'pending' ORDER BY seq",
+    [S_SIGNING_SET_PCRS] =
+        "UPDATE signings SET pcr0 = ?5, pcr1 = ?6, pcr2 = ?7,"
+        " pcrs_state = ?8, pcrs_deadline = ?9 WHERE log_id = ?1"
+        " AND log_index = ?2 AND cert_sha256 = ?3 AND rule = ?4",
     [S_DUE] = "SELECT a.id, d.sink, a.body, a.severity, d.status,"
               " d.attempts, d.next_attempt_at, d.last_error"
               " FROM deliveries d JOIN alerts a ON a.seq = d.alert_seq"
@@ -2114,7 +2123,10 @@ store_signing_insert(struct store *s, int64_t log_id,
             return -1;
         }
     }
-    if (store_bind_i64(s, st, 25, now) != 0) {
+    if (store_bind_i64(s, st, 25, now) != 0 ||
+        store_bind_str(s, st, 26, g->pcrs_state) != 0 ||
+        (g->pcrs_deadline != 0 &&
+         store_bind_i64(s, st, 27, g->pcrs_deadline) != 0)) {
         return -1;
     }
     return store_exec_stmt(s, st, "record signing");
@@ -2368,13 +2380,73 @@ store_alerts_each(struct store *s, const struct store_alert_query *q,
     return r < 0 ? -1 : 0;
 }
 
+/* Read one STORE_SIGNING_COLUMNS row into *g (strings borrowed until
+ * the next step).  0 or -1. */
+static int
+store_signing_row(struct store *s, sqlite3_stmt *st, struct store_signing *g)
+{
+    memset(g, 0, sizeof(*g));
+    g->log_id = store_col_i64(st, 0);
+    if (store_col_u64(s, st, 1, &g->log_index) != 0 ||
+        store_col_u64(s, st, 2, &g->shard_index) != 0 ||
+        (g->uuid = store_col_req(s, st, 3)) == NULL ||
+        (g->cert_sha256 = store_col_req(s, st, 6)) == NULL ||
+        (g->rule = store_col_req(s, st, 18)) == NULL ||
+        (g->verdict = store_col_req(s, st, 19)) == NULL ||
+        (g->pcrs_state = store_col_req(s, st, 25)) == NULL) {
+        return -1;
+    }
+    g->kind = store_col_str(st, 4);
+    g->integrated_time = store_col_i64(st, 5);
+    g->san = store_col_str(st, 7);
+    g->issuer = store_col_str(st, 8);
+    g->repository = store_col_str(st, 9);
+    g->repository_id = store_col_str(st, 10);
+    g->workflow_path = store_col_str(st, 11);
+    g->ref = store_col_str(st, 12);
+    g->workflow_sha = store_col_str(st, 13);
+    g->runner_environment = store_col_str(st, 14);
+    g->trigger = store_col_str(st, 15);
+    g->run_invocation_uri = store_col_str(st, 16);
+    g->build_signer_uri = store_col_str(st, 17);
+    g->artifact_digest = store_col_str(st, 20);
+    g->pcr0 = store_col_str(st, 21);
+    g->pcr1 = store_col_str(st, 22);
+    g->pcr2 = store_col_str(st, 23);
+    g->recorded_at = store_col_i64(st, 24);
+    g->pcrs_deadline = store_col_i64(st, 26); /* NULL reads 0 */
+    return 0;
+}
+
+/* Call fn for each row of the bound listing id. */
+static int
+store_signings_each(struct store *s, enum store_stmt id, sqlite3_stmt *st,
+                    const char *what, store_signing_fn fn, void *arg)
+{
+    struct store_signing g;
+    int r, stop;
+
+    while ((r = store_step(s, st, what)) == 1) {
+        if (store_signing_row(s, st, &g) != 0) {
+            store_done(st);
+            return -1;
+        }
+        s->iterating |= STORE_BIT(id);
+        stop = fn(arg, &g);
+        s->iterating &= ~STORE_BIT(id);
+        if (stop != 0) {
+            break;
+        }
+    }
+    store_done(st);
+    return r < 0 ? -1 : 0;
+}
+
 int
 store_signings_latest(struct store *s, const char *rule, size_t n,
                       store_signing_fn fn, void *arg)
 {
-    struct store_signing g;
     sqlite3_stmt *st;
-    int r, stop;
 
     if (store_check_str(s, "rule", rule, STORE_NAME_MAX) != 0) {
         return -1;
@@ -2384,45 +2456,85 @@ store_signings_latest(struct store *s, const char *rule, size_t n,
         store_bind_i64(s, st, 2, store_limit(n)) != 0) {
         return -1;
     }
-    while ((r = store_step(s, st, "list signings")) == 1) {
-        memset(&g, 0, sizeof(g));
-        g.log_id = store_col_i64(st, 0);
-        if (store_col_u64(s, st, 1, &g.log_index) != 0 ||
-            store_col_u64(s, st, 2, &g.shard_index) != 0 ||
-            (g.uuid = store_col_req(s, st, 3)) == NULL ||
-            (g.cert_sha256 = store_col_req(s, st, 6)) == NULL ||
-            (g.rule = store_col_req(s, st, 18)) == NULL ||
-            (g.verdict = store_col_req(s, st, 19)) == NULL) {
-            store_done(st);
-            return -1;
-        }
-        g.kind = store_col_str(st, 4);
-        g.integrated_time = store_col_i64(st, 5);
-        g.san = store_col_str(st, 7);
-        g.issuer = store_col_str(st, 8);
-        g.repository = store_col_str(st, 9);
-        g.repository_id = store_col_str(st, 10);
-        g.workflow_path = store_col_str(st, 11);
-        g.ref = store_col_str(st, 12);
-        g.workflow_sha = store_col_str(st, 13);
-        g.runner_environment = store_col_str(st, 14);
-        g.trigger = store_col_str(st, 15);
-        g.run_invocation_uri = store_col_str(st, 16);
-        g.build_signer_uri = store_col_str(st, 17);
-        g.artifact_digest = store_col_str(st, 20);
-        g.pcr0 = store_col_str(st, 21);
-        g.pcr1 = store_col_str(st, 22);
-        g.pcr2 = store_col_str(st, 23);
-        g.recorded_at = store_col_i64(st, 24);
-        s->iterating |= STORE_BIT(S_SIGNINGS_LATEST);
-        stop = fn(arg, &g);
-        s->iterating &= ~STORE_BIT(S_SIGNINGS_LATEST);
-        if (stop != 0) {
-            break;
-        }
+    return store_signings_each(s, S_SIGNINGS_LATEST, st, "list signings", fn,
+                               arg);
+}
+
+int
+store_signings_pending(struct store *s, store_signing_fn fn, void *arg)
+{
+    sqlite3_stmt *st = store_stmt(s, S_SIGNINGS_PENDING);
+
+    if (st == NULL) {
+        return -1;
     }
-    store_done(st);
-    return r < 0 ? -1 : 0;
+    return store_signings_each(s, S_SIGNINGS_PENDING, st,
+                               "list pending signings", fn, arg);
+}
+
+int
+store_signing_set_pcrs(struct store *s, int64_t log_id, uint64_t log_index,
+                       const char *cert_sha256, const char *rule,
+                       const struct store_pcrs_update *u,
+                       const struct store_alert *alert, int64_t now,
+                       int *new_alert)
+{
+    sqlite3_stmt *st;
+    int inserted = 0;
+
+    (void)now;
+    if (new_alert != NULL) {
+        *new_alert = 0;
+    }
+    if (u == NULL ||
+        store_check_str(s, "signing cert_sha256", cert_sha256,
+                        STORE_FIELD_MAX) != 0 ||
+        store_check_str(s, "signing rule", rule, STORE_NAME_MAX) != 0 ||
+        store_check_str(s, "pcrs state", u->state, STORE_NAME_MAX) != 0 ||
+        store_check_opt(s, "pcr0", u->pcr0, STORE_FIELD_MAX) != 0 ||
+        store_check_opt(s, "pcr1", u->pcr1, STORE_FIELD_MAX) != 0 ||
+        store_check_opt(s, "pcr2", u->pcr2, STORE_FIELD_MAX) != 0 ||
+        (alert != NULL && store_check_alert(s, alert) != 0)) {
+        if (u == NULL) {
+            store_err(s, "set pcrs: no update");
+        }
+        return -1;
+    }
+    if (store_txn_begin(s) != 0) {
+        return -1;
+    }
+    st = store_stmt(s, S_SIGNING_SET_PCRS);
+    if (store_bind_i64(s, st, 1, log_id) != 0 ||
+        store_bind_u64(s, st, 2, log_index) != 0 ||
+        store_bind_str(s, st, 3, cert_sha256) != 0 ||
+        store_bind_str(s, st, 4, rule) != 0 ||
+        store_bind_str(s, st, 5, u->pcr0) != 0 ||
+        store_bind_str(s, st, 6, u->pcr1) != 0 ||
+        store_bind_str(s, st, 7, u->pcr2) != 0 ||
+        store_bind_str(s, st, 8, u->state) != 0 ||
+        (strcmp(u->state, "pending") == 0 && u->deadline != 0 &&
+         store_bind_i64(s, st, 9, u->deadline) != 0) ||
+        store_exec_stmt(s, st, "set signing pcrs") != 0) {
+        goto fail;
+    }
+    if (sqlite3_changes(s->db) == 0) {
+        store_err(s, "set pcrs: no signing at index %" PRIu64 " for rule %s",
+                  log_index, rule);
+        goto fail;
+    }
+    if (alert != NULL && store_alert_insert(s, log_id, alert, &inserted) != 0) {
+        goto fail;
+    }
+    if (store_txn_commit(s) != 0) {
+        return -1;
+    }
+    if (new_alert != NULL) {
+        *new_alert = inserted;
+    }
+    return 0;
+fail:
+    store_txn_rollback(s);
+    return -1;
 }
 
 /* ---- outbox ------------------------------------------------------------ */

@@ -345,6 +345,11 @@ struct store_signing {
     const char *verdict; /* required, e.g. "allowed", "unexpected" */
     const char *artifact_digest;
     const char *pcr0, *pcr1, *pcr2; /* NULL when not known (yet) */
+    /* PCR lookup state: NULL on insert means "found" when pcr0 is set,
+     * else "none"; "pending" queues a lookup that survives a restart
+     * (store_signings_pending), with pcrs_deadline (unix s; 0: none). */
+    const char *pcrs_state;
+    int64_t pcrs_deadline;
     /* Read back only: */
     int64_t log_id;
     int64_t recorded_at;
@@ -423,6 +428,31 @@ typedef int (*store_signing_fn)(void *arg, const struct store_signing *row);
 /* The latest n signings of a rule (by insertion), newest first. */
 int store_signings_latest(struct store *s, const char *rule, size_t n,
                           store_signing_fn fn, void *arg);
+
+/* Every signing whose PCR lookup is "pending", oldest first. */
+int store_signings_pending(struct store *s, store_signing_fn fn, void *arg);
+
+/* What a PCR lookup found, for store_signing_set_pcrs().  Borrowed. */
+struct store_pcrs_update {
+    const char *state;              /* "none", "pending", "found" or
+                                       "unavailable" */
+    const char *pcr0, *pcr1, *pcr2; /* each may be NULL (stored NULL) */
+    int64_t deadline;               /* "pending" only; 0: none */
+};
+
+/*
+ * In one transaction: set the PCRs and lookup state of the signing
+ * (log_id, log_index, cert_sha256, rule), and record alert (may be NULL;
+ * INSERT OR IGNORE on its id, with its deliveries, as in
+ * store_commit_progress).  A signing that is not there is an error and
+ * nothing is written.  *new_alert (may be NULL) is 1 when the alert was
+ * new.
+ */
+int store_signing_set_pcrs(struct store *s, int64_t log_id, uint64_t log_index,
+                           const char *cert_sha256, const char *rule,
+                           const struct store_pcrs_update *u,
+                           const struct store_alert *alert, int64_t now,
+                           int *new_alert);
 
 /* ---- outbox ------------------------------------------------------- */
 

@@ -1737,6 +1737,159 @@ reenter_fn(void *arg, const struct store_log_status *st)
 /* Calling a listing again from its own callback fails cleanly and the
  * outer listing still visits every row once; its twin: other calls from
  * the callback work, and the store works normally afterwards. */
+/* ---- PCR lookup state ---------------------------------------------------- */
+
+struct pend {
+    unsigned n;
+    uint64_t idx[8];
+    int64_t deadline[8];
+    char state[8][16];
+    char pcr2[8][16];
+};
+
+static int
+pend_fn(void *arg, const struct store_signing *g)
+{
+    struct pend *x = arg;
+
+    assert_true(x->n < 8);
+    x->idx[x->n] = g->log_index;
+    x->deadline[x->n] = g->pcrs_deadline;
+    snprintf(x->state[x->n], sizeof(x->state[0]), "%s", g->pcrs_state);
+    snprintf(x->pcr2[x->n], sizeof(x->pcr2[0]), "%s",
+             g->pcr2 != NULL ? g->pcr2 : "-");
+    x->n++;
+    return 0;
+}
+
+/* A pending lookup survives a reopen; its result and its alert land
+ * together; a signing that is not there changes nothing. */
+static void
+test_signing_pcrs(void **state)
+{
+    struct fx *f = *state;
+    const char *sinks[] = {"console"};
+    uint8_t leaves[TESSERA_MAX][MERKLE_HASH_LEN];
+    struct store_pcrs_update u;
+    struct store_signing g[3];
+    struct store_progress p;
+    struct store_alert a;
+    struct merkle_range r;
+    struct pend pd;
+    struct dues du;
+    struct store *s;
+    int64_t id;
+    int fresh = -1;
+
+    assert_int_equal(leaves_load(leaves, TESSERA_MAX), 15);
+    s = open_ok(f->path);
+    id = log_with_checkpoints(s, 15);
+    merkle_range_init(&r);
+    assert_int_equal(store_cursor_seed(s, id, 0, &r, T0), 0);
+    range_upto(&r, (const uint8_t(*)[MERKLE_HASH_LEN])leaves, 15);
+    memset(g, 0, sizeof(g));
+    g[0].log_index = g[0].shard_index = 3;
+    g[0].uuid = "uuid-3";
+    g[0].cert_sha256 = "c3";
+    g[0].rule = "app";
+    g[0].verdict = "allowed";
+    g[0].pcrs_state = "pending";
+    g[0].pcrs_deadline = T0 + 900;
+    g[1] = g[0];
+    g[1].log_index = g[1].shard_index = 5;
+    g[1].uuid = "uuid-5";
+    g[1].cert_sha256 = "c5";
+    g[2] = g[0]; /* no lookup: no state given */
+    g[2].log_index = g[2].shard_index = 7;
+    g[2].uuid = "uuid-7";
+    g[2].pcrs_state = NULL;
+    g[2].pcrs_deadline = 0;
+    p = progress(0, 15, &r);
+    p.signings = g;
+    p.nsignings = 3;
+    assert_int_equal(store_commit_progress(s, id, &p, T0, NULL), 0);
+    store_close(s);
+
+    s = open_ok(f->path);
+    memset(&pd, 0, sizeof(pd));
+    assert_int_equal(store_signings_pending(s, pend_fn, &pd), 0);
+    assert_int_equal(pd.n, 2);
+    assert_int_equal(pd.idx[0], 3);
+    assert_int_equal(pd.idx[1], 5);
+    assert_int_equal(pd.deadline[0], T0 + 900);
+    assert_string_equal(pd.state[0], "pending");
+
+    /* Found, with an alert in the same transaction. */
+    memset(&u, 0, sizeof(u));
+    u.state = "found";
+    u.pcr0 = "aa";
+    u.pcr1 = "bb";
+    u.pcr2 = "cc";
+    a = alert("a-pcr", "signing.unknown_pcrs", NOTIFY_CRITICAL, T0 + 5);
+    a.has_index = 1;
+    a.log_index = 3;
+    a.rule = "app";
+    a.sinks = sinks;
+    a.nsinks = 1;
+    assert_int_equal(
+        store_signing_set_pcrs(s, id, 3, "c3", "app", &u, &a, T0 + 5, &fresh),
+        0);
+    assert_int_equal(fresh, 1);
+    assert_int_equal(
+        store_signing_set_pcrs(s, id, 3, "c3", "app", &u, &a, T0 + 5, &fresh),
+        0);
+    assert_int_equal(fresh, 0); /* replay: no second alert */
+    memset(&du, 0, sizeof(du));
+    assert_int_equal(store_deliveries_due(s, INT64_MAX, 0, dues_fn, &du), 0);
+    assert_int_equal(du.n, 1);
+
+    memset(&pd, 0, sizeof(pd));
+    assert_int_equal(store_signings_pending(s, pend_fn, &pd), 0);
+    assert_int_equal(pd.n, 1);
+    assert_int_equal(pd.idx[0], 5);
+    memset(&pd, 0, sizeof(pd));
+    assert_int_equal(store_signings_latest(s, "app", 0, pend_fn, &pd), 0);
+    assert_int_equal(pd.n, 3);
+    assert_string_equal(pd.state[0], "none");  /* index 7 */
+    assert_string_equal(pd.state[2], "found"); /* index 3 */
+    assert_string_equal(pd.pcr2[2], "cc");
+    assert_int_equal(pd.deadline[2], 0);
+
+    /* Negative twins: another rule, certificate or index is no signing,
+     * and the alert is not recorded either. */
+    a = alert("a-pcr-2", "signing.pcrs_unavailable", NOTIFY_WARNING, T0 + 6);
+    u.state = "unavailable";
+    u.pcr0 = u.pcr1 = u.pcr2 = NULL;
+    assert_int_equal(
+        store_signing_set_pcrs(s, id, 5, "c5", "other", &u, &a, T0 + 6, NULL),
+        -1);
+    assert_int_equal(
+        store_signing_set_pcrs(s, id, 5, "c3", "app", &u, &a, T0 + 6, NULL),
+        -1);
+    assert_int_equal(
+        store_signing_set_pcrs(s, id, 6, "c5", "app", &u, &a, T0 + 6, NULL),
+        -1);
+    u.state = "bogus"; /* the schema's CHECK */
+    assert_int_equal(
+        store_signing_set_pcrs(s, id, 5, "c5", "app", &u, &a, T0 + 6, NULL),
+        -1);
+    memset(&du, 0, sizeof(du));
+    assert_int_equal(store_deliveries_due(s, INT64_MAX, 0, dues_fn, &du), 0);
+    assert_int_equal(du.n, 1);
+    memset(&pd, 0, sizeof(pd));
+    assert_int_equal(store_signings_pending(s, pend_fn, &pd), 0);
+    assert_int_equal(pd.n, 1);
+
+    u.state = "unavailable";
+    assert_int_equal(
+        store_signing_set_pcrs(s, id, 5, "c5", "app", &u, NULL, T0 + 6, NULL),
+        0);
+    memset(&pd, 0, sizeof(pd));
+    assert_int_equal(store_signings_pending(s, pend_fn, &pd), 0);
+    assert_int_equal(pd.n, 0);
+    store_close(s);
+}
+
 static void
 test_callback_reentry(void **state)
 {
@@ -2171,6 +2324,7 @@ main(void)
         T(test_recent_errors_bounded),
         T(test_recent_errors_per_log),
         T(test_read_back_everything),
+        T(test_signing_pcrs),
         T(test_callback_reentry),
         T(test_crash_atomicity),
         T(test_crash_check_catches),
