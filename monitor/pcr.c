@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "config/config.h"
 #include "monitor/pcr.h"
 
@@ -226,4 +228,47 @@ pcr_check(const struct config_pcrs *pcrs, const struct config_pcr_set *found,
         out->nreasons++;
     }
     return 0;
+}
+
+int
+pcr_entry_data_hash(const uint8_t *body, size_t len,
+                    char out[PCR_DATA_HASH_HEX + 1])
+{
+    json_error_t jerr;
+    json_t *root = NULL, *hash;
+    const char *kind, *alg, *value;
+    size_t i;
+    int rc = -1;
+
+    memset(out, 0, PCR_DATA_HASH_HEX + 1);
+    if (body == NULL || len == 0 || len > PCR_MAX_BODY) {
+        return -1;
+    }
+    root = json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL) {
+        return -1;
+    }
+    kind = json_string_value(json_object_get(root, "kind"));
+    hash = json_object_get(
+        json_object_get(json_object_get(root, "spec"), "data"), "hash");
+    alg = json_string_value(json_object_get(hash, "algorithm"));
+    value = json_string_value(json_object_get(hash, "value"));
+    if (kind == NULL || strcmp(kind, "hashedrekord") != 0 || alg == NULL ||
+        strcmp(alg, "sha256") != 0 || value == NULL ||
+        strlen(value) != PCR_DATA_HASH_HEX) {
+        goto out;
+    }
+    for (i = 0; i < PCR_DATA_HASH_HEX; i++) {
+        int c = pcr_lower_hex(value[i]);
+
+        if (c < 0) {
+            memset(out, 0, PCR_DATA_HASH_HEX + 1);
+            goto out;
+        }
+        out[i] = (char)c;
+    }
+    rc = 0;
+out:
+    json_decref(root);
+    return rc;
 }

@@ -24,6 +24,7 @@
 #define TLOGWATCH_MONITOR_PCR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config/config.h"
 
@@ -68,5 +69,21 @@ int pcr_set_from_hex(struct config_pcr_set *out, const char *pcr0,
  */
 int pcr_check(const struct config_pcrs *pcrs,
               const struct config_pcr_set *found, struct pcr_result *out);
+
+/* A Rekor entry body this module reads at most (untrusted). */
+#define PCR_MAX_BODY (1024 * 1024)
+#define PCR_DATA_HASH_HEX 64 /* SHA-256 of cosign's payload, hex */
+
+/*
+ * The artifact digest a Rekor entry body signs: spec.data.hash of a
+ * hashedrekord entry (algorithm "sha256", value 64 hex digits), written
+ * lowercase into out.  For a `cosign sign` entry it is the SHA-256 of the
+ * simple-signing payload, the key of the PCR lookup.  body (len bytes, at
+ * most PCR_MAX_BODY) is untrusted and borrowed.  Returns 0, or -1 when the
+ * body is not such an entry (another kind, another algorithm, malformed).
+ * Pure; fuzz target tests/fuzz/fuzz_pcr.c.
+ */
+int pcr_entry_data_hash(const uint8_t *body, size_t len,
+                        char out[PCR_DATA_HASH_HEX + 1]);
 
 #endif /* TLOGWATCH_MONITOR_PCR_H */

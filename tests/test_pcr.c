@@ -330,6 +330,75 @@ test_refused(void **state)
     assert_int_equal(pcr_check(NULL, &f->x86, &r), -1);
 }
 
+/* The digest a hashedrekord body signs, lowercased... */
+static void
+test_data_hash(void **state)
+{
+    char want[PCR_DATA_HASH_HEX + 1], up[PCR_DATA_HASH_HEX + 1];
+    char body[512], out[PCR_DATA_HASH_HEX + 1];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < PCR_DATA_HASH_HEX; i++) {
+        want[i] = "0123456789abcdef"[(i * 7) % 16];
+        up[i] = (char)toupper((unsigned char)want[i]);
+    }
+    want[PCR_DATA_HASH_HEX] = up[PCR_DATA_HASH_HEX] = '\0';
+    snprintf(body, sizeof(body),
+             "{\"apiVersion\":\"0.0.1\",\"kind\":\"hashedrekord\","
+             "\"spec\":{\"data\":{\"hash\":{\"algorithm\":\"sha256\","
+             "\"value\":\"%s\"}},\"signature\":{}}}",
+             up);
+    assert_int_equal(
+        pcr_entry_data_hash((const uint8_t *)body, strlen(body), out), 0);
+    assert_string_equal(out, want);
+}
+
+/* ...and bodies that carry none. */
+static void
+test_data_hash_refused(void **state)
+{
+    static const struct {
+        const char *kind, *alg, *value, *tail;
+    } bad[] = {
+        {"intoto", "sha256", "", "}}}}"},        /* another kind */
+        {"hashedrekord", "sha512", "", "}}}}"},  /* another algorithm */
+        {"hashedrekord", "sha256", "0", "}}}}"}, /* 65 digits */
+        {"hashedrekord", "sha256", "", "}}}"},   /* not JSON */
+    };
+    char hex[PCR_DATA_HASH_HEX + 1], body[512], out[PCR_DATA_HASH_HEX + 1];
+    size_t i;
+
+    (void)state;
+    memset(hex, 'a', PCR_DATA_HASH_HEX);
+    hex[PCR_DATA_HASH_HEX] = '\0';
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(body, sizeof(body),
+                 "{\"kind\":\"%s\",\"spec\":{\"data\":{\"hash\":{"
+                 "\"algorithm\":\"%s\",\"value\":\"%s%s\"%s",
+                 bad[i].kind, bad[i].alg, hex, bad[i].value, bad[i].tail);
+        assert_int_equal(
+            pcr_entry_data_hash((const uint8_t *)body, strlen(body), out), -1);
+        assert_int_equal(out[0], '\0');
+    }
+    /* The twin of the list above: the same body, well formed, passes. */
+    snprintf(body, sizeof(body),
+             "{\"kind\":\"hashedrekord\",\"spec\":{\"data\":{\"hash\":{"
+             "\"algorithm\":\"sha256\",\"value\":\"%s\"}}}}",
+             hex);
+    assert_int_equal(
+        pcr_entry_data_hash((const uint8_t *)body, strlen(body), out), 0);
+    hex[10] = 'x'; /* not hex */
+    snprintf(body, sizeof(body),
+             "{\"kind\":\"hashedrekord\",\"spec\":{\"data\":{\"hash\":{"
+             "\"algorithm\":\"sha256\",\"value\":\"%s\"}}}}",
+             hex);
+    assert_int_equal(
+        pcr_entry_data_hash((const uint8_t *)body, strlen(body), out), -1);
+    assert_int_equal(out[0], '\0');
+    assert_int_equal(pcr_entry_data_hash(NULL, 0, out), -1);
+}
+
 int
 main(void)
 {
@@ -344,6 +413,8 @@ main(void)
         cmocka_unit_test(test_pcr8_signed),
         cmocka_unit_test(test_pcr8_unpinned),
         cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_data_hash),
+        cmocka_unit_test(test_data_hash_refused),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
