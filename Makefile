@@ -5,7 +5,7 @@ CONFIG ?= deploy/tlogwatch.yaml
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps build test run bench demo clean format format-check
+.PHONY: all deps build test run bench demo clean format format-check cppcheck
 
 all: build
 
@@ -34,6 +34,10 @@ format:
 
 format-check:
 	clang-format --dry-run -Werror merkle/*.[ch] config/*.[ch] notify/*.[ch] monitor/*.[ch] tests/*.c tests/*/*.[ch]
+
+cppcheck:
+	cppcheck --quiet --enable=warning,portability --std=c11 --inline-suppr \
+		-I . --error-exitcode=1 merkle config notify monitor tests/testlog
 
 clean:
 	rm -rf $(BUILD)

@@ -930,18 +930,21 @@ body_kind(struct entry_body *b, const json_t *spec, char *err, size_t errlen)
     size_t i;
 
     if (strcmp(k, "hashedrekord") == 0 && strcmp(v, "0.0.2") == 0) {
-        return body_add_verifier_v2(
-            b, jpath(spec, "hashedRekordV002", "signature", "verifier", NULL),
-            "spec.hashedRekordV002.signature.verifier", err, errlen);
+        return body_add_verifier_v2(b,
+                                    jpath(spec, "hashedRekordV002", "signature",
+                                          "verifier", (const char *)NULL),
+                                    "spec.hashedRekordV002.signature.verifier",
+                                    err, errlen);
     }
     if (strcmp(k, "dsse") == 0 && strcmp(v, "0.0.2") == 0) {
-        a = jpath(spec, "dsseV002", "signatures", NULL);
+        a = jpath(spec, "dsseV002", "signatures", (const char *)NULL);
         if (sig_array(a, "spec.dsseV002.signatures", err, errlen) != 0) {
             return -1;
         }
         for (i = 0; a != NULL && i < json_array_size(a); i++) {
             if (body_add_verifier_v2(
-                    b, jpath(json_array_get(a, i), "verifier", NULL),
+                    b,
+                    jpath(json_array_get(a, i), "verifier", (const char *)NULL),
                     "spec.dsseV002.signatures[].verifier", err, errlen) != 0) {
                 return -1;
             }
@@ -949,14 +952,17 @@ body_kind(struct entry_body *b, const json_t *spec, char *err, size_t errlen)
         return 0;
     }
     if (strcmp(k, "hashedrekord") == 0) {
-        return body_add_verifier_b64(
-            b, jpath(spec, "signature", "publicKey", "content", NULL),
-            "spec.signature.publicKey.content", err, errlen);
+        return body_add_verifier_b64(b,
+                                     jpath(spec, "signature", "publicKey",
+                                           "content", (const char *)NULL),
+                                     "spec.signature.publicKey.content", err,
+                                     errlen);
     }
     if (strcmp(k, "rekord") == 0) {
-        const json_t *fmt = jpath(spec, "signature", "format", NULL);
-        const json_t *c =
-            jpath(spec, "signature", "publicKey", "content", NULL);
+        const json_t *fmt =
+            jpath(spec, "signature", "format", (const char *)NULL);
+        const json_t *c = jpath(spec, "signature", "publicKey", "content",
+                                (const char *)NULL);
         if (json_is_string(fmt) &&
             strcmp(json_string_value(fmt), "x509") != 0) {
             if (c != NULL) {
@@ -968,14 +974,17 @@ body_kind(struct entry_body *b, const json_t *spec, char *err, size_t errlen)
                                      err, errlen);
     }
     if (strcmp(k, "intoto") == 0 && strcmp(v, "0.0.2") == 0) {
-        a = jpath(spec, "content", "envelope", "signatures", NULL);
+        a = jpath(spec, "content", "envelope", "signatures",
+                  (const char *)NULL);
         if (sig_array(a, "spec.content.envelope.signatures", err, errlen) !=
             0) {
             return -1;
         }
         for (i = 0; a != NULL && i < json_array_size(a); i++) {
             if (body_add_verifier_b64(
-                    b, jpath(json_array_get(a, i), "publicKey", NULL),
+                    b,
+                    jpath(json_array_get(a, i), "publicKey",
+                          (const char *)NULL),
                     "spec.content.envelope.signatures[].publicKey", err,
                     errlen) != 0) {
                 return -1;
@@ -984,17 +993,19 @@ body_kind(struct entry_body *b, const json_t *spec, char *err, size_t errlen)
         return 0;
     }
     if (strcmp(k, "intoto") == 0 || strcmp(k, "cose") == 0) {
-        return body_add_verifier_b64(b, jpath(spec, "publicKey", NULL),
-                                     "spec.publicKey", err, errlen);
+        return body_add_verifier_b64(
+            b, jpath(spec, "publicKey", (const char *)NULL), "spec.publicKey",
+            err, errlen);
     }
     if (strcmp(k, "dsse") == 0) {
-        a = jpath(spec, "signatures", NULL);
+        a = jpath(spec, "signatures", (const char *)NULL);
         if (sig_array(a, "spec.signatures", err, errlen) != 0) {
             return -1;
         }
         for (i = 0; a != NULL && i < json_array_size(a); i++) {
             if (body_add_verifier_b64(
-                    b, jpath(json_array_get(a, i), "verifier", NULL),
+                    b,
+                    jpath(json_array_get(a, i), "verifier", (const char *)NULL),
                     "spec.signatures[].verifier", err, errlen) != 0) {
                 return -1;
             }
@@ -1002,16 +1013,19 @@ body_kind(struct entry_body *b, const json_t *spec, char *err, size_t errlen)
         return 0;
     }
     if (strcmp(k, "jar") == 0) {
-        if (body_add_verifier_b64(b, jpath(spec, "signature", "content", NULL),
-                                  "spec.signature.content", err, errlen) != 0) {
+        if (body_add_verifier_b64(
+                b, jpath(spec, "signature", "content", (const char *)NULL),
+                "spec.signature.content", err, errlen) != 0) {
             return -1;
         }
         if (b->ncerts > 0) {
             return 0;
         }
-        return body_add_verifier_b64(
-            b, jpath(spec, "signature", "publicKey", "content", NULL),
-            "spec.signature.publicKey.content", err, errlen);
+        return body_add_verifier_b64(b,
+                                     jpath(spec, "signature", "publicKey",
+                                           "content", (const char *)NULL),
+                                     "spec.signature.publicKey.content", err,
+                                     errlen);
     }
     return 0; /* a kind without a certificate we know of */
 }
