@@ -775,12 +775,18 @@ collect_sig_tag(const char *t, void *arg)
 {
     struct oci_lookup *l = arg;
     size_t n = strlen(t);
+    size_t i;
     void *p;
 
     /* sha256-<64 hex>.sig */
     if (n != 7 + 64 + 4 || strncmp(t, "sha256-", 7) != 0 ||
         strcmp(t + 71, ".sig") != 0 || l->n_sig >= OCI_MAX_SIG_TAGS) {
         return;
+    }
+    for (i = 0; i < l->n_sig; i++) { /* a page seen twice */
+        if (strcmp(l->sig_tags[i], t) == 0) {
+            return;
+        }
     }
     if (l->n_sig == l->cap_sig) {
         size_t nc = l->cap_sig == 0 ? 16 : l->cap_sig * 2;
@@ -1138,6 +1144,7 @@ on_step(struct oci_lookup *l, const struct http_response *r)
 {
     char hex[65];
     char tag[OCI_MAX_TAG + 1];
+    char prev_last[OCI_MAX_TAG + 1];
     size_t ntags = 0;
 
     switch (l->step) {
@@ -1176,13 +1183,18 @@ on_step(struct oci_lookup *l, const struct http_response *r)
             finish(l, OCI_ERROR, NULL, "tag list", status_why(r->status));
             return;
         }
+        memcpy(prev_last, l->last, sizeof(prev_last));
         if (oci_parse_tag_list(r->body, r->body_len, collect_sig_tag, l, &ntags,
                                l->last) != 0) {
             finish(l, OCI_ERROR, NULL, "the tag list does not parse", NULL);
             return;
         }
         l->pages++;
-        if (ntags >= OCI_TAG_PAGE && l->pages < OCI_MAX_TAG_PAGES) {
+        /* Another page only when this one was full and moved forward: a
+         * registry that ignores n= answers more tags than asked (all of
+         * them), one that ignores last= answers the same page again. */
+        if (ntags == OCI_TAG_PAGE && strcmp(l->last, prev_last) != 0 &&
+            l->pages < OCI_MAX_TAG_PAGES) {
             start_tags(l);
             return;
         }

@@ -133,7 +133,10 @@ group_teardown(void **state)
         kill(r->pid, SIGTERM);
         waitpid(r->pid, NULL, 0);
     }
-    if (r->dir[0] != '\0' && strncmp(r->dir, "/tmp/test_oci.", 14) == 0) {
+    if (getenv("TEST_OCI_KEEP") != NULL) { /* debugging: keep the registry */
+        fprintf(stderr, "test_oci: kept %s\n", r->dir);
+    } else if (r->dir[0] != '\0' &&
+               strncmp(r->dir, "/tmp/test_oci.", 14) == 0) {
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", r->dir);
         if (system(cmd) != 0) {
             fprintf(stderr, "test_oci: cannot remove %s\n", r->dir);

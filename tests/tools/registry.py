@@ -10,14 +10,19 @@ loopback port that behaves like ghcr.io's anonymous pull auth:
   - GET /token?service=test&scope=... hands out a fresh token;
   - a request with "Authorization: Bearer <token>" is forwarded to the
     registry (the Authorization header is not), the answer is passed back.
+  - GET /v2/<name>/tags/list is paged by the proxy as the distribution
+    spec says (sorted, n=, last=, Link), since Debian's docker-registry
+    2.8 ignores n and last.
 Every forwarded request line is appended to DIR/requests.log.
 
 Prints "<proxy port> <registry port>" on one stdout line once both answer,
-then serves until SIGTERM/SIGINT (the registry is stopped with it).
+then serves until SIGTERM/SIGINT or until its parent dies (the registry is
+stopped with it).
 Loopback only; no network.
 """
 import http.client
 import http.server
+import json
 import os
 import re
 import secrets
@@ -108,6 +113,10 @@ def main():
                             ("Content-Type", "application/json")])
                 return
             reqlog.write("%s %s\n" % (self.command, self.path))
+            m = re.match(r"^/v2/(.+?)/tags/list$", u.path)
+            if m and self.command == "GET":
+                self.tag_page(m.group(1), u)
+                return
             n = int(self.headers.get("Content-Length", "0") or "0")
             body = self.rfile.read(n) if n else None
             hdrs = {k: v for k, v in self.headers.items()
@@ -138,6 +147,34 @@ def main():
             finally:
                 c.close()
 
+        def tag_page(self, name, u):
+            """The tag list as the distribution spec pages it (sorted, n=,
+            last=, Link header), as ghcr.io does; Debian's docker-registry
+            2.8 ignores n and last and answers every tag unsorted."""
+            c = http.client.HTTPConnection("127.0.0.1", rport, timeout=30)
+            try:
+                c.request("GET", "/v2/%s/tags/list" % name)
+                r = c.getresponse()
+                data = r.read()
+            finally:
+                c.close()
+            if r.status != 200:
+                self.reply(r.status, data, [("Content-Type", "application/json")])
+                return
+            tags = sorted(json.loads(data).get("tags") or [])
+            q = urllib.parse.parse_qs(u.query)
+            last = q.get("last", [""])[0]
+            if last:
+                tags = [t for t in tags if t > last]
+            hdrs = [("Content-Type", "application/json")]
+            if "n" in q:
+                n = int(q["n"][0])
+                if len(tags) > n:
+                    tags = tags[:n]
+                    hdrs.append(("Link", '</v2/%s/tags/list?n=%d&last=%s>; rel="next"'
+                                 % (name, n, tags[-1])))
+            self.reply(200, json.dumps({"name": name, "tags": tags}).encode(), hdrs)
+
         do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = handle_any
 
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -151,6 +188,15 @@ def main():
             reg.kill()
         os._exit(0)
 
+    parent = os.getppid()
+
+    def orphan_watch():
+        # the test that started us died without stopping us: stop too
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        stop()
+
+    threading.Thread(target=orphan_watch, daemon=True).start()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
 
