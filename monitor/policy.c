@@ -15,6 +15,7 @@
 #include "merkle/merkle.h"
 #include "monitor/entry.h"
 #include "monitor/fulcio.h"
+#include "monitor/pcr.h"
 #include "monitor/policy.h"
 #include "notify/alert.h"
 
@@ -40,6 +41,8 @@ struct policy_rule {
     struct policy_list triggers;
     unsigned runners;
     int record_expected;
+    int pcrs;                   /* pcrs: set: queue a PCR lookup */
+    uint64_t lookup_timeout_ms; /* when pcrs */
 };
 
 struct policy {
@@ -137,6 +140,8 @@ policy_rule_init(struct policy_rule *r, const struct config_watch *w)
     }
     r->runners = w->runners != 0 ? w->runners : CONFIG_RUNNER_GITHUB_HOSTED;
     r->record_expected = w->record_expected;
+    r->pcrs = w->pcrs.enabled;
+    r->lookup_timeout_ms = w->pcrs.lookup_timeout_ms;
     return 0;
 }
 
@@ -245,6 +250,8 @@ policy_batch_clear(struct policy_batch *b)
         free((char *)s->build_signer_uri);
         free((char *)s->rule);
         free((char *)s->verdict);
+        free((char *)s->artifact_digest);
+        /* pcrs_state is a static string. */
     }
     b->n = 0;
 }
@@ -643,6 +650,39 @@ policy_row_add(struct policy_batch *b, const struct policy_entry_ctx *ctx,
     return 0;
 }
 
+/*
+ * A rule with pcrs: the row is stored "pending" (monitor/pcrwatch.c looks
+ * the PCRs up) until integrated time + lookup_timeout (detected_at when
+ * the entry has no time), with the digest the entry signs as
+ * artifact_digest ("sha256:<hex>"; NULL when the entry is not a
+ * hashedrekord: the lookup then reports the PCRs unavailable).
+ */
+static int
+policy_row_pcrs(struct store_signing *s, const struct policy_entry_ctx *ctx,
+                const struct entry *e, const struct policy_rule *r)
+{
+    char hex[PCR_DATA_HASH_HEX + 1];
+    char digest[sizeof("sha256:") + PCR_DATA_HASH_HEX];
+    int64_t from = e->has_integrated_time ? (int64_t)e->integrated_time
+                                          : (int64_t)ctx->now;
+    uint64_t secs = r->lookup_timeout_ms / 1000;
+
+    if (from < 0) {
+        from = 0; /* an untrusted time before 1970 */
+    }
+    s->pcrs_state = "pending";
+    s->pcrs_deadline =
+        secs > (uint64_t)(INT64_MAX - from) ? INT64_MAX : from + (int64_t)secs;
+    if (pcr_entry_data_hash(e->body, e->body_len, hex) == 0) {
+        snprintf(digest, sizeof(digest), "sha256:%s", hex);
+        s->artifact_digest = strdup(digest);
+        if (s->artifact_digest == NULL) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* ---- evaluation ------------------------------------------------------- */
 
 static const char *
@@ -676,7 +716,8 @@ policy_eval_rule(const struct policy_rule *r,
               : nothers > 0  ? "unexpected"
                              : "allowed";
     if (policy_row_add(batch, ctx, e, kind, cl, cert_hex, r->name, verdict) !=
-        0) {
+            0 ||
+        (r->pcrs && policy_row_pcrs(&batch->v[batch->n - 1], ctx, e, r) != 0)) {
         return -1;
     }
     res->signings++;

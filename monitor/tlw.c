@@ -19,6 +19,7 @@
 #include "monitor/http.h"
 #include "monitor/log.h"
 #include "monitor/outbox.h"
+#include "monitor/pcrwatch.h"
 #include "monitor/report_timer.h"
 #include "monitor/policy.h"
 #include "monitor/store.h"
@@ -308,6 +309,10 @@ tlw_start(struct tlw *t)
     if (t->mode == TLW_MODE_RUN && report_timer_start(t, &t->reports) != 0) {
         return -1;
     }
+    /* Pending PCR lookups, this run's and an earlier run's. */
+    if (t->mode == TLW_MODE_RUN && (t->pcrwatch = pcrwatch_new(t)) == NULL) {
+        return -1;
+    }
     return 0;
 }
 
@@ -392,7 +397,8 @@ tlw_free(struct tlw *t)
         event_free(t->sig_hup);
     }
     report_timer_free(t->reports);
-    outbox_free(t->outbox); /* before the client: cancels its requests */
+    pcrwatch_free(t->pcrwatch); /* before the client: cancels lookups */
+    outbox_free(t->outbox);     /* before the client: cancels its requests */
     http_client_free(t->http);
     store_close(t->store);
     policy_free(t->policy);

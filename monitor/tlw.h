@@ -29,6 +29,7 @@ struct follower;
 struct report_timer;
 struct policy;
 struct outbox;
+struct pcrwatch;
 
 enum tlw_mode {
     TLW_MODE_RUN = 0, /* the daemon: poll forever */
@@ -48,6 +49,7 @@ struct tlw {
     struct follower **followers;       /* owned, n_followers */
     size_t n_followers;
     struct report_timer *reports; /* owned; NULL: no periodic report */
+    struct pcrwatch *pcrwatch;    /* owned: PCR lookups; NULL in once */
     struct event *sig_term, *sig_int, *sig_hup; /* owned */
     uint64_t rng;                               /* jitter PRNG state */
     /* once: */

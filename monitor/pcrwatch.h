@@ -1,0 +1,60 @@
+/*
+ * pcrwatch.h: the asynchronous PCR lookup of watched signings (issue 7,
+ * DESIGN.md "Data flow": policy -> PCR lookup in the OCI registry).
+ *
+ * The queue is the store: policy_eval marks the signing row of every rule
+ * with `pcrs:` as pcrs_state "pending", with a deadline of integrated time
+ * + lookup_timeout, in the same transaction as the entry batch.  pcrwatch
+ * scans the pending rows (at start, so pending lookups survive a restart,
+ * then every PCRWATCH_SCAN_MS), and for each one runs oci_lookup_start
+ * (monitor/oci.h), retried with exponential backoff (PCRWATCH_BACKOFF_*)
+ * while the registry answers OCI_NOT_YET or OCI_ERROR, until the deadline.
+ * Outcomes, each stored with store_signing_set_pcrs together with its
+ * alert in one transaction (so a crash never loses or repeats one):
+ *  - OCI_OK, a set pcr_check allows: state "found", PCRs stored, no alert;
+ *  - OCI_OK, any other set: "found" and signing.unknown_pcrs (critical),
+ *    reasons naming each PCR that differs from the closest allowed set;
+ *  - the deadline passes (or the entry is not a hashedrekord, so there is
+ *    no digest to look up): "unavailable" and signing.pcrs_unavailable
+ *    (warning) with the last cause;
+ *  - OCI_UNTRUSTED (a registry that lies: digest mismatch, annotations
+ *    that disagree with the info layer, a payload naming another
+ *    repository): "unavailable" at once, never retried, and
+ *    signing.pcrs_unavailable with the reason "untrusted: <cause>".  The
+ *    PCRs are not known, so it is not signing.unknown_pcrs; the alert says
+ *    the registry could not be trusted.
+ * Alerts carry the entry, identity and rule fields of the signing's own
+ * alerts (from the stored row: no leaf_hash) and a "pcrs" object, with the
+ * stable key of policy.c (log name, origin, index, rule, type).
+ *
+ * Invariants: the deadline is wall-clock unix time (it is stored and must
+ * survive a restart); waits between attempts are libevent timers.  At most
+ * PCRWATCH_MAX_JOBS lookups are tracked at once (more wait for a later
+ * scan).  Nothing points into the config: the rule is found by name in
+ * t->cfg at each attempt, so a reload is seen; a rule that no longer has
+ * `pcrs:` ends its lookups with state "none" and no alert.
+ */
+#ifndef TLOGWATCH_MONITOR_PCRWATCH_H
+#define TLOGWATCH_MONITOR_PCRWATCH_H
+
+struct tlw;
+struct pcrwatch;
+
+#define PCRWATCH_SCAN_MS 1000         /* pending rows rescanned */
+#define PCRWATCH_BACKOFF_MIN_MS 1000  /* first retry */
+#define PCRWATCH_BACKOFF_MAX_MS 60000 /* retries at most this far apart */
+#define PCRWATCH_MAX_JOBS 1024        /* lookups tracked at once */
+#define PCRWATCH_WHY_MAX 512          /* bytes of a cause kept */
+
+/*
+ * Start the lookups on t's loop, store, HTTP client and config (t is
+ * borrowed: must outlive the watcher).  Returns new (pcrwatch_free), or
+ * NULL on allocation failure.
+ */
+struct pcrwatch *pcrwatch_new(struct tlw *t);
+
+/* Cancel every lookup (their rows stay pending for the next run) and
+ * free.  NULL is a no-op. */
+void pcrwatch_free(struct pcrwatch *w);
+
+#endif /* TLOGWATCH_MONITOR_PCRWATCH_H */

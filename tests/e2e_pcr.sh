@@ -1,0 +1,244 @@
+#!/bin/bash
+# e2e_pcr.sh: the PCR lookup and policy end to end (issue 7): the real
+# tlogwatch daemon follows the loopback test log while enclave artifacts
+# and their cosign signatures are pushed to a real registry (Debian's
+# docker-registry behind the token proxy of tests/tools/registry.py, in
+# the layout of tests/tools/oci_push.py) and their signings appended
+# (/admin/append with payload_b64 = the pushed simple-signing payload, so
+# the entry's hash is the payload's digest).
+#  - the allowed PCR set: the signing's PCRs are recorded, no PCR alert;
+#  - PCR2 changed: signing.unknown_pcrs naming PCR2 (and nothing else);
+#  - a signature that never appears: signing.pcrs_unavailable after the
+#    rule's short lookup_timeout;
+#  - a signing recorded by `once` (which does no lookup) stays pending in
+#    the state file and is looked up by the next daemon run.
+# PCR values come from ../shared/testdata/nitro/nitro-cli-pcrs.json at run
+# time.
+. "$TLOGWATCH_SRC/tests/lib/e2e.sh"
+T=$E2E_TMP
+BIN=$TLOGWATCH_BIN
+REPO=acme/enclave-app
+WF=.github/workflows/build-eif.yml
+REG_BIN=${TLOGWATCH_REGISTRY_BIN:-/usr/bin/docker-registry}
+
+if [ ! -x "$REG_BIN" ]; then
+    echo "SKIP: $REG_BIN missing (apt-get install docker-registry)"
+    exit 0
+fi
+
+# ---- the registry ------------------------------------------------------
+python3 "$TLOGWATCH_SRC/tests/tools/registry.py" "$T/reg" >"$T/reg.out" \
+    2>"$T/reg.err" &
+E2E_PIDS+=($!)
+for i in $(seq 1 300); do
+    [ -s "$T/reg.out" ] && break
+    sleep 0.1
+done
+read -r PPORT RPORT <"$T/reg.out"
+check "registry: started" test -n "${RPORT:-}"
+[ -n "${RPORT:-}" ] || { cat "$T/reg.err"; finish; exit 1; }
+
+# describe-eif info files: the real x86_64 sample set, and that set with
+# one digit of PCR2 changed.
+python3 - "$TLOGWATCH_TESTDATA/nitro/nitro-cli-pcrs.json" "$T" <<'PY'
+import json, sys
+src, d = sys.argv[1:3]
+m = json.load(open(src))["expectedPcrsForSampleImage"]["x86_64"]
+def info(pcrs):
+    return {"Measurements": dict({"HashAlgorithm": "Sha384 { ... }"}, **pcrs),
+            "IsSigned": False}
+json.dump(info(m), open(d + "/info-ok.json", "w"))
+bad = dict(m)
+bad["PCR2"] = bad["PCR2"][:-1] + ("0" if bad["PCR2"][-1] != "0" else "1")
+json.dump(info(bad), open(d + "/info-pcr2.json", "w"))
+open(d + "/pcr2-changed", "w").write(bad["PCR2"])
+for k in ("PCR0", "PCR1", "PCR2"):
+    open(d + "/" + k, "w").write(m[k])
+PY
+PCR0=$(cat "$T/PCR0")
+PCR1=$(cat "$T/PCR1")
+PCR2=$(cat "$T/PCR2")
+
+tl_start w 20
+ROOT="$TL_DIR_w/trusted_root.json"
+tw_config "$T/p.yaml" "$TL_URL_w" "$ROOT" "$T/p.db" \
+    "watch:" \
+    "  - name: app" \
+    "    repository: $REPO" \
+    "    allow:" \
+    "      workflows: [\"$WF\"]" \
+    "    record_expected: true" \
+    "    pcrs:" \
+    "      registry: 127.0.0.1:$PPORT/$REPO" \
+    "      allow:" \
+    "        - {PCR0: \"$PCR0\", PCR1: \"$PCR1\", PCR2: \"$PCR2\"}" \
+    "      lookup_timeout: 5s"
+
+next_index() {
+    tl_get w /api/v1/log | python3 -c 'import json,sys; print(json.load(sys.stdin)["treeSize"])'
+}
+
+# payload_of SIGTAG: base64 of the simple-signing payload the registry holds
+payload_of() {
+    python3 - "$RPORT" "$REPO" "$1" <<'PY'
+import base64, json, sys, urllib.request
+port, repo, tag = sys.argv[1:4]
+base = "http://127.0.0.1:%s/v2/%s" % (port, repo)
+rq = urllib.request.Request(base + "/manifests/" + tag, headers={
+    "Accept": "application/vnd.oci.image.manifest.v1+json"})
+man = json.load(urllib.request.urlopen(rq, timeout=10))
+d = man["layers"][0]["digest"]
+print(base64.b64encode(urllib.request.urlopen(base + "/blobs/" + d,
+                                              timeout=10).read()).decode())
+PY
+}
+
+# sign NAME INFO [push flags]: push an artifact whose signature names the
+# log's next index, append its signing; $T/NAME.ap is the append reply.
+SHA=0
+sign() {
+    local name=$1 info=$2 idx pushed b64
+    shift 2
+    SHA=$((SHA + 1))
+    idx=$(next_index)
+    python3 "$TLOGWATCH_SRC/tests/tools/oci_push.py" \
+        --registry "127.0.0.1:$RPORT" --ref-host "127.0.0.1:$PPORT" \
+        --repo "$REPO" --info "$info" --tag "$name" --log-index "$idx" \
+        "$@" >"$T/$name.push"
+    check "$name: pushed" test -s "$T/$name.push"
+    if [ "${1:-}" = "--no-sig" ]; then
+        b64=$(printf 'never signed %s' "$name" | base64 -w0)
+    else
+        b64=$(payload_of "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["sig_tag"])' "$T/$name.push")")
+    fi
+    tl_admin w append "{\"repository\":\"$REPO\",\"workflow\":\"$WF\",\"ref\":\"refs/heads/main\",\"trigger\":\"push\",\"runner_environment\":\"github-hosted\",\"sha\":\"$(printf '%040x' $SHA)\",\"payload_b64\":\"$b64\"}" >"$T/$name.ap"
+    check "$name: appended at index $idx" python3 -c '
+import json, sys
+ap = json.load(open(sys.argv[1]))
+sys.exit(ap["index"] != int(sys.argv[2]))' "$T/$name.ap" "$idx"
+}
+
+index_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["index"])' "$1"; }
+
+# state_of INDEX: "pcrs_state pcr2" of the signing row at INDEX.
+state_of() {
+    python3 - "$T/p.db" "$1" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True, timeout=5)
+r = db.execute("SELECT pcrs_state, pcr2 FROM signings WHERE log_index = ?",
+               (int(sys.argv[2]),)).fetchone()
+print("%s %s" % (r[0], r[1]) if r else "none-yet -")
+PY
+}
+
+# wait_state INDEX SECONDS: until the row at INDEX is no longer pending.
+wait_state() {
+    local i s
+    for i in $(seq 1 $(($2 * 10))); do
+        s=$(state_of "$1" 2>/dev/null)
+        case "$s" in
+        pending* | none-yet* | "") sleep 0.1 ;;
+        *) echo "$s"; return 0 ;;
+        esac
+    done
+    echo "$s"
+}
+
+# pcr_alerts OUT INDEX: "type reason..." of the PCR alerts about INDEX.
+pcr_alerts() {
+    python3 - "$1" "$2" <<'PY'
+import json, sys
+for l in open(sys.argv[1]):
+    if not l.strip().startswith("{"):
+        continue
+    a = json.loads(l)
+    if a["type"].startswith("signing.") and "pcrs" in a["type"] and \
+            a.get("entry", {}).get("log_index") == int(sys.argv[2]):
+        print(a["type"], " | ".join(a.get("reasons", [])))
+PY
+}
+
+start_daemon() {
+    "$BIN" run -c "$T/p.yaml" >>"$T/run.out" 2>>"$T/run.err" &
+    DPID=$!
+    E2E_PIDS+=($DPID)
+}
+
+start_daemon
+
+# ---- the allowed set: recorded, no PCR alert -----------------------------
+sign ok "$T/info-ok.json" --pcr-annotations
+I=$(index_of "$T/ok.ap")
+S=$(wait_state "$I" 30)
+check "allowed set: PCRs found and recorded ($S)" test "$S" = "found $PCR2"
+check "allowed set: no PCR alert" test "$(pcr_alerts "$T/run.out" "$I")" = ""
+
+# ---- PCR2 changed: signing.unknown_pcrs naming PCR2 ----------------------
+sign pcr2 "$T/info-pcr2.json"
+I=$(index_of "$T/pcr2.ap")
+S=$(wait_state "$I" 30)
+check "PCR2 changed: the found PCRs are recorded" \
+    test "$S" = "found $(cat "$T/pcr2-changed")"
+for i in $(seq 1 50); do
+    [ -n "$(pcr_alerts "$T/run.out" "$I")" ] && break
+    sleep 0.1
+done
+A=$(pcr_alerts "$T/run.out" "$I")
+check "PCR2 changed: one signing.unknown_pcrs" \
+    test "$(printf '%s\n' "$A" | grep -c '^signing.unknown_pcrs ')" -eq 1
+check "PCR2 changed: it names PCR2 (application) and no other PCR" \
+    python3 - "$T/run.out" "$I" "$(cat "$T/pcr2-changed")" "$PCR2" <<'PY'
+import json, sys
+out, idx, found, allowed = sys.argv[1:5]
+for l in open(out):
+    if l.startswith("{"):
+        a = json.loads(l)
+        if a["type"] == "signing.unknown_pcrs" and \
+                a["entry"]["log_index"] == int(idx):
+            r = a["reasons"]
+            ok = (len(r) == 1 and r[0].startswith("PCR2 (application)")
+                  and found in r[0] and allowed in r[0]
+                  and a["pcrs"]["PCR2"] == found and a["rule"] == "app"
+                  and a["severity"] == "critical"
+                  and a["identity"]["repository"] == "acme/enclave-app")
+            sys.exit(0 if ok else "alert: %r" % a)
+sys.exit("no alert")
+PY
+
+# ---- no signature: signing.pcrs_unavailable after lookup_timeout --------
+T0=$(date +%s)
+sign nosig "$T/info-ok.json" --no-sig
+I=$(index_of "$T/nosig.ap")
+S=$(wait_state "$I" 30)
+T1=$(date +%s)
+check "no signature: unavailable ($S)" test "${S%% *}" = "unavailable"
+check "no signature: not before the 5s lookup_timeout ($((T1 - T0))s)" \
+    test $((T1 - T0)) -ge 4
+A=$(pcr_alerts "$T/run.out" "$I")
+check "no signature: one signing.pcrs_unavailable naming the timeout" \
+    test "$(printf '%s\n' "$A" | grep -c '^signing.pcrs_unavailable .*lookup_timeout')" -eq 1
+
+# ---- a pending lookup survives the process ---------------------------------
+kill "$DPID"
+wait "$DPID" 2>/dev/null
+sign later "$T/info-pcr2.json"
+"$BIN" once -c "$T/p.yaml" >"$T/once.out" 2>"$T/once.err"
+I=$(index_of "$T/later.ap")
+check "restart: once records the signing as pending" \
+    test "$(state_of "$I")" = "pending None"
+start_daemon
+S=$(wait_state "$I" 30)
+check "restart: the next run looks it up" \
+    test "$S" = "found $(cat "$T/pcr2-changed")"
+for i in $(seq 1 50); do
+    [ -n "$(pcr_alerts "$T/run.out" "$I")" ] && break
+    sleep 0.1
+done
+check "restart: signing.unknown_pcrs for it" \
+    test "$(pcr_alerts "$T/run.out" "$I" | grep -c '^signing.unknown_pcrs ')" -eq 1
+check "daemon: no PCR alert twice" python3 - "$T/run.out" <<'PY'
+import json, sys
+ids = [json.loads(l)["id"] for l in open(sys.argv[1]) if l.startswith("{")]
+sys.exit(len(ids) != len(set(ids)))
+PY
+finish
