@@ -24,7 +24,7 @@ monitor).
 
 Prints one JSON object: data_hash (SHA-256 of the payload: what the Rekor
 entry's spec.data.hash.value holds), artifact (manifest digest), info_digest,
-sig_tag.
+eif_digest, sig_tag.
 """
 import argparse
 import base64
@@ -207,7 +207,8 @@ def main():
             f.seek(0)
             f.write(b" " if b != b" " else b"\t")
     print(json.dumps({"data_hash": data_hash, "artifact": art,
-                      "info_digest": info_d, "sig_tag": sig_tag}))
+                      "info_digest": info_d, "eif_digest": eif_d,
+                      "sig_tag": sig_tag}))
     return 0
 
 

@@ -56,7 +56,7 @@ def main():
     with open(cfg, "w") as f:
         f.write(
             "version: 0.1\n"
-            "log:\n  level: error\n  accesslog:\n    disabled: true\n"
+            "log:\n  level: error\n  accesslog:\n    disabled: false\n"
             "storage:\n  filesystem:\n    rootdirectory: %s\n"
             "  delete:\n    enabled: true\n"
             "http:\n  addr: 127.0.0.1:%d\n" % (os.path.join(d, "storage"), rport)
