@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <openssl/sha.h>
 
+#include "merkle/merkle.h"
 #include "monitor/http.h"
 #include "monitor/oci.h"
 
@@ -290,6 +291,39 @@ out:
     return rc;
 }
 
+/* SHA-256 of the bytes of a base64 string (a signature); 0 or -1. */
+static int
+b64_hash(const char *s, size_t n, unsigned char out[32])
+{
+    uint8_t *raw;
+    long got;
+
+    if (n == 0 || n > OCI_MAX_ANNOTATION) {
+        return -1;
+    }
+    raw = malloc(n);
+    if (raw == NULL) {
+        return -1;
+    }
+    got = merkle_b64_decode(s, n, raw, n);
+    if (got <= 0) {
+        free(raw);
+        return -1;
+    }
+    SHA256(raw, (size_t)got, out);
+    free(raw);
+    return 0;
+}
+
+static int
+signature_hash(json_t *v, unsigned char out[32])
+{
+    if (!json_is_string(v)) {
+        return -1;
+    }
+    return b64_hash(json_string_value(v), json_string_length(v), out);
+}
+
 static int
 parse_layer(json_t *l, struct oci_layer *out)
 {
@@ -336,7 +370,12 @@ parse_layer(json_t *l, struct oci_layer *out)
         out->has_log_index = 1;
     }
     v = json_object_get(ann, OCI_ANN_SIGNATURE);
-    out->has_signature = json_is_string(v) && json_string_length(v) > 0;
+    if (v != NULL) {
+        if (signature_hash(v, out->signature_sha256) != 0) {
+            return -1;
+        }
+        out->has_signature = 1;
+    }
     return 0;
 }
 
@@ -590,6 +629,8 @@ struct oci_lookup {
     char data_hash[65];              /* lowercase */
     char commit_sha[OCI_MAX_TAG + 1];
     uint64_t log_index;
+    int check_signature;                /* the caller gave the signature */
+    unsigned char signature_sha256[32]; /* of its decoded bytes */
     char *auth; /* "Bearer <token>" (owned, wiped), or NULL */
     int token_fetched;
 
@@ -605,7 +646,8 @@ struct oci_lookup {
     size_t n_sig, cap_sig, sig_next;
     size_t pages;
     char last[OCI_MAX_TAG + 1];
-    int logindex_mismatch;         /* a matching layer with another logIndex */
+    int logindex_mismatch;         /* a matching layer with another logIndex or
+                                      signature */
     char sig_tag[OCI_MAX_TAG + 1]; /* the tag the layer was found under */
 
     char artifact[OCI_DIGEST_LEN + 1]; /* manifest D */
@@ -814,7 +856,9 @@ find_layer(struct oci_lookup *l)
             continue;
         }
         if (ly->has_log_index && ly->bundle_log_index == l->log_index &&
-            ly->has_signature) {
+            ly->has_signature &&
+            (!l->check_signature ||
+             memcmp(ly->signature_sha256, l->signature_sha256, 32) == 0)) {
             return 1;
         }
         l->logindex_mismatch = 1;
@@ -836,8 +880,8 @@ sigs_exhausted(struct oci_lookup *l)
 {
     if (l->logindex_mismatch) {
         finish(l, OCI_UNTRUSTED, NULL,
-               "the signature layer's cosign bundle does not carry the "
-               "entry's logIndex",
+               "the signature layer's cosign bundle or signature does not "
+               "match the entry (logIndex, signature)",
                NULL);
     } else {
         finish(l, OCI_NOT_YET, NULL,
@@ -1325,6 +1369,13 @@ oci_lookup_start(struct http_client *http, const struct oci_lookup_req *req,
         }
         snprintf(l->auth, n + 8, "Bearer %s", req->credentials);
         l->token_fetched = 1; /* configured: no anonymous token */
+    }
+    if (req->signature_b64 != NULL) {
+        if (b64_hash(req->signature_b64, strlen(req->signature_b64),
+                     l->signature_sha256) != 0) {
+            goto fail;
+        }
+        l->check_signature = 1;
     }
     if (req->commit_sha != NULL && req->commit_sha[0] != '\0') {
         snprintf(l->commit_sha, sizeof(l->commit_sha), "%s", req->commit_sha);

@@ -12,7 +12,8 @@
  *     paged tag list; with a commit SHA tag, first the manifest it names)
  *     and in one of them the layer whose digest is sha256:<data_hash>; its
  *     dev.sigstore.cosign/bundle annotation must carry the entry's
- *     logIndex;
+ *     logIndex and (when the caller gives it) its signature annotation the
+ *     entry's signature;
  *  3. the simple-signing payload blob (its SHA-256 must be data_hash):
  *     critical.identity.docker-reference must be <registry_host>/
  *     <repository>, critical.image.docker-manifest-digest names manifest D;
@@ -67,6 +68,9 @@ struct oci_lookup_req {
     const char *data_hash_hex; /* spec.data.hash.value: 64 hex */
     const char *commit_sha;    /* shortcut tag, may be NULL */
     uint64_t log_index;        /* the entry's logIndex */
+    const char *signature_b64; /* the entry's signature (base64), or NULL:
+                                  then the layer's signature annotation is
+                                  not compared */
 };
 
 /* Found PCRs, indexes as config/config.h enum config_pcr (0,1,2,8). */
@@ -140,10 +144,12 @@ struct oci_layer {
     char media_type[OCI_MAX_REF];
     char digest[OCI_DIGEST_LEN + 1]; /* "sha256:<64 lowercase hex>" */
     uint64_t size;
-    char title[OCI_MAX_REF];   /* org.opencontainers.image.title */
-    int has_log_index;         /* the cosign bundle gave a logIndex */
-    uint64_t bundle_log_index; /* dev.sigstore.cosign/bundle */
-    int has_signature;         /* dev.cosignproject.cosign/signature */
+    char title[OCI_MAX_REF];            /* org.opencontainers.image.title */
+    int has_log_index;                  /* the cosign bundle gave a logIndex */
+    uint64_t bundle_log_index;          /* dev.sigstore.cosign/bundle */
+    int has_signature;                  /* dev.cosignproject.cosign/signature,
+                                           decoded (standard base64) */
+    unsigned char signature_sha256[32]; /* SHA-256 of the decoded bytes */
 };
 
 /* The fields of an OCI image manifest this module uses. */
@@ -158,8 +164,9 @@ struct oci_manifest {
 /*
  * Parses a manifest (at most OCI_MAX_MANIFEST_BYTES).  Layers need a
  * sha256 digest and a size; more than OCI_MAX_LAYERS layers, a PCR
- * annotation that is not 96 hex, or a bundle annotation whose logIndex
- * does not parse is -1.  0 on success.
+ * annotation that is not 96 hex, a bundle annotation whose logIndex
+ * does not parse, or a signature annotation that is not base64 (at most
+ * OCI_MAX_ANNOTATION bytes) is -1.  0 on success.
  */
 int oci_parse_manifest(const char *buf, size_t len, struct oci_manifest *out);
 

@@ -57,6 +57,7 @@ struct pushed {
     char artifact[OCI_DIGEST_LEN + 1];
     char info_digest[OCI_DIGEST_LEN + 1];
     char eif_digest[OCI_DIGEST_LEN + 1];
+    char signature[256]; /* base64, as in the layer's annotation */
 };
 
 static struct reg *
@@ -190,6 +191,8 @@ push(struct reg *r, struct pushed *p, const char *repo, const char *fmt, ...)
              json_string_value(json_object_get(j, "info_digest")));
     snprintf(p->eif_digest, sizeof(p->eif_digest), "%s",
              json_string_value(json_object_get(j, "eif_digest")));
+    snprintf(p->signature, sizeof(p->signature), "%s",
+             json_string_value(json_object_get(j, "signature")));
     json_decref(j);
     assert_int_equal(strlen(p->data_hash), 64);
     assert_int_equal(strlen(p->eif_digest), OCI_DIGEST_LEN);
@@ -220,7 +223,7 @@ on_limit(evutil_socket_t fd, short what, void *arg)
 /* One lookup on a fresh loop and client; returns its outcome. */
 static struct outcome
 lookup_at(int port, const char *repo, const char *data_hash, uint64_t log_index,
-          const char *commit, const char *credentials)
+          const char *commit, const char *credentials, const char *signature)
 {
     struct outcome o;
     struct event_base *base = event_base_new();
@@ -244,6 +247,7 @@ lookup_at(int port, const char *repo, const char *data_hash, uint64_t log_index,
     q.data_hash_hex = data_hash;
     q.commit_sha = commit;
     q.log_index = log_index;
+    q.signature_b64 = signature;
     l = oci_lookup_start(c, &q, on_done, &o);
     assert_non_null(l);
     assert_int_equal(o.done, 0); /* never from inside start */
@@ -272,7 +276,7 @@ lookup(struct reg *r, const char *repo, const char *data_hash,
        uint64_t log_index, const char *commit, const char *credentials)
 {
     return lookup_at(r->proxy_port, repo, data_hash, log_index, commit,
-                     credentials);
+                     credentials, NULL);
 }
 
 /* The PCRs of the testdata describe-eif file, read at run time. */
@@ -452,7 +456,8 @@ test_bad_blob_digest(void **state)
 }
 
 /* A payload naming another repository -> untrusted; so is a bundle with
- * another logIndex.  Twin: the right logIndex on the same push is OK. */
+ * another logIndex, and a signature annotation other than the entry's.
+ * Twins: the right logIndex and signature on the same push are OK. */
 static void
 test_other_repository(void **state)
 {
@@ -472,6 +477,15 @@ test_other_repository(void **state)
     assert_non_null(strstr(o.why, "logIndex"));
     o = lookup(r, "t/logindex", p.data_hash, 12, NULL, NULL);
     assert_int_equal(o.res, OCI_OK);
+
+    /* the entry's signature, when given, must be the layer's */
+    o = lookup_at(r->proxy_port, "t/logindex", p.data_hash, 12, NULL, NULL,
+                  p.signature);
+    assert_int_equal(o.res, OCI_OK);
+    o = lookup_at(r->proxy_port, "t/logindex", p.data_hash, 12, NULL, NULL,
+                  "b3RoZXIgc2lnbmF0dXJl");
+    assert_int_equal(o.res, OCI_UNTRUSTED);
+    assert_non_null(strstr(o.why, "signature"));
 }
 
 /* Configured credentials the registry rejects -> error, and no anonymous
@@ -533,10 +547,12 @@ test_registry_ignores_paging(void **state)
              "--ref-host 127.0.0.1:%d",
              r->registry_port);
     push(r, &p, "t/direct", "%s", extra);
-    o = lookup_at(r->registry_port, "t/direct", p.data_hash, 30, NULL, NULL);
+    o = lookup_at(r->registry_port, "t/direct", p.data_hash, 30, NULL, NULL,
+                  NULL);
     assert_int_equal(o.res, OCI_OK);
     assert_pcrs_expected(r, &o, &p);
-    o = lookup_at(r->registry_port, "t/direct", p.data_hash, 31, NULL, NULL);
+    o = lookup_at(r->registry_port, "t/direct", p.data_hash, 31, NULL, NULL,
+                  NULL);
     assert_int_equal(o.res, OCI_UNTRUSTED);
     /* one tag list request per lookup (the registry's access log) */
     assert_int_equal(

@@ -24,7 +24,7 @@ monitor).
 
 Prints one JSON object: data_hash (SHA-256 of the payload: what the Rekor
 entry's spec.data.hash.value holds), artifact (manifest digest), info_digest,
-eif_digest, sig_tag.
+eif_digest, sig_tag, signature.
 """
 import argparse
 import base64
@@ -109,6 +109,8 @@ def main():
     ap.add_argument("--corrupt-info", metavar="STORAGE",
                     help="then flip a byte of the info blob in this storage dir")
     ap.add_argument("--eif-size", type=int, default=4096)
+    ap.add_argument("--signature", help="base64 signature annotation "
+                    "[base64 of random bytes]")
     a = ap.parse_args()
 
     reg = Registry(a.registry)
@@ -170,6 +172,7 @@ def main():
                      "optional": None})
     data_hash = hashlib.sha256(payload).hexdigest()
     sig_tag = "sha256-%s.sig" % art[7:]
+    signature = a.signature or base64.b64encode(os.urandom(71)).decode()
     if not a.no_sig:
         pay_d = reg.blob(a.repo, payload)
         scfg = dumps({"architecture": "", "created": "0001-01-01T00:00:00Z",
@@ -192,7 +195,7 @@ def main():
                 "mediaType": "application/vnd.dev.cosign.simplesigning.v1+json",
                 "size": len(payload), "digest": pay_d,
                 "annotations": {
-                    "dev.cosignproject.cosign/signature": base64.b64encode(b"placeholder-signature").decode(),
+                    "dev.cosignproject.cosign/signature": signature,
                     "dev.sigstore.cosign/bundle": bundle,
                     "dev.sigstore.cosign/certificate": "-----BEGIN CERTIFICATE-----\nplaceholder\n-----END CERTIFICATE-----\n",
                     "dev.sigstore.cosign/chain": "-----BEGIN CERTIFICATE-----\nplaceholder\n-----END CERTIFICATE-----\n",
@@ -207,7 +210,7 @@ def main():
             f.seek(0)
             f.write(b" " if b != b" " else b"\t")
     print(json.dumps({"data_hash": data_hash, "artifact": art,
-                      "info_digest": info_d, "eif_digest": eif_d,
+                      "info_digest": info_d, "eif_digest": eif_d, "signature": signature,
                       "sig_tag": sig_tag}))
     return 0
 
