@@ -991,8 +991,8 @@ on_token(struct oci_lookup *l, const struct http_response *r)
                r->status == 401 || r->status == 403 ? "denied" : "an error");
         return;
     }
-    tok = malloc(cap);
-    l->auth = malloc(cap + 8);
+    tok = calloc(1, cap);
+    l->auth = calloc(1, cap + 8); /* zeroed: lookup_free wipes strlen() */
     if (tok == NULL || l->auth == NULL ||
         oci_parse_token(r->body, r->body_len, tok, cap) != 0) {
         free(tok);
