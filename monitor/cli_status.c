@@ -140,6 +140,11 @@ status_signing_cb(void *arg, const struct store_signing *row)
     printf("      runner %s  trigger %s  uuid %s\n",
            status_or(row->runner_environment), status_or(row->trigger),
            row->uuid);
+    if (row->pcrs_state != NULL && strcmp(row->pcrs_state, "none") != 0) {
+        printf("      pcrs %s  PCR0 %s  PCR1 %s  PCR2 %s\n", row->pcrs_state,
+               status_or(row->pcr0), status_or(row->pcr1),
+               status_or(row->pcr2));
+    }
     return 0;
 }
 

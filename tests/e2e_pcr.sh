@@ -11,7 +11,8 @@
 #  - a signature that never appears: signing.pcrs_unavailable after the
 #    rule's short lookup_timeout;
 #  - a signing recorded by `once` (which does no lookup) stays pending in
-#    the state file and is looked up by the next daemon run.
+#    the state file and is looked up by the next daemon run;
+#  - `status` shows each signing's PCR state and values.
 # PCR values come from ../shared/testdata/nitro/nitro-cli-pcrs.json at run
 # time.
 . "$TLOGWATCH_SRC/tests/lib/e2e.sh"
@@ -241,4 +242,13 @@ import json, sys
 ids = [json.loads(l)["id"] for l in open(sys.argv[1]) if l.startswith("{")]
 sys.exit(len(ids) != len(set(ids)))
 PY
+
+# ---- status shows each signing's PCR state ---------------------------------
+"$BIN" status -c "$T/p.yaml" >"$T/status.out" 2>"$T/status.err"
+check "status: the allowed signing's PCRs" \
+    grep -q "pcrs found  PCR0 $PCR0  PCR1 $PCR1  PCR2 $PCR2\$" "$T/status.out"
+check "status: the changed PCR2 is shown" \
+    grep -q "pcrs found  .* PCR2 $(cat "$T/pcr2-changed")\$" "$T/status.out"
+check "status: the unavailable lookup" \
+    grep -q "pcrs unavailable  PCR0 -  PCR1 -  PCR2 -\$" "$T/status.out"
 finish
