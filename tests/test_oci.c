@@ -507,6 +507,28 @@ test_token_rejected(void **state)
     assert_true(requests_have(r, "TOKEN repository:t/creds:pull"));
 }
 
+/* A token service that gives no token, and a realm the transport may not
+ * reach (plain HTTP off loopback): errors, retried by the caller; nothing
+ * is sent to the refused realm.  Their twin is test_found's token. */
+static void
+test_token_faults(void **state)
+{
+    struct reg *r = R(state);
+    struct outcome o;
+    char hash[65];
+
+    NEED_REGISTRY(r);
+    memset(hash, 'a', 64);
+    hash[64] = '\0';
+    o = lookup(r, "badtoken/app", hash, 1, NULL, NULL);
+    assert_int_equal(o.res, OCI_ERROR);
+    assert_non_null(strstr(o.why, "token"));
+    assert_true(requests_have(r, "TOKEN repository:badtoken/app:pull"));
+    o = lookup(r, "badrealm/app", hash, 1, NULL, NULL);
+    assert_int_equal(o.res, OCI_ERROR);
+    assert_false(requests_have(r, "TOKEN repository:badrealm/app:pull"));
+}
+
 /* The .sig tag sorts after 120 other tags: found on the second page.
  * Twin: the commit SHA shortcut finds it without any tag list. */
 static void
@@ -648,6 +670,7 @@ main(void)
         cmocka_unit_test(test_bad_blob_digest),
         cmocka_unit_test(test_other_repository),
         cmocka_unit_test(test_token_rejected),
+        cmocka_unit_test(test_token_faults),
         cmocka_unit_test(test_pagination),
         cmocka_unit_test(test_registry_ignores_paging),
     };

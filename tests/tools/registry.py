@@ -13,6 +13,9 @@ loopback port that behaves like ghcr.io's anonymous pull auth:
   - GET /v2/<name>/tags/list is paged by the proxy as the distribution
     spec says (sorted, n=, last=, Link), since Debian's docker-registry
     2.8 ignores n and last.
+  - faults for negative tests: repositories badrealm/* get a realm on
+    plain HTTP off loopback (192.0.2.1, TEST-NET), badtoken/* a token
+    response without a token.
 Every forwarded request line is appended to DIR/requests.log.
 
 Prints "<proxy port> <registry port>" on one stdout line once both answer,
@@ -94,6 +97,10 @@ def main():
                 with lock:
                     tokens.add(t)
                 reqlog.write("TOKEN %s\n" % q["scope"][0])
+                if ":badtoken/" in q["scope"][0]:  # a broken token service
+                    self.reply(200, b'{"expires_in":300}',
+                               [("Content-Type", "application/json")])
+                    return
                 self.reply(200, ('{"token":"%s"}' % t).encode(),
                            [("Content-Type", "application/json")])
                 return
@@ -105,8 +112,11 @@ def main():
             if not ok:
                 m = re.match(r"^/v2/(.+?)/(manifests|blobs|tags)/", u.path)
                 name = m.group(1) if m else "catalog"
-                ch = ('Bearer realm="http://127.0.0.1:%d/token",service="test",'
-                      'scope="repository:%s:pull"' % (self.server.server_port, name))
+                realm = "http://127.0.0.1:%d/token" % self.server.server_port
+                if name.startswith("badrealm/"):  # plain HTTP off loopback
+                    realm = "http://192.0.2.1/token"
+                ch = ('Bearer realm="%s",service="test",'
+                      'scope="repository:%s:pull"' % (realm, name))
                 reqlog.write("401 %s %s\n" % (self.command, self.path))
                 self.reply(401, b'{"errors":[{"code":"UNAUTHORIZED"}]}',
                            [("WWW-Authenticate", ch),
