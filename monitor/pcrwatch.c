@@ -527,8 +527,8 @@ pcrwatch_lookup_cb(enum oci_result res, const struct oci_pcrs *pcrs,
         return;
     }
     ms = pcrwatch_backoff_ms(j->attempts);
-    if ((uint64_t)(j->deadline - now) * 1000 < ms) {
-        ms = (uint64_t)(j->deadline - now) * 1000;
+    if ((uint64_t)(j->deadline - now) < ms / 1000) {
+        ms = (uint64_t)(j->deadline - now) * 1000; /* < ms: no overflow */
     }
     pcrwatch_job_arm(j, ms);
 }
@@ -559,7 +559,8 @@ pcrwatch_job_cb(evutil_socket_t fd, short what, void *arg)
     }
     if (j->f[F_DIGEST] == NULL || strncmp(j->f[F_DIGEST], "sha256:", 7) != 0) {
         snprintf(reason, sizeof(reason),
-                 "a %s entry names no sha256 artifact digest to look up",
+                 "the entry (kind %s) names no sha256 artifact digest to "
+                 "look up",
                  j->f[F_KIND] != NULL ? j->f[F_KIND] : "(unknown kind)");
         pcrwatch_unavailable(j, reason);
         return;

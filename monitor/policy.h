@@ -39,6 +39,10 @@
  *     other violations too, signing.unexpected is raised as well and the
  *     row's verdict stays "self_hosted_runner").  One store_signing row
  *     per watched signing.
+ *  7. A rule with `pcrs:` stores its rows with pcrs_state "pending", a
+ *     deadline (integrated time + lookup_timeout) and the hashedrekord's
+ *     signed digest as artifact_digest: monitor/pcrwatch.h looks the
+ *     PCRs up later, whatever the verdict.
  *
  * Invariants:
  *  - policy_eval is a pure function of (policy, ctx, entry, detected_at):
