@@ -10,6 +10,8 @@
 #  - PCR2 changed: signing.unknown_pcrs naming PCR2 (and nothing else);
 #  - a signature that never appears: signing.pcrs_unavailable after the
 #    rule's short lookup_timeout;
+#  - a PCR annotation that disagrees with the info layer: at once
+#    signing.pcrs_unavailable with an "untrusted: ..." reason;
 #  - a signing recorded by `once` (which does no lookup) stays pending in
 #    the state file and is looked up by the next daemon run;
 #  - `status` shows each signing's PCR state and values.
@@ -218,6 +220,19 @@ check "no signature: not before the 5s lookup_timeout ($((T1 - T0))s)" \
 A=$(pcr_alerts "$T/run.out" "$I")
 check "no signature: one signing.pcrs_unavailable naming the timeout" \
     test "$(printf '%s\n' "$A" | grep -c '^signing.pcrs_unavailable .*lookup_timeout')" -eq 1
+
+# ---- a registry that lies: reported at once, never trusted ----------------
+T0=$(date +%s)
+sign lie "$T/info-ok.json" --pcr-annotations --mutate-annotation PCR1
+I=$(index_of "$T/lie.ap")
+S=$(wait_state "$I" 30)
+T1=$(date +%s)
+check "annotation disagrees with the info layer: unavailable ($S)" \
+    test "$S" = "unavailable None"
+check "annotation disagrees: reported before the timeout ($((T1 - T0))s)" \
+    test $((T1 - T0)) -lt 5
+check "annotation disagrees: signing.pcrs_unavailable, reason untrusted" \
+    test "$(pcr_alerts "$T/run.out" "$I" | grep -c '^signing.pcrs_unavailable untrusted: ')" -eq 1
 
 # ---- a pending lookup survives the process ---------------------------------
 kill "$DPID"
