@@ -529,6 +529,25 @@ test_token_faults(void **state)
     assert_false(requests_have(r, "TOKEN repository:badrealm/app:pull"));
 }
 
+/* Blobs that redirect to another host name are fetched there, verified,
+ * and the bearer token does not follow them.  Twin: test_found, whose
+ * blobs come straight from the registry with the token. */
+static void
+test_blob_redirect(void **state)
+{
+    struct reg *r = R(state);
+    struct pushed p;
+    struct outcome o;
+
+    NEED_REGISTRY(r);
+    push(r, &p, "redirect/app", "--pcr-annotations --log-index 50");
+    o = lookup(r, "redirect/app", p.data_hash, 50, NULL, NULL);
+    assert_int_equal(o.res, OCI_OK);
+    assert_pcrs_expected(r, &o, &p);
+    assert_int_equal(count_lines(r, "requests.log", "BLOBDATA "), 2);
+    assert_int_equal(count_lines(r, "requests.log", "auth=yes"), 0);
+}
+
 /* The .sig tag sorts after 120 other tags: found on the second page.
  * Twin: the commit SHA shortcut finds it without any tag list. */
 static void
@@ -671,6 +690,7 @@ main(void)
         cmocka_unit_test(test_other_repository),
         cmocka_unit_test(test_token_rejected),
         cmocka_unit_test(test_token_faults),
+        cmocka_unit_test(test_blob_redirect),
         cmocka_unit_test(test_pagination),
         cmocka_unit_test(test_registry_ignores_paging),
     };

@@ -13,6 +13,10 @@ loopback port that behaves like ghcr.io's anonymous pull auth:
   - GET /v2/<name>/tags/list is paged by the proxy as the distribution
     spec says (sorted, n=, last=, Link), since Debian's docker-registry
     2.8 ignores n and last.
+  - blobs of repositories redirect/* answer 307 to
+    http://localhost:P/blobdata/..., served without a token (as ghcr.io
+    sends blobs to its CDN); each such fetch is logged with whether an
+    Authorization header came along;
   - faults for negative tests: repositories badrealm/* get a realm on
     plain HTTP off loopback (192.0.2.1, TEST-NET), badtoken/* a token
     response without a token.
@@ -88,6 +92,13 @@ def main():
 
         def handle_any(self):
             u = urllib.parse.urlsplit(self.path)
+            if u.path.startswith("/blobdata/"):
+                # the "CDN" a blob redirect leads to: no token needed (the
+                # URL is the capability), and it must never get one
+                reqlog.write("BLOBDATA %s auth=%s\n" % (
+                    u.path, "yes" if self.headers.get("Authorization") else "no"))
+                self.forward("GET", "/v2/" + u.path[len("/blobdata/"):], None, {})
+                return
             if u.path == "/token":
                 q = urllib.parse.parse_qs(u.query)
                 if q.get("service") != ["test"] or not q.get("scope"):
@@ -127,13 +138,23 @@ def main():
             if m and self.command == "GET":
                 self.tag_page(m.group(1), u)
                 return
+            m = re.match(r"^/v2/(redirect/.+/blobs/sha256:[0-9a-f]{64})$", u.path)
+            if m and self.command == "GET":
+                # like ghcr.io: blobs of redirect/* are served elsewhere,
+                # on another host name ("localhost", same socket)
+                self.reply(307, b"", [("Location", "http://localhost:%d/blobdata/%s"
+                                       % (self.server.server_port, m.group(1)))])
+                return
             n = int(self.headers.get("Content-Length", "0") or "0")
             body = self.rfile.read(n) if n else None
             hdrs = {k: v for k, v in self.headers.items()
                     if k.lower() not in ("authorization", "host", "connection")}
+            self.forward(self.command, self.path, body, hdrs)
+
+        def forward(self, method, path, body, hdrs):
             c = http.client.HTTPConnection("127.0.0.1", rport, timeout=30)
             try:
-                c.request(self.command, self.path, body=body, headers=hdrs)
+                c.request(method, path, body=body, headers=hdrs)
                 r = c.getresponse()
                 data = r.read()
                 out = []
