@@ -222,15 +222,12 @@ check "no signature: one signing.pcrs_unavailable naming the timeout" \
     test "$(printf '%s\n' "$A" | grep -c '^signing.pcrs_unavailable .*lookup_timeout')" -eq 1
 
 # ---- a registry that lies: reported at once, never trusted ----------------
-T0=$(date +%s)
+# (A lookup retried to the deadline would say "lookup_timeout reached".)
 sign lie "$T/info-ok.json" --pcr-annotations --mutate-annotation PCR1
 I=$(index_of "$T/lie.ap")
 S=$(wait_state "$I" 30)
-T1=$(date +%s)
 check "annotation disagrees with the info layer: unavailable ($S)" \
     test "$S" = "unavailable None"
-check "annotation disagrees: reported before the timeout ($((T1 - T0))s)" \
-    test $((T1 - T0)) -lt 5
 check "annotation disagrees: signing.pcrs_unavailable, reason untrusted" \
     test "$(pcr_alerts "$T/run.out" "$I" | grep -c '^signing.pcrs_unavailable untrusted: ')" -eq 1
 
