@@ -107,8 +107,13 @@ struct oci_lookup;
  * handle, borrowed: valid until the callback starts or oci_lookup_cancel()
  * returns.  cb is called exactly once, later, from the event loop (never
  * from inside this call).  Returns NULL, and never calls cb, on invalid
- * input (data_hash_hex not 64 hex, missing host or repository, names too
- * long) or allocation failure.
+ * input (data_hash_hex not 64 hex, missing host or repository, a host or
+ * repository outside the distribution spec's alphabet or too long, a
+ * commit_sha that is not a valid tag, a signature_b64 that is not base64,
+ * credentials with blanks or control bytes) or on allocation failure.
+ *
+ * Each lookup fetches its own anonymous token (one extra request); the
+ * .sig manifests are read one after another, at most OCI_MAX_SIG_TAGS.
  */
 struct oci_lookup *oci_lookup_start(struct http_client *http,
                                     const struct oci_lookup_req *req,
