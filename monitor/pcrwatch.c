@@ -6,6 +6,7 @@
  * signings a day per watched repository).
  */
 #include <inttypes.h>
+#include <stdint.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 #define PCRWATCH_KEY_LEN 1024
 #define PCRWATCH_SUMMARY_LEN 1024
 #define PCRWATCH_MAX_SINKS 64
+#define PCRWATCH_SCAN_SLACK_S 60 /* seconds reread before the last scan */
 
 /* The string fields of a signing row a job keeps (owned copies). */
 enum pcrwatch_field {
@@ -105,6 +107,8 @@ struct pcrwatch_job {
 struct pcrwatch {
     struct tlw *t;      /* borrowed */
     struct event *scan; /* owned */
+    int64_t last_scan;  /* unix s of the last scan, 0: none yet */
+    int64_t last_full;  /* unix s of the last full scan */
     struct pcrwatch_job *jobs;
     size_t njobs;
 };
@@ -614,6 +618,7 @@ pcrwatch_scan_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct pcrwatch *w = arg;
     struct pcrwatch_job **pp = &w->jobs;
+    int64_t now, since;
     struct timeval tv = {PCRWATCH_SCAN_MS / 1000,
                          (PCRWATCH_SCAN_MS % 1000) * 1000};
 
@@ -631,7 +636,20 @@ pcrwatch_scan_cb(evutil_socket_t fd, short what, void *arg)
             pp = &j->next;
         }
     }
-    if (store_signings_pending(w->t->store, pcrwatch_scan_row, w) != 0) {
+    /* Rows recorded since the last scan (with slack for the clock), and
+     * every PCRWATCH_FULL_SCAN_MS all of them: a restart's, and any the
+     * window missed. */
+    now = time(NULL);
+    since = now - PCRWATCH_SCAN_SLACK_S;
+    if (w->last_scan == 0 || now < w->last_full ||
+        (uint64_t)(now - w->last_full) * 1000 >= PCRWATCH_FULL_SCAN_MS) {
+        since = INT64_MIN;
+        w->last_full = now;
+    } else if (w->last_scan - PCRWATCH_SCAN_SLACK_S < since) {
+        since = w->last_scan - PCRWATCH_SCAN_SLACK_S;
+    }
+    w->last_scan = now;
+    if (store_signings_pending(w->t->store, since, pcrwatch_scan_row, w) != 0) {
         log_warnx("pcr lookup: %s", store_errmsg(w->t->store));
     }
     if (evtimer_add(w->scan, &tv) != 0) {

@@ -5,12 +5,14 @@
  * The queue is the store: policy_eval marks the signing row of every rule
  * with `pcrs:` as pcrs_state "pending", with a deadline of integrated time
  * + lookup_timeout, in the same transaction as the entry batch.  pcrwatch
- * scans the pending rows (at start, so pending lookups survive a restart,
- * then every PCRWATCH_SCAN_MS), and for each one runs oci_lookup_start
- * (monitor/oci.h), retried with exponential backoff (PCRWATCH_BACKOFF_*)
- * while the registry answers OCI_NOT_YET or OCI_ERROR, until the deadline.
- * Outcomes, each stored with store_signing_set_pcrs together with its
- * alert in one transaction (so a crash never loses or repeats one):
+ * scans the pending rows (all at start, so pending lookups survive a
+ * restart, and every PCRWATCH_FULL_SCAN_MS; every PCRWATCH_SCAN_MS those
+ * recorded since the last scan, through the index on recorded_at), and for each
+ * one runs oci_lookup_start (monitor/oci.h), retried with exponential backoff
+ * (PCRWATCH_BACKOFF_*) while the registry answers OCI_NOT_YET or OCI_ERROR,
+ * until the deadline. Outcomes, each stored with store_signing_set_pcrs
+ * together with its alert in one transaction (so a crash never loses or repeats
+ * one):
  *  - OCI_OK, a set pcr_check allows: state "found", PCRs stored, no alert;
  *  - OCI_OK, any other set: "found" and signing.unknown_pcrs (critical),
  *    reasons naming each PCR that differs from the closest allowed set;
@@ -40,6 +42,7 @@
 struct tlw;
 struct pcrwatch;
 
+#define PCRWATCH_FULL_SCAN_MS 600000  /* every row read again */
 #define PCRWATCH_SCAN_MS 1000         /* pending rows rescanned */
 #define PCRWATCH_BACKOFF_MIN_MS 1000  /* first retry */
 #define PCRWATCH_BACKOFF_MAX_MS 60000 /* retries at most this far apart */

@@ -329,7 +329,8 @@ static const char *const store_sql[S_COUNT_] = {
     [S_SIGNINGS_LATEST] =
         STORE_SIGNING_COLUMNS " WHERE rule = ?1 ORDER BY seq DESC LIMIT ?2",
     [S_SIGNINGS_PENDING] =
-        STORE_SIGNING_COLUMNS " WHERE pcrs_state = 'pending' ORDER BY seq",
+        STORE_SIGNING_COLUMNS " WHERE recorded_at >= ?1"
+                              " AND pcrs_state = 'pending' ORDER BY seq",
     [S_SIGNING_SET_PCRS] =
         "UPDATE signings SET pcr0 = ?5, pcr1 = ?6, pcr2 = ?7,"
         " pcrs_state = ?8, pcrs_deadline = ?9 WHERE log_id = ?1"
@@ -2461,11 +2462,12 @@ store_signings_latest(struct store *s, const char *rule, size_t n,
 }
 
 int
-store_signings_pending(struct store *s, store_signing_fn fn, void *arg)
+store_signings_pending(struct store *s, int64_t since, store_signing_fn fn,
+                       void *arg)
 {
     sqlite3_stmt *st = store_stmt(s, S_SIGNINGS_PENDING);
 
-    if (st == NULL) {
+    if (store_bind_i64(s, st, 1, since) != 0) {
         return -1;
     }
     return store_signings_each(s, S_SIGNINGS_PENDING, st,

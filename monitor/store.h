@@ -429,8 +429,11 @@ typedef int (*store_signing_fn)(void *arg, const struct store_signing *row);
 int store_signings_latest(struct store *s, const char *rule, size_t n,
                           store_signing_fn fn, void *arg);
 
-/* Every signing whose PCR lookup is "pending", oldest first. */
-int store_signings_pending(struct store *s, store_signing_fn fn, void *arg);
+/* The signings recorded at or after since (unix s; INT64_MIN: all) whose
+ * PCR lookup is "pending", oldest first.  A recent since uses the index
+ * on recorded_at; INT64_MIN reads the whole table. */
+int store_signings_pending(struct store *s, int64_t since, store_signing_fn fn,
+                           void *arg);
 
 /* What a PCR lookup found, for store_signing_set_pcrs().  Borrowed. */
 struct store_pcrs_update {

@@ -1812,12 +1812,19 @@ test_signing_pcrs(void **state)
 
     s = open_ok(f->path);
     memset(&pd, 0, sizeof(pd));
-    assert_int_equal(store_signings_pending(s, pend_fn, &pd), 0);
+    assert_int_equal(store_signings_pending(s, INT64_MIN, pend_fn, &pd), 0);
     assert_int_equal(pd.n, 2);
     assert_int_equal(pd.idx[0], 3);
     assert_int_equal(pd.idx[1], 5);
     assert_int_equal(pd.deadline[0], T0 + 900);
     assert_string_equal(pd.state[0], "pending");
+    /* Recorded at T0: listed from T0, not from T0 + 1. */
+    memset(&pd, 0, sizeof(pd));
+    assert_int_equal(store_signings_pending(s, T0, pend_fn, &pd), 0);
+    assert_int_equal(pd.n, 2);
+    memset(&pd, 0, sizeof(pd));
+    assert_int_equal(store_signings_pending(s, T0 + 1, pend_fn, &pd), 0);
+    assert_int_equal(pd.n, 0);
 
     /* Found, with an alert in the same transaction. */
     memset(&u, 0, sizeof(u));
@@ -1844,7 +1851,7 @@ test_signing_pcrs(void **state)
     assert_int_equal(du.n, 1);
 
     memset(&pd, 0, sizeof(pd));
-    assert_int_equal(store_signings_pending(s, pend_fn, &pd), 0);
+    assert_int_equal(store_signings_pending(s, INT64_MIN, pend_fn, &pd), 0);
     assert_int_equal(pd.n, 1);
     assert_int_equal(pd.idx[0], 5);
     memset(&pd, 0, sizeof(pd));
@@ -1877,7 +1884,7 @@ test_signing_pcrs(void **state)
     assert_int_equal(store_deliveries_due(s, INT64_MAX, 0, dues_fn, &du), 0);
     assert_int_equal(du.n, 1);
     memset(&pd, 0, sizeof(pd));
-    assert_int_equal(store_signings_pending(s, pend_fn, &pd), 0);
+    assert_int_equal(store_signings_pending(s, INT64_MIN, pend_fn, &pd), 0);
     assert_int_equal(pd.n, 1);
 
     u.state = "unavailable";
@@ -1885,7 +1892,7 @@ test_signing_pcrs(void **state)
         store_signing_set_pcrs(s, id, 5, "c5", "app", &u, NULL, T0 + 6, NULL),
         0);
     memset(&pd, 0, sizeof(pd));
-    assert_int_equal(store_signings_pending(s, pend_fn, &pd), 0);
+    assert_int_equal(store_signings_pending(s, INT64_MIN, pend_fn, &pd), 0);
     assert_int_equal(pd.n, 0);
     store_close(s);
 }
