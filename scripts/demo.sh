@@ -159,6 +159,38 @@ HTTPServer(("127.0.0.1", port), Hook).serve_forever()
 PY
 PIDS+=($!)
 
+# ---- 2b. an OCI registry, for the PCR story (optional) ---------------------
+# Debian's docker-registry behind the test token proxy; without it the PCR
+# story is skipped.  The demo's reviewed build has these PCRs:
+PCR0=$(python3 -c 'import hashlib; print(hashlib.sha384(b"demo image").hexdigest())')
+PCR1=$(python3 -c 'import hashlib; print(hashlib.sha384(b"demo kernel").hexdigest())')
+PCR2=$(python3 -c 'import hashlib; print(hashlib.sha384(b"demo application").hexdigest())')
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+PCR_STORY=""
+PCRS_YAML=""
+if [ -x /usr/bin/docker-registry ]; then
+    say "Starting an OCI registry on 127.0.0.1 (Debian's docker-registry behind a token endpoint)"
+    setsid python3 "$SRC/tests/tools/registry.py" "$DEMO/registry" >"$DEMO/registry.out" 2>"$DEMO/registry.err" &
+    PIDS+=($!)
+    for i in $(seq 1 300); do
+        [ -s "$DEMO/registry.out" ] && break
+        sleep 0.1
+    done
+    read -r REG_PROXY REG_PORT <"$DEMO/registry.out" 2>/dev/null
+    if [ -n "${REG_PORT:-}" ]; then
+        PCR_STORY=1
+        note "enclave images and their cosign signatures go to 127.0.0.1:$REG_PROXY/acme/enclave-app"
+        PCRS_YAML="    pcrs:
+      registry: 127.0.0.1:$REG_PROXY/acme/enclave-app
+      allow:
+        - {PCR0: \"$PCR0\", PCR1: \"$PCR1\", PCR2: \"$PCR2\"}"
+    else
+        note "the registry did not start ($DEMO/registry.err): the PCR story is skipped"
+    fi
+else
+    note "(docker-registry is not installed: the PCR story is skipped; apt-get install docker-registry)"
+fi
+
 # ---- 3. tlogwatch -----------------------------------------------------------
 cat >"$DEMO/tlogwatch.yaml" <<YAML
 # The demo's configuration (DESIGN.md "Config").
@@ -177,6 +209,7 @@ watch:
       refs: ["refs/heads/main", "refs/tags/v*"]
       runners: [github-hosted]
     record_expected: true
+$PCRS_YAML
 notify:
   - {name: receiver, type: webhook, url: "http://127.0.0.1:$HOOK_PORT/hook", secret: "\${DEMO_HOOK_SECRET}"}
   - {name: console, type: stdout}
@@ -202,39 +235,65 @@ note "caught up: $SIZE entries read, each leaf hashed into the tree and the root
 pause
 
 # ---- 4. the story -----------------------------------------------------------
-say "1/4  The release workflow signs an enclave image, as expected"
+NSTORIES=$([ -n "$PCR_STORY" ] && echo 5 || echo 4)
+say "1/$NSTORIES  The release workflow signs an enclave image, as expected"
 note "build-eif.yml on refs/heads/main, GitHub-hosted runner: allowed, recorded as info"
 n=$(received signing.recorded)
 admin append '{"repository":"acme/enclave-app","workflow":".github/workflows/build-eif.yml","ref":"refs/heads/main"}' >/dev/null
 await_alert signing.recorded "$n"
 pause
 
-say "2/4  The same workflow runs on a self-hosted runner"
+say "2/$NSTORIES  The same workflow runs on a self-hosted runner"
 note "a machine outside GitHub's control held the signing identity: critical"
 n=$(received signing.self_hosted_runner)
 admin append '{"repository":"acme/enclave-app","workflow":".github/workflows/build-eif.yml","ref":"refs/heads/main","runner_environment":"self-hosted"}' >/dev/null
 await_alert signing.self_hosted_runner "$n"
 pause
 
-say "3/4  An impostor: a certificate that names acme/enclave-app but was not issued by Fulcio"
+say "3/$NSTORIES  An impostor: a certificate that names acme/enclave-app but was not issued by Fulcio"
 note "its chain does not verify to a CA in trusted_root.json, so its claims count for nothing: warning"
 n=$(received signing.impostor)
 admin append '{"repository":"acme/enclave-app","workflow":".github/workflows/build-eif.yml","impostor":true}' >/dev/null
 await_alert signing.impostor "$n"
 pause
 
-say "4/4  The log forks: it rewrites an entry it already published"
+if [ -n "$PCR_STORY" ]; then
+    say "4/$NSTORIES  The release workflow signs an enclave image whose PCRs no reviewed build produced"
+    note "the registry holds the image's describe-eif info file: PCR2 (the application) differs from the allowed set"
+    python3 - "$DEMO/info-bad.json" "$PCR0" "$PCR1" <<'PY'
+import hashlib, json, sys
+m = {"HashAlgorithm": "Sha384 { ... }", "PCR0": sys.argv[2], "PCR1": sys.argv[3],
+     "PCR2": hashlib.sha384(b"an application nobody reviewed").hexdigest()}
+json.dump({"Measurements": m, "IsSigned": False}, open(sys.argv[1], "w"))
+PY
+    IDX=$(curl -fsS "$LOG_URL/api/v1/log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["treeSize"])')
+    python3 "$SRC/tests/tools/oci_push.py" --registry "127.0.0.1:$REG_PORT" \
+        --ref-host "127.0.0.1:$REG_PROXY" --repo acme/enclave-app \
+        --info "$DEMO/info-bad.json" --tag v1.2.3 --log-index "$IDX" >"$DEMO/push.json" 2>"$DEMO/push.err" ||
+        die "pushing to the registry failed: $(tail -2 "$DEMO/push.err")"
+    PAYLOAD=$(python3 - "$REG_PORT" "$DEMO/push.json" <<'PY'
+import base64, json, sys, urllib.request
+port, push = sys.argv[1], json.load(open(sys.argv[2]))
+base = "http://127.0.0.1:%s/v2/acme/enclave-app" % port
+rq = urllib.request.Request(base + "/manifests/" + push["sig_tag"], headers={
+    "Accept": "application/vnd.oci.image.manifest.v1+json"})
+layer = json.load(urllib.request.urlopen(rq, timeout=10))["layers"][0]["digest"]
+print(base64.b64encode(urllib.request.urlopen(base + "/blobs/" + layer, timeout=10).read()).decode())
+PY
+)
+    n=$(received signing.unknown_pcrs)
+    admin append "{\"repository\":\"acme/enclave-app\",\"workflow\":\".github/workflows/build-eif.yml\",\"ref\":\"refs/tags/v1.2.3\",\"payload_b64\":\"$PAYLOAD\"}" >/dev/null
+    note "tlogwatch follows the signing to its cosign signature, the signed manifest and the info layer"
+    await_alert signing.unknown_pcrs "$n"
+    pause
+fi
+
+say "$NSTORIES/$NSTORIES  The log forks: it rewrites an entry it already published"
 note "the next signed checkpoint has the same size and another root: the log is no longer append-only"
 n=$(received log.inconsistent)
 admin fork '{}' >/dev/null
 await_alert log.inconsistent "$n"
 note "the alert carries both signed checkpoints as evidence a third party can check offline"
-
-# TODO(demo): a fifth story, an enclave image whose PCRs no reviewed build
-# produced (signing.unknown_pcrs), once the PCR lookup lands: start Debian's
-# docker-registry on loopback, push the EIF info file as an OCI artifact
-# with PCR0/1/2 outside the rule's pcrs.allow, then sign it through
-# /admin/append with the artifact digest, and await signing.unknown_pcrs.
 
 # ---- 5. the auditor's view --------------------------------------------------
 say "What tlogwatch status says"
