@@ -182,8 +182,25 @@ static const char *const store_v1[] = {
     NULL,
 };
 
+/*
+ * Version 2 (issue 7): PCR8 (a signed EIF), where the PCRs of a signing
+ * come from (pcrs_source: "signature" = cosign's .sig manifest found by
+ * the payload digest, "attestation" = the in-toto statement of the entry
+ * itself, "subject" = the manifest its statement's subject names), and a
+ * note (why a lookup has not succeeded or why it ended unavailable).
+ */
+static const char *const store_v2[] = {
+    "ALTER TABLE signings ADD COLUMN pcr8 TEXT;\n",
+    "ALTER TABLE signings ADD COLUMN pcrs_source TEXT CHECK (pcrs_source IN\n"
+    "  ('signature', 'attestation', 'subject'));\n",
+    "ALTER TABLE signings ADD COLUMN pcrs_note TEXT;\n",
+    "PRAGMA user_version = 2;\n",
+    NULL,
+};
+
 static const char *const *const store_migrations[STORE_SCHEMA_VERSION] = {
     store_v1, /* 0 -> 1 */
+    store_v2, /* 1 -> 2 */
 };
 
 /* The cached statements; ids index store_sql[] and s->stmt[]. */
@@ -253,7 +270,8 @@ enum store_stmt {
     " cert_sha256, san, issuer, repository, repository_id, workflow_path,"     \
     " ref, workflow_sha, runner_environment, trigger, run_invocation_uri,"     \
     " build_signer_uri, rule, verdict, artifact_digest, pcr0, pcr1, pcr2,"     \
-    " recorded_at, pcrs_state, pcrs_deadline FROM signings"
+    " recorded_at, pcrs_state, pcrs_deadline, pcr8, pcrs_source, pcrs_note"    \
+    " FROM signings"
 
 static const char *const store_sql[S_COUNT_] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
@@ -315,11 +333,11 @@ static const char *const store_sql[S_COUNT_] = {
         " repository_id, workflow_path, ref, workflow_sha,"
         " runner_environment, trigger, run_invocation_uri,"
         " build_signer_uri, rule, verdict, artifact_digest, pcr0, pcr1,"
-        " pcr2, pcrs_state, recorded_at, pcrs_deadline) VALUES (?1, ?2, ?3, "
-        "?4, ?5, ?6,"
+        " pcr2, pcrs_state, recorded_at, pcrs_deadline, pcr8, pcrs_source,"
+        " pcrs_note) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
         " ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,"
         " ?20, ?21, ?22, ?23, ?24, COALESCE(?26, CASE WHEN ?22 IS NULL"
-        " THEN 'none' ELSE 'found' END), ?25, ?27)"
+        " THEN 'none' ELSE 'found' END), ?25, ?27, ?28, ?29, ?30)"
         " ON CONFLICT (log_id, log_index, cert_sha256, rule) DO NOTHING",
     [S_ALERTS_QUERY] =
         "SELECT id, type, severity, detected_at, log_id, log_index, rule,"
@@ -333,7 +351,9 @@ static const char *const store_sql[S_COUNT_] = {
                               " AND pcrs_state = 'pending' ORDER BY seq",
     [S_SIGNING_SET_PCRS] =
         "UPDATE signings SET pcr0 = ?5, pcr1 = ?6, pcr2 = ?7,"
-        " pcrs_state = ?8, pcrs_deadline = ?9 WHERE log_id = ?1"
+        " pcrs_state = ?8, pcrs_deadline = ?9, pcr8 = ?10,"
+        " pcrs_source = COALESCE(?11, pcrs_source), pcrs_note = ?12,"
+        " artifact_digest = COALESCE(?13, artifact_digest) WHERE log_id = ?1"
         " AND log_index = ?2 AND cert_sha256 = ?3 AND rule = ?4",
     [S_DUE] = "SELECT a.id, d.sink, a.body, a.severity, d.status,"
               " d.attempts, d.next_attempt_at, d.last_error"
@@ -798,7 +818,10 @@ store_check_signing(struct store *s, const struct store_signing *g)
                          g->artifact_digest,
                          g->pcr0,
                          g->pcr1,
-                         g->pcr2};
+                         g->pcr2,
+                         g->pcr8,
+                         g->pcrs_source,
+                         g->pcrs_note};
     size_t i;
 
     if (store_check_str(s, "signing uuid", g->uuid, STORE_FIELD_MAX) != 0 ||
@@ -2127,7 +2150,10 @@ store_signing_insert(struct store *s, int64_t log_id,
     if (store_bind_i64(s, st, 25, now) != 0 ||
         store_bind_str(s, st, 26, g->pcrs_state) != 0 ||
         (g->pcrs_deadline != 0 &&
-         store_bind_i64(s, st, 27, g->pcrs_deadline) != 0)) {
+         store_bind_i64(s, st, 27, g->pcrs_deadline) != 0) ||
+        store_bind_str(s, st, 28, g->pcr8) != 0 ||
+        store_bind_str(s, st, 29, g->pcrs_source) != 0 ||
+        store_bind_str(s, st, 30, g->pcrs_note) != 0) {
         return -1;
     }
     return store_exec_stmt(s, st, "record signing");
@@ -2416,6 +2442,9 @@ store_signing_row(struct store *s, sqlite3_stmt *st, struct store_signing *g)
     g->pcr2 = store_col_str(st, 23);
     g->recorded_at = store_col_i64(st, 24);
     g->pcrs_deadline = store_col_i64(st, 26); /* NULL reads 0 */
+    g->pcr8 = store_col_str(st, 27);
+    g->pcrs_source = store_col_str(st, 28);
+    g->pcrs_note = store_col_str(st, 29);
     return 0;
 }
 
@@ -2496,6 +2525,11 @@ store_signing_set_pcrs(struct store *s, int64_t log_id, uint64_t log_index,
         store_check_opt(s, "pcr0", u->pcr0, STORE_FIELD_MAX) != 0 ||
         store_check_opt(s, "pcr1", u->pcr1, STORE_FIELD_MAX) != 0 ||
         store_check_opt(s, "pcr2", u->pcr2, STORE_FIELD_MAX) != 0 ||
+        store_check_opt(s, "pcr8", u->pcr8, STORE_FIELD_MAX) != 0 ||
+        store_check_opt(s, "pcrs source", u->source, STORE_NAME_MAX) != 0 ||
+        store_check_opt(s, "pcrs note", u->note, STORE_FIELD_MAX) != 0 ||
+        store_check_opt(s, "artifact digest", u->artifact_digest,
+                        STORE_FIELD_MAX) != 0 ||
         (alert != NULL && store_check_alert(s, alert) != 0)) {
         if (u == NULL) {
             store_err(s, "set pcrs: no update");
@@ -2516,6 +2550,10 @@ store_signing_set_pcrs(struct store *s, int64_t log_id, uint64_t log_index,
         store_bind_str(s, st, 8, u->state) != 0 ||
         (strcmp(u->state, "pending") == 0 && u->deadline != 0 &&
          store_bind_i64(s, st, 9, u->deadline) != 0) ||
+        store_bind_str(s, st, 10, u->pcr8) != 0 ||
+        store_bind_str(s, st, 11, u->source) != 0 ||
+        store_bind_str(s, st, 12, u->note) != 0 ||
+        store_bind_str(s, st, 13, u->artifact_digest) != 0 ||
         store_exec_stmt(s, st, "set signing pcrs") != 0) {
         goto fail;
     }

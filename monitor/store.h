@@ -85,7 +85,7 @@
 #include "notify/severity.h"
 
 /* Schema version written to PRAGMA user_version by this build. */
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 /* PRAGMA application_id of a tlogwatch state file ("TLGW"). */
 #define STORE_APPLICATION_ID 0x544c4757
 
@@ -345,6 +345,14 @@ struct store_signing {
     const char *verdict; /* required, e.g. "allowed", "unexpected" */
     const char *artifact_digest;
     const char *pcr0, *pcr1, *pcr2; /* NULL when not known (yet) */
+    const char *pcr8;               /* NULL: not known or unsigned EIF */
+    /* Where the PCRs come from: "signature" (cosign .sig manifest found
+     * by the payload digest artifact_digest), "attestation" (the entry's
+     * own in-toto statement; pcr0.. set on insert), "subject" (manifest
+     * artifact_digest that the statement's subject names), or NULL
+     * (read as "signature"). */
+    const char *pcrs_source;
+    const char *pcrs_note; /* why not (yet) found; may be NULL */
     /* PCR lookup state: NULL on insert means "found" when pcr0 is set,
      * else "none"; "pending" queues a lookup that survives a restart
      * (store_signings_pending), with pcrs_deadline (unix s; 0: none). */
@@ -440,6 +448,10 @@ struct store_pcrs_update {
     const char *state;              /* "none", "pending", "found" or
                                        "unavailable" */
     const char *pcr0, *pcr1, *pcr2; /* each may be NULL (stored NULL) */
+    const char *pcr8;               /* may be NULL (stored NULL) */
+    const char *source;             /* NULL keeps the stored one */
+    const char *note;               /* may be NULL (stored NULL) */
+    const char *artifact_digest;    /* NULL keeps the stored one */
     int64_t deadline;               /* "pending" only; 0: none */
 };
 

@@ -1745,6 +1745,12 @@ struct pend {
     int64_t deadline[8];
     char state[8][16];
     char pcr2[8][16];
+    char pcr8[8][16];
+    char source[8][16];
+    char note[8][64];
+    char digest[8][80];
+    int64_t log_id[8];
+    char cert[8][80];
 };
 
 static int
@@ -1758,6 +1764,16 @@ pend_fn(void *arg, const struct store_signing *g)
     snprintf(x->state[x->n], sizeof(x->state[0]), "%s", g->pcrs_state);
     snprintf(x->pcr2[x->n], sizeof(x->pcr2[0]), "%s",
              g->pcr2 != NULL ? g->pcr2 : "-");
+    snprintf(x->pcr8[x->n], sizeof(x->pcr8[0]), "%s",
+             g->pcr8 != NULL ? g->pcr8 : "-");
+    snprintf(x->source[x->n], sizeof(x->source[0]), "%s",
+             g->pcrs_source != NULL ? g->pcrs_source : "-");
+    snprintf(x->note[x->n], sizeof(x->note[0]), "%s",
+             g->pcrs_note != NULL ? g->pcrs_note : "-");
+    snprintf(x->digest[x->n], sizeof(x->digest[0]), "%s",
+             g->artifact_digest != NULL ? g->artifact_digest : "-");
+    x->log_id[x->n] = g->log_id;
+    snprintf(x->cert[x->n], sizeof(x->cert[0]), "%s", g->cert_sha256);
     x->n++;
     return 0;
 }
@@ -2305,6 +2321,110 @@ test_crash_check_catches(void **state)
     assert_non_null(strstr(why, "alerts below cursor"));
 }
 
+/* Copy the file at src to dst (both paths); 0 or -1. */
+static int
+file_copy(const char *src, const char *dst)
+{
+    char buf[8192];
+    FILE *in = fopen(src, "rb"), *out = fopen(dst, "wb");
+    size_t n;
+    int rc = (in != NULL && out != NULL) ? 0 : -1;
+
+    while (rc == 0 && (n = fread(buf, 1, sizeof(buf), in)) > 0) {
+        if (fwrite(buf, 1, n, out) != n) {
+            rc = -1;
+        }
+    }
+    if (in != NULL && ferror(in)) {
+        rc = -1;
+    }
+    if (in != NULL) {
+        fclose(in);
+    }
+    if (out != NULL && fclose(out) != 0) {
+        rc = -1;
+    }
+    return rc;
+}
+
+/*
+ * A state file written by the version-1 release (tests/data/state-v1.db,
+ * made by tests/data/make-state-v1.sh with the build of c3d9533: one
+ * signing pending a PCR lookup under rule "app", one recorded under
+ * "other", and their alerts) migrates to the current schema in place:
+ * nothing is lost, the pending lookup is still pending, and the new
+ * columns (PCR8, source, note) start empty and can be written.
+ */
+static void
+test_migrate_from_v1_release(void **state)
+{
+    struct fx *f = *state;
+    const char *src = getenv("TLOGWATCH_SRC");
+    char v1[1024], err[512], cert[80];
+    struct store_pcrs_update u;
+    struct store_log_status st;
+    struct store *s;
+    struct pend pd;
+    int64_t id;
+
+    assert_non_null(src);
+    snprintf(v1, sizeof(v1), "%s/tests/data/state-v1.db", src);
+    assert_int_equal(file_copy(v1, f->path), 0);
+    assert_int_equal(file_get_u32(f->path, HDR_USER_VERSION), 1);
+    /* Read-only: refused until a writer migrates it, and left as is. */
+    assert_null(store_open(f->path, STORE_OPEN_READONLY, err, sizeof(err)));
+    assert_non_null(strstr(err, "migrat"));
+    assert_int_equal(file_get_u32(f->path, HDR_USER_VERSION), 1);
+
+    s = open_ok(f->path);
+    assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
+    memset(&pd, 0, sizeof(pd));
+    assert_int_equal(store_signings_pending(s, INT64_MIN, pend_fn, &pd), 0);
+    assert_int_equal(pd.n, 1);
+    assert_int_equal(pd.idx[0], 20);
+    assert_string_equal(pd.state[0], "pending");
+    assert_string_equal(pd.pcr8[0], "-");
+    assert_string_equal(pd.source[0], "-");
+    assert_true(strncmp(pd.digest[0], "sha256:", 7) == 0);
+    id = pd.log_id[0];
+    snprintf(cert, sizeof(cert), "%s", pd.cert[0]);
+    memset(&pd, 0, sizeof(pd));
+    assert_int_equal(store_signings_latest(s, "other", 0, pend_fn, &pd), 0);
+    assert_int_equal(pd.n, 1);
+    assert_string_equal(pd.state[0], "none");
+    store_close(s);
+    assert_int_equal(file_get_u32(f->path, HDR_USER_VERSION),
+                     STORE_SCHEMA_VERSION);
+
+    /* The migrated file is an ordinary current one: PCR8, source and
+     * note are written with the PCRs; a source outside the CHECK is not. */
+    s = open_ok(f->path);
+    assert_int_equal(store_log_status(s, id, &st), 0);
+    assert_true(st.has_cursor);
+    memset(&u, 0, sizeof(u));
+    u.state = "found";
+    u.pcr0 = "p0";
+    u.pcr1 = "p1";
+    u.pcr2 = "p2";
+    u.pcr8 = "p8";
+    u.source = "bogus";
+    assert_int_equal(
+        store_signing_set_pcrs(s, id, 20, cert, "app", &u, NULL, T0, NULL), -1);
+    u.source = "signature";
+    u.note = "found on the second attempt";
+    assert_int_equal(
+        store_signing_set_pcrs(s, id, 20, cert, "app", &u, NULL, T0, NULL), 0);
+    memset(&pd, 0, sizeof(pd));
+    assert_int_equal(store_signings_latest(s, "app", 0, pend_fn, &pd), 0);
+    assert_int_equal(pd.n, 1);
+    assert_string_equal(pd.state[0], "found");
+    assert_string_equal(pd.pcr8[0], "p8");
+    assert_string_equal(pd.source[0], "signature");
+    assert_string_equal(pd.note[0], "found on the second attempt");
+    assert_true(strncmp(pd.digest[0], "sha256:", 7) == 0); /* kept */
+    store_close(s);
+}
+
 int
 main(void)
 {
@@ -2314,6 +2434,7 @@ main(void)
         T(test_create_reopen_negative),
         T(test_migrate_from_empty_file),
         T(test_migrate_readonly_refused),
+        T(test_migrate_from_v1_release),
         T(test_newer_version_refused),
         T(test_current_version_patch_opens),
         T(test_foreign_database_refused),
