@@ -650,6 +650,7 @@ struct oci_lookup {
                                       signature */
     char sig_tag[OCI_MAX_TAG + 1]; /* the tag the layer was found under */
 
+    int by_manifest;                   /* the caller named D: steps 1, 4 */
     char artifact[OCI_DIGEST_LEN + 1]; /* manifest D */
     char info_digest[OCI_DIGEST_LEN + 1];
     struct oci_manifest *m; /* owned scratch */
@@ -1101,7 +1102,9 @@ on_artifact(struct oci_lookup *l, const struct http_response *r)
     const struct oci_layer *info = NULL;
 
     if (r->status == 404) {
-        finish(l, OCI_ERROR, NULL,
+        /* named by the caller, D may not be pushed yet; named by a signed
+         * payload, it should have been there before its signature */
+        finish(l, l->by_manifest ? OCI_NOT_YET : OCI_ERROR, NULL,
                "the signed artifact manifest is not in the registry", NULL);
         return;
     }
@@ -1316,13 +1319,29 @@ oci_lookup_start(struct http_client *http, const struct oci_lookup_req *req,
 {
     struct oci_lookup *l = NULL;
     char repo[OCI_MAX_REF];
+    char digest[OCI_DIGEST_LEN + 1] = "";
     size_t i, n;
 
     if (http == NULL || req == NULL || cb == NULL ||
         req->registry_host == NULL || req->repository == NULL ||
-        req->data_hash_hex == NULL || !is_hex_n(req->data_hash_hex, 64) ||
         host_check(req->registry_host) != 0) {
         return NULL;
+    }
+    /* exactly one starting point: the payload hash or manifest D */
+    if ((req->data_hash_hex == NULL) == (req->manifest_digest == NULL)) {
+        return NULL;
+    }
+    if (req->data_hash_hex != NULL && !is_hex_n(req->data_hash_hex, 64)) {
+        return NULL;
+    }
+    if (req->manifest_digest != NULL) {
+        if (strncmp(req->manifest_digest, "sha256:", 7) != 0 ||
+            !is_hex_n(req->manifest_digest + 7, 64)) {
+            return NULL;
+        }
+        for (i = 0; i <= OCI_DIGEST_LEN; i++) {
+            digest[i] = (char)tolower((unsigned char)req->manifest_digest[i]);
+        }
     }
     n = strlen(req->repository);
     if (n >= sizeof(repo)) {
@@ -1353,7 +1372,7 @@ oci_lookup_start(struct http_client *http, const struct oci_lookup_req *req,
     }
     snprintf(l->reference, sizeof(l->reference), "%s/%s", req->registry_host,
              repo);
-    for (i = 0; i < 64; i++) {
+    for (i = 0; req->data_hash_hex != NULL && i < 64; i++) {
         l->data_hash[i] = (char)tolower((unsigned char)req->data_hash_hex[i]);
     }
     if (req->credentials != NULL && req->credentials[0] != '\0') {
@@ -1377,7 +1396,14 @@ oci_lookup_start(struct http_client *http, const struct oci_lookup_req *req,
         }
         l->check_signature = 1;
     }
-    if (req->commit_sha != NULL && req->commit_sha[0] != '\0') {
+    if (req->manifest_digest != NULL) {
+        /* steps 1 and 4 only: manifest D, its PCRs (on_artifact) */
+        l->by_manifest = 1;
+        memcpy(l->artifact, digest, sizeof(l->artifact));
+        if (get_manifest(l, ST_ARTIFACT, l->artifact) != 0) {
+            goto fail;
+        }
+    } else if (req->commit_sha != NULL && req->commit_sha[0] != '\0') {
         snprintf(l->commit_sha, sizeof(l->commit_sha), "%s", req->commit_sha);
         if (get_manifest(l, ST_SHORTCUT_ARTIFACT, l->commit_sha) != 0) {
             goto fail;

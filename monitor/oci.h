@@ -2,7 +2,9 @@
  * oci.h: the OCI registry client of the PCR lookup (issue 7).  From a Rekor
  * entry made by `cosign sign` (its spec.data.hash.value is the SHA-256 of
  * cosign's simple-signing payload) to the enclave PCRs of the signed
- * artifact, over the OCI distribution API, on the event loop.
+ * artifact, over the OCI distribution API, on the event loop.  Or, for an
+ * entry that names the signed artifact manifest D itself (an in-toto
+ * statement's subject digest), from D straight to its PCRs.
  *
  * The chain a lookup follows, and what it proves at each step:
  *  1. a bearer token: the configured credentials, or an anonymous token
@@ -22,6 +24,12 @@
  *     .Measurements.PCRn, digest verified); when both are present they must
  *     agree.  The EIF layer is never downloaded (layers above
  *     OCI_MAX_INFO_BYTES or with an EIF media type are skipped).
+ * A lookup by manifest digest (req.manifest_digest set) makes steps 1 and
+ * 4 only: no tag list, no .sig manifest, no payload; D comes from the
+ * caller instead of a signed payload, and step 4 runs unchanged (D's
+ * SHA-256 verified, the same cross-checks, the same OCI_UNTRUSTED cases),
+ * except that a 404 for D is OCI_NOT_YET (not pushed yet) where the
+ * signature path, whose payload vouches that D exists, reports OCI_ERROR.
  * Every request has a size cap and a timeout; blob redirects are followed
  * by the transport, which never forwards Authorization to another host.
  *
@@ -65,12 +73,18 @@ struct oci_lookup_req {
     const char *repository;    /* e.g. acme/enclave-app (lower-cased) */
     int plain_http;            /* 1: http:// (loopback only) */
     const char *credentials;   /* bearer token, or NULL: anonymous */
-    const char *data_hash_hex; /* spec.data.hash.value: 64 hex */
-    const char *commit_sha;    /* shortcut tag, may be NULL */
-    uint64_t log_index;        /* the entry's logIndex */
-    const char *signature_b64; /* the entry's signature (base64), or NULL:
-                                  then the layer's signature annotation is
-                                  not compared */
+    /* Exactly one of data_hash_hex and manifest_digest is non-NULL. */
+    const char *data_hash_hex;   /* spec.data.hash.value: 64 hex: the cosign
+                                    signature path (steps 1 to 4) */
+    const char *manifest_digest; /* "sha256:<64 hex>": manifest D itself,
+                                    steps 1 and 4 only; commit_sha,
+                                    log_index and signature_b64 are then
+                                    unused (still validated when given) */
+    const char *commit_sha;      /* shortcut tag, may be NULL */
+    uint64_t log_index;          /* the entry's logIndex */
+    const char *signature_b64;   /* the entry's signature (base64), or NULL:
+                                    then the layer's signature annotation is
+                                    not compared */
 };
 
 /* Found PCRs, indexes as config/config.h enum config_pcr (0,1,2,8). */
@@ -82,7 +96,8 @@ struct oci_pcrs {
 
 enum oci_result {
     OCI_OK = 0,    /* PCRs found and cross-checked */
-    OCI_NOT_YET,   /* the signature manifest is not there yet: retry */
+    OCI_NOT_YET,   /* the signature manifest (or, by manifest digest,
+                      manifest D) is not there yet: retry */
     OCI_UNTRUSTED, /* a digest mismatch, annotations that disagree with the
                       info layer, a payload naming another repository, a
                       bundle with another logIndex: report, never trust */
@@ -107,13 +122,17 @@ struct oci_lookup;
  * handle, borrowed: valid until the callback starts or oci_lookup_cancel()
  * returns.  cb is called exactly once, later, from the event loop (never
  * from inside this call).  Returns NULL, and never calls cb, on invalid
- * input (data_hash_hex not 64 hex, missing host or repository, a host or
+ * input (both or neither of data_hash_hex and manifest_digest,
+ * data_hash_hex not 64 hex, manifest_digest not "sha256:" and 64 hex (the
+ * hex in either case), missing host or repository, a host or
  * repository outside the distribution spec's alphabet or too long, a
  * commit_sha that is not a valid tag, a signature_b64 that is not base64,
  * credentials with blanks or control bytes) or on allocation failure.
  *
  * Each lookup fetches its own anonymous token (one extra request); the
- * .sig manifests are read one after another, at most OCI_MAX_SIG_TAGS.
+ * .sig manifests are read one after another, at most OCI_MAX_SIG_TAGS.  A
+ * lookup by manifest digest makes four requests (D answered 401, the
+ * token, D, the info layer; a blob redirect adds one).
  */
 struct oci_lookup *oci_lookup_start(struct http_client *http,
                                     const struct oci_lookup_req *req,

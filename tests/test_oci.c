@@ -220,16 +220,15 @@ on_limit(evutil_socket_t fd, short what, void *arg)
     event_base_loopbreak(arg);
 }
 
-/* One lookup on a fresh loop and client; returns its outcome. */
+/* One lookup of q on 127.0.0.1:port (plain HTTP), on a fresh loop and
+ * client; returns its outcome. */
 static struct outcome
-lookup_at(int port, const char *repo, const char *data_hash, uint64_t log_index,
-          const char *commit, const char *credentials, const char *signature)
+run_lookup(int port, struct oci_lookup_req *q)
 {
     struct outcome o;
     struct event_base *base = event_base_new();
     struct http_client *c;
     struct oci_lookup *l;
-    struct oci_lookup_req q;
     struct event *limit;
     struct timeval tv = {RUN_LIMIT_S, 0};
     char host[64];
@@ -239,16 +238,9 @@ lookup_at(int port, const char *repo, const char *data_hash, uint64_t log_index,
     c = http_client_new(base, NULL);
     assert_non_null(c);
     snprintf(host, sizeof(host), "127.0.0.1:%d", port);
-    memset(&q, 0, sizeof(q));
-    q.registry_host = host;
-    q.repository = repo;
-    q.plain_http = 1;
-    q.credentials = credentials;
-    q.data_hash_hex = data_hash;
-    q.commit_sha = commit;
-    q.log_index = log_index;
-    q.signature_b64 = signature;
-    l = oci_lookup_start(c, &q, on_done, &o);
+    q->registry_host = host;
+    q->plain_http = 1;
+    l = oci_lookup_start(c, q, on_done, &o);
     assert_non_null(l);
     assert_int_equal(o.done, 0); /* never from inside start */
     limit = evtimer_new(base, on_limit, base);
@@ -268,6 +260,35 @@ lookup_at(int port, const char *repo, const char *data_hash, uint64_t log_index,
     event_base_free(base);
     assert_true(o.done);
     return o;
+}
+
+/* A lookup from a cosign signing (the payload's data hash). */
+static struct outcome
+lookup_at(int port, const char *repo, const char *data_hash, uint64_t log_index,
+          const char *commit, const char *credentials, const char *signature)
+{
+    struct oci_lookup_req q;
+
+    memset(&q, 0, sizeof(q));
+    q.repository = repo;
+    q.credentials = credentials;
+    q.data_hash_hex = data_hash;
+    q.commit_sha = commit;
+    q.log_index = log_index;
+    q.signature_b64 = signature;
+    return run_lookup(port, &q);
+}
+
+/* A lookup straight from manifest D's digest (no data hash). */
+static struct outcome
+lookup_manifest_at(int port, const char *repo, const char *digest)
+{
+    struct oci_lookup_req q;
+
+    memset(&q, 0, sizeof(q));
+    q.repository = repo;
+    q.manifest_digest = digest;
+    return run_lookup(port, &q);
 }
 
 /* A lookup through the token proxy. */
@@ -600,6 +621,120 @@ test_registry_ignores_paging(void **state)
         count_lines(r, "registry.log", "\"GET /v2/t/direct/tags/list"), 2);
 }
 
+/* By manifest digest (an in-toto subject): an artifact pushed as `oras
+ * push` does, with no .sig at all, gives its PCRs from manifest D alone
+ * (token, D, info layer; no tag list, no signature manifest, no EIF), hex
+ * in either case.  Twin: the cosign path on the same push finds nothing. */
+static void
+test_manifest_found(void **state)
+{
+    struct reg *r = R(state);
+    struct pushed p;
+    struct outcome o;
+    char upper[OCI_DIGEST_LEN + 1];
+    char line[200];
+    size_t i;
+
+    NEED_REGISTRY(r);
+    push(r, &p, "m/found", "--no-sig --log-index 60");
+    o = lookup_manifest_at(r->proxy_port, "m/found", p.artifact);
+    assert_int_equal(o.res, OCI_OK);
+    assert_pcrs_expected(r, &o, &p);
+    assert_true(requests_have(r, "TOKEN repository:m/found:pull"));
+    snprintf(line, sizeof(line), "GET /v2/m/found/manifests/%s", p.artifact);
+    assert_true(requests_have(r, line));
+    snprintf(line, sizeof(line), "GET /v2/m/found/blobs/%s", p.info_digest);
+    assert_true(requests_have(r, line));
+    snprintf(line, sizeof(line), "GET /v2/m/found/blobs/%s", p.eif_digest);
+    assert_false(requests_have(r, line));
+    assert_false(requests_have(r, "/v2/m/found/tags/list"));
+    assert_false(requests_have(r, "/v2/m/found/manifests/sha256-"));
+
+    /* the digest's hex in upper case names the same manifest */
+    for (i = 0; i <= OCI_DIGEST_LEN; i++) {
+        upper[i] = (char)(i >= 7 && p.artifact[i] >= 'a' && p.artifact[i] <= 'f'
+                              ? p.artifact[i] - 32
+                              : p.artifact[i]);
+    }
+    assert_string_not_equal(upper, p.artifact);
+    o = lookup_manifest_at(r->proxy_port, "m/found", upper);
+    assert_int_equal(o.res, OCI_OK);
+    assert_string_equal(o.pcrs.artifact_digest, p.artifact);
+
+    /* with PCR annotations that agree with the info layer */
+    push(r, &p, "m/annotated", "--no-sig --pcr-annotations --log-index 61");
+    o = lookup_manifest_at(r->proxy_port, "m/annotated", p.artifact);
+    assert_int_equal(o.res, OCI_OK);
+    assert_pcrs_expected(r, &o, &p);
+
+    /* the cosign path needs the .sig this push does not have */
+    o = lookup(r, "m/annotated", p.data_hash, 61, NULL, NULL);
+    assert_int_equal(o.res, OCI_NOT_YET);
+}
+
+/* Manifest D not in the repository (another digest, another repository,
+ * no repository yet) -> not yet; nothing listening -> error.  Twin: the
+ * same digest in its own repository is found (test_manifest_found). */
+static void
+test_manifest_not_yet(void **state)
+{
+    struct reg *r = R(state);
+    struct pushed p;
+    struct outcome o;
+    char other[OCI_DIGEST_LEN + 1];
+
+    NEED_REGISTRY(r);
+    push(r, &p, "m/later", "--no-sig --log-index 62");
+    memcpy(other, p.artifact, sizeof(other));
+    other[7] = other[7] == '0' ? '1' : '0';
+    o = lookup_manifest_at(r->proxy_port, "m/later", other);
+    assert_int_equal(o.res, OCI_NOT_YET);
+    o = lookup_manifest_at(r->proxy_port, "m/elsewhere", p.artifact);
+    assert_int_equal(o.res, OCI_NOT_YET);
+    push(r, &p, "m/elsewhere", "--no-sig --log-index 63");
+    o = lookup_manifest_at(r->proxy_port, "m/elsewhere", other);
+    assert_int_equal(o.res, OCI_NOT_YET);
+    o = lookup_manifest_at(r->proxy_port, "m/elsewhere", p.artifact);
+    assert_int_equal(o.res, OCI_OK);
+
+    /* a transport error is an error (retried), not "not yet" */
+    o = lookup_manifest_at(1, "m/later", p.artifact);
+    assert_int_equal(o.res, OCI_ERROR);
+}
+
+/* By manifest digest, step 4's untrusted cases stay untrusted: PCR
+ * annotations that disagree with the info layer, a manifest whose bytes do
+ * not hash to the digest asked for, an info blob that does not hash to its
+ * digest.  Twin: test_manifest_found (same layouts, intact). */
+static void
+test_manifest_untrusted(void **state)
+{
+    struct reg *r = R(state);
+    struct pushed p;
+    struct outcome o;
+
+    NEED_REGISTRY(r);
+    push(r, &p, "m/mismatch",
+         "--no-sig --pcr-annotations --mutate-annotation PCR2 --log-index 64");
+    o = lookup_manifest_at(r->proxy_port, "m/mismatch", p.artifact);
+    assert_int_equal(o.res, OCI_UNTRUSTED);
+    assert_non_null(strstr(o.why, "PCR2"));
+
+    push(r, &p, "m/tampered",
+         "--no-sig --pcr-annotations --log-index 65 "
+         "--corrupt-manifest '%s/storage'",
+         r->dir);
+    o = lookup_manifest_at(r->proxy_port, "m/tampered", p.artifact);
+    assert_int_equal(o.res, OCI_UNTRUSTED);
+    assert_non_null(strstr(o.why, "manifest does not hash"));
+
+    push(r, &p, "m/corrupt",
+         "--no-sig --log-index 66 --corrupt-info '%s/storage'", r->dir);
+    o = lookup_manifest_at(r->proxy_port, "m/corrupt", p.artifact);
+    assert_int_equal(o.res, OCI_UNTRUSTED);
+    assert_non_null(strstr(o.why, "info layer does not hash"));
+}
+
 /* Invalid requests are refused synchronously, without a callback. */
 static void
 test_invalid_start(void **state)
@@ -609,6 +744,12 @@ test_invalid_start(void **state)
     struct oci_lookup_req q;
     struct outcome o;
     char hash[65];
+    char digest[OCI_DIGEST_LEN + 1];
+    char longer[OCI_DIGEST_LEN + 2];
+    char shorter[OCI_DIGEST_LEN];
+    char nonhex[OCI_DIGEST_LEN + 1];
+    const char *bad[7];
+    size_t i;
 
     (void)state;
     assert_non_null(base);
@@ -616,6 +757,21 @@ test_invalid_start(void **state)
     assert_non_null(c);
     memset(hash, 'a', 64);
     hash[64] = '\0';
+    snprintf(digest, sizeof(digest), "sha256:%s", hash);
+    snprintf(longer, sizeof(longer), "%sa", digest);
+    memcpy(shorter, digest, sizeof(shorter) - 1);
+    shorter[sizeof(shorter) - 1] = '\0';
+    snprintf(nonhex, sizeof(nonhex), "%s", digest);
+    nonhex[40] = 'g';
+    bad[0] = hash;    /* no algorithm */
+    bad[1] = longer;  /* 65 hex */
+    bad[2] = shorter; /* 63 hex */
+    bad[3] = nonhex;
+    bad[4] = "SHA256:"
+             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    bad[5] = "sha512:"
+             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    bad[6] = "";
     memset(&q, 0, sizeof(q));
     memset(&o, 0, sizeof(o));
     q.registry_host = "127.0.0.1:1";
@@ -630,6 +786,19 @@ test_invalid_start(void **state)
     q.commit_sha = "x/y";
     assert_null(oci_lookup_start(c, &q, on_done, &o));
     q.commit_sha = NULL;
+    oci_lookup_cancel(oci_lookup_start(c, &q, on_done, &o));
+
+    /* exactly one of data_hash_hex and manifest_digest */
+    q.manifest_digest = digest;
+    assert_null(oci_lookup_start(c, &q, on_done, &o)); /* both */
+    q.data_hash_hex = NULL;
+    q.manifest_digest = NULL;
+    assert_null(oci_lookup_start(c, &q, on_done, &o)); /* neither */
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        q.manifest_digest = bad[i];
+        assert_null(oci_lookup_start(c, &q, on_done, &o));
+    }
+    q.manifest_digest = digest; /* the twin: well formed, started */
     oci_lookup_cancel(oci_lookup_start(c, &q, on_done, &o));
     oci_lookup_cancel(NULL);
     event_base_loop(base, EVLOOP_NONBLOCK);
@@ -693,6 +862,9 @@ main(void)
         cmocka_unit_test(test_blob_redirect),
         cmocka_unit_test(test_pagination),
         cmocka_unit_test(test_registry_ignores_paging),
+        cmocka_unit_test(test_manifest_found),
+        cmocka_unit_test(test_manifest_not_yet),
+        cmocka_unit_test(test_manifest_untrusted),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -108,6 +108,9 @@ def main():
                     help="also tag the artifact a0000..aNNNN (paging)")
     ap.add_argument("--corrupt-info", metavar="STORAGE",
                     help="then flip a byte of the info blob in this storage dir")
+    ap.add_argument("--corrupt-manifest", metavar="STORAGE",
+                    help="then change the created annotation in the stored "
+                    "artifact manifest (same length, valid JSON, other digest)")
     ap.add_argument("--eif-size", type=int, default=4096)
     ap.add_argument("--signature", help="base64 signature annotation "
                     "[base64 of random bytes]")
@@ -209,6 +212,18 @@ def main():
             b = f.read(1)
             f.seek(0)
             f.write(b" " if b != b" " else b"\t")
+    if a.corrupt_manifest:
+        # the registry serves manifests by digest from these bytes without
+        # hashing them again: the artifact digest no longer matches
+        p = os.path.join(a.corrupt_manifest, "docker/registry/v2/blobs/sha256",
+                         art[7:9], art[7:], "data")
+        with open(p, "r+b") as f:
+            b = f.read()
+            old = b"2024-05-01T12:00:00Z"
+            if b.count(old) != 1:
+                raise SystemExit("corrupt-manifest: no created annotation")
+            f.seek(0)
+            f.write(b.replace(old, b"2024-05-01T12:00:01Z"))
     print(json.dumps({"data_hash": data_hash, "artifact": art,
                       "info_digest": info_d, "eif_digest": eif_d, "signature": signature,
                       "sig_tag": sig_tag}))
