@@ -25,13 +25,33 @@
  *                           "kind":"hashedrekord"|"intoto"|"dsse",
  *                           "payload_b64": bytes the leaf key signs
  *                           (hashedrekord: data.hash = SHA-256 of them;
- *                           intoto/dsse: the DSSE payload)}
+ *                           intoto/dsse: the DSSE payload),
+ *                           "attestation": intoto/dsse only (400 for
+ *                           hashedrekord): what every read endpoint
+ *                           serves as the entry's Rekor LogEntry member
+ *                           "attestation":{"data":base64}:
+ *                             "store" (default) the payload, as Rekor
+ *                               with attestation storage; not stored
+ *                               (as "omit") when its decoded base64
+ *                               length exceeds 100 KiB, Rekor's
+ *                               max_attestation_size default;
+ *                             "omit" no attestation member, as Rekor
+ *                               when it did not store the payload;
+ *                             "corrupt" the payload with one byte changed
+ *                               (its last hex digit 0<->1, else its last
+ *                               byte's low bit), so its SHA-256 no longer
+ *                               equals the body's payloadHash}
  *                          or {"email":"a@b", "issuer":...} for an email
  *                          identity.  -> {"index","uuid","shard_index",
  *                          "tree_id","integrated_time","leaf_hash","kind",
  *                          "certificate_pem","signature_b64",
  *                          "artifact_sha256","payload_b64",
- *                          "envelope" (intoto/dsse),"san","impostor"}
+ *                          "envelope" (intoto/dsse),"attestation"
+ *                          (intoto/dsse: the mode in effect, "store",
+ *                          "omit" or "corrupt"),"san","impostor"}
+ *                          Noise intoto/dsse entries (startup, /grow,
+ *                          /fork variants) serve their payload as
+ *                          "store" does.
  *   POST /admin/append-malformed  an entry whose body is canonical JSON
  *                          with a correct leaf hash that cannot be decoded
  *                          (hashedrekord whose publicKey is not PEM)
@@ -272,6 +292,9 @@ op_append(struct tl_server *srv, struct evhttp_request *req, json_t *in)
     struct tl_body_in bi;
     struct tl_buf pem = {0}, vb64 = {0}, body = {0}, env = {0}, tmp = {0};
     const char *kind_s = NULL, *payload_b64 = NULL, *email = NULL;
+    const char *att_s = NULL;
+    enum tl_att att = TL_ATT_STORE;
+    uint8_t *att_bytes = NULL;
     char sha[41], repo_id[24], owner_id[24], defpayload[256];
     uint8_t *payload = NULL, artifact[TL_HASH_LEN], digest[TL_HASH_LEN];
     uint8_t sig[TL_SIG_MAX];
@@ -301,6 +324,7 @@ op_append(struct tl_server *srv, struct evhttp_request *req, json_t *in)
         get_str(in, "issuer", &g.issuer) != 0 ||
         get_str(in, "email", &email) != 0 ||
         get_str(in, "kind", &kind_s) != 0 ||
+        get_str(in, "attestation", &att_s) != 0 ||
         get_int(in, "run_id", 1, INT64_MAX, &run_id) != 0 ||
         get_bool(in, "impostor", &impostor) != 0) {
         reply_err(srv, req, 400,
@@ -316,6 +340,13 @@ op_append(struct tl_server *srv, struct evhttp_request *req, json_t *in)
     payload_b64 = pb != NULL ? json_string_value(pb) : NULL;
     if (kind_s != NULL && tl_kind_parse(kind_s, &kind) != 0) {
         reply_err(srv, req, 400, "kind must be hashedrekord, intoto or dsse");
+        goto done;
+    }
+    if (att_s != NULL &&
+        (kind == TL_KIND_HASHEDREKORD || tl_att_parse(att_s, &att) != 0)) {
+        reply_err(srv, req, 400,
+                  "attestation (intoto and dsse only) must be store, omit "
+                  "or corrupt");
         goto done;
     }
     if (email == NULL && g.repository == NULL) {
@@ -441,8 +472,22 @@ op_append(struct tl_server *srv, struct evhttp_request *req, json_t *in)
         reply_err(srv, req, 500, "body construction failed");
         goto done;
     }
-    if (tl_log_append_body(log, (const uint8_t *)body.p, body.len, t, &v) !=
-        0) {
+    if (kind != TL_KIND_HASHEDREKORD && !tl_att_fits(payload_len)) {
+        att = TL_ATT_OMIT; /* Rekor skips storage above its maximum */
+    }
+    if (kind != TL_KIND_HASHEDREKORD && att != TL_ATT_OMIT) {
+        att_bytes = malloc(payload_len + 1);
+        if (att_bytes == NULL) {
+            reply_err(srv, req, 500, "out of memory");
+            goto done;
+        }
+        memcpy(att_bytes, payload, payload_len);
+        if (att == TL_ATT_CORRUPT && payload_len > 0) {
+            tl_att_corrupt(att_bytes, payload_len);
+        }
+    }
+    if (tl_log_append_body(log, (const uint8_t *)body.p, body.len, att_bytes,
+                           payload_len, t, &v) != 0) {
         reply_err(srv, req, 500, "append failed");
         goto done;
     }
@@ -462,6 +507,10 @@ op_append(struct tl_server *srv, struct evhttp_request *req, json_t *in)
         if (env.p != NULL) {
             json_object_set_new(out, "envelope", json_string(env.p));
         }
+        if (kind != TL_KIND_HASHEDREKORD) {
+            json_object_set_new(out, "attestation",
+                                json_string(tl_att_name(att)));
+        }
         json_object_set_new(out, "san", json_string(c.san));
         json_object_set_new(out, "impostor", json_boolean(impostor));
     }
@@ -470,6 +519,7 @@ done:
     X509_free(cert);
     EVP_PKEY_free(key);
     free(payload);
+    free(att_bytes);
     free(st);
     tl_buf_free(&pem);
     tl_buf_free(&vb64);
@@ -506,7 +556,7 @@ op_append_malformed(struct tl_server *srv, struct evhttp_request *req)
     bi.verifier_b64 = vb64.p;
     bi.verifier_len = vb64.len;
     if (tl_body_build(&bi, &body) != 0 ||
-        tl_log_append_body(log, (const uint8_t *)body.p, body.len,
+        tl_log_append_body(log, (const uint8_t *)body.p, body.len, NULL, 0,
                            next_time(log), &v) != 0) {
         reply_err(srv, req, 500, "append failed");
         goto done;
@@ -535,7 +585,8 @@ op_append_raw(struct tl_server *srv, struct evhttp_request *req, json_t *in)
         reply_err(srv, req, 400, "body_b64 is not valid base64 (or too long)");
         return;
     }
-    if (tl_log_append_body(srv->log, body, len, next_time(srv->log), &v) != 0) {
+    if (tl_log_append_body(srv->log, body, len, NULL, 0, next_time(srv->log),
+                           &v) != 0) {
         free(body);
         reply_err(srv, req, 500, "append failed");
         return;

@@ -67,6 +67,58 @@ tl_kind_parse(const char *s, enum tl_kind *out)
     return 0;
 }
 
+int
+tl_att_parse(const char *s, enum tl_att *out)
+{
+    if (strcmp(s, "store") == 0) {
+        *out = TL_ATT_STORE;
+    } else if (strcmp(s, "omit") == 0) {
+        *out = TL_ATT_OMIT;
+    } else if (strcmp(s, "corrupt") == 0) {
+        *out = TL_ATT_CORRUPT;
+    } else {
+        return -1;
+    }
+    return 0;
+}
+
+const char *
+tl_att_name(enum tl_att a)
+{
+    switch (a) {
+    case TL_ATT_OMIT:
+        return "omit";
+    case TL_ATT_CORRUPT:
+        return "corrupt";
+    case TL_ATT_STORE:
+    default:
+        return "store";
+    }
+}
+
+int
+tl_att_fits(size_t len)
+{
+    /* Rekor: base64.StdEncoding.DecodedLen(len(payload_b64)) <= max */
+    return len <= TL_MAX_ATTESTATION && (len + 2) / 3 * 3 <= TL_MAX_ATTESTATION;
+}
+
+void
+tl_att_corrupt(uint8_t *p, size_t len)
+{
+    size_t i;
+
+    for (i = len; i-- > 0;) {
+        if ((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')) {
+            p[i] = p[i] == '0' ? '1' : '0';
+            return;
+        }
+    }
+    if (len > 0) {
+        p[len - 1] ^= 1;
+    }
+}
+
 void
 tl_dsse_pae_hash(const uint8_t *payload, size_t len, uint8_t out[TL_HASH_LEN])
 {

@@ -14,7 +14,11 @@
  *                                {"hashes":[hex],"rootHash":hex}; the
  *                                root is the shard's CURRENT root, as
  *                                production returns it
- *   GET  /api/v1/log/entries?logIndex=N   {uuid: entry}; 404 no body
+ *   GET  /api/v1/log/entries?logIndex=N   {uuid: entry}; 404 no body;
+ *                                an entry is {"attestation":{"data":b64}
+ *                                (intoto/dsse that stored one), "body",
+ *                                "integratedTime","logID","logIndex",
+ *                                "verification"} on all three endpoints
  *   GET  /api/v1/log/entries/{uuid}       the same, by 64/80-hex id
  *                                (a linear scan of the leaves: for tests)
  *   POST /api/v1/log/entries/retrieve     {"entryUUIDs":[..],

@@ -7,7 +7,9 @@
  * leaf a shard keeps the Merkle tree (tree.c), its integratedTime and,
  * for noise leaves, the 70-72 byte ECDSA signature its body embeds;
  * stored leaves (appended signings, raw bodies, fork variants) keep their
- * whole body in a sorted side table.  About 145 bytes per noise leaf.
+ * whole body in a sorted side table, with the attestation they serve.
+ * About 145 bytes per noise leaf: a noise intoto / dsse leaf's
+ * attestation (its DSSE payload) is rebuilt when served, like its body.
  *
  * Checkpoints are Rekor v1 signed notes:
  *   "<host> - <tree id>\n<size>\n<base64 root>\n\n"
@@ -18,7 +20,8 @@
  *
  * The signed entry timestamp is ECDSA-P256-SHA256 over the canonical
  * JSON {"body":<base64>,"integratedTime":<n>,"logID":"<hex>",
- * "logIndex":<virtual index>} of the untampered body.
+ * "logIndex":<virtual index>} of the untampered body; as in Rekor
+ * (pkg/api/entries.go, logEntryFromLeaf) the attestation is not signed.
  *
  * Invariants: for every leaf, level[0] of its shard's tree equals
  * SHA-256(0x00 || tl_log_body()); log->gen changes whenever a root or a
@@ -58,6 +61,7 @@ shard_free(struct tl_shard *s)
     free(s->siglens);
     for (i = 0; i < s->nstored; i++) {
         free(s->stored[i].body);
+        free(s->stored[i].att);
     }
     free(s->stored);
     free(s->note);
@@ -152,17 +156,19 @@ stored_find(const struct tl_shard *s, uint64_t local)
     return NULL;
 }
 
-/* Insert or replace the stored body at local (takes ownership of body). */
+/* Insert or replace the stored body at local, with its attestation (att
+ * NULL: none).  Takes ownership of body and att on success only. */
 static int
-stored_put(struct tl_shard *s, uint64_t local, uint8_t *body, size_t len)
+stored_put(struct tl_shard *s, uint64_t local, uint8_t *body, size_t len,
+           uint8_t *att, size_t att_len)
 {
     struct tl_stored *st = stored_find(s, local);
     size_t pos;
 
     if (st != NULL) {
         free(st->body);
-        st->body = body;
-        st->len = len;
+        free(st->att);
+        *st = (struct tl_stored){local, body, len, att, att_len};
         return 0;
     }
     if (s->nstored == s->capstored) {
@@ -181,7 +187,7 @@ stored_put(struct tl_shard *s, uint64_t local, uint8_t *body, size_t len)
     }
     memmove(&s->stored[pos + 1], &s->stored[pos],
             (s->nstored - pos) * sizeof(*s->stored));
-    s->stored[pos] = (struct tl_stored){local, body, len};
+    s->stored[pos] = (struct tl_stored){local, body, len, att, att_len};
     s->nstored++;
     return 0;
 }
@@ -345,26 +351,38 @@ tl_log_grow_noise(struct tl_log *log, uint64_t n, int64_t t)
     return 0;
 }
 
+/* A malloc'd copy of n bytes (n may be 0).  New, or NULL. */
+static uint8_t *
+dup_bytes(const uint8_t *p, size_t n)
+{
+    uint8_t *copy = malloc(n + 1);
+
+    if (copy != NULL && n > 0) {
+        memcpy(copy, p, n);
+    }
+    return copy;
+}
+
 int
 tl_log_append_body(struct tl_log *log, const uint8_t *body, size_t len,
-                   int64_t t, uint64_t *vindex)
+                   const uint8_t *att, size_t att_len, int64_t t,
+                   uint64_t *vindex)
 {
     struct tl_shard *s = tl_log_active(log);
     uint64_t local = s->tree.size;
-    uint8_t *copy;
+    uint8_t *copy, *acopy = NULL;
 
     if (tl_log_size(log) + 1 > TL_MAX_ENTRIES || shard_grow_for(s, 1) != 0) {
         return -1;
     }
-    copy = malloc(len + 1);
-    if (copy == NULL) {
-        return -1;
+    copy = dup_bytes(body, len);
+    if (att != NULL) {
+        acopy = dup_bytes(att, att_len);
     }
-    if (len > 0) {
-        memcpy(copy, body, len);
-    }
-    if (stored_put(s, local, copy, len) != 0) {
+    if (copy == NULL || (att != NULL && acopy == NULL) ||
+        stored_put(s, local, copy, len, acopy, att_len) != 0) {
         free(copy);
+        free(acopy);
         return -1;
     }
     s->times[local] = t;
@@ -379,21 +397,48 @@ tl_log_append_body(struct tl_log *log, const uint8_t *body, size_t len,
     return 0;
 }
 
-int
-tl_log_body(const struct tl_log *log, const struct tl_shard *s, uint64_t local,
-            struct tl_buf *out)
+/* Body of a leaf into body and, when att != NULL, its attestation into
+ * att (both reset first).  *has_att: 1 when the leaf serves one.  0 / -1. */
+static int
+leaf_content(const struct tl_log *log, const struct tl_shard *s, uint64_t local,
+             struct tl_buf *body, struct tl_buf *att, int *has_att)
 {
     const struct tl_stored *st = stored_find(s, local);
     struct tl_noise n;
 
-    tl_buf_reset(out);
-    if (st != NULL) {
-        return tl_buf_add(out, st->body, st->len);
+    tl_buf_reset(body);
+    *has_att = 0;
+    if (att != NULL) {
+        tl_buf_reset(att);
     }
-    if (tl_noise_prepare(log, s->offset + local, s->times[local], 0, &n) != 0) {
+    if (st != NULL) {
+        if (tl_buf_add(body, st->body, st->len) != 0) {
+            return -1;
+        }
+        if (att != NULL && st->att != NULL) {
+            *has_att = 1;
+            return tl_buf_add(att, st->att, st->att_len);
+        }
+        return 0;
+    }
+    if (tl_noise_prepare(log, s->offset + local, s->times[local], 0, &n) != 0 ||
+        tl_noise_body(&n, s->sigs[local], s->siglens[local], body) != 0) {
         return -1;
     }
-    return tl_noise_body(&n, s->sigs[local], s->siglens[local], out);
+    if (att != NULL && n.kind != TL_KIND_HASHEDREKORD) {
+        *has_att = 1;
+        return tl_buf_add(att, n.payload, n.payload_len);
+    }
+    return 0;
+}
+
+int
+tl_log_body(const struct tl_log *log, const struct tl_shard *s, uint64_t local,
+            struct tl_buf *out)
+{
+    int has_att;
+
+    return leaf_content(log, s, local, out, NULL, &has_att);
 }
 
 /* --------------------------------------------------------- checkpoints */
@@ -485,12 +530,13 @@ tl_log_render_entry(struct tl_log *log, uint64_t v, struct tl_buf *out)
     uint8_t set[TL_SIG_MAX], digest[TL_HASH_LEN];
     size_t nproof, setlen = sizeof(set), i, mark = out->len;
     struct tl_buf *body = &log->scratch_body, *b64 = &log->scratch_b64;
-    struct tl_buf *canon = &log->scratch_canon;
+    struct tl_buf *canon = &log->scratch_canon, *att = &log->scratch_att;
     struct tl_shard *s;
     uint64_t local;
     const char *note;
     char uuid[81];
     int64_t t;
+    int has_att;
 
     s = tl_log_locate(log, v, &local);
     if (s == NULL) {
@@ -498,7 +544,7 @@ tl_log_render_entry(struct tl_log *log, uint64_t v, struct tl_buf *out)
     }
     t = s->times[local];
     note = tl_log_checkpoint(log, s);
-    if (note == NULL || tl_log_body(log, s, local, body) != 0) {
+    if (note == NULL || leaf_content(log, s, local, body, att, &has_att) != 0) {
         return -1;
     }
     /* b64 = base64(body); canon = the SET's canonical JSON */
@@ -531,7 +577,17 @@ tl_log_render_entry(struct tl_log *log, uint64_t v, struct tl_buf *out)
     }
     nproof = tl_tree_inclusion(&s->tree, local, s->tree.size, proof);
     tl_log_uuid(s, local, uuid);
-    if (tl_buf_printf(out, "\"%s\":{\"body\":\"", uuid) != 0 ||
+    /* Rekor's LogEntryAnon marshals attestation first; data is format
+     * byte (standard base64) and omitted when empty */
+    if (tl_buf_printf(out, "\"%s\":{", uuid) != 0 ||
+        (has_att &&
+         (tl_buf_adds(out, "\"attestation\":{") != 0 ||
+          (att->len > 0 &&
+           (tl_buf_adds(out, "\"data\":\"") != 0 ||
+            tl_buf_add_b64(out, (const uint8_t *)att->p, att->len) != 0 ||
+            tl_buf_adds(out, "\"") != 0)) ||
+          tl_buf_adds(out, "},") != 0)) ||
+        tl_buf_adds(out, "\"body\":\"") != 0 ||
         tl_buf_add(out, b64->p, b64->len) != 0 ||
         tl_buf_printf(out,
                       "\",\"integratedTime\":%lld,\"logID\":\"%s\","
@@ -578,7 +634,7 @@ tl_log_fork(struct tl_log *log, struct tl_shard *s, uint64_t local)
     struct tl_noise n;
     uint8_t sig[TL_SIG_MAX], leaf[TL_HASH_LEN];
     size_t siglen = sizeof(sig);
-    uint8_t *copy;
+    uint8_t *copy, *acopy = NULL;
 
     if (local >= s->tree.size) {
         return -1;
@@ -591,8 +647,17 @@ tl_log_fork(struct tl_log *log, struct tl_shard *s, uint64_t local)
         return -1;
     }
     copy = (uint8_t *)body.p;
-    if (stored_put(s, local, copy, body.len) != 0) {
+    if (n.kind != TL_KIND_HASHEDREKORD) {
+        /* the variant's attestation is its own payload */
+        acopy = dup_bytes((const uint8_t *)n.payload, n.payload_len);
+        if (acopy == NULL) {
+            tl_buf_free(&body);
+            return -1;
+        }
+    }
+    if (stored_put(s, local, copy, body.len, acopy, n.payload_len) != 0) {
         tl_buf_free(&body);
+        free(acopy);
         return -1;
     }
     log->fork_count++;
@@ -625,6 +690,7 @@ tl_log_rollback(struct tl_log *log, uint64_t size)
     for (i = 0; i < s->nstored; i++) {
         if (s->stored[i].local >= size) {
             free(s->stored[i].body);
+            free(s->stored[i].att);
         } else {
             s->stored[keep++] = s->stored[i];
         }
@@ -805,5 +871,6 @@ tl_log_free(struct tl_log *log)
     tl_buf_free(&log->scratch_body);
     tl_buf_free(&log->scratch_canon);
     tl_buf_free(&log->scratch_b64);
+    tl_buf_free(&log->scratch_att);
     free(log);
 }

@@ -52,6 +52,9 @@
 #define TL_CERT_BACKDATE 5       /* appended leaf NotBefore = time - this */
 #define TL_MAX_STR 512           /* longest claim string accepted */
 #define TL_MAX_PAYLOAD (1 << 20) /* payload_b64 / body_b64 bytes, decoded */
+/* Rekor's max_attestation_size default: a payload whose base64 decodes
+ * to more (3 * ceil(n / 3) bytes) is not stored, so never served */
+#define TL_MAX_ATTESTATION (100 * 1024)
 #define TL_CA_ORG "tlogwatch-testlog" /* subject O of both CAs */
 #define TL_CA_CN "testlog-fulcio"     /* root CN; intermediate adds a suffix */
 #define TL_CA_URI "https://fulcio.testlog.invalid"
@@ -315,6 +318,28 @@ const char *tl_kind_name(enum tl_kind k);
 /* Parse a kind name; -1 when unknown. */
 int tl_kind_parse(const char *s, enum tl_kind *out);
 
+/*
+ * What an intoto / dsse entry serves as LogEntry.attestation, the member
+ * Rekor v1 adds next to "body" when its attestation storage holds the
+ * entry's DSSE payload: {"attestation":{"data":"<base64 of payload>"}}
+ * on every read endpoint (by index, by uuid, retrieve).  Never for
+ * hashedrekord.
+ */
+enum tl_att {
+    TL_ATT_STORE = 0, /* the payload (when <= TL_MAX_ATTESTATION) */
+    TL_ATT_OMIT,      /* no attestation member, as when Rekor did not store */
+    TL_ATT_CORRUPT,   /* the payload with one byte changed (tl_att_corrupt) */
+};
+/* "store" / "omit" / "corrupt"; -1 when unknown. */
+int tl_att_parse(const char *s, enum tl_att *out);
+const char *tl_att_name(enum tl_att a);
+/* 1 when Rekor stores a payload of len bytes as the attestation. */
+int tl_att_fits(size_t len);
+/* Change one byte of p (len > 0): the last hex digit [0-9a-f] becomes
+ * another one ('0' <-> '1', so JSON text stays JSON), else the last byte
+ * has its low bit flipped. */
+void tl_att_corrupt(uint8_t *p, size_t len);
+
 struct tl_log;
 
 /*
@@ -344,11 +369,14 @@ void tl_epochs_free(struct tl_log *log);
 /* ------------------------------------------------------------------ log */
 
 /* A body stored verbatim (appended signings, raw leaves, fork variants),
- * keyed by shard-local index.  Owns body. */
+ * keyed by shard-local index, with the attestation served for it (att
+ * NULL: none).  Owns body and att. */
 struct tl_stored {
     uint64_t local;
     uint8_t *body;
     size_t len;
+    uint8_t *att;
+    size_t att_len;
 };
 
 /* One Trillian-like tree.  Owned by the log. */
@@ -412,6 +440,7 @@ struct tl_log {
     struct tl_buf scratch_body;
     struct tl_buf scratch_canon;
     struct tl_buf scratch_b64;
+    struct tl_buf scratch_att;
 };
 
 /* Create the log: keys, CAs, the first shard and n noise entries whose
@@ -435,9 +464,11 @@ int tl_log_find_leaf(const struct tl_log *log, int have_tree, uint64_t tree_id,
  * spread from log->genesis at TL_NOISE_PER_SEC, the startup layout).
  * Uses log->threads workers.  0 / -1. */
 int tl_log_grow_noise(struct tl_log *log, uint64_t n, int64_t t);
-/* Append a stored body with integratedTime t.  0 / -1. */
+/* Append a stored body with integratedTime t and the attestation it
+ * serves (att NULL: none; both copied).  0 / -1. */
 int tl_log_append_body(struct tl_log *log, const uint8_t *body, size_t len,
-                       int64_t t, uint64_t *vindex);
+                       const uint8_t *att, size_t att_len, int64_t t,
+                       uint64_t *vindex);
 /* Body bytes for a leaf, untampered (into out, reset first).  0 / -1. */
 int tl_log_body(const struct tl_log *log, const struct tl_shard *s,
                 uint64_t local, struct tl_buf *out);
@@ -447,7 +478,9 @@ const uint8_t *tl_shard_root(struct tl_log *log, struct tl_shard *s);
  * the next change of the log).  NULL on failure. */
 const char *tl_log_checkpoint(struct tl_log *log, struct tl_shard *s);
 /* Render `"uuid":{...entry...}` for virtual index v (Rekor v1 LogEntry
- * member).  1 rendered, 0 no such index, -1 failure. */
+ * member), with "attestation" first when the leaf has one (noise intoto /
+ * dsse leaves: their payload, rebuilt; stored leaves: what was stored).
+ * 1 rendered, 0 no such index, -1 failure. */
 int tl_log_render_entry(struct tl_log *log, uint64_t v, struct tl_buf *out);
 /* The uuid ("<16 hex tree id><64 hex leaf hash>", 81 bytes with NUL). */
 void tl_log_uuid(const struct tl_shard *s, uint64_t local, char out[81]);
