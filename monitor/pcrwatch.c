@@ -48,6 +48,12 @@ enum pcrwatch_field {
     F_TRIGGER,
     F_RUN_URI,
     F_SIGNER_URI,
+    F_PCR0, /* PCRs already known (source "attestation") */
+    F_PCR1,
+    F_PCR2,
+    F_PCR8,
+    F_SOURCE, /* pcrs_source: NULL (= "signature"), "attestation", "subject" */
+    F_NOTE,   /* pcrs_note: set by policy when no lookup can succeed */
     F_COUNT,
 };
 
@@ -68,6 +74,12 @@ static const size_t pcrwatch_offsets[F_COUNT] = {
     [F_TRIGGER] = offsetof(struct store_signing, trigger),
     [F_RUN_URI] = offsetof(struct store_signing, run_invocation_uri),
     [F_SIGNER_URI] = offsetof(struct store_signing, build_signer_uri),
+    [F_PCR0] = offsetof(struct store_signing, pcr0),
+    [F_PCR1] = offsetof(struct store_signing, pcr1),
+    [F_PCR2] = offsetof(struct store_signing, pcr2),
+    [F_PCR8] = offsetof(struct store_signing, pcr8),
+    [F_SOURCE] = offsetof(struct store_signing, pcrs_source),
+    [F_NOTE] = offsetof(struct store_signing, pcrs_note),
 };
 
 /* Identity keys of the alert (policy.c alert_identity_obj), in order. */
@@ -105,7 +117,11 @@ struct pcrwatch_job {
 };
 
 struct pcrwatch {
-    struct tlw *t;      /* borrowed */
+    struct tlw *t; /* borrowed */
+    int once;      /* one attempt per row, then done_cb */
+    void (*done_cb)(void *arg);
+    void *done_arg;
+    struct event *done; /* owned (once): calls done_cb from the loop */
     struct event *scan; /* owned */
     int64_t last_scan;  /* unix s of the last scan, 0: none yet */
     int64_t last_full;  /* unix s of the last full scan */
@@ -114,6 +130,30 @@ struct pcrwatch {
 };
 
 static void pcrwatch_job_cb(evutil_socket_t fd, short what, void *arg);
+
+/* The job is over (its row is decided, or left pending for a later run).
+ * In once mode, the last job to end schedules done_cb. */
+static void
+pcrwatch_end(struct pcrwatch_job *j)
+{
+    struct pcrwatch *w = j->w;
+    const struct pcrwatch_job *k;
+    struct timeval zero = {0, 0};
+
+    j->done = 1;
+    if (!w->once) {
+        return;
+    }
+    for (k = w->jobs; k != NULL; k = k->next) {
+        if (!k->done) {
+            return;
+        }
+    }
+    if (event_add(w->done, &zero) != 0) {
+        log_warnx("pcr lookup: cannot schedule the end of once");
+        w->done_cb(w->done_arg);
+    }
+}
 
 /* ---- jobs ------------------------------------------------------------ */
 
@@ -153,7 +193,7 @@ pcrwatch_job_arm(struct pcrwatch_job *j, uint64_t ms)
     tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
     if (evtimer_add(j->timer, &tv) != 0) {
         log_warnx("pcr lookup %s: cannot arm its timer", j->f[F_UUID]);
-        j->done = 1; /* stays pending in the store: retried next run */
+        pcrwatch_end(j); /* stays pending in the store: retried next run */
     }
 }
 
@@ -327,7 +367,13 @@ pcrwatch_finish(struct pcrwatch_job *j, const char *state,
         u.pcr0 = found->hex[CONFIG_PCR0];
         u.pcr1 = found->hex[CONFIG_PCR1];
         u.pcr2 = found->hex[CONFIG_PCR2];
+        if ((found->present & (1u << CONFIG_PCR8)) != 0) {
+            u.pcr8 = found->hex[CONFIG_PCR8];
+        }
     }
+    u.source = j->f[F_SOURCE] != NULL ? j->f[F_SOURCE] : "signature";
+    u.note =
+        strcmp(state, "unavailable") == 0 && j->why[0] != '\0' ? j->why : NULL;
     memset(&sa, 0, sizeof(sa));
     if (alert != NULL) {
         body = notify_alert_render(alert);
@@ -364,7 +410,7 @@ pcrwatch_finish(struct pcrwatch_job *j, const char *state,
     }
 out:
     free(body);
-    j->done = 1;
+    pcrwatch_end(j);
 }
 
 /* The job ends without PCRs: signing.pcrs_unavailable with reason. */
@@ -380,10 +426,11 @@ pcrwatch_unavailable(struct pcrwatch_job *j, const char *reason)
              "%" PRIu64 ") could not be established: %s",
              j->f[F_REPOSITORY] != NULL ? j->f[F_REPOSITORY] : "(none)",
              j->f[F_RULE], j->log_index, reason);
+    pcrwatch_clean(j->why, sizeof(j->why), reason);
     a = pcrwatch_alert(j, "signing.pcrs_unavailable", summary, rs, 1, NULL);
     if (a == NULL) {
         tlw_fatal(j->w->t, "cannot build a PCR alert");
-        j->done = 1;
+        pcrwatch_end(j);
         return;
     }
     pcrwatch_finish(j, "unavailable", NULL, a);
@@ -454,11 +501,37 @@ pcrwatch_found(struct pcrwatch_job *j, const struct config_pcrs *rule,
                        pcrwatch_pcrs_obj(&found));
     if (a == NULL) {
         tlw_fatal(j->w->t, "cannot build a PCR alert");
-        j->done = 1;
+        pcrwatch_end(j);
         return;
     }
     pcrwatch_finish(j, "found", &found, a);
     json_decref(a);
+}
+
+/* PCRs the entry's own attestation carried (policy stored them with the
+ * row, source "attestation"): compare them now, no lookup. */
+static void
+pcrwatch_from_row(struct pcrwatch_job *j, const struct config_pcrs *rule)
+{
+    static const enum pcrwatch_field fields[4] = {F_PCR0, F_PCR1, F_PCR2,
+                                                  F_PCR8};
+    struct oci_pcrs p;
+    size_t i;
+
+    memset(&p, 0, sizeof(p));
+    for (i = 0; i < 4; i++) {
+        const char *v = j->f[fields[i]];
+
+        if (v != NULL) {
+            if (strlen(v) != OCI_PCR_HEX_LEN) {
+                pcrwatch_unavailable(j, "the stored PCRs are malformed");
+                return;
+            }
+            memcpy(p.hex[i], v, OCI_PCR_HEX_LEN + 1);
+            p.present |= 1u << i;
+        }
+    }
+    pcrwatch_found(j, rule, &p);
 }
 
 /* ---- the lookup ------------------------------------------------------ */
@@ -530,6 +603,14 @@ pcrwatch_lookup_cb(enum oci_result res, const struct oci_pcrs *pcrs,
         pcrwatch_unavailable(j, reason);
         return;
     }
+    if (j->w->once) {
+        log_info("pcr lookup of %s index %" PRIu64 " (rule %s): %s (%s); "
+                 "still pending, the next run retries",
+                 j->f[F_UUID], j->log_index, j->f[F_RULE], oci_result_str(res),
+                 j->why);
+        pcrwatch_end(j);
+        return;
+    }
     ms = pcrwatch_backoff_ms(j->attempts);
     if ((uint64_t)(j->deadline - now) < ms / 1000) {
         ms = (uint64_t)(j->deadline - now) * 1000; /* < ms: no overflow */
@@ -561,6 +642,14 @@ pcrwatch_job_cb(evutil_socket_t fd, short what, void *arg)
         pcrwatch_unavailable(j, reason);
         return;
     }
+    if (j->f[F_SOURCE] != NULL && strcmp(j->f[F_SOURCE], "attestation") == 0) {
+        pcrwatch_from_row(j, rule);
+        return;
+    }
+    if (j->f[F_NOTE] != NULL && j->f[F_DIGEST] == NULL) {
+        pcrwatch_unavailable(j, j->f[F_NOTE]); /* policy's verdict */
+        return;
+    }
     if (j->f[F_DIGEST] == NULL || strncmp(j->f[F_DIGEST], "sha256:", 7) != 0) {
         snprintf(reason, sizeof(reason),
                  "the entry (kind %s) names no sha256 artifact digest to "
@@ -574,8 +663,12 @@ pcrwatch_job_cb(evutil_socket_t fd, short what, void *arg)
     req.repository = rule->registry_repository;
     req.plain_http = rule->registry_plain_http;
     req.credentials = rule->credentials;
-    req.data_hash_hex = j->f[F_DIGEST] + 7;
-    req.commit_sha = j->f[F_WORKFLOW_SHA];
+    if (j->f[F_SOURCE] != NULL && strcmp(j->f[F_SOURCE], "subject") == 0) {
+        req.manifest_digest = j->f[F_DIGEST]; /* the statement's subject */
+    } else {
+        req.data_hash_hex = j->f[F_DIGEST] + 7;
+        req.commit_sha = j->f[F_WORKFLOW_SHA];
+    }
     req.log_index = j->log_index;
     j->attempts++;
     j->lookup = oci_lookup_start(j->w->t->http, &req, pcrwatch_lookup_cb, j);
@@ -675,6 +768,51 @@ pcrwatch_new(struct tlw *t)
     return w;
 }
 
+static void
+pcrwatch_done_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct pcrwatch *w = arg;
+
+    (void)fd;
+    (void)what;
+    w->done_cb(w->done_arg);
+}
+
+struct pcrwatch *
+pcrwatch_once(struct tlw *t, void (*done)(void *arg), void *arg)
+{
+    struct pcrwatch *w = calloc(1, sizeof(*w));
+    struct timeval zero = {0, 0};
+    const struct pcrwatch_job *j;
+
+    if (w == NULL) {
+        return NULL;
+    }
+    w->t = t;
+    w->once = 1;
+    w->done_cb = done;
+    w->done_arg = arg;
+    w->done = evtimer_new(t->base, pcrwatch_done_cb, w);
+    if (w->done == NULL) {
+        pcrwatch_free(w);
+        return NULL;
+    }
+    if (store_signings_pending(t->store, INT64_MIN, pcrwatch_scan_row, w) !=
+        0) {
+        log_warnx("pcr lookup: %s", store_errmsg(t->store));
+    }
+    for (j = w->jobs; j != NULL && j->done; j = j->next) {
+    }
+    if (j == NULL && event_add(w->done, &zero) != 0) {
+        pcrwatch_free(w);
+        return NULL;
+    }
+    if (w->njobs > 0) {
+        log_info("once: %zu pending PCR lookup(s)", w->njobs);
+    }
+    return w;
+}
+
 void
 pcrwatch_free(struct pcrwatch *w)
 {
@@ -689,6 +827,9 @@ pcrwatch_free(struct pcrwatch *w)
     }
     if (w->scan != NULL) {
         event_free(w->scan);
+    }
+    if (w->done != NULL) {
+        event_free(w->done);
     }
     free(w);
 }

@@ -16,15 +16,26 @@
  *  - OCI_OK, a set pcr_check allows: state "found", PCRs stored, no alert;
  *  - OCI_OK, any other set: "found" and signing.unknown_pcrs (critical),
  *    reasons naming each PCR that differs from the closest allowed set;
- *  - the deadline passes (or the entry is not a hashedrekord, so there is
- *    no digest to look up): "unavailable" and signing.pcrs_unavailable
- *    (warning) with the last cause;
+ *  - the deadline passes (or the entry names nothing to look up):
+ *    "unavailable" and signing.pcrs_unavailable (warning) with the last
+ *    cause, kept as the row's pcrs_note;
  *  - OCI_UNTRUSTED (a registry that lies: digest mismatch, annotations
  *    that disagree with the info layer, a payload naming another
  *    repository): "unavailable" at once, never retried, and
  *    signing.pcrs_unavailable with the reason "untrusted: <cause>".  The
  *    PCRs are not known, so it is not signing.unknown_pcrs; the alert says
  *    the registry could not be trusted.
+ * Where the PCRs come from is the row's pcrs_source (store.h):
+ *  - NULL or "signature" (a `cosign sign` hashedrekord): the lookup above
+ *    by the payload digest artifact_digest;
+ *  - "attestation" (an intoto/dsse entry whose in-toto statement, checked
+ *    against the entry's payloadHash by policy, carried the PCRs): they
+ *    are in the row already and are compared at once, no lookup;
+ *  - "subject" (a statement without PCRs): the lookup goes straight to
+ *    manifest artifact_digest, the statement's subject (oci.h
+ *    manifest_digest);
+ *  - a row with a pcrs_note and no digest (policy found no usable
+ *    attestation): signing.pcrs_unavailable with that note at once.
  * Alerts carry the entry, identity and rule fields of the signing's own
  * alerts (from the stored row: no leaf_hash) and a "pcrs" object, with the
  * stable key of policy.c (log name, origin, index, rule, type).
@@ -55,6 +66,17 @@ struct pcrwatch;
  * NULL on allocation failure.
  */
 struct pcrwatch *pcrwatch_new(struct tlw *t);
+
+/*
+ * `once`: one attempt for every pending row (all of them, at most
+ * PCRWATCH_MAX_JOBS), no retries: a row the registry cannot answer yet
+ * stays pending for a later `once` or `run`, unless its deadline has
+ * passed (then signing.pcrs_unavailable as in run).  done(arg) is called
+ * once, from the loop, when every attempt has ended (at once when there
+ * is none).  Returns new (pcrwatch_free), or NULL on allocation failure.
+ */
+struct pcrwatch *pcrwatch_once(struct tlw *t, void (*done)(void *arg),
+                               void *arg);
 
 /* Cancel every lookup (their rows stay pending for the next run) and
  * free.  NULL is a no-op. */

@@ -143,6 +143,19 @@ tlw_fatal(struct tlw *t, const char *what)
     event_base_loopbreak(t->base);
 }
 
+/* once, at the end: give every due delivery its attempt, then stop. */
+static void
+tlw_once_deliver(void *arg)
+{
+    struct tlw *t = arg;
+
+    if (t->outbox != NULL) {
+        outbox_drain(t->outbox, TLW_DRAIN_MS, tlw_drained, t);
+    } else {
+        event_base_loopbreak(t->base);
+    }
+}
+
 void
 tlw_follower_done(struct tlw *t, struct follower *f, int failed)
 {
@@ -151,12 +164,16 @@ tlw_follower_done(struct tlw *t, struct follower *f, int failed)
         t->once_failed = 1;
     }
     if (t->once_pending > 0 && --t->once_pending == 0) {
-        /* once: give every due delivery its attempt, then stop. */
-        if (t->outbox != NULL) {
-            outbox_drain(t->outbox, TLW_DRAIN_MS, tlw_drained, t);
-        } else {
-            event_base_loopbreak(t->base);
+        /* once: one attempt at every pending PCR lookup (their alerts
+         * are delivered with the rest), then deliver and stop. */
+        if (t->mode == TLW_MODE_ONCE && t->pcrwatch == NULL && !t->fatal) {
+            t->pcrwatch = pcrwatch_once(t, tlw_once_deliver, t);
+            if (t->pcrwatch != NULL) {
+                return;
+            }
+            log_warnx("once: out of memory for the PCR lookups");
         }
+        tlw_once_deliver(t);
     }
 }
 

@@ -49,7 +49,7 @@ struct tlw {
     struct follower **followers;       /* owned, n_followers */
     size_t n_followers;
     struct report_timer *reports; /* owned; NULL: no periodic report */
-    struct pcrwatch *pcrwatch;    /* owned: PCR lookups; NULL in once */
+    struct pcrwatch *pcrwatch;    /* owned: PCR lookups (once: from the end) */
     struct event *sig_term, *sig_int, *sig_hup; /* owned */
     uint64_t rng;                               /* jitter PRNG state */
     /* once: */

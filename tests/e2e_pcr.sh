@@ -12,8 +12,10 @@
 #    rule's short lookup_timeout;
 #  - a PCR annotation that disagrees with the info layer: at once
 #    signing.pcrs_unavailable with an "untrusted: ..." reason;
-#  - a signing recorded by `once` (which does no lookup) stays pending in
-#    the state file and is looked up by the next daemon run;
+#  - `once` makes one attempt per pending lookup: with the registry down
+#    the signing stays pending (exit 0), with it up the PCRs are recorded
+#    and signing.unknown_pcrs delivered (exit 1); a signing left pending
+#    by `once` is looked up by the next daemon run;
 #  - `status` shows each signing's PCR state and values.
 # PCR values come from ../shared/testdata/nitro/nitro-cli-pcrs.json at run
 # time.
@@ -231,24 +233,40 @@ check "annotation disagrees with the info layer: unavailable ($S)" \
 check "annotation disagrees: signing.pcrs_unavailable, reason untrusted" \
     test "$(pcr_alerts "$T/run.out" "$I" | grep -c '^signing.pcrs_unavailable untrusted: ')" -eq 1
 
-# ---- a pending lookup survives the process ---------------------------------
+# ---- once: one attempt per pending lookup; what fails stays pending ---------
+# p-dead.yaml: the same rule, its registry on a port nobody listens on and
+# a long lookup_timeout, so an attempt fails and the row stays pending.
 kill "$DPID"
 wait "$DPID" 2>/dev/null
+sed -e "s#registry: 127.0.0.1:$PPORT/#registry: 127.0.0.1:$(free_port)/#" \
+    -e 's#lookup_timeout: 5s#lookup_timeout: 1h#' "$T/p.yaml" >"$T/p-dead.yaml"
 sign later "$T/info-pcr2.json"
-"$BIN" once -c "$T/p.yaml" >"$T/once.out" 2>"$T/once.err"
 I=$(index_of "$T/later.ap")
-check "restart: once records the signing as pending" \
+"$BIN" once -c "$T/p-dead.yaml" >"$T/once1.out" 2>"$T/once1.err"
+RC=$?
+check "once, registry down: exit 0 (no alert yet) [$RC]" test "$RC" -eq 0
+check "once, registry down: the signing stays pending" \
+    test "$(state_of "$I")" = "pending None"
+check "once, registry down: it says so" grep -q "still pending" "$T/once1.err"
+"$BIN" once -c "$T/p.yaml" >"$T/once2.out" 2>"$T/once2.err"
+RC=$?
+check "once, registry up: the lookup is made, PCRs recorded" \
+    test "$(state_of "$I")" = "found $(cat "$T/pcr2-changed")"
+check "once, registry up: signing.unknown_pcrs delivered by once" \
+    test "$(pcr_alerts "$T/once2.out" "$I" | grep -c '^signing.unknown_pcrs ')" -eq 1
+check "once, registry up: exit 1 (a critical alert) [$RC]" test "$RC" -eq 1
+
+# ---- a pending lookup survives the process ---------------------------------
+sign later2 "$T/info-ok.json"
+I=$(index_of "$T/later2.ap")
+"$BIN" once -c "$T/p-dead.yaml" >"$T/once3.out" 2>"$T/once3.err"
+check "restart: once leaves the signing pending" \
     test "$(state_of "$I")" = "pending None"
 start_daemon
 S=$(wait_state "$I" 30)
-check "restart: the next run looks it up" \
-    test "$S" = "found $(cat "$T/pcr2-changed")"
-for i in $(seq 1 50); do
-    [ -n "$(pcr_alerts "$T/run.out" "$I")" ] && break
-    sleep 0.1
-done
-check "restart: signing.unknown_pcrs for it" \
-    test "$(pcr_alerts "$T/run.out" "$I" | grep -c '^signing.unknown_pcrs ')" -eq 1
+check "restart: the next run looks it up" test "$S" = "found $PCR2"
+check "restart: no PCR alert for the allowed set" \
+    test "$(pcr_alerts "$T/run.out" "$I")" = ""
 check "daemon: no PCR alert twice" python3 - "$T/run.out" <<'PY'
 import json, sys
 ids = [json.loads(l)["id"] for l in open(sys.argv[1]) if l.startswith("{")]
