@@ -150,6 +150,28 @@ entry_compute_leaf(struct entry *e)
     merkle_leaf_hash(e->body, e->body_len, e->leaf_hash);
 }
 
+int
+entry_set_attestation(struct entry *e, const char *s, size_t len)
+{
+    char *c = NULL;
+
+    if (len > ENTRY_MAX_ATTESTATION_B64) {
+        e->attestation_oversize = 1;
+        len = 0;
+    } else if (len > 0) {
+        c = malloc(len + 1);
+        if (c == NULL) {
+            return -1;
+        }
+        memcpy(c, s, len);
+        c[len] = '\0';
+    }
+    free(e->attestation_b64);
+    e->attestation_b64 = c;
+    e->attestation_b64_len = len;
+    return 0;
+}
+
 /* A JSON integer >= 0. */
 static int
 json_u64(const json_t *v, uint64_t *out)
@@ -199,6 +221,7 @@ entry_free(struct entry *e)
     }
     free(e->body);
     free(e->set);
+    free(e->attestation_b64);
     entry_proof_clear(&e->proof);
     free(e);
 }
@@ -384,6 +407,24 @@ entry_from_json(const json_t *element, char *err, size_t errlen)
         goto fail;
     }
     e->has_log_id = 1;
+    v = json_object_get(obj, "attestation");
+    if (v != NULL && !json_is_null(v)) {
+        if (!json_is_object(v)) {
+            seterr(err, errlen, "attestation: not an object");
+            goto fail;
+        }
+        v = json_object_get(v, "data");
+        if (v != NULL && !json_is_null(v)) {
+            if (json_str(v, &s, &len) != 0) {
+                seterr(err, errlen, "attestation.data: not a string");
+                goto fail;
+            }
+            if (entry_set_attestation(e, s, len) != 0) {
+                seterr(err, errlen, "out of memory");
+                goto fail;
+            }
+        }
+    }
     ver = json_object_get(obj, "verification");
     if (ver != NULL && !json_is_null(ver)) {
         if (!json_is_object(ver)) {

@@ -8,8 +8,10 @@
  *     {"<uuid>": {body, integratedTime, logID, logIndex, verification}},
  *     into a struct entry: uuid, decoded body bytes, leaf hash
  *     SHA-256(0x00 || body), integrated time, virtual log index, log id,
- *     and (when present) the inclusion proof, its checkpoint and the signed
- *     entry timestamp (SET).  No X.509, no body JSON parse.
+ *     and (when present) the inclusion proof, its checkpoint, the signed
+ *     entry timestamp (SET) and the text of attestation.data (the DSSE
+ *     payload Rekor stored for intoto/dsse entries: copied, not decoded;
+ *     see attest.h).  No X.509, no body JSON parse.
  *  2. entry_body_decode: the body JSON, lazily, into kind, apiVersion and
  *     the certificates (DER) of its verifiers, for every kind that carries
  *     one: hashedrekord, rekord, intoto 0.0.1/0.0.2, dsse, cose, jar
@@ -57,6 +59,7 @@
 #define ENTRY_KIND_MAX 32    /* "hashedrekord", ... */
 #define ENTRY_VERSION_MAX 16 /* "0.0.1", ... */
 #define ENTRY_ERR_LEN 192    /* enough for every message */
+#define ENTRY_MAX_ATTESTATION_B64 (512 * 1024) /* attestation.data text */
 
 /*
  * An inclusion proof (or, from a proof file, a consistency proof) with
@@ -94,11 +97,21 @@ struct entry {
     struct entry_proof proof;
     uint8_t *set; /* signed entry timestamp (DER), owned, or NULL */
     size_t set_len;
+    char *attestation_b64; /* attestation.data as sent (base64 text,
+                              NUL-terminated, owned) or NULL */
+    size_t attestation_b64_len;
+    int attestation_oversize; /* the log sent one over
+                                 ENTRY_MAX_ATTESTATION_B64: dropped */
 };
 
 /*
  * Parse one response element {"<uuid>": {...}} (borrowed; not modified).
  * Returns new, or NULL with a message in err (errlen > 0).
+ *
+ * The optional member "attestation" ({"data": "<base64>"}, Rekor's
+ * LogEntry.attestation) is absent or null: no attestation; an object whose
+ * "data" is absent or null: none either; whose "data" is a string: kept by
+ * entry_set_attestation.  Any other shape rejects the entry.
  */
 struct entry *entry_from_json(const json_t *element, char *err, size_t errlen);
 /* The same from bytes (at most ENTRY_MAX_JSON; need not be NUL-terminated). */
@@ -237,5 +250,13 @@ int entry_parse_uuid(struct entry *e, const char *key, char *err,
                      size_t errlen);
 /* Fill e->leaf_hash from e->body. */
 void entry_compute_leaf(struct entry *e);
+/*
+ * Keep the text of attestation.data (len bytes, not decoded, not checked)
+ * in e: empty leaves e->attestation_b64 NULL; more than
+ * ENTRY_MAX_ATTESTATION_B64 bytes leaves it NULL and sets
+ * e->attestation_oversize; otherwise a NUL-terminated copy.  Replaces what
+ * e held.  0, or -1 when out of memory.
+ */
+int entry_set_attestation(struct entry *e, const char *s, size_t len);
 
 #endif

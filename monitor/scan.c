@@ -11,11 +11,15 @@
  *
  * Members "body", "logID" (strings without escapes), "integratedTime" and
  * "logIndex" (non-negative integers without sign, fraction or exponent)
- * are read, each at most once; every other member's value is skipped
- * (strings with escapes, numbers, literals, nested objects and arrays up
- * to SCAN_MAX_DEPTH).  Anything else makes the whole scan fail, and the
- * caller parses the response with jansson instead; so this function only
- * has to be right when it succeeds, and cheap.
+ * are read, each at most once; so is "attestation", which must be an
+ * object whose member "data" (at most once) is a string of printable
+ * ASCII without escapes, its other members skipped (its text is copied by
+ * entry_set_attestation, not decoded).  Every other member's value is
+ * skipped (strings with escapes, numbers, literals, nested objects and
+ * arrays up to SCAN_MAX_DEPTH).  Anything else (an attestation that is
+ * null, a data that is null or holds an escape) makes the whole scan fail,
+ * and the caller parses the response with jansson instead; so this
+ * function only has to be right when it succeeds, and cheap.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +113,58 @@ u64_number(struct scanner *s, uint64_t *out)
 
 static int skip_value(struct scanner *s, unsigned depth);
 
+/*
+ * The value of "attestation": {"data": "<printable ASCII>", ...}.  *data
+ * is NULL when the object has no "data".  Bytes outside 0x20..0x7e (which
+ * jansson could refuse as invalid UTF-8) make it fail.
+ */
+static int
+attestation(struct scanner *s, const char **data, size_t *len)
+{
+    const char *name;
+    size_t nlen, i;
+
+    *data = NULL;
+    *len = 0;
+    if (expect(s, '{') != 0) {
+        return -1;
+    }
+    ws(s);
+    if (s->p < s->end && *s->p == '}') {
+        s->p++;
+        return 0;
+    }
+    for (;;) {
+        if (plain_string(s, &name, &nlen) != 0 || expect(s, ':') != 0) {
+            return -1;
+        }
+        if (nlen == 4 && memcmp(name, "data", 4) == 0) {
+            if (*data != NULL || plain_string(s, data, len) != 0) {
+                return -1;
+            }
+            for (i = 0; i < *len; i++) {
+                if ((unsigned char)(*data)[i] < 0x20 ||
+                    (unsigned char)(*data)[i] > 0x7e) {
+                    return -1;
+                }
+            }
+        } else if (skip_value(s, 3) != 0) {
+            return -1;
+        }
+        ws(s);
+        if (s->p >= s->end) {
+            return -1;
+        }
+        if (*s->p == '}') {
+            s->p++;
+            return 0;
+        }
+        if (*s->p++ != ',') {
+            return -1;
+        }
+    }
+}
+
 static int
 skip_container(struct scanner *s, char open, char close, unsigned depth)
 {
@@ -172,10 +228,10 @@ skip_value(struct scanner *s, unsigned depth)
 static struct entry *
 element(struct scanner *s)
 {
-    const char *k, *body = NULL, *logid = NULL;
-    size_t klen, body_len = 0, logid_len = 0;
+    const char *k, *body = NULL, *logid = NULL, *att = NULL;
+    size_t klen, body_len = 0, logid_len = 0, att_len = 0;
     uint64_t itime = 0, index = 0;
-    int have_time = 0, have_index = 0;
+    int have_time = 0, have_index = 0, have_att = 0;
     char uuid[ENTRY_UUID_MAX + 1], err[ENTRY_ERR_LEN];
     struct entry *e;
 
@@ -212,6 +268,11 @@ element(struct scanner *s)
                 return NULL;
             }
             have_index = 1;
+        } else if (nlen == 11 && memcmp(name, "attestation", 11) == 0) {
+            if (have_att || attestation(s, &att, &att_len) != 0) {
+                return NULL;
+            }
+            have_att = 1;
         } else if (skip_value(s, 2) != 0) {
             return NULL;
         }
@@ -238,7 +299,8 @@ element(struct scanner *s)
     if (entry_parse_uuid(e, uuid, err, sizeof(err)) != 0 ||
         entry_b64_alloc(body, body_len, ENTRY_MAX_BODY, &e->body,
                         &e->body_len) != 0 ||
-        entry_parse_hash_hex(logid, logid_len, e->log_id) != 0) {
+        entry_parse_hash_hex(logid, logid_len, e->log_id) != 0 ||
+        (att != NULL && entry_set_attestation(e, att, att_len) != 0)) {
         entry_free(e);
         return NULL;
     }

@@ -2,7 +2,8 @@
  * fuzz_scan.c: the follower's fast retrieve-response scanner against the
  * full parser.  Whenever scan_retrieve() accepts an input, jansson plus
  * entry_from_json() must accept it too and read exactly the same entries
- * (uuid, body, leaf hash, indexes, time, log id); a difference aborts.
+ * (uuid, body, leaf hash, indexes, time, log id, attestation text and
+ * oversize flag); a difference aborts.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -46,7 +47,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 memcmp(e->leaf_hash, fast[i]->leaf_hash, 32) != 0 ||
                 e->log_index != fast[i]->log_index ||
                 e->integrated_time != fast[i]->integrated_time ||
-                memcmp(e->log_id, fast[i]->log_id, 32) != 0) {
+                memcmp(e->log_id, fast[i]->log_id, 32) != 0 ||
+                e->attestation_oversize != fast[i]->attestation_oversize ||
+                e->attestation_b64_len != fast[i]->attestation_b64_len ||
+                (e->attestation_b64 == NULL) !=
+                    (fast[i]->attestation_b64 == NULL) ||
+                (e->attestation_b64 != NULL &&
+                 memcmp(e->attestation_b64, fast[i]->attestation_b64,
+                        e->attestation_b64_len + 1) != 0)) {
                 abort();
             }
         }
