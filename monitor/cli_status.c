@@ -141,9 +141,18 @@ status_signing_cb(void *arg, const struct store_signing *row)
            status_or(row->runner_environment), status_or(row->trigger),
            row->uuid);
     if (row->pcrs_state != NULL && strcmp(row->pcrs_state, "none") != 0) {
-        printf("      pcrs %s  PCR0 %s  PCR1 %s  PCR2 %s\n", row->pcrs_state,
+        printf("      pcrs %s  PCR0 %s  PCR1 %s  PCR2 %s", row->pcrs_state,
                status_or(row->pcr0), status_or(row->pcr1),
                status_or(row->pcr2));
+        if (row->pcr8 != NULL) {
+            printf("  PCR8 %s", row->pcr8);
+        }
+        printf("\n");
+        if (row->pcrs_source != NULL || row->pcrs_note != NULL) {
+            printf("      pcrs from %s%s%s\n", status_or(row->pcrs_source),
+                   row->pcrs_note != NULL ? ": " : "",
+                   row->pcrs_note != NULL ? row->pcrs_note : "");
+        }
     }
     return 0;
 }

@@ -163,6 +163,32 @@ rb_mdcode(struct rbuf *b, const char *s)
     rb_str(b, "`");
 }
 
+/* The PCRs cell of a signing: its lookup state and every known value
+ * ("-" when the rule has no `pcrs:`). */
+static void
+md_pcrs(struct rbuf *b, const struct report_signing *d)
+{
+    static const char *const names[4] = {"PCR0", "PCR1", "PCR2", "PCR8"};
+    const char *v[4] = {d->pcr0, d->pcr1, d->pcr2, d->pcr8};
+    size_t i;
+
+    if (d->pcrs_state == NULL || strcmp(d->pcrs_state, "none") == 0) {
+        rb_str(b, "-");
+        return;
+    }
+    rb_mdcode(b, d->pcrs_state);
+    for (i = 0; i < 4; i++) {
+        if (v[i] != NULL) {
+            rb_printf(b, " %s ", names[i]);
+            rb_mdcode(b, v[i]);
+        }
+    }
+    if (d->pcrs_source != NULL) {
+        rb_str(b, " from ");
+        rb_mdcode(b, d->pcrs_source);
+    }
+}
+
 /* A fenced block's body: no backtick can close the fence. */
 static void
 rb_fence(struct rbuf *b, const char *s)
@@ -647,6 +673,10 @@ build_signing_cb(void *arg, const struct store_signing *g)
         d->pcr0 = dupf(g->pcr0, &b->failed);
         d->pcr1 = dupf(g->pcr1, &b->failed);
         d->pcr2 = dupf(g->pcr2, &b->failed);
+        d->pcr8 = dupf(g->pcr8, &b->failed);
+        d->pcrs_state = dupf(g->pcrs_state, &b->failed);
+        d->pcrs_source = dupf(g->pcrs_source, &b->failed);
+        d->pcrs_note = dupf(g->pcrs_note, &b->failed);
         if (b->failed) {
             return 1;
         }
@@ -670,6 +700,10 @@ signing_free(struct report_signing *d)
     free(d->pcr0);
     free(d->pcr1);
     free(d->pcr2);
+    free(d->pcr8);
+    free(d->pcrs_state);
+    free(d->pcrs_source);
+    free(d->pcrs_note);
 }
 
 void
@@ -1152,10 +1186,23 @@ jsigning(const struct report_signing *d)
         js(d->verdict));
 
     if (o != NULL && (d->pcr0 != NULL || d->pcr1 != NULL || d->pcr2 != NULL)) {
-        json_object_set_new(o, "pcrs",
-                            json_pack("{s:o,s:o,s:o}", "PCR0", js(d->pcr0),
-                                      "PCR1", js(d->pcr1), "PCR2",
-                                      js(d->pcr2)));
+        json_t *p = json_pack("{s:o,s:o,s:o}", "PCR0", js(d->pcr0), "PCR1",
+                              js(d->pcr1), "PCR2", js(d->pcr2));
+
+        if (p != NULL && d->pcr8 != NULL) {
+            json_object_set_new(p, "PCR8", js(d->pcr8));
+        }
+        json_object_set_new(o, "pcrs", p);
+    }
+    if (o != NULL && d->pcrs_state != NULL &&
+        strcmp(d->pcrs_state, "none") != 0) {
+        json_object_set_new(o, "pcrs_state", js(d->pcrs_state));
+        if (d->pcrs_source != NULL) {
+            json_object_set_new(o, "pcrs_source", js(d->pcrs_source));
+        }
+        if (d->pcrs_note != NULL) {
+            json_object_set_new(o, "pcrs_note", js(d->pcrs_note));
+        }
     }
     return o;
 }
@@ -1376,7 +1423,7 @@ md_rule(struct rbuf *b, const struct report_rule *ru)
         return;
     }
     rb_str(b, "| log index | time | verdict | workflow | ref | commit | "
-              "runner | trigger | PCR0 |\n"
+              "runner | trigger | PCRs |\n"
               "|---|---|---|---|---|---|---|---|---|\n");
     for (i = 0; i < ru->nlist; i++) {
         const struct report_signing *d = &ru->list[i];
@@ -1396,7 +1443,7 @@ md_rule(struct rbuf *b, const struct report_rule *ru)
         rb_str(b, " | ");
         rb_mdcode(b, d->trigger);
         rb_str(b, " | ");
-        rb_mdcode(b, d->pcr0);
+        md_pcrs(b, d);
         rb_str(b, " |\n");
     }
     if (ru->nlist < ru->signings) {
@@ -1952,6 +1999,16 @@ html_rule(struct rbuf *b, const struct report_rule *ru)
             html_short(b, d->pcr1, 12);
             rb_str(b, " ");
             html_short(b, d->pcr2, 12);
+            if (d->pcr8 != NULL) {
+                rb_str(b, " PCR8 ");
+                html_short(b, d->pcr8, 12);
+            }
+        }
+        if (d->pcrs_state != NULL && strcmp(d->pcrs_state, "none") != 0 &&
+            strcmp(d->pcrs_state, "found") != 0) {
+            rb_str(b, " <span class=\"muted\">");
+            rb_html(b, d->pcrs_state);
+            rb_str(b, "</span>");
         }
         rb_str(b, "</td></tr>");
     }

@@ -126,7 +126,8 @@ struct report_signing {
     int64_t recorded_at;
     char *uuid, *kind, *repository, *workflow_path, *ref, *workflow_sha;
     char *runner_environment, *trigger, *run_invocation_uri, *verdict;
-    char *pcr0, *pcr1, *pcr2;
+    char *pcr0, *pcr1, *pcr2, *pcr8;
+    char *pcrs_state, *pcrs_source, *pcrs_note; /* store.h; may be NULL */
 };
 
 struct report_rule {

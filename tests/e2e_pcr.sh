@@ -59,10 +59,25 @@ json.dump(info(bad), open(d + "/info-pcr2.json", "w"))
 open(d + "/pcr2-changed", "w").write(bad["PCR2"])
 for k in ("PCR0", "PCR1", "PCR2"):
     open(d + "/" + k, "w").write(m[k])
+# A signed EIF (PCR8 = the signing certificate): the documented
+# build-enclave output, and that set signed by another certificate.
+sm = json.load(open(src))["buildEnclaveSignedHelloWorld"]["stdoutJson"]["Measurements"]
+sm = {k: v for k, v in sm.items() if k.startswith("PCR")}
+json.dump(dict(info(sm), IsSigned=True), open(d + "/info-signed.json", "w"))
+other = dict(sm)
+other["PCR8"] = other["PCR8"][:-1] + ("0" if other["PCR8"][-1] != "0" else "1")
+json.dump(dict(info(other), IsSigned=True), open(d + "/info-pcr8.json", "w"))
+for k in ("PCR0", "PCR1", "PCR2", "PCR8"):
+    open(d + "/S" + k, "w").write(sm[k])
+open(d + "/pcr8-changed", "w").write(other["PCR8"])
 PY
 PCR0=$(cat "$T/PCR0")
 PCR1=$(cat "$T/PCR1")
 PCR2=$(cat "$T/PCR2")
+S0=$(cat "$T/SPCR0")
+S1=$(cat "$T/SPCR1")
+S2=$(cat "$T/SPCR2")
+S8=$(cat "$T/SPCR8")
 
 tl_start w 20
 ROOT="$TL_DIR_w/trusted_root.json"
@@ -77,6 +92,7 @@ tw_config "$T/p.yaml" "$TL_URL_w" "$ROOT" "$T/p.db" \
     "      registry: 127.0.0.1:$PPORT/$REPO" \
     "      allow:" \
     "        - {PCR0: \"$PCR0\", PCR1: \"$PCR1\", PCR2: \"$PCR2\"}" \
+    "        - {PCR0: \"$S0\", PCR1: \"$S1\", PCR2: \"$S2\", PCR8: \"$S8\"}" \
     "      lookup_timeout: 5s"
 
 next_index() {
@@ -210,6 +226,54 @@ for l in open(out):
 sys.exit("no alert")
 PY
 
+# ---- a signed EIF: PCR8 recorded; another signing certificate is named -----
+sign signed "$T/info-signed.json" --pcr-annotations
+I=$(index_of "$T/signed.ap")
+S=$(wait_state "$I" 30)
+check "signed EIF: allowed, PCRs found ($S)" test "$S" = "found $S2"
+check "signed EIF: PCR8 recorded with the signing" \
+    test "$(sqlite3 "file:$T/p.db?mode=ro" "SELECT pcr8 || ' ' || pcrs_source FROM signings WHERE log_index = $I")" = "$S8 signature"
+check "signed EIF: no PCR alert" test "$(pcr_alerts "$T/run.out" "$I")" = ""
+"$BIN" status -c "$T/p.yaml" >"$T/status1.out" 2>"$T/status1.err"
+check "status: the signed EIF's PCR8" \
+    grep -q "pcrs found  PCR0 $S0  PCR1 $S1  PCR2 $S2  PCR8 $S8\$" "$T/status1.out"
+sign pcr8 "$T/info-pcr8.json"
+I=$(index_of "$T/pcr8.ap")
+S=$(wait_state "$I" 30)
+for i in $(seq 1 50); do
+    [ -n "$(pcr_alerts "$T/run.out" "$I")" ] && break
+    sleep 0.1
+done
+check "PCR8 changed: signing.unknown_pcrs naming PCR8 only" \
+    python3 - "$T/run.out" "$I" "$(cat "$T/pcr8-changed")" <<'PY'
+import json, sys
+out, idx, found = sys.argv[1:4]
+for l in open(out):
+    if l.startswith("{"):
+        a = json.loads(l)
+        if a["type"] == "signing.unknown_pcrs" and \
+                a["entry"]["log_index"] == int(idx):
+            r = a["reasons"]
+            ok = (len(r) == 1 and r[0].startswith("PCR8 (signing certificate)")
+                  and found in r[0] and a["pcrs"]["PCR8"] == found)
+            sys.exit(0 if ok else "alert: %r" % a)
+sys.exit("no alert")
+PY
+"$BIN" report -c "$T/p.yaml" --since 1h --format json >"$T/report.json" 2>"$T/report.err"
+check "report: the signed EIF's PCR8, state and source" \
+    python3 - "$T/report.json" "$(index_of "$T/signed.ap")" "$S8" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+idx, p8 = int(sys.argv[2]), sys.argv[3]
+for rule in r["rules"]:
+    for g in rule.get("recent_signings") or []:
+        if g["log_index"] == idx:
+            ok = (g["pcrs"].get("PCR8") == p8 and g["pcrs_state"] == "found"
+                  and g["pcrs_source"] == "signature")
+            sys.exit(0 if ok else "signing: %r" % g)
+sys.exit("signing %d not in the report" % idx)
+PY
+
 # ---- no signature: signing.pcrs_unavailable after lookup_timeout --------
 T0=$(date +%s)
 sign nosig "$T/info-ok.json" --no-sig
@@ -281,4 +345,6 @@ check "status: the changed PCR2 is shown" \
     grep -q "pcrs found  .* PCR2 $(cat "$T/pcr2-changed")\$" "$T/status.out"
 check "status: the unavailable lookup" \
     grep -q "pcrs unavailable  PCR0 -  PCR1 -  PCR2 -\$" "$T/status.out"
+check "status: why a lookup ended unavailable" \
+    grep -q "pcrs from signature: lookup_timeout reached" "$T/status.out"
 finish
