@@ -13,6 +13,7 @@
 #include "config/config.h"
 #include "config/trusted_root.h"
 #include "merkle/merkle.h"
+#include "monitor/attest.h"
 #include "monitor/entry.h"
 #include "monitor/fulcio.h"
 #include "monitor/pcr.h"
@@ -251,7 +252,12 @@ policy_batch_clear(struct policy_batch *b)
         free((char *)s->rule);
         free((char *)s->verdict);
         free((char *)s->artifact_digest);
-        /* pcrs_state is a static string. */
+        free((char *)s->pcr0);
+        free((char *)s->pcr1);
+        free((char *)s->pcr2);
+        free((char *)s->pcr8);
+        free((char *)s->pcrs_note);
+        /* pcrs_state and pcrs_source are static strings. */
     }
     b->n = 0;
 }
@@ -651,11 +657,78 @@ policy_row_add(struct policy_batch *b, const struct policy_entry_ctx *ctx,
 }
 
 /*
+ * The PCRs an intoto/dsse entry brings itself (monitor/attest.h): its
+ * attestation, once it hashes to the body's payloadHash, either carries
+ * the PCRs (source "attestation": stored now, compared by pcrwatch at
+ * once) or names the signed image in its subject (source "subject": the
+ * registry lookup starts from that manifest).  Anything else leaves the
+ * row without a digest and with a note: pcrwatch reports
+ * signing.pcrs_unavailable with it, never trusting what could not be
+ * checked.
+ */
+static int
+policy_row_attestation(struct store_signing *s, const struct entry *e)
+{
+    struct attest_result ar;
+    char note[ATTEST_WHY_MAX + 96];
+    const char **pcr[4] = {&s->pcr0, &s->pcr1, &s->pcr2, &s->pcr8};
+    size_t i;
+
+    note[0] = '\0';
+    if (e->attestation_b64 == NULL) {
+        snprintf(note, sizeof(note), "%s",
+                 e->attestation_oversize
+                     ? "the log sent an attestation too large to read"
+                     : "the log returned no attestation for this entry");
+    } else {
+        switch (attest_check(e->body, e->body_len, e->attestation_b64,
+                             e->attestation_b64_len, &ar)) {
+        case ATTEST_PCRS:
+            s->pcrs_source = "attestation";
+            for (i = 0; i < 4; i++) {
+                if ((ar.pcrs.present & (1u << i)) != 0 &&
+                    (*pcr[i] = strdup(ar.pcrs.hex[i])) == NULL) {
+                    return -1;
+                }
+            }
+            break;
+        case ATTEST_NO_PCRS:
+            if (ar.pcrs.artifact_digest[0] == '\0') {
+                snprintf(note, sizeof(note),
+                         "the attestation carries no PCRs and its subject "
+                         "names no sha256 image digest");
+                break;
+            }
+            s->pcrs_source = "subject";
+            break;
+        case ATTEST_UNTRUSTED:
+            snprintf(note, sizeof(note), "untrusted: attestation: %s", ar.why);
+            break;
+        case ATTEST_MALFORMED:
+        default:
+            snprintf(note, sizeof(note),
+                     "the attestation could not be read: %s", ar.why);
+            break;
+        }
+        if (note[0] == '\0' && ar.pcrs.artifact_digest[0] != '\0' &&
+            (s->artifact_digest = strdup(ar.pcrs.artifact_digest)) == NULL) {
+            return -1;
+        }
+    }
+    if (note[0] != '\0' && (s->pcrs_note = strdup(note)) == NULL) {
+        return -1;
+    }
+    return 0;
+}
+
+/*
  * A rule with pcrs: the row is stored "pending" (monitor/pcrwatch.c looks
- * the PCRs up) until integrated time + lookup_timeout (detected_at when
- * the entry has no time), with the digest the entry signs as
- * artifact_digest ("sha256:<hex>"; NULL when the entry is not a
- * hashedrekord: the lookup then reports the PCRs unavailable).
+ * the PCRs up or, for an attestation, compares them) until integrated
+ * time + lookup_timeout (detected_at when the entry has no time).  A
+ * hashedrekord's artifact_digest is the digest the entry signs
+ * ("sha256:<hex>": cosign's payload, the key of the .sig search); an
+ * intoto/dsse entry is read by policy_row_attestation; any other kind
+ * has no digest, and the lookup reports the PCRs unavailable.
  */
 static int
 policy_row_pcrs(struct store_signing *s, const struct policy_entry_ctx *ctx,
@@ -673,6 +746,9 @@ policy_row_pcrs(struct store_signing *s, const struct policy_entry_ctx *ctx,
     s->pcrs_state = "pending";
     s->pcrs_deadline =
         secs > (uint64_t)(INT64_MAX - from) ? INT64_MAX : from + (int64_t)secs;
+    if (attest_kind_applies(s->kind)) {
+        return policy_row_attestation(s, e);
+    }
     if (pcr_entry_data_hash(e->body, e->body_len, hex) == 0) {
         snprintf(digest, sizeof(digest), "sha256:%s", hex);
         s->artifact_digest = strdup(digest);
