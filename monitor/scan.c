@@ -15,11 +15,15 @@
  * object whose member "data" (at most once) is a string of printable
  * ASCII without escapes, its other members skipped (its text is copied by
  * entry_set_attestation, not decoded).  Every other member's value is
- * skipped (strings with escapes, numbers, literals, nested objects and
- * arrays up to SCAN_MAX_DEPTH).  Anything else (an attestation that is
- * null, a data that is null or holds an escape) makes the whole scan fail,
- * and the caller parses the response with jansson instead; so this
- * function only has to be right when it succeeds, and cheap.
+ * skipped: UTF-8 strings with JSON escapes (\uXXXX neither a surrogate
+ * nor \u0000), integers of at most 18 digits, true, false,
+ * null, nested objects and arrays up to SCAN_MAX_DEPTH; member names are
+ * printable ASCII.  Anything else (an attestation that is null, a data
+ * that is null or holds an escape, a fraction, invalid UTF-8) makes the
+ * whole scan fail, and the caller parses the response with jansson
+ * instead; so this function only has to be right when it succeeds, and
+ * cheap.  What it skips is only ever what jansson also accepts, so the
+ * two paths accept the same responses (tests/fuzz/fuzz_scan.c).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -71,7 +75,77 @@ plain_string(struct scanner *s, const char **start, size_t *len)
     return 0;
 }
 
-/* Skip a string that may hold escapes. */
+/* A member name (already read by plain_string): printable ASCII only, so
+ * that jansson could not refuse it as invalid UTF-8. */
+static int
+ascii_name(const char *name, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        if ((unsigned char)name[i] < 0x20 || (unsigned char)name[i] > 0x7e) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+is_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+           (c >= 'A' && c <= 'F');
+}
+
+/*
+ * The continuation bytes of a UTF-8 sequence whose lead byte c was just
+ * read: strict RFC 3629 (no overlong form, no surrogate, at most
+ * U+10FFFF), as jansson checks it.  0, or -1.
+ */
+static int
+utf8_rest(struct scanner *s, unsigned char c)
+{
+    unsigned char lo = 0x80, hi = 0xbf;
+    size_t n, i;
+
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 1;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 2;
+        if (c == 0xe0) {
+            lo = 0xa0;
+        } else if (c == 0xed) {
+            hi = 0x9f;
+        }
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 3;
+        if (c == 0xf0) {
+            lo = 0x90;
+        } else if (c == 0xf4) {
+            hi = 0x8f;
+        }
+    } else {
+        return -1;
+    }
+    if ((size_t)(s->end - s->p) < n) {
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        unsigned char b = (unsigned char)s->p[i];
+        if (b < (i == 0 ? lo : 0x80) || b > (i == 0 ? hi : 0xbf)) {
+            return -1;
+        }
+    }
+    s->p += n;
+    return 0;
+}
+
+/*
+ * Skip a string that may hold escapes.  Only what jansson accepts the
+ * same way: valid UTF-8 without control bytes, the JSON escapes, \uXXXX
+ * outside the surrogates and other than \u0000 (anything else gives up:
+ * the fallback decides).
+ */
 static int
 skip_string(struct scanner *s)
 {
@@ -79,20 +153,67 @@ skip_string(struct scanner *s)
         return -1;
     }
     while (s->p < s->end) {
-        char c = *s->p++;
+        unsigned char c = (unsigned char)*s->p++;
         if (c == '"') {
             return 0;
         }
-        if (c == '\\') {
-            if (s->p >= s->end) {
+        if (c < 0x20) {
+            return -1;
+        }
+        if (c >= 0x80) {
+            if (utf8_rest(s, c) != 0) {
                 return -1;
             }
-            s->p++;
-        } else if ((unsigned char)c < 0x20) {
-            return -1;
+            continue;
+        }
+        if (c == '\\') {
+            if (s->p >= s->end || strchr("\"\\/bfnrtu", *s->p) == NULL ||
+                *s->p == '\0') {
+                return -1;
+            }
+            if (*s->p++ == 'u') {
+                if (s->end - s->p < 4 || !is_hex(s->p[0]) || !is_hex(s->p[1]) ||
+                    !is_hex(s->p[2]) || !is_hex(s->p[3]) ||
+                    memcmp(s->p, "0000", 4) == 0 ||
+                    ((s->p[0] == 'd' || s->p[0] == 'D') &&
+                     strchr("89abcdefABCDEF", s->p[1]) != NULL)) {
+                    return -1;
+                }
+                s->p += 4;
+            }
         }
     }
     return -1;
+}
+
+/* Skip a literal or a number: true, false, null, or an integer that
+ * jansson reads as such (at most 18 digits, no fraction or exponent). */
+static int
+skip_scalar(struct scanner *s)
+{
+    static const char *const lits[] = {"true", "false", "null"};
+    size_t i, n;
+    const char *start;
+
+    for (i = 0; i < 3; i++) {
+        n = strlen(lits[i]);
+        if ((size_t)(s->end - s->p) >= n && memcmp(s->p, lits[i], n) == 0) {
+            s->p += n;
+            return 0;
+        }
+    }
+    if (s->p < s->end && *s->p == '-') {
+        s->p++;
+    }
+    start = s->p;
+    while (s->p < s->end && *s->p >= '0' && *s->p <= '9') {
+        s->p++;
+    }
+    n = (size_t)(s->p - start);
+    if (n == 0 || n > 18 || (n > 1 && *start == '0')) {
+        return -1;
+    }
+    return 0;
 }
 
 static int
@@ -135,7 +256,8 @@ attestation(struct scanner *s, const char **data, size_t *len)
         return 0;
     }
     for (;;) {
-        if (plain_string(s, &name, &nlen) != 0 || expect(s, ':') != 0) {
+        if (plain_string(s, &name, &nlen) != 0 || ascii_name(name, nlen) != 0 ||
+            expect(s, ':') != 0) {
             return -1;
         }
         if (nlen == 4 && memcmp(name, "data", 4) == 0) {
@@ -213,14 +335,7 @@ skip_value(struct scanner *s, unsigned depth)
     case '[':
         return skip_container(s, '[', ']', depth);
     default:
-        /* number or literal: up to the next delimiter */
-        if (strchr("-0123456789tfn", *s->p) == NULL) {
-            return -1;
-        }
-        while (s->p < s->end && strchr(",}] \n\r\t", *s->p) == NULL) {
-            s->p++;
-        }
-        return 0;
+        return skip_scalar(s);
     }
 }
 
@@ -245,7 +360,8 @@ element(struct scanner *s)
         const char *name;
         size_t nlen;
 
-        if (plain_string(s, &name, &nlen) != 0 || expect(s, ':') != 0) {
+        if (plain_string(s, &name, &nlen) != 0 || ascii_name(name, nlen) != 0 ||
+            expect(s, ':') != 0) {
             return NULL;
         }
         if (nlen == 4 && memcmp(name, "body", 4) == 0) {

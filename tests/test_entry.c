@@ -643,6 +643,98 @@ test_parse_malformed(void **state)
     free(s);
 }
 
+/*
+ * attestation.data: the text is kept as sent (not decoded), absent or
+ * empty is NULL, one byte over ENTRY_MAX_ATTESTATION_B64 is dropped and
+ * flagged; any other shape refuses the entry with a message.
+ */
+static void
+test_attestation(void **state)
+{
+    static const char *const bad[] = {"[]", "\"QUJD\"", "5", "{\"data\":5}",
+                                      "{\"data\":{}}"};
+    static const char *const none[] = {"{}", "{\"data\":null}",
+                                       "{\"data\":\"\"}"};
+    char err[ENTRY_ERR_LEN];
+    struct entry *e;
+    char *s, *att;
+    size_t i, k, len;
+
+    (void)state;
+    /* absent (the real entry as it is) */
+    s = read_rel("rekor/api-entries/prod-jar-entry.json", &len);
+    e = entry_parse(s, len, err, sizeof(err));
+    assert_non_null(e);
+    assert_null(e->attestation_b64);
+    assert_int_equal(e->attestation_b64_len, 0);
+    assert_int_equal(e->attestation_oversize, 0);
+    entry_free(e);
+    free(s);
+
+    s = variant("attestation", "{\"data\":\"eyJhIjoxfQ==\",\"x\":[1]}");
+    e = entry_parse(s, strlen(s), err, sizeof(err));
+    assert_non_null(e);
+    assert_string_equal(e->attestation_b64, "eyJhIjoxfQ==");
+    assert_int_equal(e->attestation_b64_len, 12);
+    entry_free(e);
+    free(s);
+
+    for (i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+        s = variant("attestation", none[i]);
+        e = entry_parse(s, strlen(s), err, sizeof(err));
+        assert_non_null(e);
+        assert_null(e->attestation_b64);
+        assert_int_equal(e->attestation_oversize, 0);
+        entry_free(e);
+        free(s);
+    }
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        s = variant("attestation", bad[i]);
+        expect_bad(s, strlen(s), bad[i]);
+        e = entry_parse(s, strlen(s), err, sizeof(err));
+        assert_null(e);
+        assert_non_null(strstr(err, "attestation"));
+        free(s);
+    }
+
+    /* at the limit and one over */
+    for (k = 0; k < 2; k++) {
+        size_t n = ENTRY_MAX_ATTESTATION_B64 + k;
+        att = malloc(n + 16);
+        assert_non_null(att);
+        memcpy(att, "{\"data\":\"", 9);
+        memset(att + 9, 'A', n);
+        memcpy(att + 9 + n, "\"}", 3);
+        s = variant("attestation", att);
+        e = entry_parse(s, strlen(s), err, sizeof(err));
+        assert_non_null(e);
+        if (k == 0) {
+            assert_non_null(e->attestation_b64);
+            assert_int_equal(e->attestation_b64_len, n);
+            assert_int_equal(strlen(e->attestation_b64), n);
+            assert_int_equal(e->attestation_oversize, 0);
+        } else {
+            assert_null(e->attestation_b64);
+            assert_int_equal(e->attestation_b64_len, 0);
+            assert_int_equal(e->attestation_oversize, 1);
+        }
+        entry_free(e);
+        free(s);
+        free(att);
+    }
+
+    /* entry_set_attestation replaces what the entry held */
+    e = calloc(1, sizeof(*e));
+    assert_non_null(e);
+    assert_int_equal(entry_set_attestation(e, "QUJD", 4), 0);
+    assert_string_equal(e->attestation_b64, "QUJD");
+    assert_int_equal(entry_set_attestation(e, "QQ==", 4), 0);
+    assert_string_equal(e->attestation_b64, "QQ==");
+    assert_int_equal(entry_set_attestation(e, "", 0), 0);
+    assert_null(e->attestation_b64);
+    entry_free(e);
+}
+
 /* A body over ENTRY_MAX_BODY is refused; one at the limit is not. */
 static void
 test_body_limit(void **state)
@@ -978,6 +1070,7 @@ main(void)
         cmocka_unit_test(test_uuid_tree_id),
         cmocka_unit_test(test_parse_malformed),
         cmocka_unit_test(test_body_limit),
+        cmocka_unit_test(test_attestation),
         cmocka_unit_test(test_parse_u64),
         cmocka_unit_test(test_proof_file),
         cmocka_unit_test(test_body_kinds),
