@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <openssl/sha.h>
 
 #include "merkle/merkle.h"
@@ -619,12 +621,26 @@ enum step {
     ST_TOKEN,             /* GET <realm>?service=&scope= */
 };
 
+#define OCI_BASE_LEN (OCI_MAX_REF + 16) /* scheme://host/v2/<repository> */
+
+/* A cached anonymous token; base "" when the slot is free. */
+struct oci_token_entry {
+    char base[OCI_BASE_LEN]; /* the key: scheme://host/v2/<repository> */
+    char *auth;              /* "Bearer <token>" (owned, wiped) */
+    uint64_t stored_ms;      /* monotonic */
+};
+
+struct oci_token_cache {
+    uint64_t ttl_ms;
+    struct oci_token_entry e[OCI_MAX_CACHED_TOKENS];
+};
+
 struct oci_lookup {
     struct http_client *http; /* borrowed */
     oci_lookup_cb cb;
     void *arg;
     struct http_handle *h;           /* the request in flight, or NULL */
-    char base[OCI_MAX_REF + 16];     /* scheme://host/v2/<repository> */
+    char base[OCI_BASE_LEN];         /* scheme://host/v2/<repository> */
     char reference[OCI_MAX_REF * 2]; /* host/repository, for the payload */
     char data_hash[65];              /* lowercase */
     char commit_sha[OCI_MAX_TAG + 1];
@@ -633,6 +649,8 @@ struct oci_lookup {
     unsigned char signature_sha256[32]; /* of its decoded bytes */
     char *auth; /* "Bearer <token>" (owned, wiped), or NULL */
     int token_fetched;
+    struct oci_token_cache *tokens; /* borrowed, or NULL */
+    int auth_cached;                /* auth came from tokens */
 
     enum step step;
     enum step resume; /* the step a token fetch returns to */
@@ -659,16 +677,132 @@ struct oci_lookup {
 
 static void on_response(const struct http_response *r, void *arg);
 
+/*
+ * The token cache: a fixed array searched linearly (OCI_MAX_CACHED_TOKENS
+ * entries, one per repository watched), keyed by the lookup's base URL.
+ */
+
+static uint64_t
+mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void
+wipe_free(char *s)
+{
+    if (s != NULL) {
+        OPENSSL_cleanse(s, strlen(s));
+        free(s);
+    }
+}
+
+static void
+token_entry_clear(struct oci_token_entry *e)
+{
+    wipe_free(e->auth);
+    memset(e, 0, sizeof(*e));
+}
+
+struct oci_token_cache *
+oci_token_cache_new(unsigned ttl_s)
+{
+    struct oci_token_cache *c = calloc(1, sizeof(*c));
+
+    if (c == NULL) {
+        return NULL;
+    }
+    c->ttl_ms = (uint64_t)(ttl_s != 0 ? ttl_s : OCI_TOKEN_TTL_S) * 1000u;
+    return c;
+}
+
+void
+oci_token_cache_free(struct oci_token_cache *c)
+{
+    size_t i;
+
+    if (c == NULL) {
+        return;
+    }
+    for (i = 0; i < OCI_MAX_CACHED_TOKENS; i++) {
+        token_entry_clear(&c->e[i]);
+    }
+    free(c);
+}
+
+/* The fresh entry for base, or NULL (an expired one is cleared). */
+static struct oci_token_entry *
+token_find(struct oci_token_cache *c, const char *base)
+{
+    size_t i;
+
+    for (i = 0; i < OCI_MAX_CACHED_TOKENS; i++) {
+        struct oci_token_entry *e = &c->e[i];
+        if (e->auth == NULL || strcmp(e->base, base) != 0) {
+            continue;
+        }
+        if (mono_ms() - e->stored_ms >= c->ttl_ms) {
+            token_entry_clear(e);
+            return NULL;
+        }
+        return e;
+    }
+    return NULL;
+}
+
+static void
+token_drop(struct oci_token_cache *c, const char *base)
+{
+    size_t i;
+
+    for (i = 0; i < OCI_MAX_CACHED_TOKENS; i++) {
+        if (c->e[i].auth != NULL && strcmp(c->e[i].base, base) == 0) {
+            token_entry_clear(&c->e[i]);
+        }
+    }
+}
+
+/* Stores a copy of auth for base, in base's slot, a free one or the
+ * oldest.  Allocation failure leaves the cache without it. */
+static void
+token_put(struct oci_token_cache *c, const char *base, const char *auth)
+{
+    struct oci_token_entry *e = NULL;
+    size_t i, n = strlen(auth);
+
+    token_drop(c, base);
+    for (i = 0; i < OCI_MAX_CACHED_TOKENS; i++) {
+        if (c->e[i].auth == NULL) {
+            e = &c->e[i];
+            break;
+        }
+        if (e == NULL || c->e[i].stored_ms < e->stored_ms) {
+            e = &c->e[i];
+        }
+    }
+    token_entry_clear(e);
+    if (strlen(base) >= sizeof(e->base)) {
+        return;
+    }
+    e->auth = malloc(n + 1);
+    if (e->auth == NULL) {
+        return;
+    }
+    memcpy(e->auth, auth, n + 1);
+    memcpy(e->base, base, strlen(base) + 1);
+    e->stored_ms = mono_ms();
+}
+
 static void
 lookup_free(struct oci_lookup *l)
 {
     if (l == NULL) {
         return;
     }
-    if (l->auth != NULL) {
-        memset(l->auth, 0, strlen(l->auth));
-        free(l->auth);
-    }
+    wipe_free(l->auth);
     free(l->sig_tags);
     free(l->m);
     free(l);
@@ -931,6 +1065,12 @@ handle_401(struct oci_lookup *l, const struct http_response *r)
     char scope[OCI_MAX_REF * 3 + 1];
     int n;
 
+    if (l->auth_cached) { /* the cached token is refused: forget it */
+        token_drop(l->tokens, l->base);
+        wipe_free(l->auth);
+        l->auth = NULL;
+        l->auth_cached = 0;
+    }
     if (l->token_fetched || r->www_authenticate == NULL ||
         oci_parse_challenge(r->www_authenticate, strlen(r->www_authenticate),
                             &ch) != 0) {
@@ -1001,8 +1141,11 @@ on_token(struct oci_lookup *l, const struct http_response *r)
         return;
     }
     snprintf(l->auth, cap + 8, "Bearer %s", tok);
-    memset(tok, 0, cap);
+    OPENSSL_cleanse(tok, cap);
     free(tok);
+    if (l->tokens != NULL) {
+        token_put(l->tokens, l->base, l->auth);
+    }
     /* resume the request that got the 401 */
     memcpy(l->url, l->saved_url, sizeof(l->url));
     l->step = l->resume;
@@ -1388,6 +1531,17 @@ oci_lookup_start(struct http_client *http, const struct oci_lookup_req *req,
         }
         snprintf(l->auth, n + 8, "Bearer %s", req->credentials);
         l->token_fetched = 1; /* configured: no anonymous token */
+    } else if (req->tokens != NULL) {
+        struct oci_token_entry *e = token_find(req->tokens, l->base);
+        l->tokens = req->tokens;
+        if (e != NULL) {
+            n = strlen(e->auth);
+            l->auth = malloc(n + 1); /* NULL: the lookup fetches one */
+            if (l->auth != NULL) {
+                memcpy(l->auth, e->auth, n + 1);
+                l->auth_cached = 1;
+            }
+        }
     }
     if (req->signature_b64 != NULL) {
         if (b64_hash(req->signature_b64, strlen(req->signature_b64),

@@ -47,6 +47,7 @@
 #include <stdint.h>
 
 struct http_client;
+struct oci_token_cache;
 
 /* Named limits. */
 #define OCI_MAX_MANIFEST_BYTES (4u * 1024 * 1024) /* a manifest document */
@@ -64,6 +65,8 @@ struct http_client;
 #define OCI_MAX_REF 512          /* a docker reference, a URL part */
 #define OCI_DIGEST_LEN 71        /* "sha256:" + 64 hex */
 #define OCI_PCR_HEX_LEN 96       /* SHA-384 in hex */
+#define OCI_MAX_CACHED_TOKENS 64 /* repositories in a token cache */
+#define OCI_TOKEN_TTL_S 50       /* seconds a cached token is reused (< 60) */
 #define OCI_CONNECT_TIMEOUT_MS 10000
 #define OCI_REQUEST_TIMEOUT_MS 30000
 
@@ -74,17 +77,20 @@ struct oci_lookup_req {
     int plain_http;            /* 1: http:// (loopback only) */
     const char *credentials;   /* bearer token, or NULL: anonymous */
     /* Exactly one of data_hash_hex and manifest_digest is non-NULL. */
-    const char *data_hash_hex;   /* spec.data.hash.value: 64 hex: the cosign
-                                    signature path (steps 1 to 4) */
-    const char *manifest_digest; /* "sha256:<64 hex>": manifest D itself,
-                                    steps 1 and 4 only; commit_sha,
-                                    log_index and signature_b64 are then
-                                    unused (still validated when given) */
-    const char *commit_sha;      /* shortcut tag, may be NULL */
-    uint64_t log_index;          /* the entry's logIndex */
-    const char *signature_b64;   /* the entry's signature (base64), or NULL:
-                                    then the layer's signature annotation is
-                                    not compared */
+    const char *data_hash_hex;      /* spec.data.hash.value: 64 hex: the cosign
+                                       signature path (steps 1 to 4) */
+    const char *manifest_digest;    /* "sha256:<64 hex>": manifest D itself,
+                                       steps 1 and 4 only; commit_sha,
+                                       log_index and signature_b64 are then
+                                       unused (still validated when given) */
+    const char *commit_sha;         /* shortcut tag, may be NULL */
+    uint64_t log_index;             /* the entry's logIndex */
+    const char *signature_b64;      /* the entry's signature (base64), or NULL:
+                                       then the layer's signature annotation is
+                                       not compared */
+    struct oci_token_cache *tokens; /* borrowed, must outlive the lookup;
+                                       NULL: no cache.  Unused with
+                                       credentials. */
 };
 
 /* Found PCRs, indexes as config/config.h enum config_pcr (0,1,2,8). */
@@ -129,7 +135,10 @@ struct oci_lookup;
  * commit_sha that is not a valid tag, a signature_b64 that is not base64,
  * credentials with blanks or control bytes) or on allocation failure.
  *
- * Each lookup fetches its own anonymous token (one extra request); the
+ * Without a token cache each lookup fetches its own anonymous token (a
+ * 401 and one extra request); with one, a token fetched for the same
+ * scheme, host and repository in the last ttl seconds is sent at once (a
+ * 401 to it drops it and fetches a new one).  The
  * .sig manifests are read one after another, at most OCI_MAX_SIG_TAGS.  A
  * lookup by manifest digest makes four requests (D answered 401, the
  * token, D, the info layer; a blob redirect adds one).
@@ -140,6 +149,19 @@ struct oci_lookup *oci_lookup_start(struct http_client *http,
 
 /* Stops a lookup; its callback is never called.  NULL is a no-op. */
 void oci_lookup_cancel(struct oci_lookup *l);
+
+/*
+ * A cache of anonymous bearer tokens, one per scheme://host/v2/repository
+ * (a token never goes to another host or repository), at most
+ * OCI_MAX_CACHED_TOKENS (the oldest is dropped), each reused for ttl_s
+ * seconds of the monotonic clock (0: OCI_TOKEN_TTL_S).  Returns new (free
+ * with oci_token_cache_free), or NULL on allocation failure.  Not thread
+ * safe: one event loop.
+ */
+struct oci_token_cache *oci_token_cache_new(unsigned ttl_s);
+
+/* Wipes and frees every token and the cache.  NULL is a no-op. */
+void oci_token_cache_free(struct oci_token_cache *c);
 
 /*
  * Pure parsers (no I/O, no allocation that outlives the call).

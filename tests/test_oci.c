@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <setjmp.h>
@@ -279,16 +280,25 @@ lookup_at(int port, const char *repo, const char *data_hash, uint64_t log_index,
     return run_lookup(port, &q);
 }
 
-/* A lookup straight from manifest D's digest (no data hash). */
+/* A lookup straight from manifest D's digest (no data hash), with a token
+ * cache or none (NULL). */
 static struct outcome
-lookup_manifest_at(int port, const char *repo, const char *digest)
+lookup_cached(int port, const char *repo, const char *digest,
+              struct oci_token_cache *tokens)
 {
     struct oci_lookup_req q;
 
     memset(&q, 0, sizeof(q));
     q.repository = repo;
     q.manifest_digest = digest;
+    q.tokens = tokens;
     return run_lookup(port, &q);
+}
+
+static struct outcome
+lookup_manifest_at(int port, const char *repo, const char *digest)
+{
+    return lookup_cached(port, repo, digest, NULL);
 }
 
 /* A lookup through the token proxy. */
@@ -735,6 +745,108 @@ test_manifest_untrusted(void **state)
     assert_non_null(strstr(o.why, "info layer does not hash"));
 }
 
+/* Lines of the proxy's request log that contain needle. */
+static int
+requests_count(struct reg *r, const char *needle)
+{
+    return count_lines(r, "requests.log", needle);
+}
+
+/* The proxy forgets every token it handed out. */
+static void
+revoke_tokens(struct reg *r)
+{
+    char cmd[256];
+
+    snprintf(cmd, sizeof(cmd),
+             "python3 -c 'import sys, urllib.request; "
+             "urllib.request.urlopen(sys.argv[1]).read()' "
+             "http://127.0.0.1:%d/admin/revoke",
+             r->proxy_port);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* A token cache: the second lookup of a repository sends the cached token
+ * at once (no 401, no token request); another repository gets its own; a
+ * cached token the registry refuses is dropped and a new one fetched, in
+ * the same lookup; an expired one is not sent.  Twin: without a cache
+ * every lookup fetches a token. */
+static void
+test_token_cache(void **state)
+{
+    struct reg *r = R(state);
+    struct pushed p, q;
+    struct outcome o;
+    struct oci_token_cache *tc = oci_token_cache_new(0);
+    struct oci_token_cache *short_tc = oci_token_cache_new(1);
+    const char *tok = "TOKEN repository:c/cached:pull";
+    const char *denied = "401 GET /v2/c/cached/";
+    struct timespec nap = {1, 200000000};
+    struct oci_lookup_req req;
+
+    NEED_REGISTRY(r);
+    assert_non_null(tc);
+    assert_non_null(short_tc);
+    push(r, &p, "c/cached", "--no-sig --log-index 70");
+    push(r, &q, "c/other", "--no-sig --log-index 71");
+
+    o = lookup_cached(r->proxy_port, "c/cached", p.artifact, tc);
+    assert_int_equal(o.res, OCI_OK);
+    assert_int_equal(requests_count(r, tok), 1);
+    assert_int_equal(requests_count(r, denied), 1);
+    o = lookup_cached(r->proxy_port, "c/cached", p.artifact, tc);
+    assert_int_equal(o.res, OCI_OK);
+    assert_pcrs_expected(r, &o, &p);
+    assert_int_equal(requests_count(r, tok), 1);
+    assert_int_equal(requests_count(r, denied), 1);
+
+    /* a token is for its repository only */
+    o = lookup_cached(r->proxy_port, "c/other", q.artifact, tc);
+    assert_int_equal(o.res, OCI_OK);
+    assert_int_equal(requests_count(r, "TOKEN repository:c/other:pull"), 1);
+
+    /* refused (revoked, expired early): dropped, a new one, still found */
+    revoke_tokens(r);
+    o = lookup_cached(r->proxy_port, "c/cached", p.artifact, tc);
+    assert_int_equal(o.res, OCI_OK);
+    assert_int_equal(requests_count(r, tok), 2);
+    assert_int_equal(requests_count(r, denied), 2);
+    o = lookup_cached(r->proxy_port, "c/cached", p.artifact, tc);
+    assert_int_equal(o.res, OCI_OK);
+    assert_int_equal(requests_count(r, tok), 2);
+
+    /* the cosign path uses the cache too (tag list: no .sig yet) */
+    memset(&req, 0, sizeof(req));
+    req.repository = "c/cached";
+    req.data_hash_hex = p.data_hash;
+    req.log_index = 70;
+    req.tokens = tc;
+    o = run_lookup(r->proxy_port, &req);
+    assert_int_equal(o.res, OCI_NOT_YET);
+    assert_true(requests_have(r, "GET /v2/c/cached/tags/list"));
+    assert_int_equal(requests_count(r, tok), 2);
+    assert_int_equal(requests_count(r, denied), 2);
+
+    /* the twin: no cache, a token per lookup */
+    o = lookup_manifest_at(r->proxy_port, "c/cached", p.artifact);
+    assert_int_equal(o.res, OCI_OK);
+    assert_int_equal(requests_count(r, tok), 3);
+
+    /* after its ttl a token is not sent again */
+    o = lookup_cached(r->proxy_port, "c/cached", p.artifact, short_tc);
+    assert_int_equal(o.res, OCI_OK);
+    assert_int_equal(requests_count(r, tok), 4);
+    nanosleep(&nap, NULL);
+    o = lookup_cached(r->proxy_port, "c/cached", p.artifact, short_tc);
+    assert_int_equal(o.res, OCI_OK);
+    assert_int_equal(requests_count(r, tok), 5);
+    assert_int_equal(requests_count(r, denied), 5);
+
+    oci_token_cache_free(tc);
+    oci_token_cache_free(short_tc);
+    oci_token_cache_free(NULL);
+}
+
 /* Invalid requests are refused synchronously, without a callback. */
 static void
 test_invalid_start(void **state)
@@ -865,6 +977,7 @@ main(void)
         cmocka_unit_test(test_manifest_found),
         cmocka_unit_test(test_manifest_not_yet),
         cmocka_unit_test(test_manifest_untrusted),
+        cmocka_unit_test(test_token_cache),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

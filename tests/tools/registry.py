@@ -17,6 +17,8 @@ loopback port that behaves like ghcr.io's anonymous pull auth:
     http://localhost:P/blobdata/..., served without a token (as ghcr.io
     sends blobs to its CDN); each such fetch is logged with whether an
     Authorization header came along;
+  - GET /admin/revoke forgets every token handed out (as an expired or
+    revoked token: the next request with one gets 401 again);
   - faults for negative tests: repositories badrealm/* get a realm on
     plain HTTP off loopback (192.0.2.1, TEST-NET), badtoken/* a token
     response without a token.
@@ -98,6 +100,12 @@ def main():
                 reqlog.write("BLOBDATA %s auth=%s\n" % (
                     u.path, "yes" if self.headers.get("Authorization") else "no"))
                 self.forward("GET", "/v2/" + u.path[len("/blobdata/"):], None, {})
+                return
+            if u.path == "/admin/revoke":
+                with lock:
+                    tokens.clear()
+                reqlog.write("REVOKE\n")
+                self.reply(200)
                 return
             if u.path == "/token":
                 q = urllib.parse.parse_qs(u.query)
