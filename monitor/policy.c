@@ -679,6 +679,10 @@ policy_row_attestation(struct store_signing *s, const struct entry *e)
         snprintf(note, sizeof(note), "%s",
                  e->attestation_oversize
                      ? "the log sent an attestation too large to read"
+                 : strcmp(s->kind, "dsse") == 0
+                     ? "the log keeps no attestation for dsse entries (Rekor "
+                       "stores intoto payloads only), so the signed "
+                       "statement and its PCRs cannot be read"
                      : "the log returned no attestation for this entry");
     } else {
         switch (attest_check(e->body, e->body_len, e->attestation_b64,

@@ -9,10 +9,12 @@
 #  - a statement whose predicate is describe-eif JSON with the allowed set
 #    (intoto 0.0.2): PCRs recorded from the attestation, no PCR alert;
 #  - cosign's custom-predicate wrapping ({"Data": "<describe-eif text>"})
-#    in a dsse entry with PCR2 changed: signing.unknown_pcrs naming PCR2;
+#    with PCR2 changed: signing.unknown_pcrs naming PCR2;
 #  - an attestation that does not hash to the entry's payloadHash:
 #    signing.pcrs_unavailable "untrusted: ...", its PCRs never used;
-#  - no attestation at all: signing.pcrs_unavailable saying so;
+#  - no attestation at all (Rekor did not store it; and never for dsse
+#    entries, which Rekor keeps no attestation of): signing.pcrs_unavailable
+#    saying so;
 #  - a statement without PCRs whose subject is an enclave image in the
 #    registry (Debian's docker-registry, no .sig at all): PCRs read from
 #    that manifest (source "subject"); a subject the registry does not
@@ -131,9 +133,10 @@ ZERO=$(printf '0%.0s' $(seq 1 64))
 statement "$T/ok.b64" "$ZERO" eif "$T/info-ok.json"
 statement "$T/pcr2.b64" "$ZERO" data "$T/info-pcr2.txt"
 append ok intoto "$T/ok.b64"
-append pcr2 dsse "$T/pcr2.b64"
+append pcr2 intoto "$T/pcr2.b64"
 append corrupt intoto "$T/ok.b64" corrupt
-append omitted dsse "$T/ok.b64" omit
+append omitted intoto "$T/ok.b64" omit
+append dsse dsse "$T/ok.b64"
 
 "$BIN" once -c "$T/a.yaml" >"$T/once1.out" 2>"$T/once1.err"
 RC=$?
@@ -145,10 +148,10 @@ check "intoto, allowed set in the predicate: found from the attestation" \
 check "intoto, allowed set: no PCR alert" test -z "$(pcr_alerts "$T/once1.out" "$I")"
 
 I=$(index_of "$T/pcr2.ap")
-check "dsse, Data wrapping, PCR2 changed: recorded" \
+check "Data wrapping, PCR2 changed: recorded" \
     test "$(row "$I")" = "found attestation $(cat "$T/pcr2-changed") -"
 A=$(pcr_alerts "$T/once1.out" "$I")
-check "dsse, PCR2 changed: one signing.unknown_pcrs naming PCR2 only ($A)" \
+check "Data wrapping, PCR2 changed: one signing.unknown_pcrs naming PCR2 only ($A)" \
     python3 -c '
 import sys
 a = sys.argv[1].split(" | ")
@@ -165,6 +168,11 @@ check "corrupted attestation: signing.pcrs_unavailable, untrusted" \
 I=$(index_of "$T/omitted.ap")
 check "no attestation: signing.pcrs_unavailable saying so" \
     test "$(pcr_alerts "$T/once1.out" "$I" | grep -c 'returned no attestation')" -eq 1
+I=$(index_of "$T/dsse.ap")
+check "dsse (no attestation in Rekor): signing.pcrs_unavailable saying why" \
+    test "$(pcr_alerts "$T/once1.out" "$I" | grep -c '^signing.pcrs_unavailable | the log keeps no attestation for dsse')" -eq 1
+"$BIN" status -c "$T/a.yaml" >"$T/status.out" 2>"$T/status.err"
+check "status: where the PCRs came from" grep -q "pcrs from attestation" "$T/status.out"
 
 if [ "$HAVE_REG" -eq 1 ]; then
     python3 "$TLOGWATCH_SRC/tests/tools/oci_push.py" \
@@ -175,7 +183,7 @@ if [ "$HAVE_REG" -eq 1 ]; then
         test "${ART#sha256:}" != "$ART"
     statement "$T/subj.b64" "${ART#sha256:}" none
     statement "$T/gone.b64" "$(printf 'ab%.0s' $(seq 1 32))" none
-    append subj dsse "$T/subj.b64"
+    append subj intoto "$T/subj.b64"
     append gone intoto "$T/gone.b64"
     "$BIN" once -c "$T/a.yaml" >"$T/once2.out" 2>"$T/once2.err"
     I=$(index_of "$T/subj.ap")
@@ -191,6 +199,4 @@ if [ "$HAVE_REG" -eq 1 ]; then
         test "$(pcr_alerts "$T/once3.out" "$I" | grep -c '^signing.pcrs_unavailable | lookup_timeout reached')" -eq 1
 fi
 
-"$BIN" status -c "$T/a.yaml" >"$T/status.out" 2>"$T/status.err"
-check "status: where the PCRs came from" grep -q "pcrs from attestation" "$T/status.out"
 finish

@@ -1462,13 +1462,14 @@ test_entries(void **state)
             is_canonical(json_string_value(json_object_get(e, "body"))));
         body = check_entry(t, m, i, root);
         kind = json_string_value(json_object_get(body, "kind"));
-        /* production's members, plus attestation for intoto / dsse noise
-         * (its payload, whose SHA-256 the body records) */
-        if (prod_entry_shape(m, &p, strcmp(kind, "hashedrekord") != 0, why,
+        /* production's members, plus attestation for intoto noise (its
+         * payload, whose SHA-256 the body records; Rekor's dsse type
+         * stores none) */
+        if (prod_entry_shape(m, &p, strcmp(kind, "intoto") == 0, why,
                              sizeof(why)) != 0) {
             fail_msg("index %lld vs production: %s", (long long)i, why);
         }
-        if (strcmp(kind, "hashedrekord") != 0) {
+        if (strcmp(kind, "intoto") == 0) {
             assert_int_equal(attestation_matches(m, body), 1);
             seen_att++;
         }
@@ -1519,7 +1520,7 @@ test_entries(void **state)
             json_t *body =
                 check_entry(t, json_array_get(arr, k), want[k], root);
             int att = strcmp(json_string_value(json_object_get(body, "kind")),
-                             "hashedrekord") != 0;
+                             "intoto") == 0;
 
             if (prod_entry_shape(json_array_get(arr, k), &p, att, why,
                                  sizeof(why)) != 0) {
@@ -2232,7 +2233,10 @@ test_attestation(void **state)
 
     for (k = 0; k < 2; k++) {
         for (j = 0; j < 4; j++) {
-            const char *mode = modes[j] != NULL ? modes[j] : "store";
+            /* the default: Rekor stores intoto payloads, never dsse's */
+            const char *mode = modes[j] != NULL                ? modes[j]
+                               : strcmp(kinds[k], "dsse") == 0 ? "omit"
+                                                               : "store";
             int rc;
 
             r = append_payload(t, kinds[k], (const uint8_t *)payload,
@@ -2395,13 +2399,16 @@ test_attestation(void **state)
 
             body = check_entry(t, e, idx + (json_int_t)i, NULL);
             kind = json_string_value(json_object_get(body, "kind"));
-            att_kind = strcmp(kind, "hashedrekord") != 0;
+            att_kind = strcmp(kind, "intoto") == 0;
             if (prod_entry_shape(e, &p, att_kind, why, sizeof(why)) != 0) {
                 fail_msg("noise %lld: %s", (long long)idx + (long long)i, why);
             }
             if (att_kind) {
                 assert_int_equal(attestation_matches(e, body), 1);
-                seen[strcmp(kind, "dsse") == 0]++;
+                seen[0]++;
+            } else if (strcmp(kind, "dsse") == 0) {
+                assert_int_equal(attestation_matches(e, body), -1);
+                seen[1]++;
             } else {
                 seen_none++;
             }
@@ -2415,11 +2422,11 @@ test_attestation(void **state)
     snprintf(post, sizeof(post), "{\"index\":%lld}", (long long)fork_idx);
     json_decref(admin(t, "fork", post));
     m = entry_three_ways(t, fork_idx, &body);
-    assert_int_equal(attestation_matches(m, body),
-                     strcmp(json_string_value(json_object_get(body, "kind")),
-                            "hashedrekord") == 0
-                         ? -1
-                         : 1);
+    assert_int_equal(
+        attestation_matches(m, body),
+        strcmp(json_string_value(json_object_get(body, "kind")), "intoto") == 0
+            ? 1
+            : -1);
     json_decref(body);
     json_decref(m);
     /* a rollback frees stored attestations (ASan: no leak, no reuse) */

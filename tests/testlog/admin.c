@@ -30,13 +30,16 @@
  *                           hashedrekord): what every read endpoint
  *                           serves as the entry's Rekor LogEntry member
  *                           "attestation":{"data":base64}:
- *                             "store" (default) the payload, as Rekor
- *                               with attestation storage; not stored
+ *                             "store" (intoto default) the payload, as
+ *                               Rekor with attestation storage (for
+ *                               dsse only on request: Rekor's dsse
+ *                               type never stores one); not stored
  *                               (as "omit") when its decoded base64
  *                               length exceeds 100 KiB, Rekor's
  *                               max_attestation_size default;
- *                             "omit" no attestation member, as Rekor
- *                               when it did not store the payload;
+ *                             "omit" (dsse default) no attestation
+ *                               member, as Rekor when it did not store
+ *                               the payload;
  *                             "corrupt" the payload with one byte changed
  *                               (its last hex digit 0<->1, else its last
  *                               byte's low bit), so its SHA-256 no longer
@@ -293,7 +296,7 @@ op_append(struct tl_server *srv, struct evhttp_request *req, json_t *in)
     struct tl_buf pem = {0}, vb64 = {0}, body = {0}, env = {0}, tmp = {0};
     const char *kind_s = NULL, *payload_b64 = NULL, *email = NULL;
     const char *att_s = NULL;
-    enum tl_att att = TL_ATT_STORE;
+    enum tl_att att = TL_ATT_STORE; /* dsse: TL_ATT_OMIT unless asked */
     uint8_t *att_bytes = NULL;
     char sha[41], repo_id[24], owner_id[24], defpayload[256];
     uint8_t *payload = NULL, artifact[TL_HASH_LEN], digest[TL_HASH_LEN];
@@ -341,6 +344,9 @@ op_append(struct tl_server *srv, struct evhttp_request *req, json_t *in)
     if (kind_s != NULL && tl_kind_parse(kind_s, &kind) != 0) {
         reply_err(srv, req, 400, "kind must be hashedrekord, intoto or dsse");
         goto done;
+    }
+    if (att_s == NULL && kind == TL_KIND_DSSE) {
+        att = TL_ATT_OMIT; /* Rekor's dsse type persists no attestation */
     }
     if (att_s != NULL &&
         (kind == TL_KIND_HASHEDREKORD || tl_att_parse(att_s, &att) != 0)) {

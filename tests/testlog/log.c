@@ -425,7 +425,9 @@ leaf_content(const struct tl_log *log, const struct tl_shard *s, uint64_t local,
         tl_noise_body(&n, s->sigs[local], s->siglens[local], body) != 0) {
         return -1;
     }
-    if (att != NULL && n.kind != TL_KIND_HASHEDREKORD) {
+    /* Rekor stores the payload of intoto 0.0.2 entries only: its dsse type
+     * implements no attestation storage (pkg/types/dsse/v0.0.1). */
+    if (att != NULL && n.kind == TL_KIND_INTOTO) {
         *has_att = 1;
         return tl_buf_add(att, n.payload, n.payload_len);
     }
@@ -647,8 +649,9 @@ tl_log_fork(struct tl_log *log, struct tl_shard *s, uint64_t local)
         return -1;
     }
     copy = (uint8_t *)body.p;
-    if (n.kind != TL_KIND_HASHEDREKORD) {
-        /* the variant's attestation is its own payload */
+    if (n.kind == TL_KIND_INTOTO) {
+        /* the variant's attestation is its own payload (intoto only, as
+         * leaf_content serves noise) */
         acopy = dup_bytes((const uint8_t *)n.payload, n.payload_len);
         if (acopy == NULL) {
             tl_buf_free(&body);
