@@ -122,9 +122,10 @@ struct pcrwatch {
     void (*done_cb)(void *arg);
     void *done_arg;
     struct event *done; /* owned (once): calls done_cb from the loop */
-    struct event *scan; /* owned */
-    int64_t last_scan;  /* unix s of the last scan, 0: none yet */
-    int64_t last_full;  /* unix s of the last full scan */
+    struct oci_token_cache *tokens; /* owned: anonymous tokens, reused */
+    struct event *scan;             /* owned */
+    int64_t last_scan;              /* unix s of the last scan, 0: none yet */
+    int64_t last_full;              /* unix s of the last full scan */
     struct pcrwatch_job *jobs;
     size_t njobs;
 };
@@ -663,6 +664,7 @@ pcrwatch_job_cb(evutil_socket_t fd, short what, void *arg)
     req.repository = rule->registry_repository;
     req.plain_http = rule->registry_plain_http;
     req.credentials = rule->credentials;
+    req.tokens = j->w->tokens;
     if (j->f[F_SOURCE] != NULL && strcmp(j->f[F_SOURCE], "subject") == 0) {
         req.manifest_digest = j->f[F_DIGEST]; /* the statement's subject */
     } else {
@@ -760,8 +762,10 @@ pcrwatch_new(struct tlw *t)
         return NULL;
     }
     w->t = t;
+    w->tokens = oci_token_cache_new(0);
     w->scan = evtimer_new(t->base, pcrwatch_scan_cb, w);
-    if (w->scan == NULL || evtimer_add(w->scan, &now) != 0) {
+    if (w->tokens == NULL || w->scan == NULL ||
+        evtimer_add(w->scan, &now) != 0) {
         pcrwatch_free(w);
         return NULL;
     }
@@ -793,7 +797,8 @@ pcrwatch_once(struct tlw *t, void (*done)(void *arg), void *arg)
     w->done_cb = done;
     w->done_arg = arg;
     w->done = evtimer_new(t->base, pcrwatch_done_cb, w);
-    if (w->done == NULL) {
+    w->tokens = oci_token_cache_new(0);
+    if (w->done == NULL || w->tokens == NULL) {
         pcrwatch_free(w);
         return NULL;
     }
@@ -831,5 +836,6 @@ pcrwatch_free(struct pcrwatch *w)
     if (w->done != NULL) {
         event_free(w->done);
     }
+    oci_token_cache_free(w->tokens); /* after every lookup is cancelled */
     free(w);
 }

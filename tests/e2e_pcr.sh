@@ -297,6 +297,13 @@ check "annotation disagrees with the info layer: unavailable ($S)" \
 check "annotation disagrees: signing.pcrs_unavailable, reason untrusted" \
     test "$(pcr_alerts "$T/run.out" "$I" | grep -c '^signing.pcrs_unavailable untrusted: ')" -eq 1
 
+# The daemon's lookups share anonymous tokens (oci.h token cache): each
+# lookup starts with the commit-SHA tag, so count those against tokens.
+NTOK=$(grep -c '^TOKEN ' "$T/reg/requests.log")
+NLOOK=$(grep -cE '/manifests/[0-9a-f]{40}( |$)' "$T/reg/requests.log")
+check "daemon: anonymous tokens reused ($NTOK tokens for $NLOOK lookups)" \
+    test "$NTOK" -ge 1 -a "$NLOOK" -ge 6 -a "$NTOK" -le $((NLOOK / 2))
+
 # ---- once: one attempt per pending lookup; what fails stays pending ---------
 # p-dead.yaml: the same rule, its registry on a port nobody listens on and
 # a long lookup_timeout, so an attempt fails and the row stays pending.
