@@ -186,13 +186,14 @@ static const char *const store_v1[] = {
  * Version 2 (issue 7): PCR8 (a signed EIF), where the PCRs of a signing
  * come from (pcrs_source: "signature" = cosign's .sig manifest found by
  * the payload digest, "attestation" = the in-toto statement of the entry
- * itself, "subject" = the manifest its statement's subject names), and a
+ * itself, "subject" = the manifest its statement's subject names, "att" =
+ * the statement found among cosign's .att manifests), and a
  * note (why a lookup has not succeeded or why it ended unavailable).
  */
 static const char *const store_v2[] = {
     "ALTER TABLE signings ADD COLUMN pcr8 TEXT;\n",
     "ALTER TABLE signings ADD COLUMN pcrs_source TEXT CHECK (pcrs_source IN\n"
-    "  ('signature', 'attestation', 'subject'));\n",
+    "  ('signature', 'attestation', 'subject', 'att'));\n",
     "ALTER TABLE signings ADD COLUMN pcrs_note TEXT;\n",
     "PRAGMA user_version = 2;\n",
     NULL,
