@@ -45,9 +45,9 @@ struct cv {
     int failed;
 };
 
-static const char *const root_keys[] = {"state",  "trusted_root", "logs",
-                                        "watch",  "notify",       "heartbeat",
-                                        "report", "http",         NULL};
+static const char *const root_keys[] = {
+    "state",     "trusted_root", "logs", "watch",     "notify",
+    "heartbeat", "report",       "http", "retention", NULL};
 static const char *const log_keys[] = {"name",        "kind",
                                        "url",         "poll_interval",
                                        "start",       "max_concurrency",
@@ -67,6 +67,8 @@ static const char *const sink_keys[] = {"name",    "type",   "min_severity",
 static const char *const heartbeat_keys[] = {"every", "notify", NULL};
 static const char *const report_keys[] = {"every", "notify", "dir", NULL};
 static const char *const http_keys[] = {"listen", NULL};
+static const char *const retention_keys[] = {"checkpoints", "alerts",
+                                             "signings", NULL};
 
 static const char *const log_kind_names[] = {"rekor-v1", "rekor-v2", NULL};
 static const char *const sink_type_names[] = {"slack", "webhook", "exec",
@@ -1291,6 +1293,53 @@ cv_http(struct cv *cv, const struct config_node *v, struct config_http *h)
     }
 }
 
+/*
+ * A retention: a plain 0 (keep forever) or a duration of at least
+ * CONFIG_MIN_RETENTION_MS (a typo such as 400m for 400d would delete
+ * the evidence of the last 400 days).
+ */
+static void
+cv_retention_one(struct cv *cv, const struct config_node *v, const char *path,
+                 uint64_t *out)
+{
+    if (v->kind == CONFIG_NODE_SCALAR && v->plain && v->len == 1 &&
+        v->str[0] == '0') {
+        *out = 0;
+        return;
+    }
+    if (cv_duration(cv, v, path, out) != 0) {
+        return;
+    }
+    if (*out < CONFIG_MIN_RETENTION_MS) {
+        cv_err(cv, v, path,
+               "a retention must be at least 1d (a shorter one is "
+               "too easy to lose evidence with); 0 keeps forever");
+        *out = 0;
+    }
+}
+
+static void
+cv_retention(struct cv *cv, const struct config_node *v,
+             struct config_retention *r)
+{
+    const struct config_node *n;
+
+    if (cv_map(cv, v, "retention", retention_keys) != 0) {
+        return;
+    }
+    r->pos.line = v->line;
+    r->pos.col = v->col;
+    if ((n = config_tree_get(v, "checkpoints")) != NULL) {
+        cv_retention_one(cv, n, "retention.checkpoints", &r->checkpoints_ms);
+    }
+    if ((n = config_tree_get(v, "alerts")) != NULL) {
+        cv_retention_one(cv, n, "retention.alerts", &r->alerts_ms);
+    }
+    if ((n = config_tree_get(v, "signings")) != NULL) {
+        cv_retention_one(cv, n, "retention.signings", &r->signings_ms);
+    }
+}
+
 /* Validate the items of a top-level list section with fn. */
 #define CV_SECTION(cv, node, name, arr, count, fn)                             \
     do {                                                                       \
@@ -1367,6 +1416,9 @@ cv_root(struct cv *cv, const struct config_node *root, struct config *cfg)
     }
     if ((n = config_tree_get(root, "http")) != NULL) {
         cv_http(cv, n, &cfg->http);
+    }
+    if ((n = config_tree_get(root, "retention")) != NULL) {
+        cv_retention(cv, n, &cfg->retention);
     }
 }
 

@@ -32,8 +32,9 @@
  * JSON is read by the same parser (JSON is YAML flow syntax), so a JSON
  * file with the same content loads into an identical struct config.
  *
- * Durations: one or more <decimal><unit> groups, units h, m, s, ms, in
- * decreasing order, each at most once ("1h30m", "500ms", "24h").  No sign,
+ * Durations: one or more <decimal><unit> groups, units d (24h), h, m, s,
+ * ms, in decreasing order, each at most once ("1h30m", "500ms", "24h",
+ * "400d", "1d12h").  No sign,
  * no fraction, no bare number; the total must be > 0 and at most
  * CONFIG_MAX_DURATION_MS.
  *
@@ -74,7 +75,8 @@
 #define CONFIG_MAX_ERRORS 64          /* then one "too many errors" */
 #define CONFIG_MAX_CONCURRENCY 64
 #define CONFIG_MAX_DURATION_MS (100ULL * 365 * 24 * 3600 * 1000)
-#define CONFIG_PCR_HEX_LEN 96 /* SHA-384, hex */
+#define CONFIG_PCR_HEX_LEN 96                         /* SHA-384, hex */
+#define CONFIG_MIN_RETENTION_MS (24ULL * 3600 * 1000) /* 1d */
 
 /* Defaults (DESIGN.md "Config"). */
 #define CONFIG_DEFAULT_STATE "/var/lib/tlogwatch/state.db"
@@ -207,6 +209,17 @@ struct config_report {
     char *dir; /* where reports are written, or NULL */
 };
 
+/* retention: how long the store keeps each kind of row; 0 (the default
+ * for each, and a plain 0 in the file) keeps it forever.  Otherwise at
+ * least CONFIG_MIN_RETENTION_MS.  What is never deleted is the store's
+ * business (store.h, store_prune). */
+struct config_retention {
+    struct config_pos pos;   /* the retention: mapping; 0, 0 when absent */
+    uint64_t checkpoints_ms; /* verified checkpoints */
+    uint64_t alerts_ms;      /* alerts, with their deliveries */
+    uint64_t signings_ms;    /* watched signings */
+};
+
 struct config_http {
     char *listen; /* "host:port" as written, or NULL: no HTTP server */
     char *host;   /* IP literal or localhost, without brackets */
@@ -230,6 +243,7 @@ struct config {
     struct config_heartbeat heartbeat;
     struct config_report report;
     struct config_http http;
+    struct config_retention retention;
 };
 
 /* One error.  line and col are 1-based; line == 0 for an error about the

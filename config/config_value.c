@@ -42,7 +42,8 @@ config_parse_duration(const char *s, size_t len, uint64_t *ms, const char **why)
     static const struct {
         const char *name;
         uint64_t ms;
-    } units[] = {{"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
+    } units[] = {
+        {"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
     size_t i = 0;
     int last = -1, u;
     uint64_t total = 0, v, part;
@@ -57,7 +58,7 @@ config_parse_duration(const char *s, size_t len, uint64_t *ms, const char **why)
     }
     while (i < len) {
         if (!value_is_digit(s[i])) {
-            *why = "expected a number followed by a unit (h, m, s, ms)";
+            *why = "expected a number followed by a unit (d, h, m, s, ms)";
             return -1;
         }
         v = 0;
@@ -71,7 +72,7 @@ config_parse_duration(const char *s, size_t len, uint64_t *ms, const char **why)
             i++;
         }
         if (i == len) {
-            *why = "missing unit (h, m, s or ms)";
+            *why = "missing unit (d, h, m, s or ms)";
             return -1;
         }
         if (s[i] == '.') {
@@ -79,19 +80,22 @@ config_parse_duration(const char *s, size_t len, uint64_t *ms, const char **why)
             return -1;
         }
         if (s[i] == 'm' && i + 1 < len && s[i + 1] == 's') {
-            u = 3;
+            u = 4;
             i += 2;
-        } else if (s[i] == 'h') {
+        } else if (s[i] == 'd') {
             u = 0;
             i++;
-        } else if (s[i] == 'm') {
+        } else if (s[i] == 'h') {
             u = 1;
             i++;
-        } else if (s[i] == 's') {
+        } else if (s[i] == 'm') {
             u = 2;
             i++;
+        } else if (s[i] == 's') {
+            u = 3;
+            i++;
         } else {
-            *why = "unknown unit (use h, m, s or ms)";
+            *why = "unknown unit (use d, h, m, s or ms)";
             return -1;
         }
         if (u <= last) {

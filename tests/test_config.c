@@ -369,7 +369,10 @@ config_equal(const struct config *a, const struct config *b)
            refs_eq(&a->report.notify, &b->report.notify) &&
            str_eq(a->report.dir, b->report.dir) &&
            str_eq(a->http.listen, b->http.listen) &&
-           str_eq(a->http.host, b->http.host) && a->http.port == b->http.port;
+           str_eq(a->http.host, b->http.host) && a->http.port == b->http.port &&
+           a->retention.checkpoints_ms == b->retention.checkpoints_ms &&
+           a->retention.alerts_ms == b->retention.alerts_ms &&
+           a->retention.signings_ms == b->retention.signings_ms;
 }
 
 /* ---- the shipped configs ---------------------------------------------- */
@@ -783,8 +786,30 @@ static const struct bad_case bad_cases[] = {
     {"logs:\n  - name: r\n    url: https://x.example\n    poll_interval: "
      "-5s\n",
      "-5s", 1, "bad duration '-5s': negative"},
-    {"logs:\n  - name: r\n    url: https://x.example\n    stale_after: 1d\n",
-     "1d", 1, "logs[0].stale_after: bad duration '1d': unknown unit"},
+    {"logs:\n  - name: r\n    url: https://x.example\n    stale_after: 1w\n",
+     "1w", 1, "logs[0].stale_after: bad duration '1w': unknown unit"},
+    {"logs:\n  - name: r\n    url: https://x.example\n    stale_after: "
+     "1h1d\n",
+     "1h1d", 1, "logs[0].stale_after: bad duration '1h1d': each unit"},
+    /* retention */
+    {BASE_LOG "retention:\n  checkpoint: 400d\n", "checkpoint", 1,
+     "retention: unknown key 'checkpoint'"},
+    {BASE_LOG "retention: 400d\n", "400d", 1,
+     "retention: expected a mapping, got a string"},
+    {BASE_LOG "retention:\n  alerts: 23h59m\n", "23h59m", 1,
+     "retention.alerts: a retention must be at least 1d"},
+    {BASE_LOG "retention:\n  checkpoints: 400m\n", "400m", 1,
+     "retention.checkpoints: a retention must be at least 1d"},
+    {BASE_LOG "retention:\n  signings: 400\n", "400", 1,
+     "retention.signings: bad duration '400': missing unit"},
+    {BASE_LOG "retention:\n  signings: \"0\"\n", "\"0\"", 1,
+     "retention.signings: bad duration '0': missing unit"},
+    {BASE_LOG "retention:\n  signings: 0d\n", "0d", 1,
+     "retention.signings: bad duration '0d': duration must be greater"},
+    {BASE_LOG "retention:\n  alerts: -400d\n", "-400d", 1,
+     "retention.alerts: bad duration '-400d': negative"},
+    {BASE_LOG "retention:\n  alerts: ~\n", "~", 1,
+     "retention.alerts: expected a string, got no value"},
     {"logs:\n  - name: r\n    url: https://x.example\n    "
      "unreachable_after: \"\"\n",
      "\"\"", 1, "logs[0].unreachable_after: must not be empty"},
@@ -1108,6 +1133,11 @@ test_defaults(void **state)
     assert_int_equal(cfg->report.notify.n, 0);
     assert_null(cfg->report.dir);
     assert_null(cfg->http.listen);
+    /* retention: nothing is deleted unless asked */
+    assert_int_equal(cfg->retention.checkpoints_ms, 0);
+    assert_int_equal(cfg->retention.alerts_ms, 0);
+    assert_int_equal(cfg->retention.signings_ms, 0);
+    assert_int_equal(cfg->retention.pos.line, 0);
     assert_string_equal(config_log_kind_name(CONFIG_LOG_REKOR_V2), "rekor-v2");
     assert_string_equal(config_sink_type_name(CONFIG_SINK_WEBHOOK), "webhook");
     assert_string_equal(config_severity_name(CONFIG_SEVERITY_WARNING),
@@ -1117,6 +1147,41 @@ test_defaults(void **state)
     config_free(cfg);
     config_free(NULL);
     config_errors_free(NULL);
+}
+
+/* retention: each kind alone, the three together, 0 and the 1d
+ * minimum exactly (the twins of the retention bad cases). */
+static void
+test_retention(void **state)
+{
+    struct config *cfg;
+
+    (void)state;
+    cfg = expect_ok(BASE_LOG "retention:\n  checkpoints: 400d\n"
+                             "  alerts: 1d\n  signings: 0\n");
+    assert_int_equal(cfg->retention.checkpoints_ms, 400ULL * 86400000);
+    assert_int_equal(cfg->retention.alerts_ms, 86400000);
+    assert_int_equal(cfg->retention.signings_ms, 0);
+    assert_int_equal(cfg->retention.pos.line, 5);
+    assert_int_equal(cfg->retention.pos.col, 3);
+    config_free(cfg);
+
+    cfg = expect_ok(BASE_LOG "retention:\n  signings: 24h\n");
+    assert_int_equal(cfg->retention.checkpoints_ms, 0);
+    assert_int_equal(cfg->retention.alerts_ms, 0);
+    assert_int_equal(cfg->retention.signings_ms, 86400000);
+    config_free(cfg);
+
+    cfg = expect_ok(BASE_LOG "retention: {checkpoints: 1d12h, alerts: 0}\n");
+    assert_int_equal(cfg->retention.checkpoints_ms, 36ULL * 3600000);
+    assert_int_equal(cfg->retention.alerts_ms, 0);
+    config_free(cfg);
+
+    cfg = expect_ok(BASE_LOG "retention: {}\n");
+    assert_int_equal(cfg->retention.checkpoints_ms, 0);
+    assert_int_equal(cfg->retention.alerts_ms, 0);
+    assert_int_equal(cfg->retention.signings_ms, 0);
+    config_free(cfg);
 }
 
 /* A known bad line, positions written out. */
@@ -1138,7 +1203,7 @@ test_exact_position(void **state)
     assert_int_equal(errs->v[0].col, 20);
     assert_string_equal(config_error_format(&errs->v[0], buf, sizeof(buf)),
                         "t.yaml:4:20: logs[0].poll_interval: bad duration "
-                        "'30x': unknown unit (use h, m, s or ms)");
+                        "'30x': unknown unit (use d, h, m, s or ms)");
     config_errors_free(errs);
 
     /* twin: the line fixed, no error */
@@ -1663,12 +1728,17 @@ test_durations(void **state)
         {"007s", 7000},
         {"2h3m4s5ms", 7384005},
         {"876000h", 876000ULL * 3600000},
+        {"1d", 86400000},
+        {"400d", 400ULL * 86400000},
+        {"1d12h", 36ULL * 3600000},
+        {"36500d", 36500ULL * 86400000},
     };
     static const char *const bad[] = {
-        "",        "-5s",  "+5s", "30",   "5x",    "1.5h",
-        "30m1h",   "1s1s", "0s",  "0h0m", "s",     " 5s",
-        "5 s",     "5S",   "1d",  "ms",   "1m-1s", "99999999999999999999s",
-        "876001h", "5sm",
+        "",        "-5s",  "+5s",  "30",   "5x",     "1.5h",
+        "30m1h",   "1s1s", "0s",   "0h0m", "s",      " 5s",
+        "5 s",     "5S",   "1w",   "ms",   "1m-1s",  "99999999999999999999s",
+        "876001h", "5sm",  "1h1d", "1d1d", "36501d", "0d",
+        "1D",      "d",
     };
     size_t i;
     uint64_t ms;
@@ -1874,6 +1944,7 @@ main(void)
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_retention),
         cmocka_unit_test(test_urls),
         cmocka_unit_test(test_value_checks),
     };
