@@ -5,7 +5,9 @@
  * Invariants kept here:
  *  - the order of the checks is body, then attestation bytes against the
  *    body's payloadHash, then the statement: nothing of the attestation is
- *    parsed before its hash matches what the tree proves;
+ *    parsed before its hash matches what the tree proves (attest_statement
+ *    is that last step alone, for bytes whose hash a caller checked: the
+ *    statement found in a registry's .att manifest, monitor/oci.c);
  *  - every JSON document is parsed with JSON_REJECT_DUPLICATES, after a
  *    size check, and walked only after a depth check (ATTEST_MAX_DEPTH);
  *  - out->why is built from fixed text, names of places chosen here,
@@ -488,8 +490,27 @@ attest_check(const uint8_t *body, size_t body_len, const char *att_b64,
                      "payloadHash (%s...)",
                      got_hex, want_hex);
     } else {
-        st = statement(buf, len, out);
+        st = attest_statement(buf, len, out);
     }
+    free(buf);
+    return st;
+}
+
+enum attest_status
+attest_statement(const uint8_t *stmt, size_t len, struct attest_result *out)
+{
+    enum attest_status st;
+
+    memset(out, 0, sizeof(*out));
+    if (stmt == NULL || len == 0) {
+        return set_why(out, ATTEST_MALFORMED, "the statement is empty");
+    }
+    if (len > ATTEST_MAX_BYTES) {
+        return set_why(out, ATTEST_MALFORMED,
+                       "the statement is %zu bytes, over the %u-byte limit",
+                       len, ATTEST_MAX_BYTES);
+    }
+    st = statement(stmt, len, out);
     if (st != ATTEST_PCRS) {
         out->pcrs.present = 0;
         memset(out->pcrs.hex, 0, sizeof(out->pcrs.hex));
@@ -497,7 +518,6 @@ attest_check(const uint8_t *body, size_t body_len, const char *att_b64,
     if (st != ATTEST_PCRS && st != ATTEST_NO_PCRS) {
         out->pcrs.artifact_digest[0] = '\0';
     }
-    free(buf);
     return st;
 }
 

@@ -69,6 +69,20 @@ enum attest_status attest_check(const uint8_t *body, size_t body_len,
                                 const char *att_b64, size_t att_b64_len,
                                 struct attest_result *out);
 
+/*
+ * The statement part of attest_check alone: stmt (len bytes, borrowed for
+ * the call) is the in-toto statement whose SHA-256 the caller has already
+ * compared with the body's payloadHash (the DSSE payload that
+ * oci_lookup_start's att_payload_hash mode found in the registry).  It is
+ * parsed and its PCRs read exactly as attest_check does after that
+ * comparison (_type, subject, the five places); NULL, empty or more than
+ * ATTEST_MAX_BYTES is ATTEST_MALFORMED.  attest_check calls it, so both
+ * give the same verdict, PCRs, subject digest and why on the same bytes.
+ * out is overwritten whole.  Returns out->status.
+ */
+enum attest_status attest_statement(const uint8_t *stmt, size_t len,
+                                    struct attest_result *out);
+
 /* "intoto"/"dsse": 1 when attest_check applies to this entry kind; else 0
  * (NULL too). */
 int attest_kind_applies(const char *kind);

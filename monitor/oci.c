@@ -32,6 +32,8 @@
 #define OCI_ANN_TITLE "org.opencontainers.image.title"
 #define OCI_ANN_BUNDLE "dev.sigstore.cosign/bundle"
 #define OCI_ANN_SIGNATURE "dev.cosignproject.cosign/signature"
+#define OCI_DSSE_MEDIA_TYPE "application/vnd.dsse.envelope.v1+json"
+#define OCI_INTOTO_PAYLOAD_TYPE "application/vnd.in-toto+json"
 
 static const char *const pcr_names[4] = {"PCR0", "PCR1", "PCR2", "PCR8"};
 
@@ -372,7 +374,8 @@ parse_layer(json_t *l, struct oci_layer *out)
         out->has_log_index = 1;
     }
     v = json_object_get(ann, OCI_ANN_SIGNATURE);
-    if (v != NULL) {
+    /* "" on cosign's attestation layers (the signature is in the envelope) */
+    if (v != NULL && !(json_is_string(v) && json_string_length(v) == 0)) {
         if (signature_hash(v, out->signature_sha256) != 0) {
             return -1;
         }
@@ -606,6 +609,56 @@ out:
     return rc;
 }
 
+int
+oci_parse_envelope(const char *buf, size_t len, uint8_t *out, size_t cap,
+                   size_t *out_len)
+{
+    json_t *root;
+    json_t *v;
+    json_t *sigs;
+    size_t i;
+    long got;
+    int rc = -1;
+
+    if (out == NULL || out_len == NULL) {
+        return -1;
+    }
+    *out_len = 0;
+    root = load_json(buf, len, OCI_MAX_ENVELOPE_BYTES);
+    if (!json_is_object(root)) {
+        goto out;
+    }
+    v = json_object_get(root, "payloadType");
+    if (!json_is_string(v) ||
+        json_string_length(v) != strlen(OCI_INTOTO_PAYLOAD_TYPE) ||
+        strcmp(json_string_value(v), OCI_INTOTO_PAYLOAD_TYPE) != 0) {
+        goto out;
+    }
+    sigs = json_object_get(root, "signatures");
+    if (!json_is_array(sigs) || json_array_size(sigs) == 0) {
+        goto out;
+    }
+    for (i = 0; i < json_array_size(sigs); i++) {
+        if (!json_is_string(json_object_get(json_array_get(sigs, i), "sig"))) {
+            goto out;
+        }
+    }
+    v = json_object_get(root, "payload");
+    if (!json_is_string(v) || json_string_length(v) == 0) {
+        goto out;
+    }
+    got = merkle_b64_decode(json_string_value(v), json_string_length(v), out,
+                            cap);
+    if (got <= 0) {
+        goto out;
+    }
+    *out_len = (size_t)got;
+    rc = 0;
+out:
+    json_decref(root);
+    return rc;
+}
+
 /*
  * The lookup.
  */
@@ -616,6 +669,7 @@ enum step {
     ST_TAGS,              /* GET tags/list?n=&last= */
     ST_SIG,               /* GET manifests/<.sig tag>, one after another */
     ST_PAYLOAD,           /* GET blobs/sha256:<data hash> */
+    ST_ENVELOPE,          /* GET blobs/<DSSE layer> of an .att manifest */
     ST_ARTIFACT,          /* GET manifests/<D> */
     ST_INFO,              /* GET blobs/<info layer> */
     ST_TOKEN,             /* GET <realm>?service=&scope= */
@@ -642,7 +696,8 @@ struct oci_lookup {
     struct http_handle *h;           /* the request in flight, or NULL */
     char base[OCI_BASE_LEN];         /* scheme://host/v2/<repository> */
     char reference[OCI_MAX_REF * 2]; /* host/repository, for the payload */
-    char data_hash[65];              /* lowercase */
+    char data_hash[65];              /* lowercase: the data hash, or (att)
+                                        the DSSE payload hash */
     char commit_sha[OCI_MAX_TAG + 1];
     uint64_t log_index;
     int check_signature;                /* the caller gave the signature */
@@ -659,6 +714,9 @@ struct oci_lookup {
     const char *accept;           /* static, or NULL */
     uint64_t cap;
     int follow;
+    const char *saved_accept; /* accept, cap, follow of the request a */
+    uint64_t saved_cap;       /* token fetch resumes */
+    int saved_follow;
 
     char (*sig_tags)[OCI_MAX_TAG + 1]; /* owned */
     size_t n_sig, cap_sig, sig_next;
@@ -667,6 +725,14 @@ struct oci_lookup {
     int logindex_mismatch;         /* a matching layer with another logIndex or
                                       signature */
     char sig_tag[OCI_MAX_TAG + 1]; /* the tag the layer was found under */
+    const char *tag_suffix;        /* ".sig", or ".att" (att) */
+
+    int att;           /* by att_payload_hash: the .att manifests */
+    int att_shortcut;  /* l->m is the commit SHA's .att manifest */
+    size_t layer_next; /* layers of l->m left to look at (from last) */
+    size_t att_blobs;  /* envelopes fetched */
+    char envelope_digest[OCI_DIGEST_LEN + 1]; /* the one in flight */
+    uint8_t *stmt; /* owned: the decoded payload of an envelope */
 
     int by_manifest;                   /* the caller named D: steps 1, 4 */
     char artifact[OCI_DIGEST_LEN + 1]; /* manifest D */
@@ -805,6 +871,7 @@ lookup_free(struct oci_lookup *l)
     wipe_free(l->auth);
     free(l->sig_tags);
     free(l->m);
+    free(l->stmt);
     free(l);
 }
 
@@ -955,9 +1022,9 @@ collect_sig_tag(const char *t, void *arg)
     size_t i;
     void *p;
 
-    /* sha256-<64 hex>.sig */
+    /* sha256-<64 hex>.sig (.att) */
     if (n != 7 + 64 + 4 || strncmp(t, "sha256-", 7) != 0 ||
-        strcmp(t + 71, ".sig") != 0 || l->n_sig >= OCI_MAX_SIG_TAGS) {
+        strcmp(t + 71, l->tag_suffix) != 0 || l->n_sig >= OCI_MAX_SIG_TAGS) {
         return;
     }
     for (i = 0; i < l->n_sig; i++) { /* a page seen twice */
@@ -1013,7 +1080,12 @@ next_sig(struct oci_lookup *l)
 static void
 sigs_exhausted(struct oci_lookup *l)
 {
-    if (l->logindex_mismatch) {
+    if (l->att) {
+        finish(l, OCI_NOT_YET, NULL,
+               "no attestation manifest holds a statement with the entry's "
+               "payload hash yet",
+               NULL);
+    } else if (l->logindex_mismatch) {
         finish(l, OCI_UNTRUSTED, NULL,
                "the signature layer's cosign bundle or signature does not "
                "match the entry (logIndex, signature)",
@@ -1082,6 +1154,9 @@ handle_401(struct oci_lookup *l, const struct http_response *r)
     }
     l->token_fetched = 1;
     l->resume = l->step;
+    l->saved_accept = l->accept;
+    l->saved_cap = l->cap;
+    l->saved_follow = l->follow;
     l->step = ST_TOKEN;
     l->accept = NULL;
     l->cap = OCI_MAX_TOKEN_BYTES;
@@ -1149,15 +1224,9 @@ on_token(struct oci_lookup *l, const struct http_response *r)
     /* resume the request that got the 401 */
     memcpy(l->url, l->saved_url, sizeof(l->url));
     l->step = l->resume;
-    l->accept =
-        (l->step == ST_PAYLOAD || l->step == ST_INFO || l->step == ST_TAGS)
-            ? NULL
-            : OCI_ACCEPT_MANIFEST;
-    l->cap = l->step == ST_PAYLOAD ? OCI_MAX_PAYLOAD_BYTES
-             : l->step == ST_INFO  ? OCI_MAX_INFO_BYTES
-             : l->step == ST_TAGS  ? OCI_MAX_TAGLIST_BYTES
-                                   : OCI_MAX_MANIFEST_BYTES;
-    l->follow = l->step == ST_PAYLOAD || l->step == ST_INFO;
+    l->accept = l->saved_accept;
+    l->cap = l->saved_cap;
+    l->follow = l->saved_follow;
     if (send_req(l) != 0) {
         finish(l, OCI_ERROR, NULL, "cannot send a request", NULL);
     }
@@ -1329,6 +1398,117 @@ on_info(struct oci_lookup *l, const struct http_response *r)
     finish(l, OCI_OK, &p, "PCRs found", NULL);
 }
 
+/*
+ * The attestation path (att): the .att manifest in l->m is read layer by
+ * layer, last first; each step fetches at most one envelope.
+ */
+
+/* l->m is done: the next .att manifest, or after the commit SHA's one the
+ * tag list. */
+static void
+att_manifest_done(struct oci_lookup *l)
+{
+    if (l->att_shortcut) {
+        l->att_shortcut = 0;
+        l->sig_tag[0] = '\0';
+        start_tags(l);
+        return;
+    }
+    advance_sig(l);
+}
+
+/* Fetches the next DSSE layer of l->m (from the last) not ruled out by its
+ * media type, its bundle's logIndex or its size. */
+static void
+next_att_layer(struct oci_lookup *l)
+{
+    while (l->layer_next > 0) {
+        const struct oci_layer *ly = &l->m->layers[--l->layer_next];
+
+        if (strcmp(ly->media_type, OCI_DSSE_MEDIA_TYPE) != 0 ||
+            (ly->has_log_index && ly->bundle_log_index != l->log_index) ||
+            ly->size > OCI_MAX_ENVELOPE_BYTES) {
+            continue; /* not this entry's: never fetched */
+        }
+        if (l->att_blobs >= OCI_MAX_ATT_BLOBS) {
+            finish(l, OCI_NOT_YET, NULL,
+                   "no statement with the entry's payload hash among the "
+                   "attestation layers read (limit reached)",
+                   NULL);
+            return;
+        }
+        l->att_blobs++;
+        memcpy(l->envelope_digest, ly->digest, sizeof(l->envelope_digest));
+        if (get_blob(l, ST_ENVELOPE, l->envelope_digest,
+                     OCI_MAX_ENVELOPE_BYTES) != 0) {
+            finish(l, OCI_ERROR, NULL, "cannot send a request", NULL);
+        }
+        return;
+    }
+    att_manifest_done(l);
+}
+
+/* An .att manifest (fetched by tag) answered. */
+static void
+on_att_manifest(struct oci_lookup *l, const struct http_response *r,
+                const char *tag)
+{
+    if (r->status == 200 && ensure_m(l) == 0 &&
+        oci_parse_manifest(r->body, r->body_len, l->m) == 0) {
+        memmove(l->sig_tag, tag, strlen(tag) + 1);
+        l->layer_next = l->m->n_layers;
+        next_att_layer(l);
+        return;
+    }
+    if (!l->att_shortcut && r->status != 200 && r->status != 404) {
+        finish(l, OCI_ERROR, NULL, "attestation manifest",
+               status_why(r->status));
+        return;
+    }
+    att_manifest_done(l); /* absent or not a manifest: the next one */
+}
+
+static void
+on_envelope(struct oci_lookup *l, const struct http_response *r)
+{
+    struct oci_pcrs p;
+    char hex[65];
+    size_t n = 0;
+
+    if (r->status != 200) {
+        finish(l, OCI_ERROR, NULL, "attestation layer", status_why(r->status));
+        return;
+    }
+    if (body_matches(r, l->envelope_digest) != 0) {
+        finish(l, OCI_UNTRUSTED, NULL,
+               "an attestation layer does not hash to its digest", NULL);
+        return;
+    }
+    free(l->stmt);
+    l->stmt = malloc(r->body_len > 0 ? r->body_len : 1);
+    if (l->stmt == NULL) {
+        finish(l, OCI_ERROR, NULL, "out of memory", NULL);
+        return;
+    }
+    if (oci_parse_envelope(r->body, r->body_len, l->stmt, r->body_len, &n) !=
+        0) {
+        next_att_layer(l); /* not an in-toto envelope: junk, look on */
+        return;
+    }
+    sha256_hex((const char *)l->stmt, n, hex);
+    if (strcmp(hex, l->data_hash) != 0) {
+        next_att_layer(l); /* another statement */
+        return;
+    }
+    memset(&p, 0, sizeof(p));
+    snprintf(p.artifact_digest, sizeof(p.artifact_digest), "sha256:%.64s",
+             l->sig_tag + 7);
+    p.statement = l->stmt;
+    p.statement_len = n;
+    finish(l, OCI_OK, &p,
+           "the entry's statement found in an attestation manifest", NULL);
+}
+
 static void
 on_step(struct oci_lookup *l, const struct http_response *r)
 {
@@ -1347,13 +1527,18 @@ on_step(struct oci_lookup *l, const struct http_response *r)
             return;
         }
         sha256_hex(r->body, r->body_len, hex);
-        snprintf(tag, sizeof(tag), "sha256-%s.sig", hex);
+        snprintf(tag, sizeof(tag), "sha256-%s%s", hex, l->tag_suffix);
         memcpy(l->sig_tag, tag, sizeof(l->sig_tag));
         if (get_manifest(l, ST_SHORTCUT_SIG, tag) != 0) {
             finish(l, OCI_ERROR, NULL, "cannot send a request", NULL);
         }
         return;
     case ST_SHORTCUT_SIG:
+        if (l->att) {
+            l->att_shortcut = 1;
+            on_att_manifest(l, r, l->sig_tag);
+            return;
+        }
         if (r->status == 200 && ensure_m(l) == 0 &&
             oci_parse_manifest(r->body, r->body_len, l->m) == 0 &&
             find_layer(l)) {
@@ -1392,6 +1577,10 @@ on_step(struct oci_lookup *l, const struct http_response *r)
         advance_sig(l);
         return;
     case ST_SIG:
+        if (l->att) {
+            on_att_manifest(l, r, l->sig_tags[l->sig_next - 1]);
+            return;
+        }
         if (r->status == 200 && ensure_m(l) == 0 &&
             oci_parse_manifest(r->body, r->body_len, l->m) == 0 &&
             find_layer(l)) {
@@ -1415,6 +1604,9 @@ on_step(struct oci_lookup *l, const struct http_response *r)
         return;
     case ST_INFO:
         on_info(l, r);
+        return;
+    case ST_ENVELOPE:
+        on_envelope(l, r);
         return;
     }
 }
@@ -1463,6 +1655,7 @@ oci_lookup_start(struct http_client *http, const struct oci_lookup_req *req,
     struct oci_lookup *l = NULL;
     char repo[OCI_MAX_REF];
     char digest[OCI_DIGEST_LEN + 1] = "";
+    const char *hash;
     size_t i, n;
 
     if (http == NULL || req == NULL || cb == NULL ||
@@ -1470,11 +1663,16 @@ oci_lookup_start(struct http_client *http, const struct oci_lookup_req *req,
         host_check(req->registry_host) != 0) {
         return NULL;
     }
-    /* exactly one starting point: the payload hash or manifest D */
-    if ((req->data_hash_hex == NULL) == (req->manifest_digest == NULL)) {
+    /* exactly one starting point: the payload hash, manifest D or the
+     * attestation's payload hash */
+    if ((req->data_hash_hex != NULL) + (req->manifest_digest != NULL) +
+            (req->att_payload_hash != NULL) !=
+        1) {
         return NULL;
     }
-    if (req->data_hash_hex != NULL && !is_hex_n(req->data_hash_hex, 64)) {
+    hash =
+        req->data_hash_hex != NULL ? req->data_hash_hex : req->att_payload_hash;
+    if (hash != NULL && !is_hex_n(hash, 64)) {
         return NULL;
     }
     if (req->manifest_digest != NULL) {
@@ -1515,9 +1713,11 @@ oci_lookup_start(struct http_client *http, const struct oci_lookup_req *req,
     }
     snprintf(l->reference, sizeof(l->reference), "%s/%s", req->registry_host,
              repo);
-    for (i = 0; req->data_hash_hex != NULL && i < 64; i++) {
-        l->data_hash[i] = (char)tolower((unsigned char)req->data_hash_hex[i]);
+    for (i = 0; hash != NULL && i < 64; i++) {
+        l->data_hash[i] = (char)tolower((unsigned char)hash[i]);
     }
+    l->att = req->att_payload_hash != NULL;
+    l->tag_suffix = l->att ? ".att" : ".sig";
     if (req->credentials != NULL && req->credentials[0] != '\0') {
         n = strlen(req->credentials);
         for (i = 0; i < n; i++) {

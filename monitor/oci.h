@@ -30,6 +30,24 @@
  * SHA-256 verified, the same cross-checks, the same OCI_UNTRUSTED cases),
  * except that a 404 for D is OCI_NOT_YET (not pushed yet) where the
  * signature path, whose payload vouches that D exists, reports OCI_ERROR.
+ * A lookup by attestation payload hash (req.att_payload_hash set: a dsse
+ * entry made by `cosign attest`, whose statement Rekor does not keep) reads
+ * cosign's attestation manifests instead: step 1, then the tags
+ * "sha256-<hex>.att" (paged as in step 2; with a commit SHA tag, first the
+ * .att of the manifest it names), and in each .att manifest the layers of
+ * media type application/vnd.dsse.envelope.v1+json, last layer first
+ * (cosign appends a new attestation to the manifest: the most recent comes
+ * first).  A layer whose dev.sigstore.cosign/bundle logIndex is not the
+ * entry's is ruled out without fetching it, and so is one above
+ * OCI_MAX_ENVELOPE_BYTES; every other one is fetched (its SHA-256 must be
+ * its digest: else OCI_UNTRUSTED), parsed as a DSSE envelope
+ * (oci_parse_envelope) and its decoded payload hashed: the one that hashes
+ * to att_payload_hash is the entry's statement, handed to the callback
+ * (struct oci_pcrs.statement); nothing is read from the statement here
+ * (attest_statement() does that).  A layer that is not an envelope or holds
+ * another statement is passed over (the registry may hold junk beside the
+ * entry's attestation); none found is OCI_NOT_YET.  At most
+ * OCI_MAX_ATT_BLOBS envelopes are fetched in one lookup.
  * Every request has a size cap and a timeout; blob redirects are followed
  * by the transport, which never forwards Authorization to another host.
  *
@@ -55,9 +73,11 @@ struct oci_token_cache;
 #define OCI_MAX_TOKEN_BYTES (64u * 1024)          /* a token response */
 #define OCI_MAX_PAYLOAD_BYTES (64u * 1024)        /* simple-signing payload */
 #define OCI_MAX_INFO_BYTES (1024u * 1024)         /* the describe-eif layer */
+#define OCI_MAX_ENVELOPE_BYTES (1024u * 1024)     /* a DSSE envelope layer */
 #define OCI_MAX_LAYERS 64                         /* layers of a manifest */
 #define OCI_MAX_ANNOTATION 16384 /* bytes of an annotation we keep */
-#define OCI_MAX_SIG_TAGS 1000    /* .sig manifests read in one lookup */
+#define OCI_MAX_SIG_TAGS 1000    /* .sig (.att) manifests read in a lookup */
+#define OCI_MAX_ATT_BLOBS 128    /* DSSE envelopes fetched in one lookup */
 #define OCI_MAX_TAG_PAGES 100    /* tag list pages read in one lookup */
 #define OCI_TAG_PAGE 100         /* n= of a tag list request */
 #define OCI_MAX_TAG 128          /* bytes of a tag (distribution spec) */
@@ -76,13 +96,18 @@ struct oci_lookup_req {
     const char *repository;    /* e.g. acme/enclave-app (lower-cased) */
     int plain_http;            /* 1: http:// (loopback only) */
     const char *credentials;   /* bearer token, or NULL: anonymous */
-    /* Exactly one of data_hash_hex and manifest_digest is non-NULL. */
+    /* Exactly one of data_hash_hex, manifest_digest and att_payload_hash
+     * is non-NULL. */
     const char *data_hash_hex;      /* spec.data.hash.value: 64 hex: the cosign
                                        signature path (steps 1 to 4) */
     const char *manifest_digest;    /* "sha256:<64 hex>": manifest D itself,
                                        steps 1 and 4 only; commit_sha,
                                        log_index and signature_b64 are then
                                        unused (still validated when given) */
+    const char *att_payload_hash;   /* a dsse entry's spec.payloadHash.value:
+                                       64 hex: the statement among cosign's
+                                       .att manifests (log_index rules layers
+                                       out; signature_b64 unused) */
     const char *commit_sha;         /* shortcut tag, may be NULL */
     uint64_t log_index;             /* the entry's logIndex */
     const char *signature_b64;      /* the entry's signature (base64), or NULL:
@@ -93,17 +118,29 @@ struct oci_lookup_req {
                                        credentials. */
 };
 
-/* Found PCRs, indexes as config/config.h enum config_pcr (0,1,2,8). */
+/*
+ * Found PCRs, indexes as config/config.h enum config_pcr (0,1,2,8).  From a
+ * lookup by att_payload_hash: present = 0, no PCRs (the statement holds
+ * them: attest_statement), statement/statement_len the verified DSSE
+ * payload (its SHA-256 is att_payload_hash), artifact_digest the manifest
+ * the .att tag it was found under names ("sha256-<hex>.att").  Otherwise
+ * statement is NULL and statement_len 0.
+ */
 struct oci_pcrs {
     unsigned present;                         /* bit (1u << i) per PCR found */
     char hex[4][OCI_PCR_HEX_LEN + 1];         /* lowercase */
     char artifact_digest[OCI_DIGEST_LEN + 1]; /* manifest D */
+    const uint8_t *statement; /* borrowed: valid during the callback only
+                                 (a copy of the struct must not keep it) */
+    size_t statement_len;
 };
 
 enum oci_result {
-    OCI_OK = 0,    /* PCRs found and cross-checked */
+    OCI_OK = 0,    /* PCRs found and cross-checked (or, by att_payload_hash,
+                      the entry's statement found) */
     OCI_NOT_YET,   /* the signature manifest (or, by manifest digest,
-                      manifest D) is not there yet: retry */
+                      manifest D; by att_payload_hash, an attestation
+                      with that payload) is not there yet: retry */
     OCI_UNTRUSTED, /* a digest mismatch, annotations that disagree with the
                       info layer, a payload naming another repository, a
                       bundle with another logIndex: report, never trust */
@@ -128,9 +165,10 @@ struct oci_lookup;
  * handle, borrowed: valid until the callback starts or oci_lookup_cancel()
  * returns.  cb is called exactly once, later, from the event loop (never
  * from inside this call).  Returns NULL, and never calls cb, on invalid
- * input (both or neither of data_hash_hex and manifest_digest,
- * data_hash_hex not 64 hex, manifest_digest not "sha256:" and 64 hex (the
- * hex in either case), missing host or repository, a host or
+ * input (not exactly one of data_hash_hex, manifest_digest and
+ * att_payload_hash set, data_hash_hex or att_payload_hash not 64 hex,
+ * manifest_digest not "sha256:" and 64 hex (the hex in either case),
+ * missing host or repository, a host or
  * repository outside the distribution spec's alphabet or too long, a
  * commit_sha that is not a valid tag, a signature_b64 that is not base64,
  * credentials with blanks or control bytes) or on allocation failure.
@@ -212,7 +250,9 @@ struct oci_manifest {
  * sha256 digest and a size; more than OCI_MAX_LAYERS layers, a PCR
  * annotation that is not 96 hex, a bundle annotation whose logIndex
  * does not parse, or a signature annotation that is not base64 (at most
- * OCI_MAX_ANNOTATION bytes) is -1.  0 on success.
+ * OCI_MAX_ANNOTATION bytes) is -1.  An empty signature annotation (what
+ * cosign writes on attestation layers, whose signature is in the
+ * envelope) is no signature (has_signature 0).  0 on success.
  */
 int oci_parse_manifest(const char *buf, size_t len, struct oci_manifest *out);
 
@@ -241,5 +281,17 @@ int oci_parse_simple_signing(const char *buf, size_t len,
  * PCR0 is required.  0 or -1.
  */
 int oci_parse_describe_eif(const char *buf, size_t len, struct oci_pcrs *out);
+
+/*
+ * Parses a DSSE envelope (at most OCI_MAX_ENVELOPE_BYTES) as cosign stores
+ * it in an .att layer: {"payloadType": "application/vnd.in-toto+json",
+ * "payload": "<standard base64>", "signatures": [{"keyid": ..., "sig":
+ * "<base64>"}, ...]} (at least one signature with a string sig; the
+ * signatures are not verified: the caller compares the payload's hash with
+ * the log).  The decoded payload (not empty) goes to out (cap bytes; len
+ * bytes are always enough), its length to *out_len.  0 or -1.
+ */
+int oci_parse_envelope(const char *buf, size_t len, uint8_t *out, size_t cap,
+                       size_t *out_len);
 
 #endif
