@@ -199,9 +199,45 @@ static const char *const store_v2[] = {
     NULL,
 };
 
+/*
+ * Version 3 (retention): rows may be pruned (store_prune), within rules
+ * the schema itself enforces, whatever the statement: a checkpoint is
+ * kept while it is the verified (largest) one of its log, while the
+ * cursor has not passed its size (the follower still checks its root
+ * there; a log without a cursor keeps them all), or while it is the
+ * final checkpoint of a frozen shard; a pending delivery and a signing
+ * pending a PCR lookup are never deleted (and the foreign key keeps an
+ * alert while it has any delivery).  The existing indexes serve the
+ * prune: checkpoints_time, alerts_time and signings_time find the old
+ * rows, UNIQUE (log_id, size) the largest checkpoint of a log and the
+ * deliveries' primary key the deliveries of an alert.
+ */
+static const char *const store_v3[] = {
+    "DROP TRIGGER checkpoints_kept;\n",
+    "CREATE TRIGGER checkpoints_kept BEFORE DELETE ON checkpoints\n"
+    "WHEN old.size >= (SELECT max(m.size) FROM checkpoints m\n"
+    "                  WHERE m.log_id = old.log_id)\n"
+    "  OR old.size >= COALESCE((SELECT l.next_shard_index FROM logs l\n"
+    "                           WHERE l.id = old.log_id), -1)\n"
+    "  OR EXISTS (SELECT 1 FROM logs l JOIN frozen_shards f\n"
+    "             ON f.log_name = l.name AND f.origin = l.origin\n"
+    "             WHERE l.id = old.log_id AND f.size = old.size)\n"
+    "BEGIN SELECT RAISE(ABORT, 'this verified checkpoint is kept'); END;\n",
+    "CREATE TRIGGER deliveries_pending_kept BEFORE DELETE ON deliveries\n"
+    "WHEN old.status = 'pending'\n"
+    "BEGIN SELECT RAISE(ABORT, 'pending deliveries are kept'); END;\n",
+    "CREATE TRIGGER signings_pending_kept BEFORE DELETE ON signings\n"
+    "WHEN old.pcrs_state = 'pending'\n"
+    "BEGIN SELECT RAISE(ABORT, 'signings pending a PCR lookup are kept');"
+    " END;\n",
+    "PRAGMA user_version = 3;\n",
+    NULL,
+};
+
 static const char *const *const store_migrations[STORE_SCHEMA_VERSION] = {
     store_v1, /* 0 -> 1 */
     store_v2, /* 1 -> 2 */
+    store_v3, /* 2 -> 3 */
 };
 
 /* The cached statements; ids index store_sql[] and s->stmt[]. */
@@ -249,6 +285,10 @@ enum store_stmt {
     S_REPORT_LAST,
     S_META_SET,
     S_META_GET,
+    S_PRUNE_CPS,
+    S_PRUNE_DELIVERIES,
+    S_PRUNE_ALERTS,
+    S_PRUNE_SIGNINGS,
     S_COUNT_
 };
 
@@ -273,6 +313,13 @@ enum store_stmt {
     " build_signer_uri, rule, verdict, artifact_digest, pcr0, pcr1, pcr2,"     \
     " recorded_at, pcrs_state, pcrs_deadline, pcr8, pcrs_source, pcrs_note"    \
     " FROM signings"
+
+/* Alerts detected before ?1 none of whose deliveries is pending, the
+ * oldest ?2. */
+#define STORE_PRUNE_ALERTS_PICK                                                \
+    "SELECT a.seq FROM alerts a WHERE a.detected_at < ?1"                      \
+    " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_seq = a.seq"    \
+    " AND d.status = 'pending') ORDER BY a.detected_at, a.seq LIMIT ?2"
 
 static const char *const store_sql[S_COUNT_] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
@@ -395,6 +442,27 @@ static const char *const store_sql[S_COUNT_] = {
     [S_META_SET] = "INSERT INTO meta (key, value) VALUES (?1, ?2)"
                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     [S_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    /* ?1 the cutoff (older is pruned), ?2 the batch size.  The rules
+     * repeat those of the v3 triggers, which refuse the rest. */
+    [S_PRUNE_CPS] = "DELETE FROM checkpoints WHERE seq IN (SELECT c.seq"
+                    " FROM checkpoints c JOIN logs l ON l.id = c.log_id"
+                    " WHERE c.verified_at < ?1 AND c.size < l.next_shard_index"
+                    " AND c.size < (SELECT max(m.size) FROM checkpoints m"
+                    " WHERE m.log_id = c.log_id)"
+                    " AND NOT EXISTS (SELECT 1 FROM frozen_shards f"
+                    " WHERE f.log_name = l.name AND f.origin = l.origin"
+                    " AND f.size = c.size)"
+                    " ORDER BY c.verified_at, c.seq LIMIT ?2)",
+    /* The same alerts, chosen again in the same transaction: removing
+     * their (sent or failed) deliveries does not change the choice. */
+    [S_PRUNE_DELIVERIES] = "DELETE FROM deliveries WHERE alert_seq IN"
+                           " (" STORE_PRUNE_ALERTS_PICK ")",
+    [S_PRUNE_ALERTS] = "DELETE FROM alerts WHERE seq IN"
+                       " (" STORE_PRUNE_ALERTS_PICK ")",
+    [S_PRUNE_SIGNINGS] =
+        "DELETE FROM signings WHERE seq IN (SELECT seq FROM signings"
+        " WHERE recorded_at < ?1 AND pcrs_state <> 'pending'"
+        " ORDER BY recorded_at, seq LIMIT ?2)",
 };
 
 struct store {
@@ -2972,4 +3040,141 @@ store_meta_get_int(struct store *s, const char *key, int *found, int64_t *value)
     *found = 1;
     *value = (int64_t)n;
     return 0;
+}
+
+/* ---- retention ------------------------------------------------------ */
+
+/* now - keep, or INT64_MIN (nothing is older) when keep is 0. */
+static int
+store_cutoff(struct store *s, const char *what, int64_t keep, int64_t now,
+             int64_t *cutoff)
+{
+    if (keep < 0) {
+        store_err(s, "retention of %s is negative", what);
+        return -1;
+    }
+    if (keep == 0) {
+        *cutoff = INT64_MIN;
+        return 0;
+    }
+    if (now < INT64_MIN + keep) {
+        store_err(s, "retention of %s is out of range", what);
+        return -1;
+    }
+    *cutoff = now - keep;
+    return 0;
+}
+
+/*
+ * One batch: in one transaction, run the statements ids[0..n) with the
+ * cutoff and the batch size bound; *changed[i] += the rows each deleted.
+ * *more = 1 when the last statement deleted a full batch (there may be
+ * more to prune).
+ */
+static int
+store_prune_batch(struct store *s, const enum store_stmt *ids, size_t n,
+                  int64_t cutoff, size_t batch, uint64_t *const *changed,
+                  int *more)
+{
+    uint64_t got[2] = {0, 0};
+    size_t i;
+
+    *more = 0;
+    if (store_txn_begin(s) != 0) {
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        sqlite3_stmt *st = store_stmt(s, ids[i]);
+
+        if (store_bind_i64(s, st, 1, cutoff) != 0 ||
+            store_bind_i64(s, st, 2, (int64_t)batch) != 0 ||
+            store_exec_stmt(s, st, "prune") != 0) {
+            store_txn_rollback(s);
+            return -1;
+        }
+        got[i] = (uint64_t)sqlite3_changes64(s->db);
+    }
+    if (store_txn_commit(s) != 0) {
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        *changed[i] += got[i];
+    }
+    *more = got[n - 1] >= batch;
+    return 0;
+}
+
+/* Batches of one kind until a batch is not full. */
+static int
+store_prune_kind(struct store *s, const enum store_stmt *ids, size_t n,
+                 int64_t cutoff, size_t batch, uint64_t *const *changed,
+                 uint64_t *transactions)
+{
+    int more = 1;
+
+    if (cutoff == INT64_MIN) {
+        return 0;
+    }
+    while (more) {
+        if (store_prune_batch(s, ids, n, cutoff, batch, changed, &more) != 0) {
+            return -1;
+        }
+        (*transactions)++;
+    }
+    return 0;
+}
+
+int
+store_prune(struct store *s, const struct store_retention *r, int64_t now,
+            struct store_prune_stats *out)
+{
+    static const enum store_stmt cps[] = {S_PRUNE_CPS};
+    static const enum store_stmt alerts[] = {S_PRUNE_DELIVERIES,
+                                             S_PRUNE_ALERTS};
+    static const enum store_stmt signings[] = {S_PRUNE_SIGNINGS};
+    struct store_prune_stats st;
+    int64_t c_cp, c_alert, c_sign;
+    size_t batch;
+    int rc = -1;
+
+    memset(&st, 0, sizeof(st));
+    if (r == NULL) {
+        store_err(s, "no retention given");
+        goto out;
+    }
+    batch = r->batch == 0 ? STORE_PRUNE_BATCH : r->batch;
+    if (batch > STORE_PRUNE_BATCH) {
+        store_err(s, "prune batch of %zu rows is above %d", batch,
+                  STORE_PRUNE_BATCH);
+        goto out;
+    }
+    if (store_cutoff(s, "checkpoints", r->checkpoints, now, &c_cp) != 0 ||
+        store_cutoff(s, "alerts", r->alerts, now, &c_alert) != 0 ||
+        store_cutoff(s, "signings", r->signings, now, &c_sign) != 0) {
+        goto out;
+    }
+    if (s->in_txn || s->iterating != 0) {
+        store_err(s, "store_prune cannot run inside another store call");
+        goto out;
+    }
+    {
+        uint64_t *const cp_out[] = {&st.checkpoints};
+        uint64_t *const alert_out[] = {&st.deliveries, &st.alerts};
+        uint64_t *const sign_out[] = {&st.signings};
+
+        if (store_prune_kind(s, cps, 1, c_cp, batch, cp_out,
+                             &st.transactions) != 0 ||
+            store_prune_kind(s, alerts, 2, c_alert, batch, alert_out,
+                             &st.transactions) != 0 ||
+            store_prune_kind(s, signings, 1, c_sign, batch, sign_out,
+                             &st.transactions) != 0) {
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    if (out != NULL) {
+        *out = st;
+    }
+    return rc;
 }

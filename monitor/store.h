@@ -28,7 +28,10 @@
  *  - the cursor never passes the verified checkpoint size, and when it
  *    stands on the size of any verified checkpoint, the compact range root
  *    equals that checkpoint's root;
- *  - a verified checkpoint is never replaced or removed; a newer one is
+ *  - a verified checkpoint is never replaced, and removed only by
+ *    store_prune (schema triggers refuse any other removal): never the
+ *    verified (largest) one of its log, one at or above the cursor, or the
+ *    final checkpoint of a frozen shard; a newer one is
  *    accepted only with a consistency proof from the previous one that
  *    verifies (or, for tile logs, the caller's word that the root was
  *    recomputed from tiles); a smaller one, or the same size with another
@@ -36,7 +39,9 @@
  *  - a frozen shard's final checkpoint is written once and never changes
  *    (store_frozen_check() reports a difference, it never overwrites);
  *  - an alert id is stored at most once: replaying entries after a crash
- *    never duplicates an alert, a signing or a delivery.
+ *    never duplicates an alert, a signing or a delivery;
+ *  - a pending delivery, its alert and a signing pending a PCR lookup are
+ *    never deleted (triggers refuse it).
  *
  * Crash safety: every write is one transaction (BEGIN IMMEDIATE) in WAL
  * mode with synchronous=FULL, so a commit that returned is on disk before
@@ -56,10 +61,12 @@
  * entries or about once a second, and always when the cursor reaches a
  * checkpoint size, never per request.
  *
- * Growth: verified checkpoints are evidence and are never deleted (one
- * row of note + proof, ~1 KiB, per newer checkpoint seen); alerts,
- * signings and deliveries are not pruned either.  Retention is future
- * work.
+ * Growth: one row of note + proof, ~1 KiB, per newer checkpoint seen (a
+ * 30 s poll: ~1M rows a year), plus alerts, deliveries and signings.
+ * Nothing is deleted unless the caller asks: store_prune() removes, per
+ * kind, rows older than a retention the operator chose, within the
+ * rules above.  Recent errors are bounded (STORE_RECENT_ERRORS per log);
+ * reports (one small row per report) and meta are kept.
  *
  * Conventions: times are unix seconds (int64_t, UTC) given by the caller;
  * log indexes and sizes are uint64_t and must be <= INT64_MAX (sqlite
@@ -85,7 +92,7 @@
 #include "notify/severity.h"
 
 /* Schema version written to PRAGMA user_version by this build. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 /* PRAGMA application_id of a tlogwatch state file ("TLGW"). */
 #define STORE_APPLICATION_ID 0x544c4757
 
@@ -524,6 +531,53 @@ int store_alert_counts_each(struct store *s, int64_t since, int64_t until,
 /* Signings recorded in [since, until) per (rule, verdict). */
 int store_signing_counts_each(struct store *s, int64_t since, int64_t until,
                               store_count_fn fn, void *arg);
+
+/* ---- retention ----------------------------------------------------- */
+
+/* The most rows of one kind store_prune deletes per transaction. */
+#define STORE_PRUNE_BATCH 10000
+
+/* How long to keep each kind of row, in seconds; 0 keeps it forever. */
+struct store_retention {
+    int64_t checkpoints; /* by verified_at */
+    int64_t alerts;      /* by detected_at, with their deliveries */
+    int64_t signings;    /* by recorded_at */
+    size_t batch;        /* rows per transaction, 1..STORE_PRUNE_BATCH;
+                            0: STORE_PRUNE_BATCH */
+};
+
+/* What store_prune deleted. */
+struct store_prune_stats {
+    uint64_t checkpoints;
+    uint64_t alerts;
+    uint64_t deliveries; /* of those alerts */
+    uint64_t signings;
+    uint64_t transactions; /* committed */
+};
+
+/*
+ * Delete, for each kind with a retention, the rows older than now minus
+ * its retention (strictly older: a row exactly at the limit stays),
+ * except what must be kept:
+ *  - checkpoints: the verified (largest) checkpoint of every log (the
+ *    follower's anchor, the evidence of the latest rollback check), every
+ *    checkpoint at or above the log's cursor (a log without a cursor
+ *    keeps them all: the follower checks its root when it gets there),
+ *    and the final checkpoint of a frozen shard (the frozen_shards table
+ *    itself is never pruned);
+ *  - alerts: one with a pending delivery ("never loses an alert"); the
+ *    others go with their deliveries (all sent or failed);
+ *  - signings: one pending a PCR lookup.
+ * Work goes in batches of at most r->batch rows of one kind (an alert
+ * batch also deletes those alerts' deliveries), one transaction each,
+ * until a batch is not full, so a writer waits for one batch at most;
+ * the freed pages are reused by later writes (the file is not shrunk).
+ * *out (may be NULL) receives what was deleted, also on failure (the
+ * batches committed before it).  Returns 0, or -1 (the failing batch is
+ * rolled back; the committed ones stay).
+ */
+int store_prune(struct store *s, const struct store_retention *r, int64_t now,
+                struct store_prune_stats *out);
 
 /* ---- reports and meta ---------------------------------------------- */
 

@@ -11,7 +11,8 @@
  * commits and the invariants the store enforces (no gap, range size,
  * root at checkpoint sizes, never past the verified size); alert, signing
  * and delivery idempotency; frozen shards; bounded recent errors; reading
- * back everything written; and atomicity under SIGKILL at random moments.
+ * back everything written; atomicity under SIGKILL at random moments;
+ * retention (store_prune): what goes, what always stays, batches.
  * Every positive test has its negative twin next to it.
  */
 #include <dirent.h>
@@ -2347,13 +2348,470 @@ file_copy(const char *src, const char *dst)
     return rc;
 }
 
+/* ---- retention ---------------------------------------------------------- */
+
+#define DAY 86400
+
+struct cps {
+    size_t n;
+    uint64_t size[TESSERA_MAX];
+};
+
+static int
+cp_sizes_fn(void *arg, const struct store_checkpoint_row *row)
+{
+    struct cps *c = arg;
+
+    assert_true(c->n < TESSERA_MAX);
+    c->size[c->n++] = row->size;
+    return 0;
+}
+
+/* The sizes of the checkpoints a log keeps, oldest first. */
+static void
+cps_of(struct store *s, int64_t id, struct cps *c)
+{
+    memset(c, 0, sizeof(*c));
+    assert_int_equal(
+        store_checkpoints_each(s, id, INT64_MIN, INT64_MAX, cp_sizes_fn, c), 0);
+}
+
+/* Record the test log's checkpoints from + 1 .. upto (verified at T0 +
+ * their number) after checkpoint from. */
+static void
+checkpoints_more(struct store *s, int64_t id, unsigned from, unsigned upto)
+{
+    uint8_t proof[MERKLE_MAX_PROOF][MERKLE_HASH_LEN];
+    struct store_checkpoint cp;
+    struct tcp c, prev;
+    unsigned n;
+    size_t np;
+
+    tcp_load(from, &prev);
+    for (n = from + 1; n <= upto; n++) {
+        tcp_load(n, &c);
+        np = proof_load(prev.size, c.size, proof, MERKLE_MAX_PROOF);
+        cp = tcp_cp(&c, STORE_LINK_CONSISTENCY,
+                    (const uint8_t(*)[MERKLE_HASH_LEN])proof, np);
+        if (store_checkpoint_record(s, id, &cp, T0 + n) != 0) {
+            fail_msg("checkpoint %u: %s", n, store_errmsg(s));
+        }
+        tcp_free(&prev);
+        prev = c;
+    }
+    tcp_free(&prev);
+}
+
+/* Move the cursor of log id (shard offset 0) from `from` to `to`. */
+static void
+follow_to(struct store *s, int64_t id, uint64_t from, uint64_t to)
+{
+    uint8_t leaves[TESSERA_MAX][MERKLE_HASH_LEN];
+    struct store_progress p;
+    struct merkle_range r;
+
+    assert_int_equal(leaves_load(leaves, TESSERA_MAX), 15);
+    range_upto(&r, (const uint8_t(*)[MERKLE_HASH_LEN])leaves, to);
+    p = progress(from, to, &r);
+    if (store_commit_progress(s, id, &p, T0, NULL) != 0) {
+        fail_msg("commit %" PRIu64 "->%" PRIu64 ": %s", from, to,
+                 store_errmsg(s));
+    }
+}
+
+static struct store_prune_stats
+prune_ok(struct store *s, int64_t cps, int64_t alerts, int64_t signings,
+         size_t batch, int64_t now)
+{
+    struct store_retention r;
+    struct store_prune_stats st;
+
+    memset(&r, 0, sizeof(r));
+    r.checkpoints = cps;
+    r.alerts = alerts;
+    r.signings = signings;
+    r.batch = batch;
+    memset(&st, 0xff, sizeof(st));
+    if (store_prune(s, &r, now, &st) != 0) {
+        fail_msg("store_prune: %s", store_errmsg(s));
+    }
+    return st;
+}
+
+/*
+ * Checkpoints (the real test log, sizes 0..15 verified at T0 + size):
+ * nothing goes without a cursor; older than the limit and below the
+ * cursor goes; the cursor's own size and above, the frozen final and the
+ * verified (largest) one stay however old; the log goes on afterwards.
+ */
+static void
+test_prune_checkpoints(void **state)
+{
+    struct fx *f = *state;
+    struct store_checkpoint_row latest;
+    struct store_prune_stats st;
+    enum store_frozen_result fr;
+    struct store_log_status ls;
+    struct store_checkpoint cp;
+    struct merkle_range r;
+    struct store *s;
+    struct tcp c3, c15, c10;
+    struct cps k;
+    int64_t id;
+    int found;
+
+    s = open_ok(f->path);
+    id = log_with_checkpoints(s, 3);
+    /* Checkpoint 3 was the final checkpoint of the shard when it was
+     * frozen (a larger one seen later is a log.inconsistent case: the
+     * frozen final stays as evidence). */
+    tcp_load(3, &c3);
+    cp = tcp_cp(&c3, STORE_LINK_NONE, NULL, 0);
+    assert_int_equal(
+        store_frozen_check(s, "tessera", c3.origin, &cp, T0, &fr, NULL), 0);
+    assert_int_equal(fr, STORE_FROZEN_RECORDED);
+    checkpoints_more(s, id, 3, 15);
+    /* No cursor yet: the follower still has every root to check. */
+    st = prune_ok(s, DAY, 0, 0, 0, T0 + 100 * DAY);
+    assert_int_equal(st.checkpoints, 0);
+    assert_int_equal(st.transactions, 1);
+    cps_of(s, id, &k);
+    assert_int_equal(k.n, 16);
+
+    merkle_range_init(&r);
+    assert_int_equal(store_cursor_seed(s, id, 0, &r, T0), 0);
+    follow_to(s, id, 0, 8);
+
+    /* Retention 0 (keep forever): nothing, not even a transaction. */
+    st = prune_ok(s, 0, 0, 0, 0, T0 + 100 * DAY);
+    assert_int_equal(st.checkpoints, 0);
+    assert_int_equal(st.transactions, 0);
+    /* Cutoff T0 + 5: sizes 0..4 are older; 3 is frozen; 5 is exactly at
+     * the limit and stays. */
+    st = prune_ok(s, DAY, 0, 0, 0, T0 + 5 + DAY);
+    assert_int_equal(st.checkpoints, 4);
+    assert_int_equal(st.alerts + st.deliveries + st.signings, 0);
+    cps_of(s, id, &k);
+    assert_int_equal(k.n, 12);
+    assert_int_equal(k.size[0], 3);
+    assert_int_equal(k.size[1], 5);
+    /* Everything old: below the cursor (8) goes, 8..15 stay. */
+    st = prune_ok(s, DAY, 0, 0, 0, T0 + 100 * DAY);
+    assert_int_equal(st.checkpoints, 3);
+    cps_of(s, id, &k);
+    assert_int_equal(k.n, 9);
+    assert_int_equal(k.size[0], 3);
+    assert_int_equal(k.size[1], 8);
+    assert_int_equal(k.size[8], 15);
+    /* The follower checks the root at 8 .. 15 on its way. */
+    follow_to(s, id, 8, 15);
+    st = prune_ok(s, DAY, 0, 0, 0, T0 + 100 * DAY);
+    assert_int_equal(st.checkpoints, 7);
+    cps_of(s, id, &k);
+    assert_int_equal(k.n, 2);
+    assert_int_equal(k.size[0], 3);
+    assert_int_equal(k.size[1], 15);
+    /* Nothing more to prune: a second run deletes nothing. */
+    st = prune_ok(s, DAY, 0, 0, 0, T0 + 100 * DAY);
+    assert_int_equal(st.checkpoints, 0);
+    store_close(s);
+
+    /* After a reopen the log is whole: the anchor, the frozen shard, and
+     * the refusals that rely on the anchor. */
+    s = open_ok(f->path);
+    assert_int_equal(store_checkpoint_latest(s, id, &found, &latest), 0);
+    assert_true(found);
+    assert_int_equal(latest.size, 15);
+    store_checkpoint_row_free(&latest);
+    assert_int_equal(store_log_status(s, id, &ls), 0);
+    assert_true(ls.has_checkpoint && ls.frozen);
+    assert_int_equal(ls.verified_size, 15);
+    assert_int_equal(ls.next_shard_index, 15);
+    assert_int_equal(
+        store_frozen_check(s, "tessera", c3.origin, &cp, T0 + 1, &fr, NULL), 0);
+    assert_int_equal(fr, STORE_FROZEN_SAME);
+    tcp_load(15, &c15);
+    cp = tcp_cp(&c15, STORE_LINK_NONE, NULL, 0);
+    assert_int_equal(store_checkpoint_record(s, id, &cp, T0 + 200 * DAY), 0);
+    tcp_load(10, &c10);
+    cp = tcp_cp(&c10, STORE_LINK_NONE, NULL, 0);
+    assert_int_equal(store_checkpoint_record(s, id, &cp, T0 + 200 * DAY), -1);
+    assert_int_equal(store_log_status(s, id, &ls), 0);
+    assert_int_equal(ls.verified_size, 15);
+    store_close(s);
+    tcp_free(&c3);
+    tcp_free(&c10);
+    tcp_free(&c15);
+}
+
+/* Small batches: one transaction per batch, a full batch asks for one
+ * more; the result is the same as one big batch. */
+static void
+test_prune_batches(void **state)
+{
+    struct fx *f = *state;
+    struct store_prune_stats st;
+    struct store_alert a;
+    struct merkle_range r;
+    struct store *s;
+    char ids[7][16];
+    struct cps k;
+    int64_t id;
+    int i;
+
+    s = open_ok(f->path);
+    id = log_with_checkpoints(s, 15);
+    merkle_range_init(&r);
+    assert_int_equal(store_cursor_seed(s, id, 0, &r, T0), 0);
+    follow_to(s, id, 0, 15);
+    for (i = 0; i < 7; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "old-%d", i);
+        a = alert(ids[i], "log.stale", NOTIFY_WARNING, T0 + i);
+        assert_int_equal(store_alert_record(s, id, &a, NULL), 0);
+    }
+    /* 15 checkpoints in 4 + 4 + 4 + 3; 7 alerts in 2 + 2 + 2 + 1. */
+    st = prune_ok(s, DAY, 0, 0, 4, T0 + 10 * DAY);
+    assert_int_equal(st.checkpoints, 15);
+    assert_int_equal(st.transactions, 4 + 0);
+    st = prune_ok(s, DAY, DAY, 0, 2, T0 + 10 * DAY);
+    assert_int_equal(st.checkpoints, 0);
+    assert_int_equal(st.alerts, 7);
+    assert_int_equal(st.transactions, 1 + 4);
+    cps_of(s, id, &k);
+    assert_int_equal(k.n, 1);
+    assert_int_equal(k.size[0], 15);
+    assert_int_equal(alert_count(s), 0);
+    store_close(s);
+}
+
+/*
+ * Alerts: old ones whose deliveries are all sent or failed go with them;
+ * an old one with a pending delivery (even one being retried) stays with
+ * all its deliveries until it is delivered; recent ones stay.
+ */
+static void
+test_prune_alerts(void **state)
+{
+    struct fx *f = *state;
+    const char *two[] = {"a", "b"};
+    struct store_prune_stats st;
+    struct store_counts cnt;
+    struct store_alert a;
+    struct store *s;
+    size_t due;
+    const int64_t now = T0 + 2 * DAY;
+
+    s = open_ok(f->path);
+    a = alert("old-sent", "log.stale", NOTIFY_WARNING, T0);
+    a.sinks = two;
+    a.nsinks = 2;
+    assert_int_equal(store_alert_record(s, 0, &a, NULL), 0);
+    a.id = "old-sent-failed";
+    assert_int_equal(store_alert_record(s, 0, &a, NULL), 0);
+    a.id = "old-pending";
+    assert_int_equal(store_alert_record(s, 0, &a, NULL), 0);
+    a.id = "old-retrying";
+    a.nsinks = 1;
+    assert_int_equal(store_alert_record(s, 0, &a, NULL), 0);
+    a.id = "old-nosink";
+    a.nsinks = 0;
+    assert_int_equal(store_alert_record(s, 0, &a, NULL), 0);
+    a = alert("at-limit", "log.stale", NOTIFY_WARNING, now - DAY);
+    assert_int_equal(store_alert_record(s, 0, &a, NULL), 0);
+    a = alert("recent-sent", "log.stale", NOTIFY_WARNING, now - 10);
+    a.sinks = two;
+    a.nsinks = 1;
+    assert_int_equal(store_alert_record(s, 0, &a, NULL), 0);
+
+    assert_int_equal(store_delivery_sent(s, "old-sent", "a", T0 + 1), 0);
+    assert_int_equal(store_delivery_sent(s, "old-sent", "b", T0 + 1), 0);
+    assert_int_equal(store_delivery_sent(s, "old-sent-failed", "a", T0 + 1), 0);
+    assert_int_equal(
+        store_delivery_failed(s, "old-sent-failed", "b", T0 + 1, 0, "gone"), 0);
+    assert_int_equal(store_delivery_sent(s, "old-pending", "a", T0 + 1), 0);
+    assert_int_equal(store_delivery_failed(s, "old-retrying", "a", T0 + 1,
+                                           now + 60, "timeout"),
+                     0);
+    assert_int_equal(store_delivery_sent(s, "recent-sent", "a", now - 5), 0);
+    assert_int_equal(alert_count(s), 7);
+
+    /* Retention 0 for alerts: nothing. */
+    st = prune_ok(s, 0, 0, DAY, 0, now);
+    assert_int_equal(st.alerts, 0);
+    assert_int_equal(alert_count(s), 7);
+
+    st = prune_ok(s, 0, DAY, 0, 0, now);
+    assert_int_equal(st.alerts, 3);     /* sent, sent+failed, no sink */
+    assert_int_equal(st.deliveries, 4); /* their four */
+    assert_int_equal(alert_count(s), 4);
+    assert_int_equal(store_counts(s, 0, INT64_MAX, &cnt), 0);
+    assert_int_equal(cnt.deliveries[STORE_DELIVERY_PENDING], 2);
+    assert_int_equal(cnt.deliveries[STORE_DELIVERY_SENT], 2);
+    assert_int_equal(cnt.deliveries[STORE_DELIVERY_FAILED], 0);
+    /* The pending ones are still due (the retried one at its time). */
+    due = 0;
+    assert_int_equal(store_deliveries_due(s, now, 0, delivery_count_fn, &due),
+                     0);
+    assert_int_equal(due, 1);
+    due = 0;
+    assert_int_equal(
+        store_deliveries_due(s, now + 60, 0, delivery_count_fn, &due), 0);
+    assert_int_equal(due, 2);
+
+    /* Once delivered (or failed for good), they go too. */
+    assert_int_equal(store_delivery_sent(s, "old-pending", "b", now), 0);
+    assert_int_equal(
+        store_delivery_failed(s, "old-retrying", "a", now + 60, 0, "gone"), 0);
+    st = prune_ok(s, 0, DAY, 0, 0, now);
+    assert_int_equal(st.alerts, 2);
+    assert_int_equal(st.deliveries, 3);
+    assert_int_equal(alert_count(s), 2);
+    /* "at-limit" is now older than the limit. */
+    st = prune_ok(s, 0, DAY, 0, 0, now + 1);
+    assert_int_equal(st.alerts, 1);
+    assert_int_equal(alert_count(s), 1);
+    /* The same id again is a new alert (the old one is gone): a replay
+     * after the retention period re-notifies, it never loses one. */
+    a = alert("old-sent", "log.stale", NOTIFY_WARNING, T0);
+    a.sinks = two;
+    a.nsinks = 1;
+    assert_int_equal(store_alert_record(s, 0, &a, NULL), 0);
+    assert_int_equal(alert_count(s), 2);
+    store_close(s);
+}
+
+/*
+ * Signings: old ones go unless a PCR lookup is pending; a lookup that
+ * ends lets its signing go at the next prune.
+ */
+static void
+test_prune_signings(void **state)
+{
+    struct fx *f = *state;
+    struct store_pcrs_update u;
+    struct store_prune_stats st;
+    struct store_signing g[4];
+    struct store_progress p;
+    struct merkle_range r;
+    struct store *s;
+    struct pend pd;
+    int64_t id;
+    uint8_t leaves[TESSERA_MAX][MERKLE_HASH_LEN];
+
+    assert_int_equal(leaves_load(leaves, TESSERA_MAX), 15);
+    s = open_ok(f->path);
+    id = log_with_checkpoints(s, 15);
+    merkle_range_init(&r);
+    assert_int_equal(store_cursor_seed(s, id, 0, &r, T0), 0);
+    memset(g, 0, sizeof(g));
+    g[0].log_index = g[0].shard_index = 3;
+    g[0].uuid = "uuid-3";
+    g[0].cert_sha256 = "c3";
+    g[0].rule = "app";
+    g[0].verdict = "allowed";
+    g[0].pcrs_state = "pending";
+    g[1] = g[0];
+    g[1].log_index = g[1].shard_index = 5;
+    g[1].uuid = "uuid-5";
+    g[2] = g[0];
+    g[2].log_index = g[2].shard_index = 7;
+    g[2].uuid = "uuid-7";
+    g[2].pcrs_state = NULL; /* none */
+    g[3] = g[2];
+    g[3].log_index = g[3].shard_index = 9;
+    g[3].uuid = "uuid-9";
+    g[3].pcrs_state = "unavailable";
+    range_upto(&r, (const uint8_t(*)[MERKLE_HASH_LEN])leaves, 15);
+    p = progress(0, 15, &r);
+    p.signings = g;
+    p.nsignings = 4;
+    assert_int_equal(store_commit_progress(s, id, &p, T0, NULL), 0);
+
+    /* Recorded exactly at the limit: kept. */
+    st = prune_ok(s, 0, 0, DAY, 0, T0 + DAY);
+    assert_int_equal(st.signings, 0);
+    /* Older: "none" and "unavailable" go, the two pending stay. */
+    st = prune_ok(s, 0, 0, DAY, 0, T0 + DAY + 1);
+    assert_int_equal(st.signings, 2);
+    assert_int_equal(st.checkpoints + st.alerts, 0);
+    memset(&pd, 0, sizeof(pd));
+    assert_int_equal(store_signings_latest(s, "app", 0, pend_fn, &pd), 0);
+    assert_int_equal(pd.n, 2);
+    /* One lookup ends: that signing goes next time, the other stays. */
+    memset(&u, 0, sizeof(u));
+    u.state = "found";
+    u.pcr0 = "aa";
+    u.pcr1 = "bb";
+    u.pcr2 = "cc";
+    assert_int_equal(store_signing_set_pcrs(s, id, 3, "c3", "app", &u, NULL,
+                                            T0 + 2 * DAY, NULL),
+                     0);
+    st = prune_ok(s, 0, 0, DAY, 0, T0 + 2 * DAY);
+    assert_int_equal(st.signings, 1);
+    memset(&pd, 0, sizeof(pd));
+    assert_int_equal(store_signings_pending(s, INT64_MIN, pend_fn, &pd), 0);
+    assert_int_equal(pd.n, 1);
+    assert_int_equal(pd.idx[0], 5);
+    memset(&pd, 0, sizeof(pd));
+    assert_int_equal(store_signings_latest(s, "app", 0, pend_fn, &pd), 0);
+    assert_int_equal(pd.n, 1);
+    store_close(s);
+}
+
+/* Twins of the above: what store_prune refuses, deleting nothing. */
+static void
+test_prune_refusals(void **state)
+{
+    struct fx *f = *state;
+    struct store_retention r;
+    struct store_prune_stats st;
+    struct store_alert a;
+    struct store *s;
+    char err[512];
+
+    s = open_ok(f->path);
+    a = alert("old", "log.stale", NOTIFY_WARNING, T0);
+    assert_int_equal(store_alert_record(s, 0, &a, NULL), 0);
+    memset(&r, 0, sizeof(r));
+    r.alerts = DAY;
+    assert_int_equal(store_prune(s, NULL, T0 + 9 * DAY, &st), -1);
+    r.batch = STORE_PRUNE_BATCH + 1;
+    assert_int_equal(store_prune(s, &r, T0 + 9 * DAY, &st), -1);
+    assert_non_null(strstr(store_errmsg(s), "batch"));
+    r.batch = 0;
+    r.signings = -1;
+    assert_int_equal(store_prune(s, &r, T0 + 9 * DAY, &st), -1);
+    assert_non_null(strstr(store_errmsg(s), "negative"));
+    assert_int_equal(st.alerts, 0);
+    r.signings = 0;
+    r.alerts = INT64_MAX;
+    assert_int_equal(store_prune(s, &r, -2, &st), -1);
+    assert_int_equal(alert_count(s), 1);
+    store_close(s);
+
+    /* Read-only: refused, the file is left as is. */
+    s = store_open(f->path, STORE_OPEN_READONLY, err, sizeof(err));
+    assert_non_null(s);
+    r.alerts = DAY;
+    assert_int_equal(store_prune(s, &r, T0 + 9 * DAY, &st), -1);
+    assert_int_equal(st.alerts, 0);
+    assert_int_equal(alert_count(s), 1);
+    store_close(s);
+    /* The twin: read-write, it goes. */
+    s = open_ok(f->path);
+    assert_int_equal(store_prune(s, &r, T0 + 9 * DAY, NULL), 0);
+    assert_int_equal(alert_count(s), 0);
+    store_close(s);
+}
+
 /*
  * A state file written by the version-1 release (tests/data/state-v1.db,
  * made by tests/data/make-state-v1.sh with the build of c3d9533: one
  * signing pending a PCR lookup under rule "app", one recorded under
  * "other", and their alerts) migrates to the current schema in place:
  * nothing is lost, the pending lookup is still pending, and the new
- * columns (PCR8, source, note) start empty and can be written.
+ * columns (PCR8, source, note) start empty and can be written; the
+ * schema 3 retention rules apply to it (store_prune).
  */
 static void
 test_migrate_from_v1_release(void **state)
@@ -2362,6 +2820,8 @@ test_migrate_from_v1_release(void **state)
     const char *src = getenv("TLOGWATCH_SRC");
     char v1[1024], err[512], cert[80];
     struct store_pcrs_update u;
+    struct store_prune_stats ps;
+    struct store_retention rt;
     struct store_log_status st;
     struct store *s;
     struct pend pd;
@@ -2401,6 +2861,21 @@ test_migrate_from_v1_release(void **state)
     s = open_ok(f->path);
     assert_int_equal(store_log_status(s, id, &st), 0);
     assert_true(st.has_cursor);
+    /* Retention on a migrated file: the signing pending its lookup and
+     * the verified checkpoint stay, the other signing goes. */
+    memset(&rt, 0, sizeof(rt));
+    rt.checkpoints = rt.alerts = rt.signings = 86400;
+    /* long after the release wrote it */
+    assert_int_equal(store_prune(s, &rt, INT64_C(4000000000), &ps), 0);
+    assert_int_equal(ps.signings, 1);
+    memset(&pd, 0, sizeof(pd));
+    assert_int_equal(store_signings_latest(s, "other", 0, pend_fn, &pd), 0);
+    assert_int_equal(pd.n, 0);
+    memset(&pd, 0, sizeof(pd));
+    assert_int_equal(store_signings_pending(s, INT64_MIN, pend_fn, &pd), 0);
+    assert_int_equal(pd.n, 1);
+    assert_int_equal(store_log_status(s, id, &st), 0);
+    assert_true(st.has_checkpoint);
     memset(&u, 0, sizeof(u));
     u.state = "found";
     u.pcr0 = "p0";
@@ -2456,6 +2931,11 @@ main(void)
         T(test_callback_reentry),
         T(test_crash_atomicity),
         T(test_crash_check_catches),
+        T(test_prune_checkpoints),
+        T(test_prune_batches),
+        T(test_prune_alerts),
+        T(test_prune_signings),
+        T(test_prune_refusals),
 #undef T
     };
 
