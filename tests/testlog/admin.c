@@ -89,6 +89,16 @@
  *   POST /admin/reset      clear fail, delay, rate, wrong-key, tamper and
  *                          drop (the tree is kept)
  *
+ * With --tiles (a Rekor v2 log, tiles.c) the same operations act on the
+ * tree the tlog-tiles API serves: grow and append add hashedrekord 0.0.2
+ * entries (append: kind hashedrekord only, 400 otherwise; the reply also
+ * has "body_b64"); fork / rollback change what /checkpoint signs;
+ * wrong-key signs it with another Ed25519 key; tamper changes the entry
+ * bundles that hold the index (its data digest); fail, delay and rate
+ * apply to /checkpoint and /tile/ requests; append-raw refuses bodies
+ * over 65535 bytes (an entry bundle's limit); rotate and drop are refused
+ * (400: no shards, no retrieve endpoint).
+ *
  * Errors are {"error":"..."} with 400 (bad input), 404 (unknown operation
  * or index) or 500.  Input is parsed with jansson and every field is
  * checked for type, range and length (TL_MAX_STR, printable ASCII) before
@@ -100,6 +110,7 @@
 
 #include <event2/http.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -294,6 +305,9 @@ op_append(struct tl_server *srv, struct evhttp_request *req, json_t *in)
     struct tl_claims c;
     struct tl_body_in bi;
     struct tl_buf pem = {0}, vb64 = {0}, body = {0}, env = {0}, tmp = {0};
+    struct tl_buf der64 = {0};
+    unsigned char *der = NULL;
+    int der_len;
     const char *kind_s = NULL, *payload_b64 = NULL, *email = NULL;
     const char *att_s = NULL;
     enum tl_att att = TL_ATT_STORE; /* dsse: TL_ATT_OMIT unless asked */
@@ -343,6 +357,11 @@ op_append(struct tl_server *srv, struct evhttp_request *req, json_t *in)
     payload_b64 = pb != NULL ? json_string_value(pb) : NULL;
     if (kind_s != NULL && tl_kind_parse(kind_s, &kind) != 0) {
         reply_err(srv, req, 400, "kind must be hashedrekord, intoto or dsse");
+        goto done;
+    }
+    if (log->tiles && kind != TL_KIND_HASHEDREKORD) {
+        reply_err(srv, req, 400,
+                  "the tiles log (Rekor v2) appends kind hashedrekord only");
         goto done;
     }
     if (att_s == NULL && kind == TL_KIND_DSSE) {
@@ -447,8 +466,10 @@ op_append(struct tl_server *srv, struct evhttp_request *req, json_t *in)
     cert = tl_leaf_issue(impostor ? &log->impostor : &log->ca, key, &c,
                          t - TL_CERT_BACKDATE,
                          t - TL_CERT_BACKDATE + TL_CERT_VALIDITY);
+    der_len = cert != NULL ? i2d_X509(cert, &der) : -1;
     if (cert == NULL || tl_pem_cert(cert, &pem) != 0 ||
-        tl_buf_add_b64(&vb64, (const uint8_t *)pem.p, pem.len) != 0) {
+        tl_buf_add_b64(&vb64, (const uint8_t *)pem.p, pem.len) != 0 ||
+        der_len <= 0 || tl_buf_add_b64(&der64, der, (size_t)der_len) != 0) {
         reply_err(srv, req, 500, "certificate issuance failed");
         goto done;
     }
@@ -471,6 +492,9 @@ op_append(struct tl_server *srv, struct evhttp_request *req, json_t *in)
     bi.sig_len = siglen;
     bi.verifier_b64 = vb64.p;
     bi.verifier_len = vb64.len;
+    bi.v2 = log->tiles;
+    bi.der_b64 = der64.p;
+    bi.der_len = der64.len;
     if (tl_body_build(&bi, &body) != 0 ||
         (kind != TL_KIND_HASHEDREKORD &&
          tl_dsse_envelope(payload, payload_len, sig, siglen, &env) != 0) ||
@@ -519,9 +543,17 @@ op_append(struct tl_server *srv, struct evhttp_request *req, json_t *in)
         }
         json_object_set_new(out, "san", json_string(c.san));
         json_object_set_new(out, "impostor", json_boolean(impostor));
+        if (log->tiles) {
+            tl_buf_reset(&tmp);
+            if (tl_buf_add_b64(&tmp, (const uint8_t *)body.p, body.len) == 0) {
+                json_object_set_new(out, "body_b64", json_string(tmp.p));
+            }
+        }
     }
     reply_json(srv, req, out != NULL ? 200 : 500, out);
 done:
+    OPENSSL_free(der);
+    tl_buf_free(&der64);
     X509_free(cert);
     EVP_PKEY_free(key);
     free(payload);
@@ -561,6 +593,10 @@ op_append_malformed(struct tl_server *srv, struct evhttp_request *req)
     }
     bi.verifier_b64 = vb64.p;
     bi.verifier_len = vb64.len;
+    /* Rekor v2: rawBytes that are no DER certificate */
+    bi.v2 = log->tiles;
+    bi.der_b64 = vb64.p;
+    bi.der_len = vb64.len;
     if (tl_body_build(&bi, &body) != 0 ||
         tl_log_append_body(log, (const uint8_t *)body.p, body.len, NULL, 0,
                            next_time(log), &v) != 0) {
@@ -586,9 +622,12 @@ op_append_raw(struct tl_server *srv, struct evhttp_request *req, json_t *in)
         return;
     }
     body = tl_b64_decode_new(json_string_value(b), json_string_length(b), &len);
-    if (body == NULL || len > TL_MAX_PAYLOAD) {
+    if (body == NULL || len > TL_MAX_PAYLOAD ||
+        (srv->log->tiles && len > TL_BUNDLE_MAX)) {
         free(body);
-        reply_err(srv, req, 400, "body_b64 is not valid base64 (or too long)");
+        reply_err(srv, req, 400,
+                  "body_b64 is not valid base64 (or too long: 1 MiB, 65535 "
+                  "bytes in the tiles log)");
         return;
     }
     if (tl_log_append_body(srv->log, body, len, NULL, 0, next_time(srv->log),
@@ -689,6 +728,10 @@ op_rotate(struct tl_server *srv, struct evhttp_request *req)
     struct tl_log *log = srv->log;
     struct tl_shard *s;
 
+    if (log->tiles) {
+        reply_err(srv, req, 400, "the tiles log has no shards to rotate");
+        return;
+    }
     if (tl_log_rotate(log) != 0) {
         reply_err(srv, req, 500, "rotate failed (too many shards?)");
         return;
@@ -711,6 +754,10 @@ op_rule(struct tl_server *srv, struct evhttp_request *req, json_t *in, int drop)
         reply_err(srv, req, 400,
                   "index (required) and count (-1 = forever, "
                   "0 = clear) must be integers");
+        return;
+    }
+    if (drop && log->tiles) {
+        reply_err(srv, req, 400, "the tiles log has no retrieve to drop from");
         return;
     }
     if (!drop && (uint64_t)v >= tl_log_size(log)) {
@@ -830,8 +877,8 @@ static void
 op_stats(struct tl_server *srv, struct evhttp_request *req)
 {
     static const char *const names[TL_EP_COUNT] = {
-        "log",      "proof",     "entries", "entries_uuid",
-        "retrieve", "publicKey", "other",
+        "log",       "proof", "entries",    "entries_uuid", "retrieve",
+        "publicKey", "other", "checkpoint", "tile",         "bundle",
     };
     json_t *ep = json_object(), *doc;
     int i;
@@ -884,6 +931,11 @@ op_info(struct tl_server *srv, struct evhttp_request *req)
                     (json_int_t)tl_log_size(log), "genesis",
                     (json_int_t)log->genesis, "shards", shards, "wrong_key",
                     log->wrong_key_on);
+    if (doc != NULL && log->tiles) {
+        json_object_set_new(doc, "mode", json_string("tiles"));
+        json_object_set_new(doc, "origin", json_string(log->origin));
+        json_object_set_new(doc, "log_id", json_string(log->tiles_logid_hex));
+    }
     reply_json(srv, req, doc != NULL ? 200 : 500, doc);
 }
 

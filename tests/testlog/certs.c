@@ -67,6 +67,49 @@ err:
     return -1;
 }
 
+int
+tl_key_ed25519(struct tl_key *k, const uint8_t priv[32], const char *name)
+{
+    EVP_MD_CTX *md = NULL;
+    unsigned char *p;
+    uint8_t raw[32];
+    size_t rawlen = sizeof(raw);
+    int n, ok;
+
+    memset(k, 0, sizeof(*k));
+    k->pkey = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, priv, 32);
+    if (k->pkey == NULL ||
+        EVP_PKEY_get_raw_public_key(k->pkey, raw, &rawlen) != 1 ||
+        rawlen != sizeof(raw)) {
+        goto err;
+    }
+    n = i2d_PUBKEY(k->pkey, NULL);
+    if (n <= 0 || (size_t)n > sizeof(k->spki)) {
+        goto err;
+    }
+    p = k->spki;
+    if (i2d_PUBKEY(k->pkey, &p) != n) {
+        goto err;
+    }
+    k->spki_len = (size_t)n;
+    /* C2SP signed-note key id: SHA-256(name || "\n" || 0x01 || key) */
+    md = EVP_MD_CTX_new();
+    ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+         EVP_DigestUpdate(md, name, strlen(name)) == 1 &&
+         EVP_DigestUpdate(md, "\n\x01", 2) == 1 &&
+         EVP_DigestUpdate(md, raw, sizeof(raw)) == 1 &&
+         EVP_DigestFinal_ex(md, k->id, NULL) == 1;
+    EVP_MD_CTX_free(md);
+    if (!ok) {
+        goto err;
+    }
+    return 0;
+err:
+    EVP_PKEY_free(k->pkey);
+    memset(k, 0, sizeof(*k));
+    return -1;
+}
+
 void
 tl_key_clear(struct tl_key *k)
 {
@@ -564,9 +607,9 @@ cert_b64(X509 *x)
 }
 
 int
-tl_trusted_root_json(const struct tl_key *log_key, const char *base_url,
-                     const struct tl_ca *ca, int64_t log_start,
-                     struct tl_buf *out)
+tl_trusted_root_json(const struct tl_key *log_key, const char *key_details,
+                     const char *base_url, const struct tl_ca *ca,
+                     int64_t log_start, struct tl_buf *out)
 {
     struct tl_buf spki = {0}, id = {0};
     char start[32], ca_start[32], ca_end[32];
@@ -593,12 +636,12 @@ tl_trusted_root_json(const struct tl_key *log_key, const char *base_url,
         "mediaType",
         "application/vnd.dev.sigstore.trustedroot+json;version=0.1", "tlogs",
         "baseUrl", base_url, "hashAlgorithm", "SHA2_256", "publicKey",
-        "rawBytes", spki.p, "keyDetails", "PKIX_ECDSA_P256_SHA_256", "validFor",
-        "start", start, "logId", "keyId", id.p, "certificateAuthorities",
-        "subject", "organization", TL_CA_ORG, "commonName", TL_CA_CN, "uri",
-        TL_CA_URI, "certChain", "certificates", "rawBytes", inter_b64,
-        "rawBytes", root_b64, "validFor", "start", ca_start, "end", ca_end,
-        "ctlogs", "timestampAuthorities");
+        "rawBytes", spki.p, "keyDetails", key_details, "validFor", "start",
+        start, "logId", "keyId", id.p, "certificateAuthorities", "subject",
+        "organization", TL_CA_ORG, "commonName", TL_CA_CN, "uri", TL_CA_URI,
+        "certChain", "certificates", "rawBytes", inter_b64, "rawBytes",
+        root_b64, "validFor", "start", ca_start, "end", ca_end, "ctlogs",
+        "timestampAuthorities");
     if (root == NULL) {
         goto done;
     }

@@ -14,6 +14,12 @@
  *   intoto 0.0.2        spec.content.{envelope{payloadType, signatures[
  *                       {publicKey, sig}]}, hash, payloadHash}, where sig
  *                       is base64 of the base64 signature, as production
+ *   hashedrekord 0.0.2  (Rekor v2, --tiles) spec.hashedRekordV002.{data.
+ *                       {algorithm, digest}, signature.{content,
+ *                       verifier.{keyDetails, x509Certificate.rawBytes |
+ *                       publicKey.rawBytes}}}, digest and rawBytes base64
+ *                       of raw bytes / DER, as production's log2025-1
+ *                       (../shared/testdata/rekor-v2/prod-*.sigstore.json)
  * Every string a body holds is base64, hex or a fixed ASCII literal, so
  * canonical JSON needs no escaping here.
  *
@@ -32,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/sha.h>
 
 #include "testlog.h"
@@ -173,6 +180,29 @@ tl_body_build(const struct tl_body_in *in, struct tl_buf *b)
     uint8_t env_hash[TL_HASH_LEN], payload_hash[TL_HASH_LEN];
     int rc = -1;
 
+    if (in->v2) {
+        if (in->kind != TL_KIND_HASHEDREKORD || in->der_b64 == NULL) {
+            return -1;
+        }
+        /* members in RFC 8785 order, as Rekor v2 stores them */
+        if (tl_buf_adds(b, "{\"apiVersion\":\"0.0.2\",\"kind\":"
+                           "\"hashedrekord\",\"spec\":{\"hashedRekordV002\":"
+                           "{\"data\":{\"algorithm\":\"SHA2_256\","
+                           "\"digest\":\"") != 0 ||
+            tl_buf_add_b64(b, in->artifact_hash, TL_HASH_LEN) != 0 ||
+            tl_buf_adds(b, "\"},\"signature\":{\"content\":\"") != 0 ||
+            tl_buf_add_b64(b, in->sig, in->sig_len) != 0 ||
+            tl_buf_adds(b, "\",\"verifier\":{\"keyDetails\":"
+                           "\"PKIX_ECDSA_P256_SHA_256\",\"") != 0 ||
+            tl_buf_adds(b, in->key_only ? "publicKey" : "x509Certificate") !=
+                0 ||
+            tl_buf_adds(b, "\":{\"rawBytes\":\"") != 0 ||
+            tl_buf_add(b, in->der_b64, in->der_len) != 0 ||
+            tl_buf_adds(b, "\"}}}}}}") != 0) {
+            return -1;
+        }
+        return 0;
+    }
     if (in->kind == TL_KIND_HASHEDREKORD) {
         if (tl_buf_adds(b,
                         "{\"apiVersion\":\"0.0.1\",\"kind\":\"hashedrekord\","
@@ -400,6 +430,8 @@ ident_make(const struct tl_log *log, size_t e, unsigned j, struct tl_ident *id)
     uint64_t h2 = tl_mix64(h), h3 = tl_mix64(h2), h4 = tl_mix64(h3);
     int64_t nb = log->genesis + (int64_t)e * TL_EPOCH_SECS - 60;
     struct tl_buf pem = {0}, b64 = {0};
+    unsigned char *der = NULL;
+    int der_len;
     char repo[256], sha[41], repo_id[24], owner_id[24], email[160];
     struct tl_github g;
     struct tl_github_strs st;
@@ -459,26 +491,37 @@ ident_make(const struct tl_log *log, size_t e, unsigned j, struct tl_ident *id)
         if (tl_pem_pubkey(id->key, &pem) != 0) {
             goto done;
         }
+        der_len = i2d_PUBKEY(id->key, &der);
     } else {
         cert = tl_leaf_issue(&log->ca, id->key, &c, nb, nb + TL_CERT_VALIDITY);
         if (cert == NULL || tl_pem_cert(cert, &pem) != 0) {
             goto done;
         }
+        der_len = i2d_X509(cert, &der);
     }
-    if (tl_buf_add_b64(&b64, (const uint8_t *)pem.p, pem.len) != 0) {
+    if (der_len <= 0 ||
+        tl_buf_add_b64(&b64, (const uint8_t *)pem.p, pem.len) != 0) {
         goto done;
     }
     id->verifier_b64 = b64.p;
     id->verifier_len = b64.len;
+    b64 = (struct tl_buf){0}; /* id owns the text now */
+    if (tl_buf_add_b64(&b64, der, (size_t)der_len) != 0) {
+        goto done;
+    }
+    id->der_b64 = b64.p;
+    id->der_len = b64.len;
     b64.p = NULL;
     rc = 0;
 done:
+    OPENSSL_free(der);
     X509_free(cert);
     tl_buf_free(&pem);
     tl_buf_free(&b64);
     if (rc != 0) {
         EVP_PKEY_free(id->key);
         BN_clear_free(id->d);
+        free(id->verifier_b64);
         memset(id, 0, sizeof(*id));
     }
     return rc;
@@ -490,6 +533,7 @@ ident_clear(struct tl_ident *id)
     EVP_PKEY_free(id->key);
     BN_clear_free(id->d);
     free(id->verifier_b64);
+    free(id->der_b64);
     memset(id, 0, sizeof(*id));
 }
 
@@ -618,6 +662,10 @@ tl_noise_prepare(const struct tl_log *log, uint64_t v, int64_t t, uint64_t salt,
     n->kind = (h % 100) < 82   ? TL_KIND_HASHEDREKORD
               : (h % 100) < 91 ? TL_KIND_DSSE
                                : TL_KIND_INTOTO;
+    n->v2 = log->tiles;
+    if (log->tiles) {
+        n->kind = TL_KIND_HASHEDREKORD; /* the only Rekor v2 noise kind */
+    }
     len = snprintf(artifact, sizeof(artifact),
                    "tlogwatch-testlog noise artifact seed=%llu index=%llu "
                    "salt=%llu\n",
@@ -666,5 +714,9 @@ tl_noise_body(const struct tl_noise *n, const uint8_t *sig, size_t sig_len,
     in.sig_len = sig_len;
     in.verifier_b64 = n->ident->verifier_b64;
     in.verifier_len = n->ident->verifier_len;
+    in.v2 = n->v2;
+    in.der_b64 = n->ident->der_b64;
+    in.der_len = n->ident->der_len;
+    in.key_only = n->ident->key_only;
     return tl_body_build(&in, out);
 }

@@ -574,11 +574,77 @@ api_pubkey(struct tl_server *srv, struct evhttp_request *req)
     tl_buf_free(&b);
 }
 
-/* Which endpoint a request is for (counted before any throttling). */
+/* --------------------------------------------------- tlog-tiles (v2) */
+
+static void
+tiles_not_found(struct tl_server *srv, struct evhttp_request *req)
+{
+    tl_reply(srv, req, 404, "text/plain; charset=utf-8", "not found\n", 10);
+}
+
+static void
+tiles_checkpoint(struct tl_server *srv, struct evhttp_request *req)
+{
+    const char *note = tl_tiles_checkpoint(srv->log);
+
+    if (note == NULL) {
+        tl_reply(srv, req, 500, "text/plain; charset=utf-8",
+                 "checkpoint signing failed\n", 26);
+        return;
+    }
+    tl_reply(srv, req, 200, "text/plain; charset=utf-8", note, strlen(note));
+}
+
+/* A hash tile or an entry bundle; 404 for a path that is not one or a
+ * tile beyond the tree. */
+static void
+tiles_tile(struct tl_server *srv, struct evhttp_request *req, const char *path)
+{
+    struct tl_tile_req r;
+    int rc;
+
+    tl_buf_reset(&srv->out);
+    if (tl_tiles_parse_path(path, &r) != 0) {
+        tiles_not_found(srv, req);
+        return;
+    }
+    rc = tl_tiles_render(srv->log, &r, &srv->out);
+    if (rc == 0) {
+        tiles_not_found(srv, req);
+    } else if (rc < 0) {
+        tl_reply(srv, req, 500, "text/plain; charset=utf-8",
+                 "tile rendering failed\n", 22);
+    } else {
+        if (r.entries) {
+            srv->entries_served += r.width != 0 ? r.width : TL_TILE_WIDTH;
+        }
+        tl_reply(srv, req, 200, "application/octet-stream", srv->out.p,
+                 srv->out.len);
+    }
+}
+
+/* Which endpoint a request is for (counted before any throttling); with
+ * --tiles only the tlog-tiles paths, else only the Rekor v1 API. */
 static enum tl_endpoint
-classify(const char *path, enum evhttp_cmd_type m)
+classify(const char *path, enum evhttp_cmd_type m, int tiles)
 {
     static const char entries[] = "/api/v1/log/entries/";
+
+    if (tiles) {
+        if (m != EVHTTP_REQ_GET) {
+            return TL_EP_OTHER;
+        }
+        if (strcmp(path, "/checkpoint") == 0) {
+            return TL_EP_CHECKPOINT;
+        }
+        if (strncmp(path, "/tile/entries/", 14) == 0) {
+            return TL_EP_BUNDLE;
+        }
+        if (strncmp(path, "/tile/", 6) == 0) {
+            return TL_EP_TILE;
+        }
+        return TL_EP_OTHER;
+    }
 
     if (strcmp(path, "/api/v1/log") == 0 && m == EVHTTP_REQ_GET) {
         return TL_EP_LOG;
@@ -617,7 +683,14 @@ api_handle(struct tl_server *srv, struct evhttp_request *req)
         tl_reply_error(srv, req, 400, 400, "malformed query string");
         return;
     }
-    switch (classify(path, evhttp_request_get_command(req))) {
+    switch (classify(path, evhttp_request_get_command(req), srv->log->tiles)) {
+    case TL_EP_CHECKPOINT:
+        tiles_checkpoint(srv, req);
+        break;
+    case TL_EP_TILE:
+    case TL_EP_BUNDLE:
+        tiles_tile(srv, req, path);
+        break;
     case TL_EP_LOG:
         api_log(srv, req);
         break;
@@ -782,7 +855,8 @@ on_request(struct evhttp_request *req, void *arg)
         return;
     }
     srv->requests++;
-    srv->endpoint[classify(path, evhttp_request_get_command(req))]++;
+    srv->endpoint[classify(path, evhttp_request_get_command(req),
+                           srv->log->tiles)]++;
     if (!rate_admit(srv, &retry)) {
         srv->rate_limited++;
         reply_throttled(srv, req, 429, retry, "rate limit exceeded");

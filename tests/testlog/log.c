@@ -804,7 +804,8 @@ tl_tamper_body(const uint8_t *body, size_t len, struct tl_buf *out)
 /* ------------------------------------------------------------ lifetime */
 
 struct tl_log *
-tl_log_new(uint64_t seed, const char *host, uint64_t n, unsigned threads)
+tl_log_new(uint64_t seed, const char *host, uint64_t n, unsigned threads,
+           int tiles)
 {
     struct tl_log *log = calloc(1, sizeof(*log));
     int64_t now = tl_now();
@@ -815,6 +816,7 @@ tl_log_new(uint64_t seed, const char *host, uint64_t n, unsigned threads)
     }
     log->seed = seed;
     log->threads = threads;
+    log->tiles = tiles != 0;
     log->signer = tl_signer_new();
     if (log->signer == NULL) {
         goto err;
@@ -868,6 +870,9 @@ tl_log_free(struct tl_log *log)
     tl_epochs_free(log);
     tl_key_clear(&log->log_key);
     tl_key_clear(&log->wrong_key);
+    tl_key_clear(&log->tiles_key);
+    tl_key_clear(&log->tiles_wrong);
+    free(log->tiles_note);
     tl_signer_free(log->signer);
     tl_ca_clear(&log->ca);
     tl_ca_clear(&log->impostor);

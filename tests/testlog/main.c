@@ -31,9 +31,11 @@ static const char usage_text[] =
     "usage: tlogwatch-testlog --dir DIR [--listen 127.0.0.1:PORT]\n"
     "                         [--entries N] [--seed S] [--hostname NAME]\n"
     "                         [--threads T] [--verbose]\n"
+    "                         [--tiles [--origin NAME]]\n"
     "\n"
     "A loopback Rekor v1 log backed by a real Merkle tree, a real ECDSA\n"
-    "P-256 log key and a Fulcio-like CA, that can misbehave on cue.\n"
+    "P-256 log key and a Fulcio-like CA, that can misbehave on cue; with\n"
+    "--tiles a Rekor v2 log instead (tlog-tiles read API, Ed25519 key).\n"
     "\n"
     "Options:\n"
     "  --listen HOST:PORT  loopback address to serve on (default\n"
@@ -55,14 +57,28 @@ static const char usage_text[] =
     "                      2^30; 1,000,000 take ~30 s of CPU on all\n"
     "                      cores, ~160 MB)\n"
     "  --seed S            noise seed (default random): names, kinds and\n"
-    "                      tree ids; keys are always fresh\n"
+    "                      tree ids; keys are always fresh (but the\n"
+    "                      --tiles Ed25519 keys, derived from it)\n"
     "  --hostname NAME     checkpoint origin host and signer name (default:\n"
     "                      the listen host, as trusted_root.json's baseUrl\n"
     "                      host)\n"
     "  --threads T         workers for building entries (default: CPUs)\n"
     "  --verbose           log every admin operation to stderr\n"
+    "  --tiles             serve a Rekor v2 log INSTEAD of the v1 API: the\n"
+    "                      C2SP tlog-tiles read API below, Ed25519\n"
+    "                      checkpoints, hashedrekord 0.0.2 entries; the\n"
+    "                      v1 paths answer 404.  trusted_root.json then\n"
+    "                      holds the Ed25519 key only (PKIX_ED25519, logId\n"
+    "                      SHA-256(origin || 0x0A || 0x01 || key)), and\n"
+    "                      --dir also gets tiles-log.{pub,key,vkey} and\n"
+    "                      tiles-wrong-key.{pub,key}; the key is derived\n"
+    "                      from --seed\n"
+    "  --origin NAME       --tiles: checkpoint origin and key name\n"
+    "                      (default HOST:PORT of the URL)\n"
     "  --help              this text\n"
-    "\n"
+    "\n";
+/* split: C11 compilers need not take string literals over 4095 bytes */
+static const char usage_text2[] =
     "Rekor v1 read API (production's shapes):\n"
     "  GET  /api/v1/log                       checkpoint, size, shards\n"
     "  GET  /api/v1/log/proof?firstSize=M&lastSize=N[&treeID=T]\n"
@@ -71,6 +87,10 @@ static const char usage_text[] =
     "  POST /api/v1/log/entries/retrieve       {\"logIndexes\":[..]} or\n"
     "                                         {\"entryUUIDs\":[..]}, <= 10\n"
     "  GET  /api/v1/log/publicKey\n"
+    "tlog-tiles read API (--tiles):\n"
+    "  GET  /checkpoint                       signed note\n"
+    "  GET  /tile/<L>/<N>[.p/<W>]              hash tiles (404 beyond)\n"
+    "  GET  /tile/entries/<N>[.p/<W>]          entry bundles\n"
     "\n"
     "Control (JSON in and out, never throttled):\n"
     "  GET  /admin/stats | /admin/info\n"
@@ -111,6 +131,8 @@ struct options {
     unsigned port;
     const char *dir;
     const char *hostname;
+    const char *origin;
+    int tiles;
     uint64_t entries;
     uint64_t seed;
     int have_seed;
@@ -206,6 +228,8 @@ parse_options(int argc, char **argv, struct options *o)
         {"hostname", required_argument, NULL, 'H'},
         {"threads", required_argument, NULL, 't'},
         {"verbose", no_argument, NULL, 'v'},
+        {"tiles", no_argument, NULL, 'T'},
+        {"origin", required_argument, NULL, 'O'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -259,11 +283,19 @@ parse_options(int argc, char **argv, struct options *o)
         case 'v':
             o->verbose = 1;
             break;
+        case 'T':
+            o->tiles = 1;
+            break;
+        case 'O':
+            o->origin = optarg;
+            break;
         case 'h':
             fputs(usage_text, stdout);
+            fputs(usage_text2, stdout);
             return 0;
         default:
             fputs(usage_text, stderr);
+            fputs(usage_text2, stderr);
             return 2;
         }
     }
@@ -286,6 +318,13 @@ parse_options(int argc, char **argv, struct options *o)
                         "spaces\n");
         return 2;
     }
+    if (o->origin != NULL &&
+        (!o->tiles || strlen(o->origin) == 0 || strlen(o->origin) > 200 ||
+         strpbrk(o->origin, " \n\t+") != NULL)) {
+        fprintf(stderr, "tlogwatch-testlog: --origin: with --tiles only; "
+                        "1..200 bytes, no spaces or '+'\n");
+        return 2;
+    }
     return -1; /* go on */
 }
 
@@ -298,8 +337,12 @@ write_files(const struct options *o, struct tl_log *log, double startup)
     char *text = NULL, origin[400];
     int rc = -1;
 
-    if (tl_trusted_root_json(&log->log_key, log->base_url, &log->ca,
-                             log->genesis - 86400, &b) != 0 ||
+    if ((o->tiles ? tl_trusted_root_json(&log->tiles_key, "PKIX_ED25519",
+                                         log->base_url, &log->ca,
+                                         log->genesis - 86400, &b)
+                  : tl_trusted_root_json(
+                        &log->log_key, "PKIX_ECDSA_P256_SHA_256", log->base_url,
+                        &log->ca, log->genesis - 86400, &b)) != 0 ||
         tl_write_file(o->dir, "trusted_root.json", b.p, b.len, 0644) != 0 ||
         tl_write_key_files(o->dir, "log", &log->log_key) != 0 ||
         tl_write_key_files(o->dir, "wrong-key", &log->wrong_key) != 0 ||
@@ -323,16 +366,34 @@ write_files(const struct options *o, struct tl_log *log, double startup)
                        NULL) != 0) {
         goto done;
     }
+    if (o->tiles) {
+        tl_buf_reset(&b);
+        if (tl_write_key_files(o->dir, "tiles-log", &log->tiles_key) != 0 ||
+            tl_write_key_files(o->dir, "tiles-wrong-key", &log->tiles_wrong) !=
+                0 ||
+            tl_tiles_vkey(log, &b) != 0 || tl_buf_adds(&b, "\n") != 0 ||
+            tl_write_file(o->dir, "tiles-log.vkey", b.p, b.len, 0644) != 0) {
+            goto done;
+        }
+    }
     snprintf(origin, sizeof(origin), "%s - %llu", log->host,
              (unsigned long long)tl_log_active(log)->tree_id);
+    if (o->tiles) {
+        snprintf(origin, sizeof(origin), "%s", log->origin);
+    }
     info = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:f}", "url",
                      log->base_url, "host", log->host, "origin", origin,
-                     "log_id", log->logid_hex, "trusted_root",
-                     "trusted_root.json", "entries",
-                     (json_int_t)tl_log_size(log), "public_key", "log.pub",
-                     "pid", (json_int_t)getpid(), "startup_seconds", startup);
+                     "log_id", o->tiles ? log->tiles_logid_hex : log->logid_hex,
+                     "trusted_root", "trusted_root.json", "entries",
+                     (json_int_t)tl_log_size(log), "public_key",
+                     o->tiles ? "tiles-log.pub" : "log.pub", "pid",
+                     (json_int_t)getpid(), "startup_seconds", startup);
     if (info == NULL) {
         goto done;
+    }
+    json_object_set_new(info, "mode", json_string(o->tiles ? "tiles" : "v1"));
+    if (o->tiles) {
+        json_object_set_new(info, "vkey", json_string("tiles-log.vkey"));
     }
     text = json_dumps(info, JSON_INDENT(2));
     json_decref(info);
@@ -390,7 +451,7 @@ main(int argc, char **argv)
              strchr(o.host, ':') != NULL ? "[%s]" : "%s", o.host);
     t0 = tl_mono();
     log = tl_log_new(o.seed, o.hostname != NULL ? o.hostname : hostname,
-                     o.entries, o.threads);
+                     o.entries, o.threads, o.tiles);
     if (log == NULL) {
         fprintf(stderr, "tlogwatch-testlog: cannot build the log\n");
         goto done;
@@ -405,6 +466,15 @@ main(int argc, char **argv)
     snprintf(log->base_url, sizeof(log->base_url),
              strchr(o.host, ':') != NULL ? "http://[%s]:%u" : "http://%s:%u",
              o.host, bound);
+    if (o.tiles) {
+        char origin[300];
+
+        snprintf(origin, sizeof(origin), "%s:%u", log->host, bound);
+        if (tl_tiles_init(log, o.origin != NULL ? o.origin : origin) != 0) {
+            fprintf(stderr, "tlogwatch-testlog: cannot make the tiles key\n");
+            goto done;
+        }
+    }
     startup = tl_mono() - t0;
     if (write_files(&o, log, startup) != 0) {
         fprintf(stderr, "tlogwatch-testlog: cannot write into %s\n", o.dir);
@@ -418,11 +488,18 @@ main(int argc, char **argv)
         fprintf(stderr, "tlogwatch-testlog: cannot install signal handlers\n");
         goto done;
     }
-    printf("tlogwatch-testlog: %llu entries built in %.2f s; serving %s "
-           "(origin \"%s - %llu\", dir %s, seed %llu)\n",
-           (unsigned long long)tl_log_size(log), startup, log->base_url,
-           log->host, (unsigned long long)tl_log_active(log)->tree_id, o.dir,
-           (unsigned long long)o.seed);
+    if (o.tiles) {
+        printf("tlogwatch-testlog: %llu entries built in %.2f s; serving "
+               "tlog-tiles at %s (origin \"%s\", dir %s, seed %llu)\n",
+               (unsigned long long)tl_log_size(log), startup, log->base_url,
+               log->origin, o.dir, (unsigned long long)o.seed);
+    } else {
+        printf("tlogwatch-testlog: %llu entries built in %.2f s; serving %s "
+               "(origin \"%s - %llu\", dir %s, seed %llu)\n",
+               (unsigned long long)tl_log_size(log), startup, log->base_url,
+               log->host, (unsigned long long)tl_log_active(log)->tree_id,
+               o.dir, (unsigned long long)o.seed);
+    }
     fflush(stdout);
     if (event_base_dispatch(base) != 0) {
         fprintf(stderr, "tlogwatch-testlog: event loop failed\n");

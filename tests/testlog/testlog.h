@@ -15,6 +15,8 @@
  *              fork / rollback / rotate / tamper
  *   http.c     the evhttp server: Rekor v1 read API, throttling, stats
  *   admin.c    the /admin/ control endpoint
+ *   tiles.c    --tiles: the Rekor v2 view (C2SP tlog-tiles read API,
+ *              Ed25519 checkpoints, hashedrekord 0.0.2 bodies)
  *   main.c     options, startup, files written to --dir, event loop
  *
  * Invariants kept across the program:
@@ -145,6 +147,11 @@ struct tl_key {
 
 /* curve: "P-256" or "P-384".  0 / -1. */
 int tl_key_generate(struct tl_key *k, const char *curve);
+/* An Ed25519 key from a 32-byte private seed, as a Rekor v2 log key: spki
+ * = DER SPKI (44 bytes, the raw key is its last 32), id = SHA-256(name ||
+ * 0x0A || 0x01 || raw key), the C2SP note key id and Rekor v2 log id
+ * (checkpoint key hint: id[0:4]).  d stays NULL.  0 / -1. */
+int tl_key_ed25519(struct tl_key *k, const uint8_t priv[32], const char *name);
 void tl_key_clear(struct tl_key *k);
 /* ECDSA over a precomputed digest; sig must hold TL_SIG_MAX (P-256) or
  * 104 (P-384) bytes.  0 / -1. */
@@ -223,10 +230,12 @@ int tl_pem_pubkey(EVP_PKEY *pkey, struct tl_buf *out);
 int tl_write_key_files(const char *dir, const char *name,
                        const struct tl_key *k);
 int tl_write_certs(const char *dir, const char *name, X509 *a, X509 *b);
-/* Render trusted_root.json for the log key and the real CA. */
-int tl_trusted_root_json(const struct tl_key *log_key, const char *base_url,
-                         const struct tl_ca *ca, int64_t log_start,
-                         struct tl_buf *out);
+/* Render trusted_root.json for the log key (key_details: its
+ * PublicKeyDetails, "PKIX_ECDSA_P256_SHA_256" or "PKIX_ED25519") and the
+ * real CA. */
+int tl_trusted_root_json(const struct tl_key *log_key, const char *key_details,
+                         const char *base_url, const struct tl_ca *ca,
+                         int64_t log_start, struct tl_buf *out);
 /* Write data to dir/name through a temporary file and rename(2). */
 int tl_write_file(const char *dir, const char *name, const void *data,
                   size_t len, int mode);
@@ -247,6 +256,9 @@ struct tl_ident {
     BIGNUM *d;          /* its private scalar */
     char *verifier_b64; /* base64 of PEM text, NUL-terminated */
     size_t verifier_len;
+    char *der_b64; /* base64 of the DER certificate (key-only: DER SPKI),
+                      what Rekor v2 bodies carry as rawBytes */
+    size_t der_len;
     int key_only;
 };
 
@@ -267,9 +279,16 @@ struct tl_body_in {
     size_t sig_len;
     const char *verifier_b64; /* base64 of PEM certificate / public key */
     size_t verifier_len;
+    /* Rekor v2 (v2 != 0, hashedrekord only): hashedrekord 0.0.2 with
+     * verifier.{keyDetails, x509Certificate|publicKey .rawBytes} */
+    int v2;
+    const char *der_b64; /* base64 of DER certificate / SPKI */
+    size_t der_len;
+    int key_only; /* der_b64 is a public key, not a certificate */
 };
 
-/* Append the canonical (RFC 8785) JSON body for in to out.  0 / -1. */
+/* Append the canonical (RFC 8785) JSON body for in to out (v2: the
+ * Rekor v2 hashedrekord 0.0.2 shape; -1 for other kinds).  0 / -1. */
 int tl_body_build(const struct tl_body_in *in, struct tl_buf *out);
 /* Append the DSSE envelope JSON {"payload","payloadType","signatures"}
  * whose SHA-256 intoto/dsse bodies record.  0 / -1. */
@@ -350,6 +369,7 @@ struct tl_log;
  */
 struct tl_noise {
     enum tl_kind kind;
+    int v2;                       /* Rekor v2 body (tiles mode) */
     const struct tl_ident *ident; /* borrowed from the log */
     uint8_t artifact_hash[TL_HASH_LEN];
     uint8_t digest[TL_HASH_LEN]; /* what is signed */
@@ -430,6 +450,16 @@ struct tl_log {
     struct tl_shard *shards[TL_MAX_SHARDS];
     size_t nshards; /* shards[nshards - 1] is active */
     int wrong_key_on;
+    /* --tiles (tiles.c): a Rekor v2 log; the active shard is its tree */
+    int tiles;
+    char origin[300];          /* checkpoint origin and key name */
+    struct tl_key tiles_key;   /* Ed25519, from the seed */
+    struct tl_key tiles_wrong; /* Ed25519, /admin/wrong-key */
+    char tiles_logid_hex[2 * TL_HASH_LEN + 1];
+    char *tiles_note; /* cached checkpoint for (size, wrong, gen) */
+    uint64_t tiles_note_size;
+    int tiles_note_wrong;
+    uint64_t tiles_note_gen;
     uint64_t gen; /* bumped on every change that alters a checkpoint */
     uint64_t fork_count;
     struct tl_rule tamper[TL_MAX_RULES];
@@ -444,9 +474,10 @@ struct tl_log {
 };
 
 /* Create the log: keys, CAs, the first shard and n noise entries whose
- * integratedTime ends now.  Returns new (free with tl_log_free). */
+ * integratedTime ends now; tiles: Rekor v2 bodies (then tl_tiles_init
+ * before serving).  Returns new (free with tl_log_free). */
 struct tl_log *tl_log_new(uint64_t seed, const char *host, uint64_t n,
-                          unsigned threads);
+                          unsigned threads, int tiles);
 void tl_log_free(struct tl_log *log);
 
 struct tl_shard *tl_log_active(const struct tl_log *log);
@@ -501,6 +532,41 @@ int tl_rule_take(struct tl_rule *rules, size_t *n, uint64_t v);
  * first "value" changed (or its last byte flipped).  0 / -1. */
 int tl_tamper_body(const uint8_t *body, size_t len, struct tl_buf *out);
 
+/* ---------------------------------------------------------------- tiles */
+
+#define TL_TILE_WIDTH 256    /* C2SP tlog-tiles: hashes / entries per tile */
+#define TL_TILE_HEIGHT 8     /* levels per tile level */
+#define TL_TILE_MAX_GROUPS 7 /* 3-digit groups in a tile index (< 10^21) */
+#define TL_BUNDLE_MAX 0xffff /* an entry bundle's uint16 length limit */
+
+/* A parsed tile request path. */
+struct tl_tile_req {
+    int entries;    /* 1: /tile/entries/..., 0: /tile/<L>/... */
+    unsigned level; /* L (hash tiles) */
+    uint64_t index; /* N */
+    unsigned width; /* W of .p/<W> (1..255); 0: the full tile */
+};
+
+/* Keys (Ed25519 from the seed, and a wrong one) and origin for the tiles
+ * view; origin is also the key name.  0 / -1. */
+int tl_tiles_init(struct tl_log *log, const char *origin);
+/* The signed checkpoint of the tiles view (C2SP signed note: origin,
+ * size, base64 root, blank line, "\u2014 <origin> base64(hint || Ed25519
+ * signature)"); under /admin/wrong-key signed by tiles_wrong with the log
+ * key's hint.  Borrowed, valid until the next change; NULL on failure. */
+const char *tl_tiles_checkpoint(struct tl_log *log);
+/* Parse a request path "/tile/<L>/<N>[.p/<W>]" or
+ * "/tile/entries/<N>[.p/<W>]" (N in 3-digit groups, all but the last
+ * prefixed with "x"; only the canonical spelling).  0 / -1. */
+int tl_tiles_parse_path(const char *path, struct tl_tile_req *out);
+/* Append the tile's bytes to out: W (or 256) hashes of tree level 8L, or
+ * the entry bundle (uint16 big-endian length || body per entry; tamper
+ * rules apply).  1 rendered, 0 beyond the tree (404), -1 failure. */
+int tl_tiles_render(struct tl_log *log, const struct tl_tile_req *r,
+                    struct tl_buf *out);
+/* The C2SP verifier key "<origin>+<hex hint>+<base64(0x01 || key)>". */
+int tl_tiles_vkey(const struct tl_log *log, struct tl_buf *out);
+
 /* --------------------------------------------------------------- server */
 
 struct event_base;
@@ -508,13 +574,16 @@ struct evhttp;
 struct evhttp_request;
 
 enum tl_endpoint {
-    TL_EP_LOG = 0,  /* GET /api/v1/log */
-    TL_EP_PROOF,    /* GET /api/v1/log/proof */
-    TL_EP_ENTRY,    /* GET /api/v1/log/entries?logIndex= */
-    TL_EP_UUID,     /* GET /api/v1/log/entries/{uuid} */
-    TL_EP_RETRIEVE, /* POST /api/v1/log/entries/retrieve */
-    TL_EP_PUBKEY,   /* GET /api/v1/log/publicKey */
-    TL_EP_OTHER,    /* anything else under the API */
+    TL_EP_LOG = 0,    /* GET /api/v1/log */
+    TL_EP_PROOF,      /* GET /api/v1/log/proof */
+    TL_EP_ENTRY,      /* GET /api/v1/log/entries?logIndex= */
+    TL_EP_UUID,       /* GET /api/v1/log/entries/{uuid} */
+    TL_EP_RETRIEVE,   /* POST /api/v1/log/entries/retrieve */
+    TL_EP_PUBKEY,     /* GET /api/v1/log/publicKey */
+    TL_EP_OTHER,      /* anything else under the API */
+    TL_EP_CHECKPOINT, /* --tiles: GET /checkpoint */
+    TL_EP_TILE,       /* --tiles: GET /tile/<L>/<N>[.p/<W>] */
+    TL_EP_BUNDLE,     /* --tiles: GET /tile/entries/<N>[.p/<W>] */
     TL_EP_COUNT
 };
 
