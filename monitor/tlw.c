@@ -21,6 +21,7 @@
 #include "monitor/outbox.h"
 #include "monitor/pcrwatch.h"
 #include "monitor/report_timer.h"
+#include "monitor/retention.h"
 #include "monitor/policy.h"
 #include "monitor/store.h"
 #include "monitor/tlw.h"
@@ -330,6 +331,10 @@ tlw_start(struct tlw *t)
     if (t->mode == TLW_MODE_RUN && (t->pcrwatch = pcrwatch_new(t)) == NULL) {
         return -1;
     }
+    /* Prune old state now and daily (config retention:; run only). */
+    if (t->mode == TLW_MODE_RUN && retention_start(t, &t->retention) != 0) {
+        return -1;
+    }
     return 0;
 }
 
@@ -414,6 +419,7 @@ tlw_free(struct tlw *t)
         event_free(t->sig_hup);
     }
     report_timer_free(t->reports);
+    retention_free(t->retention);
     pcrwatch_free(t->pcrwatch); /* before the client: cancels lookups */
     outbox_free(t->outbox);     /* before the client: cancels its requests */
     http_client_free(t->http);

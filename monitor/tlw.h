@@ -30,6 +30,7 @@ struct report_timer;
 struct policy;
 struct outbox;
 struct pcrwatch;
+struct retention;
 
 enum tlw_mode {
     TLW_MODE_RUN = 0, /* the daemon: poll forever */
@@ -50,6 +51,7 @@ struct tlw {
     size_t n_followers;
     struct report_timer *reports; /* owned; NULL: no periodic report */
     struct pcrwatch *pcrwatch;    /* owned: PCR lookups (once: from the end) */
+    struct retention *retention;  /* owned; run only: state pruning */
     struct event *sig_term, *sig_int, *sig_hup; /* owned */
     uint64_t rng;                               /* jitter PRNG state */
     /* once: */
