@@ -29,7 +29,9 @@
 
 #include <event2/event.h>
 #include <jansson.h>
+#include <openssl/sha.h>
 
+#include "monitor/attest.h"
 #include "monitor/http.h"
 #include "monitor/oci.h"
 
@@ -46,11 +48,16 @@ struct reg {
     char info[1024]; /* the describe-eif testdata file */
 };
 
+#define STMT_MAX 16384 /* a test statement */
+
 struct outcome {
     int done;
     enum oci_result res;
-    struct oci_pcrs pcrs;
+    struct oci_pcrs pcrs; /* statement: NULL (borrowed during the callback) */
     char why[512];
+    int has_stmt;           /* the callback got a statement */
+    uint8_t stmt[STMT_MAX]; /* a copy of it */
+    size_t stmt_len;
 };
 
 struct pushed {
@@ -157,22 +164,20 @@ group_teardown(void **state)
         }                                                                      \
     } while (0)
 
-/* Runs oci_push.py with extra arguments; fills p from its JSON output. */
-static void
-push(struct reg *r, struct pushed *p, const char *repo, const char *fmt, ...)
+/* Runs oci_push.py with extra arguments (va_list); returns its JSON
+ * output (new). */
+static json_t *
+push_json_v(struct reg *r, const char *repo, const char *fmt, va_list ap)
 {
-    char extra[512];
+    char extra[1024];
     char cmd[4096];
-    char out[2048];
+    char out[4096];
     size_t n;
     FILE *f;
-    va_list ap;
     json_t *j;
     json_error_t err;
 
-    va_start(ap, fmt);
     vsnprintf(extra, sizeof(extra), fmt, ap);
-    va_end(ap);
     snprintf(cmd, sizeof(cmd),
              "python3 '%s/tests/tools/oci_push.py' --registry 127.0.0.1:%d "
              "--ref-host 127.0.0.1:%d --repo %s --info '%s' %s",
@@ -184,6 +189,31 @@ push(struct reg *r, struct pushed *p, const char *repo, const char *fmt, ...)
     assert_int_equal(pclose(f), 0);
     j = json_loads(out, 0, &err);
     assert_non_null(j);
+    return j;
+}
+
+static json_t *
+push_json(struct reg *r, const char *repo, const char *fmt, ...)
+{
+    va_list ap;
+    json_t *j;
+
+    va_start(ap, fmt);
+    j = push_json_v(r, repo, fmt, ap);
+    va_end(ap);
+    return j;
+}
+
+/* Runs oci_push.py with extra arguments; fills p from its JSON output. */
+static void
+push(struct reg *r, struct pushed *p, const char *repo, const char *fmt, ...)
+{
+    va_list ap;
+    json_t *j;
+
+    va_start(ap, fmt);
+    j = push_json_v(r, repo, fmt, ap);
+    va_end(ap);
     snprintf(p->data_hash, sizeof(p->data_hash), "%s",
              json_string_value(json_object_get(j, "data_hash")));
     snprintf(p->artifact, sizeof(p->artifact), "%s",
@@ -209,6 +239,15 @@ on_done(enum oci_result res, const struct oci_pcrs *pcrs, const char *why,
     o->res = res;
     if (pcrs != NULL) {
         o->pcrs = *pcrs;
+        o->pcrs.statement = NULL; /* borrowed for the call only */
+        if (pcrs->statement != NULL) {
+            assert_true(pcrs->statement_len <= sizeof(o->stmt));
+            memcpy(o->stmt, pcrs->statement, pcrs->statement_len);
+            o->stmt_len = pcrs->statement_len;
+            o->has_stmt = 1;
+        } else {
+            assert_int_equal(pcrs->statement_len, 0);
+        }
     }
     snprintf(o->why, sizeof(o->why), "%s", why != NULL ? why : "");
 }
@@ -847,6 +886,293 @@ test_token_cache(void **state)
     oci_token_cache_free(NULL);
 }
 
+/*
+ * The attestation path (cosign attest, dsse entries): statements built here
+ * from the testdata describe-eif output, pushed as cosign's .att layers.
+ */
+
+/* A statement around the testdata describe-eif output, tagged with note so
+ * that each is different; written to DIR/<note>.json, whose path goes to
+ * path.  Returns the statement (new, NUL-terminated), its bytes in the
+ * file. */
+static char *
+write_statement(struct reg *r, const char *note, char *path, size_t cap)
+{
+    json_error_t err;
+    json_t *root = json_load_file(r->info, 0, &err);
+    json_t *pred, *st;
+    char *text;
+    FILE *f;
+
+    assert_non_null(root);
+    pred = json_deep_copy(json_object_get(root, "describeEif"));
+    assert_non_null(pred);
+    assert_int_equal(json_object_set_new(pred, "Note", json_string(note)), 0);
+    st = json_pack(
+        "{s:s,s:[{s:s,s:{s:s}}],s:s,s:o}", "_type",
+        "https://in-toto.io/Statement/v1", "subject", "name", "enclave.eif",
+        "digest", "sha256",
+        "6be47f8386175bc4853c3b821f9e6fa6f65f8bd73492d1df99ba9dd0d734"
+        "e11c",
+        "predicateType", "https://example.com/enclave/v1", "predicate", pred);
+    assert_non_null(st);
+    text = json_dumps(st, JSON_COMPACT);
+    assert_non_null(text);
+    snprintf(path, cap, "%s/%s.json", r->dir, note);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+    assert_int_equal(fclose(f), 0);
+    json_decref(st);
+    json_decref(root);
+    return text;
+}
+
+/* A lookup by attestation payload hash (log_index rules layers out). */
+static struct outcome
+lookup_att(struct reg *r, const char *repo, const char *hash,
+           uint64_t log_index, const char *commit)
+{
+    struct oci_lookup_req q;
+
+    memset(&q, 0, sizeof(q));
+    q.repository = repo;
+    q.att_payload_hash = hash;
+    q.log_index = log_index;
+    q.commit_sha = commit;
+    return run_lookup(r->proxy_port, &q);
+}
+
+static const char *
+jstr(json_t *j, const char *key)
+{
+    const char *v = json_string_value(json_object_get(j, key));
+
+    assert_non_null(v);
+    return v;
+}
+
+/* Found: the statement bytes are the pushed statement, the artifact the
+ * one its .att tag names, no PCRs from the lookup itself; attest_statement
+ * reads the testdata PCRs from it.  The envelope was fetched, the EIF not.
+ * Twins: another hash -> not yet; the .sig path on the same push finds its
+ * PCRs; the hash in upper case is found too. */
+static void
+test_att_found(void **state)
+{
+    struct reg *r = R(state);
+    struct outcome o;
+    struct attest_result ar;
+    struct oci_pcrs want;
+    char path[512], line[300], other[65], upper[65];
+    char *stmt;
+    json_t *j;
+    size_t i;
+
+    NEED_REGISTRY(r);
+    stmt = write_statement(r, "att-found", path, sizeof(path));
+    j = push_json(r, "att/found", "--log-index 80 --att '%s'", path);
+    assert_int_equal(json_integer_value(json_object_get(j, "att_layers")), 1);
+    o = lookup_att(r, "att/found", jstr(j, "att_payload_hash"), 80, NULL);
+    assert_int_equal(o.res, OCI_OK);
+    assert_true(o.has_stmt);
+    assert_int_equal(o.stmt_len, strlen(stmt));
+    assert_memory_equal(o.stmt, stmt, strlen(stmt));
+    assert_int_equal(o.pcrs.present, 0);
+    assert_string_equal(o.pcrs.artifact_digest, jstr(j, "artifact"));
+    assert_true(requests_have(r, "TOKEN repository:att/found:pull"));
+    snprintf(line, sizeof(line), "GET /v2/att/found/manifests/%s",
+             jstr(j, "att_tag"));
+    assert_true(requests_have(r, line));
+    snprintf(line, sizeof(line), "GET /v2/att/found/blobs/%s",
+             jstr(j, "att_digest"));
+    assert_true(requests_have(r, line));
+    snprintf(line, sizeof(line), "GET /v2/att/found/blobs/%s",
+             jstr(j, "eif_digest"));
+    assert_false(requests_have(r, line));
+
+    /* the statement as the caller reads it */
+    assert_int_equal(attest_statement(o.stmt, o.stmt_len, &ar), ATTEST_PCRS);
+    expected_pcrs(r, &want);
+    assert_int_equal(ar.pcrs.present, want.present);
+    for (i = 0; i < 4; i++) {
+        if (want.present & (1u << i)) {
+            assert_string_equal(ar.pcrs.hex[i], want.hex[i]);
+        }
+    }
+
+    for (i = 0; i <= 64; i++) {
+        char c = jstr(j, "att_payload_hash")[i];
+        upper[i] = (char)(c >= 'a' && c <= 'f' ? c - 32 : c);
+    }
+    o = lookup_att(r, "att/found", upper, 80, NULL);
+    assert_int_equal(o.res, OCI_OK);
+    assert_int_equal(o.stmt_len, strlen(stmt));
+
+    memcpy(other, jstr(j, "att_payload_hash"), sizeof(other));
+    other[5] = other[5] == '0' ? '1' : '0';
+    o = lookup_att(r, "att/found", other, 80, NULL);
+    assert_int_equal(o.res, OCI_NOT_YET);
+    assert_false(o.has_stmt);
+
+    o = lookup(r, "att/found", jstr(j, "data_hash"), 80, NULL, NULL);
+    assert_int_equal(o.res, OCI_OK);
+    assert_false(o.has_stmt);
+    assert_int_equal(o.pcrs.present, want.present);
+    json_decref(j);
+    free(stmt);
+}
+
+/* Not yet: no .att tag (only the artifact and its .sig), no repository,
+ * an .att manifest with other statements only (and junk).  Twin: the
+ * statement appended later is found, past a junk layer pushed after it. */
+static void
+test_att_not_yet(void **state)
+{
+    struct reg *r = R(state);
+    struct outcome o;
+    char path_a[512], path_b[512], junk[512], line[300], hash_a[65];
+    unsigned char md[32];
+    size_t i;
+    char *a, *b;
+    json_t *j, *ja, *jb, *jj;
+    FILE *f;
+
+    NEED_REGISTRY(r);
+    a = write_statement(r, "att-later-a", path_a, sizeof(path_a));
+    b = write_statement(r, "att-later-b", path_b, sizeof(path_b));
+    snprintf(junk, sizeof(junk), "%s/att-junk.txt", r->dir);
+    f = fopen(junk, "w");
+    assert_non_null(f);
+    fputs("{\"payloadType\":\"text/plain\",\"payload\":\"eA==\","
+          "\"signatures\":[{\"sig\":\"\"}]}",
+          f);
+    assert_int_equal(fclose(f), 0);
+
+    /* the artifact and its .sig, no attestation */
+    j = push_json(r, "att/later", "--log-index 81");
+    o = lookup_att(r, "att/later", jstr(j, "data_hash"), 81, NULL);
+    assert_int_equal(o.res, OCI_NOT_YET);
+    assert_false(requests_have(r, "/v2/att/later/manifests/sha256-"));
+    o = lookup_att(r, "att/nosuchrepo", jstr(j, "data_hash"), 81, NULL);
+    assert_int_equal(o.res, OCI_NOT_YET);
+
+    /* b attested for another artifact (another .att tag) */
+    jj = push_json(r, "att/later",
+                   "--log-index 81 --att '%s' --att-only "
+                   "sha256:0000000000000000000000000000000000000000000000000000"
+                   "000000000000",
+                   path_b);
+    json_decref(jj);
+
+    /* another statement of the same log index: fetched, passed over */
+    jb = push_json(r, "att/later", "--log-index 81 --att '%s' --att-only %s",
+                   path_b, jstr(j, "artifact"));
+    SHA256((const unsigned char *)a, strlen(a), md);
+    for (i = 0; i < 32; i++) {
+        snprintf(hash_a + 2 * i, 3, "%02x", md[i]);
+    }
+    o = lookup_att(r, "att/later", hash_a, 81, NULL);
+    assert_int_equal(o.res, OCI_NOT_YET);
+    snprintf(line, sizeof(line), "GET /v2/att/later/blobs/%s",
+             jstr(jb, "att_digest"));
+    assert_true(requests_have(r, line));
+
+    /* the twin: a appended to the artifact's .att, then junk after it */
+    ja = push_json(r, "att/later", "--log-index 81 --att '%s' --att-only %s",
+                   path_a, jstr(j, "artifact"));
+    assert_int_equal(json_integer_value(json_object_get(ja, "att_layers")), 2);
+    assert_string_equal(jstr(ja, "att_payload_hash"), hash_a);
+    jj = push_json(r, "att/later",
+                   "--log-index 81 --att-blob '%s' "
+                   "--att-only %s",
+                   junk, jstr(j, "artifact"));
+    assert_int_equal(json_integer_value(json_object_get(jj, "att_layers")), 3);
+    o = lookup_att(r, "att/later", jstr(ja, "att_payload_hash"), 81, NULL);
+    assert_int_equal(o.res, OCI_OK);
+    assert_int_equal(o.stmt_len, strlen(a));
+    assert_memory_equal(o.stmt, a, strlen(a));
+    assert_string_equal(o.pcrs.artifact_digest, jstr(j, "artifact"));
+    snprintf(line, sizeof(line), "GET /v2/att/later/blobs/%s",
+             jstr(jj, "att_digest"));
+    assert_true(requests_have(r, line)); /* the junk, read first */
+    o = lookup_att(r, "att/later", jstr(jb, "att_payload_hash"), 81, NULL);
+    assert_int_equal(o.res, OCI_OK);
+    assert_int_equal(o.stmt_len, strlen(b));
+    assert_memory_equal(o.stmt, b, strlen(b));
+    json_decref(jj);
+    json_decref(ja);
+    json_decref(jb);
+    json_decref(j);
+    free(a);
+    free(b);
+}
+
+/* A layer whose bundle names another logIndex is ruled out unfetched: not
+ * yet, and no request for its blob.  Twin: the right logIndex fetches and
+ * finds it; so does the commit SHA shortcut (no tag list). */
+static void
+test_att_logindex(void **state)
+{
+    struct reg *r = R(state);
+    struct outcome o;
+    char path[512], line[300];
+    char *stmt;
+    json_t *j;
+    int n;
+
+    NEED_REGISTRY(r);
+    stmt = write_statement(r, "att-logindex", path, sizeof(path));
+    j = push_json(r, "att/logindex", "--log-index 90 --tag feed1234 --att '%s'",
+                  path);
+    snprintf(line, sizeof(line), "GET /v2/att/logindex/blobs/%s",
+             jstr(j, "att_digest"));
+    o = lookup_att(r, "att/logindex", jstr(j, "att_payload_hash"), 91, NULL);
+    assert_int_equal(o.res, OCI_NOT_YET);
+    assert_true(requests_have(r, "GET /v2/att/logindex/manifests/sha256-"));
+    assert_false(requests_have(r, line));
+
+    o = lookup_att(r, "att/logindex", jstr(j, "att_payload_hash"), 90, NULL);
+    assert_int_equal(o.res, OCI_OK);
+    assert_memory_equal(o.stmt, stmt, strlen(stmt));
+    assert_true(requests_have(r, line));
+    n = requests_count(r, "GET /v2/att/logindex/tags/list");
+    assert_true(n >= 2);
+
+    o = lookup_att(r, "att/logindex", jstr(j, "att_payload_hash"), 90,
+                   "feed1234");
+    assert_int_equal(o.res, OCI_OK);
+    assert_memory_equal(o.stmt, stmt, strlen(stmt));
+    assert_string_equal(o.pcrs.artifact_digest, jstr(j, "artifact"));
+    assert_int_equal(requests_count(r, "GET /v2/att/logindex/tags/list"), n);
+    json_decref(j);
+    free(stmt);
+}
+
+/* An envelope blob whose bytes do not hash to its digest -> untrusted.
+ * Twin: test_att_found (same layout, intact). */
+static void
+test_att_corrupt(void **state)
+{
+    struct reg *r = R(state);
+    struct outcome o;
+    char path[512];
+    char *stmt;
+    json_t *j;
+
+    NEED_REGISTRY(r);
+    stmt = write_statement(r, "att-corrupt", path, sizeof(path));
+    j = push_json(r, "att/corrupt",
+                  "--log-index 95 --att '%s' --corrupt-att '%s/storage'", path,
+                  r->dir);
+    o = lookup_att(r, "att/corrupt", jstr(j, "att_payload_hash"), 95, NULL);
+    assert_int_equal(o.res, OCI_UNTRUSTED);
+    assert_non_null(strstr(o.why, "does not hash"));
+    assert_false(o.has_stmt);
+    json_decref(j);
+    free(stmt);
+}
+
 /* Invalid requests are refused synchronously, without a callback. */
 static void
 test_invalid_start(void **state)
@@ -912,6 +1238,25 @@ test_invalid_start(void **state)
     }
     q.manifest_digest = digest; /* the twin: well formed, started */
     oci_lookup_cancel(oci_lookup_start(c, &q, on_done, &o));
+
+    /* att_payload_hash: alone, and 64 hex */
+    q.att_payload_hash = hash;
+    assert_null(oci_lookup_start(c, &q, on_done, &o)); /* with D */
+    q.data_hash_hex = hash;
+    assert_null(oci_lookup_start(c, &q, on_done, &o)); /* all three */
+    q.manifest_digest = NULL;
+    assert_null(oci_lookup_start(c, &q, on_done, &o)); /* with data hash */
+    q.data_hash_hex = NULL;
+    q.att_payload_hash = "abc";
+    assert_null(oci_lookup_start(c, &q, on_done, &o));
+    q.att_payload_hash = digest; /* "sha256:" + hex */
+    assert_null(oci_lookup_start(c, &q, on_done, &o));
+    q.att_payload_hash = nonhex + 7;
+    assert_null(oci_lookup_start(c, &q, on_done, &o));
+    q.att_payload_hash = longer + 7; /* 65 hex */
+    assert_null(oci_lookup_start(c, &q, on_done, &o));
+    q.att_payload_hash = hash; /* the twin */
+    oci_lookup_cancel(oci_lookup_start(c, &q, on_done, &o));
     oci_lookup_cancel(NULL);
     event_base_loop(base, EVLOOP_NONBLOCK);
     assert_int_equal(o.done, 0);
@@ -957,11 +1302,73 @@ test_parsers(void **state)
                      -1);
 }
 
+/* The DSSE envelope parser: cosign's shape, and each field wrong. */
+static void
+test_parse_envelope(void **state)
+{
+    static const char *const bad[] = {
+        /* payloadType */
+        "{\"payloadType\":\"text/plain\",\"payload\":\"eyJ4IjoxfQ==\","
+        "\"signatures\":[{\"keyid\":\"\",\"sig\":\"AA==\"}]}",
+        "{\"payload\":\"eyJ4IjoxfQ==\",\"signatures\":[{\"sig\":\"\"}]}",
+        /* payload: not base64, unpadded, empty, absent, a number */
+        "{\"payloadType\":\"application/vnd.in-toto+json\",\"payload\":"
+        "\"eyJ4I!oxfQ==\",\"signatures\":[{\"sig\":\"\"}]}",
+        "{\"payloadType\":\"application/vnd.in-toto+json\",\"payload\":"
+        "\"eyJ4IjoxfQ\",\"signatures\":[{\"sig\":\"\"}]}",
+        "{\"payloadType\":\"application/vnd.in-toto+json\",\"payload\":"
+        "\"\",\"signatures\":[{\"sig\":\"\"}]}",
+        "{\"payloadType\":\"application/vnd.in-toto+json\","
+        "\"signatures\":[{\"sig\":\"\"}]}",
+        "{\"payloadType\":\"application/vnd.in-toto+json\",\"payload\":1,"
+        "\"signatures\":[{\"sig\":\"\"}]}",
+        /* signatures: none, empty, no sig */
+        "{\"payloadType\":\"application/vnd.in-toto+json\",\"payload\":"
+        "\"eyJ4IjoxfQ==\"}",
+        "{\"payloadType\":\"application/vnd.in-toto+json\",\"payload\":"
+        "\"eyJ4IjoxfQ==\",\"signatures\":[]}",
+        "{\"payloadType\":\"application/vnd.in-toto+json\",\"payload\":"
+        "\"eyJ4IjoxfQ==\",\"signatures\":[{\"keyid\":\"\"}]}",
+        /* a duplicate key, not an object */
+        "{\"payloadType\":\"application/vnd.in-toto+json\",\"payload\":"
+        "\"eyJ4IjoxfQ==\",\"payload\":\"eyJ4IjoxfQ==\",\"signatures\":"
+        "[{\"sig\":\"\"}]}",
+        "[]",
+    };
+    static const char good[] =
+        "{\"payloadType\":\"application/vnd.in-toto+json\",\"payload\":"
+        "\"eyJ4IjoxfQ==\",\"signatures\":[{\"keyid\":\"\",\"sig\":"
+        "\"MEUCIQ==\"}]}";
+    uint8_t out[64];
+    size_t n = 99, i;
+
+    (void)state;
+    assert_int_equal(
+        oci_parse_envelope(good, strlen(good), out, sizeof(out), &n), 0);
+    assert_int_equal(n, 7);
+    assert_memory_equal(out, "{\"x\":1}", 7);
+    /* the decoded payload must fit */
+    assert_int_equal(oci_parse_envelope(good, strlen(good), out, 6, &n), -1);
+    assert_int_equal(n, 0);
+    assert_int_equal(
+        oci_parse_envelope(good, strlen(good) - 1, out, sizeof(out), &n), -1);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        n = 99;
+        if (oci_parse_envelope(bad[i], strlen(bad[i]), out, sizeof(out), &n) !=
+            -1) {
+            fail_msg("envelope %zu accepted", i);
+        }
+        assert_int_equal(n, 0);
+    }
+    assert_int_equal(oci_parse_envelope(NULL, 0, out, sizeof(out), &n), -1);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parsers),
+        cmocka_unit_test(test_parse_envelope),
         cmocka_unit_test(test_invalid_start),
         cmocka_unit_test(test_found),
         cmocka_unit_test(test_info_only),
@@ -978,6 +1385,10 @@ main(void)
         cmocka_unit_test(test_manifest_not_yet),
         cmocka_unit_test(test_manifest_untrusted),
         cmocka_unit_test(test_token_cache),
+        cmocka_unit_test(test_att_found),
+        cmocka_unit_test(test_att_not_yet),
+        cmocka_unit_test(test_att_logindex),
+        cmocka_unit_test(test_att_corrupt),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

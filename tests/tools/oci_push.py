@@ -22,9 +22,31 @@ with Payload.logIndex).  Signature and certificate are placeholders: the
 registry client does not verify them (the Rekor entry is verified by the
 monitor).
 
+An attestation (--att STATEMENT, after the artifact push or, with
+--att-only DIGEST, for an artifact already there) is laid out as
+`cosign attest` 2.x does it with a dsse Rekor entry: tag
+sha256-<artifact hex>.att, an image manifest like the .sig one (image config
+listing the layers as diff_ids) whose layers have media type
+application/vnd.dsse.envelope.v1+json, each blob a DSSE envelope
+{"payloadType": "application/vnd.in-toto+json", "payload": base64(statement),
+"signatures": [{"keyid": "", "sig": ...}]}, with the annotations cosign's
+static.NewAttestation gives: dev.cosignproject.cosign/signature "" (the
+signature is in the envelope), predicateType (the statement's),
+dev.sigstore.cosign/certificate, dev.sigstore.cosign/chain and
+dev.sigstore.cosign/bundle (Payload.logIndex = --log-index, Payload.body a
+dsse 0.0.1 entry body with the payloadHash).  As cosign does, a second
+attestation of the same artifact is appended to the existing .att manifest
+(its layers kept, the new one last).  --att-blob FILE pushes FILE's bytes
+as such a layer instead of an envelope (junk a registry may hold);
+--corrupt-att STORAGE flips a byte of the pushed envelope blob.
+
 Prints one JSON object: data_hash (SHA-256 of the payload: what the Rekor
 entry's spec.data.hash.value holds), artifact (manifest digest), info_digest,
-eif_digest, sig_tag, signature.
+eif_digest, sig_tag, signature; with an attestation also att_tag,
+att_payload_hash (SHA-256 of the statement: the dsse entry's
+spec.payloadHash.value), att_digest (the envelope blob) and att_layers (the
+layer count of the .att manifest).  With --att-only only artifact and the
+att_ fields.
 """
 import argparse
 import base64
@@ -96,7 +118,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--registry", required=True, help="host:port (plain HTTP)")
     ap.add_argument("--repo", required=True)
-    ap.add_argument("--info", required=True, help="describe-eif JSON file")
+    ap.add_argument("--info", help="describe-eif JSON file (required but "
+                    "with --att-only)")
     ap.add_argument("--ref-host", help="host[:port] in the payload [registry]")
     ap.add_argument("--ref-repo", help="repository in the payload [repo]")
     ap.add_argument("--tag", default="latest", help="artifact tag (commit SHA)")
@@ -114,9 +137,24 @@ def main():
     ap.add_argument("--eif-size", type=int, default=4096)
     ap.add_argument("--signature", help="base64 signature annotation "
                     "[base64 of random bytes]")
+    ap.add_argument("--att", metavar="STATEMENT",
+                    help="also push a cosign attestation of this statement")
+    ap.add_argument("--att-blob", metavar="FILE",
+                    help="push FILE's bytes as the attestation layer")
+    ap.add_argument("--att-only", metavar="DIGEST",
+                    help="push only the attestation, for this artifact")
+    ap.add_argument("--corrupt-att", metavar="STORAGE",
+                    help="then flip a byte of the envelope blob")
     a = ap.parse_args()
 
     reg = Registry(a.registry)
+    if a.att_only:
+        if not (a.att or a.att_blob):
+            raise SystemExit("--att-only needs --att or --att-blob")
+        print(json.dumps(dict({"artifact": a.att_only}, **push_att(reg, a, a.att_only))))
+        return 0
+    if not a.info:
+        raise SystemExit("--info is required")
     with open(a.info, "rb") as f:
         info = json.load(f)
     if "describeEif" in info:  # the testdata example wraps the output
@@ -224,10 +262,85 @@ def main():
                 raise SystemExit("corrupt-manifest: no created annotation")
             f.seek(0)
             f.write(b.replace(old, b"2024-05-01T12:00:01Z"))
-    print(json.dumps({"data_hash": data_hash, "artifact": art,
-                      "info_digest": info_d, "eif_digest": eif_d, "signature": signature,
-                      "sig_tag": sig_tag}))
+    out = {"data_hash": data_hash, "artifact": art,
+           "info_digest": info_d, "eif_digest": eif_d, "signature": signature,
+           "sig_tag": sig_tag}
+    if a.att or a.att_blob:
+        out.update(push_att(reg, a, art))
+    print(json.dumps(out))
     return 0
+
+
+PLACEHOLDER_PEM = "-----BEGIN CERTIFICATE-----\nplaceholder\n-----END CERTIFICATE-----\n"
+
+
+def push_att(reg, a, art):
+    """Adds one attestation layer to the .att manifest of art (created when
+    absent), as cosign attest does; returns the att_ output fields."""
+    att_tag = "sha256-%s.att" % art[7:]
+    sig = base64.b64encode(os.urandom(71)).decode()
+    if a.att_blob:
+        with open(a.att_blob, "rb") as f:
+            blob = f.read()
+        statement = b""
+        predicate_type = "https://example.com/junk"
+    else:
+        with open(a.att, "rb") as f:
+            statement = f.read()
+        predicate_type = json.loads(statement).get("predicateType", "")
+        blob = dumps({"payloadType": "application/vnd.in-toto+json",
+                      "payload": base64.b64encode(statement).decode(),
+                      "signatures": [{"keyid": "", "sig": sig}]})
+    payload_hash = hashlib.sha256(statement).hexdigest()
+    blob_d = reg.blob(a.repo, blob)
+    entry = dumps({"apiVersion": "0.0.1", "kind": "dsse", "spec": {
+        "envelopeHash": {"algorithm": "sha256",
+                         "value": hashlib.sha256(blob).hexdigest()},
+        "payloadHash": {"algorithm": "sha256", "value": payload_hash},
+        "signatures": [{"signature": sig,
+                        "verifier": base64.b64encode(PLACEHOLDER_PEM.encode()).decode()}]}})
+    bundle = json.dumps({"SignedEntryTimestamp": base64.b64encode(b"set").decode(),
+                         "Payload": {"body": base64.b64encode(entry).decode(),
+                                     "integratedTime": 1714564800,
+                                     "logIndex": a.log_index,
+                                     "logID": "c0d23d6ad406973f9559f3ba2d1ca01f84147d8ffc5b8445c224f98b9591801d"}},
+                        separators=(",", ":"))
+    layer = {"mediaType": "application/vnd.dsse.envelope.v1+json",
+             "size": len(blob), "digest": blob_d,
+             "annotations": {
+                 "dev.cosignproject.cosign/signature": "",
+                 "dev.sigstore.cosign/bundle": bundle,
+                 "dev.sigstore.cosign/certificate": PLACEHOLDER_PEM,
+                 "dev.sigstore.cosign/chain": PLACEHOLDER_PEM,
+                 "predicateType": predicate_type,
+             }}
+    layers = []
+    st, _, body = reg.req("GET", "/v2/%s/manifests/%s" % (a.repo, att_tag),
+                          headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
+    if st == 200:
+        layers = json.loads(body)["layers"]
+    layers.append(layer)
+    cfg = dumps({"architecture": "", "created": "0001-01-01T00:00:00Z",
+                 "history": [{"created": "0001-01-01T00:00:00Z"}] * len(layers),
+                 "os": "", "rootfs": {"type": "layers",
+                                      "diff_ids": [l["digest"] for l in layers]},
+                 "config": {}})
+    cfg_d = reg.blob(a.repo, cfg)
+    man = {"schemaVersion": 2,
+           "mediaType": "application/vnd.oci.image.manifest.v1+json",
+           "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                      "size": len(cfg), "digest": cfg_d},
+           "layers": layers}
+    reg.manifest(a.repo, att_tag, dumps(man))
+    if a.corrupt_att:
+        p = os.path.join(a.corrupt_att, "docker/registry/v2/blobs/sha256",
+                         blob_d[7:9], blob_d[7:], "data")
+        with open(p, "r+b") as f:
+            b = f.read(1)
+            f.seek(0)
+            f.write(b" " if b != b" " else b"\t")
+    return {"att_tag": att_tag, "att_payload_hash": payload_hash,
+            "att_digest": blob_d, "att_layers": len(layers)}
 
 
 if __name__ == "__main__":
