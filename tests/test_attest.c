@@ -10,6 +10,9 @@
  * EVP_DecodeBlock for base64, OpenSSL SHA256 for payloadHash).  Every
  * positive case has a negative twin: a flipped payload byte, a missing or
  * short PCR, two places that disagree, a payload one byte too big.
+ * attest_statement (the statement step alone, for bytes a caller verified)
+ * is run on every payload attest_check accepts the hash of and must give
+ * the same verdict, PCRs, subject digest and why.
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -89,7 +92,27 @@ sha256_hex(const uint8_t *b, size_t n, char out[65])
     }
 }
 
-/* attest_check over a payload (bytes) and a body (JSON text). */
+/* attest_statement on bytes attest_check verified gives the same result:
+ * verdict, PCRs, subject digest and why. */
+static void
+same_as_statement(const uint8_t *payload, size_t n,
+                  const struct attest_result *r)
+{
+    struct attest_result s;
+
+    memset(&s, 0xa5, sizeof(s)); /* overwritten whole */
+    assert_int_equal(attest_statement(payload, n, &s), r->status);
+    assert_int_equal(s.status, r->status);
+    assert_string_equal(s.why, r->why);
+    assert_int_equal(s.pcrs.present, r->pcrs.present);
+    assert_memory_equal(s.pcrs.hex, r->pcrs.hex, sizeof(s.pcrs.hex));
+    assert_string_equal(s.pcrs.artifact_digest, r->pcrs.artifact_digest);
+    assert_null(s.pcrs.statement);
+    assert_int_equal(s.pcrs.statement_len, 0);
+}
+
+/* attest_check over a payload (bytes) and a body (JSON text) whose
+ * payloadHash is the payload's; attest_statement agrees on the bytes. */
 static enum attest_status
 check_bytes(const char *body, const uint8_t *payload, size_t n,
             struct attest_result *r)
@@ -101,6 +124,13 @@ check_bytes(const char *body, const uint8_t *payload, size_t n,
     assert_int_equal(st, r->status);
     assert_non_null(memchr(r->why, '\0', sizeof(r->why)));
     assert_true(strlen(r->why) > 0);
+    if (n <= ATTEST_MAX_BYTES) {
+        same_as_statement(payload, n, r);
+    } else { /* too big for either; attest_check said so in base64 terms */
+        struct attest_result s;
+        assert_int_equal(attest_statement(payload, n, &s), ATTEST_MALFORMED);
+        assert_int_equal(st, ATTEST_MALFORMED);
+    }
     free(b64);
     return st;
 }
@@ -261,6 +291,7 @@ test_real_bundles(void **state)
             ATTEST_NO_PCRS);
         assert_string_equal(r.pcrs.artifact_digest, expect);
         assert_int_equal(r.pcrs.present, 0);
+        same_as_statement(raw, rawlen, &r);
 
         /* Negative twin: one flipped byte of the payload. */
         raw[rawlen / 2] ^= 0x01;
@@ -798,6 +829,38 @@ test_encoding_and_size(void **state)
     free(b64);
 }
 
+/* attest_statement alone: nothing to read, too big; the real statements
+ * and built ones are compared with attest_check in check_bytes. */
+static void
+test_statement_only(void **state)
+{
+    static const char ok[] =
+        "{\"_type\":\"https://in-toto.io/Statement/v1\",\"subject\":[]}";
+    struct attest_result r;
+    uint8_t *big;
+
+    (void)state;
+    assert_int_equal(attest_statement(NULL, 10, &r), ATTEST_MALFORMED);
+    assert_int_equal(attest_statement((const uint8_t *)ok, 0, &r),
+                     ATTEST_MALFORMED);
+    assert_int_equal(r.status, ATTEST_MALFORMED);
+    assert_true(strlen(r.why) > 0);
+    /* the twin: the same bytes with their length */
+    assert_int_equal(attest_statement((const uint8_t *)ok, strlen(ok), &r),
+                     ATTEST_NO_PCRS);
+    /* one byte over the limit: refused before parsing */
+    big = calloc(1, ATTEST_MAX_BYTES + 1);
+    assert_non_null(big);
+    memcpy(big, ok, strlen(ok));
+    memset(big + strlen(ok), ' ', ATTEST_MAX_BYTES + 1 - strlen(ok));
+    assert_int_equal(attest_statement(big, ATTEST_MAX_BYTES + 1, &r),
+                     ATTEST_MALFORMED);
+    assert_non_null(strstr(r.why, "limit"));
+    assert_int_equal(attest_statement(big, ATTEST_MAX_BYTES, &r),
+                     ATTEST_NO_PCRS);
+    free(big);
+}
+
 static void
 test_kind_and_names(void **state)
 {
@@ -823,6 +886,7 @@ main(void)
         cmocka_unit_test(test_pcr_faults),
         cmocka_unit_test(test_statement_faults),
         cmocka_unit_test(test_encoding_and_size),
+        cmocka_unit_test(test_statement_only),
         cmocka_unit_test(test_kind_and_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
