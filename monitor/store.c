@@ -315,11 +315,13 @@ enum store_stmt {
     " FROM signings"
 
 /* Alerts detected before ?1 none of whose deliveries is pending, the
- * oldest ?2. */
+ * oldest ?2.  "+d.status" keeps the planner on the deliveries' primary
+ * key (the alert's few rows) rather than on deliveries_due (every
+ * pending row of every alert). */
 #define STORE_PRUNE_ALERTS_PICK                                                \
     "SELECT a.seq FROM alerts a WHERE a.detected_at < ?1"                      \
     " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_seq = a.seq"    \
-    " AND d.status = 'pending') ORDER BY a.detected_at, a.seq LIMIT ?2"
+    " AND +d.status = 'pending') ORDER BY a.detected_at, a.seq LIMIT ?2"
 
 static const char *const store_sql[S_COUNT_] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
