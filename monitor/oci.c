@@ -9,6 +9,12 @@
  * timeout, and handles the answer in on_response().  A 401 with a Bearer
  * challenge gets one anonymous token, then the same request is sent again.
  * The lookup ends in finish(), which calls the callback once and frees it.
+ *
+ * The three starting points share the steps: by data hash (.sig tags, the
+ * payload, manifest D, the info layer), by manifest digest (D, the info
+ * layer) and by attestation payload hash (.att tags through the same tag
+ * list and shortcut code, then one envelope blob per DSSE layer not ruled
+ * out, read by next_att_layer() and on_envelope()).
  */
 #include <ctype.h>
 #include <stdio.h>

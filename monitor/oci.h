@@ -179,7 +179,10 @@ struct oci_lookup;
  * 401 to it drops it and fetches a new one).  The
  * .sig manifests are read one after another, at most OCI_MAX_SIG_TAGS.  A
  * lookup by manifest digest makes four requests (D answered 401, the
- * token, D, the info layer; a blob redirect adds one).
+ * token, D, the info layer; a blob redirect adds one).  A lookup by
+ * att_payload_hash reads the tag list and the .att manifests like the
+ * signature path, plus one blob per DSSE layer not ruled out by its
+ * logIndex (at most OCI_MAX_ATT_BLOBS).
  */
 struct oci_lookup *oci_lookup_start(struct http_client *http,
                                     const struct oci_lookup_req *req,

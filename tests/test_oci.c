@@ -968,6 +968,7 @@ test_att_found(void **state)
     char *stmt;
     json_t *j;
     size_t i;
+    int n;
 
     NEED_REGISTRY(r);
     stmt = write_statement(r, "att-found", path, sizeof(path));
@@ -1019,6 +1020,17 @@ test_att_found(void **state)
     assert_int_equal(o.res, OCI_OK);
     assert_false(o.has_stmt);
     assert_int_equal(o.pcrs.present, want.present);
+    json_decref(j);
+
+    /* an envelope blob behind a redirect: fetched there, without the
+     * token, verified, found */
+    j = push_json(r, "redirect/att", "--log-index 82 --att '%s'", path);
+    n = count_lines(r, "requests.log", "BLOBDATA ");
+    o = lookup_att(r, "redirect/att", jstr(j, "att_payload_hash"), 82, NULL);
+    assert_int_equal(o.res, OCI_OK);
+    assert_memory_equal(o.stmt, stmt, strlen(stmt));
+    assert_int_equal(count_lines(r, "requests.log", "BLOBDATA "), n + 1);
+    assert_int_equal(count_lines(r, "requests.log", "auth=yes"), 0);
     json_decref(j);
     free(stmt);
 }
