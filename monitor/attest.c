@@ -521,6 +521,22 @@ attest_statement(const uint8_t *stmt, size_t len, struct attest_result *out)
     return st;
 }
 
+enum attest_status
+attest_payload_hash(const uint8_t *body, size_t body_len, char hex[65],
+                    struct attest_result *out)
+{
+    uint8_t hash[32];
+
+    memset(out, 0, sizeof(*out));
+    hex[0] = '\0';
+    if (body_payload_hash(body, body_len, hash, out) != ATTEST_PCRS) {
+        return out->status;
+    }
+    to_hex(hash, sizeof(hash), hex);
+    out->status = ATTEST_PCRS;
+    return ATTEST_PCRS;
+}
+
 int
 attest_kind_applies(const char *kind)
 {

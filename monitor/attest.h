@@ -83,6 +83,16 @@ enum attest_status attest_check(const uint8_t *body, size_t body_len,
 enum attest_status attest_statement(const uint8_t *stmt, size_t len,
                                     struct attest_result *out);
 
+/*
+ * The body's payloadHash (intoto 0.0.1/0.0.2 spec.content.payloadHash,
+ * dsse 0.0.1 spec.payloadHash; sha256) as 64 lowercase hex digits into
+ * hex: the key of a registry lookup of the statement (oci.h
+ * att_payload_hash) when the log did not return it.  ATTEST_PCRS when
+ * found (a placeholder for "ok"), else ATTEST_MALFORMED with out->why set.
+ */
+enum attest_status attest_payload_hash(const uint8_t *body, size_t body_len,
+                                       char hex[65], struct attest_result *out);
+
 /* "intoto"/"dsse": 1 when attest_check applies to this entry kind; else 0
  * (NULL too). */
 int attest_kind_applies(const char *kind);

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "config/config.h"
+#include "monitor/attest.h"
 #include "monitor/log.h"
 #include "monitor/oci.h"
 #include "monitor/pcr.h"
@@ -535,6 +536,76 @@ pcrwatch_from_row(struct pcrwatch_job *j, const struct config_pcrs *rule)
     pcrwatch_found(j, rule, &p);
 }
 
+/*
+ * The entry's statement, found among cosign's .att manifests (its SHA-256
+ * is the body's payloadHash: oci.c checked it): its PCRs are compared now;
+ * without PCRs, the row turns to the manifest its subject names (source
+ * "subject", stored pending so a restart resumes there) and the job looks
+ * that up at once.
+ */
+static void
+pcrwatch_statement(struct pcrwatch_job *j, const struct config_pcrs *rule,
+                   const uint8_t *stmt, size_t len)
+{
+    struct attest_result ar;
+    struct store_pcrs_update u;
+    char reason[ATTEST_WHY_MAX + 64];
+    char *src, *digest;
+
+    switch (attest_statement(stmt, len, &ar)) {
+    case ATTEST_PCRS:
+        pcrwatch_found(j, rule, &ar.pcrs);
+        return;
+    case ATTEST_NO_PCRS:
+        if (ar.pcrs.artifact_digest[0] == '\0') {
+            pcrwatch_unavailable(j, "the attestation found in the registry "
+                                    "carries no PCRs and its subject names "
+                                    "no sha256 image digest");
+            return;
+        }
+        break;
+    case ATTEST_UNTRUSTED:
+    case ATTEST_MALFORMED:
+    default:
+        snprintf(reason, sizeof(reason),
+                 "untrusted: the attestation found in the registry: %s",
+                 ar.why);
+        pcrwatch_unavailable(j, reason);
+        return;
+    }
+    src = strdup("subject");
+    digest = strdup(ar.pcrs.artifact_digest);
+    if (src == NULL || digest == NULL) {
+        free(src);
+        free(digest);
+        tlw_fatal(j->w->t, "out of memory in a PCR lookup");
+        pcrwatch_end(j);
+        return;
+    }
+    memset(&u, 0, sizeof(u));
+    u.state = "pending";
+    u.deadline = j->deadline;
+    u.source = src;
+    u.artifact_digest = digest;
+    if (store_signing_set_pcrs(j->w->t->store, j->log_id, j->log_index,
+                               j->f[F_CERT], j->f[F_RULE], &u, NULL, time(NULL),
+                               NULL) != 0) {
+        free(src);
+        free(digest);
+        tlw_fatal(j->w->t, store_errmsg(j->w->t->store));
+        pcrwatch_end(j);
+        return;
+    }
+    free(j->f[F_SOURCE]);
+    free(j->f[F_DIGEST]);
+    j->f[F_SOURCE] = src;
+    j->f[F_DIGEST] = digest;
+    log_info("pcr lookup of %s index %" PRIu64 " (rule %s): the attestation "
+             "names %s; looking up its PCRs",
+             j->f[F_UUID], j->log_index, j->f[F_RULE], digest);
+    pcrwatch_job_arm(j, 0);
+}
+
 /* ---- the lookup ------------------------------------------------------ */
 
 static const struct config_pcrs *
@@ -584,6 +655,10 @@ pcrwatch_lookup_cb(enum oci_result res, const struct oci_pcrs *pcrs,
     case OCI_OK:
         if (pcrs == NULL) {
             pcrwatch_unavailable(j, "the registry client gave no PCRs");
+            return;
+        }
+        if (pcrs->statement != NULL) {
+            pcrwatch_statement(j, rule, pcrs->statement, pcrs->statement_len);
             return;
         }
         pcrwatch_found(j, rule, pcrs);
@@ -667,6 +742,9 @@ pcrwatch_job_cb(evutil_socket_t fd, short what, void *arg)
     req.tokens = j->w->tokens;
     if (j->f[F_SOURCE] != NULL && strcmp(j->f[F_SOURCE], "subject") == 0) {
         req.manifest_digest = j->f[F_DIGEST]; /* the statement's subject */
+    } else if (j->f[F_SOURCE] != NULL && strcmp(j->f[F_SOURCE], "att") == 0) {
+        req.att_payload_hash = j->f[F_DIGEST] + 7; /* the body's payloadHash */
+        req.commit_sha = j->f[F_WORKFLOW_SHA];
     } else {
         req.data_hash_hex = j->f[F_DIGEST] + 7;
         req.commit_sha = j->f[F_WORKFLOW_SHA];

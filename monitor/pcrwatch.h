@@ -34,6 +34,11 @@
  *  - "subject" (a statement without PCRs): the lookup goes straight to
  *    manifest artifact_digest, the statement's subject (oci.h
  *    manifest_digest);
+ *  - "att" (an intoto/dsse entry whose statement the log did not return):
+ *    the statement is looked for among cosign's .att manifests by the
+ *    body's payloadHash (artifact_digest "sha256:<payloadHash>"; oci.h
+ *    att_payload_hash), then read as above: its PCRs compared, or the row
+ *    turned to "subject" (stored, still pending) and looked up at once;
  *  - a row with a pcrs_note and no digest (policy found no usable
  *    attestation): signing.pcrs_unavailable with that note at once.
  * Alerts carry the entry, identity and rule fields of the signing's own

@@ -661,10 +661,13 @@ policy_row_add(struct policy_batch *b, const struct policy_entry_ctx *ctx,
  * attestation, once it hashes to the body's payloadHash, either carries
  * the PCRs (source "attestation": stored now, compared by pcrwatch at
  * once) or names the signed image in its subject (source "subject": the
- * registry lookup starts from that manifest).  Anything else leaves the
- * row without a digest and with a note: pcrwatch reports
- * signing.pcrs_unavailable with it, never trusting what could not be
- * checked.
+ * registry lookup starts from that manifest).  When the log returned no
+ * attestation (Rekor keeps none for dsse entries, and none over its
+ * storage limit), the statement is looked for among cosign's .att
+ * manifests by the payloadHash (source "att", artifact_digest
+ * "sha256:<payloadHash>").  Anything else leaves the row without a digest
+ * and with a note: pcrwatch reports signing.pcrs_unavailable with it,
+ * never trusting what could not be checked.
  */
 static int
 policy_row_attestation(struct store_signing *s, const struct entry *e)
@@ -676,14 +679,24 @@ policy_row_attestation(struct store_signing *s, const struct entry *e)
 
     note[0] = '\0';
     if (e->attestation_b64 == NULL) {
-        snprintf(note, sizeof(note), "%s",
-                 e->attestation_oversize
-                     ? "the log sent an attestation too large to read"
-                 : strcmp(s->kind, "dsse") == 0
-                     ? "the log keeps no attestation for dsse entries (Rekor "
-                       "stores intoto payloads only), so the signed "
-                       "statement and its PCRs cannot be read"
-                     : "the log returned no attestation for this entry");
+        /* Not returned (never for dsse; over Rekor's storage limit; too
+         * large for us): cosign keeps the statement in the registry too,
+         * under an .att tag, found by the payloadHash the body commits to. */
+        char hex[65], digest[sizeof("sha256:") + 64];
+
+        if (attest_payload_hash(e->body, e->body_len, hex, &ar) !=
+            ATTEST_PCRS) {
+            snprintf(note, sizeof(note),
+                     "the log returned no attestation and the entry names no "
+                     "payload to look for: %s",
+                     ar.why);
+        } else {
+            snprintf(digest, sizeof(digest), "sha256:%s", hex);
+            s->pcrs_source = "att";
+            if ((s->artifact_digest = strdup(digest)) == NULL) {
+                return -1;
+            }
+        }
     } else {
         switch (attest_check(e->body, e->body_len, e->attestation_b64,
                              e->attestation_b64_len, &ar)) {

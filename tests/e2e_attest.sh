@@ -12,9 +12,13 @@
 #    with PCR2 changed: signing.unknown_pcrs naming PCR2;
 #  - an attestation that does not hash to the entry's payloadHash:
 #    signing.pcrs_unavailable "untrusted: ...", its PCRs never used;
-#  - no attestation at all (Rekor did not store it; and never for dsse
-#    entries, which Rekor keeps no attestation of): signing.pcrs_unavailable
-#    saying so;
+#  - no attestation from the log (Rekor did not store it; and never for
+#    dsse entries, which Rekor keeps no attestation of): the statement is
+#    found among cosign's .att manifests in the registry by the entry's
+#    payloadHash (source "att"), with the PCRs in it, or without them and
+#    its subject looked up (an intoto entry with the allowed set; a dsse
+#    entry whose image has PCR2 changed: signing.unknown_pcrs); one that
+#    never appears stays pending, then signing.pcrs_unavailable;
 #  - a statement without PCRs whose subject is an enclave image in the
 #    registry (Debian's docker-registry, no .sig at all): PCRs read from
 #    that manifest (source "subject"); a subject the registry does not
@@ -127,7 +131,7 @@ tw_config "$T/a.yaml" "$TL_URL_a" "$ROOT" "$T/a.db" \
     "      registry: 127.0.0.1:$PPORT/$REPO" \
     "      allow:" \
     "        - {PCR0: \"$PCR0\", PCR1: \"$PCR1\", PCR2: \"$PCR2\"}" \
-    "      lookup_timeout: 3s"
+    "      lookup_timeout: 10s"
 
 ZERO=$(printf '0%.0s' $(seq 1 64))
 statement "$T/ok.b64" "$ZERO" eif "$T/info-ok.json"
@@ -135,8 +139,7 @@ statement "$T/pcr2.b64" "$ZERO" data "$T/info-pcr2.txt"
 append ok intoto "$T/ok.b64"
 append pcr2 intoto "$T/pcr2.b64"
 append corrupt intoto "$T/ok.b64" corrupt
-append omitted intoto "$T/ok.b64" omit
-append dsse dsse "$T/ok.b64"
+
 
 "$BIN" once -c "$T/a.yaml" >"$T/once1.out" 2>"$T/once1.err"
 RC=$?
@@ -165,38 +168,77 @@ check "corrupted attestation: unavailable, no PCRs kept" \
 check "corrupted attestation: signing.pcrs_unavailable, untrusted" \
     test "$(pcr_alerts "$T/once1.out" "$I" | grep -c '^signing.pcrs_unavailable | untrusted: attestation')" -eq 1
 
-I=$(index_of "$T/omitted.ap")
-check "no attestation: signing.pcrs_unavailable saying so" \
-    test "$(pcr_alerts "$T/once1.out" "$I" | grep -c 'returned no attestation')" -eq 1
-I=$(index_of "$T/dsse.ap")
-check "dsse (no attestation in Rekor): signing.pcrs_unavailable saying why" \
-    test "$(pcr_alerts "$T/once1.out" "$I" | grep -c '^signing.pcrs_unavailable | the log keeps no attestation for dsse')" -eq 1
 "$BIN" status -c "$T/a.yaml" >"$T/status.out" 2>"$T/status.err"
 check "status: where the PCRs came from" grep -q "pcrs from attestation" "$T/status.out"
 
-if [ "$HAVE_REG" -eq 1 ]; then
+# b64file IN OUT: decode a base64 statement file into raw bytes.
+b64file() { base64 -d <"$1" >"$2"; }
+# push_art NAME INFO: an enclave image without any cosign signature;
+# prints its manifest digest.
+push_art() {
     python3 "$TLOGWATCH_SRC/tests/tools/oci_push.py" \
-        --registry "127.0.0.1:$RPORT" --repo "$REPO" --info "$T/info-ok.json" \
-        --tag v1 --no-sig --pcr-annotations >"$T/push.out"
-    ART=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["artifact"])' "$T/push.out")
+        --registry "127.0.0.1:$RPORT" --repo "$REPO" --info "$2" \
+        --tag "$1" --no-sig --pcr-annotations >"$T/$1.push"
+    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["artifact"])' "$T/$1.push"
+}
+# push_att ART STATEMENT-B64 LOGINDEX: cosign's .att for image ART.
+push_att() {
+    b64file "$2" "$2.raw"
+    python3 "$TLOGWATCH_SRC/tests/tools/oci_push.py" \
+        --registry "127.0.0.1:$RPORT" --repo "$REPO" --att-only "$1" \
+        --att "$2.raw" --log-index "$3" >"$2.att"
+}
+next_index() { tl_get a /api/v1/log | python3 -c 'import json,sys; print(json.load(sys.stdin)["treeSize"])'; }
+
+if [ "$HAVE_REG" -eq 1 ]; then
+    # The subject of a statement without PCRs, found in the registry.
+    ART=$(push_art v1 "$T/info-ok.json")
     check "subject: artifact pushed without a signature ($ART)" \
         test "${ART#sha256:}" != "$ART"
     statement "$T/subj.b64" "${ART#sha256:}" none
     statement "$T/gone.b64" "$(printf 'ab%.0s' $(seq 1 32))" none
     append subj intoto "$T/subj.b64"
     append gone intoto "$T/gone.b64"
+    # Statements the log does not return, in cosign's .att manifests:
+    # an intoto one Rekor did not store, with the allowed PCRs; a dsse one
+    # without PCRs whose image has PCR2 changed.
+    statement "$T/attok.b64" "${ART#sha256:}" eif "$T/info-ok.json"
+    push_att "$ART" "$T/attok.b64" "$(next_index)"
+    append attok intoto "$T/attok.b64" omit
+    ART2=$(push_art v2 "$T/info-pcr2.txt")
+    statement "$T/attpcr2.b64" "${ART2#sha256:}" none
+    push_att "$ART2" "$T/attpcr2.b64" "$(next_index)"
+    append attpcr2 dsse "$T/attpcr2.b64"
+    # a dsse statement pushed nowhere
+    statement "$T/attnone.b64" "$(printf 'cd%.0s' $(seq 1 32))" none
+    append attnone dsse "$T/attnone.b64"
+
     "$BIN" once -c "$T/a.yaml" >"$T/once2.out" 2>"$T/once2.err"
     I=$(index_of "$T/subj.ap")
     check "subject: PCRs read from the manifest the statement names" \
         test "$(row "$I")" = "found subject $PCR2 -"
     check "subject: no PCR alert" test -z "$(pcr_alerts "$T/once2.out" "$I")"
-    I=$(index_of "$T/gone.ap")
-    check "absent subject: still pending after one attempt" \
-        test "$(row "$I" | cut -d' ' -f1-2)" = "pending subject"
-    sleep 3
+    I=$(index_of "$T/attok.ap")
+    check "intoto not stored by the log: statement from .att, allowed PCRs ($(row "$I"))" \
+        test "$(row "$I")" = "found att $PCR2 -"
+    check "intoto from .att: no PCR alert" test -z "$(pcr_alerts "$T/once2.out" "$I")"
+    I=$(index_of "$T/attpcr2.ap")
+    check "dsse: statement from .att, its subject's PCR2 changed ($(row "$I"))" \
+        test "$(row "$I")" = "found subject $(cat "$T/pcr2-changed") -"
+    check "dsse: signing.unknown_pcrs naming PCR2" \
+        test "$(pcr_alerts "$T/once2.out" "$I" | grep -c '^signing.unknown_pcrs | PCR2 (application)')" -eq 1
+    for n in gone attnone; do
+        I=$(index_of "$T/$n.ap")
+        check "$n: still pending after one attempt ($(row "$I"))" \
+            test "$(row "$I" | cut -d' ' -f1)" = "pending"
+    done
+    sleep 10
     "$BIN" once -c "$T/a.yaml" >"$T/once3.out" 2>"$T/once3.err"
-    check "absent subject: unavailable after lookup_timeout" \
-        test "$(pcr_alerts "$T/once3.out" "$I" | grep -c '^signing.pcrs_unavailable | lookup_timeout reached')" -eq 1
+    for n in gone attnone; do
+        I=$(index_of "$T/$n.ap")
+        check "$n: unavailable after lookup_timeout" \
+            test "$(pcr_alerts "$T/once3.out" "$I" | grep -c '^signing.pcrs_unavailable | lookup_timeout reached')" -eq 1
+    done
 fi
 
 finish
