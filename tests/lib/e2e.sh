@@ -140,3 +140,32 @@ t = sorted(json.loads(l)["type"] for l in open(sys.argv[1]) if l.strip().startsw
 print(" ".join(t))
 PY
 }
+
+# tl_start_tiles NAME ENTRIES [flags]: tl_start for a Rekor v2 test log
+# (--tiles: the tlog-tiles read API instead of the v1 API; origin
+# "127.0.0.1:PORT" unless --origin is given).  Sets TL_URL_<NAME>,
+# TL_DIR_<NAME> (trusted_root.json with the Ed25519 key, tiles-log.pub,
+# tiles-log.vkey) and TL_PID_<NAME>; waits until /checkpoint answers.
+tl_start_tiles() { # name entries [extra flags]
+    local name=$1 n=$2
+    shift 2
+    local port dir i
+    port=$(free_port)
+    dir="$E2E_TMP/testlog-$name"
+    mkdir -p "$dir"
+    "$TLOGWATCH_TESTLOG" --listen "127.0.0.1:$port" --entries "$n" \
+        --dir "$dir" --tiles "$@" >"$dir/stdout" 2>"$dir/stderr" &
+    E2E_PIDS+=($!)
+    eval "TL_PID_$name=$!"
+    eval "TL_URL_$name=http://127.0.0.1:$port"
+    eval "TL_DIR_$name=$dir"
+    for i in $(seq 1 600); do
+        if curl -fsS "http://127.0.0.1:$port/checkpoint" >/dev/null 2>&1; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "tiles test log $name did not start:" >&2
+    cat "$dir/stderr" >&2
+    return 1
+}
