@@ -7,10 +7,12 @@
  * (store.h); with no retention configured (the default) nothing is ever
  * deleted.
  *
- * Cost: store_prune works in transactions of at most STORE_PRUNE_BATCH
- * rows of one kind, so the followers' commits wait for one batch at
- * most; a run blocks the loop for its whole length (a first prune of a
- * years-old file: seconds), once a day.
+ * Cost: a run goes one batch of at most RETENTION_BATCH rows of one
+ * kind per turn of the event loop, so the followers wait for one batch
+ * at most (~75 ms for 2,000 checkpoint rows on the test VM, mostly WAL
+ * writes): the first prune of a year of 30 s checkpoints (1M rows) takes
+ * about 40 s in 500 batches (measured), the followers going on in
+ * between.  Each run logs its totals when it ends.
  */
 #ifndef TLOGWATCH_MONITOR_RETENTION_H
 #define TLOGWATCH_MONITOR_RETENTION_H
@@ -20,10 +22,10 @@
 struct tlw;
 struct config_retention;
 struct store_retention;
-struct store_prune_stats;
 
 #define RETENTION_PERIOD_MS (24ULL * 3600 * 1000) /* between two runs */
 #define RETENTION_RETRY_MS (3600ULL * 1000)       /* after a failed run */
+#define RETENTION_BATCH 2000 /* rows per transaction (one per loop turn) */
 
 struct retention;
 
@@ -40,13 +42,5 @@ void retention_free(struct retention *r);
 /* The store's retention (seconds) from the config's (ms); batch 0. */
 void retention_from_config(const struct config_retention *c,
                            struct store_retention *out);
-
-/*
- * One run now: prune t->store with t->cfg's retention and log what was
- * removed.  *out (may be NULL) receives the counts.  Returns 0 (also
- * when nothing is configured), or -1 when the store failed (logged; the
- * batches committed before the failure stay).
- */
-int retention_run(struct tlw *t, struct store_prune_stats *out);
 
 #endif

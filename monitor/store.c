@@ -3070,18 +3070,19 @@ store_cutoff(struct store *s, const char *what, int64_t keep, int64_t now,
 /*
  * One batch: in one transaction, run the statements ids[0..n) with the
  * cutoff and the batch size bound; *changed[i] += the rows each deleted.
- * *more = 1 when the last statement deleted a full batch (there may be
- * more to prune).
+ * *full = 1 when the last statement deleted a full batch (there may be
+ * more to prune); *any = 1 when anything was deleted.
  */
 static int
 store_prune_batch(struct store *s, const enum store_stmt *ids, size_t n,
                   int64_t cutoff, size_t batch, uint64_t *const *changed,
-                  int *more)
+                  int *full, int *any)
 {
     uint64_t got[2] = {0, 0};
     size_t i;
 
-    *more = 0;
+    *full = 0;
+    *any = 0;
     if (store_txn_begin(s) != 0) {
         return -1;
     }
@@ -3101,27 +3102,46 @@ store_prune_batch(struct store *s, const enum store_stmt *ids, size_t n,
     }
     for (i = 0; i < n; i++) {
         *changed[i] += got[i];
+        *any |= got[i] > 0;
     }
-    *more = got[n - 1] >= batch;
+    *full = got[n - 1] >= batch;
     return 0;
 }
 
-/* Batches of one kind until a batch is not full. */
+/* Where store_prune stands: its limits and what it did. */
+struct store_pruning {
+    size_t batch;
+    size_t max_batches; /* 0: no limit */
+    size_t done;        /* batches that deleted rows */
+    struct store_prune_stats st;
+};
+
+/*
+ * Batches of one kind until a batch is not full, or until max_batches
+ * batches deleted rows (then st.more = 1: this kind or a later one may
+ * have more).
+ */
 static int
-store_prune_kind(struct store *s, const enum store_stmt *ids, size_t n,
-                 int64_t cutoff, size_t batch, uint64_t *const *changed,
-                 uint64_t *transactions)
+store_prune_kind(struct store *s, struct store_pruning *p,
+                 const enum store_stmt *ids, size_t n, int64_t cutoff,
+                 uint64_t *const *changed)
 {
-    int more = 1;
+    int full = 1, any;
 
     if (cutoff == INT64_MIN) {
         return 0;
     }
-    while (more) {
-        if (store_prune_batch(s, ids, n, cutoff, batch, changed, &more) != 0) {
+    while (full) {
+        if (p->max_batches != 0 && p->done >= p->max_batches) {
+            p->st.more = 1;
+            return 0;
+        }
+        if (store_prune_batch(s, ids, n, cutoff, p->batch, changed, &full,
+                              &any) != 0) {
             return -1;
         }
-        (*transactions)++;
+        p->st.transactions++;
+        p->done += any ? 1 : 0;
     }
     return 0;
 }
@@ -3134,19 +3154,19 @@ store_prune(struct store *s, const struct store_retention *r, int64_t now,
     static const enum store_stmt alerts[] = {S_PRUNE_DELIVERIES,
                                              S_PRUNE_ALERTS};
     static const enum store_stmt signings[] = {S_PRUNE_SIGNINGS};
-    struct store_prune_stats st;
+    struct store_pruning p;
     int64_t c_cp, c_alert, c_sign;
-    size_t batch;
     int rc = -1;
 
-    memset(&st, 0, sizeof(st));
+    memset(&p, 0, sizeof(p));
     if (r == NULL) {
         store_err(s, "no retention given");
         goto out;
     }
-    batch = r->batch == 0 ? STORE_PRUNE_BATCH : r->batch;
-    if (batch > STORE_PRUNE_BATCH) {
-        store_err(s, "prune batch of %zu rows is above %d", batch,
+    p.batch = r->batch == 0 ? STORE_PRUNE_BATCH : r->batch;
+    p.max_batches = r->max_batches;
+    if (p.batch > STORE_PRUNE_BATCH) {
+        store_err(s, "prune batch of %zu rows is above %d", p.batch,
                   STORE_PRUNE_BATCH);
         goto out;
     }
@@ -3160,23 +3180,20 @@ store_prune(struct store *s, const struct store_retention *r, int64_t now,
         goto out;
     }
     {
-        uint64_t *const cp_out[] = {&st.checkpoints};
-        uint64_t *const alert_out[] = {&st.deliveries, &st.alerts};
-        uint64_t *const sign_out[] = {&st.signings};
+        uint64_t *const cp_out[] = {&p.st.checkpoints};
+        uint64_t *const alert_out[] = {&p.st.deliveries, &p.st.alerts};
+        uint64_t *const sign_out[] = {&p.st.signings};
 
-        if (store_prune_kind(s, cps, 1, c_cp, batch, cp_out,
-                             &st.transactions) != 0 ||
-            store_prune_kind(s, alerts, 2, c_alert, batch, alert_out,
-                             &st.transactions) != 0 ||
-            store_prune_kind(s, signings, 1, c_sign, batch, sign_out,
-                             &st.transactions) != 0) {
+        if (store_prune_kind(s, &p, cps, 1, c_cp, cp_out) != 0 ||
+            store_prune_kind(s, &p, alerts, 2, c_alert, alert_out) != 0 ||
+            store_prune_kind(s, &p, signings, 1, c_sign, sign_out) != 0) {
             goto out;
         }
     }
     rc = 0;
 out:
     if (out != NULL) {
-        *out = st;
+        *out = p.st;
     }
     return rc;
 }

@@ -544,6 +544,8 @@ struct store_retention {
     int64_t signings;    /* by recorded_at */
     size_t batch;        /* rows per transaction, 1..STORE_PRUNE_BATCH;
                             0: STORE_PRUNE_BATCH */
+    size_t max_batches;  /* stop after this many transactions that deleted
+                            rows (out->more = 1); 0: no limit */
 };
 
 /* What store_prune deleted. */
@@ -553,6 +555,7 @@ struct store_prune_stats {
     uint64_t deliveries; /* of those alerts */
     uint64_t signings;
     uint64_t transactions; /* committed */
+    int more;              /* stopped at max_batches: call again for the rest */
 };
 
 /*
@@ -570,8 +573,11 @@ struct store_prune_stats {
  *  - signings: one pending a PCR lookup.
  * Work goes in batches of at most r->batch rows of one kind (an alert
  * batch also deletes those alerts' deliveries), one transaction each,
- * until a batch is not full, so a writer waits for one batch at most;
- * the freed pages are reused by later writes (the file is not shrunk).
+ * until a batch is not full, so a writer waits for one batch at most
+ * (~0.2-0.4 s for 10,000 checkpoints on the test VM, mostly WAL writes);
+ * with r->max_batches, it returns after that many batches that deleted
+ * rows, with out->more set, so that an event loop can run between calls.
+ * The freed pages are reused by later writes (the file is not shrunk).
  * *out (may be NULL) receives what was deleted, also on failure (the
  * batches committed before it).  Returns 0, or -1 (the failing batch is
  * rolled back; the committed ones stay).

@@ -97,8 +97,8 @@ for i in $(seq 1 100); do
     grep -q "retention: pruned" "$T/run.err" && break
     sleep 0.1
 done
-check "run logs what it pruned" grep -q \
-    "retention: pruned 4 checkpoints, 7 alerts (7 deliveries), 8 signings in 3 transactions (expire: checkpoints 400d, alerts 400d, signings 400d)" \
+check "run logs what it pruned" grep -qE \
+    "retention: pruned 4 checkpoints, 7 alerts \(7 deliveries\), 8 signings in [0-9]+ transactions, [0-9.]+ s \(expire: checkpoints 400d, alerts 400d, signings 400d\)" \
     "$T/run.err"
 check "the verified checkpoint stays, however old" test \
     "$(q "$T/s.db" "select size from checkpoints")" = "$size"

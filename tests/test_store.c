@@ -2584,6 +2584,63 @@ test_prune_batches(void **state)
     store_close(s);
 }
 
+/* max_batches: each call stops after that many batches that deleted
+ * rows, saying there is more; calls until it says no add up to the same
+ * result as one call. */
+static void
+test_prune_max_batches(void **state)
+{
+    struct fx *f = *state;
+    struct store_retention r;
+    struct store_prune_stats st;
+    struct store_alert a;
+    struct merkle_range r0;
+    struct store *s;
+    char ids[7][16];
+    uint64_t cps = 0, alerts = 0;
+    unsigned calls = 0;
+    struct cps k;
+    int64_t id;
+    int i;
+
+    s = open_ok(f->path);
+    id = log_with_checkpoints(s, 15);
+    merkle_range_init(&r0);
+    assert_int_equal(store_cursor_seed(s, id, 0, &r0, T0), 0);
+    follow_to(s, id, 0, 15);
+    for (i = 0; i < 7; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "old-%d", i);
+        a = alert(ids[i], "log.stale", NOTIFY_WARNING, T0 + i);
+        assert_int_equal(store_alert_record(s, id, &a, NULL), 0);
+    }
+    memset(&r, 0, sizeof(r));
+    r.checkpoints = r.alerts = r.signings = DAY;
+    r.batch = 4;
+    r.max_batches = 1;
+    do {
+        assert_true(calls < 20);
+        assert_int_equal(store_prune(s, &r, T0 + 10 * DAY, &st), 0);
+        /* a call that asks for another has made progress */
+        assert_true(!st.more || st.checkpoints + st.alerts > 0);
+        cps += st.checkpoints;
+        alerts += st.alerts;
+        calls++;
+    } while (st.more);
+    /* checkpoints 4 + 4 + 4 + 3, alerts 4 + 3: one batch per call; then
+     * one call finds that signings have nothing */
+    assert_int_equal(calls, 7);
+    assert_int_equal(cps, 15);
+    assert_int_equal(alerts, 7);
+    cps_of(s, id, &k);
+    assert_int_equal(k.n, 1);
+    assert_int_equal(alert_count(s), 0);
+    /* Nothing left: one call, nothing more. */
+    assert_int_equal(store_prune(s, &r, T0 + 10 * DAY, &st), 0);
+    assert_false(st.more);
+    assert_int_equal(st.checkpoints + st.alerts + st.signings, 0);
+    store_close(s);
+}
+
 /*
  * Alerts: old ones whose deliveries are all sent or failed go with them;
  * an old one with a pending delivery (even one being retried) stays with
@@ -2933,6 +2990,7 @@ main(void)
         T(test_crash_check_catches),
         T(test_prune_checkpoints),
         T(test_prune_batches),
+        T(test_prune_max_batches),
         T(test_prune_alerts),
         T(test_prune_signings),
         T(test_prune_refusals),
