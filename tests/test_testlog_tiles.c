@@ -765,6 +765,72 @@ body_str(json_t *j, const char *const *path)
     return json_string_value(j);
 }
 
+static X509 *ca_intermediate(const struct tlog *t);
+
+/* The signature of a hashedrekord 0.0.2 body verifies over its digest with
+ * its verifier (an x509Certificate that chains to inter, or a publicKey);
+ * returns 1 for a certificate, 0 for a bare key.  With flip, the digest
+ * is changed first and the signature must fail. */
+static int
+verify_body_sig(json_t *jb, X509 *inter, int flip)
+{
+    static const char *const dig[] = {"spec", "hashedRekordV002", "data",
+                                      "digest", NULL};
+    static const char *const sigp[] = {"spec", "hashedRekordV002", "signature",
+                                       "content", NULL};
+    static const char *const certp[] = {
+        "spec",     "hashedRekordV002", "signature",
+        "verifier", "x509Certificate",  "rawBytes",
+        NULL};
+    static const char *const keyp[] = {
+        "spec",      "hashedRekordV002", "signature", "verifier",
+        "publicKey", "rawBytes",         NULL};
+    const char *d = body_str(jb, dig), *sg = body_str(jb, sigp);
+    const char *c = body_str(jb, certp), *k = body_str(jb, keyp);
+    uint8_t *digest, *sig, *der;
+    size_t dn = 0, sn = 0, n = 0;
+    const unsigned char *p;
+    EVP_PKEY *pub = NULL;
+    EVP_PKEY_CTX *vc;
+    X509 *cert = NULL;
+    int is_cert = c != NULL;
+
+    assert_true(d != NULL && sg != NULL && (c != NULL) != (k != NULL));
+    digest = b64dec(d, strlen(d), &dn);
+    sig = b64dec(sg, strlen(sg), &sn);
+    der = b64dec(is_cert ? c : k, strlen(is_cert ? c : k), &n);
+    assert_non_null(digest);
+    assert_non_null(sig);
+    assert_non_null(der);
+    assert_int_equal(dn, 32);
+    p = der;
+    if (is_cert) {
+        cert = d2i_X509(NULL, &p, (long)n);
+        assert_non_null(cert);
+        assert_int_equal(X509_verify(cert, X509_get0_pubkey(inter)), 1);
+        pub = X509_get_pubkey(cert);
+    } else {
+        pub = d2i_PUBKEY(NULL, &p, (long)n);
+    }
+    assert_non_null(pub);
+    assert_ptr_equal(p, der + n);
+    if (flip) {
+        digest[0] ^= 1;
+    }
+    vc = EVP_PKEY_CTX_new(pub, NULL);
+    assert_non_null(vc);
+    assert_int_equal(EVP_PKEY_verify_init(vc), 1);
+    assert_int_equal(EVP_PKEY_CTX_set_signature_md(vc, EVP_sha256()), 1);
+    assert_int_equal(EVP_PKEY_verify(vc, sig, sn, digest, 32) == 1, !flip);
+    EVP_PKEY_CTX_free(vc);
+    EVP_PKEY_free(pub);
+    X509_free(cert);
+    free(digest);
+    free(sig);
+    free(der);
+    return is_cert;
+}
+
 /* -------------------------------------------------------------- tests */
 
 /* This file's readers against a real Tessera log: the root of the leaf
@@ -843,6 +909,8 @@ test_big_tree(void **state)
     const uint8_t *ent[256];
     size_t elen[256];
     long cnt;
+    X509 *inter;
+    unsigned certs = 0, keys = 0;
 
     (void)state;
     tlog_start(&t, BIG_LOG, "4242");
@@ -907,10 +975,10 @@ test_big_tree(void **state)
     free(b);
 
     /* every body of the first and the last bundle: production's shape,
-     * canonical JSON; the data digest decodes to 32 bytes */
+     * canonical JSON, signed over its digest by a certificate of the CA
+     * (or a bare key); the signature fails over another digest */
+    inter = ca_intermediate(&t);
     for (j = 0; j <= n / 256; j += n / 256) {
-        static const char *const dig[] = {"spec", "hashedRekordV002", "data",
-                                          "digest", NULL};
         unsigned w = j == n / 256 ? (unsigned)(n % 256) : 0;
         long k;
 
@@ -918,21 +986,21 @@ test_big_tree(void **state)
         cnt = bundle_split((const uint8_t *)b, len, ent, elen, 256);
         assert_true(cnt > 0);
         for (k = 0; k < cnt; k++) {
-            const char *d;
-            uint8_t *raw;
-            size_t rn;
-
             jb = check_body(ent[k], elen[k], prod);
-            d = body_str(jb, dig);
-            assert_non_null(d);
-            raw = b64dec(d, strlen(d), &rn);
-            assert_non_null(raw);
-            assert_int_equal(rn, 32);
-            free(raw);
+            if (verify_body_sig(jb, inter, 0)) {
+                certs++;
+            } else {
+                keys++;
+            }
+            if (k < 8) {
+                verify_body_sig(jb, inter, 1);
+            }
             json_decref(jb);
         }
         free(b);
     }
+    assert_true(certs > 100 && keys > 5); /* both verifier kinds occur */
+    X509_free(inter);
 
     /* beyond the tree, and paths that are not canonical tiles: 404 */
     tile_path(0, n / 256, 0, path, sizeof(path)); /* partial as full */
