@@ -1318,10 +1318,57 @@ test_append(void **state)
         assert_int_not_equal(X509_verify(imp, X509_get0_pubkey(inter)), 1);
         X509_free(imp);
     }
-    /* Rekor v2 here logs hashedrekord only */
+    /* dsse: logged as Rekor v2 does, a hashedrekord over the DSSE PAE
+     * whose signature is the envelope's */
+    json_decref(j);
+    j = admin(&t, "append",
+              "{\"repository\":\"acme/rocket\",\"kind\":\"dsse\","
+              "\"payload_b64\":\"eyJfdHlwZSI6ImEifQ==\"}");
+    assert_int_equal(json_integer_value(json_object_get(j, "index")), 302);
+    assert_null(json_object_get(j, "attestation"));
+    {
+        static const char pae[] = "DSSEv1 28 application/vnd.in-toto+json "
+                                  "13 {\"_type\":\"a\"}";
+        static const char *const dsig[] = {"spec", "hashedRekordV002",
+                                           "signature", "content", NULL};
+        const char *env = json_string_value(json_object_get(j, "envelope"));
+        json_t *ej, *dj;
+        char *db;
+        size_t dl, del[256];
+        const uint8_t *de[256];
+        uint8_t *got;
+        size_t gn = 0;
+
+        assert_non_null(env);
+        ej = parse_json(env, strlen(env));
+        db = get_tile(&t, -1, 1, 47, &dl);
+        assert_int_equal(bundle_split((const uint8_t *)db, dl, de, del, 256),
+                         47);
+        dj = check_body(de[46], del[46], prod);
+        assert_true(same_shape(dj, prod));
+        assert_int_equal(verify_body_sig(dj, inter, 0), 1);
+        s = body_str(dj, dig);
+        got = b64dec(s, strlen(s), &gn);
+        SHA256((const unsigned char *)pae, sizeof(pae) - 1, want);
+        assert_memory_equal(got, want, 32);
+        free(got);
+        assert_string_equal(
+            body_str(dj, dsig),
+            json_string_value(json_object_get(
+                json_array_get(json_object_get(ej, "signatures"), 0), "sig")));
+        json_decref(dj);
+        json_decref(ej);
+        free(db);
+    }
+    /* Rekor v2 stores no attestation and has no intoto type */
     assert_int_equal(admin_status(&t, "append",
                                   "{\"repository\":\"acme/rocket\","
                                   "\"kind\":\"intoto\"}"),
+                     400);
+    assert_int_equal(admin_status(&t, "append",
+                                  "{\"repository\":\"acme/rocket\","
+                                  "\"kind\":\"dsse\",\"attestation\":"
+                                  "\"store\"}"),
                      400);
     X509_free(inter);
     X509_free(cert);

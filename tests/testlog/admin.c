@@ -91,11 +91,13 @@
  *
  * With --tiles (a Rekor v2 log, tiles.c) the same operations act on the
  * tree the tlog-tiles API serves: grow and append add hashedrekord 0.0.2
- * entries (append: kind hashedrekord only, 400 otherwise; the reply also
- * has "body_b64"); fork / rollback change what /checkpoint signs;
- * wrong-key signs it with another Ed25519 key; tamper changes the entry
- * bundles that hold the index (its data digest); fail, delay and rate
- * apply to /checkpoint and /tile/ requests; append-raw refuses bodies
+ * entries (append: kind hashedrekord, or dsse, logged as Rekor v2 does
+ * as a hashedrekord whose digest is SHA-256 of the DSSE PAE and whose
+ * signature is the envelope's; intoto and "attestation" are refused
+ * with 400; the reply also has "body_b64"); fork / rollback change what
+ * /checkpoint signs; wrong-key signs it with another Ed25519 key; tamper
+ * changes the entry bundles that hold the index (its data digest); fail, delay
+ * and rate apply to /checkpoint and /tile/ requests; append-raw refuses bodies
  * over 65535 bytes (an entry bundle's limit); rotate and drop are refused
  * (400: no shards, no retrieve endpoint).
  *
@@ -359,9 +361,10 @@ op_append(struct tl_server *srv, struct evhttp_request *req, json_t *in)
         reply_err(srv, req, 400, "kind must be hashedrekord, intoto or dsse");
         goto done;
     }
-    if (log->tiles && kind != TL_KIND_HASHEDREKORD) {
+    if (log->tiles && (kind == TL_KIND_INTOTO || att_s != NULL)) {
         reply_err(srv, req, 400,
-                  "the tiles log (Rekor v2) appends kind hashedrekord only");
+                  "the tiles log (Rekor v2) appends kind hashedrekord or "
+                  "dsse, and stores no attestation");
         goto done;
     }
     if (att_s == NULL && kind == TL_KIND_DSSE) {
@@ -486,6 +489,12 @@ op_append(struct tl_server *srv, struct evhttp_request *req, json_t *in)
     memset(&bi, 0, sizeof(bi));
     bi.kind = kind;
     bi.artifact_hash = artifact;
+    if (log->tiles && kind == TL_KIND_DSSE) {
+        /* Rekor v2 logs a DSSE signing as hashedrekord 0.0.2 over the
+         * PAE (../shared/testdata/rekor-v2/staging-rekor2-dsse) */
+        bi.kind = TL_KIND_HASHEDREKORD;
+        bi.artifact_hash = digest;
+    }
     bi.payload = payload;
     bi.payload_len = payload_len;
     bi.sig = sig;
@@ -505,7 +514,7 @@ op_append(struct tl_server *srv, struct evhttp_request *req, json_t *in)
     if (kind != TL_KIND_HASHEDREKORD && !tl_att_fits(payload_len)) {
         att = TL_ATT_OMIT; /* Rekor skips storage above its maximum */
     }
-    if (kind != TL_KIND_HASHEDREKORD && att != TL_ATT_OMIT) {
+    if (kind != TL_KIND_HASHEDREKORD && att != TL_ATT_OMIT && !log->tiles) {
         att_bytes = malloc(payload_len + 1);
         if (att_bytes == NULL) {
             reply_err(srv, req, 500, "out of memory");
@@ -537,7 +546,7 @@ op_append(struct tl_server *srv, struct evhttp_request *req, json_t *in)
         if (env.p != NULL) {
             json_object_set_new(out, "envelope", json_string(env.p));
         }
-        if (kind != TL_KIND_HASHEDREKORD) {
+        if (kind != TL_KIND_HASHEDREKORD && !log->tiles) {
             json_object_set_new(out, "attestation",
                                 json_string(tl_att_name(att)));
         }
