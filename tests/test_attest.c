@@ -292,6 +292,14 @@ test_real_bundles(void **state)
         assert_string_equal(r.pcrs.artifact_digest, expect);
         assert_int_equal(r.pcrs.present, 0);
         same_as_statement(raw, rawlen, &r);
+        {
+            /* the body's payloadHash as the registry lookup key */
+            char want[65], got[65];
+            sha256_hex(raw, rawlen, want);
+            assert_int_equal(attest_payload_hash(body, bodylen, got, &r),
+                             ATTEST_PCRS);
+            assert_string_equal(got, want);
+        }
 
         /* Negative twin: one flipped byte of the payload. */
         raw[rawlen / 2] ^= 0x01;
@@ -813,13 +821,27 @@ test_encoding_and_size(void **state)
             "\"2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881"
             "\"}}}";
         size_t i;
+        char hex[65];
         for (i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
             assert_int_equal(attest_check((const uint8_t *)bodies[i],
                                           strlen(bodies[i]), b64, strlen(b64),
                                           &r),
                              ATTEST_MALFORMED);
             assert_null(strstr(r.why, "JSON object (or"));
+            memset(hex, 'x', sizeof(hex));
+            assert_int_equal(attest_payload_hash((const uint8_t *)bodies[i],
+                                                 strlen(bodies[i]), hex, &r),
+                             ATTEST_MALFORMED);
+            assert_string_equal(hex, "");
+            assert_true(strlen(r.why) > 0);
         }
+        /* the twin: sha256("x"), lower case */
+        assert_int_equal(
+            attest_payload_hash((const uint8_t *)good, strlen(good), hex, &r),
+            ATTEST_PCRS);
+        assert_string_equal(
+            hex,
+            "2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881");
         /* Hash ok, statement not JSON: past the body checks. */
         assert_int_equal(attest_check((const uint8_t *)good, strlen(good), b64,
                                       strlen(b64), &r),
