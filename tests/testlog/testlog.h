@@ -17,6 +17,7 @@
  *   admin.c    the /admin/ control endpoint
  *   tiles.c    --tiles: the Rekor v2 view (C2SP tlog-tiles read API,
  *              Ed25519 checkpoints, hashedrekord 0.0.2 bodies)
+ *   tilepath.c --tiles: tile request paths (pure; fuzzed)
  *   main.c     options, startup, files written to --dir, event loop
  *
  * Invariants kept across the program:
