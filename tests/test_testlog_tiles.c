@@ -63,6 +63,14 @@ struct tlog {
     struct merkle_note_key *vk; /* from tiles-log.vkey */
 };
 
+/* Logs started and not yet stopped, so that main can stop those a failed
+ * test left behind (cmocka leaves a test by longjmp). */
+#define MAX_LIVE 16
+static struct {
+    pid_t pid;
+    char dir[256];
+} live[MAX_LIVE];
+
 struct resp {
     long status;
     char *body;
@@ -398,6 +406,36 @@ check_trusted_root(struct tlog *t)
     json_decref(root);
 }
 
+static void
+forget(pid_t pid)
+{
+    int i;
+
+    for (i = 0; i < MAX_LIVE; i++) {
+        if (live[i].pid == pid) {
+            live[i].pid = 0;
+        }
+    }
+}
+
+static void rm_dir(const char *dir);
+
+/* Stop what failed tests left running. */
+static void
+stop_leftovers(void)
+{
+    int i;
+
+    for (i = 0; i < MAX_LIVE; i++) {
+        if (live[i].pid > 0) {
+            kill(live[i].pid, SIGTERM);
+            waitpid(live[i].pid, NULL, 0);
+            rm_dir(live[i].dir);
+            live[i].pid = 0;
+        }
+    }
+}
+
 static int
 tlog_start_args(struct tlog *t, const char *const *extra)
 {
@@ -429,12 +467,20 @@ tlog_start_args(struct tlog *t, const char *const *extra)
     assert_int_equal(
         posix_spawn(&t->pid, bin, &fa, NULL, (char *const *)argv, environ), 0);
     posix_spawn_file_actions_destroy(&fa);
+    for (i = 0; i < MAX_LIVE; i++) {
+        if (live[i].pid == 0) {
+            live[i].pid = t->pid;
+            snprintf(live[i].dir, sizeof(live[i].dir), "%s", t->dir);
+            break;
+        }
+    }
     snprintf(path, sizeof(path), "%s/url", t->dir);
     t0 = mono();
     for (;;) {
         char *u;
 
         if (waitpid(t->pid, &st, WNOHANG) == t->pid) {
+            forget(t->pid);
             t->pid = 0;
             return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
         }
@@ -513,6 +559,7 @@ tlog_stop(struct tlog *t)
     if (t->pid > 0) {
         kill(t->pid, SIGTERM);
         assert_int_equal(waitpid(t->pid, &st, 0), t->pid);
+        forget(t->pid);
         if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
             char out[512], *o;
 
@@ -1565,6 +1612,7 @@ main(void)
 
     curl_global_init(CURL_GLOBAL_DEFAULT);
     rc = cmocka_run_group_tests(tests, NULL, NULL);
+    stop_leftovers();
     curl_global_cleanup();
     return rc;
 }
