@@ -14,7 +14,6 @@
  * holds, each exactly width * 32 bytes with width == tiles_width() for the
  * set's tree size; outputs are written only on success.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -68,13 +67,40 @@ tiles_bit_len(uint64_t x)
     return n;
 }
 
+/* Append s to buf (room for TILES_PATH_MAX); the caller keeps it short. */
+static void
+path_put(char *buf, size_t *len, const char *s)
+{
+    while (*s != '\0' && *len < TILES_PATH_MAX - 1) {
+        buf[(*len)++] = *s++;
+    }
+    buf[*len] = '\0';
+}
+
+/* Append v in decimal, zero-padded to at least `digits` digits. */
+static void
+path_put_u64(char *buf, size_t *len, uint64_t v, unsigned digits)
+{
+    char tmp[24];
+    size_t i = sizeof(tmp) - 1;
+
+    tmp[i] = '\0';
+    do {
+        tmp[--i] = (char)('0' + v % 10);
+        v /= 10;
+        if (digits > 0) {
+            digits--;
+        }
+    } while (v != 0 || digits > 0);
+    path_put(buf, len, tmp + i);
+}
+
 int
 tiles_path(int level, uint64_t index, unsigned width, char *out, size_t cap)
 {
     char buf[TILES_PATH_MAX];
     unsigned groups[8];
-    size_t ngroups = 0, len;
-    int k;
+    size_t ngroups = 0, len = 0;
 
     if (out == NULL || cap == 0) {
         return -1;
@@ -90,22 +116,24 @@ tiles_path(int level, uint64_t index, unsigned width, char *out, size_t cap)
         index /= 1000;
     } while (index != 0 && ngroups < sizeof(groups) / sizeof(groups[0]));
 
+    buf[0] = '\0';
     if (level == TILES_ENTRIES) {
-        k = snprintf(buf, sizeof(buf), "tile/entries/");
+        path_put(buf, &len, "tile/entries/");
     } else {
-        k = snprintf(buf, sizeof(buf), "tile/%d/", level);
+        path_put(buf, &len, "tile/");
+        path_put_u64(buf, &len, (uint64_t)level, 1);
+        path_put(buf, &len, "/");
     }
-    len = (size_t)k;
     while (ngroups > 1) {
         ngroups--;
-        k = snprintf(buf + len, sizeof(buf) - len, "x%03u/", groups[ngroups]);
-        len += (size_t)k;
+        path_put(buf, &len, "x");
+        path_put_u64(buf, &len, groups[ngroups], 3);
+        path_put(buf, &len, "/");
     }
-    k = snprintf(buf + len, sizeof(buf) - len, "%03u", groups[0]);
-    len += (size_t)k;
+    path_put_u64(buf, &len, groups[0], 3);
     if (width > 0 && width < TILES_WIDTH) {
-        k = snprintf(buf + len, sizeof(buf) - len, ".p/%u", width);
-        len += (size_t)k;
+        path_put(buf, &len, ".p/");
+        path_put_u64(buf, &len, width, 1);
     }
     /* At most 13 + 7 * 5 + 6 bytes: always fits buf. */
     if (len >= cap) {
