@@ -36,6 +36,7 @@
 #include "merkle/note.h"
 #include "monitor/entry.h"
 #include "monitor/follow.h"
+#include "monitor/follow_tiles.h"
 #include "monitor/http.h"
 #include "monitor/log.h"
 #include "monitor/scan.h"
@@ -108,6 +109,7 @@ struct rootcheck {
 };
 
 struct follower {
+    struct tfollower *tiles;      /* kind rekor-v2: everything is there */
     struct tlw *t;                /* borrowed */
     const struct config_log *cfg; /* borrowed */
     struct merkle_note_key *keys[FOLLOW_MAX_KEYS];
@@ -209,6 +211,10 @@ follower_name(const struct follower *f)
 void
 follower_stats(const struct follower *f, struct follower_stats *out)
 {
+    if (f->tiles != NULL) {
+        tfollower_stats(f->tiles, out);
+        return;
+    }
     *out = f->stats;
     out->window = f->window;
 }
@@ -1950,6 +1956,14 @@ follower_new(struct tlw *t, const struct config_log *cfg, char *err,
     }
     f->t = t;
     f->cfg = cfg;
+    if (cfg->kind == CONFIG_LOG_REKOR_V2) {
+        f->tiles = tfollower_new(t, cfg, f, err, errlen);
+        if (f->tiles == NULL) {
+            free(f);
+            return NULL;
+        }
+        return f;
+    }
     f->window = cfg->max_concurrency;
     f->stats.window_min = f->window;
     f->nslots = (size_t)cfg->max_concurrency * FOLLOW_BATCH *
@@ -1964,8 +1978,7 @@ follower_new(struct tlw *t, const struct config_log *cfg, char *err,
         goto fail;
     }
     if (cfg->kind != CONFIG_LOG_REKOR_V1) {
-        snprintf(err, errlen, "log %s: only kind rekor-v1 is supported yet",
-                 cfg->name);
+        snprintf(err, errlen, "log %s: unsupported log kind", cfg->name);
         goto fail;
     }
     if (follow_load_keys(f, err, errlen) != 0 ||
@@ -1981,6 +1994,10 @@ fail:
 void
 follower_start(struct follower *f)
 {
+    if (f->tiles != NULL) {
+        tfollower_start(f->tiles);
+        return;
+    }
     follow_arm_poll(f, 0);
 }
 
@@ -1990,6 +2007,11 @@ follower_free(struct follower *f)
     size_t i;
 
     if (f == NULL) {
+        return;
+    }
+    if (f->tiles != NULL) {
+        tfollower_free(f->tiles);
+        free(f);
         return;
     }
     if (f->cur.log_id != 0 && f->has_cursor && !f->t->fatal) {

@@ -1,0 +1,1622 @@
+/*
+ * follow_tiles.c: the Rekor v2 (tlog-tiles) follower.  See follow_tiles.h
+ * for what it proves.
+ *
+ * One cycle, per poll:
+ *
+ *   GET /checkpoint -> verify with the pinned keys (named by its origin)
+ *     -> compare with the verified checkpoint:
+ *          none        record (STORE_LINK_NONE)
+ *          smaller     log.rollback
+ *          same size   other root: log.inconsistent
+ *          larger      hash tiles for the consistency proof and the root
+ *                      -> root of the tiles == new signed root?
+ *                      -> proof from the tiles verifies?   (else
+ *                         log.inconsistent) -> record (CONSISTENCY)
+ *     -> no cursor yet? hash tiles for the compact range at the start
+ *        point and the root -> seed
+ *     -> entry bundles [cursor, verified size), several in flight,
+ *        applied in order; commit every FOLLOW_COMMIT_EVERY entries and at
+ *        the verified size after its root check.
+ *
+ * The poll timer is armed again only when the cycle is over, so the
+ * verified size does not move while bundles are read.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "config/config.h"
+#include "config/trusted_root.h"
+#include "merkle/merkle.h"
+#include "merkle/note.h"
+#include "merkle/tiles.h"
+#include "monitor/entry.h"
+#include "monitor/follow.h"
+#include "monitor/follow_tiles.h"
+#include "monitor/http.h"
+#include "monitor/log.h"
+#include "monitor/policy.h"
+#include "monitor/store.h"
+#include "monitor/tlw.h"
+#include "notify/alert.h"
+
+#define TF_URL_MAX 2048
+#define TF_SPKI_MAX 256
+#define TF_NEED_MAX (2 * TILES_SET_MAX)
+
+/* A pinned key, copied from the trusted root (it may be reloaded). */
+struct tkey {
+    int alg; /* CONFIG_KEY_* */
+    uint8_t spki[TF_SPKI_MAX];
+    size_t spki_len;
+    uint8_t raw[32]; /* Ed25519 */
+};
+
+enum treq_kind {
+    TR_CHECKPOINT = 0,
+    TR_TILE,
+    TR_BUNDLE,
+};
+
+struct treq {
+    struct tfollower *tf;
+    struct http_handle *h;
+    enum treq_kind kind;
+    struct tiles_coord c;
+    struct treq *prev, *next;
+};
+
+enum tjob_purpose {
+    TJ_CONSISTENCY = 0,
+    TJ_SEED,
+};
+
+/* Hash tiles being read for one tree size. */
+struct tjob {
+    int active;
+    enum tjob_purpose purpose;
+    uint64_t n;
+    uint64_t at; /* TJ_SEED: the start point */
+    struct tiles_set *ts;
+    struct tiles_coord need[TF_NEED_MAX];
+    size_t nneed, nsent, ngot;
+};
+
+/* A received entry bundle, waiting for its turn. */
+struct bslot {
+    int have;
+    uint64_t index;
+    unsigned width;
+    uint8_t *buf;
+    size_t len;
+};
+
+struct tfollower {
+    struct tlw *t;                /* borrowed */
+    const struct config_log *cfg; /* borrowed */
+    struct follower *pub;         /* borrowed */
+    struct tkey keys[TFOLLOW_MAX_KEYS];
+    size_t nkeys;
+
+    int64_t log_id; /* 0: no checkpoint seen yet */
+    char origin[MERKLE_ORIGIN_MAX];
+    int has_cp;
+    uint64_t vsize;
+    uint8_t vroot[MERKLE_HASH_LEN];
+    char *vnote; /* owned */
+
+    /* The checkpoint being proven. */
+    char *pnote; /* owned */
+    struct merkle_checkpoint pcp;
+
+    /* The cursor: committed and applied. */
+    int has_cursor;
+    uint64_t committed_next;
+    uint64_t next;
+    struct merkle_range range;
+    uint64_t root_checks;
+    json_t *batch_alerts;
+    struct policy_batch batch_signings;
+
+    struct tjob job;
+
+    /* Bundles. */
+    int fetching;
+    uint64_t fetch_next; /* next bundle index never requested */
+    uint64_t *retry;     /* bundle indexes to ask for again */
+    size_t nretry, retry_cap;
+    struct bslot *slots;
+    size_t nslots;
+    unsigned window, inflight;
+    uint64_t pause_until_ms;
+    unsigned fail_streak;
+
+    struct treq *reqs;
+    int polling;
+
+    struct event *poll_ev, *pump_ev;
+
+    int64_t last_growth, failing_since;
+    unsigned once_failures;
+    int once_done;
+    int stopped;
+    int mismatch; /* set by the bundle callback */
+
+    struct follower_stats stats;
+};
+
+static void tf_pump(struct tfollower *tf);
+static void tf_after_checkpoint(struct tfollower *tf);
+static void tf_cycle_done(struct tfollower *tf, int failed);
+static void tf_poll_failed(struct tfollower *tf,
+                           const struct http_response *resp);
+
+/* ---- helpers ------------------------------------------------------- */
+
+static uint64_t
+now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void
+hexs(const uint8_t *b, size_t n, char *out, size_t outcap)
+{
+    if (merkle_hex_encode(b, n, out, outcap) < 0 && outcap > 0) {
+        out[0] = '\0';
+    }
+}
+
+static int
+tf_busy(const struct tfollower *tf)
+{
+    return tf->polling || tf->job.active || tf->fetching;
+}
+
+static void tf_error(struct tfollower *tf, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+tf_error(struct tfollower *tf, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    log_warnx("%s: %s", tf->cfg->name, msg);
+    if (tf->log_id != 0 &&
+        store_log_error(tf->t->store, tf->log_id, time(NULL), msg) != 0) {
+        tlw_fatal(tf->t, store_errmsg(tf->t->store));
+    }
+}
+
+/* ---- alerts (the shapes of follow.c's) ----------------------------- */
+
+static json_t *
+proof_array(const uint8_t (*proof)[MERKLE_HASH_LEN], size_t n)
+{
+    json_t *a = json_array();
+    size_t i;
+
+    for (i = 0; a != NULL && i < n; i++) {
+        char hex[2 * MERKLE_HASH_LEN + 1];
+        hexs(proof[i], MERKLE_HASH_LEN, hex, sizeof(hex));
+        json_array_append_new(a, json_string(hex));
+    }
+    return a;
+}
+
+static json_t *
+evidence_new(const char *old_note, const char *new_note,
+             const uint8_t (*proof)[MERKLE_HASH_LEN], size_t nproof)
+{
+    json_t *e = json_object();
+
+    if (e == NULL) {
+        return NULL;
+    }
+    if (old_note != NULL) {
+        json_object_set_new(e, "old_checkpoint", json_string(old_note));
+    }
+    if (new_note != NULL) {
+        json_object_set_new(e, "new_checkpoint", json_string(new_note));
+    }
+    json_object_set_new(e, "proof", proof_array(proof, nproof));
+    return e;
+}
+
+/* Raise a log.* alert now; evidence is stolen (may be NULL). */
+static void
+tf_log_alert(struct tfollower *tf, const char *type, const char *key,
+             const char *summary, json_t *evidence)
+{
+    char stable[1024];
+    json_t *a;
+
+    snprintf(stable, sizeof(stable), "%s|%s", tf->cfg->name, key);
+    a = notify_alert_new(type, stable, summary, time(NULL));
+    if (a == NULL) {
+        json_decref(evidence);
+        tlw_fatal(tf->t, "out of memory building an alert");
+        return;
+    }
+    notify_alert_set(
+        a, "log",
+        json_pack("{s:s, s:s}", "name", tf->cfg->name, "origin", tf->origin));
+    if (evidence != NULL) {
+        notify_alert_set(a, "evidence", evidence);
+    }
+    log_warnx("%s: %s: %s", tf->cfg->name, type, summary);
+    if (tlw_alert_record(tf->t, tf->log_id, a) != 0) {
+        tlw_fatal(tf->t, store_errmsg(tf->t->store));
+    }
+    json_decref(a);
+}
+
+/* ---- keys ------------------------------------------------------------ */
+
+static int
+same_url(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+
+    while (la > 0 && a[la - 1] == '/') {
+        la--;
+    }
+    while (lb > 0 && b[lb - 1] == '/') {
+        lb--;
+    }
+    return la == lb && strncasecmp(a, b, la) == 0;
+}
+
+static int
+tf_load_keys(struct tfollower *tf, char *err, size_t errlen)
+{
+    size_t i, n = config_trusted_root_ntlogs(tf->t->troot);
+
+    for (i = 0; i < n && tf->nkeys < TFOLLOW_MAX_KEYS; i++) {
+        const struct config_log_key *k =
+            config_trusted_root_tlog(tf->t->troot, i);
+        struct tkey *tk = &tf->keys[tf->nkeys];
+
+        if (!same_url(k->base_url, tf->cfg->url) || k->pkey == NULL) {
+            continue;
+        }
+        memset(tk, 0, sizeof(*tk));
+        if (k->alg == CONFIG_KEY_ECDSA_P256_SHA256 &&
+            k->spki_len <= sizeof(tk->spki)) {
+            memcpy(tk->spki, k->spki_der, k->spki_len);
+            tk->spki_len = k->spki_len;
+        } else if (k->alg == CONFIG_KEY_ED25519) {
+            size_t rawlen = sizeof(tk->raw);
+            if (EVP_PKEY_get_raw_public_key(k->pkey, tk->raw, &rawlen) != 1 ||
+                rawlen != sizeof(tk->raw)) {
+                snprintf(err, errlen, "log %s: unusable Ed25519 key",
+                         tf->cfg->name);
+                return -1;
+            }
+        } else {
+            continue;
+        }
+        tk->alg = (int)k->alg;
+        tf->nkeys++;
+    }
+    if (tf->nkeys == 0) {
+        snprintf(err, errlen,
+                 "log %s: the trusted root has no usable key for this url",
+                 tf->cfg->name);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * Verify a checkpoint with the pinned keys, each named by the note's
+ * origin line (the C2SP key name of a tiles log is its origin).
+ */
+static enum merkle_result
+tf_verify_note(struct tfollower *tf, const char *note, size_t len,
+               struct merkle_checkpoint *out)
+{
+    struct merkle_note_key *nk[TFOLLOW_MAX_KEYS];
+    char name[MERKLE_ORIGIN_MAX];
+    const char *nl = memchr(note, '\n', len);
+    size_t i, n = 0, olen;
+    enum merkle_result r = MERKLE_ERR_NOTE_UNVERIFIED, kr;
+
+    if (nl == NULL || (olen = (size_t)(nl - note)) == 0 ||
+        olen >= sizeof(name)) {
+        return MERKLE_ERR_NOTE_UNVERIFIED;
+    }
+    memcpy(name, note, olen);
+    name[olen] = '\0';
+    for (i = 0; i < tf->nkeys; i++) {
+        struct merkle_note_key *k = NULL;
+        if (tf->keys[i].alg == CONFIG_KEY_ED25519) {
+            k = merkle_note_key_ed25519(name, tf->keys[i].raw, &kr);
+        } else {
+            k = merkle_note_key_ecdsa(name, tf->keys[i].spki,
+                                      tf->keys[i].spki_len, &kr);
+        }
+        if (k != NULL) {
+            nk[n++] = k;
+        }
+    }
+    if (n > 0) {
+        r = merkle_checkpoint_verify(note, len, nk, n, out);
+    }
+    for (i = 0; i < n; i++) {
+        merkle_note_key_free(nk[i]);
+    }
+    return r;
+}
+
+/* ---- requests ----------------------------------------------------- */
+
+static void tf_http_done(const struct http_response *resp, void *arg);
+
+static struct treq *
+tf_send(struct tfollower *tf, enum treq_kind kind, const char *path,
+        uint64_t cap)
+{
+    char url[TF_URL_MAX];
+    size_t ul = strlen(tf->cfg->url);
+    struct http_request_opts o;
+    struct treq *r;
+
+    while (ul > 0 && tf->cfg->url[ul - 1] == '/') {
+        ul--;
+    }
+    if ((size_t)snprintf(url, sizeof(url), "%.*s/%s", (int)ul, tf->cfg->url,
+                         path) >= sizeof(url)) {
+        return NULL;
+    }
+    r = calloc(1, sizeof(*r));
+    if (r == NULL) {
+        return NULL;
+    }
+    r->tf = tf;
+    r->kind = kind;
+    memset(&o, 0, sizeof(o));
+    o.method = HTTP_GET;
+    o.url = url;
+    o.connect_timeout_ms = 10000;
+    o.timeout_ms = 60000;
+    o.max_response_bytes = cap;
+    r->h = http_request(tf->t->http, &o, tf_http_done, r);
+    if (r->h == NULL) {
+        free(r);
+        return NULL;
+    }
+    r->next = tf->reqs;
+    if (tf->reqs != NULL) {
+        tf->reqs->prev = r;
+    }
+    tf->reqs = r;
+    return r;
+}
+
+static void
+treq_unlink(struct tfollower *tf, struct treq *r)
+{
+    if (r->prev != NULL) {
+        r->prev->next = r->next;
+    } else {
+        tf->reqs = r->next;
+    }
+    if (r->next != NULL) {
+        r->next->prev = r->prev;
+    }
+}
+
+/* Cancel every request of a kind (all kinds: -1). */
+static void
+tf_cancel(struct tfollower *tf, int kind)
+{
+    struct treq *r, *nx;
+
+    for (r = tf->reqs; r != NULL; r = nx) {
+        nx = r->next;
+        if (kind < 0 || (int)r->kind == kind) {
+            treq_unlink(tf, r);
+            http_cancel(r->h);
+            free(r);
+        }
+    }
+}
+
+static int
+is_throttle(const struct http_response *resp)
+{
+    return resp != NULL &&
+           (resp->result != HTTP_COMPLETE || resp->status == 429 ||
+            resp->status >= 500) &&
+           resp->result != HTTP_ERR_TOO_LARGE &&
+           resp->result != HTTP_ERR_REFUSED;
+}
+
+static void
+tf_response_error(struct tfollower *tf, const struct http_response *resp,
+                  const char *what)
+{
+    if (resp->result == HTTP_COMPLETE) {
+        tf_error(tf, "%s: HTTP status %d", what, resp->status);
+    } else {
+        tf_error(tf, "%s: %s", what,
+                 resp->error != NULL ? resp->error
+                                     : http_result_str(resp->result));
+    }
+}
+
+/* ---- liveness and throttling --------------------------------------- */
+
+static void
+tf_liveness(struct tfollower *tf, int ok)
+{
+    int64_t now = time(NULL);
+    char key[1024], msg[1024];
+
+    if (ok) {
+        tf->failing_since = 0;
+        tf->once_failures = 0;
+        if (tf->log_id != 0 &&
+            store_log_success(tf->t->store, tf->log_id, now) != 0) {
+            tlw_fatal(tf->t, store_errmsg(tf->t->store));
+        }
+    } else {
+        if (tf->failing_since == 0) {
+            tf->failing_since = now;
+        }
+        if ((uint64_t)(now - tf->failing_since) * 1000 >=
+            tf->cfg->unreachable_after_ms) {
+            snprintf(key, sizeof(key), "unreachable|%lld",
+                     (long long)tf->failing_since);
+            snprintf(msg, sizeof(msg),
+                     "Log %s has been unreachable since %lld (%lld s)",
+                     tf->cfg->name, (long long)tf->failing_since,
+                     (long long)(now - tf->failing_since));
+            tf_log_alert(tf, "log.unreachable", key, msg, NULL);
+        }
+    }
+    if (tf->has_cp && tf->last_growth != 0 &&
+        (uint64_t)(now - tf->last_growth) * 1000 >= tf->cfg->stale_after_ms) {
+        snprintf(key, sizeof(key), "stale|%s|%llu", tf->origin,
+                 (unsigned long long)tf->vsize);
+        snprintf(msg, sizeof(msg),
+                 "Log %s has signed no checkpoint newer than size %llu "
+                 "for %lld s",
+                 tf->cfg->name, (unsigned long long)tf->vsize,
+                 (long long)(now - tf->last_growth));
+        tf_log_alert(tf, "log.stale", key, msg, NULL);
+    }
+}
+
+static void
+tf_throttle(struct tfollower *tf, const struct http_response *resp)
+{
+    uint64_t delay;
+    unsigned was = tf->window;
+
+    tf->window = tf->window > 1 ? tf->window / 2 : 1;
+    if (tf->window != was) {
+        log_info("%s: throttled (%s): request window %u -> %u", tf->cfg->name,
+                 resp != NULL && resp->result == HTTP_COMPLETE
+                     ? (resp->status == 429 ? "429" : "5xx")
+                     : "error",
+                 was, tf->window);
+    }
+    if (tf->window < tf->stats.window_min || tf->stats.window_min == 0) {
+        tf->stats.window_min = tf->window;
+    }
+    tf->stats.throttled++;
+    if (tf->fail_streak < 16) {
+        tf->fail_streak++;
+    }
+    if (resp != NULL && resp->has_retry_after) {
+        delay = resp->retry_after_s * 1000;
+    } else {
+        delay = (uint64_t)FOLLOW_BACKOFF_BASE_MS << (tf->fail_streak - 1);
+        if (delay > FOLLOW_BACKOFF_MAX_MS) {
+            delay = FOLLOW_BACKOFF_MAX_MS;
+        }
+        delay = delay / 2 + tlw_random(tf->t, delay / 2 + 1);
+    }
+    if (now_ms() + delay > tf->pause_until_ms) {
+        tf->pause_until_ms = now_ms() + delay;
+    }
+}
+
+static void
+tf_unthrottle(struct tfollower *tf)
+{
+    tf->fail_streak = 0;
+    tf->failing_since = 0;
+    tf->once_failures = 0;
+    if (tf->window < tf->cfg->max_concurrency) {
+        tf->window++;
+        if (tf->window == tf->cfg->max_concurrency) {
+            log_info("%s: request window recovered to %u", tf->cfg->name,
+                     tf->window);
+        }
+    }
+}
+
+/* ---- polling ------------------------------------------------------- */
+
+static void
+tf_arm_poll(struct tfollower *tf, uint64_t ms)
+{
+    struct timeval tv;
+
+    if (tf->t->mode == TLW_MODE_ONCE && tf->once_done) {
+        return;
+    }
+    tv.tv_sec = (time_t)(ms / 1000);
+    tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+    evtimer_add(tf->poll_ev, &tv);
+}
+
+/* A poll-side step failed (as follow.c's follow_poll_failed). */
+static void
+tf_poll_failed(struct tfollower *tf, const struct http_response *resp)
+{
+    int throttled = resp != NULL && resp->result == HTTP_COMPLETE &&
+                    (resp->status == 429 || resp->status >= 500);
+    uint64_t now = now_ms(), wait = 0;
+
+    tf_liveness(tf, 0);
+    if (throttled) {
+        tf_throttle(tf, resp);
+        wait = tf->pause_until_ms > now ? tf->pause_until_ms - now : 0;
+    }
+    if (tf->t->mode == TLW_MODE_ONCE) {
+        if ((!throttled && ++tf->once_failures >= FOLLOW_ONCE_MAX_FAILURES) ||
+            (tf->failing_since != 0 &&
+             (uint64_t)(time(NULL) - tf->failing_since) * 1000 >=
+                 tf->cfg->unreachable_after_ms)) {
+            tf_cycle_done(tf, 1);
+            return;
+        }
+        if (!throttled) {
+            wait = (uint64_t)FOLLOW_BACKOFF_BASE_MS << tf->once_failures;
+        }
+        tf_arm_poll(tf, wait);
+        return;
+    }
+    tf_arm_poll(tf, wait > tf->cfg->poll_interval_ms
+                        ? wait
+                        : tlw_jitter(tf->t, tf->cfg->poll_interval_ms, 10));
+}
+
+static void
+tf_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct tfollower *tf = arg;
+
+    (void)fd;
+    (void)what;
+    if (tf_busy(tf)) {
+        tf_arm_poll(tf, 1000);
+        return;
+    }
+    tf->stopped = 0;
+    if (tf_send(tf, TR_CHECKPOINT, "checkpoint", TFOLLOW_MAX_CHECKPOINT) ==
+        NULL) {
+        tf_error(tf, "cannot start a request");
+        tf_poll_failed(tf, NULL);
+        return;
+    }
+    tf->polling = 1;
+}
+
+/* ---- checkpoints ----------------------------------------------------- */
+
+/* Open the store's row for the log at its first checkpoint. */
+static int
+tf_open_log(struct tfollower *tf, const char *origin)
+{
+    if (tf->log_id != 0) {
+        return 0;
+    }
+    snprintf(tf->origin, sizeof(tf->origin), "%s", origin);
+    if (store_log_open(tf->t->store, tf->cfg->name, origin, time(NULL),
+                       &tf->log_id) != 0) {
+        tlw_fatal(tf->t, store_errmsg(tf->t->store));
+        return -1;
+    }
+    return 0;
+}
+
+static int
+tf_record(struct tfollower *tf, const char *note, size_t note_len,
+          const struct merkle_checkpoint *cp, enum store_link link,
+          const uint8_t (*proof)[MERKLE_HASH_LEN], size_t nproof)
+{
+    struct store_checkpoint sc;
+    char *copy;
+
+    memset(&sc, 0, sizeof(sc));
+    sc.note = note;
+    sc.note_len = note_len;
+    sc.size = cp->size;
+    memcpy(sc.root, cp->root, MERKLE_HASH_LEN);
+    sc.link = link;
+    sc.proof = proof;
+    sc.nproof = nproof;
+    if (store_checkpoint_record(tf->t->store, tf->log_id, &sc, time(NULL)) !=
+        0) {
+        tlw_fatal(tf->t, store_errmsg(tf->t->store));
+        return -1;
+    }
+    copy = strndup(note, note_len);
+    if (copy == NULL) {
+        tlw_fatal(tf->t, "out of memory");
+        return -1;
+    }
+    if (!tf->has_cp || cp->size > tf->vsize) {
+        tf->last_growth = time(NULL);
+    }
+    free(tf->vnote);
+    tf->vnote = copy;
+    tf->vsize = cp->size;
+    memcpy(tf->vroot, cp->root, MERKLE_HASH_LEN);
+    tf->has_cp = 1;
+    return 0;
+}
+
+static void tf_job_pump(struct tfollower *tf);
+
+/* Start reading the hash tiles of tree n for purpose. */
+static int
+tf_job_start(struct tfollower *tf, enum tjob_purpose purpose, uint64_t n,
+             uint64_t m_or_at)
+{
+    struct tjob *j = &tf->job;
+    struct tiles_coord extra[TILES_SET_MAX];
+    size_t ne, i, k;
+
+    memset(j, 0, sizeof(*j));
+    j->purpose = purpose;
+    j->n = n;
+    j->at = m_or_at;
+    if (purpose == TJ_CONSISTENCY) {
+        j->nneed = tiles_needed_consistency(m_or_at, n, j->need, TILES_SET_MAX);
+    } else {
+        j->nneed = tiles_needed_range(m_or_at, n, j->need, TILES_SET_MAX);
+    }
+    ne = tiles_needed_root(n, extra, TILES_SET_MAX);
+    if (j->nneed > TILES_SET_MAX || ne > TILES_SET_MAX) {
+        return -1;
+    }
+    for (i = 0; i < ne; i++) {
+        for (k = 0; k < j->nneed; k++) {
+            if (j->need[k].level == extra[i].level &&
+                j->need[k].index == extra[i].index) {
+                break;
+            }
+        }
+        if (k == j->nneed) {
+            j->need[j->nneed++] = extra[i];
+        }
+    }
+    if (j->nneed > TILES_SET_MAX) {
+        return -1;
+    }
+    j->ts = tiles_set_new(n);
+    if (j->ts == NULL) {
+        return -1;
+    }
+    j->active = 1;
+    tf_job_pump(tf);
+    return 0;
+}
+
+static void
+tf_job_clear(struct tfollower *tf)
+{
+    tf_cancel(tf, TR_TILE);
+    tiles_set_free(tf->job.ts);
+    memset(&tf->job, 0, sizeof(tf->job));
+}
+
+static void
+tf_job_pump(struct tfollower *tf)
+{
+    struct tjob *j = &tf->job;
+    unsigned inflight = (unsigned)(j->nsent - j->ngot);
+
+    while (j->nsent < j->nneed && inflight < tf->window) {
+        char path[TILES_PATH_MAX];
+        const struct tiles_coord *c = &j->need[j->nsent];
+        struct treq *r;
+
+        if (tiles_path(c->level, c->index, c->width, path, sizeof(path)) != 0 ||
+            (r = tf_send(tf, TR_TILE, path,
+                         (uint64_t)c->width * MERKLE_HASH_LEN)) == NULL) {
+            tf_error(tf, "cannot start a tile request");
+            tf_job_clear(tf);
+            tf_poll_failed(tf, NULL);
+            return;
+        }
+        r->c = *c;
+        j->nsent++;
+        inflight++;
+        tf->stats.requests++;
+    }
+}
+
+static void tf_job_done(struct tfollower *tf);
+
+static void
+tf_on_tile(struct tfollower *tf, struct treq *r,
+           const struct http_response *resp)
+{
+    struct tjob *j = &tf->job;
+    char path[TILES_PATH_MAX];
+
+    if (!j->active) {
+        return;
+    }
+    (void)tiles_path(r->c.level, r->c.index, r->c.width, path, sizeof(path));
+    if (resp->result != HTTP_COMPLETE || resp->status != 200) {
+        tf_response_error(tf, resp, path);
+        tf_job_clear(tf);
+        tf_poll_failed(tf, resp);
+        return;
+    }
+    if (resp->body_len != (size_t)r->c.width * MERKLE_HASH_LEN ||
+        tiles_set_put(j->ts, &r->c, (const uint8_t *)resp->body,
+                      resp->body_len) != 0) {
+        tf_error(tf, "%s: %zu bytes, not a tile of width %u", path,
+                 resp->body_len, r->c.width);
+        tf_job_clear(tf);
+        tf_poll_failed(tf, NULL);
+        return;
+    }
+    j->ngot++;
+    if (j->ngot == j->nneed) {
+        tf_job_done(tf);
+        return;
+    }
+    tf_job_pump(tf);
+}
+
+/* The tiles do not hash to the signed root of the new checkpoint. */
+static void
+tf_tiles_mismatch(struct tfollower *tf, const uint8_t got[MERKLE_HASH_LEN])
+{
+    char key[1024], msg[1024], r1[65], r2[65];
+    json_t *ev;
+
+    hexs(tf->job.purpose == TJ_CONSISTENCY ? tf->pcp.root : tf->vroot,
+         MERKLE_HASH_LEN, r1, sizeof(r1));
+    hexs(got, MERKLE_HASH_LEN, r2, sizeof(r2));
+    snprintf(key, sizeof(key), "tiles|%s|%llu|%s|%s", tf->origin,
+             (unsigned long long)tf->job.n, r1, r2);
+    snprintf(msg, sizeof(msg),
+             "Log %s: the hash tiles for size %llu hash to %s, not the "
+             "signed root %s",
+             tf->cfg->name, (unsigned long long)tf->job.n, r2, r1);
+    ev = evidence_new(tf->vnote,
+                      tf->job.purpose == TJ_CONSISTENCY ? tf->pnote : NULL,
+                      NULL, 0);
+    json_object_set_new(ev, "tiles_root", json_string(r2));
+    tf_log_alert(tf, "log.inconsistent", key, msg, ev);
+    tf->stopped = 1;
+}
+
+static void tf_seed_done(struct tfollower *tf, uint64_t local,
+                         const struct merkle_range *r);
+
+static void
+tf_job_done(struct tfollower *tf)
+{
+    struct tjob *j = &tf->job;
+    uint8_t root[MERKLE_HASH_LEN];
+    uint8_t proof[MERKLE_MAX_PROOF][MERKLE_HASH_LEN];
+    size_t nproof = 0;
+    const uint8_t *want =
+        j->purpose == TJ_CONSISTENCY ? tf->pcp.root : tf->vroot;
+    enum merkle_result mr;
+
+    if (tiles_root(j->ts, root) != 0) {
+        tf_error(tf, "cannot compute the root of size %llu from the tiles",
+                 (unsigned long long)j->n);
+        tf_job_clear(tf);
+        tf_poll_failed(tf, NULL);
+        return;
+    }
+    if (!merkle_hash_equal(root, want)) {
+        tf_tiles_mismatch(tf, root);
+        tf_job_clear(tf);
+        tf_after_checkpoint(tf);
+        return;
+    }
+    if (j->purpose == TJ_SEED) {
+        struct merkle_range r;
+        uint64_t at = j->at;
+        int rc = tiles_range_at(j->ts, at, &r);
+        tf_job_clear(tf);
+        if (rc != 0) {
+            tf_error(tf, "cannot compute the compact range at %llu",
+                     (unsigned long long)at);
+            tf_poll_failed(tf, NULL);
+            return;
+        }
+        tf_seed_done(tf, at, &r);
+        tf_after_checkpoint(tf);
+        return;
+    }
+    if (tiles_consistency_proof(j->ts, tf->vsize, proof, MERKLE_MAX_PROOF,
+                                &nproof) != 0) {
+        tf_error(tf, "cannot compute the consistency proof from the tiles");
+        tf_job_clear(tf);
+        tf_poll_failed(tf, NULL);
+        return;
+    }
+    tf_job_clear(tf);
+    mr = merkle_verify_consistency(
+        tf->vsize, tf->pcp.size, tf->vroot, tf->pcp.root,
+        (const uint8_t(*)[MERKLE_HASH_LEN])proof, nproof);
+    if (mr != MERKLE_OK) {
+        char key[1024], msg[1024], r1[65], r2[65];
+        hexs(tf->vroot, MERKLE_HASH_LEN, r1, sizeof(r1));
+        hexs(tf->pcp.root, MERKLE_HASH_LEN, r2, sizeof(r2));
+        snprintf(key, sizeof(key), "consistency|%s|%llu|%s|%llu|%s", tf->origin,
+                 (unsigned long long)tf->vsize, r1,
+                 (unsigned long long)tf->pcp.size, r2);
+        snprintf(msg, sizeof(msg),
+                 "Log %s: no valid consistency proof from size %llu to "
+                 "size %llu (%s)",
+                 tf->cfg->name, (unsigned long long)tf->vsize,
+                 (unsigned long long)tf->pcp.size, merkle_strerror(mr));
+        tf_log_alert(tf, "log.inconsistent", key, msg,
+                     evidence_new(tf->vnote, tf->pnote,
+                                  (const uint8_t(*)[MERKLE_HASH_LEN])proof,
+                                  nproof));
+        tf->stopped = 1;
+        tf_after_checkpoint(tf);
+        return;
+    }
+    if (tf_record(tf, tf->pnote, strlen(tf->pnote), &tf->pcp,
+                  STORE_LINK_CONSISTENCY,
+                  (const uint8_t(*)[MERKLE_HASH_LEN])proof, nproof) != 0) {
+        return;
+    }
+    tf_after_checkpoint(tf);
+}
+
+static void
+tf_on_checkpoint(struct tfollower *tf, const struct http_response *resp)
+{
+    struct merkle_checkpoint cp;
+    enum merkle_result r;
+    char key[1024], msg[1024], r1[65], r2[65];
+
+    tf->polling = 0;
+    if (resp->result != HTTP_COMPLETE || resp->status != 200) {
+        tf_response_error(tf, resp, "GET /checkpoint");
+        tf_poll_failed(tf, resp);
+        return;
+    }
+    r = tf_verify_note(tf, resp->body, resp->body_len, &cp);
+    if (r == MERKLE_ERR_NOTE_UNVERIFIED || r == MERKLE_ERR_NOTE_BAD_SIGNATURE) {
+        uint8_t h[MERKLE_HASH_LEN];
+        char hex[2 * MERKLE_HASH_LEN + 1];
+        char *copy = strndup(resp->body, resp->body_len);
+        merkle_leaf_hash((const uint8_t *)resp->body, resp->body_len, h);
+        hexs(h, 8, hex, sizeof(hex));
+        snprintf(key, sizeof(key), "bad_signature|%s", hex);
+        snprintf(msg, sizeof(msg),
+                 "Log %s served a checkpoint whose signature does not "
+                 "verify with the pinned key: %s",
+                 tf->cfg->name, merkle_strerror(r));
+        tf_log_alert(tf, "log.bad_signature", key, msg,
+                     evidence_new(tf->vnote, copy, NULL, 0));
+        free(copy);
+        tf->stopped = 1;
+        tf_cycle_done(tf, 0);
+        return;
+    }
+    if (r != MERKLE_OK) {
+        tf_error(tf, "checkpoint: %s", merkle_strerror(r));
+        tf_poll_failed(tf, NULL);
+        return;
+    }
+    if (tf->log_id != 0 && strcmp(cp.origin, tf->origin) != 0) {
+        tf_error(tf, "checkpoint origin \"%s\" is not the log's \"%s\"",
+                 cp.origin, tf->origin);
+        tf_poll_failed(tf, NULL);
+        return;
+    }
+    if (cp.size >= TILES_MAX_SIZE) {
+        tf_error(tf, "checkpoint size out of range");
+        tf_poll_failed(tf, NULL);
+        return;
+    }
+    if (tf_open_log(tf, cp.origin) != 0) {
+        return;
+    }
+    tf_liveness(tf, 1);
+    if (!tf->has_cp || tf->vsize == 0) {
+        if (tf->has_cp && cp.size == 0) {
+            tf_after_checkpoint(tf);
+            return;
+        }
+        if (tf_record(tf, resp->body, resp->body_len, &cp, STORE_LINK_NONE,
+                      NULL, 0) != 0) {
+            return;
+        }
+        tf_after_checkpoint(tf);
+        return;
+    }
+    hexs(tf->vroot, MERKLE_HASH_LEN, r1, sizeof(r1));
+    hexs(cp.root, MERKLE_HASH_LEN, r2, sizeof(r2));
+    if (cp.size < tf->vsize) {
+        char *copy = strndup(resp->body, resp->body_len);
+        snprintf(key, sizeof(key), "rollback|%s|%llu|%s|%llu|%s", tf->origin,
+                 (unsigned long long)tf->vsize, r1, (unsigned long long)cp.size,
+                 r2);
+        snprintf(msg, sizeof(msg),
+                 "Log %s signed size %llu after size %llu was verified",
+                 tf->cfg->name, (unsigned long long)cp.size,
+                 (unsigned long long)tf->vsize);
+        tf_log_alert(tf, "log.rollback", key, msg,
+                     evidence_new(tf->vnote, copy, NULL, 0));
+        free(copy);
+        tf->stopped = 1;
+        tf_after_checkpoint(tf);
+        return;
+    }
+    if (cp.size == tf->vsize) {
+        if (!merkle_hash_equal(cp.root, tf->vroot)) {
+            char *copy = strndup(resp->body, resp->body_len);
+            snprintf(key, sizeof(key), "fork|%s|%llu|%s|%s", tf->origin,
+                     (unsigned long long)cp.size, r1, r2);
+            snprintf(msg, sizeof(msg),
+                     "Log %s signed two different roots for size %llu",
+                     tf->cfg->name, (unsigned long long)cp.size);
+            tf_log_alert(tf, "log.inconsistent", key, msg,
+                         evidence_new(tf->vnote, copy, NULL, 0));
+            free(copy);
+            tf->stopped = 1;
+        }
+        tf_after_checkpoint(tf);
+        return;
+    }
+    /* Larger: prove it from the tiles. */
+    free(tf->pnote);
+    tf->pnote = strndup(resp->body, resp->body_len);
+    tf->pcp = cp;
+    if (tf->pnote == NULL ||
+        tf_job_start(tf, TJ_CONSISTENCY, cp.size, tf->vsize) != 0) {
+        tf_error(tf, "cannot start reading the tiles of size %llu",
+                 (unsigned long long)cp.size);
+        tf_job_clear(tf);
+        tf_poll_failed(tf, NULL);
+    }
+}
+
+/* ---- seeding --------------------------------------------------------- */
+
+static uint64_t
+tf_start_local(const struct tfollower *tf)
+{
+    if (tf->cfg->start_latest || tf->cfg->start_index > tf->vsize) {
+        return tf->vsize;
+    }
+    return tf->cfg->start_index;
+}
+
+static void
+tf_seed_done(struct tfollower *tf, uint64_t local, const struct merkle_range *r)
+{
+    if (store_cursor_seed(tf->t->store, tf->log_id, local, r, time(NULL)) !=
+        0) {
+        tlw_fatal(tf->t, store_errmsg(tf->t->store));
+        return;
+    }
+    tf->has_cursor = 1;
+    tf->next = tf->committed_next = local;
+    tf->range = *r;
+    log_info("%s: cursor seeded at index %llu", tf->cfg->name,
+             (unsigned long long)local);
+}
+
+static void
+tf_seed(struct tfollower *tf)
+{
+    uint64_t local = tf_start_local(tf);
+
+    if (local == 0) {
+        struct merkle_range empty;
+        merkle_range_init(&empty);
+        tf_seed_done(tf, 0, &empty);
+        tf_after_checkpoint(tf);
+        return;
+    }
+    if (tf_job_start(tf, TJ_SEED, tf->vsize, local) != 0) {
+        tf_error(tf, "cannot start reading the tiles for the seed");
+        tf_job_clear(tf);
+        tf_poll_failed(tf, NULL);
+    }
+}
+
+/* ---- progress -------------------------------------------------------- */
+
+static int
+tf_commit(struct tfollower *tf)
+{
+    struct store_progress p;
+    struct store_alert *alerts = NULL;
+    const char *(*sinks)[64] = NULL;
+    char **bodies = NULL;
+    size_t i, n = json_array_size(tf->batch_alerts), nsinks, fresh = 0;
+    int rc = -1;
+
+    if (tf->next == tf->committed_next && n == 0) {
+        return 0;
+    }
+    if (n > 0) {
+        alerts = calloc(n, sizeof(*alerts));
+        bodies = calloc(n, sizeof(*bodies));
+        sinks = calloc(n, sizeof(*sinks));
+        if (alerts == NULL || bodies == NULL || sinks == NULL) {
+            goto out;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        json_t *a = json_array_get(tf->batch_alerts, i);
+        json_t *entry = json_object_get(a, "entry");
+        json_t *rule = json_object_get(a, "rule");
+        enum notify_severity sev = notify_alert_get_severity(a);
+        bodies[i] = notify_alert_render(a);
+        if (bodies[i] == NULL) {
+            goto out;
+        }
+        nsinks = tlw_sinks_for(tf->t, sev, sinks[i], 64);
+        alerts[i].id = notify_alert_get_id(a);
+        alerts[i].type = notify_alert_get_type(a);
+        alerts[i].severity = sev;
+        alerts[i].detected_at = time(NULL);
+        alerts[i].has_index = entry != NULL;
+        alerts[i].log_index =
+            (uint64_t)json_integer_value(json_object_get(entry, "log_index"));
+        alerts[i].rule = json_string_value(rule);
+        alerts[i].body = bodies[i];
+        alerts[i].sinks = sinks[i];
+        alerts[i].nsinks = nsinks;
+        tlw_alert_raised(tf->t, sev);
+    }
+    memset(&p, 0, sizeof(p));
+    p.from_index = tf->committed_next;
+    p.to_index = tf->next;
+    p.range = &tf->range;
+    p.root_checks_passed = tf->root_checks;
+    p.alerts = alerts;
+    p.nalerts = n;
+    p.signings = tf->batch_signings.v;
+    p.nsignings = tf->batch_signings.n;
+    if (store_commit_progress(tf->t->store, tf->log_id, &p, time(NULL),
+                              &fresh) != 0) {
+        tlw_fatal(tf->t, store_errmsg(tf->t->store));
+        goto out;
+    }
+    tf->committed_next = tf->next;
+    tf->root_checks = 0;
+    json_array_clear(tf->batch_alerts);
+    policy_batch_clear(&tf->batch_signings);
+    rc = 0;
+    if (fresh > 0) {
+        tlw_outbox_flush(tf->t);
+    }
+out:
+    for (i = 0; bodies != NULL && i < n; i++) {
+        free(bodies[i]);
+    }
+    free(bodies);
+    free(alerts);
+    free(sinks);
+    return rc;
+}
+
+static void
+tf_clear_slots(struct tfollower *tf)
+{
+    size_t i;
+
+    for (i = 0; i < tf->nslots; i++) {
+        free(tf->slots[i].buf);
+        memset(&tf->slots[i], 0, sizeof(tf->slots[i]));
+    }
+    tf->nretry = 0;
+}
+
+/* Back to the committed state: drop everything applied since. */
+static void
+tf_reset_to_committed(struct tfollower *tf)
+{
+    tf_cancel(tf, TR_BUNDLE);
+    tf->inflight = 0;
+    tf_clear_slots(tf);
+    json_array_clear(tf->batch_alerts);
+    policy_batch_clear(&tf->batch_signings);
+    tf->root_checks = 0;
+    if (store_cursor_get(tf->t->store, tf->log_id, &tf->has_cursor, &tf->next,
+                         &tf->range) != 0) {
+        tlw_fatal(tf->t, store_errmsg(tf->t->store));
+        return;
+    }
+    tf->committed_next = tf->next;
+    tf->fetching = 0;
+}
+
+/* One entry of a bundle, at index base + i. */
+struct apply_ctx {
+    struct tfollower *tf;
+    uint64_t base;
+};
+
+static int
+tf_apply_entry(const uint8_t *data, size_t len, unsigned i, void *arg)
+{
+    struct apply_ctx *ac = arg;
+    struct tfollower *tf = ac->tf;
+    uint64_t idx = ac->base + i;
+    struct entry e;
+
+    if (idx < tf->next) {
+        return 0; /* before the cursor: read already */
+    }
+    if (idx != tf->next || idx >= tf->vsize) {
+        return 1;
+    }
+    memset(&e, 0, sizeof(e));
+    e.body = (uint8_t *)(uintptr_t)data;
+    e.body_len = len;
+    e.log_index = idx;
+    merkle_leaf_hash(data, len, e.leaf_hash);
+    hexs(e.leaf_hash, MERKLE_HASH_LEN, e.uuid, sizeof(e.uuid));
+    if (merkle_range_append(&tf->range, e.leaf_hash) != MERKLE_OK) {
+        tlw_fatal(tf->t, "compact range overflow");
+        return 1;
+    }
+    if (tf->t->policy != NULL) {
+        struct policy_entry_ctx pc = {tf->cfg->name, tf->origin, idx, idx,
+                                      time(NULL)};
+        if (policy_eval(tf->t->policy, &pc, &e, tf->batch_alerts,
+                        &tf->batch_signings) != 0) {
+            tlw_fatal(tf->t, "out of memory evaluating the watch rules");
+            return 1;
+        }
+    }
+    tf->next++;
+    tf->stats.entries++;
+    if (tf->next == tf->vsize) {
+        uint8_t root[MERKLE_HASH_LEN];
+        merkle_range_root(&tf->range, root);
+        if (!merkle_hash_equal(root, tf->vroot)) {
+            tf->mismatch = 1;
+            return 1;
+        }
+        tf->root_checks++;
+        return tf_commit(tf) != 0 ? 1 : 0;
+    }
+    if (tf->next - tf->committed_next >= FOLLOW_COMMIT_EVERY) {
+        return tf_commit(tf) != 0 ? 1 : 0;
+    }
+    return 0;
+}
+
+static void
+tf_entries_mismatch(struct tfollower *tf)
+{
+    char key[1024], msg[1024], r1[65], r2[65];
+    uint8_t root[MERKLE_HASH_LEN];
+    json_t *ev;
+
+    merkle_range_root(&tf->range, root);
+    hexs(tf->vroot, MERKLE_HASH_LEN, r1, sizeof(r1));
+    hexs(root, MERKLE_HASH_LEN, r2, sizeof(r2));
+    snprintf(key, sizeof(key), "root|%s|%llu|%s|%s", tf->origin,
+             (unsigned long long)tf->vsize, r1, r2);
+    snprintf(msg, sizeof(msg),
+             "Log %s: the entries up to size %llu hash to %s, not the "
+             "signed root %s",
+             tf->cfg->name, (unsigned long long)tf->vsize, r2, r1);
+    ev = evidence_new(tf->vnote, NULL, NULL, 0);
+    json_object_set_new(ev, "computed_root", json_string(r2));
+    json_object_set_new(ev, "size", json_integer((json_int_t)tf->vsize));
+    tf->mismatch = 0;
+    tf_log_alert(tf, "log.entries_mismatch", key, msg, ev);
+    tf_reset_to_committed(tf);
+    tf->stopped = 1;
+    tf_cycle_done(tf, 0);
+}
+
+/* Apply every bundle that is next in order.  -1: stopped. */
+static int
+tf_apply(struct tfollower *tf)
+{
+    while (tf->has_cursor && tf->next < tf->vsize) {
+        uint64_t b = tf->next / TILES_WIDTH;
+        struct bslot *s = &tf->slots[b % tf->nslots];
+        struct apply_ctx ac = {tf, b * TILES_WIDTH};
+        uint8_t *buf;
+        size_t len;
+        unsigned width;
+        int rc;
+
+        if (!s->have || s->index != b) {
+            break;
+        }
+        buf = s->buf;
+        len = s->len;
+        width = s->width;
+        memset(s, 0, sizeof(*s));
+        rc = tiles_parse_bundle(buf, len, width, tf_apply_entry, &ac);
+        free(buf);
+        if (tf->t->fatal) {
+            return -1;
+        }
+        if (tf->mismatch) {
+            tf_entries_mismatch(tf);
+            return -1;
+        }
+        if (rc != 0) {
+            tf_error(tf, "entry bundle %llu (width %u) is malformed",
+                     (unsigned long long)b, width);
+            tf_reset_to_committed(tf);
+            tf_poll_failed(tf, NULL);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void
+tf_retry_push(struct tfollower *tf, uint64_t b)
+{
+    if (tf->nretry == tf->retry_cap) {
+        size_t cap = tf->retry_cap ? tf->retry_cap * 2 : 16;
+        uint64_t *n = realloc(tf->retry, cap * sizeof(*n));
+        if (n == NULL) {
+            tlw_fatal(tf->t, "out of memory");
+            return;
+        }
+        tf->retry = n;
+        tf->retry_cap = cap;
+    }
+    tf->retry[tf->nretry++] = b;
+    tf->stats.retried++;
+}
+
+static void
+tf_on_bundle(struct tfollower *tf, struct treq *r,
+             const struct http_response *resp)
+{
+    struct bslot *s;
+
+    tf->inflight--;
+    if (!tf->fetching) {
+        return;
+    }
+    if (is_throttle(resp)) {
+        if (resp->result != HTTP_COMPLETE) {
+            tf_response_error(tf, resp, "entry bundle");
+        }
+        tf_retry_push(tf, r->c.index);
+        tf_throttle(tf, resp);
+        tf_liveness(tf, 0);
+        if (tf->t->mode == TLW_MODE_ONCE && tf->failing_since != 0 &&
+            (uint64_t)(time(NULL) - tf->failing_since) * 1000 >=
+                tf->cfg->unreachable_after_ms) {
+            tf_reset_to_committed(tf);
+            tf_cycle_done(tf, 1);
+        }
+        return;
+    }
+    if (resp->result != HTTP_COMPLETE || resp->status != 200) {
+        tf_response_error(tf, resp, "entry bundle");
+        tf_reset_to_committed(tf);
+        tf_poll_failed(tf, resp);
+        return;
+    }
+    s = &tf->slots[r->c.index % tf->nslots];
+    free(s->buf);
+    s->buf = malloc(resp->body_len + 1);
+    if (s->buf == NULL) {
+        tlw_fatal(tf->t, "out of memory");
+        return;
+    }
+    memcpy(s->buf, resp->body, resp->body_len);
+    s->len = resp->body_len;
+    s->index = r->c.index;
+    s->width = r->c.width;
+    s->have = 1;
+    tf_unthrottle(tf);
+    (void)tf_apply(tf);
+}
+
+static void
+tf_pump_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    tf_pump(arg);
+}
+
+static void
+tf_pump(struct tfollower *tf)
+{
+    uint64_t end, now;
+
+    if (!tf->fetching || tf->t->fatal) {
+        return;
+    }
+    end = (tf->vsize + TILES_WIDTH - 1) / TILES_WIDTH; /* bundles */
+    now = now_ms();
+    if (now < tf->pause_until_ms) {
+        struct timeval tv;
+        uint64_t ms = tf->pause_until_ms - now;
+        tv.tv_sec = (time_t)(ms / 1000);
+        tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+        evtimer_add(tf->pump_ev, &tv);
+        return;
+    }
+    while (tf->inflight < tf->window) {
+        uint64_t b;
+        char path[TILES_PATH_MAX];
+        unsigned width;
+        struct treq *r;
+
+        if (tf->nretry > 0) {
+            b = tf->retry[--tf->nretry];
+        } else if (tf->fetch_next < end &&
+                   tf->fetch_next < tf->next / TILES_WIDTH + tf->nslots) {
+            b = tf->fetch_next++;
+        } else {
+            break;
+        }
+        width = tiles_width(TILES_ENTRIES, b, tf->vsize);
+        if (tiles_path(TILES_ENTRIES, b, width, path, sizeof(path)) != 0 ||
+            (r = tf_send(tf, TR_BUNDLE, path, TILES_MAX_BUNDLE)) == NULL) {
+            tf_retry_push(tf, b);
+            tf_throttle(tf, NULL);
+            {
+                struct timeval tv = {1, 0};
+                evtimer_add(tf->pump_ev, &tv);
+            }
+            return;
+        }
+        r->c.level = TILES_ENTRIES;
+        r->c.index = b;
+        r->c.width = width;
+        tf->inflight++;
+        tf->stats.requests++;
+    }
+    if (tf->inflight == 0 && tf->nretry == 0 && tf->next >= tf->vsize) {
+        tf->fetching = 0;
+        if (tf_commit(tf) != 0) {
+            return;
+        }
+        tf_cycle_done(tf, 0);
+    }
+}
+
+static void
+tf_after_checkpoint(struct tfollower *tf)
+{
+    if (tf->t->fatal) {
+        return;
+    }
+    if (tf->stopped || !tf->has_cp) {
+        tf_cycle_done(tf, 0);
+        return;
+    }
+    if (!tf->has_cursor) {
+        tf_seed(tf);
+        return;
+    }
+    tf->fetching = 1;
+    tf->fetch_next = tf->next / TILES_WIDTH;
+    tf_pump(tf);
+}
+
+/* ---- dispatch -------------------------------------------------------- */
+
+static void
+tf_http_done(const struct http_response *resp, void *arg)
+{
+    struct treq *r = arg;
+    struct tfollower *tf = r->tf;
+
+    treq_unlink(tf, r);
+    switch (r->kind) {
+    case TR_CHECKPOINT:
+        tf_on_checkpoint(tf, resp);
+        break;
+    case TR_TILE:
+        tf_on_tile(tf, r, resp);
+        break;
+    case TR_BUNDLE:
+        tf_on_bundle(tf, r, resp);
+        tf_pump(tf);
+        break;
+    }
+    free(r);
+}
+
+static void
+tf_cycle_done(struct tfollower *tf, int failed)
+{
+    if (tf->t->mode == TLW_MODE_ONCE) {
+        if (tf->once_done || tf_busy(tf)) {
+            return;
+        }
+        tf->once_done = 1;
+        tlw_follower_done(tf->t, tf->pub, failed);
+        return;
+    }
+    if (tf_busy(tf)) {
+        return;
+    }
+    if (!evtimer_pending(tf->poll_ev, NULL)) {
+        tf_arm_poll(tf, tlw_jitter(tf->t, tf->cfg->poll_interval_ms, 10));
+    }
+}
+
+/* ---- life cycle ------------------------------------------------------ */
+
+struct resume_pick {
+    const char *name;
+    int found;
+    int64_t log_id;
+    char origin[STORE_ORIGIN_MAX + 1];
+};
+
+static int
+tf_pick_cb(void *arg, const struct store_log_status *st)
+{
+    struct resume_pick *p = arg;
+
+    if (strcmp(st->name, p->name) != 0 || !st->has_checkpoint) {
+        return 0;
+    }
+    if (!p->found || st->log_id > p->log_id) {
+        p->found = 1;
+        p->log_id = st->log_id;
+        snprintf(p->origin, sizeof(p->origin), "%s", st->origin);
+    }
+    return 0;
+}
+
+static int
+tf_resume(struct tfollower *tf, char *err, size_t errlen)
+{
+    struct resume_pick p;
+    struct store_checkpoint_row row;
+    int found = 0;
+
+    memset(&p, 0, sizeof(p));
+    p.name = tf->cfg->name;
+    if (store_logs_each(tf->t->store, tf_pick_cb, &p) != 0) {
+        snprintf(err, errlen, "%s", store_errmsg(tf->t->store));
+        return -1;
+    }
+    if (!p.found) {
+        return 0;
+    }
+    tf->log_id = p.log_id;
+    snprintf(tf->origin, sizeof(tf->origin), "%s", p.origin);
+    memset(&row, 0, sizeof(row));
+    if (store_checkpoint_latest(tf->t->store, tf->log_id, &found, &row) != 0 ||
+        store_cursor_get(tf->t->store, tf->log_id, &tf->has_cursor, &tf->next,
+                         &tf->range) != 0) {
+        snprintf(err, errlen, "%s", store_errmsg(tf->t->store));
+        store_checkpoint_row_free(&row);
+        return -1;
+    }
+    if (found) {
+        tf->has_cp = 1;
+        tf->vsize = row.size;
+        memcpy(tf->vroot, row.root, MERKLE_HASH_LEN);
+        tf->vnote = row.note;
+        row.note = NULL;
+    }
+    store_checkpoint_row_free(&row);
+    tf->committed_next = tf->next;
+    tf->last_growth = time(NULL);
+    log_info("%s: resuming %s at index %llu (verified size %llu)",
+             tf->cfg->name, tf->origin, (unsigned long long)tf->next,
+             (unsigned long long)tf->vsize);
+    return 0;
+}
+
+struct tfollower *
+tfollower_new(struct tlw *t, const struct config_log *cfg, struct follower *pub,
+              char *err, size_t errlen)
+{
+    struct tfollower *tf = calloc(1, sizeof(*tf));
+
+    if (tf == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    tf->t = t;
+    tf->cfg = cfg;
+    tf->pub = pub;
+    tf->window = cfg->max_concurrency > 0 ? cfg->max_concurrency : 1;
+    tf->stats.window_min = tf->window;
+    tf->nslots = (size_t)tf->window * 2;
+    tf->slots = calloc(tf->nslots, sizeof(*tf->slots));
+    tf->batch_alerts = json_array();
+    tf->poll_ev = evtimer_new(t->base, tf_poll_cb, tf);
+    tf->pump_ev = evtimer_new(t->base, tf_pump_cb, tf);
+    if (tf->slots == NULL || tf->batch_alerts == NULL || tf->poll_ev == NULL ||
+        tf->pump_ev == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (tf_load_keys(tf, err, errlen) != 0 || tf_resume(tf, err, errlen) != 0) {
+        goto fail;
+    }
+    return tf;
+fail:
+    tfollower_free(tf);
+    return NULL;
+}
+
+void
+tfollower_start(struct tfollower *tf)
+{
+    tf_arm_poll(tf, 0);
+}
+
+void
+tfollower_free(struct tfollower *tf)
+{
+    if (tf == NULL) {
+        return;
+    }
+    if (tf->log_id != 0 && tf->has_cursor && !tf->t->fatal) {
+        (void)tf_commit(tf);
+    }
+    tf_cancel(tf, -1);
+    tiles_set_free(tf->job.ts);
+    if (tf->slots != NULL) {
+        tf_clear_slots(tf);
+    }
+    free(tf->slots);
+    free(tf->retry);
+    json_decref(tf->batch_alerts);
+    policy_batch_free(&tf->batch_signings);
+    if (tf->poll_ev != NULL) {
+        event_free(tf->poll_ev);
+    }
+    if (tf->pump_ev != NULL) {
+        event_free(tf->pump_ev);
+    }
+    free(tf->vnote);
+    free(tf->pnote);
+    free(tf);
+}
+
+void
+tfollower_stats(const struct tfollower *tf, struct follower_stats *out)
+{
+    *out = tf->stats;
+    out->window = tf->window;
+}
