@@ -239,15 +239,7 @@ follow_error(struct follower *f, const char *fmt, ...)
     }
 }
 
-/* ---- alerts --------------------------------------------------------- */
-
-/* The "log" object of an alert. */
-static json_t *
-alert_log_obj(const struct follower *f, const char *origin)
-{
-    return json_pack("{s:s, s:s}", "name", f->cfg->name, "origin",
-                     origin != NULL ? origin : f->cur.origin);
-}
+/* ---- alerts (shared with follow_tiles.c) ---------------------------- */
 
 static json_t *
 proof_array(const uint8_t (*proof)[MERKLE_HASH_LEN], size_t n)
@@ -263,6 +255,33 @@ proof_array(const uint8_t (*proof)[MERKLE_HASH_LEN], size_t n)
     return a;
 }
 
+void
+follow_raise_log_alert(struct tlw *t, const char *log_name, int64_t log_id,
+                       const char *origin, const char *type, const char *key,
+                       const char *summary, json_t *evidence)
+{
+    char stable[1024];
+    json_t *a;
+
+    snprintf(stable, sizeof(stable), "%s|%s", log_name, key);
+    a = notify_alert_new(type, stable, summary, time(NULL));
+    if (a == NULL) {
+        json_decref(evidence);
+        tlw_fatal(t, "out of memory building an alert");
+        return;
+    }
+    notify_alert_set(
+        a, "log", json_pack("{s:s, s:s}", "name", log_name, "origin", origin));
+    if (evidence != NULL) {
+        notify_alert_set(a, "evidence", evidence);
+    }
+    log_warnx("%s: %s: %s", log_name, type, summary);
+    if (tlw_alert_record(t, log_id, a) != 0) {
+        tlw_fatal(t, store_errmsg(t->store));
+    }
+    json_decref(a);
+}
+
 /*
  * Raise a log.* alert now (outside a batch): stored with its deliveries,
  * then delivered.  evidence is stolen (may be NULL).
@@ -271,30 +290,14 @@ static void
 follow_log_alert(struct follower *f, const char *type, const char *key,
                  const char *summary, const char *origin, json_t *evidence)
 {
-    char stable[1024];
-    json_t *a;
-
-    snprintf(stable, sizeof(stable), "%s|%s", f->cfg->name, key);
-    a = notify_alert_new(type, stable, summary, time(NULL));
-    if (a == NULL) {
-        json_decref(evidence);
-        tlw_fatal(f->t, "out of memory building an alert");
-        return;
-    }
-    notify_alert_set(a, "log", alert_log_obj(f, origin));
-    if (evidence != NULL) {
-        notify_alert_set(a, "evidence", evidence);
-    }
-    log_warnx("%s: %s: %s", f->cfg->name, type, summary);
-    if (tlw_alert_record(f->t, f->cur.log_id, a) != 0) {
-        tlw_fatal(f->t, store_errmsg(f->t->store));
-    }
-    json_decref(a);
+    follow_raise_log_alert(f->t, f->cfg->name, f->cur.log_id,
+                           origin != NULL ? origin : f->cur.origin, type, key,
+                           summary, evidence);
 }
 
-static json_t *
-evidence_new(const char *old_note, const char *new_note,
-             const uint8_t (*proof)[MERKLE_HASH_LEN], size_t nproof)
+json_t *
+follow_evidence_new(const char *old_note, const char *new_note,
+                    const uint8_t (*proof)[MERKLE_HASH_LEN], size_t nproof)
 {
     json_t *e = json_object();
 
@@ -314,8 +317,8 @@ evidence_new(const char *old_note, const char *new_note,
 /* ---- keys ------------------------------------------------------------ */
 
 /* "https://Host:443/" and "https://host:443" name the same log. */
-static int
-same_url(const char *a, const char *b)
+int
+follow_same_url(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
 
@@ -339,7 +342,7 @@ follow_load_keys(struct follower *f, char *err, size_t errlen)
         struct merkle_note_key *nk = NULL;
         enum merkle_result r = MERKLE_ERR_KEY;
 
-        if (!same_url(k->base_url, f->cfg->url) || k->pkey == NULL) {
+        if (!follow_same_url(k->base_url, f->cfg->url) || k->pkey == NULL) {
             continue;
         }
         if (k->alg == CONFIG_KEY_ECDSA_P256_SHA256) {
@@ -459,45 +462,57 @@ follow_response_ok(struct follower *f, const struct http_response *resp,
 
 /* ---- liveness ------------------------------------------------------ */
 
-static void
-follow_liveness(struct follower *f, int ok)
+void
+follow_liveness_update(struct tlw *t, const struct config_log *cfg,
+                       int64_t log_id, const char *origin, int has_cp,
+                       uint64_t vsize, int64_t last_growth,
+                       int64_t *failing_since, unsigned *once_failures, int ok)
 {
     int64_t now = time(NULL);
     char key[1024], msg[1024];
 
     if (ok) {
-        f->failing_since = 0;
-        f->once_failures = 0;
-        if (f->cur.log_id != 0 &&
-            store_log_success(f->t->store, f->cur.log_id, now) != 0) {
-            tlw_fatal(f->t, store_errmsg(f->t->store));
+        *failing_since = 0;
+        *once_failures = 0;
+        if (log_id != 0 && store_log_success(t->store, log_id, now) != 0) {
+            tlw_fatal(t, store_errmsg(t->store));
         }
     } else {
-        if (f->failing_since == 0) {
-            f->failing_since = now;
+        if (*failing_since == 0) {
+            *failing_since = now;
         }
-        if ((uint64_t)(now - f->failing_since) * 1000 >=
-            f->cfg->unreachable_after_ms) {
+        if ((uint64_t)(now - *failing_since) * 1000 >=
+            cfg->unreachable_after_ms) {
             snprintf(key, sizeof(key), "unreachable|%lld",
-                     (long long)f->failing_since);
+                     (long long)*failing_since);
             snprintf(msg, sizeof(msg),
                      "Log %s has been unreachable since %lld (%lld s)",
-                     f->cfg->name, (long long)f->failing_since,
-                     (long long)(now - f->failing_since));
-            follow_log_alert(f, "log.unreachable", key, msg, NULL, NULL);
+                     cfg->name, (long long)*failing_since,
+                     (long long)(now - *failing_since));
+            follow_raise_log_alert(t, cfg->name, log_id, origin,
+                                   "log.unreachable", key, msg, NULL);
         }
     }
-    if (f->cur.has_cp && f->last_growth != 0 &&
-        (uint64_t)(now - f->last_growth) * 1000 >= f->cfg->stale_after_ms) {
-        snprintf(key, sizeof(key), "stale|%s|%llu", f->cur.origin,
-                 (unsigned long long)f->cur.vsize);
+    if (has_cp && last_growth != 0 &&
+        (uint64_t)(now - last_growth) * 1000 >= cfg->stale_after_ms) {
+        snprintf(key, sizeof(key), "stale|%s|%llu", origin,
+                 (unsigned long long)vsize);
         snprintf(msg, sizeof(msg),
                  "Log %s has signed no checkpoint newer than size %llu "
                  "for %lld s",
-                 f->cfg->name, (unsigned long long)f->cur.vsize,
-                 (long long)(now - f->last_growth));
-        follow_log_alert(f, "log.stale", key, msg, NULL, NULL);
+                 cfg->name, (unsigned long long)vsize,
+                 (long long)(now - last_growth));
+        follow_raise_log_alert(t, cfg->name, log_id, origin, "log.stale", key,
+                               msg, NULL);
     }
+}
+
+static void
+follow_liveness(struct follower *f, int ok)
+{
+    follow_liveness_update(f->t, f->cfg, f->cur.log_id, f->cur.origin,
+                           f->cur.has_cp, f->cur.vsize, f->last_growth,
+                           &f->failing_since, &f->once_failures, ok);
 }
 
 /* ---- polling ------------------------------------------------------- */
@@ -607,7 +622,7 @@ follow_verify_head(struct follower *f, const char *tree_id, const char *note,
                  f->cfg->name, tree_id, merkle_strerror(r));
         char *copy = strndup(note, note_len);
         follow_log_alert(f, "log.bad_signature", key, msg, NULL,
-                         evidence_new(f->cur.vnote, copy, NULL, 0));
+                         follow_evidence_new(f->cur.vnote, copy, NULL, 0));
         f->stopped = 1;
         free(copy);
         return -1;
@@ -768,8 +783,9 @@ follow_check_frozen(struct follower *f)
                      "size %llu to size %llu",
                      h->cp.origin, (unsigned long long)stored.size,
                      (unsigned long long)h->cp.size);
-            follow_log_alert(f, "log.inconsistent", key, msg, h->cp.origin,
-                             evidence_new(stored.note, h->note, NULL, 0));
+            follow_log_alert(
+                f, "log.inconsistent", key, msg, h->cp.origin,
+                follow_evidence_new(stored.note, h->note, NULL, 0));
             ok = 0;
         }
         store_checkpoint_row_free(&stored);
@@ -864,7 +880,7 @@ follow_advance(struct follower *f, const struct head *h, int final)
                  f->cfg->name, (unsigned long long)h->cp.size,
                  (unsigned long long)f->cur.vsize);
         follow_log_alert(f, "log.rollback", key, msg, NULL,
-                         evidence_new(f->cur.vnote, h->note, NULL, 0));
+                         follow_evidence_new(f->cur.vnote, h->note, NULL, 0));
         f->stopped = 1;
         follow_after_checkpoint(f);
         return;
@@ -876,8 +892,9 @@ follow_advance(struct follower *f, const struct head *h, int final)
             snprintf(msg, sizeof(msg),
                      "Log %s signed two different roots for size %llu",
                      f->cfg->name, (unsigned long long)h->cp.size);
-            follow_log_alert(f, "log.inconsistent", key, msg, NULL,
-                             evidence_new(f->cur.vnote, h->note, NULL, 0));
+            follow_log_alert(
+                f, "log.inconsistent", key, msg, NULL,
+                follow_evidence_new(f->cur.vnote, h->note, NULL, 0));
             f->stopped = 1;
         } else if (final) {
             f->cur.final = 1;
@@ -981,10 +998,11 @@ follow_on_proof(struct follower *f, const struct http_response *resp)
                  "size %llu (%s)",
                  f->cfg->name, (unsigned long long)f->cur.vsize,
                  (unsigned long long)h->cp.size, merkle_strerror(r));
-        follow_log_alert(f, "log.inconsistent", key, msg, NULL,
-                         evidence_new(f->cur.vnote, h->note,
-                                      (const uint8_t(*)[MERKLE_HASH_LEN])hashes,
-                                      nhashes));
+        follow_log_alert(
+            f, "log.inconsistent", key, msg, NULL,
+            follow_evidence_new(f->cur.vnote, h->note,
+                                (const uint8_t(*)[MERKLE_HASH_LEN])hashes,
+                                nhashes));
         f->stopped = 1;
         follow_after_checkpoint(f);
         return;
@@ -1321,7 +1339,7 @@ follow_handle_view(struct follower *f)
                  f->cfg->name, f->cur.origin);
         follow_log_alert(
             f, "log.inconsistent", key, msg, NULL,
-            evidence_new(f->cur.vnote, f->view.active.note, NULL, 0));
+            follow_evidence_new(f->cur.vnote, f->view.active.note, NULL, 0));
         f->stopped = 1;
         follow_after_checkpoint(f);
     }
@@ -1351,19 +1369,19 @@ follow_after_checkpoint(struct follower *f)
 
 /* ---- fetching and applying -------------------------------------------- */
 
-static int
-follow_commit(struct follower *f)
+int
+follow_commit_progress(struct tlw *t, int64_t log_id, uint64_t from,
+                       uint64_t to, const struct merkle_range *range,
+                       uint64_t root_checks, json_t *batch_alerts,
+                       struct policy_batch *signings)
 {
     struct store_progress p;
     struct store_alert *alerts = NULL;
     const char *(*sinks)[64] = NULL;
     char **bodies = NULL;
-    size_t i, n = json_array_size(f->batch_alerts), nsinks, fresh = 0;
+    size_t i, n = json_array_size(batch_alerts), nsinks, fresh = 0;
     int rc = -1;
 
-    if (f->next == f->committed_next && n == 0) {
-        return 0;
-    }
     if (n > 0) {
         alerts = calloc(n, sizeof(*alerts));
         bodies = calloc(n, sizeof(*bodies));
@@ -1373,7 +1391,7 @@ follow_commit(struct follower *f)
         }
     }
     for (i = 0; i < n; i++) {
-        json_t *a = json_array_get(f->batch_alerts, i);
+        json_t *a = json_array_get(batch_alerts, i);
         json_t *entry = json_object_get(a, "entry");
         json_t *rule = json_object_get(a, "rule");
         enum notify_severity sev = notify_alert_get_severity(a);
@@ -1381,7 +1399,7 @@ follow_commit(struct follower *f)
         if (bodies[i] == NULL) {
             goto out;
         }
-        nsinks = tlw_sinks_for(f->t, sev, sinks[i], 64);
+        nsinks = tlw_sinks_for(t, sev, sinks[i], 64);
         alerts[i].id = notify_alert_get_id(a);
         alerts[i].type = notify_alert_get_type(a);
         alerts[i].severity = sev;
@@ -1393,29 +1411,26 @@ follow_commit(struct follower *f)
         alerts[i].body = bodies[i];
         alerts[i].sinks = sinks[i];
         alerts[i].nsinks = nsinks;
-        tlw_alert_raised(f->t, sev);
+        tlw_alert_raised(t, sev);
     }
     memset(&p, 0, sizeof(p));
-    p.from_index = f->committed_next;
-    p.to_index = f->next;
-    p.range = &f->range;
-    p.root_checks_passed = f->root_checks;
+    p.from_index = from;
+    p.to_index = to;
+    p.range = range;
+    p.root_checks_passed = root_checks;
     p.alerts = alerts;
     p.nalerts = n;
-    p.signings = f->batch_signings.v;
-    p.nsignings = f->batch_signings.n;
-    if (store_commit_progress(f->t->store, f->cur.log_id, &p, time(NULL),
-                              &fresh) != 0) {
-        tlw_fatal(f->t, store_errmsg(f->t->store));
+    p.signings = signings->v;
+    p.nsignings = signings->n;
+    if (store_commit_progress(t->store, log_id, &p, time(NULL), &fresh) != 0) {
+        tlw_fatal(t, store_errmsg(t->store));
         goto out;
     }
-    f->committed_next = f->next;
-    f->root_checks = 0;
-    json_array_clear(f->batch_alerts);
-    policy_batch_clear(&f->batch_signings);
+    json_array_clear(batch_alerts);
+    policy_batch_clear(signings);
     rc = 0;
     if (fresh > 0) {
-        tlw_outbox_flush(f->t);
+        tlw_outbox_flush(t);
     }
 out:
     for (i = 0; bodies != NULL && i < n; i++) {
@@ -1425,6 +1440,22 @@ out:
     free(alerts);
     free(sinks);
     return rc;
+}
+
+static int
+follow_commit(struct follower *f)
+{
+    if (f->next == f->committed_next && json_array_size(f->batch_alerts) == 0) {
+        return 0;
+    }
+    if (follow_commit_progress(f->t, f->cur.log_id, f->committed_next, f->next,
+                               &f->range, f->root_checks, f->batch_alerts,
+                               &f->batch_signings) != 0) {
+        return -1;
+    }
+    f->committed_next = f->next;
+    f->root_checks = 0;
+    return 0;
 }
 
 static void
@@ -1506,7 +1537,7 @@ follow_apply(struct follower *f)
                      "Log %s served a body for index %llu that does not "
                      "hash to its entry id",
                      f->cfg->name, (unsigned long long)f->next);
-            ev = evidence_new(f->cur.vnote, NULL, NULL, 0);
+            ev = follow_evidence_new(f->cur.vnote, NULL, NULL, 0);
             json_object_set_new(ev, "log_index",
                                 json_integer((json_int_t)f->next));
             json_object_set_new(ev, "uuid", json_string(e->uuid));
@@ -1557,7 +1588,7 @@ follow_apply(struct follower *f)
                          "Log %s: the entries up to size %llu hash to %s, "
                          "not the signed root %s",
                          f->cfg->name, (unsigned long long)local, r2, r1);
-                ev = evidence_new(f->cur.vnote, NULL, NULL, 0);
+                ev = follow_evidence_new(f->cur.vnote, NULL, NULL, 0);
                 json_object_set_new(ev, "computed_root", json_string(r2));
                 json_object_set_new(ev, "size",
                                     json_integer((json_int_t)local));

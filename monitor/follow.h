@@ -34,9 +34,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
+#include "merkle/merkle.h"
+
 struct tlw;
 struct config_log;
 struct follower;
+struct policy_batch;
 
 #define FOLLOW_BATCH 10          /* production's retrieve limit */
 #define FOLLOW_COMMIT_EVERY 4096 /* entries between progress commits */
@@ -70,5 +75,51 @@ struct follower_stats {
 };
 void follower_stats(const struct follower *f, struct follower_stats *out);
 const char *follower_name(const struct follower *f);
+
+/* ---- shared by the Rekor v1 follower and the v2 one (follow_tiles.c) -- */
+
+/* "https://Host:443/" and "https://host:443" name the same log. */
+int follow_same_url(const char *a, const char *b);
+
+/* Evidence {"old_checkpoint", "new_checkpoint", "proof": [hex...]}; the
+ * notes may be NULL (left out).  New, or NULL without memory. */
+json_t *follow_evidence_new(const char *old_note, const char *new_note,
+                            const uint8_t (*proof)[MERKLE_HASH_LEN],
+                            size_t nproof);
+
+/*
+ * Raise a log.* alert now (outside a batch): id stable from
+ * "<log_name>|<key>", "log": {name, origin}, stored with its deliveries
+ * (a known id is ignored), then delivered.  evidence is stolen (may be
+ * NULL).  A store failure is tlw_fatal.
+ */
+void follow_raise_log_alert(struct tlw *t, const char *log_name, int64_t log_id,
+                            const char *origin, const char *type,
+                            const char *key, const char *summary,
+                            json_t *evidence);
+
+/*
+ * After a request: ok records a success (store) and clears *failing_since
+ * and *once_failures; a failure starts *failing_since and raises
+ * log.unreachable once it is older than cfg->unreachable_after.  Either
+ * way log.stale is raised when the verified size (has_cp) has not grown
+ * since last_growth for cfg->stale_after.
+ */
+void follow_liveness_update(struct tlw *t, const struct config_log *cfg,
+                            int64_t log_id, const char *origin, int has_cp,
+                            uint64_t vsize, int64_t last_growth,
+                            int64_t *failing_since, unsigned *once_failures,
+                            int ok);
+
+/*
+ * Commit the cursor [from, to) with its compact range, root checks, the
+ * alerts (JSON array) and signings found since the last commit, in one
+ * store transaction, then deliver what is due.  On success alerts and
+ * signings are cleared: 0.  -1 after tlw_fatal.
+ */
+int follow_commit_progress(struct tlw *t, int64_t log_id, uint64_t from,
+                           uint64_t to, const struct merkle_range *range,
+                           uint64_t root_checks, json_t *alerts,
+                           struct policy_batch *signings);
 
 #endif

@@ -204,82 +204,16 @@ tf_error(struct tfollower *tf, const char *fmt, ...)
 
 /* ---- alerts (the shapes of follow.c's) ----------------------------- */
 
-static json_t *
-proof_array(const uint8_t (*proof)[MERKLE_HASH_LEN], size_t n)
-{
-    json_t *a = json_array();
-    size_t i;
-
-    for (i = 0; a != NULL && i < n; i++) {
-        char hex[2 * MERKLE_HASH_LEN + 1];
-        hexs(proof[i], MERKLE_HASH_LEN, hex, sizeof(hex));
-        json_array_append_new(a, json_string(hex));
-    }
-    return a;
-}
-
-static json_t *
-evidence_new(const char *old_note, const char *new_note,
-             const uint8_t (*proof)[MERKLE_HASH_LEN], size_t nproof)
-{
-    json_t *e = json_object();
-
-    if (e == NULL) {
-        return NULL;
-    }
-    if (old_note != NULL) {
-        json_object_set_new(e, "old_checkpoint", json_string(old_note));
-    }
-    if (new_note != NULL) {
-        json_object_set_new(e, "new_checkpoint", json_string(new_note));
-    }
-    json_object_set_new(e, "proof", proof_array(proof, nproof));
-    return e;
-}
-
 /* Raise a log.* alert now; evidence is stolen (may be NULL). */
 static void
 tf_log_alert(struct tfollower *tf, const char *type, const char *key,
              const char *summary, json_t *evidence)
 {
-    char stable[1024];
-    json_t *a;
-
-    snprintf(stable, sizeof(stable), "%s|%s", tf->cfg->name, key);
-    a = notify_alert_new(type, stable, summary, time(NULL));
-    if (a == NULL) {
-        json_decref(evidence);
-        tlw_fatal(tf->t, "out of memory building an alert");
-        return;
-    }
-    notify_alert_set(
-        a, "log",
-        json_pack("{s:s, s:s}", "name", tf->cfg->name, "origin", tf->origin));
-    if (evidence != NULL) {
-        notify_alert_set(a, "evidence", evidence);
-    }
-    log_warnx("%s: %s: %s", tf->cfg->name, type, summary);
-    if (tlw_alert_record(tf->t, tf->log_id, a) != 0) {
-        tlw_fatal(tf->t, store_errmsg(tf->t->store));
-    }
-    json_decref(a);
+    follow_raise_log_alert(tf->t, tf->cfg->name, tf->log_id, tf->origin, type,
+                           key, summary, evidence);
 }
 
 /* ---- keys ------------------------------------------------------------ */
-
-static int
-same_url(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-
-    while (la > 0 && a[la - 1] == '/') {
-        la--;
-    }
-    while (lb > 0 && b[lb - 1] == '/') {
-        lb--;
-    }
-    return la == lb && strncasecmp(a, b, la) == 0;
-}
 
 static int
 tf_load_keys(struct tfollower *tf, char *err, size_t errlen)
@@ -291,7 +225,7 @@ tf_load_keys(struct tfollower *tf, char *err, size_t errlen)
             config_trusted_root_tlog(tf->t->troot, i);
         struct tkey *tk = &tf->keys[tf->nkeys];
 
-        if (!same_url(k->base_url, tf->cfg->url) || k->pkey == NULL) {
+        if (!follow_same_url(k->base_url, tf->cfg->url) || k->pkey == NULL) {
             continue;
         }
         memset(tk, 0, sizeof(*tk));
@@ -465,42 +399,9 @@ tf_response_error(struct tfollower *tf, const struct http_response *resp,
 static void
 tf_liveness(struct tfollower *tf, int ok)
 {
-    int64_t now = time(NULL);
-    char key[1024], msg[1024];
-
-    if (ok) {
-        tf->failing_since = 0;
-        tf->once_failures = 0;
-        if (tf->log_id != 0 &&
-            store_log_success(tf->t->store, tf->log_id, now) != 0) {
-            tlw_fatal(tf->t, store_errmsg(tf->t->store));
-        }
-    } else {
-        if (tf->failing_since == 0) {
-            tf->failing_since = now;
-        }
-        if ((uint64_t)(now - tf->failing_since) * 1000 >=
-            tf->cfg->unreachable_after_ms) {
-            snprintf(key, sizeof(key), "unreachable|%lld",
-                     (long long)tf->failing_since);
-            snprintf(msg, sizeof(msg),
-                     "Log %s has been unreachable since %lld (%lld s)",
-                     tf->cfg->name, (long long)tf->failing_since,
-                     (long long)(now - tf->failing_since));
-            tf_log_alert(tf, "log.unreachable", key, msg, NULL);
-        }
-    }
-    if (tf->has_cp && tf->last_growth != 0 &&
-        (uint64_t)(now - tf->last_growth) * 1000 >= tf->cfg->stale_after_ms) {
-        snprintf(key, sizeof(key), "stale|%s|%llu", tf->origin,
-                 (unsigned long long)tf->vsize);
-        snprintf(msg, sizeof(msg),
-                 "Log %s has signed no checkpoint newer than size %llu "
-                 "for %lld s",
-                 tf->cfg->name, (unsigned long long)tf->vsize,
-                 (long long)(now - tf->last_growth));
-        tf_log_alert(tf, "log.stale", key, msg, NULL);
-    }
+    follow_liveness_update(tf->t, tf->cfg, tf->log_id, tf->origin, tf->has_cp,
+                           tf->vsize, tf->last_growth, &tf->failing_since,
+                           &tf->once_failures, ok);
 }
 
 static void
@@ -809,9 +710,9 @@ tf_tiles_mismatch(struct tfollower *tf, const uint8_t got[MERKLE_HASH_LEN])
              "Log %s: the hash tiles for size %llu hash to %s, not the "
              "signed root %s",
              tf->cfg->name, (unsigned long long)tf->job.n, r2, r1);
-    ev = evidence_new(tf->vnote,
-                      tf->job.purpose == TJ_CONSISTENCY ? tf->pnote : NULL,
-                      NULL, 0);
+    ev = follow_evidence_new(
+        tf->vnote, tf->job.purpose == TJ_CONSISTENCY ? tf->pnote : NULL, NULL,
+        0);
     json_object_set_new(ev, "tiles_root", json_string(r2));
     tf_log_alert(tf, "log.inconsistent", key, msg, ev);
     tf->stopped = 1;
@@ -883,9 +784,9 @@ tf_job_done(struct tfollower *tf)
                  tf->cfg->name, (unsigned long long)tf->vsize,
                  (unsigned long long)tf->pcp.size, merkle_strerror(mr));
         tf_log_alert(tf, "log.inconsistent", key, msg,
-                     evidence_new(tf->vnote, tf->pnote,
-                                  (const uint8_t(*)[MERKLE_HASH_LEN])proof,
-                                  nproof));
+                     follow_evidence_new(
+                         tf->vnote, tf->pnote,
+                         (const uint8_t(*)[MERKLE_HASH_LEN])proof, nproof));
         tf->stopped = 1;
         tf_after_checkpoint(tf);
         return;
@@ -924,7 +825,7 @@ tf_on_checkpoint(struct tfollower *tf, const struct http_response *resp)
                  "verify with the pinned key: %s",
                  tf->cfg->name, merkle_strerror(r));
         tf_log_alert(tf, "log.bad_signature", key, msg,
-                     evidence_new(tf->vnote, copy, NULL, 0));
+                     follow_evidence_new(tf->vnote, copy, NULL, 0));
         free(copy);
         tf->stopped = 1;
         tf_cycle_done(tf, 0);
@@ -974,7 +875,7 @@ tf_on_checkpoint(struct tfollower *tf, const struct http_response *resp)
                  tf->cfg->name, (unsigned long long)cp.size,
                  (unsigned long long)tf->vsize);
         tf_log_alert(tf, "log.rollback", key, msg,
-                     evidence_new(tf->vnote, copy, NULL, 0));
+                     follow_evidence_new(tf->vnote, copy, NULL, 0));
         free(copy);
         tf->stopped = 1;
         tf_after_checkpoint(tf);
@@ -989,7 +890,7 @@ tf_on_checkpoint(struct tfollower *tf, const struct http_response *resp)
                      "Log %s signed two different roots for size %llu",
                      tf->cfg->name, (unsigned long long)cp.size);
             tf_log_alert(tf, "log.inconsistent", key, msg,
-                         evidence_new(tf->vnote, copy, NULL, 0));
+                         follow_evidence_new(tf->vnote, copy, NULL, 0));
             free(copy);
             tf->stopped = 1;
         }
@@ -1059,77 +960,18 @@ tf_seed(struct tfollower *tf)
 static int
 tf_commit(struct tfollower *tf)
 {
-    struct store_progress p;
-    struct store_alert *alerts = NULL;
-    const char *(*sinks)[64] = NULL;
-    char **bodies = NULL;
-    size_t i, n = json_array_size(tf->batch_alerts), nsinks, fresh = 0;
-    int rc = -1;
-
-    if (tf->next == tf->committed_next && n == 0) {
+    if (tf->next == tf->committed_next &&
+        json_array_size(tf->batch_alerts) == 0) {
         return 0;
     }
-    if (n > 0) {
-        alerts = calloc(n, sizeof(*alerts));
-        bodies = calloc(n, sizeof(*bodies));
-        sinks = calloc(n, sizeof(*sinks));
-        if (alerts == NULL || bodies == NULL || sinks == NULL) {
-            goto out;
-        }
-    }
-    for (i = 0; i < n; i++) {
-        json_t *a = json_array_get(tf->batch_alerts, i);
-        json_t *entry = json_object_get(a, "entry");
-        json_t *rule = json_object_get(a, "rule");
-        enum notify_severity sev = notify_alert_get_severity(a);
-        bodies[i] = notify_alert_render(a);
-        if (bodies[i] == NULL) {
-            goto out;
-        }
-        nsinks = tlw_sinks_for(tf->t, sev, sinks[i], 64);
-        alerts[i].id = notify_alert_get_id(a);
-        alerts[i].type = notify_alert_get_type(a);
-        alerts[i].severity = sev;
-        alerts[i].detected_at = time(NULL);
-        alerts[i].has_index = entry != NULL;
-        alerts[i].log_index =
-            (uint64_t)json_integer_value(json_object_get(entry, "log_index"));
-        alerts[i].rule = json_string_value(rule);
-        alerts[i].body = bodies[i];
-        alerts[i].sinks = sinks[i];
-        alerts[i].nsinks = nsinks;
-        tlw_alert_raised(tf->t, sev);
-    }
-    memset(&p, 0, sizeof(p));
-    p.from_index = tf->committed_next;
-    p.to_index = tf->next;
-    p.range = &tf->range;
-    p.root_checks_passed = tf->root_checks;
-    p.alerts = alerts;
-    p.nalerts = n;
-    p.signings = tf->batch_signings.v;
-    p.nsignings = tf->batch_signings.n;
-    if (store_commit_progress(tf->t->store, tf->log_id, &p, time(NULL),
-                              &fresh) != 0) {
-        tlw_fatal(tf->t, store_errmsg(tf->t->store));
-        goto out;
+    if (follow_commit_progress(tf->t, tf->log_id, tf->committed_next, tf->next,
+                               &tf->range, tf->root_checks, tf->batch_alerts,
+                               &tf->batch_signings) != 0) {
+        return -1;
     }
     tf->committed_next = tf->next;
     tf->root_checks = 0;
-    json_array_clear(tf->batch_alerts);
-    policy_batch_clear(&tf->batch_signings);
-    rc = 0;
-    if (fresh > 0) {
-        tlw_outbox_flush(tf->t);
-    }
-out:
-    for (i = 0; bodies != NULL && i < n; i++) {
-        free(bodies[i]);
-    }
-    free(bodies);
-    free(alerts);
-    free(sinks);
-    return rc;
+    return 0;
 }
 
 static void
@@ -1236,7 +1078,7 @@ tf_entries_mismatch(struct tfollower *tf)
              "Log %s: the entries up to size %llu hash to %s, not the "
              "signed root %s",
              tf->cfg->name, (unsigned long long)tf->vsize, r2, r1);
-    ev = evidence_new(tf->vnote, NULL, NULL, 0);
+    ev = follow_evidence_new(tf->vnote, NULL, NULL, 0);
     json_object_set_new(ev, "computed_root", json_string(r2));
     json_object_set_new(ev, "size", json_integer((json_int_t)tf->vsize));
     tf->mismatch = 0;
