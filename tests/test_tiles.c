@@ -492,6 +492,18 @@ test_set_rules(void **state)
     assert_memory_equal(root, tile, MERKLE_HASH_LEN);
     tiles_set_free(ts);
 
+    /* A full set refuses more. */
+    ts = tiles_set_new(TILES_MAX_SIZE - 1);
+    assert_non_null(ts);
+    c.level = 0;
+    c.width = TILES_WIDTH;
+    for (c.index = 0; c.index < TILES_SET_MAX; c.index++) {
+        assert_int_equal(tiles_set_put(ts, &c, tile, TILES_TILE_MAX), 0);
+    }
+    assert_int_equal(tiles_set_put(ts, &c, tile, TILES_TILE_MAX), -1);
+    assert_int_equal(tiles_set_count(ts), TILES_SET_MAX);
+    tiles_set_free(ts);
+
     /* Needs for impossible sizes are empty. */
     assert_int_equal(tiles_needed_consistency(0, 5, need, 4), 0);
     assert_int_equal(tiles_needed_consistency(6, 5, need, 4), 0);
