@@ -76,6 +76,7 @@ struct treq {
 enum tjob_purpose {
     TJ_CONSISTENCY = 0,
     TJ_SEED,
+    TJ_CHECK, /* the compact range at the cursor, before a commit */
 };
 
 /* Hash tiles being read for one tree size. */
@@ -83,7 +84,7 @@ struct tjob {
     int active;
     enum tjob_purpose purpose;
     uint64_t n;
-    uint64_t at; /* TJ_SEED: the start point */
+    uint64_t at; /* TJ_SEED: the start point; TJ_CHECK: the cursor */
     struct tiles_set *ts;
     struct tiles_coord need[TF_NEED_MAX];
     size_t nneed, nsent, ngot;
@@ -157,6 +158,11 @@ static void tf_after_checkpoint(struct tfollower *tf);
 static void tf_cycle_done(struct tfollower *tf, int failed);
 static void tf_poll_failed(struct tfollower *tf,
                            const struct http_response *resp);
+static void tf_reset_to_committed(struct tfollower *tf);
+static int tf_apply(struct tfollower *tf);
+static int tf_commit(struct tfollower *tf);
+static void tf_entries_mismatch(struct tfollower *tf, uint64_t size,
+                                const uint8_t want[MERKLE_HASH_LEN]);
 
 /* ---- helpers ------------------------------------------------------- */
 
@@ -632,6 +638,19 @@ tf_job_clear(struct tfollower *tf)
     memset(&tf->job, 0, sizeof(tf->job));
 }
 
+/* The tiles could not be read: a failed poll (fetching stops too). */
+static void
+tf_job_fail(struct tfollower *tf, const struct http_response *resp)
+{
+    int check = tf->job.purpose == TJ_CHECK;
+
+    tf_job_clear(tf);
+    if (check) {
+        tf_reset_to_committed(tf);
+    }
+    tf_poll_failed(tf, resp);
+}
+
 static void
 tf_job_pump(struct tfollower *tf)
 {
@@ -647,8 +666,7 @@ tf_job_pump(struct tfollower *tf)
             (r = tf_send(tf, TR_TILE, path,
                          (uint64_t)c->width * MERKLE_HASH_LEN)) == NULL) {
             tf_error(tf, "cannot start a tile request");
-            tf_job_clear(tf);
-            tf_poll_failed(tf, NULL);
+            tf_job_fail(tf, NULL);
             return;
         }
         r->c = *c;
@@ -673,8 +691,7 @@ tf_on_tile(struct tfollower *tf, struct treq *r,
     (void)tiles_path(r->c.level, r->c.index, r->c.width, path, sizeof(path));
     if (resp->result != HTTP_COMPLETE || resp->status != 200) {
         tf_response_error(tf, resp, path);
-        tf_job_clear(tf);
-        tf_poll_failed(tf, resp);
+        tf_job_fail(tf, resp);
         return;
     }
     if (resp->body_len != (size_t)r->c.width * MERKLE_HASH_LEN ||
@@ -682,8 +699,7 @@ tf_on_tile(struct tfollower *tf, struct treq *r,
                       resp->body_len) != 0) {
         tf_error(tf, "%s: %zu bytes, not a tile of width %u", path,
                  resp->body_len, r->c.width);
-        tf_job_clear(tf);
-        tf_poll_failed(tf, NULL);
+        tf_job_fail(tf, NULL);
         return;
     }
     j->ngot++;
@@ -735,14 +751,45 @@ tf_job_done(struct tfollower *tf)
     if (tiles_root(j->ts, root) != 0) {
         tf_error(tf, "cannot compute the root of size %llu from the tiles",
                  (unsigned long long)j->n);
-        tf_job_clear(tf);
-        tf_poll_failed(tf, NULL);
+        tf_job_fail(tf, NULL);
         return;
     }
     if (!merkle_hash_equal(root, want)) {
+        int check = j->purpose == TJ_CHECK;
         tf_tiles_mismatch(tf, root);
         tf_job_clear(tf);
+        if (check) {
+            tf_reset_to_committed(tf);
+        }
         tf_after_checkpoint(tf);
+        return;
+    }
+    if (j->purpose == TJ_CHECK) {
+        struct merkle_range r;
+        uint64_t at = j->at;
+        uint8_t want_at[MERKLE_HASH_LEN], got_at[MERKLE_HASH_LEN];
+        int rc = tiles_range_at(j->ts, at, &r);
+        tf_job_clear(tf);
+        if (rc != 0 || tf->next != at) {
+            tf_error(tf, "cannot compute the compact range at %llu",
+                     (unsigned long long)at);
+            tf_reset_to_committed(tf);
+            tf_poll_failed(tf, NULL);
+            return;
+        }
+        merkle_range_root(&r, want_at);
+        merkle_range_root(&tf->range, got_at);
+        if (!merkle_hash_equal(want_at, got_at)) {
+            tf_entries_mismatch(tf, at, want_at);
+            return;
+        }
+        tf->root_checks++;
+        if (tf_commit(tf) != 0) {
+            return;
+        }
+        if (tf_apply(tf) == 0) {
+            tf_pump(tf);
+        }
         return;
     }
     if (j->purpose == TJ_SEED) {
@@ -763,8 +810,7 @@ tf_job_done(struct tfollower *tf)
     if (tiles_consistency_proof(j->ts, tf->vsize, proof, MERKLE_MAX_PROOF,
                                 &nproof) != 0) {
         tf_error(tf, "cannot compute the consistency proof from the tiles");
-        tf_job_clear(tf);
-        tf_poll_failed(tf, NULL);
+        tf_job_fail(tf, NULL);
         return;
     }
     tf_job_clear(tf);
@@ -905,8 +951,7 @@ tf_on_checkpoint(struct tfollower *tf, const struct http_response *resp)
         tf_job_start(tf, TJ_CONSISTENCY, cp.size, tf->vsize) != 0) {
         tf_error(tf, "cannot start reading the tiles of size %llu",
                  (unsigned long long)cp.size);
-        tf_job_clear(tf);
-        tf_poll_failed(tf, NULL);
+        tf_job_fail(tf, NULL);
     }
 }
 
@@ -950,8 +995,7 @@ tf_seed(struct tfollower *tf)
     }
     if (tf_job_start(tf, TJ_SEED, tf->vsize, local) != 0) {
         tf_error(tf, "cannot start reading the tiles for the seed");
-        tf_job_clear(tf);
-        tf_poll_failed(tf, NULL);
+        tf_job_fail(tf, NULL);
     }
 }
 
@@ -990,6 +1034,9 @@ tf_clear_slots(struct tfollower *tf)
 static void
 tf_reset_to_committed(struct tfollower *tf)
 {
+    if (tf->job.active && tf->job.purpose == TJ_CHECK) {
+        tf_job_clear(tf);
+    }
     tf_cancel(tf, TR_BUNDLE);
     tf->inflight = 0;
     tf_clear_slots(tf);
@@ -1056,31 +1103,45 @@ tf_apply_entry(const uint8_t *data, size_t len, unsigned i, void *arg)
         tf->root_checks++;
         return tf_commit(tf) != 0 ? 1 : 0;
     }
-    if (tf->next - tf->committed_next >= FOLLOW_COMMIT_EVERY) {
-        return tf_commit(tf) != 0 ? 1 : 0;
+    if (tf->next - tf->committed_next >= FOLLOW_COMMIT_EVERY &&
+        tf->next % TILES_WIDTH == 0) {
+        return 2; /* the end of a bundle: check against the tiles, commit */
     }
     return 0;
 }
 
 static void
-tf_entries_mismatch(struct tfollower *tf)
+tf_entries_mismatch(struct tfollower *tf, uint64_t size,
+                    const uint8_t want[MERKLE_HASH_LEN])
 {
     char key[1024], msg[1024], r1[65], r2[65];
     uint8_t root[MERKLE_HASH_LEN];
     json_t *ev;
 
     merkle_range_root(&tf->range, root);
-    hexs(tf->vroot, MERKLE_HASH_LEN, r1, sizeof(r1));
+    hexs(want, MERKLE_HASH_LEN, r1, sizeof(r1));
     hexs(root, MERKLE_HASH_LEN, r2, sizeof(r2));
     snprintf(key, sizeof(key), "root|%s|%llu|%s|%s", tf->origin,
-             (unsigned long long)tf->vsize, r1, r2);
-    snprintf(msg, sizeof(msg),
-             "Log %s: the entries up to size %llu hash to %s, not the "
-             "signed root %s",
-             tf->cfg->name, (unsigned long long)tf->vsize, r2, r1);
+             (unsigned long long)size, r1, r2);
+    if (size == tf->vsize) {
+        snprintf(msg, sizeof(msg),
+                 "Log %s: the entries up to size %llu hash to %s, not the "
+                 "signed root %s",
+                 tf->cfg->name, (unsigned long long)size, r2, r1);
+    } else {
+        snprintf(msg, sizeof(msg),
+                 "Log %s: the entries up to size %llu hash to %s, not %s, "
+                 "the root of that size in the hash tiles of the signed "
+                 "size %llu",
+                 tf->cfg->name, (unsigned long long)size, r2, r1,
+                 (unsigned long long)tf->vsize);
+    }
     ev = follow_evidence_new(tf->vnote, NULL, NULL, 0);
     json_object_set_new(ev, "computed_root", json_string(r2));
-    json_object_set_new(ev, "size", json_integer((json_int_t)tf->vsize));
+    json_object_set_new(ev, "size", json_integer((json_int_t)size));
+    if (size != tf->vsize) {
+        json_object_set_new(ev, "tiles_root", json_string(r1));
+    }
     tf->mismatch = 0;
     tf_log_alert(tf, "log.entries_mismatch", key, msg, ev);
     tf_reset_to_committed(tf);
@@ -1092,7 +1153,7 @@ tf_entries_mismatch(struct tfollower *tf)
 static int
 tf_apply(struct tfollower *tf)
 {
-    while (tf->has_cursor && tf->next < tf->vsize) {
+    while (tf->has_cursor && tf->next < tf->vsize && !tf->job.active) {
         uint64_t b = tf->next / TILES_WIDTH;
         struct bslot *s = &tf->slots[b % tf->nslots];
         struct apply_ctx ac = {tf, b * TILES_WIDTH};
@@ -1114,7 +1175,17 @@ tf_apply(struct tfollower *tf)
             return -1;
         }
         if (tf->mismatch) {
-            tf_entries_mismatch(tf);
+            tf_entries_mismatch(tf, tf->vsize, tf->vroot);
+            return -1;
+        }
+        if (rc == 2) {
+            /* A commit point: prove the range there from the tiles of
+             * the verified size first (tf_job_done commits, resumes). */
+            if (tf_job_start(tf, TJ_CHECK, tf->vsize, tf->next) != 0) {
+                tf_error(tf, "cannot start reading the tiles at %llu",
+                         (unsigned long long)tf->next);
+                tf_job_fail(tf, NULL);
+            }
             return -1;
         }
         if (rc != 0) {
@@ -1433,9 +1504,8 @@ tfollower_free(struct tfollower *tf)
     if (tf == NULL) {
         return;
     }
-    if (tf->log_id != 0 && tf->has_cursor && !tf->t->fatal) {
-        (void)tf_commit(tf);
-    }
+    /* What is applied since the last commit is not root-checked yet: it
+     * is dropped (read again on the next start), never committed. */
     tf_cancel(tf, -1);
     tiles_set_free(tf->job.ts);
     if (tf->slots != NULL) {

@@ -77,8 +77,11 @@ tw2_config "$T/a.yaml" "$TL_URL_a" "$ROOT_A" "$T/a.db" "${RULE[@]}"
 check "v2 once from 0 exits 0" test $? -eq 0
 check "v2 status: verified size $BIG" test "$(status_field "$T/a.yaml" "verified size")" = "$BIG"
 check "v2 status: cursor $BIG" test "$(status_field "$T/a.yaml" cursor)" = "$BIG"
-check "v2 every entry scanned, root checked" \
-    grep -q "entries scanned $BIG; .* root checks 1" <("$BIN" status -c "$T/a.yaml")
+# Root checks: at every commit point (each 4,096th entry, a bundle end)
+# against the tiles, and at the verified size against the signed root.
+CHECKS=$(((BIG - 1) / 4096 + 1))
+check "v2 every entry scanned, $CHECKS root checks" \
+    grep -Eq "entries scanned $BIG; .* root checks $CHECKS\$" <("$BIN" status -c "$T/a.yaml")
 check "v2 no alert on a clean catch-up" test "$(alert_types "$T/a1.out")" = ""
 tl_admin a grow '{"count":700}' >/dev/null
 "$BIN" once -c "$T/a.yaml" >"$T/a2.out" 2>"$T/a2.err"
@@ -144,7 +147,7 @@ tl_admin a grow '{"count":33}' >/dev/null
 N=$((N + 33))
 "$BIN" once -c "$T/l.yaml" >"$T/l2.out" 2>"$T/l2.err"
 check "v2 start latest: then reads what follows, root-checked" \
-    grep -q "entries scanned 33; .* root checks 1" <("$BIN" status -c "$T/l.yaml")
+    grep -Eq "entries scanned 33; .* root checks 1\$" <("$BIN" status -c "$T/l.yaml")
 TW_START=1234 tw2_config "$T/i.yaml" "$TL_URL_a" "$ROOT_A" "$T/i.db"
 "$BIN" once -c "$T/i.yaml" >/dev/null 2>"$T/i.err"
 check "v2 start 1234: once exits 0" test $? -eq 0
@@ -219,6 +222,36 @@ check "v2 tampered entry: cursor never passes index 217 ($c)" test "$c" -le 217
 tl_admin tb tamper '{"index":217,"count":0}' >/dev/null
 "$BIN" once -c "$T/tb.yaml" >"$T/tb2.out" 2>/dev/null
 check "v2 tamper cleared: catches up to 300" test "$(status_field "$T/tb.yaml" cursor)" = 300
+
+# A tampered entry deep in a catch-up: the commits before the verified
+# size are root-checked against the hash tiles, so the cursor stops at the
+# last commit point before it.
+fresh tbb 10
+tl_admin tbb grow '{"count":12000}' >/dev/null
+tl_admin tbb tamper '{"index":9000}' >/dev/null
+"$BIN" once -c "$T/tbb.yaml" >"$T/tbb.out" 2>"$T/tbb.err"
+check "v2 tampered entry mid catch-up: once exits 1" test $? -eq 1
+check "v2 tampered entry mid catch-up: exactly one log.entries_mismatch" \
+    test "$(alert_types "$T/tbb.out")" = "log.entries_mismatch"
+c=$(status_field "$T/tbb.yaml" cursor)
+check "v2 tampered entry mid catch-up: cursor stops before 9000 ($c)" \
+    test "$c" -le 9000 -a "$c" -ge 4096
+check "v2 tampered entry mid catch-up: the mismatch names a size past it" \
+    test "$(evidence "$T/tbb.out" log.entries_mismatch size)" -gt 9000
+tl_admin tbb tamper '{"index":9000,"count":0}' >/dev/null
+tl_admin tbb grow '{"count":10000}' >/dev/null
+tl_admin tbb tamper '{"index":13000}' >/dev/null
+"$BIN" once -c "$T/tbb.yaml" >"$T/tbb3.out" 2>"$T/tbb3.err"
+check "v2 tampered entry before a commit point: exactly one log.entries_mismatch" \
+    test "$(alert_types "$T/tbb3.out")" = "log.entries_mismatch"
+check "v2 tampered entry before a commit point: caught there, with the tiles' root" \
+    test "$(evidence "$T/tbb3.out" log.entries_mismatch size)" -lt 22010 -a \
+         -n "$(evidence "$T/tbb3.out" log.entries_mismatch tiles_root)"
+c=$(status_field "$T/tbb.yaml" cursor)
+check "v2 tampered entry before a commit point: cursor stays before 13000 ($c)" test "$c" -le 13000
+tl_admin tbb tamper '{"index":13000,"count":0}' >/dev/null
+"$BIN" once -c "$T/tbb.yaml" >"$T/tbb2.out" 2>/dev/null
+check "v2 tamper cleared: catches up to 22010" test "$(status_field "$T/tbb.yaml" cursor)" = 22010
 
 # ---- throttling storms -------------------------------------------------
 fresh thr 10
@@ -303,7 +336,7 @@ tw2_config "$T/tess.yaml" "http://127.0.0.1:$port" "$T/tessera_root.json" "$T/te
 check "tessera: once exits 0 (info alerts only)" test $? -eq 0
 check "tessera: verified size 15" test "$(status_field "$T/tess.yaml" "verified size")" = 15
 check "tessera: cursor reaches 15, root checked" \
-    grep -q "entries scanned 15; .* root checks 1" <("$BIN" status -c "$T/tess.yaml")
+    grep -Eq "entries scanned 15; .* root checks 1\$" <("$BIN" status -c "$T/tess.yaml")
 check "tessera: cursor 15" test "$(status_field "$T/tess.yaml" cursor)" = 15
 check "tessera: 15 entry.malformed (the ASCII words)" test "$(alerts_of "$T/tess.out" entry.malformed)" = 15
 check "tessera: no other alert" test "$(alert_types "$T/tess.out" | tr ' ' '\n' | sort -u)" = entry.malformed
