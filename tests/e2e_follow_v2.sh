@@ -267,6 +267,26 @@ check "v2 5xx storm: once catches up" test "$(status_field "$T/thr.yaml" cursor)
 check "v2 throttling raised no alert" test "$(alert_types "$T/thr.out")$(alert_types "$T/thr2.out")" = ""
 check "v2 429 storm: the window shrank" grep -q "throttled (429): request window" "$T/thr.err"
 
+# ---- liveness: stale and unreachable ------------------------------------
+fresh live 50
+TW_STALE=2s tw2_config "$T/live.yaml" "$TL_URL_live" "$TL_DIR_live/trusted_root.json" "$T/live.db"
+"$BIN" run -c "$T/live.yaml" >"$T/live.out" 2>"$T/live.err" &
+LIVE_PID=$!
+E2E_PIDS+=($LIVE_PID)
+for i in $(seq 1 60); do
+    [ "$(alerts_of "$T/live.out" log.stale)" -ge 1 ] && break
+    sleep 0.2
+done
+kill -TERM $LIVE_PID
+wait $LIVE_PID
+check "v2 a log that stops growing: log.stale" test "$(alerts_of "$T/live.out" log.stale)" -ge 1
+kill "$TL_PID_live"
+wait "$TL_PID_live" 2>/dev/null
+TW_UNREACHABLE=2s tw2_config "$T/live.yaml" "$TL_URL_live" "$TL_DIR_live/trusted_root.json" "$T/live.db"
+"$BIN" once -c "$T/live.yaml" >"$T/live2.out" 2>"$T/live2.err"
+check "v2 unreachable: once gives up (exit 3)" test $? -eq 3
+check "v2 unreachable: log.unreachable" test "$(alerts_of "$T/live2.out" log.unreachable)" = 1
+
 # ---- kill -9 mid catch-up, then restart --------------------------------
 v2_start c $((BIG / 2))
 for k in 1 2 3 4 5; do tl_admin c append "$SIGN_BAD" >/dev/null; done
