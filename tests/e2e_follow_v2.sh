@@ -295,18 +295,20 @@ for k in 1 2 3 4 5; do tl_admin c append "$SIGN_BAD" >/dev/null; done
 NC=$((BIG + 10))
 tw2_config "$T/c.yaml" "$TL_URL_c" "$TL_DIR_c/trusted_root.json" "$T/c.db" "${RULE[@]}"
 tw2_config "$T/ref.yaml" "$TL_URL_c" "$TL_DIR_c/trusted_root.json" "$T/ref.db" "${RULE[@]}"
-kills=0
+kills=0 # kills that left the catch-up unfinished
 for delay in 0.6 0.9 0.7; do
     "$BIN" once -c "$T/c.yaml" >>"$T/c.out" 2>>"$T/c.err" &
     pid=$!
     sleep "$delay"
     if kill -9 "$pid" 2>/dev/null; then
-        kills=$((kills + 1))
+        wait "$pid" 2>/dev/null
+        c=$(status_field "$T/c.yaml" cursor)
+        [ "${c:-0}" -lt "$NC" ] && kills=$((kills + 1))
+    else
+        wait "$pid" 2>/dev/null
     fi
-    wait "$pid" 2>/dev/null
 done
-c=$(status_field "$T/c.yaml" cursor)
-check "v2 killed $kills times mid catch-up (cursor $c of $NC)" test "$kills" -ge 1 -a "${c:-0}" -lt "$NC"
+check "v2 killed $kills times mid catch-up (of $NC entries)" test "$kills" -ge 1
 "$BIN" once -c "$T/c.yaml" >>"$T/c.out" 2>>"$T/c.err"
 check "v2 restart completes (exit 0 or 1)" test $? -le 1
 "$BIN" once -c "$T/ref.yaml" >"$T/ref.out" 2>"$T/ref.err"
