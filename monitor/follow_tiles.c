@@ -748,6 +748,7 @@ tf_job_done(struct tfollower *tf)
         j->purpose == TJ_CONSISTENCY ? tf->pcp.root : tf->vroot;
     enum merkle_result mr;
 
+    tf->once_failures = 0; /* every tile arrived: progress */
     if (tiles_root(j->ts, root) != 0) {
         tf_error(tf, "cannot compute the root of size %llu from the tiles",
                  (unsigned long long)j->n);
@@ -896,7 +897,13 @@ tf_on_checkpoint(struct tfollower *tf, const struct http_response *resp)
     if (tf_open_log(tf, cp.origin) != 0) {
         return;
     }
-    tf_liveness(tf, 1);
+    {
+        /* Reachable; but for once a cycle counts as a success only when
+         * it gets further (a log whose tiles always fail must end). */
+        unsigned failures = tf->once_failures;
+        tf_liveness(tf, 1);
+        tf->once_failures = failures;
+    }
     if (!tf->has_cp || tf->vsize == 0) {
         if (tf->has_cp && cp.size == 0) {
             tf_after_checkpoint(tf);

@@ -362,4 +362,22 @@ check "tessera: cursor reaches 15, root checked" \
 check "tessera: cursor 15" test "$(status_field "$T/tess.yaml" cursor)" = 15
 check "tessera: 15 entry.malformed (the ASCII words)" test "$(alerts_of "$T/tess.out" entry.malformed)" = 15
 check "tessera: no other alert" test "$(alert_types "$T/tess.out" | tr ' ' '\n' | sort -u)" = entry.malformed
+# The same checkpoint without its tiles: once gives up (exit 3) after
+# FOLLOW_ONCE_MAX_FAILURES cycles, though the checkpoint itself verifies.
+mkdir -p "$T/notiles"
+cp "$TD/checkpoint" "$T/notiles/checkpoint"
+port2=$(free_port)
+(cd "$T/notiles" && exec python3 -m http.server --bind 127.0.0.1 "$port2") \
+    >"$T/http2.out" 2>&1 &
+E2E_PIDS+=($!)
+for i in $(seq 1 100); do
+    curl -fsS "http://127.0.0.1:$port2/checkpoint" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+sed "s#http://127.0.0.1:$port#http://127.0.0.1:$port2#" "$T/tessera_root.json" >"$T/notiles_root.json"
+TW_START=latest tw2_config "$T/nt.yaml" "http://127.0.0.1:$port2" "$T/notiles_root.json" "$T/nt.db"
+timeout 120 "$BIN" once -c "$T/nt.yaml" >"$T/nt.out" 2>"$T/nt.err"
+check "no tiles: once gives up with exit 3" test $? -eq 3
+check "no tiles: the checkpoint was verified, no cursor" \
+    test "$(status_field "$T/nt.yaml" "verified size")" = 15
 finish
