@@ -79,4 +79,43 @@ check "start 1234: once exits 0" test $? -eq 0
 check "start 1234: scanned exactly the rest" \
     grep -q "entries scanned $((want + 33 - 1234));" <("$BIN" status -c "$T/i.yaml")
 
+# ---- once gives up when the checkpoint verifies but no proof comes ------
+# The log's signed checkpoint (size +5) is served by a stand-in that
+# answers nothing else: each poll verifies the checkpoint, and each proof
+# request fails. once must end with exit 3 (it used to poll forever: the
+# verified checkpoint reset its failure count).
+tl_admin a grow '{"count":5}' >/dev/null
+tl_get a /api/v1/log >"$T/log.json"
+PORT=${TL_URL_a##*:}
+kill "$TL_PID_a"
+wait "$TL_PID_a" 2>/dev/null
+python3 - "$PORT" "$T/log.json" <<'PY' &
+import http.server, sys
+port, body = int(sys.argv[1]), open(sys.argv[2], "rb").read()
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        if self.path != "/api/v1/log":
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+http.server.HTTPServer(("127.0.0.1", port), H).serve_forever()
+PY
+E2E_PIDS+=($!)
+for i in $(seq 1 100); do
+    curl -fsS "$TL_URL_a/api/v1/log" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+before=$(status_field "$T/l.yaml" "verified size")
+timeout 120 "$BIN" once -c "$T/l.yaml" >"$T/np.out" 2>"$T/np.err"
+RC=$?
+check "no proof: once ends with exit 3 [$RC]" test "$RC" -eq 3
+check "no proof: the verified size did not move" \
+    test "$(status_field "$T/l.yaml" "verified size")" = "$before"
+
 finish
