@@ -74,7 +74,7 @@ static const char usage_text[] =
     "                      tiles-wrong-key.{pub,key}; the key is derived\n"
     "                      from --seed\n"
     "  --origin NAME       --tiles: checkpoint origin and key name\n"
-    "                      (default HOST:PORT of the URL)\n"
+    "                      (default the HOST of the URL, no port)\n"
     "  --help              this text\n"
     "\n";
 /* split: C11 compilers need not take string literals over 4095 bytes */
@@ -472,7 +472,9 @@ main(int argc, char **argv)
     if (o.tiles) {
         char origin[300];
 
-        snprintf(origin, sizeof(origin), "%s:%u", log->host, bound);
+        /* The host alone, as Rekor v2 names its logs (and as tlogwatch's
+         * trusted root derives a key's name from baseUrl's host). */
+        snprintf(origin, sizeof(origin), "%s", log->host);
         if (tl_tiles_init(log, o.origin != NULL ? o.origin : origin) != 0) {
             fprintf(stderr, "tlogwatch-testlog: cannot make the tiles key\n");
             goto done;
