@@ -1,7 +1,7 @@
 #!/bin/bash
 # bench.sh BUILD: the project's benchmarks; prints figures, never fails on a
 # slow machine.  `make bench` runs it.  Each part can be run alone:
-#   BENCH=catchup|ratelimit|micro bash scripts/bench.sh build
+#   BENCH=catchup|catchup2|ratelimit|micro bash scripts/bench.sh build
 #   CATCHUP_ENTRIES=1000000 RATES="20 200" RATE_SECONDS=30
 set -u
 BUILD=$(cd "${1:-build}" && pwd)
@@ -35,6 +35,24 @@ catchup() {
     kill "$TL_PID_cu" 2>/dev/null
 }
 
+catchup2() {
+    local n=${CATCHUP2_ENTRIES:-1000000} t0 t1
+    echo "== (a2) unthrottled catch-up of $n entries from the loopback test log's Rekor v2 (tlog-tiles) view"
+    t0=$(date +%s.%N)
+    tl_start_tiles cv "$n" || return
+    t1=$(date +%s.%N)
+    printf 'test log startup: %.1f s for %d entries\n' "$(echo "$t1 - $t0" | bc)" "$n"
+    TW_CONC=${CATCHUP_CONC:-16} tw_config "$T/cv.yaml" "$TL_URL_cv" "$TL_DIR_cv/trusted_root.json" "$T/cv.db"
+    sed -i 's/^    url: \(.*\)$/    url: \1\n    kind: rekor-v2/' "$T/cv.yaml"
+    /usr/bin/time -f '%e %M' -o "$T/cv.time" "$TLOGWATCH_BIN" once -c "$T/cv.yaml" >/dev/null 2>"$T/cv.err"
+    read -r wall rss <"$T/cv.time"
+    printf 'catch-up (v2): %d entries in %.1f s = %.0f entries/s; peak RSS %.1f MiB\n' \
+        "$(status_field "$T/cv.yaml" cursor)" "$wall" \
+        "$(echo "$(status_field "$T/cv.yaml" cursor) / $wall" | bc -l)" \
+        "$(echo "$rss / 1024" | bc -l)"
+    kill "$TL_PID_cv" 2>/dev/null
+}
+
 ratelimit() {
     local r secs=${RATE_SECONDS:-30} n wall got rejected
     for r in ${RATES:-20 200}; do
@@ -66,7 +84,8 @@ micro() {
 
 case $WHAT in
 catchup) catchup ;;
+catchup2) catchup2 ;;
 ratelimit) ratelimit ;;
 micro) micro ;;
-*) micro; catchup; ratelimit ;;
+*) micro; catchup; catchup2; ratelimit ;;
 esac
