@@ -137,10 +137,8 @@ struct follower {
     size_t nretry, retry_cap;
     struct entry **slots; /* reorder ring, nslots */
     size_t nslots;
-    unsigned window;
+    struct follow_pace pace; /* window, backoff, once's failure count */
     unsigned inflight;
-    uint64_t pause_until_ms; /* monotonic: no requests before */
-    unsigned fail_streak;
 
     struct req *reqs; /* all in flight */
     struct pending_cp pcp;
@@ -150,9 +148,7 @@ struct follower {
     struct event *pump_ev;
 
     /* Liveness. */
-    int64_t last_growth;   /* wall time the verified size last grew */
-    int64_t failing_since; /* wall time of the first failure, 0: ok */
-    unsigned once_failures;
+    int64_t last_growth; /* wall time the verified size last grew */
     int once_done;
     int stopped; /* an alert stopped progress until the next poll */
 
@@ -216,7 +212,7 @@ follower_stats(const struct follower *f, struct follower_stats *out)
         return;
     }
     *out = f->stats;
-    out->window = f->window;
+    out->window = f->pace.window;
 }
 
 static void follow_error(struct follower *f, const char *fmt, ...)
@@ -512,7 +508,104 @@ follow_liveness(struct follower *f, int ok)
 {
     follow_liveness_update(f->t, f->cfg, f->cur.log_id, f->cur.origin,
                            f->cur.has_cp, f->cur.vsize, f->last_growth,
-                           &f->failing_since, &f->once_failures, ok);
+                           &f->pace.failing_since, &f->pace.once_failures, ok);
+}
+
+/* ---- pacing (shared with follow_tiles.c) --------------------------- */
+
+void
+follow_pace_init(struct follow_pace *p, const struct config_log *cfg,
+                 struct follower_stats *stats)
+{
+    memset(p, 0, sizeof(*p));
+    p->window = cfg->max_concurrency;
+    stats->window_min = p->window;
+}
+
+void
+follow_pace_throttle(struct follow_pace *p, struct tlw *t,
+                     const struct config_log *cfg,
+                     const struct http_response *resp,
+                     struct follower_stats *stats)
+{
+    uint64_t delay;
+    unsigned was = p->window;
+
+    p->window = p->window > 1 ? p->window / 2 : 1;
+    if (p->window != was) {
+        log_info("%s: throttled (%s): request window %u -> %u", cfg->name,
+                 resp != NULL && resp->result == HTTP_COMPLETE
+                     ? (resp->status == 429 ? "429" : "5xx")
+                     : "error",
+                 was, p->window);
+    }
+    if (p->window < stats->window_min || stats->window_min == 0) {
+        stats->window_min = p->window;
+    }
+    stats->throttled++;
+    if (p->fail_streak < 16) {
+        p->fail_streak++;
+    }
+    if (resp != NULL && resp->has_retry_after) {
+        delay = resp->retry_after_s * 1000;
+    } else {
+        delay = (uint64_t)FOLLOW_BACKOFF_BASE_MS << (p->fail_streak - 1);
+        if (delay > FOLLOW_BACKOFF_MAX_MS) {
+            delay = FOLLOW_BACKOFF_MAX_MS;
+        }
+        delay = delay / 2 + tlw_random(t, delay / 2 + 1);
+    }
+    if (now_ms() + delay > p->pause_until_ms) {
+        p->pause_until_ms = now_ms() + delay;
+    }
+}
+
+void
+follow_pace_success(struct follow_pace *p, const struct config_log *cfg)
+{
+    p->fail_streak = 0;
+    p->failing_since = 0;
+    p->once_failures = 0;
+    if (p->window < cfg->max_concurrency) {
+        p->window++;
+        if (p->window == cfg->max_concurrency) {
+            log_info("%s: request window recovered to %u", cfg->name,
+                     p->window);
+        }
+    }
+}
+
+int
+follow_pace_poll_failed(struct follow_pace *p, struct tlw *t,
+                        const struct config_log *cfg,
+                        const struct http_response *resp,
+                        struct follower_stats *stats, uint64_t *wait_ms)
+{
+    int throttled = resp != NULL && resp->result == HTTP_COMPLETE &&
+                    (resp->status == 429 || resp->status >= 500);
+    uint64_t now = now_ms(), wait = 0;
+
+    if (throttled) {
+        follow_pace_throttle(p, t, cfg, resp, stats);
+        wait = p->pause_until_ms > now ? p->pause_until_ms - now : 0;
+    }
+    if (t->mode == TLW_MODE_ONCE) {
+        if ((!throttled && ++p->once_failures >= FOLLOW_ONCE_MAX_FAILURES) ||
+            (p->failing_since != 0 &&
+             (uint64_t)(time(NULL) - p->failing_since) * 1000 >=
+                 cfg->unreachable_after_ms)) {
+            return 1;
+        }
+        if (!throttled) {
+            wait = (uint64_t)FOLLOW_BACKOFF_BASE_MS << p->once_failures;
+        }
+        *wait_ms = wait;
+        return 0;
+    }
+    *wait_ms = wait > cfg->poll_interval_ms
+                   ? wait
+                   : tlw_jitter(t, cfg->poll_interval_ms, 10);
+    return 0;
 }
 
 /* ---- polling ------------------------------------------------------- */
@@ -543,32 +636,15 @@ static void follow_throttle(struct follower *f,
 static void
 follow_poll_failed(struct follower *f, const struct http_response *resp)
 {
-    int throttled = resp != NULL && resp->result == HTTP_COMPLETE &&
-                    (resp->status == 429 || resp->status >= 500);
-    uint64_t now = now_ms(), wait = 0;
+    uint64_t wait;
 
     follow_liveness(f, 0);
-    if (throttled) {
-        follow_throttle(f, resp);
-        wait = f->pause_until_ms > now ? f->pause_until_ms - now : 0;
-    }
-    if (f->t->mode == TLW_MODE_ONCE) {
-        if ((!throttled && ++f->once_failures >= FOLLOW_ONCE_MAX_FAILURES) ||
-            (f->failing_since != 0 &&
-             (uint64_t)(time(NULL) - f->failing_since) * 1000 >=
-                 f->cfg->unreachable_after_ms)) {
-            follow_cycle_done(f, 1);
-            return;
-        }
-        if (!throttled) {
-            wait = (uint64_t)FOLLOW_BACKOFF_BASE_MS << f->once_failures;
-        }
-        follow_arm_poll(f, wait);
+    if (follow_pace_poll_failed(&f->pace, f->t, f->cfg, resp, &f->stats,
+                                &wait)) {
+        follow_cycle_done(f, 1);
         return;
     }
-    follow_arm_poll(f, wait > f->cfg->poll_interval_ms
-                           ? wait
-                           : tlw_jitter(f->t, f->cfg->poll_interval_ms, 10));
+    follow_arm_poll(f, wait);
 }
 
 static void
@@ -734,10 +810,10 @@ follow_on_log(struct follower *f, const struct http_response *resp)
         /* Reachable; but for once a cycle counts as a success only when
          * it gets further than the checkpoint (a log whose proof or seed
          * request always fails must end with exit 3, not poll forever). */
-        unsigned failures = f->once_failures;
+        unsigned failures = f->pace.once_failures;
 
         follow_liveness(f, 1);
-        f->once_failures = failures;
+        f->pace.once_failures = failures;
     }
     follow_handle_view(f);
     return;
@@ -1015,7 +1091,7 @@ follow_on_proof(struct follower *f, const struct http_response *resp)
         follow_after_checkpoint(f);
         return;
     }
-    f->once_failures = 0; /* a verified proof: progress */
+    f->pace.once_failures = 0; /* a verified proof: progress */
     if (follow_record(f, h, (const uint8_t(*)[MERKLE_HASH_LEN])hashes,
                       nhashes) == 0 &&
         f->pcp.final) {
@@ -1175,7 +1251,7 @@ follow_seed_done(struct follower *f, uint64_t local,
         return;
     }
     f->has_cursor = 1;
-    f->once_failures = 0; /* seeded: progress */
+    f->pace.once_failures = 0; /* seeded: progress */
     f->next = f->committed_next = f->cur.offset + local;
     f->range = *r;
     f->nchecks = 0;
@@ -1640,37 +1716,7 @@ follow_retry_push(struct follower *f, uint64_t idx)
 static void
 follow_throttle(struct follower *f, const struct http_response *resp)
 {
-    uint64_t delay;
-
-    unsigned was = f->window;
-
-    f->window = f->window > 1 ? f->window / 2 : 1;
-    if (f->window != was) {
-        log_info("%s: throttled (%s): request window %u -> %u", f->cfg->name,
-                 resp != NULL && resp->result == HTTP_COMPLETE
-                     ? (resp->status == 429 ? "429" : "5xx")
-                     : "error",
-                 was, f->window);
-    }
-    if (f->window < f->stats.window_min || f->stats.window_min == 0) {
-        f->stats.window_min = f->window;
-    }
-    f->stats.throttled++;
-    if (f->fail_streak < 16) {
-        f->fail_streak++;
-    }
-    if (resp != NULL && resp->has_retry_after) {
-        delay = resp->retry_after_s * 1000;
-    } else {
-        delay = (uint64_t)FOLLOW_BACKOFF_BASE_MS << (f->fail_streak - 1);
-        if (delay > FOLLOW_BACKOFF_MAX_MS) {
-            delay = FOLLOW_BACKOFF_MAX_MS;
-        }
-        delay = delay / 2 + tlw_random(f->t, delay / 2 + 1);
-    }
-    if (now_ms() + delay > f->pause_until_ms) {
-        f->pause_until_ms = now_ms() + delay;
-    }
+    follow_pace_throttle(&f->pace, f->t, f->cfg, resp, &f->stats);
 }
 
 /* Put e in its reorder slot if request r asked for it; else free it. */
@@ -1714,7 +1760,7 @@ follow_on_entries(struct follower *f, struct req *r,
         }
         if (resp->result == HTTP_COMPLETE) {
             log_debug("%s: retrieve: HTTP %d, window %u", f->cfg->name,
-                      resp->status, f->window);
+                      resp->status, f->pace.window);
         } else {
             follow_error(f, "retrieve: %s",
                          resp->error ? resp->error
@@ -1768,18 +1814,9 @@ follow_on_entries(struct follower *f, struct req *r,
             follow_retry_push(f, r->idx[k]);
         }
     }
-    f->fail_streak = 0;
-    if (f->window < f->cfg->max_concurrency) {
-        f->window++;
-        if (f->window == f->cfg->max_concurrency) {
-            log_info("%s: request window recovered to %u", f->cfg->name,
-                     f->window);
-        }
-    }
     /* Reachable again; the store's last success is written per poll, not
      * per response (each store write is a synced transaction). */
-    f->failing_since = 0;
-    f->once_failures = 0;
+    follow_pace_success(&f->pace, f->cfg);
     follow_apply(f);
 }
 
@@ -1807,15 +1844,15 @@ follow_pump(struct follower *f)
         return;
     }
     now = now_ms();
-    if (now < f->pause_until_ms) {
+    if (now < f->pace.pause_until_ms) {
         struct timeval tv;
-        uint64_t ms = f->pause_until_ms - now;
+        uint64_t ms = f->pace.pause_until_ms - now;
         tv.tv_sec = (time_t)(ms / 1000);
         tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
         evtimer_add(f->pump_ev, &tv);
         return;
     }
-    while (f->inflight < f->window) {
+    while (f->inflight < f->pace.window) {
         char body[512];
         size_t n = 0, off;
         uint64_t idx[FOLLOW_BATCH];
@@ -2005,8 +2042,7 @@ follower_new(struct tlw *t, const struct config_log *cfg, char *err,
         }
         return f;
     }
-    f->window = cfg->max_concurrency;
-    f->stats.window_min = f->window;
+    follow_pace_init(&f->pace, cfg, &f->stats);
     f->nslots = (size_t)cfg->max_concurrency * FOLLOW_BATCH *
                 FOLLOW_REORDER_PER_REQUEST;
     f->slots = calloc(f->nslots, sizeof(*f->slots));

@@ -41,6 +41,7 @@
 struct tlw;
 struct config_log;
 struct follower;
+struct http_response;
 struct policy_batch;
 
 #define FOLLOW_BATCH 10          /* production's retrieve limit */
@@ -97,6 +98,45 @@ void follow_raise_log_alert(struct tlw *t, const char *log_name, int64_t log_id,
                             const char *origin, const char *type,
                             const char *key, const char *summary,
                             json_t *evidence);
+
+/*
+ * Request pacing, the same for every follower: the request window (halved
+ * by a throttle, grown back by one per success up to max_concurrency), the
+ * pause after 429/5xx/transport errors (Retry-After honoured, else
+ * exponential backoff with jitter from FOLLOW_BACKOFF_BASE_MS to
+ * FOLLOW_BACKOFF_MAX_MS), and the liveness counters once uses to give up.
+ */
+struct follow_pace {
+    unsigned window;         /* requests that may be in flight */
+    unsigned fail_streak;    /* throttles since the last success */
+    uint64_t pause_until_ms; /* monotonic: no requests before */
+    int64_t failing_since;   /* wall time of the first failure, 0: ok */
+    unsigned once_failures;  /* once: non-throttle failures in a row */
+};
+
+/* window = cfg->max_concurrency, nothing failing; stats->window_min too. */
+void follow_pace_init(struct follow_pace *p, const struct config_log *cfg,
+                      struct follower_stats *stats);
+/* A throttle (resp may be NULL: a transport error or a lost request):
+ * halve the window, pause.  Counted in stats. */
+void follow_pace_throttle(struct follow_pace *p, struct tlw *t,
+                          const struct config_log *cfg,
+                          const struct http_response *resp,
+                          struct follower_stats *stats);
+/* A response that moved the follower on: the window grows back by one,
+ * the failure counters clear. */
+void follow_pace_success(struct follow_pace *p, const struct config_log *cfg);
+/*
+ * A poll-side request failed (the liveness update is the caller's, before
+ * this call); resp is the response when one came.  429 and 5xx throttle.
+ * Returns 1 when once must give up (FOLLOW_ONCE_MAX_FAILURES other
+ * failures in a row, or failing for longer than unreachable_after), else
+ * 0 with *wait_ms, the delay before the next poll.
+ */
+int follow_pace_poll_failed(struct follow_pace *p, struct tlw *t,
+                            const struct config_log *cfg,
+                            const struct http_response *resp,
+                            struct follower_stats *stats, uint64_t *wait_ms);
 
 /*
  * After a request: ok records a success (store) and clears *failing_since

@@ -135,17 +135,15 @@ struct tfollower {
     size_t nretry, retry_cap;
     struct bslot *slots;
     size_t nslots;
-    unsigned window, inflight;
-    uint64_t pause_until_ms;
-    unsigned fail_streak;
+    struct follow_pace pace; /* window, backoff, once's failure count */
+    unsigned inflight;
 
     struct treq *reqs;
     int polling;
 
     struct event *poll_ev, *pump_ev;
 
-    int64_t last_growth, failing_since;
-    unsigned once_failures;
+    int64_t last_growth;
     int once_done;
     int stopped;
     int mismatch; /* set by the bundle callback */
@@ -406,58 +404,20 @@ static void
 tf_liveness(struct tfollower *tf, int ok)
 {
     follow_liveness_update(tf->t, tf->cfg, tf->log_id, tf->origin, tf->has_cp,
-                           tf->vsize, tf->last_growth, &tf->failing_since,
-                           &tf->once_failures, ok);
+                           tf->vsize, tf->last_growth, &tf->pace.failing_since,
+                           &tf->pace.once_failures, ok);
 }
 
 static void
 tf_throttle(struct tfollower *tf, const struct http_response *resp)
 {
-    uint64_t delay;
-    unsigned was = tf->window;
-
-    tf->window = tf->window > 1 ? tf->window / 2 : 1;
-    if (tf->window != was) {
-        log_info("%s: throttled (%s): request window %u -> %u", tf->cfg->name,
-                 resp != NULL && resp->result == HTTP_COMPLETE
-                     ? (resp->status == 429 ? "429" : "5xx")
-                     : "error",
-                 was, tf->window);
-    }
-    if (tf->window < tf->stats.window_min || tf->stats.window_min == 0) {
-        tf->stats.window_min = tf->window;
-    }
-    tf->stats.throttled++;
-    if (tf->fail_streak < 16) {
-        tf->fail_streak++;
-    }
-    if (resp != NULL && resp->has_retry_after) {
-        delay = resp->retry_after_s * 1000;
-    } else {
-        delay = (uint64_t)FOLLOW_BACKOFF_BASE_MS << (tf->fail_streak - 1);
-        if (delay > FOLLOW_BACKOFF_MAX_MS) {
-            delay = FOLLOW_BACKOFF_MAX_MS;
-        }
-        delay = delay / 2 + tlw_random(tf->t, delay / 2 + 1);
-    }
-    if (now_ms() + delay > tf->pause_until_ms) {
-        tf->pause_until_ms = now_ms() + delay;
-    }
+    follow_pace_throttle(&tf->pace, tf->t, tf->cfg, resp, &tf->stats);
 }
 
 static void
 tf_unthrottle(struct tfollower *tf)
 {
-    tf->fail_streak = 0;
-    tf->failing_since = 0;
-    tf->once_failures = 0;
-    if (tf->window < tf->cfg->max_concurrency) {
-        tf->window++;
-        if (tf->window == tf->cfg->max_concurrency) {
-            log_info("%s: request window recovered to %u", tf->cfg->name,
-                     tf->window);
-        }
-    }
+    follow_pace_success(&tf->pace, tf->cfg);
 }
 
 /* ---- polling ------------------------------------------------------- */
@@ -479,32 +439,15 @@ tf_arm_poll(struct tfollower *tf, uint64_t ms)
 static void
 tf_poll_failed(struct tfollower *tf, const struct http_response *resp)
 {
-    int throttled = resp != NULL && resp->result == HTTP_COMPLETE &&
-                    (resp->status == 429 || resp->status >= 500);
-    uint64_t now = now_ms(), wait = 0;
+    uint64_t wait;
 
     tf_liveness(tf, 0);
-    if (throttled) {
-        tf_throttle(tf, resp);
-        wait = tf->pause_until_ms > now ? tf->pause_until_ms - now : 0;
-    }
-    if (tf->t->mode == TLW_MODE_ONCE) {
-        if ((!throttled && ++tf->once_failures >= FOLLOW_ONCE_MAX_FAILURES) ||
-            (tf->failing_since != 0 &&
-             (uint64_t)(time(NULL) - tf->failing_since) * 1000 >=
-                 tf->cfg->unreachable_after_ms)) {
-            tf_cycle_done(tf, 1);
-            return;
-        }
-        if (!throttled) {
-            wait = (uint64_t)FOLLOW_BACKOFF_BASE_MS << tf->once_failures;
-        }
-        tf_arm_poll(tf, wait);
+    if (follow_pace_poll_failed(&tf->pace, tf->t, tf->cfg, resp, &tf->stats,
+                                &wait)) {
+        tf_cycle_done(tf, 1);
         return;
     }
-    tf_arm_poll(tf, wait > tf->cfg->poll_interval_ms
-                        ? wait
-                        : tlw_jitter(tf->t, tf->cfg->poll_interval_ms, 10));
+    tf_arm_poll(tf, wait);
 }
 
 static void
@@ -657,7 +600,7 @@ tf_job_pump(struct tfollower *tf)
     struct tjob *j = &tf->job;
     unsigned inflight = (unsigned)(j->nsent - j->ngot);
 
-    while (j->nsent < j->nneed && inflight < tf->window) {
+    while (j->nsent < j->nneed && inflight < tf->pace.window) {
         char path[TILES_PATH_MAX];
         const struct tiles_coord *c = &j->need[j->nsent];
         struct treq *r;
@@ -748,7 +691,7 @@ tf_job_done(struct tfollower *tf)
         j->purpose == TJ_CONSISTENCY ? tf->pcp.root : tf->vroot;
     enum merkle_result mr;
 
-    tf->once_failures = 0; /* every tile arrived: progress */
+    tf->pace.once_failures = 0; /* every tile arrived: progress */
     if (tiles_root(j->ts, root) != 0) {
         tf_error(tf, "cannot compute the root of size %llu from the tiles",
                  (unsigned long long)j->n);
@@ -900,9 +843,9 @@ tf_on_checkpoint(struct tfollower *tf, const struct http_response *resp)
     {
         /* Reachable; but for once a cycle counts as a success only when
          * it gets further (a log whose tiles always fail must end). */
-        unsigned failures = tf->once_failures;
+        unsigned failures = tf->pace.once_failures;
         tf_liveness(tf, 1);
-        tf->once_failures = failures;
+        tf->pace.once_failures = failures;
     }
     if (!tf->has_cp || tf->vsize == 0) {
         if (tf->has_cp && cp.size == 0) {
@@ -1240,8 +1183,8 @@ tf_on_bundle(struct tfollower *tf, struct treq *r,
         tf_retry_push(tf, r->c.index);
         tf_throttle(tf, resp);
         tf_liveness(tf, 0);
-        if (tf->t->mode == TLW_MODE_ONCE && tf->failing_since != 0 &&
-            (uint64_t)(time(NULL) - tf->failing_since) * 1000 >=
+        if (tf->t->mode == TLW_MODE_ONCE && tf->pace.failing_since != 0 &&
+            (uint64_t)(time(NULL) - tf->pace.failing_since) * 1000 >=
                 tf->cfg->unreachable_after_ms) {
             tf_reset_to_committed(tf);
             tf_cycle_done(tf, 1);
@@ -1288,15 +1231,15 @@ tf_pump(struct tfollower *tf)
     }
     end = (tf->vsize + TILES_WIDTH - 1) / TILES_WIDTH; /* bundles */
     now = now_ms();
-    if (now < tf->pause_until_ms) {
+    if (now < tf->pace.pause_until_ms) {
         struct timeval tv;
-        uint64_t ms = tf->pause_until_ms - now;
+        uint64_t ms = tf->pace.pause_until_ms - now;
         tv.tv_sec = (time_t)(ms / 1000);
         tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
         evtimer_add(tf->pump_ev, &tv);
         return;
     }
-    while (tf->inflight < tf->window) {
+    while (tf->inflight < tf->pace.window) {
         uint64_t b;
         char path[TILES_PATH_MAX];
         unsigned width;
@@ -1478,9 +1421,8 @@ tfollower_new(struct tlw *t, const struct config_log *cfg, struct follower *pub,
     tf->t = t;
     tf->cfg = cfg;
     tf->pub = pub;
-    tf->window = cfg->max_concurrency > 0 ? cfg->max_concurrency : 1;
-    tf->stats.window_min = tf->window;
-    tf->nslots = (size_t)tf->window * 2;
+    follow_pace_init(&tf->pace, cfg, &tf->stats); /* config: >= 1 */
+    tf->nslots = (size_t)tf->pace.window * 2;
     tf->slots = calloc(tf->nslots, sizeof(*tf->slots));
     tf->batch_alerts = json_array();
     tf->poll_ev = evtimer_new(t->base, tf_poll_cb, tf);
@@ -1537,5 +1479,5 @@ void
 tfollower_stats(const struct tfollower *tf, struct follower_stats *out)
 {
     *out = tf->stats;
-    out->window = tf->window;
+    out->window = tf->pace.window;
 }
