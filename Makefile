@@ -30,10 +30,10 @@ demo: build
 	bash scripts/demo.sh $(BUILD)
 
 format:
-	clang-format -i merkle/*.[ch] config/*.[ch] notify/*.[ch] monitor/*.[ch] tests/*.c tests/*/*.[ch]
+	clang-format -i merkle/*.[ch] config/*.[ch] notify/*.[ch] monitor/*.[ch] monitor/*/*.[ch] tests/*.c tests/*/*.[ch]
 
 format-check:
-	clang-format --dry-run -Werror merkle/*.[ch] config/*.[ch] notify/*.[ch] monitor/*.[ch] tests/*.c tests/*/*.[ch]
+	clang-format --dry-run -Werror merkle/*.[ch] config/*.[ch] notify/*.[ch] monitor/*.[ch] monitor/*/*.[ch] tests/*.c tests/*/*.[ch]
 
 cppcheck:
 	cppcheck --quiet --enable=warning,portability --std=c11 --inline-suppr \

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "monitor/cli.h"
+#include "monitor/cli/cli.h"
 #include "monitor/log.h"
 
 static void

@@ -37,7 +37,7 @@
 #include "monitor/http.h"
 #include "monitor/log.h"
 #include "monitor/outbox.h"
-#include "monitor/store.h"
+#include "monitor/store/store.h"
 #include "notify/alert.h"
 #include "notify/render.h"
 

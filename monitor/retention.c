@@ -17,7 +17,7 @@
 #include "config/config.h"
 #include "monitor/log.h"
 #include "monitor/retention.h"
-#include "monitor/store.h"
+#include "monitor/store/store.h"
 #include "monitor/tlw.h"
 
 struct retention {

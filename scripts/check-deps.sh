@@ -4,8 +4,19 @@
 #   merkle/  OpenSSL libcrypto only; no I/O, no logging
 #   config/  libyaml, jansson, OpenSSL; no other project folder
 #   notify/  jansson, OpenSSL, libevent; never merkle/, monitor/, config/
-#   monitor/ everything; <curl/curl.h> only in monitor/http.c,
-#            <sqlite3.h> only in monitor/store.c
+#   monitor/ everything, one subfolder per concern:
+#     (root)     the daemon context (tlw), the HTTP transport, the logger,
+#                the delivery worker, retention; <curl/curl.h> only in
+#                monitor/http.c
+#     identity/  pure parsers of untrusted bytes (entry, bundle, scan,
+#                fulcio, attest, policy): no libevent, libcurl, sqlite, no
+#                transport, daemon context or logger
+#     store/     the only place that includes <sqlite3.h> (store.c); no
+#                libevent, transport or daemon context
+#     follow/    the log followers: no libcurl, no sqlite
+#     registry/  OCI client and PCR lookup: no libcurl, no sqlite
+#     report/    reports: no libcurl, no sqlite
+#     cli/       the commands: no libcurl, no sqlite
 # Libraries (merkle, config, notify) never print or exit: only monitor logs
 # and only monitor/main.c exits.
 src=${1:-.}
@@ -17,8 +28,18 @@ breach() {
     fail=1
 }
 
+# The C files of a folder, not of its subfolders.
+sources() {
+    for s in "$1"/*.c "$1"/*.h; do
+        [ -f "$s" ] && echo "$s"
+    done
+}
+
 forbid() { # folder regex what
-    hits=$(grep -nE "$2" "$1"/*.c "$1"/*.h 2>/dev/null)
+    files=$(sources "$1")
+    [ -n "$files" ] || return 0
+    # shellcheck disable=SC2086
+    hits=$(grep -nE "$2" $files 2>/dev/null)
     if [ -n "$hits" ]; then
         echo "$hits" | while IFS= read -r h; do
             echo "check-deps: $h: $3" >&2
@@ -39,13 +60,34 @@ for d in merkle config notify; do
         "only monitor/ logs and only monitor/main.c exits"
 done
 
-for f in $(grep -lE "$inc<curl/curl\.h>" merkle/* config/* notify/* monitor/* 2>/dev/null); do
+forbid monitor/identity "$inc<(curl|event2?|sqlite3)[./]" \
+    "monitor/identity/ holds pure parsers: no libevent, libcurl or sqlite"
+forbid monitor/identity "$inc\"monitor/(http|tlw|log|outbox|retention)\.h\"" \
+    "monitor/identity/ holds pure parsers: no transport, daemon context or logger"
+forbid monitor/identity "$inc\"monitor/(follow|cli|report)/" \
+    "monitor/identity/ may not use the followers, the commands or reports"
+forbid monitor/store "$inc<(curl|event2?)[./]" "monitor/store/ does no network and arms no timers"
+forbid monitor/store "$inc\"monitor/(http|tlw|outbox)\.h\"" \
+    "monitor/store/ may not use the transport or the daemon context"
+forbid monitor/store "$inc\"monitor/(follow|cli|report|registry|identity)/" \
+    "monitor/store/ is below every other monitor/ folder"
+for d in follow registry report cli; do
+    forbid monitor/$d "$inc<(curl|sqlite3)[./]" \
+        "monitor/$d/ reaches HTTP through monitor/http.h and sqlite through monitor/store/"
+done
+
+all=$(find merkle config notify monitor -name '*.[ch]' 2>/dev/null)
+# shellcheck disable=SC2086
+for f in $(grep -lE "$inc<curl/curl\.h>" $all /dev/null 2>/dev/null); do
     [ "$f" = monitor/http.c ] || breach "$f: only monitor/http.c includes <curl/curl.h>"
 done
-for f in $(grep -lE "$inc<sqlite3\.h>" merkle/* config/* notify/* monitor/* 2>/dev/null); do
-    [ "$f" = monitor/store.c ] || breach "$f: only monitor/store.c includes <sqlite3.h>"
+# shellcheck disable=SC2086
+for f in $(grep -lE "$inc<sqlite3\.h>" $all /dev/null 2>/dev/null); do
+    [ "$f" = monitor/store/store.c ] || breach "$f: only monitor/store/store.c includes <sqlite3.h>"
 done
-for f in $(grep -lE '(^|[^a-z_])(exit|_exit)[[:space:]]*\(' monitor/*.c 2>/dev/null); do
+mon=$(find monitor -name '*.c' 2>/dev/null)
+# shellcheck disable=SC2086
+for f in $(grep -lE '(^|[^a-z_])(exit|_exit)[[:space:]]*\(' $mon /dev/null 2>/dev/null); do
     [ "$f" = monitor/main.c ] || breach "$f: only monitor/main.c exits"
 done
 

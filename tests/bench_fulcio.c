@@ -19,7 +19,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#include "monitor/fulcio.h"
+#include "monitor/identity/fulcio.h"
 
 #define BENCH_MAX_CERTS 32
 

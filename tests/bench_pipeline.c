@@ -41,9 +41,9 @@
 #include "config/config.h"
 #include "config/trusted_root.h"
 #include "merkle/merkle.h"
-#include "monitor/entry.h"
-#include "monitor/policy.h"
-#include "monitor/scan.h"
+#include "monitor/identity/entry.h"
+#include "monitor/identity/policy.h"
+#include "monitor/identity/scan.h"
 
 #define BENCH_BATCH 10
 #define BENCH_WATCHED_EVERY 1000

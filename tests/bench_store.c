@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "merkle/merkle.h"
-#include "monitor/store.h"
+#include "monitor/store/store.h"
 
 #define BIG_BATCH 5000
 #define BIG_COMMITS 100

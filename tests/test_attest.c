@@ -28,7 +28,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
-#include "monitor/attest.h"
+#include "monitor/identity/attest.h"
 
 static const char *const pcr_keys[4] = {"PCR0", "PCR1", "PCR2", "PCR8"};
 

@@ -29,9 +29,9 @@
 #include "config/trusted_root.h"
 #include "merkle/merkle.h"
 #include "merkle/note.h"
-#include "monitor/bundle.h"
-#include "monitor/entry.h"
-#include "monitor/fulcio.h"
+#include "monitor/identity/bundle.h"
+#include "monitor/identity/entry.h"
+#include "monitor/identity/fulcio.h"
 
 static const char *const roots[] = {
     "fulcio/trusted_root.json",

@@ -27,8 +27,8 @@
 #include <openssl/x509.h>
 
 #include "merkle/merkle.h"
-#include "monitor/entry.h"
-#include "monitor/fulcio.h"
+#include "monitor/identity/entry.h"
+#include "monitor/identity/fulcio.h"
 
 #define MAX_FILES 32
 

@@ -34,7 +34,7 @@
 #include <openssl/x509v3.h>
 
 #include "config/trusted_root.h"
-#include "monitor/fulcio.h"
+#include "monitor/identity/fulcio.h"
 
 #define ARC "1.3.6.1.4.1.57264.1."
 

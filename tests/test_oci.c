@@ -1,5 +1,5 @@
 /*
- * test_oci.c: the OCI registry client (monitor/oci.c) against a real
+ * test_oci.c: the OCI registry client (monitor/registry/oci.c) against a real
  * registry: Debian's docker-registry on loopback behind the token proxy of
  * tests/tools/registry.py, holding artifacts pushed by tests/tools/
  * oci_push.py in the layout `oras push` 1.1 and `cosign sign` 2.x produce.
@@ -31,9 +31,9 @@
 #include <jansson.h>
 #include <openssl/sha.h>
 
-#include "monitor/attest.h"
+#include "monitor/identity/attest.h"
 #include "monitor/http.h"
-#include "monitor/oci.h"
+#include "monitor/registry/oci.h"
 
 #define REGISTRY_BIN "/usr/bin/docker-registry"
 #define RUN_LIMIT_S 20 /* no lookup takes longer on loopback */

@@ -35,7 +35,7 @@
 #include "monitor/http.h"
 #include "monitor/log.h"
 #include "monitor/outbox.h"
-#include "monitor/store.h"
+#include "monitor/store/store.h"
 #include "notify/alert.h"
 
 #define RUN_LIMIT_MS 15000

@@ -1,5 +1,5 @@
 /*
- * test_pcr.c: the PCR policy (monitor/pcr.h) over the real nitro-cli
+ * test_pcr.c: the PCR policy (monitor/registry/pcr.h) over the real nitro-cli
  * measurements of $TLOGWATCH_TESTDATA/nitro/nitro-cli-pcrs.json, read at
  * run time: the signed hello-world EIF (PCR0/1/2/8) and the sample image
  * built for x86_64 and aarch64 (PCR0/1/2).  Changed sets are made here by
@@ -20,7 +20,7 @@
 #include <jansson.h>
 
 #include "config/config.h"
-#include "monitor/pcr.h"
+#include "monitor/registry/pcr.h"
 
 struct fixture {
     json_t *root;

@@ -1,5 +1,5 @@
 /*
- * test_policy.c: the policy engine (monitor/policy.h) over real data.
+ * test_policy.c: the policy engine (monitor/identity/policy.h) over real data.
  *
  * The real Fulcio leaves of ../shared/testdata/fulcio/leaf arrive as the
  * real Rekor entries of the bundles they came from (and of the API-shaped
@@ -30,9 +30,9 @@
 #include "config/config.h"
 #include "config/trusted_root.h"
 #include "merkle/merkle.h"
-#include "monitor/bundle.h"
-#include "monitor/entry.h"
-#include "monitor/policy.h"
+#include "monitor/identity/bundle.h"
+#include "monitor/identity/entry.h"
+#include "monitor/identity/policy.h"
 #include "notify/alert.h"
 
 #define GH "https://github.com/"

@@ -26,9 +26,9 @@
 #include <jansson.h>
 
 #include "merkle/merkle.h"
-#include "monitor/report.h"
-#include "monitor/report_timer.h"
-#include "monitor/store.h"
+#include "monitor/report/report.h"
+#include "monitor/report/report_timer.h"
+#include "monitor/store/store.h"
 #include "notify/alert.h"
 
 #define T0 1700000000 /* test clock, unix seconds */

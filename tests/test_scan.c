@@ -13,8 +13,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "monitor/entry.h"
-#include "monitor/scan.h"
+#include "monitor/identity/entry.h"
+#include "monitor/identity/scan.h"
 
 #define MAXE 16
 

@@ -1,5 +1,5 @@
 /*
- * test_store.c: monitor/store.c against real sqlite files in a temporary
+ * test_store.c: monitor/store/store.c against real sqlite files in a temporary
  * directory, and real data: the Tessera test log in
  * ../shared/testdata/rekor-v2/ (its signed checkpoints, its entries, the
  * consistency proofs between its checkpoints), read at run time.
@@ -36,7 +36,7 @@
 #include <jansson.h>
 
 #include "merkle/merkle.h"
-#include "monitor/store.h"
+#include "monitor/store/store.h"
 
 #define T0 1700000000 /* test clock, unix seconds */
 

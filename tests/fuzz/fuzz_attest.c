@@ -1,5 +1,5 @@
 /*
- * fuzz_attest.c: libFuzzer target for monitor/attest.h.
+ * fuzz_attest.c: libFuzzer target for monitor/identity/attest.h.
  *
  * Two modes, by the first byte of the input:
  *  - '!': the rest is a statement (the decoded attestation); the target
@@ -22,7 +22,7 @@
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
-#include "monitor/attest.h"
+#include "monitor/identity/attest.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

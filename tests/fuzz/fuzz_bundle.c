@@ -1,6 +1,6 @@
 /*
  * fuzz_bundle.c: libFuzzer target for the Sigstore bundle parser
- * (monitor/bundle.h) and, through it, the body decoder and the checks.
+ * (monitor/identity/bundle.h) and, through it, the body decoder and the checks.
  *
  * A parsed bundle's tlog entry runs every check without a key and, when
  * $TLOGWATCH_TESTDATA is set (ctest), with the production Rekor key, so
@@ -18,8 +18,8 @@
 #include <openssl/pem.h>
 
 #include "merkle/merkle.h"
-#include "monitor/bundle.h"
-#include "monitor/entry.h"
+#include "monitor/identity/bundle.h"
+#include "monitor/identity/entry.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

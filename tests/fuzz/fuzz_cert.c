@@ -1,9 +1,9 @@
 /*
  * fuzz_cert.c: libFuzzer target for the Fulcio certificate parser
- * (monitor/fulcio.c): the auto-detecting entry point (DER, PEM, base64 of
- * PEM), the DER entry point on the same bytes, fulcio_cert_decode, and
- * chain verification of whatever parses (against the production trusted
- * root when $TLOGWATCH_TESTDATA is set).
+ * (monitor/identity/fulcio.c): the auto-detecting entry point (DER, PEM, base64
+ * of PEM), the DER entry point on the same bytes, fulcio_cert_decode, and chain
+ * verification of whatever parses (against the production trusted root when
+ * $TLOGWATCH_TESTDATA is set).
  *
  * Invariants checked beyond "no crash": every claim string is
  * NUL-terminated and free of raw control bytes (they must be escaped),
@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "config/trusted_root.h"
-#include "monitor/fulcio.h"
+#include "monitor/identity/fulcio.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

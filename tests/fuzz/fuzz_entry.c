@@ -1,6 +1,6 @@
 /*
  * fuzz_entry.c: libFuzzer target for the Rekor v1 entry parser and the
- * body decoder (monitor/entry.h).
+ * body decoder (monitor/identity/entry.h).
  *
  * Each input is used two ways: as a whole API entry for entry_parse, and
  * as body bytes for entry_body_decode.  A parsed entry's body is decoded
@@ -21,7 +21,7 @@
 #include <openssl/pem.h>
 
 #include "merkle/merkle.h"
-#include "monitor/entry.h"
+#include "monitor/identity/entry.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

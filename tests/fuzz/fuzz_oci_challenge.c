@@ -1,6 +1,6 @@
 /*
  * fuzz_oci_challenge.c: libFuzzer target for the WWW-Authenticate Bearer
- * challenge parser and the token response parser (monitor/oci.h).
+ * challenge parser and the token response parser (monitor/registry/oci.h).
  *
  * Invariants checked (abort on breach): a parsed challenge has a non-empty
  * realm and NUL-terminated fields without control bytes; a parsed token is
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "monitor/oci.h"
+#include "monitor/registry/oci.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,6 +1,6 @@
 /*
  * fuzz_oci_eif.c: libFuzzer target for the `nitro-cli describe-eif` JSON
- * parser (monitor/oci.h: oci_parse_describe_eif).
+ * parser (monitor/registry/oci.h: oci_parse_describe_eif).
  *
  * Invariants checked (abort on breach): on success PCR0 is present and
  * every present PCR is 96 lowercase hex; on failure nothing is present.
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "monitor/oci.h"
+#include "monitor/registry/oci.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

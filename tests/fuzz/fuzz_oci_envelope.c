@@ -1,7 +1,7 @@
 /*
  * fuzz_oci_envelope.c: libFuzzer target for the DSSE envelope parser of
- * cosign's attestation layers (monitor/oci.h: oci_parse_envelope), and for
- * the statement step that reads what it decodes (monitor/attest.h:
+ * cosign's attestation layers (monitor/registry/oci.h: oci_parse_envelope), and
+ * for the statement step that reads what it decodes (monitor/identity/attest.h:
  * attest_statement), as a lookup by att_payload_hash hands it on.
  *
  * Invariants checked (abort on breach): on success the payload is not
@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "monitor/attest.h"
-#include "monitor/oci.h"
+#include "monitor/identity/attest.h"
+#include "monitor/registry/oci.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

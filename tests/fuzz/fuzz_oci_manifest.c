@@ -1,6 +1,6 @@
 /*
  * fuzz_oci_manifest.c: libFuzzer target for the OCI manifest and tag list
- * parsers (monitor/oci.h: oci_parse_manifest, oci_parse_tag_list).
+ * parsers (monitor/registry/oci.h: oci_parse_manifest, oci_parse_tag_list).
  *
  * Invariants checked (abort on breach): a parsed manifest has at most
  * OCI_MAX_LAYERS layers, each with a "sha256:" + 64 lowercase hex digest
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "monitor/oci.h"
+#include "monitor/registry/oci.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

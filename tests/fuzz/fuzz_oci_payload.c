@@ -1,6 +1,6 @@
 /*
  * fuzz_oci_payload.c: libFuzzer target for cosign's simple-signing payload
- * parser (monitor/oci.h: oci_parse_simple_signing).
+ * parser (monitor/registry/oci.h: oci_parse_simple_signing).
  *
  * Invariants checked (abort on breach): on success the digest is "sha256:"
  * + 64 lowercase hex and the reference a non-empty NUL-terminated string
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "monitor/oci.h"
+#include "monitor/registry/oci.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,6 @@
 /*
- * fuzz_pcr.c: libFuzzer target for the untrusted inputs of monitor/pcr.h.
+ * fuzz_pcr.c: libFuzzer target for the untrusted inputs of
+ * monitor/registry/pcr.h.
  *
  * The whole input goes to pcr_entry_data_hash (a Rekor entry body); when
  * it is accepted, the digest must be 64 lowercase hex digits.  The input
@@ -13,7 +14,7 @@
 #include <string.h>
 
 #include "config/config.h"
-#include "monitor/pcr.h"
+#include "monitor/registry/pcr.h"
 
 #define FUZZ_PCR_MAX 4096 /* longer inputs only go to the body parser */
 

@@ -24,8 +24,8 @@
 #include "config/config.h"
 #include "config/trusted_root.h"
 #include "merkle/merkle.h"
-#include "monitor/entry.h"
-#include "monitor/policy.h"
+#include "monitor/identity/entry.h"
+#include "monitor/identity/policy.h"
 #include "notify/alert.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

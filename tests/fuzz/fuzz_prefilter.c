@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "monitor/fulcio.h"
+#include "monitor/identity/fulcio.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,7 +1,7 @@
 /*
  * fuzz_proof_file.c: libFuzzer target for the proof-file parser of
- * "tlogwatch verify" (entry_proof_file_parse in monitor/entry.h): Rekor
- * JSON ({"hashes": [...]} and the /api/v1/log/proof shape) or plain text,
+ * "tlogwatch verify" (entry_proof_file_parse in monitor/identity/entry.h):
+ * Rekor JSON ({"hashes": [...]} and the /api/v1/log/proof shape) or plain text,
  * one hex hash a line.
  *
  * Invariants checked (abort on breach): at most ENTRY_MAX_PROOF hashes; a
@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "merkle/merkle.h"
-#include "monitor/entry.h"
+#include "monitor/identity/entry.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

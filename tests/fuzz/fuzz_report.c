@@ -1,7 +1,7 @@
 /*
  * fuzz_report.c: libFuzzer target for the report renderers
- * (report_render in monitor/report.h) with hostile strings: the strings a
- * report prints come from the log (signed notes, errors) and from
+ * (report_render in monitor/report/report.h) with hostile strings: the strings
+ * a report prints come from the log (signed notes, errors) and from
  * certificates (repository, workflow, ref ...), so each renderer must
  * escape them for its format.
  *
@@ -21,7 +21,7 @@
 
 #include <jansson.h>
 
-#include "monitor/report.h"
+#include "monitor/report/report.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

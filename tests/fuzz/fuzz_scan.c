@@ -11,8 +11,8 @@
 
 #include <jansson.h>
 
-#include "monitor/entry.h"
-#include "monitor/scan.h"
+#include "monitor/identity/entry.h"
+#include "monitor/identity/scan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

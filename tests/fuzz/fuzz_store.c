@@ -1,6 +1,6 @@
 /*
  * fuzz_store.c: a state file of arbitrary bytes, opened and read through
- * every reader of monitor/store.h, then written once.  Each call either
+ * every reader of monitor/store/store.h, then written once.  Each call either
  * works or returns an error; nothing may crash, leak or read out of
  * bounds (store.h: "a corrupt or tampered file is an error, never a
  * crash").
@@ -19,7 +19,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "monitor/store.h"
+#include "monitor/store/store.h"
 
 #define FUZZ_STORE_MAX (1024 * 1024) /* larger inputs are skipped */
 

@@ -13,11 +13,11 @@
 #include "config/config.h"
 #include "config/trusted_root.h"
 #include "merkle/merkle.h"
-#include "monitor/attest.h"
-#include "monitor/entry.h"
-#include "monitor/fulcio.h"
-#include "monitor/pcr.h"
-#include "monitor/policy.h"
+#include "monitor/identity/attest.h"
+#include "monitor/identity/entry.h"
+#include "monitor/identity/fulcio.h"
+#include "monitor/registry/pcr.h"
+#include "monitor/identity/policy.h"
 #include "notify/alert.h"
 
 #define POLICY_KEY_LEN 1024     /* stable key of an alert */
@@ -657,7 +657,7 @@ policy_row_add(struct policy_batch *b, const struct policy_entry_ctx *ctx,
 }
 
 /*
- * The PCRs an intoto/dsse entry brings itself (monitor/attest.h): its
+ * The PCRs an intoto/dsse entry brings itself (monitor/identity/attest.h): its
  * attestation, once it hashes to the body's payloadHash, either carries
  * the PCRs (source "attestation": stored now, compared by pcrwatch at
  * once) or names the signed image in its subject (source "subject": the
@@ -739,8 +739,8 @@ policy_row_attestation(struct store_signing *s, const struct entry *e)
 }
 
 /*
- * A rule with pcrs: the row is stored "pending" (monitor/pcrwatch.c looks
- * the PCRs up or, for an attestation, compares them) until integrated
+ * A rule with pcrs: the row is stored "pending" (monitor/registry/pcrwatch.c
+ * looks the PCRs up or, for an attestation, compares them) until integrated
  * time + lookup_timeout (detected_at when the entry has no time).  A
  * hashedrekord's artifact_digest is the digest the entry signs
  * ("sha256:<hex>": cosign's payload, the key of the .sig search); an

@@ -26,7 +26,7 @@
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
-#include "monitor/fulcio.h"
+#include "monitor/identity/fulcio.h"
 
 /* DER body of the OID arc 1.3.6.1.4.1.57264.1 (57264 = 0x83 0xBF 0x30). */
 static const uint8_t fulcio_arc_der[] = {0x2b, 0x06, 0x01, 0x04, 0x01,

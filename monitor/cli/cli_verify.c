@@ -31,9 +31,9 @@
 
 #include "merkle/merkle.h"
 #include "merkle/note.h"
-#include "monitor/cli.h"
-#include "monitor/cli_io.h"
-#include "monitor/entry.h"
+#include "monitor/cli/cli.h"
+#include "monitor/cli/cli_io.h"
+#include "monitor/identity/entry.h"
 #include "monitor/log.h"
 
 #define VERIFY_MAX_KEYS 16

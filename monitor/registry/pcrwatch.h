@@ -8,11 +8,11 @@
  * scans the pending rows (all at start, so pending lookups survive a
  * restart, and every PCRWATCH_FULL_SCAN_MS; every PCRWATCH_SCAN_MS those
  * recorded since the last scan, through the index on recorded_at), and for each
- * one runs oci_lookup_start (monitor/oci.h), retried with exponential backoff
- * (PCRWATCH_BACKOFF_*) while the registry answers OCI_NOT_YET or OCI_ERROR,
- * until the deadline. Outcomes, each stored with store_signing_set_pcrs
- * together with its alert in one transaction (so a crash never loses or repeats
- * one):
+ * one runs oci_lookup_start (monitor/registry/oci.h), retried with exponential
+ * backoff (PCRWATCH_BACKOFF_*) while the registry answers OCI_NOT_YET or
+ * OCI_ERROR, until the deadline. Outcomes, each stored with
+ * store_signing_set_pcrs together with its alert in one transaction (so a crash
+ * never loses or repeats one):
  *  - OCI_OK, a set pcr_check allows: state "found", PCRs stored, no alert;
  *  - OCI_OK, any other set: "found" and signing.unknown_pcrs (critical),
  *    reasons naming each PCR that differs from the closest allowed set;

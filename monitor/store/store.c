@@ -20,7 +20,7 @@
 
 #include <sqlite3.h>
 
-#include "monitor/store.h"
+#include "monitor/store/store.h"
 
 #define STORE_BUSY_TIMEOUT_MS 5000
 

@@ -8,7 +8,7 @@
 #include <jansson.h>
 
 #include "config/config.h"
-#include "monitor/pcr.h"
+#include "monitor/registry/pcr.h"
 
 #define PCR_REQUIRED                                                           \
     ((1u << CONFIG_PCR0) | (1u << CONFIG_PCR1) | (1u << CONFIG_PCR2))

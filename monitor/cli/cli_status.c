@@ -11,9 +11,9 @@
 
 #include "config/config.h"
 #include "merkle/merkle.h"
-#include "monitor/cli.h"
+#include "monitor/cli/cli.h"
 #include "monitor/outbox.h"
-#include "monitor/store.h"
+#include "monitor/store/store.h"
 #include "notify/alert.h"
 
 #define STATUS_SIGNINGS 5 /* latest signings shown per watch rule */

@@ -24,7 +24,7 @@
 
 #include "merkle/merkle.h"
 #include "merkle/note.h"
-#include "monitor/entry.h"
+#include "monitor/identity/entry.h"
 
 /* Largest base64-of-PEM verifier inside a body that we decode. */
 #define ENTRY_MAX_VERIFIER (64 * 1024)

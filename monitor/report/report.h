@@ -35,7 +35,7 @@
 
 #include <jansson.h>
 
-#include "monitor/store.h"
+#include "monitor/store/store.h"
 
 #define REPORT_SCHEMA "tlogwatch.report/v1"
 

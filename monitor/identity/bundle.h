@@ -33,7 +33,7 @@
 
 #include <jansson.h>
 
-#include "monitor/entry.h"
+#include "monitor/identity/entry.h"
 
 #define BUNDLE_MEDIA_TYPE_PREFIX "application/vnd.dev.sigstore.bundle"
 #define BUNDLE_MEDIA_TYPE_MAX 96

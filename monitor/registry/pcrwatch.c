@@ -17,12 +17,12 @@
 #include <jansson.h>
 
 #include "config/config.h"
-#include "monitor/attest.h"
+#include "monitor/identity/attest.h"
 #include "monitor/log.h"
-#include "monitor/oci.h"
-#include "monitor/pcr.h"
-#include "monitor/pcrwatch.h"
-#include "monitor/store.h"
+#include "monitor/registry/oci.h"
+#include "monitor/registry/pcr.h"
+#include "monitor/registry/pcrwatch.h"
+#include "monitor/store/store.h"
 #include "monitor/tlw.h"
 #include "notify/alert.h"
 

@@ -41,7 +41,7 @@
  *     per watched signing.
  *  7. A rule with `pcrs:` stores its rows with pcrs_state "pending", a
  *     deadline (integrated time + lookup_timeout) and the hashedrekord's
- *     signed digest as artifact_digest: monitor/pcrwatch.h looks the
+ *     signed digest as artifact_digest: monitor/registry/pcrwatch.h looks the
  *     PCRs up later, whatever the verdict.
  *
  * Invariants:
@@ -63,7 +63,7 @@
 
 #include <jansson.h>
 
-#include "monitor/store.h"
+#include "monitor/store/store.h"
 
 struct config;
 struct config_trusted_root;

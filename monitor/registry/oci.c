@@ -29,7 +29,7 @@
 
 #include "merkle/merkle.h"
 #include "monitor/http.h"
-#include "monitor/oci.h"
+#include "monitor/registry/oci.h"
 
 #define OCI_ACCEPT_MANIFEST                                                    \
     "application/vnd.oci.image.manifest.v1+json, "                             \

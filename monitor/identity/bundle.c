@@ -11,8 +11,8 @@
 #include <string.h>
 
 #include "merkle/merkle.h"
-#include "monitor/bundle.h"
-#include "monitor/entry.h"
+#include "monitor/identity/bundle.h"
+#include "monitor/identity/entry.h"
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -12,9 +12,9 @@
 #include <time.h>
 
 #include "config/config.h"
-#include "monitor/cli.h"
-#include "monitor/report.h"
-#include "monitor/store.h"
+#include "monitor/cli/cli.h"
+#include "monitor/report/report.h"
+#include "monitor/store/store.h"
 
 #define REPORT_DEFAULT_SINCE "24h"
 

@@ -15,7 +15,7 @@
 
 #include "config/config.h"
 #include "merkle/merkle.h"
-#include "monitor/report.h"
+#include "monitor/report/report.h"
 #include "notify/alert.h"
 
 /* ---- growable text buffer ------------------------------------------- */

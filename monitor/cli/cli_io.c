@@ -12,8 +12,8 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
-#include "monitor/cli_io.h"
-#include "monitor/entry.h"
+#include "monitor/cli/cli_io.h"
+#include "monitor/identity/entry.h"
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -7,7 +7,7 @@
  *    body's payloadHash, then the statement: nothing of the attestation is
  *    parsed before its hash matches what the tree proves (attest_statement
  *    is that last step alone, for bytes whose hash a caller checked: the
- *    statement found in a registry's .att manifest, monitor/oci.c);
+ *    statement found in a registry's .att manifest, monitor/registry/oci.c);
  *  - every JSON document is parsed with JSON_REJECT_DUPLICATES, after a
  *    size check, and walked only after a depth check (ATTEST_MAX_DEPTH);
  *  - out->why is built from fixed text, names of places chosen here,
@@ -23,8 +23,8 @@
 #include <jansson.h>
 #include <openssl/sha.h>
 
-#include "monitor/attest.h"
-#include "monitor/entry.h"
+#include "monitor/identity/attest.h"
+#include "monitor/identity/entry.h"
 
 #define ATTEST_NPCR 4
 #define ATTEST_REQUIRED 0x7u /* PCR0, PCR1, PCR2 */

@@ -18,9 +18,9 @@
 
 #include "config/config.h"
 #include "monitor/log.h"
-#include "monitor/report.h"
-#include "monitor/report_timer.h"
-#include "monitor/store.h"
+#include "monitor/report/report.h"
+#include "monitor/report/report_timer.h"
+#include "monitor/store/store.h"
 #include "monitor/tlw.h"
 #include "notify/alert.h"
 

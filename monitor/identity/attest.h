@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "monitor/oci.h" /* struct oci_pcrs */
+#include "monitor/registry/oci.h" /* struct oci_pcrs */
 
 #define ATTEST_MAX_BYTES (384u * 1024) /* decoded attestation */
 #define ATTEST_WHY_MAX 256

@@ -36,11 +36,11 @@
 #include "config/trusted_root.h"
 #include "merkle/merkle.h"
 #include "merkle/note.h"
-#include "monitor/bundle.h"
-#include "monitor/cli.h"
-#include "monitor/cli_io.h"
-#include "monitor/entry.h"
-#include "monitor/fulcio.h"
+#include "monitor/identity/bundle.h"
+#include "monitor/cli/cli.h"
+#include "monitor/cli/cli_io.h"
+#include "monitor/identity/entry.h"
+#include "monitor/identity/fulcio.h"
 #include "monitor/log.h"
 
 #define INSPECT_MAX_KEYFILE (64 * 1024)

@@ -16,7 +16,7 @@
 
 #include "config/config.h"
 #include "config/trusted_root.h"
-#include "monitor/cli.h"
+#include "monitor/cli/cli.h"
 
 #define CHECK_LINE_MAX 4096 /* one printed error line */
 

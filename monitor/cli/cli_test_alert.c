@@ -19,7 +19,7 @@
 #include <event2/event.h>
 
 #include "config/config.h"
-#include "monitor/cli.h"
+#include "monitor/cli/cli.h"
 #include "monitor/http.h"
 #include "monitor/outbox.h"
 #include "notify/alert.h"

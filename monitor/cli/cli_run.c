@@ -12,7 +12,7 @@
 
 #include <event2/event.h>
 
-#include "monitor/cli.h"
+#include "monitor/cli/cli.h"
 #include "monitor/http.h"
 #include "monitor/log.h"
 #include "monitor/tlw.h"

@@ -28,8 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "monitor/entry.h"
-#include "monitor/scan.h"
+#include "monitor/identity/entry.h"
+#include "monitor/identity/scan.h"
 
 struct scanner {
     const char *p;

@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "monitor/cli.h"
+#include "monitor/cli/cli.h"
 
 static const struct cli_command cli_commands[] = {
     {"verify", cli_verify},
