@@ -52,7 +52,7 @@ static const char *const log_keys[] = {"name",        "kind",
                                        "url",         "poll_interval",
                                        "start",       "max_concurrency",
                                        "stale_after", "unreachable_after",
-                                       NULL};
+                                       "withhold_after", NULL};
 static const char *const watch_keys[] = {
     "name",  "repository", "repository_id",   "issuer",
     "allow", "pcrs",       "record_expected", NULL};
@@ -794,6 +794,7 @@ cv_log(struct cv *cv, const struct config_node *v, const char *path,
     l->max_concurrency = CONFIG_DEFAULT_MAX_CONCURRENCY;
     l->stale_after_ms = CONFIG_DEFAULT_STALE_AFTER_MS;
     l->unreachable_after_ms = CONFIG_DEFAULT_UNREACHABLE_AFTER_MS;
+    l->withhold_after_ms = CONFIG_DEFAULT_WITHHOLD_AFTER_MS;
     if (cv_map(cv, v, path, log_keys) != 0) {
         return;
     }
@@ -822,6 +823,13 @@ cv_log(struct cv *cv, const struct config_node *v, const char *path,
     if ((n = config_tree_get(v, "unreachable_after")) != NULL) {
         cv_join(p, sizeof(p), path, "unreachable_after");
         (void)cv_duration(cv, n, p, &l->unreachable_after_ms);
+    }
+    if ((n = config_tree_get(v, "withhold_after")) != NULL) {
+        cv_join(p, sizeof(p), path, "withhold_after");
+        if (cv_duration(cv, n, p, &l->withhold_after_ms) == 0 &&
+            l->withhold_after_ms < CONFIG_MIN_WITHHOLD_AFTER_MS) {
+            cv_err(cv, n, p, "must be at least 10s");
+        }
     }
     if ((n = config_tree_get(v, "max_concurrency")) != NULL) {
         cv_join(p, sizeof(p), path, "max_concurrency");

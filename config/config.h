@@ -86,6 +86,8 @@
 #define CONFIG_DEFAULT_MAX_CONCURRENCY 8
 #define CONFIG_DEFAULT_STALE_AFTER_MS (3600ULL * 1000)
 #define CONFIG_DEFAULT_UNREACHABLE_AFTER_MS (600ULL * 1000)
+#define CONFIG_DEFAULT_WITHHOLD_AFTER_MS (600ULL * 1000)
+#define CONFIG_MIN_WITHHOLD_AFTER_MS (10ULL * 1000)
 #define CONFIG_DEFAULT_LOOKUP_TIMEOUT_MS (900ULL * 1000)
 #define CONFIG_DEFAULT_EXEC_TIMEOUT_MS (30ULL * 1000)
 
@@ -154,6 +156,7 @@ struct config_log {
     unsigned max_concurrency;      /* 1..64, default 8 */
     uint64_t stale_after_ms;       /* default 1h */
     uint64_t unreachable_after_ms; /* default 10m */
+    uint64_t withhold_after_ms;    /* default 10m, at least 10s */
 };
 
 struct config_pcr_set {

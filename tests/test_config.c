@@ -322,7 +322,8 @@ config_equal(const struct config *a, const struct config *b)
             x->start_index != y->start_index ||
             x->max_concurrency != y->max_concurrency ||
             x->stale_after_ms != y->stale_after_ms ||
-            x->unreachable_after_ms != y->unreachable_after_ms) {
+            x->unreachable_after_ms != y->unreachable_after_ms ||
+            x->withhold_after_ms != y->withhold_after_ms) {
             return 0;
         }
     }
@@ -425,6 +426,7 @@ test_default_config(void **state)
     assert_int_equal(cfg->logs[0].max_concurrency, 8);
     assert_int_equal(cfg->logs[0].stale_after_ms, 3600000);
     assert_int_equal(cfg->logs[0].unreachable_after_ms, 600000);
+    assert_int_equal(cfg->logs[0].withhold_after_ms, 600000);
 
     assert_int_equal(cfg->n_watch, 1);
     w = config_watch_find(cfg, "nitro-sandbox");
@@ -522,6 +524,8 @@ check_full(const struct config *cfg, const char *dir)
     assert_int_equal(cfg->logs[1].max_concurrency, 4);
     assert_int_equal(cfg->logs[1].stale_after_ms, 7200000);
     assert_int_equal(cfg->logs[1].unreachable_after_ms, 900000);
+    assert_int_equal(cfg->logs[0].withhold_after_ms, 600000);
+    assert_int_equal(cfg->logs[1].withhold_after_ms, 300000);
 
     assert_int_equal(cfg->n_watch, 1);
     w = &cfg->watch[0];
@@ -796,6 +800,12 @@ static const struct bad_case bad_cases[] = {
     {"logs:\n  - name: r\n    url: https://x.example\n    stale_after: "
      "1h1d\n",
      "1h1d", 1, "logs[0].stale_after: bad duration '1h1d': each unit"},
+    {"logs:\n  - name: r\n    url: https://x.example\n    withhold_after: "
+     "9s\n",
+     "9s", 1, "logs[0].withhold_after: must be at least 10s"},
+    {"logs:\n  - name: r\n    url: https://x.example\n    withhold_after: "
+     "10\n",
+     "10", 1, "logs[0].withhold_after: bad duration '10': missing unit"},
     /* retention */
     {BASE_LOG "retention:\n  checkpoint: 400d\n", "checkpoint", 1,
      "retention: unknown key 'checkpoint'"},
