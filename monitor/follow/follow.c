@@ -148,7 +148,7 @@ struct follower {
     struct event *pump_ev;
 
     /* Liveness. */
-    int64_t last_growth; /* wall time the verified size last grew */
+    uint64_t last_growth_ms; /* monotonic: the verified size last grew */
     int once_done;
     int stopped; /* an alert stopped progress until the next poll */
 
@@ -313,6 +313,45 @@ follow_evidence_new(const char *old_note, const char *new_note,
 /* ---- keys ------------------------------------------------------------ */
 
 /* "https://Host:443/" and "https://host:443" name the same log. */
+const char *
+follow_checkpoint_impossible(const struct merkle_checkpoint *cp,
+                             uint64_t offset, const char *pinned_origin)
+{
+    if (cp->size >= FOLLOW_MAX_TREE_SIZE) {
+        return "its size is 2^63 or more: no log can have grown to it";
+    }
+    if (offset >= FOLLOW_MAX_TREE_SIZE ||
+        cp->size >= FOLLOW_MAX_TREE_SIZE - offset) {
+        return "its entries would end beyond virtual index 2^63";
+    }
+    if (pinned_origin != NULL && pinned_origin[0] != '\0' &&
+        strcmp(cp->origin, pinned_origin) != 0) {
+        return "its origin is not the log's";
+    }
+    return NULL;
+}
+
+void
+follow_raise_impossible(struct tlw *t, const char *log_name, int64_t log_id,
+                        const char *origin, const char *old_note,
+                        const char *note, size_t note_len, const char *why)
+{
+    uint8_t h[MERKLE_HASH_LEN];
+    char hex[2 * MERKLE_HASH_LEN + 1], key[256], msg[1024];
+    char *copy = strndup(note, note_len);
+
+    merkle_leaf_hash((const uint8_t *)note, note_len, h);
+    hexs(h, MERKLE_HASH_LEN, hex, sizeof(hex));
+    snprintf(key, sizeof(key), "impossible|%s", hex);
+    snprintf(msg, sizeof(msg),
+             "Log %s signed a checkpoint that cannot be a tree of this log: "
+             "%s",
+             log_name, why);
+    follow_raise_log_alert(t, log_name, log_id, origin, "log.inconsistent", key,
+                           msg, follow_evidence_new(old_note, copy, NULL, 0));
+    free(copy);
+}
+
 int
 follow_same_url(const char *a, const char *b)
 {
@@ -461,54 +500,70 @@ follow_response_ok(struct follower *f, const struct http_response *resp,
 void
 follow_liveness_update(struct tlw *t, const struct config_log *cfg,
                        int64_t log_id, const char *origin, int has_cp,
-                       uint64_t vsize, int64_t last_growth,
-                       int64_t *failing_since, unsigned *once_failures, int ok)
+                       uint64_t vsize, uint64_t last_growth_ms,
+                       struct follow_pace *p, int ok)
 {
-    int64_t now = time(NULL);
+    uint64_t now = now_ms();
+    int64_t wall = time(NULL);
     char key[1024], msg[1024];
 
     if (ok) {
-        *failing_since = 0;
-        *once_failures = 0;
-        if (log_id != 0 && store_log_success(t->store, log_id, now) != 0) {
+        p->failing_since_ms = 0;
+        p->failing_since = 0;
+        p->once_failures = 0;
+        if (log_id != 0 && store_log_success(t->store, log_id, wall) != 0) {
             tlw_fatal(t, store_errmsg(t->store));
         }
     } else {
-        if (*failing_since == 0) {
-            *failing_since = now;
+        if (p->failing_since_ms == 0) {
+            p->failing_since_ms = now;
+            p->failing_since = wall;
         }
-        if ((uint64_t)(now - *failing_since) * 1000 >=
-            cfg->unreachable_after_ms) {
+        if (now - p->failing_since_ms >= cfg->unreachable_after_ms) {
+            /* The id names the outage by its wall-clock start; how long
+             * it lasted is measured on the monotonic clock. */
             snprintf(key, sizeof(key), "unreachable|%lld",
-                     (long long)*failing_since);
+                     (long long)p->failing_since);
             snprintf(msg, sizeof(msg),
-                     "Log %s has been unreachable since %lld (%lld s)",
-                     cfg->name, (long long)*failing_since,
-                     (long long)(now - *failing_since));
+                     "Log %s has been unreachable since %lld (%llu s)",
+                     cfg->name, (long long)p->failing_since,
+                     (unsigned long long)((now - p->failing_since_ms) / 1000));
             follow_raise_log_alert(t, cfg->name, log_id, origin,
                                    "log.unreachable", key, msg, NULL);
         }
     }
-    if (has_cp && last_growth != 0 &&
-        (uint64_t)(now - last_growth) * 1000 >= cfg->stale_after_ms) {
+    if (has_cp && last_growth_ms != 0 &&
+        now - last_growth_ms >= cfg->stale_after_ms) {
         snprintf(key, sizeof(key), "stale|%s|%llu", origin,
                  (unsigned long long)vsize);
         snprintf(msg, sizeof(msg),
                  "Log %s has signed no checkpoint newer than size %llu "
-                 "for %lld s",
+                 "for %llu s",
                  cfg->name, (unsigned long long)vsize,
-                 (long long)(now - last_growth));
+                 (unsigned long long)((now - last_growth_ms) / 1000));
         follow_raise_log_alert(t, cfg->name, log_id, origin, "log.stale", key,
                                msg, NULL);
     }
+}
+
+int
+follow_failing_for(const struct follow_pace *p, uint64_t ms)
+{
+    return p->failing_since_ms != 0 && now_ms() - p->failing_since_ms >= ms;
+}
+
+uint64_t
+follow_now_ms(void)
+{
+    return now_ms();
 }
 
 static void
 follow_liveness(struct follower *f, int ok)
 {
     follow_liveness_update(f->t, f->cfg, f->cur.log_id, f->cur.origin,
-                           f->cur.has_cp, f->cur.vsize, f->last_growth,
-                           &f->pace.failing_since, &f->pace.once_failures, ok);
+                           f->cur.has_cp, f->cur.vsize, f->last_growth_ms,
+                           &f->pace, ok);
 }
 
 /* ---- pacing (shared with follow_tiles.c) --------------------------- */
@@ -564,6 +619,7 @@ void
 follow_pace_success(struct follow_pace *p, const struct config_log *cfg)
 {
     p->fail_streak = 0;
+    p->failing_since_ms = 0;
     p->failing_since = 0;
     p->once_failures = 0;
     if (p->window < cfg->max_concurrency) {
@@ -591,9 +647,7 @@ follow_pace_poll_failed(struct follow_pace *p, struct tlw *t,
     }
     if (t->mode == TLW_MODE_ONCE) {
         if ((!throttled && ++p->once_failures >= FOLLOW_ONCE_MAX_FAILURES) ||
-            (p->failing_since != 0 &&
-             (uint64_t)(time(NULL) - p->failing_since) * 1000 >=
-                 cfg->unreachable_after_ms)) {
+            follow_failing_for(p, cfg->unreachable_after_ms)) {
             return 1;
         }
         if (!throttled) {
@@ -674,10 +728,10 @@ follow_poll_cb(evutil_socket_t fd, short what, void *arg)
  */
 static int
 follow_verify_head(struct follower *f, const char *tree_id, const char *note,
-                   size_t note_len, struct head *out)
+                   size_t note_len, uint64_t offset, struct head *out)
 {
     enum merkle_result r;
-    const char *dash;
+    const char *dash, *why;
     char key[1024], msg[1024];
 
     memset(out, 0, sizeof(*out));
@@ -708,8 +762,20 @@ follow_verify_head(struct follower *f, const char *tree_id, const char *note,
         return -1;
     }
     dash = strstr(out->cp.origin, " - ");
-    if (dash == NULL || strcmp(dash + 3, tree_id) != 0) {
-        follow_error(f, "checkpoint origin does not name tree %s", tree_id);
+    why = follow_checkpoint_impossible(
+        &out->cp, offset,
+        strcmp(tree_id, f->cur.tree_id) == 0 ? f->cur.origin : NULL);
+    if (why == NULL && (dash == NULL || strcmp(dash + 3, tree_id) != 0)) {
+        why = "its origin does not name the tree it is served for";
+    }
+    if (why != NULL) {
+        /* Validly signed, so evidence of a misbehaving log, never a
+         * reason to stop anything but this log's progress. */
+        follow_raise_impossible(f->t, f->cfg->name, f->cur.log_id,
+                                f->cur.origin[0] ? f->cur.origin
+                                                 : out->cp.origin,
+                                f->cur.vnote, note, note_len, why);
+        f->stopped = 1;
         return -1;
     }
     if (strlen(tree_id) >= sizeof(out->tree_id)) {
@@ -727,7 +793,8 @@ follow_verify_head(struct follower *f, const char *tree_id, const char *note,
 
 /* Parse a tree head object {treeID, treeSize, signedTreeHead, rootHash}. */
 static int
-follow_parse_head(struct follower *f, json_t *o, struct head *out)
+follow_parse_head(struct follower *f, json_t *o, uint64_t offset,
+                  struct head *out)
 {
     const char *tid = json_string_value(json_object_get(o, "treeID"));
     json_t *sth = json_object_get(o, "signedTreeHead");
@@ -740,7 +807,7 @@ follow_parse_head(struct follower *f, json_t *o, struct head *out)
         return -1;
     }
     if (follow_verify_head(f, tid, json_string_value(sth),
-                           json_string_length(sth), out) != 0) {
+                           json_string_length(sth), offset, out) != 0) {
         return -1;
     }
     if (json_integer_value(size) < 0 ||
@@ -789,8 +856,8 @@ follow_on_log(struct follower *f, const struct http_response *resp)
         goto fail;
     }
     for (i = 0; i < json_array_size(inactive); i++) {
-        if (follow_parse_head(f, json_array_get(inactive, i), &v.inactive[i]) !=
-            0) {
+        if (follow_parse_head(f, json_array_get(inactive, i), offset,
+                              &v.inactive[i]) != 0) {
             v.ninactive = i;
             goto fail;
         }
@@ -798,7 +865,7 @@ follow_on_log(struct follower *f, const struct http_response *resp)
         offset += v.inactive[i].cp.size;
         v.ninactive = i + 1;
     }
-    if (follow_parse_head(f, root, &v.active) != 0) {
+    if (follow_parse_head(f, root, offset, &v.active) != 0) {
         goto fail;
     }
     v.active.offset = offset;
@@ -926,7 +993,7 @@ follow_record(struct follower *f, const struct head *h,
         return -1;
     }
     if (!f->cur.has_cp || h->cp.size > f->cur.vsize) {
-        f->last_growth = time(NULL);
+        f->last_growth_ms = now_ms();
     }
     shard_set_cp(&f->cur, h);
     if (f->has_cursor && h->cp.size > f->next - f->cur.offset) {
@@ -2014,7 +2081,7 @@ follow_resume(struct follower *f, char *err, size_t errlen)
             f->cur.final = 1;
         }
     }
-    f->last_growth = time(NULL);
+    f->last_growth_ms = now_ms();
     log_info("%s: resuming shard %s at virtual index %llu (verified size "
              "%llu)",
              f->cfg->name, f->cur.origin, (unsigned long long)f->next,

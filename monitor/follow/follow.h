@@ -37,6 +37,7 @@
 #include <jansson.h>
 
 #include "merkle/merkle.h"
+#include "merkle/note.h"
 
 struct tlw;
 struct config_log;
@@ -79,6 +80,30 @@ const char *follower_name(const struct follower *f);
 
 /* ---- shared by the Rekor v1 follower and the v2 one (follow_tiles.c) -- */
 
+/* Sizes and virtual indexes of a log stay below this (sqlite is signed,
+ * and no log grows to it). */
+#define FOLLOW_MAX_TREE_SIZE ((uint64_t)1 << 63)
+
+/*
+ * Can the validly signed checkpoint cp be a tree of this log?  NULL when
+ * it can, else why not: a size of 2^63 or more, entries that would end
+ * beyond virtual index 2^63 (offset: the virtual index of its local 0),
+ * or an origin other than pinned_origin (NULL or "": not pinned yet).
+ */
+const char *follow_checkpoint_impossible(const struct merkle_checkpoint *cp,
+                                         uint64_t offset,
+                                         const char *pinned_origin);
+/*
+ * Raise log.inconsistent for such a checkpoint (note, note_len: its
+ * signed note), with the last verified note (old_note, may be NULL) as
+ * evidence; id stable per note, so a log that keeps serving it raises it
+ * once.
+ */
+void follow_raise_impossible(struct tlw *t, const char *log_name,
+                             int64_t log_id, const char *origin,
+                             const char *old_note, const char *note,
+                             size_t note_len, const char *why);
+
 /* "https://Host:443/" and "https://host:443" name the same log. */
 int follow_same_url(const char *a, const char *b);
 
@@ -107,11 +132,12 @@ void follow_raise_log_alert(struct tlw *t, const char *log_name, int64_t log_id,
  * FOLLOW_BACKOFF_MAX_MS), and the liveness counters once uses to give up.
  */
 struct follow_pace {
-    unsigned window;         /* requests that may be in flight */
-    unsigned fail_streak;    /* throttles since the last success */
-    uint64_t pause_until_ms; /* monotonic: no requests before */
-    int64_t failing_since;   /* wall time of the first failure, 0: ok */
-    unsigned once_failures;  /* once: non-throttle failures in a row */
+    unsigned window;           /* requests that may be in flight */
+    unsigned fail_streak;      /* throttles since the last success */
+    uint64_t pause_until_ms;   /* monotonic: no requests before */
+    uint64_t failing_since_ms; /* monotonic: the first failure, 0: ok */
+    int64_t failing_since;     /* its wall time (alert id and text) */
+    unsigned once_failures;    /* once: non-throttle failures in a row */
 };
 
 /* window = cfg->max_concurrency, nothing failing; stats->window_min too. */
@@ -139,17 +165,22 @@ int follow_pace_poll_failed(struct follow_pace *p, struct tlw *t,
                             struct follower_stats *stats, uint64_t *wait_ms);
 
 /*
- * After a request: ok records a success (store) and clears *failing_since
- * and *once_failures; a failure starts *failing_since and raises
+ * After a request: ok records a success (store) and clears the failure
+ * counters of p; a failure starts p's failing time and raises
  * log.unreachable once it is older than cfg->unreachable_after.  Either
  * way log.stale is raised when the verified size (has_cp) has not grown
- * since last_growth for cfg->stale_after.
+ * since last_growth_ms (monotonic) for cfg->stale_after.  Deadlines are
+ * measured on the monotonic clock, so a step of the wall clock neither
+ * fires nor suppresses them.
  */
 void follow_liveness_update(struct tlw *t, const struct config_log *cfg,
                             int64_t log_id, const char *origin, int has_cp,
-                            uint64_t vsize, int64_t last_growth,
-                            int64_t *failing_since, unsigned *once_failures,
-                            int ok);
+                            uint64_t vsize, uint64_t last_growth_ms,
+                            struct follow_pace *p, int ok);
+/* Has p been failing for at least ms (monotonic)? */
+int follow_failing_for(const struct follow_pace *p, uint64_t ms);
+/* The monotonic clock every follower deadline uses, in milliseconds. */
+uint64_t follow_now_ms(void);
 
 /*
  * Commit the cursor [from, to) with its compact range, root checks, the

@@ -143,7 +143,7 @@ struct tfollower {
 
     struct event *poll_ev, *pump_ev;
 
-    int64_t last_growth;
+    uint64_t last_growth_ms; /* monotonic: the verified size last grew */
     int once_done;
     int stopped;
     int mismatch; /* set by the bundle callback */
@@ -404,8 +404,7 @@ static void
 tf_liveness(struct tfollower *tf, int ok)
 {
     follow_liveness_update(tf->t, tf->cfg, tf->log_id, tf->origin, tf->has_cp,
-                           tf->vsize, tf->last_growth, &tf->pace.failing_since,
-                           &tf->pace.once_failures, ok);
+                           tf->vsize, tf->last_growth_ms, &tf->pace, ok);
 }
 
 static void
@@ -516,7 +515,7 @@ tf_record(struct tfollower *tf, const char *note, size_t note_len,
         return -1;
     }
     if (!tf->has_cp || cp->size > tf->vsize) {
-        tf->last_growth = time(NULL);
+        tf->last_growth_ms = now_ms();
     }
     free(tf->vnote);
     tf->vnote = copy;
@@ -794,6 +793,7 @@ tf_on_checkpoint(struct tfollower *tf, const struct http_response *resp)
 {
     struct merkle_checkpoint cp;
     enum merkle_result r;
+    const char *why;
     char key[1024], msg[1024], r1[65], r2[65];
 
     tf->polling = 0;
@@ -826,15 +826,16 @@ tf_on_checkpoint(struct tfollower *tf, const struct http_response *resp)
         tf_poll_failed(tf, NULL);
         return;
     }
-    if (tf->log_id != 0 && strcmp(cp.origin, tf->origin) != 0) {
-        tf_error(tf, "checkpoint origin \"%s\" is not the log's \"%s\"",
-                 cp.origin, tf->origin);
-        tf_poll_failed(tf, NULL);
-        return;
-    }
-    if (cp.size >= TILES_MAX_SIZE) {
-        tf_error(tf, "checkpoint size out of range");
-        tf_poll_failed(tf, NULL);
+    why = follow_checkpoint_impossible(&cp, 0,
+                                       tf->log_id != 0 ? tf->origin : NULL);
+    if (why != NULL) {
+        /* Validly signed: evidence against this log, which keeps being
+         * polled; nothing else stops. */
+        follow_raise_impossible(tf->t, tf->cfg->name, tf->log_id,
+                                tf->log_id != 0 ? tf->origin : cp.origin,
+                                tf->vnote, resp->body, resp->body_len, why);
+        tf->stopped = 1;
+        tf_cycle_done(tf, 0);
         return;
     }
     if (tf_open_log(tf, cp.origin) != 0) {
@@ -1183,9 +1184,8 @@ tf_on_bundle(struct tfollower *tf, struct treq *r,
         tf_retry_push(tf, r->c.index);
         tf_throttle(tf, resp);
         tf_liveness(tf, 0);
-        if (tf->t->mode == TLW_MODE_ONCE && tf->pace.failing_since != 0 &&
-            (uint64_t)(time(NULL) - tf->pace.failing_since) * 1000 >=
-                tf->cfg->unreachable_after_ms) {
+        if (tf->t->mode == TLW_MODE_ONCE &&
+            follow_failing_for(&tf->pace, tf->cfg->unreachable_after_ms)) {
             tf_reset_to_committed(tf);
             tf_cycle_done(tf, 1);
         }
@@ -1401,7 +1401,7 @@ tf_resume(struct tfollower *tf, char *err, size_t errlen)
     }
     store_checkpoint_row_free(&row);
     tf->committed_next = tf->next;
-    tf->last_growth = time(NULL);
+    tf->last_growth_ms = now_ms();
     log_info("%s: resuming %s at index %llu (verified size %llu)",
              tf->cfg->name, tf->origin, (unsigned long long)tf->next,
              (unsigned long long)tf->vsize);
