@@ -48,11 +48,16 @@ struct cv {
 static const char *const root_keys[] = {
     "state",     "trusted_root", "logs", "watch",     "notify",
     "heartbeat", "report",       "http", "retention", NULL};
-static const char *const log_keys[] = {"name",        "kind",
-                                       "url",         "poll_interval",
-                                       "start",       "max_concurrency",
-                                       "stale_after", "unreachable_after",
-                                       "withhold_after", NULL};
+static const char *const log_keys[] = {"name",
+                                       "kind",
+                                       "url",
+                                       "poll_interval",
+                                       "start",
+                                       "max_concurrency",
+                                       "stale_after",
+                                       "unreachable_after",
+                                       "withhold_after",
+                                       NULL};
 static const char *const watch_keys[] = {
     "name",  "repository", "repository_id",   "issuer",
     "allow", "pcrs",       "record_expected", NULL};
