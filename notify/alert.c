@@ -34,6 +34,9 @@ static const struct notify_alert_type alert_types[] = {
      "no newer checkpoint for longer than allowed"},
     {"log.unreachable", NOTIFY_WARNING,
      "requests failing for longer than allowed"},
+    {"log.entries_withheld", NOTIFY_CRITICAL,
+     "a committed entry the log does not return for withhold_after (the "
+     "cursor waits; entries after it are still read)"},
     {"entry.malformed", NOTIFY_INFO,
      "an entry could not be decoded (recorded, never blocks the cursor)"},
     {"monitor.test", NOTIFY_INFO, "test alert (tlogwatch test-alert)"},

@@ -37,6 +37,7 @@
 #include "monitor/identity/entry.h"
 #include "monitor/follow/follow.h"
 #include "monitor/follow/follow_tiles.h"
+#include "monitor/follow/withhold.h"
 #include "monitor/http.h"
 #include "monitor/log.h"
 #include "monitor/identity/scan.h"
@@ -135,8 +136,10 @@ struct follower {
     uint64_t fetch_next; /* next virtual index never requested */
     uint64_t *retry;     /* indexes to ask for again */
     size_t nretry, retry_cap;
+    struct withhold wh;   /* indexes the log left out: backoff, verdict */
     struct entry **slots; /* reorder ring, nslots */
     size_t nslots;
+    size_t slot_bytes; /* body bytes held in slots: bounds the look-ahead */
     struct follow_pace pace; /* window, backoff, once's failure count */
     unsigned inflight;
 
@@ -177,6 +180,13 @@ hexs(const uint8_t *b, size_t n, char *out, size_t outcap)
     if (merkle_hex_encode(b, n, out, outcap) < 0 && outcap > 0) {
         out[0] = '\0';
     }
+}
+
+/* What an entry in the reorder ring holds, for the look-ahead bound. */
+static size_t
+entry_bytes(const struct entry *e)
+{
+    return sizeof(*e) + e->body_len + e->attestation_b64_len;
 }
 
 static void
@@ -350,6 +360,62 @@ follow_raise_impossible(struct tlw *t, const char *log_name, int64_t log_id,
     follow_raise_log_alert(t, log_name, log_id, origin, "log.inconsistent", key,
                            msg, follow_evidence_new(old_note, copy, NULL, 0));
     free(copy);
+}
+
+static void
+rfc3339(int64_t t, char *out, size_t cap)
+{
+    struct tm tm;
+    time_t tt = (time_t)t;
+
+    if (gmtime_r(&tt, &tm) == NULL ||
+        strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) {
+        snprintf(out, cap, "%lld", (long long)t);
+    }
+}
+
+void
+follow_raise_withheld(struct tlw *t, const struct config_log *cfg,
+                      int64_t log_id, const char *origin, const char *note,
+                      uint64_t first_index, uint64_t last_index,
+                      const struct withhold_unit *u)
+{
+    char key[512], msg[1024], t1[32], t2[32], what[96];
+    json_t *ev = json_object();
+
+    rfc3339(u->first_wall, t1, sizeof(t1));
+    rfc3339(u->last_wall, t2, sizeof(t2));
+    if (first_index == last_index) {
+        snprintf(what, sizeof(what), "entry %llu",
+                 (unsigned long long)first_index);
+    } else {
+        snprintf(what, sizeof(what), "entries %llu-%llu",
+                 (unsigned long long)first_index,
+                 (unsigned long long)last_index);
+    }
+    snprintf(key, sizeof(key), "withheld|%s|%llu", origin,
+             (unsigned long long)first_index);
+    snprintf(msg, sizeof(msg),
+             "Log %s has not returned %s, which its signed checkpoint "
+             "commits to, since %s (%u attempts; last answer %d)",
+             cfg->name, what, t1, u->attempts, u->last_status);
+    if (ev != NULL) {
+        if (note != NULL) {
+            json_object_set_new(ev, "checkpoint", json_string(note));
+        }
+        json_object_set_new(ev, "log_index",
+                            json_integer((json_int_t)first_index));
+        if (last_index != first_index) {
+            json_object_set_new(ev, "last_log_index",
+                                json_integer((json_int_t)last_index));
+        }
+        json_object_set_new(ev, "attempts", json_integer(u->attempts));
+        json_object_set_new(ev, "first_attempt", json_string(t1));
+        json_object_set_new(ev, "last_attempt", json_string(t2));
+        json_object_set_new(ev, "last_status", json_integer(u->last_status));
+    }
+    follow_raise_log_alert(t, cfg->name, log_id, origin, "log.entries_withheld",
+                           key, msg, ev);
 }
 
 int
@@ -1620,7 +1686,9 @@ follow_clear_slots(struct follower *f)
         entry_free(f->slots[i]);
         f->slots[i] = NULL;
     }
+    f->slot_bytes = 0;
     f->nretry = 0;
+    withhold_clear(&f->wh);
 }
 
 /* Back to the committed state: drop everything applied since. */
@@ -1679,6 +1747,7 @@ follow_apply(struct follower *f)
             break;
         }
         f->slots[slot] = NULL;
+        f->slot_bytes -= entry_bytes(e);
         if (e->has_uuid_leaf &&
             !merkle_hash_equal(e->uuid_leaf, e->leaf_hash)) {
             char key[1024], msg[1024], lh[65];
@@ -1786,6 +1855,30 @@ follow_throttle(struct follower *f, const struct http_response *resp)
     follow_pace_throttle(&f->pace, f->t, f->cfg, resp, &f->stats);
 }
 
+/* The log did not return idx (status: its answer's HTTP status, 200 when
+ * the answer left it out): ask again after its backoff. */
+static void
+follow_missed(struct follower *f, uint64_t idx, int status)
+{
+    if (withhold_missed(&f->wh, idx, status, now_ms(), time(NULL)) != 0) {
+        log_warnx("%s: too many missing entries tracked", f->cfg->name);
+    }
+    follow_retry_push(f, idx);
+}
+
+/* Raise log.entries_withheld for every index missing for withhold_after. */
+static void
+follow_check_withheld(struct follower *f)
+{
+    struct withhold_unit *u;
+
+    while ((u = withhold_take_overdue(&f->wh, f->cfg->withhold_after_ms,
+                                      now_ms())) != NULL) {
+        follow_raise_withheld(f->t, f->cfg, f->cur.log_id, f->cur.origin,
+                              f->cur.vnote, u->unit, u->unit, u);
+    }
+}
+
 /* Put e in its reorder slot if request r asked for it; else free it. */
 static void
 follow_place(struct follower *f, const struct req *r, struct entry *e, int *got)
@@ -1806,6 +1899,7 @@ follow_place(struct follower *f, const struct req *r, struct entry *e, int *got)
     }
     got[k] = 1;
     f->slots[e->log_index % f->nslots] = e;
+    f->slot_bytes += entry_bytes(e);
 }
 
 static void
@@ -1838,11 +1932,14 @@ follow_on_entries(struct follower *f, struct req *r,
         return;
     }
     if (resp->status != 200) {
+        /* The log answers, but not with these entries: each is re-asked
+         * on its own backoff, and reported withheld in time. */
         follow_error(f, "retrieve: HTTP status %d", resp->status);
         for (k = 0; k < r->n; k++) {
-            follow_retry_push(f, r->idx[k]);
+            follow_missed(f, r->idx[k], resp->status);
         }
-        follow_throttle(f, NULL);
+        withhold_answered(&f->wh, now_ms());
+        follow_check_withheld(f);
         return;
     }
     /* Fast path: the strict scanner; anything unusual goes to jansson. */
@@ -1859,9 +1956,10 @@ follow_on_entries(struct follower *f, struct req *r,
             follow_error(f, "retrieve: response is not a JSON list");
             json_decref(root);
             for (k = 0; k < r->n; k++) {
-                follow_retry_push(f, r->idx[k]);
+                follow_missed(f, r->idx[k], 200);
             }
-            follow_throttle(f, NULL);
+            withhold_answered(&f->wh, now_ms());
+            follow_check_withheld(f);
             return;
         }
         for (i = 0; i < json_array_size(root); i++) {
@@ -1876,11 +1974,15 @@ follow_on_entries(struct follower *f, struct req *r,
         }
         json_decref(root);
     }
+    withhold_answered(&f->wh, now_ms());
     for (k = 0; k < r->n; k++) {
         if (!got[k]) {
-            follow_retry_push(f, r->idx[k]);
+            follow_missed(f, r->idx[k], 200);
+        } else {
+            withhold_got(&f->wh, r->idx[k]);
         }
     }
+    follow_check_withheld(f);
     /* Reachable again; the store's last success is written per poll, not
      * per response (each store write is a synced transaction). */
     follow_pace_success(&f->pace, f->cfg);
@@ -1900,6 +2002,46 @@ follow_pump_cb(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     follow_pump(arg);
+}
+
+/*
+ * Indexes wait for their backoff: wake the pump when the next is due.
+ * While the log withholds one, run keeps polling (new checkpoints extend
+ * what is read past the gap); once gives up when one has been missing
+ * for unreachable_after.  -1 when the cycle ended here.
+ */
+static int
+follow_withheld_wait(struct follower *f, uint64_t now)
+{
+    uint64_t due = withhold_next_due(&f->wh), oldest;
+
+    if (f->t->mode == TLW_MODE_ONCE &&
+        (oldest = withhold_oldest_ms(&f->wh)) != UINT64_MAX &&
+        now - oldest >= f->cfg->unreachable_after_ms) {
+        log_warnx("%s: once: giving up: index %llu has been withheld for "
+                  "%llu s",
+                  f->cfg->name,
+                  (unsigned long long)withhold_oldest_unit(&f->wh),
+                  (unsigned long long)((now - oldest) / 1000));
+        if (follow_commit(f) != 0) {
+            return -1;
+        }
+        follow_reset_to_committed(f);
+        follow_cycle_done(f, 1);
+        return -1;
+    }
+    if (due != UINT64_MAX && !evtimer_pending(f->pump_ev, NULL)) {
+        uint64_t ms = due > now ? due - now : 1;
+        struct timeval tv;
+        tv.tv_sec = (time_t)(ms / 1000);
+        tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+        evtimer_add(f->pump_ev, &tv);
+    }
+    if (f->t->mode == TLW_MODE_RUN && f->wh.n > 0 && !f->polling &&
+        !f->proving && !f->seeding && !evtimer_pending(f->poll_ev, NULL)) {
+        follow_arm_poll(f, tlw_jitter(f->t, f->cfg->poll_interval_ms, 10));
+    }
+    return 0;
 }
 
 static void
@@ -1925,11 +2067,17 @@ follow_pump(struct follower *f)
         uint64_t idx[FOLLOW_BATCH];
         struct req *r;
 
-        while (n < FOLLOW_BATCH && f->nretry > 0) {
-            idx[n++] = f->retry[--f->nretry];
+        for (size_t i = 0; n < FOLLOW_BATCH && i < f->nretry;) {
+            if (withhold_due(&f->wh, f->retry[i], now)) {
+                idx[n++] = f->retry[i];
+                f->retry[i] = f->retry[--f->nretry];
+            } else {
+                i++;
+            }
         }
         while (n < FOLLOW_BATCH && f->fetch_next < end &&
-               f->fetch_next < f->next + f->nslots) {
+               f->fetch_next < f->next + f->nslots &&
+               f->slot_bytes < FOLLOW_LOOKAHEAD_BYTES) {
             idx[n++] = f->fetch_next++;
         }
         if (n == 0) {
@@ -1955,6 +2103,11 @@ follow_pump(struct follower *f)
         memcpy(r->idx, idx, n * sizeof(idx[0]));
         f->inflight++;
         f->stats.requests++;
+    }
+    if (f->nretry > 0) {
+        if (follow_withheld_wait(f, now) != 0) {
+            return;
+        }
     }
     if (f->inflight == 0 && f->nretry == 0 && f->next >= end) {
         /* Caught up with the verified checkpoint. */
@@ -2167,6 +2320,7 @@ follower_free(struct follower *f)
     }
     free(f->slots);
     free(f->retry);
+    withhold_free(&f->wh);
     json_decref(f->batch_alerts);
     policy_batch_free(&f->batch_signings);
     if (f->poll_ev != NULL) {

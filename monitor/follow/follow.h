@@ -48,7 +48,10 @@ struct policy_batch;
 #define FOLLOW_BATCH 10          /* production's retrieve limit */
 #define FOLLOW_COMMIT_EVERY 4096 /* entries between progress commits */
 #define FOLLOW_MAX_RESPONSE (16u * 1024 * 1024) /* bytes of one response */
-#define FOLLOW_MAX_SHARDS 64                    /* inactive shards we accept */
+/* Bytes of entries held ahead of the cursor before no new index is asked
+ * for (the ones the cursor waits for always are). */
+#define FOLLOW_LOOKAHEAD_BYTES (8u * 1024 * 1024)
+#define FOLLOW_MAX_SHARDS 64 /* inactive shards we accept */
 #define FOLLOW_BACKOFF_BASE_MS 500
 #define FOLLOW_BACKOFF_MAX_MS 60000
 #define FOLLOW_ONCE_MAX_FAILURES 5 /* once: consecutive failures, then 3 */
@@ -103,6 +106,19 @@ void follow_raise_impossible(struct tlw *t, const char *log_name,
                              int64_t log_id, const char *origin,
                              const char *old_note, const char *note,
                              size_t note_len, const char *why);
+
+struct withhold_unit;
+/*
+ * Raise log.entries_withheld (critical) for unit u (follow/withhold.h),
+ * whose entries start at virtual index first_index: the signed note that
+ * commits to it (note), the index, the attempts, the first and last
+ * attempt times and the last answer's status as evidence.  Id stable per
+ * origin and index: raised once.
+ */
+void follow_raise_withheld(struct tlw *t, const struct config_log *cfg,
+                           int64_t log_id, const char *origin, const char *note,
+                           uint64_t first_index, uint64_t last_index,
+                           const struct withhold_unit *u);
 
 /* "https://Host:443/" and "https://host:443" name the same log. */
 int follow_same_url(const char *a, const char *b);

@@ -40,6 +40,7 @@
 #include "monitor/identity/entry.h"
 #include "monitor/follow/follow.h"
 #include "monitor/follow/follow_tiles.h"
+#include "monitor/follow/withhold.h"
 #include "monitor/http.h"
 #include "monitor/log.h"
 #include "monitor/identity/policy.h"
@@ -133,8 +134,10 @@ struct tfollower {
     uint64_t fetch_next; /* next bundle index never requested */
     uint64_t *retry;     /* bundle indexes to ask for again */
     size_t nretry, retry_cap;
+    struct withhold wh; /* bundles the log did not serve: backoff, verdict */
     struct bslot *slots;
     size_t nslots;
+    size_t slot_bytes;       /* held in slots: bounds the look-ahead */
     struct follow_pace pace; /* window, backoff, once's failure count */
     unsigned inflight;
 
@@ -159,6 +162,7 @@ static void tf_poll_failed(struct tfollower *tf,
 static void tf_reset_to_committed(struct tfollower *tf);
 static int tf_apply(struct tfollower *tf);
 static int tf_commit(struct tfollower *tf);
+static void tf_missed(struct tfollower *tf, uint64_t b, int status);
 static void tf_entries_mismatch(struct tfollower *tf, uint64_t size,
                                 const uint8_t want[MERKLE_HASH_LEN]);
 
@@ -978,7 +982,9 @@ tf_clear_slots(struct tfollower *tf)
         free(tf->slots[i].buf);
         memset(&tf->slots[i], 0, sizeof(tf->slots[i]));
     }
+    tf->slot_bytes = 0;
     tf->nretry = 0;
+    withhold_clear(&tf->wh);
 }
 
 /* Back to the committed state: drop everything applied since. */
@@ -1120,6 +1126,7 @@ tf_apply(struct tfollower *tf)
         len = s->len;
         width = s->width;
         memset(s, 0, sizeof(*s));
+        tf->slot_bytes -= len;
         rc = tiles_parse_bundle(buf, len, width, tf_apply_entry, &ac);
         free(buf);
         if (tf->t->fatal) {
@@ -1140,10 +1147,12 @@ tf_apply(struct tfollower *tf)
             return -1;
         }
         if (rc != 0) {
+            /* Nothing of it was applied (tiles_parse_bundle checks the
+             * whole bundle first): ask for it again after its backoff. */
             tf_error(tf, "entry bundle %llu (width %u) is malformed",
                      (unsigned long long)b, width);
-            tf_reset_to_committed(tf);
-            tf_poll_failed(tf, NULL);
+            tf_missed(tf, b, 200);
+            tf_pump(tf);
             return -1;
         }
     }
@@ -1165,6 +1174,65 @@ tf_retry_push(struct tfollower *tf, uint64_t b)
     }
     tf->retry[tf->nretry++] = b;
     tf->stats.retried++;
+}
+
+/* The log did not serve bundle b (status: its answer's HTTP status; 200
+ * for a malformed bundle): ask again after its backoff, and raise
+ * log.entries_withheld once it has been missing for withhold_after. */
+static void
+tf_missed(struct tfollower *tf, uint64_t b, int status)
+{
+    struct withhold_unit *u;
+
+    if (withhold_missed(&tf->wh, b, status, now_ms(), time(NULL)) != 0) {
+        log_warnx("%s: too many missing bundles tracked", tf->cfg->name);
+    }
+    tf_retry_push(tf, b);
+    while ((u = withhold_take_overdue(&tf->wh, tf->cfg->withhold_after_ms,
+                                      now_ms())) != NULL) {
+        uint64_t first = u->unit * TILES_WIDTH, last = first;
+        unsigned w = tiles_width(TILES_ENTRIES, u->unit, tf->vsize);
+        if (w > 0) {
+            last = first + w - 1;
+        }
+        follow_raise_withheld(tf->t, tf->cfg, tf->log_id, tf->origin, tf->vnote,
+                              first, last, u);
+    }
+}
+
+/*
+ * Bundles wait for their backoff: wake the pump when the next is due;
+ * once gives up when one has been missing for unreachable_after.  -1
+ * when the cycle ended here.
+ */
+static int
+tf_withheld_wait(struct tfollower *tf, uint64_t now)
+{
+    uint64_t due = withhold_next_due(&tf->wh), oldest;
+
+    if (tf->t->mode == TLW_MODE_ONCE &&
+        (oldest = withhold_oldest_ms(&tf->wh)) != UINT64_MAX &&
+        now - oldest >= tf->cfg->unreachable_after_ms) {
+        log_warnx("%s: once: giving up: entry bundle %llu has been withheld "
+                  "for %llu s",
+                  tf->cfg->name,
+                  (unsigned long long)withhold_oldest_unit(&tf->wh),
+                  (unsigned long long)((now - oldest) / 1000));
+        if (tf_commit(tf) != 0) {
+            return -1;
+        }
+        tf_reset_to_committed(tf);
+        tf_cycle_done(tf, 1);
+        return -1;
+    }
+    if (due != UINT64_MAX && !evtimer_pending(tf->pump_ev, NULL)) {
+        uint64_t ms = due > now ? due - now : 1;
+        struct timeval tv;
+        tv.tv_sec = (time_t)(ms / 1000);
+        tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+        evtimer_add(tf->pump_ev, &tv);
+    }
+    return 0;
 }
 
 static void
@@ -1191,13 +1259,27 @@ tf_on_bundle(struct tfollower *tf, struct treq *r,
         }
         return;
     }
-    if (resp->result != HTTP_COMPLETE || resp->status != 200) {
-        tf_response_error(tf, resp, "entry bundle");
-        tf_reset_to_committed(tf);
-        tf_poll_failed(tf, resp);
+    withhold_answered(&tf->wh, now_ms());
+    if (resp->result != HTTP_COMPLETE || resp->status != 200 ||
+        tiles_parse_bundle((const uint8_t *)resp->body, resp->body_len,
+                           r->c.width, NULL, NULL) != 0) {
+        /* The log answers, but not with this bundle: it is asked for
+         * again on its own backoff, and reported withheld in time; the
+         * bundles after it are still read. */
+        if (resp->status == 200) {
+            tf_error(tf, "entry bundle %llu (width %u) is malformed",
+                     (unsigned long long)r->c.index, r->c.width);
+        } else {
+            tf_response_error(tf, resp, "entry bundle");
+        }
+        tf_missed(tf, r->c.index, resp->status);
         return;
     }
+    withhold_got(&tf->wh, r->c.index);
     s = &tf->slots[r->c.index % tf->nslots];
+    if (s->have) {
+        tf->slot_bytes -= s->len;
+    }
     free(s->buf);
     s->buf = malloc(resp->body_len + 1);
     if (s->buf == NULL) {
@@ -1206,6 +1288,7 @@ tf_on_bundle(struct tfollower *tf, struct treq *r,
     }
     memcpy(s->buf, resp->body, resp->body_len);
     s->len = resp->body_len;
+    tf->slot_bytes += s->len;
     s->index = r->c.index;
     s->width = r->c.width;
     s->have = 1;
@@ -1245,13 +1328,22 @@ tf_pump(struct tfollower *tf)
         unsigned width;
         struct treq *r;
 
-        if (tf->nretry > 0) {
-            b = tf->retry[--tf->nretry];
-        } else if (tf->fetch_next < end &&
-                   tf->fetch_next < tf->next / TILES_WIDTH + tf->nslots) {
-            b = tf->fetch_next++;
-        } else {
-            break;
+        b = UINT64_MAX;
+        for (size_t i = 0; i < tf->nretry; i++) {
+            if (withhold_due(&tf->wh, tf->retry[i], now)) {
+                b = tf->retry[i];
+                tf->retry[i] = tf->retry[--tf->nretry];
+                break;
+            }
+        }
+        if (b == UINT64_MAX) {
+            if (tf->fetch_next < end &&
+                tf->fetch_next < tf->next / TILES_WIDTH + tf->nslots &&
+                tf->slot_bytes < TFOLLOW_LOOKAHEAD_BYTES) {
+                b = tf->fetch_next++;
+            } else {
+                break;
+            }
         }
         width = tiles_width(TILES_ENTRIES, b, tf->vsize);
         if (tiles_path(TILES_ENTRIES, b, width, path, sizeof(path)) != 0 ||
@@ -1269,6 +1361,9 @@ tf_pump(struct tfollower *tf)
         r->c.width = width;
         tf->inflight++;
         tf->stats.requests++;
+    }
+    if (tf->nretry > 0 && tf_withheld_wait(tf, now) != 0) {
+        return;
     }
     if (tf->inflight == 0 && tf->nretry == 0 && tf->next >= tf->vsize) {
         tf->fetching = 0;
@@ -1462,6 +1557,7 @@ tfollower_free(struct tfollower *tf)
     }
     free(tf->slots);
     free(tf->retry);
+    withhold_free(&tf->wh);
     json_decref(tf->batch_alerts);
     policy_batch_free(&tf->batch_signings);
     if (tf->poll_ev != NULL) {

@@ -35,6 +35,9 @@ struct tfollower;
 
 #define TFOLLOW_MAX_CHECKPOINT (64u * 1024) /* bytes of GET /checkpoint */
 #define TFOLLOW_MAX_KEYS 16
+/* Bytes of entry bundles held ahead of the cursor before no new bundle is
+ * asked for (the one the cursor waits for always is). */
+#define TFOLLOW_LOOKAHEAD_BYTES (8u * 1024 * 1024)
 
 /* New follower of cfg (borrowed) on t; pub (borrowed) is what
  * tlw_follower_done is given.  NULL with a message in err. */
