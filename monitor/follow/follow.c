@@ -51,6 +51,11 @@
 #define FOLLOW_URL_MAX 2048
 #define FOLLOW_TREE_ID_MAX 24 /* decimal uint64 */
 
+/* What the look-ahead did with an entry past a missing one. */
+#define AHEAD_NONE 0    /* nothing yet */
+#define AHEAD_REREAD 1  /* asked for again, to be read with its proof */
+#define AHEAD_SCANNED 2 /* proven and scanned, or not provable: done */
+
 /* One signed tree head from GET /api/v1/log, verified. */
 struct head {
     char tree_id[FOLLOW_TREE_ID_MAX];
@@ -127,6 +132,8 @@ struct follower {
     struct merkle_range range;
     uint64_t root_checks; /* since the last commit */
     json_t *batch_alerts; /* array: alerts found since the last commit */
+    json_t *ahead_alerts; /* array: found ahead of a missing entry */
+    struct policy_batch ahead_signings;
     struct policy_batch batch_signings; /* watched signings since then */
     struct rootcheck checks[8];
     size_t nchecks;
@@ -139,7 +146,8 @@ struct follower {
     struct withhold wh;   /* indexes the log left out: backoff, verdict */
     struct entry **slots; /* reorder ring, nslots */
     size_t nslots;
-    size_t slot_bytes; /* body bytes held in slots: bounds the look-ahead */
+    size_t slot_bytes;    /* body bytes held in slots: bounds the look-ahead */
+    unsigned char *ahead; /* nslots: AHEAD_* of the slot's index */
     struct follow_pace pace; /* window, backoff, once's failure count */
     unsigned inflight;
 
@@ -1632,6 +1640,20 @@ follow_commit_progress(struct tlw *t, int64_t log_id, uint64_t from,
         alerts[i].nsinks = nsinks;
         tlw_alert_raised(t, sev);
     }
+    if (range == NULL) {
+        if (store_record_ahead(t->store, log_id, alerts, n, signings->v,
+                               signings->n, time(NULL), &fresh) != 0) {
+            tlw_fatal(t, store_errmsg(t->store));
+            goto out;
+        }
+        json_array_clear(batch_alerts);
+        policy_batch_clear(signings);
+        rc = 0;
+        if (fresh > 0) {
+            tlw_outbox_flush(t);
+        }
+        goto out;
+    }
     memset(&p, 0, sizeof(p));
     p.from_index = from;
     p.to_index = to;
@@ -1685,6 +1707,7 @@ follow_clear_slots(struct follower *f)
     for (i = 0; i < f->nslots; i++) {
         entry_free(f->slots[i]);
         f->slots[i] = NULL;
+        f->ahead[i] = 0;
     }
     f->slot_bytes = 0;
     f->nretry = 0;
@@ -1747,6 +1770,7 @@ follow_apply(struct follower *f)
             break;
         }
         f->slots[slot] = NULL;
+        f->ahead[slot] = 0;
         f->slot_bytes -= entry_bytes(e);
         if (e->has_uuid_leaf &&
             !merkle_hash_equal(e->uuid_leaf, e->leaf_hash)) {
@@ -1902,6 +1926,99 @@ follow_place(struct follower *f, const struct req *r, struct entry *e, int *got)
     f->slot_bytes += entry_bytes(e);
 }
 
+/*
+ * Is e, read ahead of the cursor, in the log's signed tree?  Its leaf
+ * hash must equal its entry id, and its inclusion proof must verify
+ * against the verified checkpoint, or against the signed checkpoint the
+ * log sent with it (verified with the pinned keys, same origin, not
+ * smaller than the verified size).
+ */
+static int
+follow_ahead_proven(const struct follower *f, const struct entry *e)
+{
+    const struct entry_proof *p = &e->proof;
+    uint64_t local = e->log_index - f->cur.offset;
+    struct merkle_checkpoint cp;
+
+    if ((e->has_uuid_leaf && !merkle_hash_equal(e->uuid_leaf, e->leaf_hash)) ||
+        (e->has_tree_id && e->tree_id != strtoull(f->cur.tree_id, NULL, 10)) ||
+        !e->has_proof || !p->has_tree || !p->has_index || p->index != local ||
+        !f->cur.has_cp || p->size < f->cur.vsize) {
+        return 0;
+    }
+    if (p->size != f->cur.vsize || !merkle_hash_equal(p->root, f->cur.vroot)) {
+        if (p->checkpoint == NULL ||
+            merkle_checkpoint_verify(p->checkpoint, p->checkpoint_len, f->keys,
+                                     f->nkeys, &cp) != MERKLE_OK ||
+            strcmp(cp.origin, f->cur.origin) != 0 || cp.size != p->size ||
+            !merkle_hash_equal(cp.root, p->root)) {
+            return 0;
+        }
+    }
+    return merkle_verify_inclusion(local, p->size, e->leaf_hash,
+                                   (const uint8_t(*)[MERKLE_HASH_LEN])p->hashes,
+                                   p->nhashes, p->root) == MERKLE_OK;
+}
+
+/*
+ * The cursor waits for an index the log has not returned: scan the
+ * entries read past it, each proven on its own (follow_ahead_proven),
+ * with the watch rules, and record what they raise now.  The cursor and
+ * the compact range do not move; when the cursor passes these entries
+ * later, the same alerts and signings are recognised and not recorded
+ * twice.  A withheld entry stops the cursor, not the watch.
+ */
+static void
+follow_scan_ahead(struct follower *f)
+{
+    size_t i;
+    int any = 0;
+
+    if (f->wh.n == 0 || f->t->policy == NULL || f->t->fatal) {
+        return;
+    }
+    for (i = 0; i < f->nslots; i++) {
+        struct entry *e = f->slots[i];
+        if (e == NULL || f->ahead[i] == AHEAD_SCANNED ||
+            e->log_index <= f->next) {
+            continue;
+        }
+        if (!e->has_proof && f->ahead[i] == AHEAD_NONE) {
+            /* Read by the fast scanner, which keeps no proof: ask for it
+             * once more, to be read whole (follow_on_entries reads every
+             * response whole while an entry is missing). */
+            f->ahead[i] = AHEAD_REREAD;
+            f->slot_bytes -= entry_bytes(e);
+            follow_retry_push(f, e->log_index);
+            entry_free(e);
+            f->slots[i] = NULL;
+            continue;
+        }
+        f->ahead[i] = AHEAD_SCANNED;
+        if (!follow_ahead_proven(f, e)) {
+            continue;
+        }
+        {
+            struct policy_entry_ctx pc = {
+                f->cfg->name, f->cur.origin, e->log_index,
+                e->log_index - f->cur.offset, time(NULL)};
+            if (policy_eval(f->t->policy, &pc, e, f->ahead_alerts,
+                            &f->ahead_signings) != 0) {
+                tlw_fatal(f->t, "out of memory evaluating the watch rules");
+                return;
+            }
+        }
+        any = 1;
+    }
+    if (any &&
+        (json_array_size(f->ahead_alerts) > 0 || f->ahead_signings.n > 0)) {
+        log_info("%s: %zu alert(s) from entries read past a missing one",
+                 f->cfg->name, json_array_size(f->ahead_alerts));
+        (void)follow_commit_progress(f->t, f->cur.log_id, 0, 0, NULL, 0,
+                                     f->ahead_alerts, &f->ahead_signings);
+    }
+}
+
 static void
 follow_on_entries(struct follower *f, struct req *r,
                   const struct http_response *resp)
@@ -1942,9 +2059,13 @@ follow_on_entries(struct follower *f, struct req *r,
         follow_check_withheld(f);
         return;
     }
-    /* Fast path: the strict scanner; anything unusual goes to jansson. */
-    nscan = scan_retrieve(resp->body, resp->body_len, scanned,
-                          sizeof(scanned) / sizeof(scanned[0]));
+    /* Fast path: the strict scanner; anything unusual goes to jansson,
+     * and so does every response while an entry is missing (the entries
+     * read past it are proven on their own, from their inclusion proofs,
+     * which the scanner does not keep). */
+    nscan = f->wh.n > 0 ? -1
+                        : scan_retrieve(resp->body, resp->body_len, scanned,
+                                        sizeof(scanned) / sizeof(scanned[0]));
     if (nscan >= 0) {
         for (i = 0; i < (size_t)nscan; i++) {
             follow_place(f, r, scanned[i], got);
@@ -1987,6 +2108,7 @@ follow_on_entries(struct follower *f, struct req *r,
      * per response (each store write is a synced transaction). */
     follow_pace_success(&f->pace, f->cfg);
     follow_apply(f);
+    follow_scan_ahead(f);
 }
 
 /* The end of what we may read: the newest verified size of our shard. */
@@ -2266,11 +2388,13 @@ follower_new(struct tlw *t, const struct config_log *cfg, char *err,
     f->nslots = (size_t)cfg->max_concurrency * FOLLOW_BATCH *
                 FOLLOW_REORDER_PER_REQUEST;
     f->slots = calloc(f->nslots, sizeof(*f->slots));
+    f->ahead = calloc(f->nslots, 1);
     f->batch_alerts = json_array();
+    f->ahead_alerts = json_array();
     f->poll_ev = evtimer_new(t->base, follow_poll_cb, f);
     f->pump_ev = evtimer_new(t->base, follow_pump_cb, f);
-    if (f->slots == NULL || f->batch_alerts == NULL || f->poll_ev == NULL ||
-        f->pump_ev == NULL) {
+    if (f->slots == NULL || f->ahead == NULL || f->batch_alerts == NULL ||
+        f->ahead_alerts == NULL || f->poll_ev == NULL || f->pump_ev == NULL) {
         snprintf(err, errlen, "out of memory");
         goto fail;
     }
@@ -2319,10 +2443,13 @@ follower_free(struct follower *f)
         follow_clear_slots(f);
     }
     free(f->slots);
+    free(f->ahead);
     free(f->retry);
     withhold_free(&f->wh);
     json_decref(f->batch_alerts);
     policy_batch_free(&f->batch_signings);
+    json_decref(f->ahead_alerts);
+    policy_batch_free(&f->ahead_signings);
     if (f->poll_ev != NULL) {
         event_free(f->poll_ev);
     }

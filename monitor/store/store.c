@@ -2231,6 +2231,83 @@ store_signing_insert(struct store *s, int64_t log_id,
 }
 
 int
+store_record_ahead(struct store *s, int64_t log_id,
+                   const struct store_alert *alerts, size_t nalerts,
+                   const struct store_signing *signings, size_t nsignings,
+                   int64_t now, size_t *new_alerts)
+{
+    struct store_cursor c;
+    size_t i, nnew = 0;
+    int inserted;
+
+    if (new_alerts != NULL) {
+        *new_alerts = 0;
+    }
+    if ((nalerts > 0 && alerts == NULL) ||
+        (nsignings > 0 && signings == NULL)) {
+        store_err(s, "record ahead: alerts or signings missing");
+        return -1;
+    }
+    for (i = 0; i < nalerts; i++) {
+        if (store_check_alert(s, &alerts[i]) != 0) {
+            return -1;
+        }
+        if (!alerts[i].has_index) {
+            store_err(s, "alert %s: ahead of the cursor but no index",
+                      alerts[i].id);
+            return -1;
+        }
+    }
+    for (i = 0; i < nsignings; i++) {
+        if (store_check_signing(s, &signings[i]) != 0) {
+            return -1;
+        }
+    }
+    if (store_txn_begin(s) != 0) {
+        return -1;
+    }
+    if (store_cursor_read(s, log_id, &c, NULL) != 0) {
+        goto fail;
+    }
+    if (!c.has) {
+        store_err(s, "log %" PRId64 " has no cursor yet (seed it first)",
+                  log_id);
+        goto fail;
+    }
+    for (i = 0; i < nalerts; i++) {
+        if (alerts[i].log_index < c.next_index) {
+            store_err(s, "alert %s: index %" PRIu64 " is behind the cursor",
+                      alerts[i].id, alerts[i].log_index);
+            goto fail;
+        }
+        if (store_alert_insert(s, log_id, &alerts[i], &inserted) != 0) {
+            goto fail;
+        }
+        nnew += (size_t)inserted;
+    }
+    for (i = 0; i < nsignings; i++) {
+        if (signings[i].log_index < c.next_index) {
+            store_err(s, "signing %s: index %" PRIu64 " is behind the cursor",
+                      signings[i].uuid, signings[i].log_index);
+            goto fail;
+        }
+        if (store_signing_insert(s, log_id, &signings[i], now) != 0) {
+            goto fail;
+        }
+    }
+    if (store_txn_commit(s) != 0) {
+        return -1;
+    }
+    if (new_alerts != NULL) {
+        *new_alerts = nnew;
+    }
+    return 0;
+fail:
+    store_txn_rollback(s);
+    return -1;
+}
+
+int
 store_commit_progress(struct store *s, int64_t log_id,
                       const struct store_progress *p, int64_t now,
                       size_t *new_alerts)

@@ -400,6 +400,19 @@ int store_commit_progress(struct store *s, int64_t log_id,
                           const struct store_progress *p, int64_t now,
                           size_t *new_alerts);
 
+/*
+ * Record the alerts and signings found in entries ahead of the cursor
+ * (each checked on its own, read past an entry the log withholds), in one
+ * transaction, without moving the cursor: every one must have a log index
+ * at or after it.  The same INSERT OR IGNORE rules as
+ * store_commit_progress, so when the cursor later passes them they are
+ * not recorded twice.  *new_alerts (may be NULL): how many were new.
+ */
+int store_record_ahead(struct store *s, int64_t log_id,
+                       const struct store_alert *alerts, size_t nalerts,
+                       const struct store_signing *signings, size_t nsignings,
+                       int64_t now, size_t *new_alerts);
+
 /* ---- alerts ------------------------------------------------------- */
 
 /*
