@@ -1138,6 +1138,89 @@ test_alert_idempotent(void **state)
     store_close(s);
 }
 
+/* Alerts and signings found ahead of the cursor (past a withheld entry)
+ * are recorded without moving it, and recognised when it passes them;
+ * anything behind the cursor, or an alert without an index, is refused. */
+static void
+test_record_ahead(void **state)
+{
+    struct fx *f = *state;
+    const char *sinks[] = {"slack"};
+    uint8_t leaves[TESSERA_MAX][MERKLE_HASH_LEN];
+    struct store_alert a;
+    struct store_signing g;
+    struct store_progress p;
+    struct merkle_range r, back;
+    struct store *s;
+    size_t nnew = 9, due = 0;
+    uint64_t next;
+    int64_t id;
+    int has;
+
+    assert_int_equal(leaves_load(leaves, TESSERA_MAX), 15);
+    s = open_ok(f->path);
+    id = log_with_checkpoints(s, 15);
+    a = alert("ahead-12", "signing.unexpected", NOTIFY_CRITICAL, T0);
+    a.has_index = 1;
+    a.log_index = 12;
+    a.sinks = sinks;
+    a.nsinks = 1;
+    memset(&g, 0, sizeof(g));
+    g.uuid = "u12";
+    g.cert_sha256 = "c12";
+    g.rule = "r";
+    g.verdict = "unexpected";
+    g.log_index = 12;
+    g.shard_index = 12;
+    /* No cursor yet: refused. */
+    assert_int_equal(store_record_ahead(s, id, &a, 1, &g, 1, T0, &nnew), -1);
+    merkle_range_init(&r);
+    assert_int_equal(store_cursor_seed(s, id, 0, &r, T0), 0);
+    range_upto(&r, (const uint8_t(*)[MERKLE_HASH_LEN])leaves, 5);
+    p = progress(0, 5, &r);
+    assert_int_equal(store_commit_progress(s, id, &p, T0, NULL), 0);
+
+    /* Behind the cursor, or without an index: refused, nothing stored. */
+    a.log_index = 4;
+    assert_int_equal(store_record_ahead(s, id, &a, 1, NULL, 0, T0, &nnew), -1);
+    assert_non_null(strstr(store_errmsg(s), "behind the cursor"));
+    g.log_index = 4;
+    assert_int_equal(store_record_ahead(s, id, NULL, 0, &g, 1, T0, &nnew), -1);
+    a.log_index = 12;
+    a.has_index = 0;
+    assert_int_equal(store_record_ahead(s, id, &a, 1, NULL, 0, T0, &nnew), -1);
+    assert_int_equal(alert_count(s), 0);
+
+    /* Ahead: recorded and due for delivery; the cursor stays at 5. */
+    a.has_index = 1;
+    g.log_index = 12;
+    assert_int_equal(store_record_ahead(s, id, &a, 1, &g, 1, T0, &nnew), 0);
+    assert_int_equal(nnew, 1);
+    assert_int_equal(alert_count(s), 1);
+    assert_int_equal(store_deliveries_due(s, T0, 0, delivery_count_fn, &due),
+                     0);
+    assert_int_equal(due, 1);
+    assert_int_equal(store_cursor_get(s, id, &has, &next, &back), 0);
+    assert_int_equal(next, 5);
+    assert_int_equal(back.size, 5);
+
+    /* The cursor passes index 12 with the same finds: nothing twice. */
+    range_upto(&r, (const uint8_t(*)[MERKLE_HASH_LEN])leaves, 15);
+    p = progress(5, 15, &r);
+    p.alerts = &a;
+    p.nalerts = 1;
+    p.signings = &g;
+    p.nsignings = 1;
+    assert_int_equal(store_commit_progress(s, id, &p, T0, &nnew), 0);
+    assert_int_equal(nnew, 0);
+    assert_int_equal(alert_count(s), 1);
+    due = 0;
+    assert_int_equal(store_deliveries_due(s, T0, 0, delivery_count_fn, &due),
+                     0);
+    assert_int_equal(due, 1);
+    store_close(s);
+}
+
 /* Twin: different ids are different alerts, even with equal contents. */
 static void
 test_alert_distinct_ids(void **state)
@@ -2978,6 +3061,7 @@ main(void)
         T(test_progress_refusals),
         T(test_seed_checked),
         T(test_alert_idempotent),
+        T(test_record_ahead),
         T(test_alert_distinct_ids),
         T(test_frozen_shard),
         T(test_frozen_shard_changed),
