@@ -416,7 +416,7 @@ test_default_config(void **state)
     assert_string_equal(cfg->logs[1].name, "rekor-v2");
     assert_int_equal(cfg->logs[1].kind, CONFIG_LOG_REKOR_V2);
     assert_string_equal(cfg->logs[1].url,
-                        "https://log2025-1.rekor.sigstore.dev");
+                        "https://log2025-1.rekor.sigstore.dev/api/v2");
     assert_int_equal(cfg->logs[1].start_latest, 1);
     assert_string_equal(cfg->logs[0].name, "rekor");
     assert_int_equal(cfg->logs[0].kind, CONFIG_LOG_REKOR_V1);

@@ -426,6 +426,44 @@ follow_raise_withheld(struct tlw *t, const struct config_log *cfg,
                            key, msg, ev);
 }
 
+/* The "scheme://authority" part of url: its length, default port gone
+ * in *alen (the authority starts at *auth). */
+static size_t
+url_origin(const char *url, const char **auth, size_t *alen)
+{
+    const char *sep = strstr(url, "://"), *a, *end;
+    size_t n;
+
+    if (sep == NULL) {
+        *auth = url;
+        *alen = 0;
+        return 0;
+    }
+    a = sep + 3;
+    end = a + strcspn(a, "/?#");
+    n = (size_t)(end - a);
+    if ((size_t)(sep - url) == 5 && strncasecmp(url, "https", 5) == 0 &&
+        n > 4 && strncmp(end - 4, ":443", 4) == 0) {
+        n -= 4;
+    } else if ((size_t)(sep - url) == 4 && strncasecmp(url, "http", 4) == 0 &&
+               n > 3 && strncmp(end - 3, ":80", 3) == 0) {
+        n -= 3;
+    }
+    *auth = a;
+    *alen = n;
+    return (size_t)(sep - url);
+}
+
+int
+follow_same_host(const char *a, const char *b)
+{
+    const char *aa, *ba;
+    size_t al, bl, as = url_origin(a, &aa, &al), bs = url_origin(b, &ba, &bl);
+
+    return as > 0 && as == bs && strncasecmp(a, b, as) == 0 && al > 0 &&
+           al == bl && strncasecmp(aa, ba, al) == 0;
+}
+
 int
 follow_same_url(const char *a, const char *b)
 {

@@ -120,6 +120,11 @@ void follow_raise_withheld(struct tlw *t, const struct config_log *cfg,
                            uint64_t first_index, uint64_t last_index,
                            const struct withhold_unit *u);
 
+/* Same scheme and host (and port, the default one implied): a Rekor v2
+ * log's key is announced with its baseUrl (the host), while its read API
+ * may sit under a path ("https://log2025-1.rekor.sigstore.dev/api/v2"). */
+int follow_same_host(const char *a, const char *b);
+
 /* "https://Host:443/" and "https://host:443" name the same log. */
 int follow_same_url(const char *a, const char *b);
 

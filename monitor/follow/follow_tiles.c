@@ -106,6 +106,12 @@ struct tfollower {
     struct follower *pub;         /* borrowed */
     struct tkey keys[TFOLLOW_MAX_KEYS];
     size_t nkeys;
+    /* Where the tiles API is read: base[0] the configured url, base[1]
+     * the other form ("/api/v2" added or removed), tried when the
+     * checkpoint answers 404 until one form has answered. */
+    char base[2][TF_URL_MAX];
+    int alt;     /* the form in use */
+    int settled; /* a checkpoint came from base[alt] */
 
     int64_t log_id; /* 0: no checkpoint seen yet */
     char origin[MERKLE_ORIGIN_MAX];
@@ -223,6 +229,35 @@ tf_log_alert(struct tfollower *tf, const char *type, const char *key,
 
 /* ---- keys ------------------------------------------------------------ */
 
+/* base[0]: the configured url without trailing '/'; base[1]: the other
+ * form of Rekor v2's read path ("/api/v2" removed or added), or "". */
+static void
+tf_set_bases(struct tfollower *tf)
+{
+    static const char suffix[] = "/api/v2";
+    const size_t sl = sizeof(suffix) - 1;
+    size_t ul = strlen(tf->cfg->url);
+
+    while (ul > 0 && tf->cfg->url[ul - 1] == '/') {
+        ul--;
+    }
+    snprintf(tf->base[0], sizeof(tf->base[0]), "%.*s", (int)ul, tf->cfg->url);
+    if (ul > sl && strncmp(tf->base[0] + ul - sl, suffix, sl) == 0) {
+        snprintf(tf->base[1], sizeof(tf->base[1]), "%.*s", (int)(ul - sl),
+                 tf->base[0]);
+    } else if (strchr(strstr(tf->base[0], "://") != NULL
+                          ? strstr(tf->base[0], "://") + 3
+                          : tf->base[0],
+                      '/') == NULL) {
+        /* Only a bare host gets the suffix tried. */
+        size_t l0 = strlen(tf->base[0]);
+        if (l0 + sl < sizeof(tf->base[1])) {
+            memcpy(tf->base[1], tf->base[0], l0);
+            memcpy(tf->base[1] + l0, suffix, sl + 1);
+        }
+    }
+}
+
 static int
 tf_load_keys(struct tfollower *tf, char *err, size_t errlen)
 {
@@ -233,7 +268,7 @@ tf_load_keys(struct tfollower *tf, char *err, size_t errlen)
             config_trusted_root_tlog(tf->t->troot, i);
         struct tkey *tk = &tf->keys[tf->nkeys];
 
-        if (!follow_same_url(k->base_url, tf->cfg->url) || k->pkey == NULL) {
+        if (!follow_same_host(k->base_url, tf->cfg->url) || k->pkey == NULL) {
             continue;
         }
         memset(tk, 0, sizeof(*tk));
@@ -314,15 +349,11 @@ tf_send(struct tfollower *tf, enum treq_kind kind, const char *path,
         uint64_t cap)
 {
     char url[TF_URL_MAX];
-    size_t ul = strlen(tf->cfg->url);
     struct http_request_opts o;
     struct treq *r;
 
-    while (ul > 0 && tf->cfg->url[ul - 1] == '/') {
-        ul--;
-    }
-    if ((size_t)snprintf(url, sizeof(url), "%.*s/%s", (int)ul, tf->cfg->url,
-                         path) >= sizeof(url)) {
+    if ((size_t)snprintf(url, sizeof(url), "%s/%s", tf->base[tf->alt], path) >=
+        sizeof(url)) {
         return NULL;
     }
     r = calloc(1, sizeof(*r));
@@ -803,8 +834,19 @@ tf_on_checkpoint(struct tfollower *tf, const struct http_response *resp)
     tf->polling = 0;
     if (resp->result != HTTP_COMPLETE || resp->status != 200) {
         tf_response_error(tf, resp, "GET /checkpoint");
+        if (!tf->settled && resp->result == HTTP_COMPLETE &&
+            resp->status == 404 && tf->base[1][0] != '\0') {
+            tf->alt = !tf->alt;
+            log_info("%s: no checkpoint there; trying %s", tf->cfg->name,
+                     tf->base[tf->alt]);
+        }
         tf_poll_failed(tf, resp);
         return;
+    }
+    if (!tf->settled) {
+        tf->settled = 1;
+        log_info("%s: reading the tiles API at %s", tf->cfg->name,
+                 tf->base[tf->alt]);
     }
     r = tf_verify_note(tf, resp->body, resp->body_len, &cp);
     if (r == MERKLE_ERR_NOTE_UNVERIFIED || r == MERKLE_ERR_NOTE_BAD_SIGNATURE) {
@@ -1515,6 +1557,7 @@ tfollower_new(struct tlw *t, const struct config_log *cfg, struct follower *pub,
     }
     tf->t = t;
     tf->cfg = cfg;
+    tf_set_bases(tf);
     tf->pub = pub;
     follow_pace_init(&tf->pace, cfg, &tf->stats); /* config: >= 1 */
     tf->nslots = (size_t)tf->pace.window * 2;
