@@ -183,13 +183,14 @@ tlw_build_followers(struct tlw *t, char *err, size_t errlen)
 {
     size_t i;
 
+    tlw_env_init(t);
     t->followers = calloc(t->cfg->n_logs, sizeof(*t->followers));
     if (t->followers == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     for (i = 0; i < t->cfg->n_logs; i++) {
-        t->followers[i] = follower_new(t, &t->cfg->logs[i], err, errlen);
+        t->followers[i] = follower_new(&t->env, &t->cfg->logs[i], err, errlen);
         if (t->followers[i] == NULL) {
             return -1;
         }

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "monitor/follow/env.h"
 #include "notify/severity.h"
 
 struct event_base;
@@ -54,6 +55,7 @@ struct tlw {
     struct retention *retention;  /* owned; run only: state pruning */
     struct event *sig_term, *sig_int, *sig_hup; /* owned */
     uint64_t rng;                               /* jitter PRNG state */
+    struct follow_env env; /* what the followers see of this context */
     /* once: */
     size_t once_pending; /* followers not yet done */
     int once_failed;     /* a follower could not complete */
@@ -78,6 +80,10 @@ void tlw_free(struct tlw *t);
 /* Reload the config (SIGHUP): validated first; the old one stays on any
  * error.  Followers are rebuilt from the store's state. */
 int tlw_reload(struct tlw *t);
+
+/* Point t->env (the followers' environment, tlw_env.c) at t's current
+ * store, rules and trust material; again after each reload. */
+void tlw_env_init(struct tlw *t);
 
 /* A follower finished its once-cycle; failed = could not complete. */
 void tlw_follower_done(struct tlw *t, struct follower *f, int failed);

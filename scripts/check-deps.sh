@@ -13,7 +13,9 @@
 #                transport, daemon context or logger
 #     store/     the only place that includes <sqlite3.h> (store.c); no
 #                libevent, transport or daemon context
-#     follow/    the log followers: no libcurl, no sqlite
+#     follow/    the log followers: reach the daemon only through
+#                follow/env.h (no daemon context, no libevent, libcurl or
+#                sqlite), so they run on a test clock and transport
 #     registry/  OCI client and PCR lookup: no libcurl, no sqlite
 #     report/    reports: no libcurl, no sqlite
 #     cli/       the commands: no libcurl, no sqlite
@@ -71,6 +73,10 @@ forbid monitor/store "$inc\"monitor/(http|tlw|outbox)\.h\"" \
     "monitor/store/ may not use the transport or the daemon context"
 forbid monitor/store "$inc\"monitor/(follow|cli|report|registry|identity)/" \
     "monitor/store/ is below every other monitor/ folder"
+forbid monitor/follow "$inc<(event2?)[./]" \
+    "monitor/follow/ arms timers through follow/env.h, not libevent"
+forbid monitor/follow "$inc\"monitor/(tlw|outbox|retention)\.h\"" \
+    "monitor/follow/ reaches the daemon only through follow/env.h"
 for d in follow registry report cli; do
     forbid monitor/$d "$inc<(curl|sqlite3)[./]" \
         "monitor/$d/ reaches HTTP through monitor/http.h and sqlite through monitor/store/"

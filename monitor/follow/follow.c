@@ -27,7 +27,6 @@
 #include <strings.h>
 #include <time.h>
 
-#include <event2/event.h>
 #include <jansson.h>
 
 #include "config/config.h"
@@ -43,7 +42,7 @@
 #include "monitor/identity/scan.h"
 #include "monitor/identity/policy.h"
 #include "monitor/store/store.h"
-#include "monitor/tlw.h"
+#include "monitor/follow/env.h"
 #include "notify/alert.h"
 
 #define FOLLOW_MAX_KEYS 16
@@ -116,7 +115,7 @@ struct rootcheck {
 
 struct follower {
     struct tfollower *tiles;      /* kind rekor-v2: everything is there */
-    struct tlw *t;                /* borrowed */
+    const struct follow_env *env; /* borrowed */
     const struct config_log *cfg; /* borrowed */
     struct merkle_note_key *keys[FOLLOW_MAX_KEYS];
     size_t nkeys;
@@ -155,8 +154,8 @@ struct follower {
     struct pending_cp pcp;
     int proving, seeding, polling;
 
-    struct event *poll_ev;
-    struct event *pump_ev;
+    struct follow_timer *poll_ev;
+    struct follow_timer *pump_ev;
 
     /* Liveness. */
     uint64_t last_growth_ms; /* monotonic: the verified size last grew */
@@ -173,13 +172,39 @@ static void follow_reset_to_committed(struct follower *f);
 
 /* ---- small helpers ------------------------------------------------ */
 
-static uint64_t
-now_ms(void)
+uint64_t
+follow_mono(const struct follow_env *env)
 {
-    struct timespec ts;
+    return env->ops->mono_ms(env->ctx);
+}
 
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+int64_t
+follow_wall(const struct follow_env *env)
+{
+    return env->ops->wall_s(env->ctx);
+}
+
+uint64_t
+follow_jitter(const struct follow_env *env, uint64_t ms, unsigned pct)
+{
+    uint64_t span = ms * pct / 100;
+
+    if (span == 0) {
+        return ms;
+    }
+    return ms - span + env->ops->random(env->ctx, 2 * span + 1);
+}
+
+void
+follow_fatal(const struct follow_env *env, const char *what)
+{
+    env->ops->fatal(env->ctx, what);
+}
+
+int
+follow_is_fatal(const struct follow_env *env)
+{
+    return env->ops->is_fatal(env->ctx);
 }
 
 static void
@@ -247,9 +272,9 @@ follow_error(struct follower *f, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     log_warnx("%s: %s", f->cfg->name, msg);
-    if (f->cur.log_id != 0 &&
-        store_log_error(f->t->store, f->cur.log_id, time(NULL), msg) != 0) {
-        tlw_fatal(f->t, store_errmsg(f->t->store));
+    if (f->cur.log_id != 0 && store_log_error(f->env->store, f->cur.log_id,
+                                              follow_wall(f->env), msg) != 0) {
+        follow_fatal(f->env, store_errmsg(f->env->store));
     }
 }
 
@@ -270,18 +295,18 @@ proof_array(const uint8_t (*proof)[MERKLE_HASH_LEN], size_t n)
 }
 
 void
-follow_raise_log_alert(struct tlw *t, const char *log_name, int64_t log_id,
-                       const char *origin, const char *type, const char *key,
-                       const char *summary, json_t *evidence)
+follow_raise_log_alert(const struct follow_env *env, const char *log_name,
+                       int64_t log_id, const char *origin, const char *type,
+                       const char *key, const char *summary, json_t *evidence)
 {
     char stable[1024];
     json_t *a;
 
     snprintf(stable, sizeof(stable), "%s|%s", log_name, key);
-    a = notify_alert_new(type, stable, summary, time(NULL));
+    a = notify_alert_new(type, stable, summary, follow_wall(env));
     if (a == NULL) {
         json_decref(evidence);
-        tlw_fatal(t, "out of memory building an alert");
+        follow_fatal(env, "out of memory building an alert");
         return;
     }
     notify_alert_set(
@@ -290,8 +315,8 @@ follow_raise_log_alert(struct tlw *t, const char *log_name, int64_t log_id,
         notify_alert_set(a, "evidence", evidence);
     }
     log_warnx("%s: %s: %s", log_name, type, summary);
-    if (tlw_alert_record(t, log_id, a) != 0) {
-        tlw_fatal(t, store_errmsg(t->store));
+    if (env->ops->alert_record(env->ctx, log_id, a) != 0) {
+        follow_fatal(env, store_errmsg(env->store));
     }
     json_decref(a);
 }
@@ -304,7 +329,7 @@ static void
 follow_log_alert(struct follower *f, const char *type, const char *key,
                  const char *summary, const char *origin, json_t *evidence)
 {
-    follow_raise_log_alert(f->t, f->cfg->name, f->cur.log_id,
+    follow_raise_log_alert(f->env, f->cfg->name, f->cur.log_id,
                            origin != NULL ? origin : f->cur.origin, type, key,
                            summary, evidence);
 }
@@ -350,9 +375,10 @@ follow_checkpoint_impossible(const struct merkle_checkpoint *cp,
 }
 
 void
-follow_raise_impossible(struct tlw *t, const char *log_name, int64_t log_id,
-                        const char *origin, const char *old_note,
-                        const char *note, size_t note_len, const char *why)
+follow_raise_impossible(const struct follow_env *env, const char *log_name,
+                        int64_t log_id, const char *origin,
+                        const char *old_note, const char *note, size_t note_len,
+                        const char *why)
 {
     uint8_t h[MERKLE_HASH_LEN];
     char hex[2 * MERKLE_HASH_LEN + 1], key[256], msg[1024];
@@ -365,7 +391,7 @@ follow_raise_impossible(struct tlw *t, const char *log_name, int64_t log_id,
              "Log %s signed a checkpoint that cannot be a tree of this log: "
              "%s",
              log_name, why);
-    follow_raise_log_alert(t, log_name, log_id, origin, "log.inconsistent", key,
+    follow_raise_log_alert(env, log_name, log_id, origin, "log.inconsistent", key,
                            msg, follow_evidence_new(old_note, copy, NULL, 0));
     free(copy);
 }
@@ -383,8 +409,9 @@ rfc3339(int64_t t, char *out, size_t cap)
 }
 
 void
-follow_raise_withheld(struct tlw *t, const struct config_log *cfg,
-                      int64_t log_id, const char *origin, const char *note,
+follow_raise_withheld(const struct follow_env *env,
+                      const struct config_log *cfg, int64_t log_id,
+                      const char *origin, const char *note,
                       uint64_t first_index, uint64_t last_index,
                       const struct withhold_unit *u)
 {
@@ -422,7 +449,7 @@ follow_raise_withheld(struct tlw *t, const struct config_log *cfg,
         json_object_set_new(ev, "last_attempt", json_string(t2));
         json_object_set_new(ev, "last_status", json_integer(u->last_status));
     }
-    follow_raise_log_alert(t, cfg->name, log_id, origin, "log.entries_withheld",
+    follow_raise_log_alert(env, cfg->name, log_id, origin, "log.entries_withheld",
                            key, msg, ev);
 }
 
@@ -481,11 +508,11 @@ follow_same_url(const char *a, const char *b)
 static int
 follow_load_keys(struct follower *f, char *err, size_t errlen)
 {
-    size_t i, n = config_trusted_root_ntlogs(f->t->troot);
+    size_t i, n = config_trusted_root_ntlogs(f->env->troot);
 
     for (i = 0; i < n && f->nkeys < FOLLOW_MAX_KEYS; i++) {
         const struct config_log_key *k =
-            config_trusted_root_tlog(f->t->troot, i);
+            config_trusted_root_tlog(f->env->troot, i);
         struct merkle_note_key *nk = NULL;
         enum merkle_result r = MERKLE_ERR_KEY;
 
@@ -550,7 +577,7 @@ follow_send(struct follower *f, enum req_kind kind, enum http_method method,
     o.connect_timeout_ms = 10000;
     o.timeout_ms = 60000;
     o.max_response_bytes = FOLLOW_MAX_RESPONSE;
-    r->h = http_request(f->t->http, &o, follow_http_done, r);
+    r->h = f->env->ops->http_request(f->env->ctx, &o, follow_http_done, r);
     if (r->h == NULL) {
         free(r);
         return NULL;
@@ -610,21 +637,21 @@ follow_response_ok(struct follower *f, const struct http_response *resp,
 /* ---- liveness ------------------------------------------------------ */
 
 void
-follow_liveness_update(struct tlw *t, const struct config_log *cfg,
-                       int64_t log_id, const char *origin, int has_cp,
-                       uint64_t vsize, uint64_t last_growth_ms,
-                       struct follow_pace *p, int ok)
+follow_liveness_update(const struct follow_env *env,
+                       const struct config_log *cfg, int64_t log_id,
+                       const char *origin, int has_cp, uint64_t vsize,
+                       uint64_t last_growth_ms, struct follow_pace *p, int ok)
 {
-    uint64_t now = now_ms();
-    int64_t wall = time(NULL);
+    uint64_t now = follow_mono(env);
+    int64_t wall = follow_wall(env);
     char key[1024], msg[1024];
 
     if (ok) {
         p->failing_since_ms = 0;
         p->failing_since = 0;
         p->once_failures = 0;
-        if (log_id != 0 && store_log_success(t->store, log_id, wall) != 0) {
-            tlw_fatal(t, store_errmsg(t->store));
+        if (log_id != 0 && store_log_success(env->store, log_id, wall) != 0) {
+            follow_fatal(env, store_errmsg(env->store));
         }
     } else {
         if (p->failing_since_ms == 0) {
@@ -640,7 +667,7 @@ follow_liveness_update(struct tlw *t, const struct config_log *cfg,
                      "Log %s has been unreachable since %lld (%llu s)",
                      cfg->name, (long long)p->failing_since,
                      (unsigned long long)((now - p->failing_since_ms) / 1000));
-            follow_raise_log_alert(t, cfg->name, log_id, origin,
+            follow_raise_log_alert(env, cfg->name, log_id, origin,
                                    "log.unreachable", key, msg, NULL);
         }
     }
@@ -653,27 +680,23 @@ follow_liveness_update(struct tlw *t, const struct config_log *cfg,
                  "for %llu s",
                  cfg->name, (unsigned long long)vsize,
                  (unsigned long long)((now - last_growth_ms) / 1000));
-        follow_raise_log_alert(t, cfg->name, log_id, origin, "log.stale", key,
+        follow_raise_log_alert(env, cfg->name, log_id, origin, "log.stale", key,
                                msg, NULL);
     }
 }
 
 int
-follow_failing_for(const struct follow_pace *p, uint64_t ms)
+follow_failing_for(const struct follow_env *env, const struct follow_pace *p,
+                   uint64_t ms)
 {
-    return p->failing_since_ms != 0 && now_ms() - p->failing_since_ms >= ms;
-}
-
-uint64_t
-follow_now_ms(void)
-{
-    return now_ms();
+    return p->failing_since_ms != 0 &&
+           follow_mono(env) - p->failing_since_ms >= ms;
 }
 
 static void
 follow_liveness(struct follower *f, int ok)
 {
-    follow_liveness_update(f->t, f->cfg, f->cur.log_id, f->cur.origin,
+    follow_liveness_update(f->env, f->cfg, f->cur.log_id, f->cur.origin,
                            f->cur.has_cp, f->cur.vsize, f->last_growth_ms,
                            &f->pace, ok);
 }
@@ -690,7 +713,7 @@ follow_pace_init(struct follow_pace *p, const struct config_log *cfg,
 }
 
 void
-follow_pace_throttle(struct follow_pace *p, struct tlw *t,
+follow_pace_throttle(struct follow_pace *p, const struct follow_env *env,
                      const struct config_log *cfg,
                      const struct http_response *resp,
                      struct follower_stats *stats)
@@ -720,10 +743,10 @@ follow_pace_throttle(struct follow_pace *p, struct tlw *t,
         if (delay > FOLLOW_BACKOFF_MAX_MS) {
             delay = FOLLOW_BACKOFF_MAX_MS;
         }
-        delay = delay / 2 + tlw_random(t, delay / 2 + 1);
+        delay = delay / 2 + env->ops->random(env->ctx, delay / 2 + 1);
     }
-    if (now_ms() + delay > p->pause_until_ms) {
-        p->pause_until_ms = now_ms() + delay;
+    if (follow_mono(env) + delay > p->pause_until_ms) {
+        p->pause_until_ms = follow_mono(env) + delay;
     }
 }
 
@@ -744,22 +767,22 @@ follow_pace_success(struct follow_pace *p, const struct config_log *cfg)
 }
 
 int
-follow_pace_poll_failed(struct follow_pace *p, struct tlw *t,
+follow_pace_poll_failed(struct follow_pace *p, const struct follow_env *env,
                         const struct config_log *cfg,
                         const struct http_response *resp,
                         struct follower_stats *stats, uint64_t *wait_ms)
 {
     int throttled = resp != NULL && resp->result == HTTP_COMPLETE &&
                     (resp->status == 429 || resp->status >= 500);
-    uint64_t now = now_ms(), wait = 0;
+    uint64_t now = follow_mono(env), wait = 0;
 
     if (throttled) {
-        follow_pace_throttle(p, t, cfg, resp, stats);
+        follow_pace_throttle(p, env, cfg, resp, stats);
         wait = p->pause_until_ms > now ? p->pause_until_ms - now : 0;
     }
-    if (t->mode == TLW_MODE_ONCE) {
+    if (env->once) {
         if ((!throttled && ++p->once_failures >= FOLLOW_ONCE_MAX_FAILURES) ||
-            follow_failing_for(p, cfg->unreachable_after_ms)) {
+            follow_failing_for(env, p, cfg->unreachable_after_ms)) {
             return 1;
         }
         if (!throttled) {
@@ -770,7 +793,7 @@ follow_pace_poll_failed(struct follow_pace *p, struct tlw *t,
     }
     *wait_ms = wait > cfg->poll_interval_ms
                    ? wait
-                   : tlw_jitter(t, cfg->poll_interval_ms, 10);
+                   : follow_jitter(env, cfg->poll_interval_ms, 10);
     return 0;
 }
 
@@ -779,14 +802,10 @@ follow_pace_poll_failed(struct follow_pace *p, struct tlw *t,
 static void
 follow_arm_poll(struct follower *f, uint64_t ms)
 {
-    struct timeval tv;
-
-    if (f->t->mode == TLW_MODE_ONCE && f->once_done) {
+    if (f->env->once && f->once_done) {
         return;
     }
-    tv.tv_sec = (time_t)(ms / 1000);
-    tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-    evtimer_add(f->poll_ev, &tv);
+    f->env->ops->timer_arm(f->poll_ev, ms);
 }
 
 static void follow_throttle(struct follower *f,
@@ -805,7 +824,7 @@ follow_poll_failed(struct follower *f, const struct http_response *resp)
     uint64_t wait;
 
     follow_liveness(f, 0);
-    if (follow_pace_poll_failed(&f->pace, f->t, f->cfg, resp, &f->stats,
+    if (follow_pace_poll_failed(&f->pace, f->env, f->cfg, resp, &f->stats,
                                 &wait)) {
         follow_cycle_done(f, 1);
         return;
@@ -814,12 +833,10 @@ follow_poll_failed(struct follower *f, const struct http_response *resp)
 }
 
 static void
-follow_poll_cb(evutil_socket_t fd, short what, void *arg)
+follow_poll_cb(void *arg)
 {
     struct follower *f = arg;
 
-    (void)fd;
-    (void)what;
     if (f->polling || f->proving || f->seeding) {
         follow_arm_poll(f, 1000);
         return;
@@ -883,7 +900,7 @@ follow_verify_head(struct follower *f, const char *tree_id, const char *note,
     if (why != NULL) {
         /* Validly signed, so evidence of a misbehaving log, never a
          * reason to stop anything but this log's progress. */
-        follow_raise_impossible(f->t, f->cfg->name, f->cur.log_id,
+        follow_raise_impossible(f->env, f->cfg->name, f->cur.log_id,
                                 f->cur.origin[0] ? f->cur.origin
                                                  : out->cp.origin,
                                 f->cur.vnote, note, note_len, why);
@@ -1029,9 +1046,9 @@ follow_check_frozen(struct follower *f)
         cp.note_len = h->note_len;
         cp.size = h->cp.size;
         memcpy(cp.root, h->cp.root, MERKLE_HASH_LEN);
-        if (store_frozen_check(f->t->store, f->cfg->name, h->cp.origin, &cp,
-                               time(NULL), &res, &stored) != 0) {
-            tlw_fatal(f->t, store_errmsg(f->t->store));
+        if (store_frozen_check(f->env->store, f->cfg->name, h->cp.origin, &cp,
+                               follow_wall(f->env), &res, &stored) != 0) {
+            follow_fatal(f->env, store_errmsg(f->env->store));
             return 0;
         }
         if (res == STORE_FROZEN_DIFFERENT) {
@@ -1099,13 +1116,13 @@ follow_record(struct follower *f, const struct head *h,
     cp.link = nproof > 0 ? STORE_LINK_CONSISTENCY : STORE_LINK_NONE;
     cp.proof = proof;
     cp.nproof = nproof;
-    if (store_checkpoint_record(f->t->store, f->cur.log_id, &cp, time(NULL)) !=
-        0) {
-        tlw_fatal(f->t, store_errmsg(f->t->store));
+    if (store_checkpoint_record(f->env->store, f->cur.log_id, &cp,
+                                follow_wall(f->env)) != 0) {
+        follow_fatal(f->env, store_errmsg(f->env->store));
         return -1;
     }
     if (!f->cur.has_cp || h->cp.size > f->cur.vsize) {
-        f->last_growth_ms = now_ms();
+        f->last_growth_ms = follow_mono(f->env);
     }
     shard_set_cp(&f->cur, h);
     if (f->has_cursor && h->cp.size > f->next - f->cur.offset) {
@@ -1293,15 +1310,15 @@ follow_enter_shard(struct follower *f, const struct head *h)
     snprintf(f->cur.origin, sizeof(f->cur.origin), "%s", h->cp.origin);
     snprintf(f->cur.tree_id, sizeof(f->cur.tree_id), "%s", h->tree_id);
     f->cur.offset = h->offset;
-    if (store_log_open(f->t->store, f->cfg->name, h->cp.origin, time(NULL),
-                       &f->cur.log_id) != 0) {
-        tlw_fatal(f->t, store_errmsg(f->t->store));
+    if (store_log_open(f->env->store, f->cfg->name, h->cp.origin,
+                       follow_wall(f->env), &f->cur.log_id) != 0) {
+        follow_fatal(f->env, store_errmsg(f->env->store));
         return -1;
     }
     memset(&row, 0, sizeof(row));
-    if (store_checkpoint_latest(f->t->store, f->cur.log_id, &found, &row) !=
+    if (store_checkpoint_latest(f->env->store, f->cur.log_id, &found, &row) !=
         0) {
-        tlw_fatal(f->t, store_errmsg(f->t->store));
+        follow_fatal(f->env, store_errmsg(f->env->store));
         return -1;
     }
     if (found) {
@@ -1313,9 +1330,9 @@ follow_enter_shard(struct follower *f, const struct head *h)
         row.note = NULL;
         store_checkpoint_row_free(&row);
     }
-    if (store_cursor_get(f->t->store, f->cur.log_id, &f->has_cursor, &f->next,
+    if (store_cursor_get(f->env->store, f->cur.log_id, &f->has_cursor, &f->next,
                          &f->range) != 0) {
-        tlw_fatal(f->t, store_errmsg(f->t->store));
+        follow_fatal(f->env, store_errmsg(f->env->store));
         return -1;
     }
     f->committed_next = f->next;
@@ -1387,9 +1404,9 @@ follow_switch_shard(struct follower *f)
             free(copy.note);
             return;
         }
-        if (store_cursor_seed(f->t->store, f->cur.log_id, f->cur.offset, &empty,
-                              time(NULL)) != 0) {
-            tlw_fatal(f->t, store_errmsg(f->t->store));
+        if (store_cursor_seed(f->env->store, f->cur.log_id, f->cur.offset,
+                              &empty, follow_wall(f->env)) != 0) {
+            follow_fatal(f->env, store_errmsg(f->env->store));
             free(copy.note);
             return;
         }
@@ -1424,9 +1441,9 @@ static void
 follow_seed_done(struct follower *f, uint64_t local,
                  const struct merkle_range *r)
 {
-    if (store_cursor_seed(f->t->store, f->cur.log_id, f->cur.offset + local, r,
-                          time(NULL)) != 0) {
-        tlw_fatal(f->t, store_errmsg(f->t->store));
+    if (store_cursor_seed(f->env->store, f->cur.log_id, f->cur.offset + local,
+                          r, follow_wall(f->env)) != 0) {
+        follow_fatal(f->env, store_errmsg(f->env->store));
         return;
     }
     f->has_cursor = 1;
@@ -1614,7 +1631,7 @@ follow_handle_view(struct follower *f)
 static void
 follow_after_checkpoint(struct follower *f)
 {
-    if (f->t->fatal) {
+    if (follow_is_fatal(f->env)) {
         return;
     }
     if (f->stopped || !f->cur.has_cp) {
@@ -1635,10 +1652,10 @@ follow_after_checkpoint(struct follower *f)
 /* ---- fetching and applying -------------------------------------------- */
 
 int
-follow_commit_progress(struct tlw *t, int64_t log_id, uint64_t from,
-                       uint64_t to, const struct merkle_range *range,
-                       uint64_t root_checks, json_t *batch_alerts,
-                       struct policy_batch *signings)
+follow_commit_progress(const struct follow_env *env, int64_t log_id,
+                       uint64_t from, uint64_t to,
+                       const struct merkle_range *range, uint64_t root_checks,
+                       json_t *batch_alerts, struct policy_batch *signings)
 {
     struct store_progress p;
     struct store_alert *alerts = NULL;
@@ -1664,11 +1681,11 @@ follow_commit_progress(struct tlw *t, int64_t log_id, uint64_t from,
         if (bodies[i] == NULL) {
             goto out;
         }
-        nsinks = tlw_sinks_for(t, sev, sinks[i], 64);
+        nsinks = env->ops->sinks_for(env->ctx, sev, sinks[i], 64);
         alerts[i].id = notify_alert_get_id(a);
         alerts[i].type = notify_alert_get_type(a);
         alerts[i].severity = sev;
-        alerts[i].detected_at = time(NULL);
+        alerts[i].detected_at = follow_wall(env);
         alerts[i].has_index = entry != NULL;
         alerts[i].log_index =
             (uint64_t)json_integer_value(json_object_get(entry, "log_index"));
@@ -1676,19 +1693,19 @@ follow_commit_progress(struct tlw *t, int64_t log_id, uint64_t from,
         alerts[i].body = bodies[i];
         alerts[i].sinks = sinks[i];
         alerts[i].nsinks = nsinks;
-        tlw_alert_raised(t, sev);
+        env->ops->alert_raised(env->ctx, sev);
     }
     if (range == NULL) {
-        if (store_record_ahead(t->store, log_id, alerts, n, signings->v,
-                               signings->n, time(NULL), &fresh) != 0) {
-            tlw_fatal(t, store_errmsg(t->store));
+        if (store_record_ahead(env->store, log_id, alerts, n, signings->v,
+                               signings->n, follow_wall(env), &fresh) != 0) {
+            follow_fatal(env, store_errmsg(env->store));
             goto out;
         }
         json_array_clear(batch_alerts);
         policy_batch_clear(signings);
         rc = 0;
         if (fresh > 0) {
-            tlw_outbox_flush(t);
+            env->ops->outbox_flush(env->ctx);
         }
         goto out;
     }
@@ -1701,15 +1718,16 @@ follow_commit_progress(struct tlw *t, int64_t log_id, uint64_t from,
     p.nalerts = n;
     p.signings = signings->v;
     p.nsignings = signings->n;
-    if (store_commit_progress(t->store, log_id, &p, time(NULL), &fresh) != 0) {
-        tlw_fatal(t, store_errmsg(t->store));
+    if (store_commit_progress(env->store, log_id, &p, follow_wall(env),
+                              &fresh) != 0) {
+        follow_fatal(env, store_errmsg(env->store));
         goto out;
     }
     json_array_clear(batch_alerts);
     policy_batch_clear(signings);
     rc = 0;
     if (fresh > 0) {
-        tlw_outbox_flush(t);
+        env->ops->outbox_flush(env->ctx);
     }
 out:
     for (i = 0; bodies != NULL && i < n; i++) {
@@ -1727,9 +1745,9 @@ follow_commit(struct follower *f)
     if (f->next == f->committed_next && json_array_size(f->batch_alerts) == 0) {
         return 0;
     }
-    if (follow_commit_progress(f->t, f->cur.log_id, f->committed_next, f->next,
-                               &f->range, f->root_checks, f->batch_alerts,
-                               &f->batch_signings) != 0) {
+    if (follow_commit_progress(f->env, f->cur.log_id, f->committed_next,
+                               f->next, &f->range, f->root_checks,
+                               f->batch_alerts, &f->batch_signings) != 0) {
         return -1;
     }
     f->committed_next = f->next;
@@ -1771,9 +1789,9 @@ follow_reset_to_committed(struct follower *f)
     json_array_clear(f->batch_alerts);
     policy_batch_clear(&f->batch_signings);
     f->root_checks = 0;
-    if (store_cursor_get(f->t->store, f->cur.log_id, &f->has_cursor, &f->next,
+    if (store_cursor_get(f->env->store, f->cur.log_id, &f->has_cursor, &f->next,
                          &f->range) != 0) {
-        tlw_fatal(f->t, store_errmsg(f->t->store));
+        follow_fatal(f->env, store_errmsg(f->env->store));
         return;
     }
     f->committed_next = f->next;
@@ -1841,16 +1859,18 @@ follow_apply(struct follower *f)
         }
         if (merkle_range_append(&f->range, e->leaf_hash) != MERKLE_OK) {
             entry_free(e);
-            tlw_fatal(f->t, "compact range overflow");
+            follow_fatal(f->env, "compact range overflow");
             return;
         }
-        if (f->t->policy != NULL) {
+        if (f->env->policy != NULL) {
             struct policy_entry_ctx pc = {f->cfg->name, f->cur.origin, f->next,
-                                          f->next - f->cur.offset, time(NULL)};
-            if (policy_eval(f->t->policy, &pc, e, f->batch_alerts,
+                                          f->next - f->cur.offset,
+                                          follow_wall(f->env)};
+            if (policy_eval(f->env->policy, &pc, e, f->batch_alerts,
                             &f->batch_signings) != 0) {
                 entry_free(e);
-                tlw_fatal(f->t, "out of memory evaluating the watch rules");
+                follow_fatal(f->env,
+                             "out of memory evaluating the watch rules");
                 return;
             }
         }
@@ -1901,7 +1921,7 @@ follow_retry_push(struct follower *f, uint64_t idx)
         size_t cap = f->retry_cap ? f->retry_cap * 2 : 64;
         uint64_t *n = realloc(f->retry, cap * sizeof(*n));
         if (n == NULL) {
-            tlw_fatal(f->t, "out of memory");
+            follow_fatal(f->env, "out of memory");
             return;
         }
         f->retry = n;
@@ -1914,7 +1934,7 @@ follow_retry_push(struct follower *f, uint64_t idx)
 static void
 follow_throttle(struct follower *f, const struct http_response *resp)
 {
-    follow_pace_throttle(&f->pace, f->t, f->cfg, resp, &f->stats);
+    follow_pace_throttle(&f->pace, f->env, f->cfg, resp, &f->stats);
 }
 
 /* The log did not return idx (status: its answer's HTTP status, 200 when
@@ -1922,7 +1942,8 @@ follow_throttle(struct follower *f, const struct http_response *resp)
 static void
 follow_missed(struct follower *f, uint64_t idx, int status)
 {
-    if (withhold_missed(&f->wh, idx, status, now_ms(), time(NULL)) != 0) {
+    if (withhold_missed(&f->wh, idx, status, follow_mono(f->env),
+                        follow_wall(f->env)) != 0) {
         log_warnx("%s: too many missing entries tracked", f->cfg->name);
     }
     follow_retry_push(f, idx);
@@ -1935,8 +1956,8 @@ follow_check_withheld(struct follower *f)
     struct withhold_unit *u;
 
     while ((u = withhold_take_overdue(&f->wh, f->cfg->withhold_after_ms,
-                                      now_ms())) != NULL) {
-        follow_raise_withheld(f->t, f->cfg, f->cur.log_id, f->cur.origin,
+                                      follow_mono(f->env))) != NULL) {
+        follow_raise_withheld(f->env, f->cfg, f->cur.log_id, f->cur.origin,
                               f->cur.vnote, u->unit, u->unit, u);
     }
 }
@@ -2012,7 +2033,7 @@ follow_scan_ahead(struct follower *f)
     size_t i;
     int any = 0;
 
-    if (f->wh.n == 0 || f->t->policy == NULL || f->t->fatal) {
+    if (f->wh.n == 0 || f->env->policy == NULL || follow_is_fatal(f->env)) {
         return;
     }
     for (i = 0; i < f->nslots; i++) {
@@ -2039,10 +2060,11 @@ follow_scan_ahead(struct follower *f)
         {
             struct policy_entry_ctx pc = {
                 f->cfg->name, f->cur.origin, e->log_index,
-                e->log_index - f->cur.offset, time(NULL)};
-            if (policy_eval(f->t->policy, &pc, e, f->ahead_alerts,
+                e->log_index - f->cur.offset, follow_wall(f->env)};
+            if (policy_eval(f->env->policy, &pc, e, f->ahead_alerts,
                             &f->ahead_signings) != 0) {
-                tlw_fatal(f->t, "out of memory evaluating the watch rules");
+                follow_fatal(f->env,
+                             "out of memory evaluating the watch rules");
                 return;
             }
         }
@@ -2052,7 +2074,7 @@ follow_scan_ahead(struct follower *f)
         (json_array_size(f->ahead_alerts) > 0 || f->ahead_signings.n > 0)) {
         log_info("%s: %zu alert(s) from entries read past a missing one",
                  f->cfg->name, json_array_size(f->ahead_alerts));
-        (void)follow_commit_progress(f->t, f->cur.log_id, 0, 0, NULL, 0,
+        (void)follow_commit_progress(f->env, f->cur.log_id, 0, 0, NULL, 0,
                                      f->ahead_alerts, &f->ahead_signings);
     }
 }
@@ -2093,7 +2115,7 @@ follow_on_entries(struct follower *f, struct req *r,
         for (k = 0; k < r->n; k++) {
             follow_missed(f, r->idx[k], resp->status);
         }
-        withhold_answered(&f->wh, now_ms());
+        withhold_answered(&f->wh, follow_mono(f->env));
         follow_check_withheld(f);
         return;
     }
@@ -2117,7 +2139,7 @@ follow_on_entries(struct follower *f, struct req *r,
             for (k = 0; k < r->n; k++) {
                 follow_missed(f, r->idx[k], 200);
             }
-            withhold_answered(&f->wh, now_ms());
+            withhold_answered(&f->wh, follow_mono(f->env));
             follow_check_withheld(f);
             return;
         }
@@ -2133,7 +2155,7 @@ follow_on_entries(struct follower *f, struct req *r,
         }
         json_decref(root);
     }
-    withhold_answered(&f->wh, now_ms());
+    withhold_answered(&f->wh, follow_mono(f->env));
     for (k = 0; k < r->n; k++) {
         if (!got[k]) {
             follow_missed(f, r->idx[k], 200);
@@ -2157,10 +2179,8 @@ follow_fetch_end(const struct follower *f)
 }
 
 static void
-follow_pump_cb(evutil_socket_t fd, short what, void *arg)
+follow_pump_cb(void *arg)
 {
-    (void)fd;
-    (void)what;
     follow_pump(arg);
 }
 
@@ -2175,8 +2195,7 @@ follow_withheld_wait(struct follower *f, uint64_t now)
 {
     uint64_t due = withhold_next_due(&f->wh), oldest;
 
-    if (f->t->mode == TLW_MODE_ONCE &&
-        (oldest = withhold_oldest_ms(&f->wh)) != UINT64_MAX &&
+    if (f->env->once && (oldest = withhold_oldest_ms(&f->wh)) != UINT64_MAX &&
         now - oldest >= f->cfg->unreachable_after_ms) {
         log_warnx("%s: once: giving up: index %llu has been withheld for "
                   "%llu s",
@@ -2190,16 +2209,13 @@ follow_withheld_wait(struct follower *f, uint64_t now)
         follow_cycle_done(f, 1);
         return -1;
     }
-    if (due != UINT64_MAX && !evtimer_pending(f->pump_ev, NULL)) {
+    if (due != UINT64_MAX && !f->env->ops->timer_pending(f->pump_ev)) {
         uint64_t ms = due > now ? due - now : 1;
-        struct timeval tv;
-        tv.tv_sec = (time_t)(ms / 1000);
-        tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-        evtimer_add(f->pump_ev, &tv);
+        f->env->ops->timer_arm(f->pump_ev, ms);
     }
-    if (f->t->mode == TLW_MODE_RUN && f->wh.n > 0 && !f->polling &&
-        !f->proving && !f->seeding && !evtimer_pending(f->poll_ev, NULL)) {
-        follow_arm_poll(f, tlw_jitter(f->t, f->cfg->poll_interval_ms, 10));
+    if (!f->env->once && f->wh.n > 0 && !f->polling && !f->proving &&
+        !f->seeding && !f->env->ops->timer_pending(f->poll_ev)) {
+        follow_arm_poll(f, follow_jitter(f->env, f->cfg->poll_interval_ms, 10));
     }
     return 0;
 }
@@ -2209,16 +2225,13 @@ follow_pump(struct follower *f)
 {
     uint64_t end = follow_fetch_end(f), now;
 
-    if (!f->fetching || f->t->fatal) {
+    if (!f->fetching || follow_is_fatal(f->env)) {
         return;
     }
-    now = now_ms();
+    now = follow_mono(f->env);
     if (now < f->pace.pause_until_ms) {
-        struct timeval tv;
         uint64_t ms = f->pace.pause_until_ms - now;
-        tv.tv_sec = (time_t)(ms / 1000);
-        tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-        evtimer_add(f->pump_ev, &tv);
+        f->env->ops->timer_arm(f->pump_ev, ms);
         return;
     }
     while (f->inflight < f->pace.window) {
@@ -2314,19 +2327,19 @@ follow_http_done(const struct http_response *resp, void *arg)
 static void
 follow_cycle_done(struct follower *f, int failed)
 {
-    if (f->t->mode == TLW_MODE_ONCE) {
+    if (f->env->once) {
         if (f->once_done || f->fetching || f->proving || f->seeding) {
             return;
         }
         f->once_done = 1;
-        tlw_follower_done(f->t, f, failed);
+        f->env->ops->done(f->env->ctx, f, failed);
         return;
     }
     if (f->polling || f->proving || f->seeding) {
         return;
     }
-    if (!evtimer_pending(f->poll_ev, NULL)) {
-        follow_arm_poll(f, tlw_jitter(f->t, f->cfg->poll_interval_ms, 10));
+    if (!f->env->ops->timer_pending(f->poll_ev)) {
+        follow_arm_poll(f, follow_jitter(f->env, f->cfg->poll_interval_ms, 10));
     }
 }
 
@@ -2371,8 +2384,8 @@ follow_resume(struct follower *f, char *err, size_t errlen)
 
     memset(&p, 0, sizeof(p));
     p.name = f->cfg->name;
-    if (store_logs_each(f->t->store, follow_pick_cb, &p) != 0) {
-        snprintf(err, errlen, "%s", store_errmsg(f->t->store));
+    if (store_logs_each(f->env->store, follow_pick_cb, &p) != 0) {
+        snprintf(err, errlen, "%s", store_errmsg(f->env->store));
         return -1;
     }
     if (!p.found) {
@@ -2384,17 +2397,17 @@ follow_resume(struct follower *f, char *err, size_t errlen)
     snprintf(h.tree_id, sizeof(h.tree_id), "%s", dash ? dash + 3 : "");
     h.offset = p.offset;
     if (follow_enter_shard(f, &h) != 0) {
-        snprintf(err, errlen, "%s", store_errmsg(f->t->store));
+        snprintf(err, errlen, "%s", store_errmsg(f->env->store));
         return -1;
     }
     {
         struct store_log_status st;
-        if (store_log_status(f->t->store, f->cur.log_id, &st) == 0 &&
+        if (store_log_status(f->env->store, f->cur.log_id, &st) == 0 &&
             st.frozen) {
             f->cur.final = 1;
         }
     }
-    f->last_growth_ms = now_ms();
+    f->last_growth_ms = follow_mono(f->env);
     log_info("%s: resuming shard %s at virtual index %llu (verified size "
              "%llu)",
              f->cfg->name, f->cur.origin, (unsigned long long)f->next,
@@ -2403,8 +2416,8 @@ follow_resume(struct follower *f, char *err, size_t errlen)
 }
 
 struct follower *
-follower_new(struct tlw *t, const struct config_log *cfg, char *err,
-             size_t errlen)
+follower_new(const struct follow_env *env, const struct config_log *cfg,
+             char *err, size_t errlen)
 {
     struct follower *f = calloc(1, sizeof(*f));
 
@@ -2412,10 +2425,10 @@ follower_new(struct tlw *t, const struct config_log *cfg, char *err,
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    f->t = t;
+    f->env = env;
     f->cfg = cfg;
     if (cfg->kind == CONFIG_LOG_REKOR_V2) {
-        f->tiles = tfollower_new(t, cfg, f, err, errlen);
+        f->tiles = tfollower_new(env, cfg, f, err, errlen);
         if (f->tiles == NULL) {
             free(f);
             return NULL;
@@ -2429,8 +2442,8 @@ follower_new(struct tlw *t, const struct config_log *cfg, char *err,
     f->ahead = calloc(f->nslots, 1);
     f->batch_alerts = json_array();
     f->ahead_alerts = json_array();
-    f->poll_ev = evtimer_new(t->base, follow_poll_cb, f);
-    f->pump_ev = evtimer_new(t->base, follow_pump_cb, f);
+    f->poll_ev = env->ops->timer_new(env->ctx, follow_poll_cb, f);
+    f->pump_ev = env->ops->timer_new(env->ctx, follow_pump_cb, f);
     if (f->slots == NULL || f->ahead == NULL || f->batch_alerts == NULL ||
         f->ahead_alerts == NULL || f->poll_ev == NULL || f->pump_ev == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -2473,7 +2486,7 @@ follower_free(struct follower *f)
         free(f);
         return;
     }
-    if (f->cur.log_id != 0 && f->has_cursor && !f->t->fatal) {
+    if (f->cur.log_id != 0 && f->has_cursor && !follow_is_fatal(f->env)) {
         (void)follow_commit(f);
     }
     follow_cancel_all(f);
@@ -2489,10 +2502,10 @@ follower_free(struct follower *f)
     json_decref(f->ahead_alerts);
     policy_batch_free(&f->ahead_signings);
     if (f->poll_ev != NULL) {
-        event_free(f->poll_ev);
+        f->env->ops->timer_free(f->poll_ev);
     }
     if (f->pump_ev != NULL) {
-        event_free(f->pump_ev);
+        f->env->ops->timer_free(f->pump_ev);
     }
     for (i = 0; i < f->nkeys; i++) {
         merkle_note_key_free(f->keys[i]);

@@ -39,7 +39,7 @@
 #include "merkle/merkle.h"
 #include "merkle/note.h"
 
-struct tlw;
+struct follow_env;
 struct config_log;
 struct follower;
 struct http_response;
@@ -58,11 +58,12 @@ struct policy_batch;
 
 /*
  * A follower of cfg (borrowed: must outlive the follower) on t.  Loads
- * its keys from t->troot and its state from t->store.  Returns new
+ * its keys from t->troot and its state from env->store.  Returns new
  * (follower_free) or NULL with a message in err.
  */
-struct follower *follower_new(struct tlw *t, const struct config_log *cfg,
-                              char *err, size_t errlen);
+struct follower *follower_new(const struct follow_env *env,
+                              const struct config_log *cfg, char *err,
+                              size_t errlen);
 /* Arm the first poll (immediately). */
 void follower_start(struct follower *f);
 /* Commit what is applied but not committed; cancel requests; free.
@@ -102,7 +103,7 @@ const char *follow_checkpoint_impossible(const struct merkle_checkpoint *cp,
  * evidence; id stable per note, so a log that keeps serving it raises it
  * once.
  */
-void follow_raise_impossible(struct tlw *t, const char *log_name,
+void follow_raise_impossible(const struct follow_env *env, const char *log_name,
                              int64_t log_id, const char *origin,
                              const char *old_note, const char *note,
                              size_t note_len, const char *why);
@@ -115,8 +116,9 @@ struct withhold_unit;
  * attempt times and the last answer's status as evidence.  Id stable per
  * origin and index: raised once.
  */
-void follow_raise_withheld(struct tlw *t, const struct config_log *cfg,
-                           int64_t log_id, const char *origin, const char *note,
+void follow_raise_withheld(const struct follow_env *env,
+                           const struct config_log *cfg, int64_t log_id,
+                           const char *origin, const char *note,
                            uint64_t first_index, uint64_t last_index,
                            const struct withhold_unit *u);
 
@@ -138,12 +140,12 @@ json_t *follow_evidence_new(const char *old_note, const char *new_note,
  * Raise a log.* alert now (outside a batch): id stable from
  * "<log_name>|<key>", "log": {name, origin}, stored with its deliveries
  * (a known id is ignored), then delivered.  evidence is stolen (may be
- * NULL).  A store failure is tlw_fatal.
+ * NULL).  A store failure is follow_fatal.
  */
-void follow_raise_log_alert(struct tlw *t, const char *log_name, int64_t log_id,
-                            const char *origin, const char *type,
-                            const char *key, const char *summary,
-                            json_t *evidence);
+void follow_raise_log_alert(const struct follow_env *env, const char *log_name,
+                            int64_t log_id, const char *origin,
+                            const char *type, const char *key,
+                            const char *summary, json_t *evidence);
 
 /*
  * Request pacing, the same for every follower: the request window (halved
@@ -166,7 +168,7 @@ void follow_pace_init(struct follow_pace *p, const struct config_log *cfg,
                       struct follower_stats *stats);
 /* A throttle (resp may be NULL: a transport error or a lost request):
  * halve the window, pause.  Counted in stats. */
-void follow_pace_throttle(struct follow_pace *p, struct tlw *t,
+void follow_pace_throttle(struct follow_pace *p, const struct follow_env *env,
                           const struct config_log *cfg,
                           const struct http_response *resp,
                           struct follower_stats *stats);
@@ -180,7 +182,7 @@ void follow_pace_success(struct follow_pace *p, const struct config_log *cfg);
  * failures in a row, or failing for longer than unreachable_after), else
  * 0 with *wait_ms, the delay before the next poll.
  */
-int follow_pace_poll_failed(struct follow_pace *p, struct tlw *t,
+int follow_pace_poll_failed(struct follow_pace *p, const struct follow_env *env,
                             const struct config_log *cfg,
                             const struct http_response *resp,
                             struct follower_stats *stats, uint64_t *wait_ms);
@@ -194,23 +196,36 @@ int follow_pace_poll_failed(struct follow_pace *p, struct tlw *t,
  * measured on the monotonic clock, so a step of the wall clock neither
  * fires nor suppresses them.
  */
-void follow_liveness_update(struct tlw *t, const struct config_log *cfg,
-                            int64_t log_id, const char *origin, int has_cp,
-                            uint64_t vsize, uint64_t last_growth_ms,
-                            struct follow_pace *p, int ok);
+void follow_liveness_update(const struct follow_env *env,
+                            const struct config_log *cfg, int64_t log_id,
+                            const char *origin, int has_cp, uint64_t vsize,
+                            uint64_t last_growth_ms, struct follow_pace *p,
+                            int ok);
 /* Has p been failing for at least ms (monotonic)? */
-int follow_failing_for(const struct follow_pace *p, uint64_t ms);
-/* The monotonic clock every follower deadline uses, in milliseconds. */
-uint64_t follow_now_ms(void);
+int follow_failing_for(const struct follow_env *env,
+                       const struct follow_pace *p, uint64_t ms);
+
+/* ---- the environment (env.h), in short -------------------------------- */
+
+/* The monotonic clock of every deadline, in milliseconds. */
+uint64_t follow_mono(const struct follow_env *env);
+/* Wall-clock seconds, for timestamps only. */
+int64_t follow_wall(const struct follow_env *env);
+/* ms +- pct percent of jitter. */
+uint64_t follow_jitter(const struct follow_env *env, uint64_t ms, unsigned pct);
+/* A local failure: the daemon stops (exit 3). */
+void follow_fatal(const struct follow_env *env, const char *what);
+int follow_is_fatal(const struct follow_env *env);
 
 /*
  * Commit the cursor [from, to) with its compact range, root checks, the
  * alerts (JSON array) and signings found since the last commit, in one
  * store transaction, then deliver what is due.  On success alerts and
- * signings are cleared: 0.  -1 after tlw_fatal.
+ * signings are cleared: 0.  -1 after follow_fatal.
  */
-int follow_commit_progress(struct tlw *t, int64_t log_id, uint64_t from,
-                           uint64_t to, const struct merkle_range *range,
+int follow_commit_progress(const struct follow_env *env, int64_t log_id,
+                           uint64_t from, uint64_t to,
+                           const struct merkle_range *range,
                            uint64_t root_checks, json_t *alerts,
                            struct policy_batch *signings);
 

@@ -28,7 +28,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <event2/event.h>
 #include <jansson.h>
 #include <openssl/evp.h>
 
@@ -45,7 +44,7 @@
 #include "monitor/log.h"
 #include "monitor/identity/policy.h"
 #include "monitor/store/store.h"
-#include "monitor/tlw.h"
+#include "monitor/follow/env.h"
 #include "notify/alert.h"
 
 #define TF_URL_MAX 2048
@@ -101,7 +100,7 @@ struct bslot {
 };
 
 struct tfollower {
-    struct tlw *t;                /* borrowed */
+    const struct follow_env *env; /* borrowed */
     const struct config_log *cfg; /* borrowed */
     struct follower *pub;         /* borrowed */
     struct tkey keys[TFOLLOW_MAX_KEYS];
@@ -150,7 +149,7 @@ struct tfollower {
     struct treq *reqs;
     int polling;
 
-    struct event *poll_ev, *pump_ev;
+    struct follow_timer *poll_ev, *pump_ev;
 
     uint64_t last_growth_ms; /* monotonic: the verified size last grew */
     int once_done;
@@ -173,15 +172,6 @@ static void tf_entries_mismatch(struct tfollower *tf, uint64_t size,
                                 const uint8_t want[MERKLE_HASH_LEN]);
 
 /* ---- helpers ------------------------------------------------------- */
-
-static uint64_t
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 static void
 hexs(const uint8_t *b, size_t n, char *out, size_t outcap)
@@ -210,9 +200,9 @@ tf_error(struct tfollower *tf, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     log_warnx("%s: %s", tf->cfg->name, msg);
-    if (tf->log_id != 0 &&
-        store_log_error(tf->t->store, tf->log_id, time(NULL), msg) != 0) {
-        tlw_fatal(tf->t, store_errmsg(tf->t->store));
+    if (tf->log_id != 0 && store_log_error(tf->env->store, tf->log_id,
+                                           follow_wall(tf->env), msg) != 0) {
+        follow_fatal(tf->env, store_errmsg(tf->env->store));
     }
 }
 
@@ -223,7 +213,7 @@ static void
 tf_log_alert(struct tfollower *tf, const char *type, const char *key,
              const char *summary, json_t *evidence)
 {
-    follow_raise_log_alert(tf->t, tf->cfg->name, tf->log_id, tf->origin, type,
+    follow_raise_log_alert(tf->env, tf->cfg->name, tf->log_id, tf->origin, type,
                            key, summary, evidence);
 }
 
@@ -261,11 +251,11 @@ tf_set_bases(struct tfollower *tf)
 static int
 tf_load_keys(struct tfollower *tf, char *err, size_t errlen)
 {
-    size_t i, n = config_trusted_root_ntlogs(tf->t->troot);
+    size_t i, n = config_trusted_root_ntlogs(tf->env->troot);
 
     for (i = 0; i < n && tf->nkeys < TFOLLOW_MAX_KEYS; i++) {
         const struct config_log_key *k =
-            config_trusted_root_tlog(tf->t->troot, i);
+            config_trusted_root_tlog(tf->env->troot, i);
         struct tkey *tk = &tf->keys[tf->nkeys];
 
         if (!follow_same_host(k->base_url, tf->cfg->url) || k->pkey == NULL) {
@@ -368,7 +358,7 @@ tf_send(struct tfollower *tf, enum treq_kind kind, const char *path,
     o.connect_timeout_ms = 10000;
     o.timeout_ms = 60000;
     o.max_response_bytes = cap;
-    r->h = http_request(tf->t->http, &o, tf_http_done, r);
+    r->h = tf->env->ops->http_request(tf->env->ctx, &o, tf_http_done, r);
     if (r->h == NULL) {
         free(r);
         return NULL;
@@ -438,14 +428,14 @@ tf_response_error(struct tfollower *tf, const struct http_response *resp,
 static void
 tf_liveness(struct tfollower *tf, int ok)
 {
-    follow_liveness_update(tf->t, tf->cfg, tf->log_id, tf->origin, tf->has_cp,
+    follow_liveness_update(tf->env, tf->cfg, tf->log_id, tf->origin, tf->has_cp,
                            tf->vsize, tf->last_growth_ms, &tf->pace, ok);
 }
 
 static void
 tf_throttle(struct tfollower *tf, const struct http_response *resp)
 {
-    follow_pace_throttle(&tf->pace, tf->t, tf->cfg, resp, &tf->stats);
+    follow_pace_throttle(&tf->pace, tf->env, tf->cfg, resp, &tf->stats);
 }
 
 static void
@@ -459,14 +449,10 @@ tf_unthrottle(struct tfollower *tf)
 static void
 tf_arm_poll(struct tfollower *tf, uint64_t ms)
 {
-    struct timeval tv;
-
-    if (tf->t->mode == TLW_MODE_ONCE && tf->once_done) {
+    if (tf->env->once && tf->once_done) {
         return;
     }
-    tv.tv_sec = (time_t)(ms / 1000);
-    tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-    evtimer_add(tf->poll_ev, &tv);
+    tf->env->ops->timer_arm(tf->poll_ev, ms);
 }
 
 /* A poll-side step failed (as follow.c's follow_poll_failed). */
@@ -476,7 +462,7 @@ tf_poll_failed(struct tfollower *tf, const struct http_response *resp)
     uint64_t wait;
 
     tf_liveness(tf, 0);
-    if (follow_pace_poll_failed(&tf->pace, tf->t, tf->cfg, resp, &tf->stats,
+    if (follow_pace_poll_failed(&tf->pace, tf->env, tf->cfg, resp, &tf->stats,
                                 &wait)) {
         tf_cycle_done(tf, 1);
         return;
@@ -485,12 +471,10 @@ tf_poll_failed(struct tfollower *tf, const struct http_response *resp)
 }
 
 static void
-tf_poll_cb(evutil_socket_t fd, short what, void *arg)
+tf_poll_cb(void *arg)
 {
     struct tfollower *tf = arg;
 
-    (void)fd;
-    (void)what;
     if (tf_busy(tf)) {
         tf_arm_poll(tf, 1000);
         return;
@@ -515,9 +499,9 @@ tf_open_log(struct tfollower *tf, const char *origin)
         return 0;
     }
     snprintf(tf->origin, sizeof(tf->origin), "%s", origin);
-    if (store_log_open(tf->t->store, tf->cfg->name, origin, time(NULL),
-                       &tf->log_id) != 0) {
-        tlw_fatal(tf->t, store_errmsg(tf->t->store));
+    if (store_log_open(tf->env->store, tf->cfg->name, origin,
+                       follow_wall(tf->env), &tf->log_id) != 0) {
+        follow_fatal(tf->env, store_errmsg(tf->env->store));
         return -1;
     }
     return 0;
@@ -539,18 +523,18 @@ tf_record(struct tfollower *tf, const char *note, size_t note_len,
     sc.link = link;
     sc.proof = proof;
     sc.nproof = nproof;
-    if (store_checkpoint_record(tf->t->store, tf->log_id, &sc, time(NULL)) !=
-        0) {
-        tlw_fatal(tf->t, store_errmsg(tf->t->store));
+    if (store_checkpoint_record(tf->env->store, tf->log_id, &sc,
+                                follow_wall(tf->env)) != 0) {
+        follow_fatal(tf->env, store_errmsg(tf->env->store));
         return -1;
     }
     copy = strndup(note, note_len);
     if (copy == NULL) {
-        tlw_fatal(tf->t, "out of memory");
+        follow_fatal(tf->env, "out of memory");
         return -1;
     }
     if (!tf->has_cp || cp->size > tf->vsize) {
-        tf->last_growth_ms = now_ms();
+        tf->last_growth_ms = follow_mono(tf->env);
     }
     free(tf->vnote);
     tf->vnote = copy;
@@ -877,7 +861,7 @@ tf_on_checkpoint(struct tfollower *tf, const struct http_response *resp)
     if (why != NULL) {
         /* Validly signed: evidence against this log, which keeps being
          * polled; nothing else stops. */
-        follow_raise_impossible(tf->t, tf->cfg->name, tf->log_id,
+        follow_raise_impossible(tf->env, tf->cfg->name, tf->log_id,
                                 tf->log_id != 0 ? tf->origin : cp.origin,
                                 tf->vnote, resp->body, resp->body_len, why);
         tf->stopped = 1;
@@ -966,9 +950,9 @@ tf_start_local(const struct tfollower *tf)
 static void
 tf_seed_done(struct tfollower *tf, uint64_t local, const struct merkle_range *r)
 {
-    if (store_cursor_seed(tf->t->store, tf->log_id, local, r, time(NULL)) !=
-        0) {
-        tlw_fatal(tf->t, store_errmsg(tf->t->store));
+    if (store_cursor_seed(tf->env->store, tf->log_id, local, r,
+                          follow_wall(tf->env)) != 0) {
+        follow_fatal(tf->env, store_errmsg(tf->env->store));
         return;
     }
     tf->has_cursor = 1;
@@ -1005,9 +989,9 @@ tf_commit(struct tfollower *tf)
         json_array_size(tf->batch_alerts) == 0) {
         return 0;
     }
-    if (follow_commit_progress(tf->t, tf->log_id, tf->committed_next, tf->next,
-                               &tf->range, tf->root_checks, tf->batch_alerts,
-                               &tf->batch_signings) != 0) {
+    if (follow_commit_progress(tf->env, tf->log_id, tf->committed_next,
+                               tf->next, &tf->range, tf->root_checks,
+                               tf->batch_alerts, &tf->batch_signings) != 0) {
         return -1;
     }
     tf->committed_next = tf->next;
@@ -1042,9 +1026,9 @@ tf_reset_to_committed(struct tfollower *tf)
     json_array_clear(tf->batch_alerts);
     policy_batch_clear(&tf->batch_signings);
     tf->root_checks = 0;
-    if (store_cursor_get(tf->t->store, tf->log_id, &tf->has_cursor, &tf->next,
+    if (store_cursor_get(tf->env->store, tf->log_id, &tf->has_cursor, &tf->next,
                          &tf->range) != 0) {
-        tlw_fatal(tf->t, store_errmsg(tf->t->store));
+        follow_fatal(tf->env, store_errmsg(tf->env->store));
         return;
     }
     tf->committed_next = tf->next;
@@ -1078,15 +1062,15 @@ tf_apply_entry(const uint8_t *data, size_t len, unsigned i, void *arg)
     merkle_leaf_hash(data, len, e.leaf_hash);
     hexs(e.leaf_hash, MERKLE_HASH_LEN, e.uuid, sizeof(e.uuid));
     if (merkle_range_append(&tf->range, e.leaf_hash) != MERKLE_OK) {
-        tlw_fatal(tf->t, "compact range overflow");
+        follow_fatal(tf->env, "compact range overflow");
         return 1;
     }
-    if (tf->t->policy != NULL) {
+    if (tf->env->policy != NULL) {
         struct policy_entry_ctx pc = {tf->cfg->name, tf->origin, idx, idx,
-                                      time(NULL)};
-        if (policy_eval(tf->t->policy, &pc, &e, tf->batch_alerts,
+                                      follow_wall(tf->env)};
+        if (policy_eval(tf->env->policy, &pc, &e, tf->batch_alerts,
                         &tf->batch_signings) != 0) {
-            tlw_fatal(tf->t, "out of memory evaluating the watch rules");
+            follow_fatal(tf->env, "out of memory evaluating the watch rules");
             return 1;
         }
     }
@@ -1171,7 +1155,7 @@ tf_apply(struct tfollower *tf)
         tf->slot_bytes -= len;
         rc = tiles_parse_bundle(buf, len, width, tf_apply_entry, &ac);
         free(buf);
-        if (tf->t->fatal) {
+        if (follow_is_fatal(tf->env)) {
             return -1;
         }
         if (tf->mismatch) {
@@ -1208,7 +1192,7 @@ tf_retry_push(struct tfollower *tf, uint64_t b)
         size_t cap = tf->retry_cap ? tf->retry_cap * 2 : 16;
         uint64_t *n = realloc(tf->retry, cap * sizeof(*n));
         if (n == NULL) {
-            tlw_fatal(tf->t, "out of memory");
+            follow_fatal(tf->env, "out of memory");
             return;
         }
         tf->retry = n;
@@ -1226,19 +1210,20 @@ tf_missed(struct tfollower *tf, uint64_t b, int status)
 {
     struct withhold_unit *u;
 
-    if (withhold_missed(&tf->wh, b, status, now_ms(), time(NULL)) != 0) {
+    if (withhold_missed(&tf->wh, b, status, follow_mono(tf->env),
+                        follow_wall(tf->env)) != 0) {
         log_warnx("%s: too many missing bundles tracked", tf->cfg->name);
     }
     tf_retry_push(tf, b);
     while ((u = withhold_take_overdue(&tf->wh, tf->cfg->withhold_after_ms,
-                                      now_ms())) != NULL) {
+                                      follow_mono(tf->env))) != NULL) {
         uint64_t first = u->unit * TILES_WIDTH, last = first;
         unsigned w = tiles_width(TILES_ENTRIES, u->unit, tf->vsize);
         if (w > 0) {
             last = first + w - 1;
         }
-        follow_raise_withheld(tf->t, tf->cfg, tf->log_id, tf->origin, tf->vnote,
-                              first, last, u);
+        follow_raise_withheld(tf->env, tf->cfg, tf->log_id, tf->origin,
+                              tf->vnote, first, last, u);
     }
 }
 
@@ -1252,8 +1237,7 @@ tf_withheld_wait(struct tfollower *tf, uint64_t now)
 {
     uint64_t due = withhold_next_due(&tf->wh), oldest;
 
-    if (tf->t->mode == TLW_MODE_ONCE &&
-        (oldest = withhold_oldest_ms(&tf->wh)) != UINT64_MAX &&
+    if (tf->env->once && (oldest = withhold_oldest_ms(&tf->wh)) != UINT64_MAX &&
         now - oldest >= tf->cfg->unreachable_after_ms) {
         log_warnx("%s: once: giving up: entry bundle %llu has been withheld "
                   "for %llu s",
@@ -1267,12 +1251,9 @@ tf_withheld_wait(struct tfollower *tf, uint64_t now)
         tf_cycle_done(tf, 1);
         return -1;
     }
-    if (due != UINT64_MAX && !evtimer_pending(tf->pump_ev, NULL)) {
+    if (due != UINT64_MAX && !tf->env->ops->timer_pending(tf->pump_ev)) {
         uint64_t ms = due > now ? due - now : 1;
-        struct timeval tv;
-        tv.tv_sec = (time_t)(ms / 1000);
-        tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-        evtimer_add(tf->pump_ev, &tv);
+        tf->env->ops->timer_arm(tf->pump_ev, ms);
     }
     return 0;
 }
@@ -1294,14 +1275,15 @@ tf_on_bundle(struct tfollower *tf, struct treq *r,
         tf_retry_push(tf, r->c.index);
         tf_throttle(tf, resp);
         tf_liveness(tf, 0);
-        if (tf->t->mode == TLW_MODE_ONCE &&
-            follow_failing_for(&tf->pace, tf->cfg->unreachable_after_ms)) {
+        if (tf->env->once &&
+            follow_failing_for(tf->env, &tf->pace,
+                               tf->cfg->unreachable_after_ms)) {
             tf_reset_to_committed(tf);
             tf_cycle_done(tf, 1);
         }
         return;
     }
-    withhold_answered(&tf->wh, now_ms());
+    withhold_answered(&tf->wh, follow_mono(tf->env));
     if (resp->result != HTTP_COMPLETE || resp->status != 200 ||
         tiles_parse_bundle((const uint8_t *)resp->body, resp->body_len,
                            r->c.width, NULL, NULL) != 0) {
@@ -1325,7 +1307,7 @@ tf_on_bundle(struct tfollower *tf, struct treq *r,
     free(s->buf);
     s->buf = malloc(resp->body_len + 1);
     if (s->buf == NULL) {
-        tlw_fatal(tf->t, "out of memory");
+        follow_fatal(tf->env, "out of memory");
         return;
     }
     memcpy(s->buf, resp->body, resp->body_len);
@@ -1339,10 +1321,8 @@ tf_on_bundle(struct tfollower *tf, struct treq *r,
 }
 
 static void
-tf_pump_cb(evutil_socket_t fd, short what, void *arg)
+tf_pump_cb(void *arg)
 {
-    (void)fd;
-    (void)what;
     tf_pump(arg);
 }
 
@@ -1351,17 +1331,14 @@ tf_pump(struct tfollower *tf)
 {
     uint64_t end, now;
 
-    if (!tf->fetching || tf->t->fatal) {
+    if (!tf->fetching || follow_is_fatal(tf->env)) {
         return;
     }
     end = (tf->vsize + TILES_WIDTH - 1) / TILES_WIDTH; /* bundles */
-    now = now_ms();
+    now = follow_mono(tf->env);
     if (now < tf->pace.pause_until_ms) {
-        struct timeval tv;
         uint64_t ms = tf->pace.pause_until_ms - now;
-        tv.tv_sec = (time_t)(ms / 1000);
-        tv.tv_usec = (suseconds_t)(ms % 1000) * 1000;
-        evtimer_add(tf->pump_ev, &tv);
+        tf->env->ops->timer_arm(tf->pump_ev, ms);
         return;
     }
     while (tf->inflight < tf->pace.window) {
@@ -1393,8 +1370,7 @@ tf_pump(struct tfollower *tf)
             tf_retry_push(tf, b);
             tf_throttle(tf, NULL);
             {
-                struct timeval tv = {1, 0};
-                evtimer_add(tf->pump_ev, &tv);
+                tf->env->ops->timer_arm(tf->pump_ev, 1000);
             }
             return;
         }
@@ -1419,7 +1395,7 @@ tf_pump(struct tfollower *tf)
 static void
 tf_after_checkpoint(struct tfollower *tf)
 {
-    if (tf->t->fatal) {
+    if (follow_is_fatal(tf->env)) {
         return;
     }
     if (tf->stopped || !tf->has_cp) {
@@ -1462,19 +1438,19 @@ tf_http_done(const struct http_response *resp, void *arg)
 static void
 tf_cycle_done(struct tfollower *tf, int failed)
 {
-    if (tf->t->mode == TLW_MODE_ONCE) {
+    if (tf->env->once) {
         if (tf->once_done || tf_busy(tf)) {
             return;
         }
         tf->once_done = 1;
-        tlw_follower_done(tf->t, tf->pub, failed);
+        tf->env->ops->done(tf->env->ctx, tf->pub, failed);
         return;
     }
     if (tf_busy(tf)) {
         return;
     }
-    if (!evtimer_pending(tf->poll_ev, NULL)) {
-        tf_arm_poll(tf, tlw_jitter(tf->t, tf->cfg->poll_interval_ms, 10));
+    if (!tf->env->ops->timer_pending(tf->poll_ev)) {
+        tf_arm_poll(tf, follow_jitter(tf->env, tf->cfg->poll_interval_ms, 10));
     }
 }
 
@@ -1512,8 +1488,8 @@ tf_resume(struct tfollower *tf, char *err, size_t errlen)
 
     memset(&p, 0, sizeof(p));
     p.name = tf->cfg->name;
-    if (store_logs_each(tf->t->store, tf_pick_cb, &p) != 0) {
-        snprintf(err, errlen, "%s", store_errmsg(tf->t->store));
+    if (store_logs_each(tf->env->store, tf_pick_cb, &p) != 0) {
+        snprintf(err, errlen, "%s", store_errmsg(tf->env->store));
         return -1;
     }
     if (!p.found) {
@@ -1522,10 +1498,11 @@ tf_resume(struct tfollower *tf, char *err, size_t errlen)
     tf->log_id = p.log_id;
     snprintf(tf->origin, sizeof(tf->origin), "%s", p.origin);
     memset(&row, 0, sizeof(row));
-    if (store_checkpoint_latest(tf->t->store, tf->log_id, &found, &row) != 0 ||
-        store_cursor_get(tf->t->store, tf->log_id, &tf->has_cursor, &tf->next,
+    if (store_checkpoint_latest(tf->env->store, tf->log_id, &found, &row) !=
+            0 ||
+        store_cursor_get(tf->env->store, tf->log_id, &tf->has_cursor, &tf->next,
                          &tf->range) != 0) {
-        snprintf(err, errlen, "%s", store_errmsg(tf->t->store));
+        snprintf(err, errlen, "%s", store_errmsg(tf->env->store));
         store_checkpoint_row_free(&row);
         return -1;
     }
@@ -1538,7 +1515,7 @@ tf_resume(struct tfollower *tf, char *err, size_t errlen)
     }
     store_checkpoint_row_free(&row);
     tf->committed_next = tf->next;
-    tf->last_growth_ms = now_ms();
+    tf->last_growth_ms = follow_mono(tf->env);
     log_info("%s: resuming %s at index %llu (verified size %llu)",
              tf->cfg->name, tf->origin, (unsigned long long)tf->next,
              (unsigned long long)tf->vsize);
@@ -1546,8 +1523,8 @@ tf_resume(struct tfollower *tf, char *err, size_t errlen)
 }
 
 struct tfollower *
-tfollower_new(struct tlw *t, const struct config_log *cfg, struct follower *pub,
-              char *err, size_t errlen)
+tfollower_new(const struct follow_env *env, const struct config_log *cfg,
+              struct follower *pub, char *err, size_t errlen)
 {
     struct tfollower *tf = calloc(1, sizeof(*tf));
 
@@ -1555,7 +1532,7 @@ tfollower_new(struct tlw *t, const struct config_log *cfg, struct follower *pub,
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    tf->t = t;
+    tf->env = env;
     tf->cfg = cfg;
     tf_set_bases(tf);
     tf->pub = pub;
@@ -1563,8 +1540,8 @@ tfollower_new(struct tlw *t, const struct config_log *cfg, struct follower *pub,
     tf->nslots = (size_t)tf->pace.window * 2;
     tf->slots = calloc(tf->nslots, sizeof(*tf->slots));
     tf->batch_alerts = json_array();
-    tf->poll_ev = evtimer_new(t->base, tf_poll_cb, tf);
-    tf->pump_ev = evtimer_new(t->base, tf_pump_cb, tf);
+    tf->poll_ev = env->ops->timer_new(env->ctx, tf_poll_cb, tf);
+    tf->pump_ev = env->ops->timer_new(env->ctx, tf_pump_cb, tf);
     if (tf->slots == NULL || tf->batch_alerts == NULL || tf->poll_ev == NULL ||
         tf->pump_ev == NULL) {
         snprintf(err, errlen, "out of memory");
@@ -1604,10 +1581,10 @@ tfollower_free(struct tfollower *tf)
     json_decref(tf->batch_alerts);
     policy_batch_free(&tf->batch_signings);
     if (tf->poll_ev != NULL) {
-        event_free(tf->poll_ev);
+        tf->env->ops->timer_free(tf->poll_ev);
     }
     if (tf->pump_ev != NULL) {
-        event_free(tf->pump_ev);
+        tf->env->ops->timer_free(tf->pump_ev);
     }
     free(tf->vnote);
     free(tf->pnote);

@@ -20,14 +20,14 @@
  *     FOLLOW_COMMIT_EVERY entries and at the verified size.
  *
  * follow.c builds it for a log of kind rekor-v2 and forwards its public
- * follower_* calls here; pub is the public follower that tlw sees.
+ * follower_* calls here; pub is the public follower the daemon sees.
  */
 #ifndef TLOGWATCH_MONITOR_FOLLOW_TILES_H
 #define TLOGWATCH_MONITOR_FOLLOW_TILES_H
 
 #include <stddef.h>
 
-struct tlw;
+struct follow_env;
 struct config_log;
 struct follower;
 struct follower_stats;
@@ -40,8 +40,9 @@ struct tfollower;
 #define TFOLLOW_LOOKAHEAD_BYTES (8u * 1024 * 1024)
 
 /* New follower of cfg (borrowed) on t; pub (borrowed) is what
- * tlw_follower_done is given.  NULL with a message in err. */
-struct tfollower *tfollower_new(struct tlw *t, const struct config_log *cfg,
+ * the env done callback is given.  NULL with a message in err. */
+struct tfollower *tfollower_new(const struct follow_env *env,
+                                const struct config_log *cfg,
                                 struct follower *pub, char *err, size_t errlen);
 void tfollower_start(struct tfollower *tf);
 /* Commit what is applied, cancel requests, free.  NULL is a no-op. */
