@@ -1,32 +1,38 @@
 /*
- * follow.h: a follower of one Rekor v1 log (all its shards).
+ * follow.h: a follower of one transparency log, the daemon's view of it,
+ * and the helpers every protocol of the follower engine (engine.h)
+ * shares.  A follower is the engine with one protocol: Rekor v1 REST
+ * (rekor_v1.c, all its shards) or Rekor v2 tlog-tiles (rekor_v2.c).
  *
  * It proves, before any state moves (DESIGN.md "What must be proven"):
  *  1. every checkpoint it accepts verifies with a pinned key of the log
- *     (from trusted_root.json, chosen by key id; unknown signers ignored);
+ *     (from trusted_root.json; unknown signers ignored), and can be a tree
+ *     of the log (follow_checkpoint_impossible: else log.inconsistent);
  *  2. every newer checkpoint is linked to the last verified one by a
- *     consistency proof, checked against the two signed roots (never the
- *     response's rootHash); smaller -> log.rollback, same size with
- *     another root or a failing proof -> log.inconsistent;
+ *     consistency proof (v1: from the log; v2: computed from hash tiles
+ *     that hash to the new signed root), checked against the two signed
+ *     roots; smaller -> log.rollback, same size with another root or a
+ *     failing proof -> log.inconsistent;
  *  3. the cursor advances only over entries received in order, each leaf
  *     hash equal to the hash in its entry id, appended to the compact
  *     range; at each verified checkpoint size the range root must equal
- *     the signed root, or log.entries_mismatch and the cursor stops;
- *  4. a start point is seeded from the inclusion proof of the preceding
- *     leaf, checked against a signed root;
- *  5. frozen shards' final checkpoints never change; a rotation is
+ *     the signed root, or log.entries_mismatch and the cursor stops; an
+ *     entry the log does not return is asked for again on its own backoff
+ *     and raises log.entries_withheld after withhold_after (the cursor
+ *     waits; v1 scans the entries after it, each proven on its own);
+ *  4. a start point is seeded from a compact range checked against a
+ *     signed root;
+ *  5. (v1) frozen shards' final checkpoints never change; a rotation is
  *     followed: the old shard is finished to its final checkpoint, then
  *     the new one starts at 0 at the virtual offset the log states;
  *  7. the cursor, the compact range and the alerts found up to it are
- *     committed in one store transaction (every FOLLOW_COMMIT_EVERY
- *     entries and at every checkpoint).
+ *     committed in one store transaction.
  *
- * Fetching: POST /api/v1/log/entries/retrieve, FOLLOW_BATCH indexes a
- * request, up to max_concurrency requests in flight; the window halves on
- * 429/5xx/transport errors (Retry-After honoured, exponential backoff with
- * jitter otherwise) and grows back by one per success.  An index missing
- * from a response is asked for again; results are applied in order from
- * a reorder buffer.
+ * Fetching: up to max_concurrency requests in flight; the window halves
+ * on 429/5xx/transport errors (Retry-After honoured, exponential backoff
+ * with jitter otherwise) and grows back by one per success; results are
+ * applied in order from a reorder buffer bounded by count and bytes.
+ * Deadlines and backoff run on the monotonic clock of env.h.
  */
 #ifndef TLOGWATCH_MONITOR_FOLLOW_H
 #define TLOGWATCH_MONITOR_FOLLOW_H
@@ -57,8 +63,9 @@ struct policy_batch;
 #define FOLLOW_ONCE_MAX_FAILURES 5 /* once: consecutive failures, then 3 */
 
 /*
- * A follower of cfg (borrowed: must outlive the follower) on t.  Loads
- * its keys from t->troot and its state from env->store.  Returns new
+ * A follower of cfg (borrowed: must outlive the follower) in env
+ * (borrowed, likewise).  Loads its keys from env->troot and its state
+ * from env->store.  Returns new
  * (follower_free) or NULL with a message in err.
  */
 struct follower *follower_new(const struct follow_env *env,
@@ -82,7 +89,10 @@ struct follower_stats {
 void follower_stats(const struct follower *f, struct follower_stats *out);
 const char *follower_name(const struct follower *f);
 
-/* ---- shared by the Rekor v1 follower and the v2 one (follow_tiles.c) -- */
+/* ---- shared by every protocol (engine.c) ------------------------------ */
+
+/* b[0..n) in lower-case hex into out ("" when it does not fit). */
+void follow_hex(const uint8_t *b, size_t n, char *out, size_t outcap);
 
 /* Sizes and virtual indexes of a log stay below this (sqlite is signed,
  * and no log grows to it). */

@@ -19,34 +19,15 @@
  *  7. progress is committed in one store transaction every
  *     FOLLOW_COMMIT_EVERY entries and at the verified size.
  *
- * follow.c builds it for a log of kind rekor-v2 and forwards its public
- * follower_* calls here; pub is the public follower the daemon sees.
+ * rekor_v2.c implements it as the engine's protocol rekor_v2_proto
+ * (engine.h), chosen for a log of kind rekor-v2.
  */
 #ifndef TLOGWATCH_MONITOR_FOLLOW_TILES_H
 #define TLOGWATCH_MONITOR_FOLLOW_TILES_H
 
 #include <stddef.h>
 
-struct follow_env;
-struct config_log;
-struct follower;
-struct follower_stats;
-struct tfollower;
-
 #define TFOLLOW_MAX_CHECKPOINT (64u * 1024) /* bytes of GET /checkpoint */
 #define TFOLLOW_MAX_KEYS 16
-/* Bytes of entry bundles held ahead of the cursor before no new bundle is
- * asked for (the one the cursor waits for always is). */
-#define TFOLLOW_LOOKAHEAD_BYTES (8u * 1024 * 1024)
-
-/* New follower of cfg (borrowed) on t; pub (borrowed) is what
- * the env done callback is given.  NULL with a message in err. */
-struct tfollower *tfollower_new(const struct follow_env *env,
-                                const struct config_log *cfg,
-                                struct follower *pub, char *err, size_t errlen);
-void tfollower_start(struct tfollower *tf);
-/* Commit what is applied, cancel requests, free.  NULL is a no-op. */
-void tfollower_free(struct tfollower *tf);
-void tfollower_stats(const struct tfollower *tf, struct follower_stats *out);
 
 #endif
