@@ -68,6 +68,7 @@ enum tjob_purpose {
     TJ_CONSISTENCY = 0,
     TJ_SEED,
     TJ_CHECK, /* the compact range at the cursor, before a commit */
+    TJ_AHEAD, /* the ranges at both ends of bundles read past a missing one */
 };
 
 /* Hash tiles being read for one tree size. */
@@ -75,7 +76,9 @@ struct tjob {
     int active;
     enum tjob_purpose purpose;
     uint64_t n;
-    uint64_t at; /* TJ_SEED: the start point; TJ_CHECK: the cursor */
+    uint64_t at;  /* TJ_SEED: the start point; TJ_CHECK: the cursor;
+                     TJ_AHEAD: the first entry of the bundles */
+    uint64_t at2; /* TJ_AHEAD: the end of the bundles */
     struct tiles_set *ts;
     struct tiles_coord need[TF_NEED_MAX];
     size_t nneed, nsent, ngot;
@@ -84,6 +87,7 @@ struct tjob {
 /* A received entry bundle, waiting for its turn. */
 struct bslot {
     int have;
+    int ahead; /* read past a missing bundle, and scanned (or tried) */
     uint64_t index;
     unsigned width;
     uint8_t *buf;
@@ -114,6 +118,8 @@ struct tfollower {
     struct merkle_checkpoint pcp;
 
     struct tjob job;
+    json_t *ahead_alerts; /* found past a missing bundle */
+    struct policy_batch ahead_signings;
 
     /* Bundles received, waiting for their turn. */
     struct bslot *slots;
@@ -332,7 +338,7 @@ static void tf_job_pump(struct tfollower *tf);
 /* Start reading the hash tiles of tree n for purpose. */
 static int
 tf_job_start(struct tfollower *tf, enum tjob_purpose purpose, uint64_t n,
-             uint64_t m_or_at)
+             uint64_t m_or_at, uint64_t at2)
 {
     struct tjob *j = &tf->job;
     struct tiles_coord extra[TILES_SET_MAX];
@@ -342,24 +348,34 @@ tf_job_start(struct tfollower *tf, enum tjob_purpose purpose, uint64_t n,
     j->purpose = purpose;
     j->n = n;
     j->at = m_or_at;
+    j->at2 = at2;
     if (purpose == TJ_CONSISTENCY) {
         j->nneed = tiles_needed_consistency(m_or_at, n, j->need, TILES_SET_MAX);
     } else {
         j->nneed = tiles_needed_range(m_or_at, n, j->need, TILES_SET_MAX);
     }
-    ne = tiles_needed_root(n, extra, TILES_SET_MAX);
-    if (j->nneed > TILES_SET_MAX || ne > TILES_SET_MAX) {
+    if (j->nneed > TILES_SET_MAX) {
         return -1;
     }
-    for (i = 0; i < ne; i++) {
-        for (k = 0; k < j->nneed; k++) {
-            if (j->need[k].level == extra[i].level &&
-                j->need[k].index == extra[i].index) {
-                break;
-            }
+    for (int pass = purpose == TJ_AHEAD ? 0 : 1; pass < 2; pass++) {
+        ne = pass == 0 ? tiles_needed_range(j->at2, n, extra, TILES_SET_MAX)
+                       : tiles_needed_root(n, extra, TILES_SET_MAX);
+        if (ne > TILES_SET_MAX) {
+            return -1;
         }
-        if (k == j->nneed) {
-            j->need[j->nneed++] = extra[i];
+        for (i = 0; i < ne; i++) {
+            for (k = 0; k < j->nneed; k++) {
+                if (j->need[k].level == extra[i].level &&
+                    j->need[k].index == extra[i].index) {
+                    break;
+                }
+            }
+            if (k == j->nneed) {
+                if (j->nneed == TF_NEED_MAX) {
+                    return -1;
+                }
+                j->need[j->nneed++] = extra[i];
+            }
         }
     }
     if (j->nneed > TILES_SET_MAX) {
@@ -388,6 +404,14 @@ tf_job_fail(struct tfollower *tf, const struct http_response *resp)
 {
     int check = tf->job.purpose == TJ_CHECK;
 
+    if (tf->job.purpose == TJ_AHEAD) {
+        /* Only the look-ahead is lost: the cursor goes on as before. */
+        tf_job_clear(tf);
+        if (tf_apply(tf) == 0) {
+            fe_pump(tf->f);
+        }
+        return;
+    }
     tf_job_clear(tf);
     if (check) {
         tf_reset_to_committed(tf);
@@ -488,6 +512,139 @@ tf_tiles_mismatch(struct tfollower *tf, const uint8_t got[MERKLE_HASH_LEN])
 static void tf_seed_done(struct tfollower *tf, uint64_t local,
                          const struct merkle_range *r);
 
+/* One entry of bundles read past a missing one (tf_ahead_scan). */
+struct ahead_ctx {
+    struct tfollower *tf;
+    uint64_t base;          /* index of the bundle's first entry */
+    uint64_t from, to;      /* the entries to take: [from, to) */
+    struct merkle_range *r; /* pass 1: append leaf hashes */
+    int scan;               /* pass 2: the watch rules */
+};
+
+static int
+tf_ahead_entry(const uint8_t *data, size_t len, unsigned i, void *arg)
+{
+    struct ahead_ctx *ac = arg;
+    struct tfollower *tf = ac->tf;
+    uint64_t idx = ac->base + i;
+    struct entry e;
+
+    if (idx < ac->from || idx >= ac->to) {
+        return 0;
+    }
+    memset(&e, 0, sizeof(e));
+    e.body = (uint8_t *)(uintptr_t)data;
+    e.body_len = len;
+    e.log_index = idx;
+    merkle_leaf_hash(data, len, e.leaf_hash);
+    if (!ac->scan) {
+        return merkle_range_append(ac->r, e.leaf_hash) == MERKLE_OK ? 0 : 1;
+    }
+    follow_hex(e.leaf_hash, MERKLE_HASH_LEN, e.uuid, sizeof(e.uuid));
+    {
+        struct policy_entry_ctx pc = {tf->f->cfg->name, tf->origin, idx, idx,
+                                      follow_wall(tf->f->env)};
+        if (policy_eval(tf->f->env->policy, &pc, &e, tf->ahead_alerts,
+                        &tf->ahead_signings) != 0) {
+            follow_fatal(tf->f->env,
+                         "out of memory evaluating the watch rules");
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * The bundles holding entries [a, z), read past a missing bundle, are in
+ * the log's signed tree when the compact range at a (from hash tiles that
+ * hash to the signed root), with their leaf hashes appended, equals the
+ * range at z (likewise).  Then their entries are scanned by the watch
+ * rules and what they raise is recorded now (store_record_ahead); the
+ * cursor does not move.  A withheld bundle stops the cursor, not the
+ * watch.
+ */
+static void
+tf_ahead_scan(struct tfollower *tf, uint64_t a, uint64_t z,
+              const struct merkle_range *ra, const struct merkle_range *rz)
+{
+    struct merkle_range r = *ra;
+    uint8_t r1[MERKLE_HASH_LEN], r2[MERKLE_HASH_LEN];
+    int pass;
+    uint64_t b;
+
+    if (tf->f->env->policy == NULL) {
+        return;
+    }
+    for (pass = 0; pass < 2; pass++) {
+        for (b = a / TILES_WIDTH; b * TILES_WIDTH < z; b++) {
+            struct bslot *s = &tf->slots[b % tf->nslots];
+            struct ahead_ctx ac = {tf, b * TILES_WIDTH, a, z, &r, pass};
+            if (!s->have || s->index != b ||
+                tiles_parse_bundle(s->buf, s->len, s->width, tf_ahead_entry,
+                                   &ac) != 0) {
+                json_array_clear(tf->ahead_alerts);
+                policy_batch_clear(&tf->ahead_signings);
+                return;
+            }
+        }
+        if (pass == 0) {
+            merkle_range_root(&r, r1);
+            merkle_range_root(rz, r2);
+            if (r.size != z || rz->size != z || !merkle_hash_equal(r1, r2)) {
+                fe_error(tf->f,
+                         "entries %llu-%llu read past a missing bundle do "
+                         "not match the hash tiles",
+                         (unsigned long long)a, (unsigned long long)(z - 1));
+                return;
+            }
+        }
+    }
+    if (json_array_size(tf->ahead_alerts) > 0 || tf->ahead_signings.n > 0) {
+        log_info("%s: %zu alert(s) from entries read past a missing bundle",
+                 tf->f->cfg->name, json_array_size(tf->ahead_alerts));
+        (void)follow_commit_progress(tf->f->env, tf->log_id, 0, 0, NULL, 0,
+                                     tf->ahead_alerts, &tf->ahead_signings);
+    }
+}
+
+/*
+ * The cursor waits for a missing bundle: prove the run of bundles read
+ * after it (not tried yet) from the hash tiles, then scan them.
+ */
+static void
+tf_ahead_start(struct tfollower *tf)
+{
+    uint64_t c, b1, b2, z;
+
+    if (tf->job.active || tf->f->wh.n == 0 || !tf->f->has_cursor ||
+        tf->f->env->policy == NULL || follow_is_fatal(tf->f->env)) {
+        return;
+    }
+    c = tf->f->next / TILES_WIDTH;
+    for (b1 = c + 1; b1 < c + tf->nslots; b1++) {
+        struct bslot *s = &tf->slots[b1 % tf->nslots];
+        if (s->have && s->index == b1 && !s->ahead) {
+            break;
+        }
+    }
+    if (b1 >= c + tf->nslots) {
+        return;
+    }
+    for (b2 = b1; b2 < c + tf->nslots; b2++) {
+        struct bslot *s = &tf->slots[b2 % tf->nslots];
+        if (!s->have || s->index != b2 || s->ahead) {
+            break;
+        }
+        s->ahead = 1;
+    }
+    z = b2 * TILES_WIDTH < tf->vsize ? b2 * TILES_WIDTH : tf->vsize;
+    if (b1 * TILES_WIDTH >= z ||
+        tf_job_start(tf, TJ_AHEAD, tf->vsize, b1 * TILES_WIDTH, z) != 0) {
+        tiles_set_free(tf->job.ts);
+        memset(&tf->job, 0, sizeof(tf->job));
+    }
+}
+
 static void
 tf_job_done(struct tfollower *tf)
 {
@@ -507,13 +664,27 @@ tf_job_done(struct tfollower *tf)
         return;
     }
     if (!merkle_hash_equal(root, want)) {
-        int check = j->purpose == TJ_CHECK;
+        int check = j->purpose == TJ_CHECK || j->purpose == TJ_AHEAD;
         tf_tiles_mismatch(tf, root);
         tf_job_clear(tf);
         if (check) {
             tf_reset_to_committed(tf);
         }
         tf_after_checkpoint(tf);
+        return;
+    }
+    if (j->purpose == TJ_AHEAD) {
+        struct merkle_range ra, rz;
+        uint64_t a = j->at, z = j->at2;
+        int ok = tiles_range_at(j->ts, a, &ra) == 0 &&
+                 tiles_range_at(j->ts, z, &rz) == 0;
+        tf_job_clear(tf);
+        if (ok) {
+            tf_ahead_scan(tf, a, z, &ra, &rz);
+        }
+        if (!follow_is_fatal(tf->f->env) && tf_apply(tf) == 0) {
+            fe_pump(tf->f);
+        }
         return;
     }
     if (j->purpose == TJ_CHECK) {
@@ -719,7 +890,7 @@ tf_on_checkpoint(struct tfollower *tf, const struct http_response *resp)
     tf->pnote = strndup(resp->body, resp->body_len);
     tf->pcp = cp;
     if (tf->pnote == NULL ||
-        tf_job_start(tf, TJ_CONSISTENCY, cp.size, tf->vsize) != 0) {
+        tf_job_start(tf, TJ_CONSISTENCY, cp.size, tf->vsize, 0) != 0) {
         fe_error(tf->f, "cannot start reading the tiles of size %llu",
                  (unsigned long long)cp.size);
         tf_job_fail(tf, NULL);
@@ -764,7 +935,7 @@ tf_seed(struct tfollower *tf)
         tf_after_checkpoint(tf);
         return;
     }
-    if (tf_job_start(tf, TJ_SEED, tf->vsize, local) != 0) {
+    if (tf_job_start(tf, TJ_SEED, tf->vsize, local, 0) != 0) {
         fe_error(tf->f, "cannot start reading the tiles for the seed");
         tf_job_fail(tf, NULL);
     }
@@ -935,7 +1106,7 @@ tf_apply(struct tfollower *tf)
         if (rc == 2) {
             /* A commit point: prove the range there from the tiles of
              * the verified size first (tf_job_done commits, resumes). */
-            if (tf_job_start(tf, TJ_CHECK, tf->vsize, tf->f->next) != 0) {
+            if (tf_job_start(tf, TJ_CHECK, tf->vsize, tf->f->next, 0) != 0) {
                 fe_error(tf->f, "cannot start reading the tiles at %llu",
                          (unsigned long long)tf->f->next);
                 tf_job_fail(tf, NULL);
@@ -982,6 +1153,7 @@ tf_on_bundle(struct tfollower *tf, struct fe_req *r,
             fe_response_error(tf->f, resp, "entry bundle");
         }
         fe_unit_missed(tf->f, r->index, resp->status);
+        tf_ahead_start(tf);
         return;
     }
     fe_unit_got(tf->f, r->index);
@@ -1002,7 +1174,9 @@ tf_on_bundle(struct tfollower *tf, struct fe_req *r,
     s->width = r->width;
     s->have = 1;
     fe_unthrottle(tf->f);
-    (void)tf_apply(tf);
+    if (tf_apply(tf) == 0) {
+        tf_ahead_start(tf);
+    }
 }
 
 static void
@@ -1222,7 +1396,8 @@ v2_init(struct follower *f, char *err, size_t errlen)
     tf_set_bases(tf);
     tf->nslots = (size_t)f->pace.window * 2;
     tf->slots = calloc(tf->nslots, sizeof(*tf->slots));
-    if (tf->slots == NULL) {
+    tf->ahead_alerts = json_array();
+    if (tf->slots == NULL || tf->ahead_alerts == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -1247,6 +1422,8 @@ v2_free(struct follower *f)
         tf_clear_slots(tf);
     }
     free(tf->slots);
+    json_decref(tf->ahead_alerts);
+    policy_batch_free(&tf->ahead_signings);
     free(tf->vnote);
     free(tf->pnote);
     free(tf);
