@@ -313,7 +313,7 @@ follow_parse_head(struct follower *f, json_t *o, uint64_t offset,
     json_t *size = json_object_get(o, "treeSize");
     uint64_t tid_num;
 
-    if (tid == NULL || !json_is_string(sth) || !json_is_integer(size) ||
+    if (tid == NULL || !json_is_string(sth) || !json_is_number(size) ||
         entry_parse_u64(tid, strlen(tid), &tid_num) != 0) {
         fe_error(f, "GET /api/v1/log: malformed tree head");
         return -1;
@@ -322,8 +322,10 @@ follow_parse_head(struct follower *f, json_t *o, uint64_t offset,
                            json_string_length(sth), offset, out) != 0) {
         return -1;
     }
-    if (json_integer_value(size) < 0 ||
-        (uint64_t)json_integer_value(size) != out->cp.size) {
+    /* Numbers are read as reals (an integer beyond int64 must not make
+     * the signed note unreadable); the signed size is what counts. */
+    if (json_number_value(size) < 0 ||
+        json_number_value(size) != (double)out->cp.size) {
         /* The signed size is what counts; a differing field is noise
          * from a buggy server, not evidence. */
         log_debug("%s: treeSize field differs from the signed size",
@@ -349,8 +351,10 @@ follow_on_log(struct follower *f, const struct http_response *resp)
         fe_poll_failed(f, resp);
         return;
     }
-    root =
-        json_loadb(resp->body, resp->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    /* Integers as reals: a treeSize beyond int64 (which jansson refuses
+     * as an integer) must still let the signed note be judged. */
+    root = json_loadb(resp->body, resp->body_len,
+                      JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &jerr);
     if (root == NULL || !json_is_object(root)) {
         json_decref(root);
         fe_error(f, "GET /api/v1/log: not a JSON object");
