@@ -295,8 +295,12 @@ struct flog {
     uint8_t key_hint[4];
 
     struct mtree t;
-    uint8_t **bodies; /* owned, n = t.n */
+    uint8_t **bodies; /* owned, n = t.n; without their padding */
     size_t *blens;
+    size_t *pads;     /* padding bytes of each body (flog_body) */
+    size_t pad;       /* padding of the entries appended from now on */
+    uint8_t *scratch; /* a padded body, owned */
+    size_t scap;
     char **sets; /* v1 SETs (base64), made when first served */
     int64_t *itimes;
     size_t bcap;
@@ -439,6 +443,8 @@ flog_free(struct flog *lg)
     }
     free(lg->bodies);
     free(lg->blens);
+    free(lg->pads);
+    free(lg->scratch);
     free(lg->sets);
     free(lg->itimes);
     mt_free(&lg->t);
@@ -451,6 +457,36 @@ flog_free(struct flog *lg)
     EVP_PKEY_free(lg->key);
     EVP_PKEY_free(lg->wrong_key);
     free(lg);
+}
+
+/* The length of body i as served. */
+static size_t
+flog_blen(const struct flog *lg, uint64_t i)
+{
+    /* ,"padding":"<pad>" before the closing brace */
+    return lg->blens[i] + (lg->pads[i] ? lg->pads[i] + 13 : 0);
+}
+
+/* Body i as served (borrowed: valid until the next call). */
+static const uint8_t *
+flog_body(struct flog *lg, uint64_t i, size_t *len)
+{
+    size_t bl = lg->blens[i], n = flog_blen(lg, i);
+
+    *len = n;
+    if (lg->pads[i] == 0) {
+        return lg->bodies[i];
+    }
+    if (lg->scap < n) {
+        lg->scratch = realloc(lg->scratch, n);
+        assert_non_null(lg->scratch);
+        lg->scap = n;
+    }
+    memcpy(lg->scratch, lg->bodies[i], bl - 1);
+    memcpy(lg->scratch + bl - 1, ",\"padding\":\"", 12);
+    memset(lg->scratch + bl - 1 + 12, 'x', lg->pads[i]);
+    memcpy(lg->scratch + n - 2, "\"}", 2);
+    return lg->scratch;
 }
 
 /* Append n entries (bodies in the shape of the protocol's hashedrekord). */
@@ -469,10 +505,12 @@ flog_append(struct flog *lg, uint64_t n, int64_t now_s)
             size_t cap = lg->bcap ? lg->bcap * 2 : 1024;
             lg->bodies = realloc(lg->bodies, cap * sizeof(*lg->bodies));
             lg->blens = realloc(lg->blens, cap * sizeof(*lg->blens));
+            lg->pads = realloc(lg->pads, cap * sizeof(*lg->pads));
             lg->sets = realloc(lg->sets, cap * sizeof(*lg->sets));
             lg->itimes = realloc(lg->itimes, cap * sizeof(*lg->itimes));
             assert_non_null(lg->bodies);
             assert_non_null(lg->blens);
+            assert_non_null(lg->pads);
             assert_non_null(lg->sets);
             assert_non_null(lg->itimes);
             lg->bcap = cap;
@@ -498,9 +536,14 @@ flog_append(struct flog *lg, uint64_t n, int64_t now_s)
         assert_non_null(lg->bodies[i]);
         memcpy(lg->bodies[i], body, (size_t)len);
         lg->blens[i] = (size_t)len;
+        lg->pads[i] = lg->pad;
         lg->sets[i] = NULL;
         lg->itimes[i] = now_s;
-        merkle_leaf_hash(lg->bodies[i], lg->blens[i], leaf);
+        {
+            size_t bl;
+            const uint8_t *b = flog_body(lg, i, &bl);
+            merkle_leaf_hash(b, bl, leaf);
+        }
         mt_append(&lg->t, leaf);
     }
 }
@@ -717,25 +760,31 @@ query_u64(const char *path, const char *name, uint64_t *out)
     return end == p ? -1 : 0;
 }
 
-/* The base64 SET of entry i (made once). */
+/* The base64 SET of entry i (made once), body_b64 the base64 of its body:
+ * the log key's ECDSA signature over the canonical JSON of body,
+ * integratedTime, logID and logIndex. */
 static const char *
-flog_set(struct flog *lg, uint64_t i)
+flog_set(struct flog *lg, uint64_t i, const char *body_b64)
 {
     if (lg->sets[i] == NULL) {
-        char lid[2 * MERKLE_HASH_LEN + 1], *b64, *canon;
+        char lid[2 * MERKLE_HASH_LEN + 1], tail[256];
         uint8_t sig[128], digest[MERKLE_HASH_LEN];
-        size_t n, cl;
+        EVP_MD_CTX *c = EVP_MD_CTX_new();
+        size_t n = sizeof(sig);
+        unsigned dl = sizeof(digest);
+
         hex32(lg->log_id, lid);
-        b64 = b64_new(lg->bodies[i], lg->blens[i]);
-        cl = strlen(b64) + 256;
-        canon = malloc(cl);
-        assert_non_null(canon);
-        snprintf(canon, cl,
-                 "{\"body\":\"%s\",\"integratedTime\":%lld,\"logID\":\"%s\","
-                 "\"logIndex\":%llu}",
-                 b64, (long long)lg->itimes[i], lid, (unsigned long long)i);
-        n = sizeof(sig);
-        SHA256((const uint8_t *)canon, strlen(canon), digest);
+        snprintf(tail, sizeof(tail),
+                 "\",\"integratedTime\":%lld,\"logID\":\"%s\",\"logIndex\":"
+                 "%llu}",
+                 (long long)lg->itimes[i], lid, (unsigned long long)i);
+        assert_non_null(c);
+        assert_int_equal(EVP_DigestInit_ex(c, EVP_sha256(), NULL), 1);
+        assert_int_equal(EVP_DigestUpdate(c, "{\"body\":\"", 9), 1);
+        assert_int_equal(EVP_DigestUpdate(c, body_b64, strlen(body_b64)), 1);
+        assert_int_equal(EVP_DigestUpdate(c, tail, strlen(tail)), 1);
+        assert_int_equal(EVP_DigestFinal_ex(c, digest, &dl), 1);
+        EVP_MD_CTX_free(c);
         if (lg->set_ctx == NULL) {
             lg->set_ctx = EVP_PKEY_CTX_new(lg->key, NULL);
             assert_non_null(lg->set_ctx);
@@ -746,8 +795,6 @@ flog_set(struct flog *lg, uint64_t i)
         assert_int_equal(
             EVP_PKEY_sign(lg->set_ctx, sig, &n, digest, sizeof(digest)), 1);
         lg->sets[i] = b64_new(sig, n);
-        free(canon);
-        free(b64);
     }
     return lg->sets[i];
 }
@@ -761,8 +808,10 @@ flog_entry_json(struct flog *lg, uint64_t i, uint64_t claim)
     uint8_t proof[MERKLE_MAX_PROOF][MERKLE_HASH_LEN], root[MERKLE_HASH_LEN];
     char uuid[16 + 2 * MERKLE_HASH_LEN + 1], lid[2 * MERKLE_HASH_LEN + 1];
     char rhex[2 * MERKLE_HASH_LEN + 1], *b64;
+    const char *set;
     json_t *hashes = json_array(), *e;
-    size_t np = 0, k;
+    const uint8_t *body;
+    size_t np = 0, k, bl;
 
     assert_true(i < lg->cp_size);
     mt_path(&lg->t, i, 0, lg->cp_size, proof, &np);
@@ -776,24 +825,26 @@ flog_entry_json(struct flog *lg, uint64_t i, uint64_t claim)
     hex32(lg->log_id, lid);
     mt_root(&lg->t, lg->cp_size, root);
     hex32(root, rhex);
+    body = flog_body(lg, i, &bl);
+    b64 = b64_new(body, bl);
+    set = flog_set(lg, i, b64);
     if (in_list(lg->tamper, lg->ntamper, i)) {
-        uint8_t *tb = malloc(lg->blens[i] + 1);
+        uint8_t *tb = malloc(bl + 1);
         assert_non_null(tb);
-        memcpy(tb, lg->bodies[i], lg->blens[i]);
-        tb[lg->blens[i]] = ' ';
-        b64 = b64_new(tb, lg->blens[i] + 1);
+        memcpy(tb, body, bl);
+        tb[bl] = ' ';
+        free(b64);
+        b64 = b64_new(tb, bl + 1);
         free(tb);
-    } else {
-        b64 = b64_new(lg->bodies[i], lg->blens[i]);
     }
-    e = json_pack(
-        "{s:{s:s, s:I, s:s, s:I, s:{s:{s:s, s:o, s:I, s:s, s:I}, "
-        "s:s}}}",
-        uuid, "body", b64, "integratedTime", (json_int_t)lg->itimes[i], "logID",
-        lid, "logIndex", (json_int_t)claim, "verification", "inclusionProof",
-        "checkpoint", lg->note, "hashes", hashes, "logIndex", (json_int_t)i,
-        "rootHash", rhex, "treeSize", (json_int_t)lg->cp_size,
-        "signedEntryTimestamp", flog_set(lg, i));
+    e = json_pack("{s:{s:s, s:I, s:s, s:I, s:{s:{s:s, s:o, s:I, s:s, s:I}, "
+                  "s:s}}}",
+                  uuid, "body", b64, "integratedTime",
+                  (json_int_t)lg->itimes[i], "logID", lid, "logIndex",
+                  (json_int_t)claim, "verification", "inclusionProof",
+                  "checkpoint", lg->note, "hashes", hashes, "logIndex",
+                  (json_int_t)i, "rootHash", rhex, "treeSize",
+                  (json_int_t)lg->cp_size, "signedEntryTimestamp", set);
     free(b64);
     assert_non_null(e);
     return e;
@@ -1023,17 +1074,19 @@ v2_bundle(struct flog *lg, uint64_t n, unsigned w, struct fresp *r)
     }
     for (k = 0; k < w; k++) {
         uint64_t i = n * 256 + k;
-        len += 2 + lg->blens[i] + (in_list(lg->tamper, lg->ntamper, i) ? 1 : 0);
+        len += 2 + flog_blen(lg, i) +
+               (in_list(lg->tamper, lg->ntamper, i) ? 1 : 0);
     }
     body = malloc(len + 1);
     assert_non_null(body);
     for (k = 0; k < w; k++) {
         uint64_t i = n * 256 + k;
-        size_t bl = lg->blens[i];
+        size_t bl;
+        const uint8_t *b = flog_body(lg, i, &bl);
         int t = in_list(lg->tamper, lg->ntamper, i);
         body[off++] = (char)((bl + (size_t)t) >> 8);
         body[off++] = (char)((bl + (size_t)t) & 0xff);
-        memcpy(body + off, lg->bodies[i], bl);
+        memcpy(body + off, b, bl);
         off += bl;
         if (t) {
             body[off++] = ' ';
@@ -1202,7 +1255,8 @@ struct fenv {
     uint64_t done_at;
     int fatal_calls;
     int fatal;
-    int crash; /* is_fatal answers 1: follower_free commits nothing */
+    int crash;       /* is_fatal answers 1: follower_free commits nothing */
+    unsigned refuse; /* the next requests that cannot start (NULL) */
     /* Planned answers delivered: when, and how many requests the log had
      * received by then. */
     struct {
@@ -1318,13 +1372,18 @@ env_http_request(void *ctx, const struct http_request_opts *o, http_done_cb cb,
 {
     struct fenv *fe = ctx;
     struct flog *lg = fe->log;
-    struct freq *rq = calloc(1, sizeof(*rq));
+    struct freq *rq;
     uint64_t unit;
     size_t i;
 
-    assert_non_null(rq);
     assert_non_null(o->url);
     assert_non_null(cb);
+    if (fe->refuse > 0) {
+        fe->refuse--;
+        return NULL;
+    }
+    rq = calloc(1, sizeof(*rq));
+    assert_non_null(rq);
     rq->fe = fe;
     rq->cb = cb;
     rq->arg = arg;
@@ -2206,6 +2265,8 @@ test_withheld(void **state)
     assert_true(fx_cursor(x) <= first);
     assert_true(flog_asked(x->log, unit) >= 1);
     t_first = x->log->first_ask_ms[unit];
+    /* The entries after the gap are read all the same (look-ahead). */
+    assert_true(flog_asked(x->log, unit + (x->v2 ? 1 : 50)) >= 1);
 
     /* Not before withhold_after. */
     fx_run(x, t_first + x->cfg.withhold_after_ms - 1 - x->fe.mono);
@@ -2390,6 +2451,61 @@ test_withheld_once_unproven(void **state)
     assert_int_equal(fx_stored_alerts(x, "log.entries_mismatch"), 0);
 }
 
+/* v1: the look-ahead past a withheld index is bounded by bytes, not only
+ * by the reorder ring: with 100 KB entries, what is asked ahead stays
+ * within FOLLOW_LOOKAHEAD_BYTES (8 MiB: ~80 entries) plus one window of
+ * requests in flight, below the ring's 160 entries and the log's end. */
+static void
+test_lookahead_bytes(void **state)
+{
+    struct fx *x = *state;
+    uint64_t u, last = 0, ring;
+
+    x->cfg.max_concurrency = 4;
+    ring = (uint64_t)x->cfg.max_concurrency * FOLLOW_BATCH * 4;
+    x->log->pad = 100 * 1024;
+    fx_grow(x, 200);
+    flog_drop(x->log, 20);
+    fx_start(x);
+    fx_run(x, 20 * SEC);
+    for (u = 0; u < 200; u++) {
+        if (flog_asked(x->log, u) > 0) {
+            last = u;
+        }
+    }
+    print_message("asked up to index %llu past the gap at 20 (ring %llu)\n",
+                  (unsigned long long)last, (unsigned long long)ring);
+    assert_true(last > 20);
+    assert_true(last <= 20 + FOLLOW_LOOKAHEAD_BYTES / x->log->pad +
+                            x->cfg.max_concurrency * FOLLOW_BATCH + 10);
+    assert_true(last < 20 + ring);
+
+    flog_undrop(x->log);
+    assert_true(fx_run_until(x, 2 * MIN, pred_caught_up));
+    assert_int_equal(fx_applied(x), 200);
+    assert_no_alerts(x);
+}
+
+/* Requests that cannot start (http_request returns NULL) are an error
+ * like any other: no busy loop, no fatal; the catch-up completes once
+ * they can. */
+static void
+test_cannot_start(void **state)
+{
+    struct fx *x = *state;
+
+    fx_grow(x, 1000);
+    x->fe.refuse = 3;
+    fx_start(x);
+    fx_run(x, 5 * SEC);
+    x->fe.refuse = 5;
+    assert_true(fx_run_until(x, 3 * MIN, pred_caught_up));
+    assert_int_equal(fx_applied(x), 1000);
+    assert_int_equal(x->fe.refuse, 0);
+    assert_int_equal(x->fe.fatal_calls, 0);
+    assert_int_equal(fx_stored_alerts(x, NULL), 0);
+}
+
 /* ---- 3. other indexes, duplicates, reordering ---------------------------
  *
  * v1: entries for other indexes (in the same request and outside it),
@@ -2403,11 +2519,11 @@ test_reorder(void **state)
     struct fx *x = *state;
     struct store_log_status st;
 
-    fx_grow(x, x->v2 ? 2600 : 1500);
+    fx_grow(x, x->v2 ? 2600 : 1000);
     if (!x->v2) {
-        flog_misdirect(x->log, 100, 105, 3, 0);  /* same request */
-        flog_misdirect(x->log, 200, 1400, 2, 0); /* another one */
-        flog_misdirect(x->log, 1499, 0, 1, 0);   /* behind the cursor */
+        flog_misdirect(x->log, 100, 105, 3, 0); /* same request */
+        flog_misdirect(x->log, 200, 900, 2, 0); /* another one */
+        flog_misdirect(x->log, 999, 0, 1, 0);   /* behind the cursor */
         x->log->dup = 1;
         x->log->reverse = 1;
     }
@@ -2422,7 +2538,7 @@ test_reorder(void **state)
     assert_true(x->fe.max_inflight >= 2);
 
     x->fe.order = ORDER_SHUFFLE;
-    fx_grow(x, 2000);
+    fx_grow(x, 1000);
     assert_true(fx_run_until(x, 5 * MIN, pred_caught_up));
     fx_status(x, &st);
     assert_int_equal(st.entries_scanned, x->log->cp_size);
@@ -2603,8 +2719,10 @@ test_clock_steps(void **state)
             /* Two checkpoint failures in a row, the wall clock stepped
              * between them. */
             flog_plan(x->log, checkpoint_kind(x), HTTP_ERR_TRANSPORT, 0, -1, 2);
+            unsigned waited = 0;
             x->target = x->log->counts[checkpoint_kind(x)];
             while (x->log->counts[checkpoint_kind(x)] == x->target) {
+                assert_true(++waited < 120);
                 fx_run(x, SEC);
             }
             x->fe.wall_ms += 30 * DAY;
@@ -3029,6 +3147,8 @@ main(void)
         BOTH(test_withheld),
         BOTH(test_withheld_once),
         BOTH(test_withheld_fork),
+        V1(test_lookahead_bytes),
+        BOTH(test_cannot_start),
         BOTH(test_withheld_once_unproven),
         BOTH(test_reorder),
         BOTH(test_reorder_lie),
