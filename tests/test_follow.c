@@ -24,6 +24,11 @@
  *
  * Only the public surfaces are used: env.h, follow.h, store.h, the
  * alerts.  Nothing sleeps and no socket is opened.
+ *
+ * Environment: TLW_FOLLOW_TRACE=1 prints every request the fake log
+ * receives (fake time in ms, kind, URL, body); TLW_FOLLOW_KNOWN_BUGS=1
+ * runs the cases of known follower bugs, which are skipped otherwise
+ * (see known_bug()).
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -1405,7 +1410,7 @@ env_http_request(void *ctx, const struct http_request_opts *o, http_done_cb cb,
         lg->reqs = realloc(lg->reqs, lg->rcap * sizeof(*lg->reqs));
         assert_non_null(lg->reqs);
     }
-    if (getenv("TF_DEBUG") != NULL) {
+    if (getenv("TLW_FOLLOW_TRACE") != NULL) {
         print_message("%8llu req %d %s %s\n",
                       (unsigned long long)(fe->mono - MONO0), rq->kind, rq->url,
                       rq->body ? rq->body : "");
