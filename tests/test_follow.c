@@ -26,9 +26,7 @@
  * alerts.  Nothing sleeps and no socket is opened.
  *
  * Environment: TLW_FOLLOW_TRACE=1 prints every request the fake log
- * receives (fake time in ms, kind, URL, body); TLW_FOLLOW_KNOWN_BUGS=1
- * runs the cases of known follower bugs, which are skipped otherwise
- * (see known_bug()).
+ * receives (fake time in ms, kind, URL, body).
  */
 #include <dirent.h>
 #include <setjmp.h>
@@ -1716,23 +1714,6 @@ struct fx {
 static const int proto_v1 = 0;
 static const int proto_v2 = 1;
 
-/*
- * Expectations the followers do not meet yet (each is reported, with the
- * case that shows it, in the comment where it is checked).  Such a case
- * is skipped unless TLW_FOLLOW_KNOWN_BUGS is set in the environment, so
- * that the binary stays green while the bug is open and the case is one
- * variable away from failing.
- */
-static int
-known_bug(const char *what)
-{
-    if (getenv("TLW_FOLLOW_KNOWN_BUGS") != NULL) {
-        return 0;
-    }
-    print_message("known bug, case skipped: %s\n", what);
-    return 1;
-}
-
 /* trusted_root.json with the fake log's key, for its base URL. */
 static void
 write_trusted_root(struct fx *x)
@@ -2171,18 +2152,9 @@ test_catch_up(void **state)
     mark = x->log->nreqs;
     fx_run(x, 10 * MIN);
     assert_in_range(fx_requests_since(x, checkpoint_kind(x), mark, 0), 17, 23);
-    /* Known bug (v2): every idle poll fetches the partial entry bundle
-     * at the cursor again (here tile/entries/016.p/138 for size 4234),
-     * although the cursor is at the verified size: the fetch starts at
-     * the bundle holding the cursor and ends past the verified size. */
-    if (!x->v2 ||
-        !known_bug("v2: every idle poll re-reads the partial bundle at the "
-                   "cursor")) {
-        assert_int_equal(fx_requests_since(x, entries_kind(x), mark, 0), 0);
-    } else {
-        assert_true(fx_requests_since(x, entries_kind(x), mark, 0) <=
-                    fx_requests_since(x, checkpoint_kind(x), mark, 0));
-    }
+    /* And no entry request: at the verified size there is nothing to
+     * read (v2 once read the partial bundle at the cursor again). */
+    assert_int_equal(fx_requests_since(x, entries_kind(x), mark, 0), 0);
     assert_no_alerts(x);
     assert_int_equal(x->fe.fatal_calls, 0);
     assert_int_equal(x->log->counts[K_OTHER], 0);
@@ -2313,13 +2285,8 @@ test_withheld(void **state)
     assert_int_equal(fx_applied(x), first);
     assert_true(fx_cursor(x) <= first);
     assert_int_equal(x->fe.done_calls, 0);
-    /* The watch goes on meanwhile: checkpoints are read every poll.
-     * Known bug (v2): the v2 follower reads no checkpoint while a bundle
-     * is withheld (test_withheld_fork shows what that hides). */
-    if (!x->v2 || !known_bug("v2: no checkpoint is read while a bundle is "
-                             "withheld")) {
-        assert_true(fx_requests_since(x, checkpoint_kind(x), 0, t_first) >= 15);
-    }
+    /* The watch goes on meanwhile: checkpoints are read every poll. */
+    assert_true(fx_requests_since(x, checkpoint_kind(x), 0, t_first) >= 15);
 
     /* The log returns it: the cursor moves on, nothing new is raised. */
     flog_undrop(x->log);
@@ -2370,23 +2337,15 @@ test_withheld_once(void **state)
 
 /* While a unit is withheld, the log signs a fork (its size with another
  * root), then a rollback: log.inconsistent, log.rollback, each within a
- * few polls.  A withheld entry stops the cursor, not the watch.
- *
- * Known bug (v2): the v2 follower reads no checkpoint while a bundle is
- * withheld (its poll timer only re-arms itself while entries are being
- * fetched: rekor_v2_proto.poll_while_fetching = 0), so neither is seen
- * for as long as the log withholds the bundle: a log that withholds one
- * bundle may then fork or roll back unseen. */
+ * few polls.  A withheld entry stops the cursor, not the watch: both
+ * protocols keep reading checkpoints while they wait (v2 once did not,
+ * so a log withholding one bundle could fork unseen). */
 static void
 test_withheld_fork(void **state)
 {
     struct fx *x = *state;
     uint8_t other[MERKLE_HASH_LEN], smaller[MERKLE_HASH_LEN];
 
-    if (x->v2 && known_bug("v2: no checkpoint is read while a bundle is "
-                           "withheld")) {
-        skip();
-    }
     fx_grow(x, withheld_size(x));
     flog_drop(x->log, withheld_unit(x));
     fx_start(x);
@@ -2412,26 +2371,14 @@ test_withheld_fork(void **state)
  * in bundle 0), then withholds a later unit.  Nothing can prove those
  * entries (the signed root is only reached past the gap), so the
  * committed cursor must not pass them; when the log is honest again, the
- * next run catches up, with no log.entries_mismatch.
- *
- * Known bug (v1 and v2): the give-up commits the in-memory cursor
- * (engine.c fe_withheld_wait: fe_commit before fe_reset_cursor), with
- * the compact range of the unproven entries; every later run resumes
- * from that range, fails the root check at the signed size
- * (log.entries_mismatch) and resets to it again: the follower is stuck
- * for good, and the real entries before the gap are never scanned.
- * v2 commits only after a root check from the tiles everywhere else
- * (v2_free drops what is not checked); v1 commits every 4096 entries
- * without one by design, but never at a point where it gave up. */
+ * next run catches up, with no log.entries_mismatch.  (The give-up once
+ * committed the in-memory cursor with the compact range of the unproven
+ * entries, and every later run stayed stuck on log.entries_mismatch.) */
 static void
 test_withheld_once_unproven(void **state)
 {
     struct fx *x = *state;
 
-    if (known_bug("once commits unproven entries when it gives up on a "
-                  "withheld unit")) {
-        skip();
-    }
     x->fe.env.once = 1;
     x->cfg.unreachable_after_ms = 2 * MIN;
     fx_grow(x, withheld_size(x));

@@ -325,6 +325,20 @@ tf_record(struct tfollower *tf, const char *note, size_t note_len,
     if (!tf->has_cp || cp->size > tf->vsize) {
         tf->f->last_growth_ms = follow_mono(tf->f->env);
     }
+    if (tf->has_cp && cp->size > tf->vsize && tf->vsize % TILES_WIDTH != 0) {
+        /* The last bundle was partial: it grows, so what was read of it
+         * (held or asked for) is read again in full. */
+        uint64_t pb = tf->vsize / TILES_WIDTH;
+        struct bslot *ps = &tf->slots[pb % tf->nslots];
+        if (ps->have && ps->index == pb) {
+            tf->f->ahead_bytes -= ps->len;
+            free(ps->buf);
+            memset(ps, 0, sizeof(*ps));
+        }
+        if (tf->f->fetch_next > pb) {
+            tf->f->fetch_next = pb;
+        }
+    }
     free(tf->vnote);
     tf->vnote = copy;
     tf->vsize = cp->size;
@@ -1140,6 +1154,11 @@ tf_on_bundle(struct tfollower *tf, struct fe_req *r,
         return;
     }
     fe_answered(tf->f);
+    if (r->width < tiles_width(TILES_ENTRIES, r->index, tf->vsize)) {
+        /* Asked for while the bundle was partial; it has grown since. */
+        fe_unit_retry(tf->f, r->index);
+        return;
+    }
     if (resp->result != HTTP_COMPLETE || resp->status != 200 ||
         tiles_parse_bundle((const uint8_t *)resp->body, resp->body_len,
                            r->width, NULL, NULL) != 0) {
@@ -1193,8 +1212,14 @@ tf_after_checkpoint(struct tfollower *tf)
         tf_seed(tf);
         return;
     }
+    if (tf->f->next >= tf->vsize && !tf->f->fetching) {
+        fe_cycle_done(tf->f, 0); /* caught up: nothing to read */
+        return;
+    }
+    if (!tf->f->fetching || tf->f->fetch_next < tf->f->next / TILES_WIDTH) {
+        tf->f->fetch_next = tf->f->next / TILES_WIDTH;
+    }
     tf->f->fetching = 1;
-    tf->f->fetch_next = tf->f->next / TILES_WIDTH;
     fe_pump(tf->f);
 }
 
@@ -1433,7 +1458,7 @@ v2_free(struct follower *f)
 const struct fe_proto rekor_v2_proto = {
     .name = "rekor-v2",
     .batch = 1,
-    .poll_while_fetching = 0,
+    .poll_while_fetching = 1,
     .init = v2_init,
     .free = v2_free,
     .poll = v2_poll,
