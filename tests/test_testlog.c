@@ -245,6 +245,157 @@ admin(const struct tlog *t, const char *op, const char *json)
     return get_json(t, path, json != NULL ? json : "{}");
 }
 
+/* A transfer left running on a multi handle while the test does other
+ * requests (a slow download from /admin/trickle). */
+struct slow {
+    CURLM *m;
+    CURL *c;
+    struct curl_slist *h;
+    struct resp r;
+    curl_off_t content_length; /* from the response headers */
+    double t0;
+    int done;
+};
+
+static void
+slow_start(const struct tlog *t, const char *path, const char *post,
+           struct slow *s)
+{
+    char url[512];
+
+    memset(s, 0, sizeof(*s));
+    s->m = curl_multi_init();
+    s->c = curl_easy_init();
+    assert_non_null(s->m);
+    assert_non_null(s->c);
+    snprintf(url, sizeof(url), "%s%s", t->url, path);
+    curl_easy_setopt(s->c, CURLOPT_URL, url);
+    curl_easy_setopt(s->c, CURLOPT_WRITEFUNCTION, body_cb);
+    curl_easy_setopt(s->c, CURLOPT_WRITEDATA, &s->r);
+    curl_easy_setopt(s->c, CURLOPT_TIMEOUT, 120L);
+    if (post != NULL) {
+        s->h = curl_slist_append(s->h, "Content-Type: application/json");
+        curl_easy_setopt(s->c, CURLOPT_HTTPHEADER, s->h);
+        curl_easy_setopt(s->c, CURLOPT_COPYPOSTFIELDS, post);
+    }
+    assert_int_equal(curl_multi_add_handle(s->m, s->c), CURLM_OK);
+    s->t0 = mono();
+}
+
+/* Let the transfer run for up to ms; 1 once it has ended. */
+static int
+slow_step(struct slow *s, int ms)
+{
+    int running = 0, left;
+    CURLMsg *msg;
+
+    if (s->done) {
+        return 1;
+    }
+    assert_int_equal(curl_multi_perform(s->m, &running), CURLM_OK);
+    if (running > 0) {
+        assert_int_equal(curl_multi_poll(s->m, NULL, 0, ms, NULL), CURLM_OK);
+        assert_int_equal(curl_multi_perform(s->m, &running), CURLM_OK);
+    }
+    while ((msg = curl_multi_info_read(s->m, &left)) != NULL) {
+        if (msg->msg == CURLMSG_DONE) {
+            assert_int_equal(msg->data.result, CURLE_OK);
+            curl_easy_getinfo(s->c, CURLINFO_RESPONSE_CODE, &s->r.status);
+            curl_easy_getinfo(s->c, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T,
+                              &s->content_length);
+            s->r.seconds = mono() - s->t0;
+            s->done = 1;
+        }
+    }
+    return s->done;
+}
+
+/* Run the transfer to its end (or abort it when abort is set), then free
+ * the handles; s->r keeps the response (caller frees s->r.body). */
+static void
+slow_end(struct slow *s, int abort)
+{
+    while (!abort && !slow_step(s, 200)) {
+        assert_true(mono() - s->t0 < 120);
+    }
+    curl_multi_remove_handle(s->m, s->c);
+    curl_easy_cleanup(s->c);
+    curl_multi_cleanup(s->m);
+    curl_slist_free_all(s->h);
+    if (s->r.body == NULL) {
+        s->r.body = calloc(1, 1);
+        assert_non_null(s->r.body);
+    }
+}
+
+/* An integer (or boolean, as 0 / 1) of GET /admin/stats. */
+static json_int_t
+stat_of(const struct tlog *t, const char *key)
+{
+    json_t *st = get_json(t, "/admin/stats", NULL);
+    json_int_t v;
+
+    assert_non_null(json_object_get(st, key));
+    v = json_is_boolean(json_object_get(st, key))
+            ? json_is_true(json_object_get(st, key))
+            : json_integer_value(json_object_get(st, key));
+    json_decref(st);
+    return v;
+}
+
+/* Step the slow transfer until the log reports stats key == want. */
+static void
+slow_until(const struct tlog *t, struct slow *s, const char *key,
+           json_int_t want)
+{
+    double t0 = mono();
+
+    while (stat_of(t, key) != want) {
+        (void)slow_step(s, 50);
+        if (mono() - t0 > 30) {
+            fail_msg("stats %s never became %lld", key, (long long)want);
+        }
+    }
+}
+
+/* POST /admin/op, expecting status (the body is dropped). */
+static void
+admin_expect(const struct tlog *t, const char *op, const char *json,
+             long status)
+{
+    char path[128];
+    struct resp r;
+
+    snprintf(path, sizeof(path), "/admin/%s", op);
+    http(t, path, json, &r);
+    if (r.status != status) {
+        fail_msg("%s %s: HTTP %ld, expected %ld: %.300s", path, json, r.status,
+                 status, r.body);
+    }
+    free(r.body);
+}
+
+/* VmHWM of a process, in KiB. */
+static long
+vm_hwm_kib(pid_t pid)
+{
+    char path[64], line[256];
+    FILE *f;
+    long kib = -1;
+
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    f = fopen(path, "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f) != NULL) {
+        if (strncmp(line, "VmHWM:", 6) == 0) {
+            kib = strtol(line + 6, NULL, 10);
+        }
+    }
+    fclose(f);
+    assert_true(kib > 0);
+    return kib;
+}
+
 static void
 load_trusted_root(struct tlog *t)
 {
@@ -1311,12 +1462,14 @@ test_cli(void **state)
     const char *bad[] = {"--listen", "0.0.0.0:0", NULL};
     const char *bad6[] = {"--listen", "[::]:0", NULL};
     const char *ops[] = {
-        "/admin/grow",   "/admin/append",   "/admin/append-malformed",
-        "/admin/fork",   "/admin/rollback", "/admin/wrong-key",
-        "/admin/tamper", "/admin/drop",     "/admin/rotate",
-        "/admin/fail",   "/admin/delay",    "/admin/rate",
-        "/admin/stats",  "--listen",        "--entries",
-        "--dir",         "--seed",          NULL};
+        "/admin/grow",   "/admin/append",    "/admin/append-malformed",
+        "/admin/fork",   "/admin/rollback",  "/admin/wrong-key",
+        "/admin/tamper", "/admin/drop",      "/admin/rotate",
+        "/admin/fail",   "/admin/delay",     "/admin/rate",
+        "/admin/stats",  "/admin/misdirect", "/admin/impossible",
+        "/admin/pad",    "/admin/trickle",   "/admin/reset",
+        "--listen",      "--entries",        "--dir",
+        "--seed",        "--prefix",         NULL};
     char path[512], *out;
     int i;
 
@@ -2681,12 +2834,16 @@ test_tamper(void **state)
     tlog_stop(t);
 }
 
-/* Drop: an index missing from the next retrieve that asks for it. */
+/* Drop: an index withheld from every read endpoint (omitted from
+ * retrieve by index and by uuid, 404 from the single-entry endpoints),
+ * each read using one count; forever until cleared or reset. */
 static void
 test_drop(void **state)
 {
     struct tlog *t = *state;
-    json_t *arr;
+    json_t *arr, *m;
+    struct resp r;
+    char uuid12[81], path[256], body[256];
 
     tlog_start(t, "100");
     json_decref(admin(t, "drop", "{\"index\":11,\"count\":1}"));
@@ -2700,18 +2857,468 @@ test_drop(void **state)
                    "{\"logIndexes\":[10,11,12]}");
     assert_int_equal(json_array_size(arr), 3);
     json_decref(arr);
-    /* forever until cleared */
+    m = get_json(t, "/api/v1/log/entries?logIndex=12", NULL);
+    snprintf(uuid12, sizeof(uuid12), "%s",
+             json_object_iter_key(json_object_iter(m)));
+    json_decref(m);
+    /* forever until cleared, on every read endpoint */
     json_decref(admin(t, "drop", "{\"index\":12,\"count\":-1}"));
     arr = get_json(t, "/api/v1/log/entries/retrieve", "{\"logIndexes\":[12]}");
     assert_int_equal(json_array_size(arr), 0);
     json_decref(arr);
-    arr = get_json(t, "/api/v1/log/entries/retrieve", "{\"logIndexes\":[12]}");
+    snprintf(body, sizeof(body), "{\"entryUUIDs\":[\"%s\"]}", uuid12);
+    arr = get_json(t, "/api/v1/log/entries/retrieve", body);
     assert_int_equal(json_array_size(arr), 0);
     json_decref(arr);
+    http(t, "/api/v1/log/entries?logIndex=12", NULL, &r);
+    assert_int_equal(r.status, 404);
+    assert_int_equal(r.len, 0); /* production's 404: no body */
+    free(r.body);
+    snprintf(path, sizeof(path), "/api/v1/log/entries/%s", uuid12);
+    http(t, path, NULL, &r);
+    assert_int_equal(r.status, 404);
+    free(r.body);
+    /* negative twin: the neighbour is served */
+    m = get_json(t, "/api/v1/log/entries?logIndex=13", NULL);
+    json_decref(check_entry(t, m, 13, NULL));
+    json_decref(m);
     json_decref(admin(t, "drop", "{\"index\":12,\"count\":0}"));
     arr = get_json(t, "/api/v1/log/entries/retrieve", "{\"logIndexes\":[12]}");
     assert_int_equal(json_array_size(arr), 1);
     json_decref(arr);
+    m = get_json(t, path, NULL);
+    json_decref(check_entry(t, m, 12, NULL));
+    json_decref(m);
+    /* a count spans the endpoints: 2 reads, then served */
+    json_decref(admin(t, "drop", "{\"index\":14,\"count\":2}"));
+    http(t, "/api/v1/log/entries?logIndex=14", NULL, &r);
+    assert_int_equal(r.status, 404);
+    free(r.body);
+    arr = get_json(t, "/api/v1/log/entries/retrieve", "{\"logIndexes\":[14]}");
+    assert_int_equal(json_array_size(arr), 0);
+    json_decref(arr);
+    m = get_json(t, "/api/v1/log/entries?logIndex=14", NULL);
+    json_decref(check_entry(t, m, 14, NULL));
+    json_decref(m);
+    assert_int_equal(stat_of(t, "dropped"), 7);
+    /* reset clears */
+    json_decref(admin(t, "drop", "{\"index\":15,\"count\":-1}"));
+    assert_int_equal(stat_of(t, "dropped_rules"), 1);
+    json_decref(admin(t, "reset", NULL));
+    assert_int_equal(stat_of(t, "dropped_rules"), 0);
+    m = get_json(t, "/api/v1/log/entries?logIndex=15", NULL);
+    json_decref(check_entry(t, m, 15, NULL));
+    json_decref(m);
+    admin_expect(t, "drop", "{\"index\":-1}", 400);
+    tlog_stop(t);
+}
+
+/* Misdirect: a read of I answers 200 with the real, validly proven
+ * entry of J (retrieve, logIndex=, uuid); counted; cleared. */
+static void
+test_misdirect(void **state)
+{
+    struct tlog *t = *state;
+    json_t *arr, *m;
+    char uuid20[81], uuid30[81], path[256], body[256];
+
+    tlog_start(t, "100");
+    m = get_json(t, "/api/v1/log/entries?logIndex=20", NULL);
+    snprintf(uuid20, sizeof(uuid20), "%s",
+             json_object_iter_key(json_object_iter(m)));
+    json_decref(m);
+    m = get_json(t, "/api/v1/log/entries?logIndex=30", NULL);
+    snprintf(uuid30, sizeof(uuid30), "%s",
+             json_object_iter_key(json_object_iter(m)));
+    json_decref(m);
+    assert_string_not_equal(uuid20, uuid30);
+
+    json_decref(admin(t, "misdirect", "{\"index\":20,\"count\":2,\"to\":30}"));
+    arr = get_json(t, "/api/v1/log/entries/retrieve",
+                   "{\"logIndexes\":[19,20,21]}");
+    assert_int_equal(json_array_size(arr), 3);
+    json_decref(check_entry(t, json_array_get(arr, 0), 19, NULL));
+    /* asked for 20: the entry of 30, real and proven (its own index,
+     * uuid, inclusion proof and SET) */
+    json_decref(check_entry(t, json_array_get(arr, 1), 30, NULL));
+    assert_string_equal(
+        json_object_iter_key(json_object_iter(json_array_get(arr, 1))), uuid30);
+    json_decref(check_entry(t, json_array_get(arr, 2), 21, NULL));
+    json_decref(arr);
+    m = get_json(t, "/api/v1/log/entries?logIndex=20", NULL);
+    assert_string_equal(json_object_iter_key(json_object_iter(m)), uuid30);
+    json_decref(m);
+    /* count used up: 20 is 20 again (the negative twin) */
+    m = get_json(t, "/api/v1/log/entries?logIndex=20", NULL);
+    json_decref(check_entry(t, m, 20, NULL));
+    assert_string_equal(json_object_iter_key(json_object_iter(m)), uuid20);
+    json_decref(m);
+    assert_int_equal(stat_of(t, "misdirected"), 2);
+
+    /* forever, by uuid too, until cleared */
+    json_decref(admin(t, "misdirect", "{\"index\":20,\"count\":-1,\"to\":30}"));
+    snprintf(path, sizeof(path), "/api/v1/log/entries/%s", uuid20);
+    m = get_json(t, path, NULL);
+    json_decref(check_entry(t, m, 30, NULL));
+    json_decref(m);
+    snprintf(body, sizeof(body), "{\"entryUUIDs\":[\"%s\"]}", uuid20);
+    arr = get_json(t, "/api/v1/log/entries/retrieve", body);
+    assert_int_equal(json_array_size(arr), 1);
+    json_decref(check_entry(t, json_array_get(arr, 0), 30, NULL));
+    json_decref(arr);
+    json_decref(admin(t, "misdirect", "{\"index\":20,\"count\":0}"));
+    m = get_json(t, path, NULL);
+    json_decref(check_entry(t, m, 20, NULL));
+    json_decref(m);
+    /* drop wins over misdirect; reset clears both */
+    json_decref(admin(t, "misdirect", "{\"index\":40,\"count\":-1,\"to\":41}"));
+    json_decref(admin(t, "drop", "{\"index\":40,\"count\":1}"));
+    arr = get_json(t, "/api/v1/log/entries/retrieve", "{\"logIndexes\":[40]}");
+    assert_int_equal(json_array_size(arr), 0);
+    json_decref(arr);
+    arr = get_json(t, "/api/v1/log/entries/retrieve", "{\"logIndexes\":[40]}");
+    json_decref(check_entry(t, json_array_get(arr, 0), 41, NULL));
+    json_decref(arr);
+    json_decref(admin(t, "reset", NULL));
+    arr = get_json(t, "/api/v1/log/entries/retrieve", "{\"logIndexes\":[40]}");
+    json_decref(check_entry(t, json_array_get(arr, 0), 40, NULL));
+    json_decref(arr);
+    /* refused: itself, beyond the log, no target */
+    admin_expect(t, "misdirect", "{\"index\":5,\"to\":5}", 400);
+    admin_expect(t, "misdirect", "{\"index\":5,\"to\":100}", 404);
+    admin_expect(t, "misdirect", "{\"index\":5}", 400);
+    admin_expect(t, "misdirect", "{\"index\":5,\"to\":\"6\"}", 400);
+    tlog_stop(t);
+}
+
+/* GET /api/v1/log as JSON whose big integers decode as reals, and the
+ * raw text. */
+static json_t *
+log_info_raw(const struct tlog *t, char **raw)
+{
+    struct resp r;
+    json_error_t e;
+    json_t *j;
+
+    http(t, "/api/v1/log", NULL, &r);
+    assert_int_equal(r.status, 200);
+    j = json_loadb(r.body, r.len, JSON_DECODE_INT_AS_REAL, &e);
+    if (j == NULL) {
+        fail_msg("JSON: %s in %.200s", e.text, r.body);
+    }
+    *raw = r.body;
+    return j;
+}
+
+/* Impossible checkpoints: GET /api/v1/log serves a note validly signed
+ * by the log key for sizes up to 2^64 - 1 (treeSize the same integer,
+ * rootHash its root), the other endpoints the real tree; off and reset
+ * end it; bad sizes are refused. */
+static void
+test_impossible(void **state)
+{
+    static const char *const bad[] = {
+        "{\"size\":\"18446744073709551616\"}",
+        "{\"size\":18446744073709551616}",
+        "{\"size\":-1}",
+        "{\"size\":\"12a\"}",
+        "{\"size\":\"\"}",
+        "{\"size\":\"-5\"}",
+        "{\"size\":1.5}",
+        "{\"size\":true}",
+        "{}",
+        "{\"size\":5,\"root\":\"abc\"}",
+        "{\"size\":5,\"tree_size\":-2}",
+        NULL,
+    };
+    struct tlog *t = *state;
+    json_t *info, *rep, *m;
+    uint8_t real_root[32], root[32];
+    char *raw, *note, tid[32], origin[128];
+    struct cp cp;
+    struct resp r;
+    int i;
+
+    tlog_start(t, "100");
+    info = get_json(t, "/api/v1/log", NULL);
+    hex32(json_string_value(json_object_get(info, "rootHash")), real_root);
+    snprintf(tid, sizeof(tid), "%s",
+             json_string_value(json_object_get(info, "treeID")));
+    json_decref(info);
+    snprintf(origin, sizeof(origin), "%s - %s", t->host, tid);
+
+    /* 2^64 - 1 as a decimal string */
+    rep = admin(t, "impossible", "{\"size\":\"18446744073709551615\"}");
+    assert_string_equal(json_string_value(json_object_get(rep, "size")),
+                        "18446744073709551615");
+    info = log_info_raw(t, &raw);
+    /* treeSize is the same JSON integer, beyond int64: plain jansson
+     * refuses the document, as the help says */
+    assert_non_null(strstr(raw, "\"treeSize\":18446744073709551615}"));
+    assert_null(json_loads(raw, 0, NULL));
+    note = strdup(json_string_value(json_object_get(info, "signedTreeHead")));
+    assert_string_equal(note, json_string_value(json_object_get(rep, "note")));
+    assert_int_equal(verify_note(t->key, note, t->host, &cp), 0);
+    assert_int_equal(merkle_note_check(t, note), MERKLE_OK);
+    assert_true(cp.size == UINT64_MAX);
+    assert_string_equal(cp.origin, origin);
+    hex32(json_string_value(json_object_get(info, "rootHash")), root);
+    assert_memory_equal(cp.root, root, 32);
+    assert_memory_not_equal(root, real_root, 32);
+    assert_string_equal(json_string_value(json_object_get(info, "treeID")),
+                        tid);
+    /* negative twin: one character of the size line changed fails */
+    assert_int_equal(note[strlen(origin) + 20], '5');
+    note[strlen(origin) + 20] = '4';
+    assert_int_equal(verify_note(t->key, note, t->host, &cp), -1);
+    free(note);
+    free(raw);
+    json_decref(info);
+    json_decref(rep);
+    /* the other endpoints serve the real tree */
+    m = get_json(t, "/api/v1/log/entries?logIndex=3", NULL);
+    json_decref(check_entry(t, m, 3, real_root));
+    json_decref(m);
+    json_decref(
+        get_json(t, "/api/v1/log/proof?firstSize=50&lastSize=100", NULL));
+    http(t, "/api/v1/log/proof?firstSize=50&lastSize=18446744073709551615",
+         NULL, &r);
+    assert_int_equal(r.status, 422); /* production: not an int64 */
+    free(r.body);
+
+    /* 2^63 as a JSON number, a given root and an int64 treeSize: the
+     * JSON then parses as production's would */
+    rep = admin(t, "impossible",
+                "{\"size\":9223372036854775808,\"tree_size\":100,\"root\":"
+                "\"00112233445566778899aabbccddeeff00112233445566778899aabbccd"
+                "deeff\"}");
+    json_decref(rep);
+    info = get_json(t, "/api/v1/log", NULL);
+    assert_int_equal(json_integer_value(json_object_get(info, "treeSize")),
+                     100);
+    assert_string_equal(
+        json_string_value(json_object_get(info, "rootHash")),
+        "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
+    assert_int_equal(
+        verify_note(t->key,
+                    json_string_value(json_object_get(info, "signedTreeHead")),
+                    t->host, &cp),
+        0);
+    assert_true(cp.size == 9223372036854775808ULL);
+    json_decref(info);
+    /* signed like the real ones: under wrong-key it does not verify */
+    json_decref(admin(t, "wrong-key", "{\"on\":true}"));
+    info = get_json(t, "/api/v1/log", NULL);
+    assert_int_equal(
+        verify_note(t->key,
+                    json_string_value(json_object_get(info, "signedTreeHead")),
+                    t->host, &cp),
+        -1);
+    assert_true(cp.size == 9223372036854775808ULL);
+    json_decref(info);
+    json_decref(admin(t, "wrong-key", "{\"on\":false}"));
+
+    /* off: the real checkpoint again */
+    json_decref(admin(t, "impossible", "{\"off\":true}"));
+    info = get_json(t, "/api/v1/log", NULL);
+    assert_int_equal(json_integer_value(json_object_get(info, "treeSize")),
+                     100);
+    assert_int_equal(
+        verify_note(t->key,
+                    json_string_value(json_object_get(info, "signedTreeHead")),
+                    t->host, &cp),
+        0);
+    assert_int_equal(cp.size, 100);
+    assert_memory_equal(cp.root, real_root, 32);
+    json_decref(info);
+    /* reset ends it too */
+    json_decref(admin(t, "impossible", "{\"size\":5000}"));
+    assert_int_equal(stat_of(t, "impossible"), 1);
+    info = get_json(t, "/api/v1/log", NULL);
+    assert_int_equal(json_integer_value(json_object_get(info, "treeSize")),
+                     5000);
+    json_decref(info);
+    json_decref(admin(t, "reset", NULL));
+    info = get_json(t, "/api/v1/log", NULL);
+    assert_int_equal(json_integer_value(json_object_get(info, "treeSize")),
+                     100);
+    json_decref(info);
+    for (i = 0; bad[i] != NULL; i++) {
+        admin_expect(t, "impossible", bad[i], 400);
+    }
+    tlog_stop(t);
+}
+
+/* A retrieve answer as it comes unpadded: "...]\n", and about natural
+ * bytes long (signatures vary by a few bytes). */
+static void
+assert_unpadded(const struct resp *r, size_t natural)
+{
+    assert_int_equal(r->status, 200);
+    assert_true(r->len > 2 && r->body[r->len - 2] == ']' &&
+                r->body[r->len - 1] == '\n');
+    assert_true(r->len + 16 > natural && r->len < natural + 16);
+}
+
+/* Pad: v1 entry responses grow to the asked size with whitespace after
+ * the JSON value, still valid JSON with the same entries; by reference
+ * (16 MiB bodies do not grow the test log); off and reset end it. */
+static void
+test_pad(void **state)
+{
+    struct tlog *t = *state;
+    json_t *arr, *m;
+    struct resp r;
+    size_t natural, i;
+    long hwm0, hwm1;
+
+    tlog_start(t, "100");
+    http(t, "/api/v1/log/entries/retrieve", "{\"logIndexes\":[1,2]}", &r);
+    natural = r.len;
+    free(r.body);
+    json_decref(admin(t, "pad", "{\"bytes\":100000}"));
+    http(t, "/api/v1/log/entries/retrieve", "{\"logIndexes\":[1,2]}", &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.len, 100000);
+    assert_int_equal(r.body[r.len - 1], '\n');
+    i = (size_t)(strrchr(r.body, ']') - r.body);
+    assert_true(i < natural);
+    assert_int_equal(strspn(r.body + i + 1, " "), 100000 - i - 2);
+    arr = parse(r.body);
+    assert_int_equal(json_array_size(arr), 2);
+    json_decref(check_entry(t, json_array_get(arr, 0), 1, NULL));
+    json_decref(check_entry(t, json_array_get(arr, 1), 2, NULL));
+    json_decref(arr);
+    free(r.body);
+    http(t, "/api/v1/log/entries?logIndex=3", NULL, &r);
+    assert_int_equal(r.len, 100000);
+    m = parse(r.body);
+    json_decref(check_entry(t, m, 3, NULL));
+    json_decref(m);
+    free(r.body);
+    /* errors and other endpoints are not padded */
+    http(t, "/api/v1/log/entries?logIndex=100", NULL, &r);
+    assert_int_equal(r.status, 404);
+    assert_int_equal(r.len, 0);
+    free(r.body);
+    http(t, "/api/v1/log", NULL, &r);
+    assert_true(r.len < 2000);
+    free(r.body);
+    /* a size below the body's: nothing added (never cut) */
+    json_decref(admin(t, "pad", "{\"bytes\":10}"));
+    http(t, "/api/v1/log/entries/retrieve", "{\"logIndexes\":[1,2]}", &r);
+    assert_unpadded(&r, natural);
+    free(r.body);
+    /* 16 MiB bodies cost the test log no copy of the padding */
+    json_decref(admin(t, "pad", "{\"bytes\":16777216}"));
+    hwm0 = vm_hwm_kib(t->pid);
+    for (i = 0; i < 3; i++) {
+        http(t, "/api/v1/log/entries/retrieve", "{\"logIndexes\":[1]}", &r);
+        assert_int_equal(r.len, 16777216);
+        arr = parse(r.body);
+        assert_int_equal(json_array_size(arr), 1);
+        json_decref(arr);
+        free(r.body);
+    }
+    hwm1 = vm_hwm_kib(t->pid);
+    if (hwm1 - hwm0 > 12 * 1024) {
+        fail_msg("test log peak RSS grew by %ld KiB for 16 MiB bodies",
+                 hwm1 - hwm0);
+    }
+    assert_int_equal(stat_of(t, "padded"), 5);
+    /* off, and reset */
+    json_decref(admin(t, "pad", "{\"bytes\":0}"));
+    http(t, "/api/v1/log/entries/retrieve", "{\"logIndexes\":[1,2]}", &r);
+    assert_unpadded(&r, natural);
+    free(r.body);
+    json_decref(admin(t, "pad", "{\"bytes\":50000}"));
+    json_decref(admin(t, "reset", NULL));
+    http(t, "/api/v1/log/entries/retrieve", "{\"logIndexes\":[1,2]}", &r);
+    assert_unpadded(&r, natural);
+    free(r.body);
+    admin_expect(t, "pad", "{\"bytes\":-1}", 400);
+    admin_expect(t, "pad", "{\"bytes\":1073741825}", 400);
+    admin_expect(t, "pad", "{\"bytes\":\"5\"}", 400);
+    admin_expect(t, "pad", "{}", 400);
+    tlog_stop(t);
+}
+
+/* Trickle: entry responses arrive at about the asked rate, with their
+ * Content-Length, while other connections are served at once; a client
+ * that leaves ends its trickle; off / reset finish in-flight ones. */
+static void
+test_trickle(void **state)
+{
+    struct tlog *t = *state;
+    struct slow s;
+    struct resp r;
+    json_t *arr;
+
+    tlog_start(t, "100");
+    json_decref(admin(t, "pad", "{\"bytes\":60000}"));
+    json_decref(admin(t, "trickle", "{\"bytes_per_s\":20000}"));
+    slow_start(t, "/api/v1/log/entries/retrieve", "{\"logIndexes\":[1,2]}", &s);
+    slow_until(t, &s, "trickling", 1);
+    /* meanwhile another connection gets its answer at once */
+    http(t, "/api/v1/log", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(r.seconds < 1.0);
+    free(r.body);
+    assert_false(slow_step(&s, 10));
+    slow_end(&s, 0);
+    assert_int_equal(s.r.status, 200);
+    assert_int_equal(s.r.len, 60000);
+    assert_int_equal(s.content_length, 60000);
+    if (s.r.seconds < 2.4 || s.r.seconds > 30) {
+        fail_msg("60000 bytes at 20000 B/s took %.2f s", s.r.seconds);
+    }
+    arr = parse(s.r.body);
+    assert_int_equal(json_array_size(arr), 2);
+    json_decref(check_entry(t, json_array_get(arr, 1), 2, NULL));
+    json_decref(arr);
+    free(s.r.body);
+    assert_int_equal(stat_of(t, "trickling"), 0);
+    assert_int_equal(stat_of(t, "trickled"), 1);
+    /* not entry endpoints, and errors: at once */
+    http(t, "/api/v1/log/entries?logIndex=1000", NULL, &r);
+    assert_int_equal(r.status, 404);
+    assert_true(r.seconds < 1.0);
+    free(r.body);
+    assert_int_equal(stat_of(t, "trickled"), 1);
+
+    /* a client that leaves: its trickle ends */
+    json_decref(admin(t, "trickle", "{\"bytes_per_s\":1000}"));
+    slow_start(t, "/api/v1/log/entries?logIndex=5", NULL, &s);
+    slow_until(t, &s, "trickling", 1);
+    slow_end(&s, 1);
+    free(s.r.body);
+    {
+        double t0 = mono();
+
+        while (stat_of(t, "trickling") != 0) {
+            assert_true(mono() - t0 < 10);
+            usleep(50000);
+        }
+    }
+    /* reset finishes an in-flight one at once (60 s at 1000 B/s) */
+    slow_start(t, "/api/v1/log/entries/retrieve", "{\"logIndexes\":[1]}", &s);
+    slow_until(t, &s, "trickling", 1);
+    json_decref(admin(t, "reset", NULL));
+    slow_end(&s, 0);
+    assert_int_equal(s.r.status, 200);
+    assert_int_equal(s.r.len, 60000);
+    assert_true(s.r.seconds < 20);
+    free(s.r.body);
+    /* negative twin: off, the same body is fast */
+    json_decref(admin(t, "pad", "{\"bytes\":60000}"));
+    http(t, "/api/v1/log/entries/retrieve", "{\"logIndexes\":[1,2]}", &r);
+    assert_int_equal(r.len, 60000);
+    assert_true(r.seconds < 1.0);
+    free(r.body);
+    admin_expect(t, "trickle", "{\"bytes_per_s\":-1}", 400);
+    admin_expect(t, "trickle", "{\"bytes_per_s\":2e9}", 400);
+    admin_expect(t, "trickle", "{\"bytes_per_s\":\"5\"}", 400);
+    admin_expect(t, "trickle", "{}", 400);
     tlog_stop(t);
 }
 
@@ -3024,6 +3631,13 @@ main(void)
                                         tlog_teardown),
         cmocka_unit_test_setup_teardown(test_tamper, tlog_setup, tlog_teardown),
         cmocka_unit_test_setup_teardown(test_drop, tlog_setup, tlog_teardown),
+        cmocka_unit_test_setup_teardown(test_misdirect, tlog_setup,
+                                        tlog_teardown),
+        cmocka_unit_test_setup_teardown(test_impossible, tlog_setup,
+                                        tlog_teardown),
+        cmocka_unit_test_setup_teardown(test_pad, tlog_setup, tlog_teardown),
+        cmocka_unit_test_setup_teardown(test_trickle, tlog_setup,
+                                        tlog_teardown),
         cmocka_unit_test_setup_teardown(test_rotate, tlog_setup, tlog_teardown),
         cmocka_unit_test_setup_teardown(test_fail, tlog_setup, tlog_teardown),
         cmocka_unit_test_setup_teardown(test_delay, tlog_setup, tlog_teardown),

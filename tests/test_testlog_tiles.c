@@ -16,8 +16,10 @@
  *    log2025-1 hashedrekord 0.0.2 body, the checkpoint against its signed
  *    note, and this file's own tile readers against a real Tessera log
  *    (tessera-testlog/), so that they cannot agree with a wrong server;
- *  - misbehaviour (fork, rollback, wrong key, tamper, 429 / 503), each
- *    visible in what is served and gone when switched off.
+ *  - misbehaviour (fork, rollback, wrong key, tamper, 429 / 503, withheld
+ *    bundles, impossible checkpoints, padded and trickled bundles), each
+ *    visible in what is served and gone when switched off;
+ *  - --prefix: the API under /api/v2, the bare paths 404.
  * The log is stopped with SIGTERM and must exit 0 (ASan: no leak).
  */
 #include <dirent.h>
@@ -57,7 +59,8 @@ extern char **environ;
 struct tlog {
     pid_t pid;
     char dir[256];
-    char url[128];
+    char url[128];  /* the read API's URL (with --prefix: under it) */
+    char base[128]; /* http://HOST:PORT: trusted_root.json, /admin/ */
     char origin[160];
     uint8_t raw_key[32];        /* Ed25519 key from trusted_root.json */
     struct merkle_note_key *vk; /* from tiles-log.vkey */
@@ -234,9 +237,9 @@ header_cb(char *p, size_t sz, size_t n, void *arg)
     return len;
 }
 
-/* GET (post == NULL) or POST a JSON body to url + path. */
+/* GET (post == NULL) or POST a JSON body to base + path. */
 static void
-http(const struct tlog *t, const char *path, const char *post, struct resp *r)
+http_at(const char *base, const char *path, const char *post, struct resp *r)
 {
     CURL *c = curl_easy_init();
     struct curl_slist *h = NULL;
@@ -244,7 +247,7 @@ http(const struct tlog *t, const char *path, const char *post, struct resp *r)
 
     assert_non_null(c);
     memset(r, 0, sizeof(*r));
-    snprintf(url, sizeof(url), "%s%s", t->url, path);
+    snprintf(url, sizeof(url), "%s%s", base, path);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_cb);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
@@ -264,6 +267,13 @@ http(const struct tlog *t, const char *path, const char *post, struct resp *r)
     }
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
+}
+
+/* The same under the read API's URL. */
+static void
+http(const struct tlog *t, const char *path, const char *post, struct resp *r)
+{
+    http_at(t->url, path, post, r);
 }
 
 static long
@@ -296,7 +306,7 @@ admin(const struct tlog *t, const char *op, const char *json)
     json_t *j;
 
     snprintf(path, sizeof(path), "/admin/%s", op);
-    http(t, path, json, &r); /* NULL: GET */
+    http_at(t->base, path, json, &r); /* NULL: GET */
     if (r.status != 200) {
         fail_msg("%s: HTTP %ld: %.300s", path, r.status, r.body);
     }
@@ -314,7 +324,7 @@ admin_status(const struct tlog *t, const char *op, const char *json)
     {
         struct resp r;
 
-        http(t, path, json, &r);
+        http_at(t->base, path, json, &r);
         free(r.body);
         return r.status;
     }
@@ -375,7 +385,7 @@ check_trusted_root(struct tlog *t)
     assert_int_equal(json_array_size(json_object_get(root, "tlogs")), 1);
     tl = json_array_get(json_object_get(root, "tlogs"), 0);
     assert_string_equal(json_string_value(json_object_get(tl, "baseUrl")),
-                        t->url);
+                        t->base);
     pk = json_object_get(tl, "publicKey");
     assert_string_equal(json_string_value(json_object_get(pk, "keyDetails")),
                         "PKIX_ED25519");
@@ -504,6 +514,16 @@ tlog_start_args(struct tlog *t, const char *const *extra)
     free(text);
     assert_string_equal(json_string_value(json_object_get(info, "mode")),
                         "tiles");
+    /* url = base_url + prefix, the base being http://HOST:PORT */
+    assert_string_equal(json_string_value(json_object_get(info, "url")),
+                        t->url);
+    snprintf(t->base, sizeof(t->base), "%s",
+             json_string_value(json_object_get(info, "base_url")));
+    assert_int_equal(strncmp(t->base, "http://", 7), 0);
+    assert_null(strchr(t->base + 7, '/'));
+    assert_int_equal(strncmp(t->url, t->base, strlen(t->base)), 0);
+    assert_string_equal(t->url + strlen(t->base),
+                        json_string_value(json_object_get(info, "prefix")));
     snprintf(t->origin, sizeof(t->origin), "%s",
              json_string_value(json_object_get(info, "origin")));
     json_decref(info);
@@ -1536,7 +1556,7 @@ test_misbehaviour(void **state)
     assert_int_equal(status_of(&t, "/tile/0/000"), 200);
     assert_int_equal(checkpoint(&t, &c2, NULL), MERKLE_OK);
 
-    /* stats count the tiles endpoints; rotate and drop are refused */
+    /* stats count the tiles endpoints; rotate and misdirect are refused */
     st = admin(&t, "stats", NULL);
     j = json_object_get(st, "endpoints");
     assert_true(json_integer_value(json_object_get(j, "checkpoint")) >= 7);
@@ -1548,7 +1568,8 @@ test_misbehaviour(void **state)
                      1);
     json_decref(st);
     assert_int_equal(admin_status(&t, "rotate", "{}"), 400);
-    assert_int_equal(admin_status(&t, "drop", "{\"index\":1}"), 400);
+    assert_int_equal(admin_status(&t, "misdirect", "{\"index\":1,\"to\":2}"),
+                     400);
     tlog_stop(&t);
 }
 
@@ -1596,6 +1617,348 @@ test_seed_and_origin(void **state)
     }
 }
 
+/* A transfer left running on a multi handle while the test does other
+ * requests (a slow download from /admin/trickle). */
+struct slow {
+    CURLM *m;
+    CURL *c;
+    struct resp r;
+    double t0;
+    double seconds;
+    int done;
+};
+
+static void
+slow_start(const struct tlog *t, const char *path, struct slow *s)
+{
+    char url[512];
+
+    memset(s, 0, sizeof(*s));
+    s->m = curl_multi_init();
+    s->c = curl_easy_init();
+    assert_non_null(s->m);
+    assert_non_null(s->c);
+    snprintf(url, sizeof(url), "%s%s", t->url, path);
+    curl_easy_setopt(s->c, CURLOPT_URL, url);
+    curl_easy_setopt(s->c, CURLOPT_WRITEFUNCTION, body_cb);
+    curl_easy_setopt(s->c, CURLOPT_WRITEDATA, &s->r);
+    curl_easy_setopt(s->c, CURLOPT_TIMEOUT, 120L);
+    assert_int_equal(curl_multi_add_handle(s->m, s->c), CURLM_OK);
+    s->t0 = mono();
+}
+
+/* Let the transfer run for up to ms; 1 once it has ended. */
+static int
+slow_step(struct slow *s, int ms)
+{
+    int running = 0, left;
+    CURLMsg *msg;
+
+    if (s->done) {
+        return 1;
+    }
+    assert_int_equal(curl_multi_perform(s->m, &running), CURLM_OK);
+    if (running > 0) {
+        assert_int_equal(curl_multi_poll(s->m, NULL, 0, ms, NULL), CURLM_OK);
+        assert_int_equal(curl_multi_perform(s->m, &running), CURLM_OK);
+    }
+    while ((msg = curl_multi_info_read(s->m, &left)) != NULL) {
+        if (msg->msg == CURLMSG_DONE) {
+            assert_int_equal(msg->data.result, CURLE_OK);
+            curl_easy_getinfo(s->c, CURLINFO_RESPONSE_CODE, &s->r.status);
+            s->seconds = mono() - s->t0;
+            s->done = 1;
+        }
+    }
+    return s->done;
+}
+
+/* Run the transfer to its end, free the handles (s->r.body stays). */
+static void
+slow_end(struct slow *s)
+{
+    while (!slow_step(s, 200)) {
+        assert_true(mono() - s->t0 < 120);
+    }
+    curl_multi_remove_handle(s->m, s->c);
+    curl_easy_cleanup(s->c);
+    curl_multi_cleanup(s->m);
+}
+
+/* An integer of GET /admin/stats. */
+static json_int_t
+stat_of(const struct tlog *t, const char *key)
+{
+    json_t *st = admin(t, "stats", NULL);
+    json_int_t v;
+
+    assert_non_null(json_object_get(st, key));
+    v = json_integer_value(json_object_get(st, key));
+    json_decref(st);
+    return v;
+}
+
+/* Drop: every entry bundle holding the index, full or partial, answers
+ * 404 as a bundle that never arrives; bundles without it and hash tiles
+ * are served; counted; cleared by count 0 and reset. */
+static void
+test_drop_bundles(void **state)
+{
+    struct tlog t;
+    const uint8_t *ent[256];
+    size_t elen[256], lt, lb;
+    uint8_t h[32];
+    char *tile, *b;
+    long i;
+
+    (void)state;
+    tlog_start(&t, "600", "77");
+    json_decref(admin(&t, "drop", "{\"index\":300,\"count\":-1}"));
+    assert_int_equal(status_of(&t, "/tile/entries/001"), 404);
+    assert_int_equal(status_of(&t, "/tile/entries/001.p/45"), 404);
+    assert_int_equal(status_of(&t, "/tile/entries/001"), 404);
+    /* negative twins: a partial bundle ending before 300, the bundle
+     * before, and the hash tile over the same leaves */
+    assert_int_equal(status_of(&t, "/tile/entries/001.p/44"), 200);
+    assert_int_equal(status_of(&t, "/tile/entries/000"), 200);
+    assert_int_equal(status_of(&t, "/tile/0/001"), 200);
+    assert_int_equal(status_of(&t, "/tile/0/001.p/45"), 200);
+    assert_int_equal(stat_of(&t, "dropped"), 3);
+    json_decref(admin(&t, "drop", "{\"index\":300,\"count\":0}"));
+    assert_int_equal(status_of(&t, "/tile/entries/001"), 200);
+
+    /* count 2 on the partial last tile: two 404s, then the real bundle */
+    json_decref(admin(&t, "drop", "{\"index\":520,\"count\":2}"));
+    assert_int_equal(status_of(&t, "/tile/entries/002.p/88"), 404);
+    assert_int_equal(status_of(&t, "/tile/entries/002.p/88"), 404);
+    tile = get_tile(&t, 0, 2, 88, &lt);
+    b = get_tile(&t, -1, 2, 88, &lb);
+    assert_int_equal(bundle_split((const uint8_t *)b, lb, ent, elen, 256), 88);
+    for (i = 0; i < 88; i++) {
+        leaf_hash(ent[i], elen[i], h);
+        assert_memory_equal(h, tile + 32 * i, 32);
+    }
+    free(tile);
+    free(b);
+    /* two indexes in one bundle: one request uses one count of each */
+    json_decref(admin(&t, "drop", "{\"index\":10,\"count\":1}"));
+    json_decref(admin(&t, "drop", "{\"index\":20,\"count\":1}"));
+    assert_int_equal(status_of(&t, "/tile/entries/000"), 404);
+    assert_int_equal(status_of(&t, "/tile/entries/000"), 200);
+    /* an index beyond the tree: its bundle once it exists */
+    json_decref(admin(&t, "drop", "{\"index\":700,\"count\":-1}"));
+    assert_int_equal(status_of(&t, "/tile/entries/002.p/88"), 200);
+    json_decref(admin(&t, "grow", "{\"count\":200}"));
+    assert_int_equal(status_of(&t, "/tile/entries/002"), 404);
+    assert_int_equal(status_of(&t, "/tile/entries/002.p/88"), 200);
+    /* reset clears */
+    json_decref(admin(&t, "reset", "{}"));
+    assert_int_equal(status_of(&t, "/tile/entries/002"), 200);
+    assert_int_equal(admin_status(&t, "drop", "{\"index\":-1}"), 400);
+    tlog_stop(&t);
+}
+
+/* Impossible checkpoints: /checkpoint is a note validly signed by the
+ * Ed25519 key for any size up to 2^64 - 1; the tiles stay the tree's;
+ * wrong-key, off and reset act on it. */
+static void
+test_impossible_tiles(void **state)
+{
+    struct tlog t;
+    struct cp c0, c1;
+    char *a, *b, *note;
+    size_t la, lb;
+    json_t *rep;
+    uint8_t root[32];
+
+    (void)state;
+    tlog_start(&t, "600", "78");
+    assert_int_equal(checkpoint(&t, &c0, NULL), MERKLE_OK);
+    a = get_tile(&t, 0, 0, 0, &la);
+    rep = admin(&t, "impossible", "{\"size\":18446744073709551615}");
+    assert_string_equal(json_string_value(json_object_get(rep, "size")),
+                        "18446744073709551615");
+    assert_int_equal(checkpoint(&t, &c1, &note), MERKLE_OK);
+    assert_true(c1.size == UINT64_MAX);
+    assert_string_equal(note, json_string_value(json_object_get(rep, "note")));
+    assert_int_equal(
+        merkle_hex_decode(json_string_value(json_object_get(rep, "root")), 64,
+                          root, 32),
+        32);
+    assert_memory_equal(c1.root, root, 32);
+    assert_memory_not_equal(c1.root, c0.root, 32);
+    /* negative twin: the size line one less does not verify */
+    {
+        char *p = strstr(note, "18446744073709551615");
+        struct merkle_checkpoint c;
+
+        assert_non_null(p);
+        p[19] = '4';
+        assert_int_equal(
+            merkle_checkpoint_verify(note, strlen(note), &t.vk, 1, &c),
+            MERKLE_ERR_NOTE_BAD_SIGNATURE);
+    }
+    free(note);
+    json_decref(rep);
+    /* the tree is served as before */
+    b = get_tile(&t, 0, 0, 0, &lb);
+    assert_int_equal(la, lb);
+    assert_memory_equal(a, b, la);
+    free(b);
+    assert_int_equal(status_of(&t, "/tile/0/003"), 404);
+    /* signed like the real ones: wrong-key breaks it */
+    json_decref(admin(&t, "wrong-key", "{\"on\":true}"));
+    assert_int_equal(checkpoint(&t, &c1, NULL), MERKLE_ERR_NOTE_BAD_SIGNATURE);
+    json_decref(admin(&t, "wrong-key", "{\"on\":false}"));
+    /* a decimal string, and a root given */
+    json_decref(
+        admin(&t, "impossible",
+              "{\"size\":\"9223372036854775808\",\"root\":\"00112233445"
+              "566778899aabbccddeeff00112233445566778899aabbccddeeff\"}"));
+    assert_int_equal(checkpoint(&t, &c1, NULL), MERKLE_OK);
+    assert_true(c1.size == 9223372036854775808ULL);
+    assert_int_equal(c1.root[1], 0x11);
+    json_decref(admin(&t, "impossible", "{\"off\":true}"));
+    assert_int_equal(checkpoint(&t, &c1, NULL), MERKLE_OK);
+    assert_int_equal(c1.size, 600);
+    assert_memory_equal(c1.root, c0.root, 32);
+    json_decref(admin(&t, "impossible", "{\"size\":601}"));
+    assert_int_equal(checkpoint(&t, &c1, NULL), MERKLE_OK);
+    assert_int_equal(c1.size, 601);
+    json_decref(admin(&t, "reset", "{}"));
+    assert_int_equal(checkpoint(&t, &c1, NULL), MERKLE_OK);
+    assert_int_equal(c1.size, 600);
+    assert_int_equal(
+        admin_status(&t, "impossible", "{\"size\":18446744073709551616}"), 400);
+    assert_int_equal(admin_status(&t, "impossible", "{\"size\":\"x\"}"), 400);
+    assert_int_equal(admin_status(&t, "impossible", "{}"), 400);
+    free(a);
+    tlog_stop(&t);
+}
+
+/* Pad: junk after every entry bundle (malformed as a bundle), hash
+ * tiles untouched; trickle: bundles arrive slowly while a hash tile on
+ * another connection comes at once; off is fast again. */
+static void
+test_pad_trickle_tiles(void **state)
+{
+    struct tlog t;
+    const uint8_t *ent[256];
+    size_t elen[256], l0, l1, lt;
+    char *b0, *b1, *tile;
+    struct slow s;
+    struct resp r;
+    double t0;
+
+    (void)state;
+    tlog_start(&t, "600", "79");
+    b0 = get_tile(&t, -1, 0, 0, &l0);
+    assert_int_equal(bundle_split((const uint8_t *)b0, l0, ent, elen, 256),
+                     256);
+    json_decref(admin(&t, "pad", "{\"bytes\":5000}"));
+    b1 = get_tile(&t, -1, 0, 0, &l1);
+    assert_int_equal(l1, l0 + 5000);
+    assert_memory_equal(b1, b0, l0);
+    assert_int_equal((unsigned char)b1[l0], 0xff);
+    assert_int_equal(bundle_split((const uint8_t *)b1, l1, ent, elen, 256), -1);
+    free(b1);
+    tile = get_tile(&t, 0, 0, 0, &lt);
+    assert_int_equal(lt, 256 * 32);
+    free(tile);
+    assert_int_equal(stat_of(&t, "padded"), 1);
+
+    json_decref(admin(&t, "pad", "{\"bytes\":60000}"));
+    json_decref(admin(&t, "trickle", "{\"bytes_per_s\":20000}"));
+    slow_start(&t, "/tile/entries/001.p/8", &s); /* 8 entries, ~17 KB */
+    t0 = mono();
+    while (stat_of(&t, "trickling") != 1) {
+        (void)slow_step(&s, 50);
+        assert_true(mono() - t0 < 30);
+    }
+    t0 = mono();
+    tile = get_tile(&t, 0, 1, 0, &lt); /* another connection: at once */
+    assert_true(mono() - t0 < 1.0);
+    free(tile);
+    assert_false(slow_step(&s, 10));
+    slow_end(&s);
+    assert_int_equal(s.r.status, 200);
+    assert_true(s.r.len > 60000 && s.r.len < 100000);
+    if (s.seconds < 2.4 || s.seconds > 30) {
+        fail_msg("a %zu-byte bundle at 20000 B/s took %.2f s", s.r.len,
+                 s.seconds);
+    }
+    free(s.r.body);
+    /* a withheld bundle is a 404 at once, not trickled */
+    json_decref(admin(&t, "drop", "{\"index\":5,\"count\":1}"));
+    t0 = mono();
+    assert_int_equal(status_of(&t, "/tile/entries/000"), 404);
+    assert_true(mono() - t0 < 1.0);
+    /* negative twin: off, the same bundle is fast */
+    json_decref(admin(&t, "trickle", "{\"bytes_per_s\":0}"));
+    t0 = mono();
+    http(&t, "/tile/entries/001", NULL, &r);
+    assert_int_equal(r.status, 200);
+    assert_true(r.len > 60000);
+    assert_true(mono() - t0 < 1.0);
+    free(r.body);
+    json_decref(admin(&t, "reset", "{}"));
+    b1 = get_tile(&t, -1, 0, 0, &l1);
+    assert_int_equal(l1, l0);
+    free(b1);
+    free(b0);
+    tlog_stop(&t);
+}
+
+/* --prefix /api/v2: the tlog-tiles API lives under it (bare paths 404),
+ * url and testlog.json carry it, trusted_root.json's baseUrl does not,
+ * /admin/ stays at the root; bad prefixes are usage errors. */
+static void
+test_prefix(void **state)
+{
+    static const char *const bad[] = {"api/v2",  "/api/v2/", "/admin", "/a//b",
+                                      "/a/../b", "/a b",     "/",      NULL};
+    const char *ea[] = {"--entries", "300",     "--seed", "80",
+                        "--prefix",  "/api/v2", NULL};
+    struct tlog t;
+    struct cp cp;
+    struct resp r;
+    char *tile;
+    size_t lt;
+    int i;
+
+    (void)state;
+    assert_int_equal(tlog_start_args(&t, ea), -1);
+    assert_int_equal(strlen(t.url), strlen(t.base) + strlen("/api/v2"));
+    assert_string_equal(t.url + strlen(t.base), "/api/v2");
+    assert_int_equal(checkpoint(&t, &cp, NULL), MERKLE_OK); /* url/checkpoint */
+    assert_int_equal(cp.size, 300);
+    tile = get_tile(&t, 0, 0, 0, &lt);
+    assert_int_equal(lt, 256 * 32);
+    free(tile);
+    tile = get_tile(&t, -1, 0, 44, &lt);
+    free(tile);
+    /* negative twins: the bare paths */
+    http_at(t.base, "/checkpoint", NULL, &r);
+    assert_int_equal(r.status, 404);
+    free(r.body);
+    http_at(t.base, "/tile/0/000", NULL, &r);
+    assert_int_equal(r.status, 404);
+    free(r.body);
+    http_at(t.base, "/api/v2tile/0/000", NULL, &r);
+    assert_int_equal(r.status, 404);
+    free(r.body);
+    assert_int_equal(stat_of(&t, "size"), 300);
+    tlog_stop(&t);
+    for (i = 0; bad[i] != NULL; i++) {
+        const char *eb[] = {"--prefix", bad[i], NULL};
+
+        if (tlog_start_args(&t, eb) != 2) {
+            fail_msg("--prefix '%s' was not refused", bad[i]);
+        }
+        rm_dir(t.dir);
+    }
+}
+
 int
 main(void)
 {
@@ -1607,6 +1970,10 @@ main(void)
         cmocka_unit_test(test_append),
         cmocka_unit_test(test_misbehaviour),
         cmocka_unit_test(test_seed_and_origin),
+        cmocka_unit_test(test_drop_bundles),
+        cmocka_unit_test(test_impossible_tiles),
+        cmocka_unit_test(test_pad_trickle_tiles),
+        cmocka_unit_test(test_prefix),
     };
     int rc;
 

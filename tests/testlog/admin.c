@@ -72,9 +72,50 @@
  *   POST /admin/tamper     {"index":V,"count":K} serve a modified body for
  *                          V the next K times (default -1: until cleared;
  *                          0 clears); uuid, proof and SET stay the log's
- *   POST /admin/drop       {"index":V,"count":K} omit V from the next K
- *                          retrieve responses that ask for it (-1 =
- *                          forever, the default; 0 clears)
+ *   POST /admin/drop       {"index":V,"count":K} withhold V from the next
+ *                          K reads of it (-1 = forever, the default; 0
+ *                          clears): omitted from retrieve (by index or
+ *                          uuid), 404 without a body from
+ *                          entries?logIndex= and entries/{uuid}, so no
+ *                          v1 read endpoint routes around it; V may lie
+ *                          beyond the tree (withheld once it exists)
+ *   POST /admin/misdirect  {"index":V,"count":K,"to":J} the next K reads
+ *                          of V (retrieve by index or uuid, logIndex=,
+ *                          entries/{uuid}) answer 200 with the real entry
+ *                          of J (its own uuid, logIndex, proof and SET)
+ *                          instead; J < size, J != V; count as for drop
+ *                          (0 clears, "to" then optional); drop wins
+ *   POST /admin/impossible {"size":N,"tree_size":M,"root":hex} or
+ *                          {"off":true}: GET /api/v1/log serves, for the
+ *                          active shard, a checkpoint signed by the log
+ *                          key (the wrong key under /admin/wrong-key) of
+ *                          N leaves and root hex (default SHA-256 of
+ *                          "tlogwatch-testlog impossible checkpoint
+ *                          size=N"), with rootHash = root and treeSize =
+ *                          M (default N) written as a JSON integer even
+ *                          beyond int64: production's int64 field cannot
+ *                          hold such a size, and a JSON reader without
+ *                          big integers refuses the document, whereas
+ *                          the signed note is the evidence; tree_size
+ *                          lets a test keep the document int64-clean.
+ *                          N and M are JSON integers or decimal strings
+ *                          up to 18446744073709551615 (integers beyond
+ *                          int64 are read exactly: quote_big_ints).  The
+ *                          other endpoints (proofs, entries and their
+ *                          inclusion-proof checkpoints, inactive shards)
+ *                          serve the real tree.  -> {"on","size",
+ *                          "tree_size","root","note"} (sizes as strings)
+ *   POST /admin/pad        {"bytes":N} (0 = off, at most 2^30): every 200
+ *                          answer of a v1 entry endpoint (retrieve,
+ *                          logIndex=, entries/{uuid}) is padded to N
+ *                          bytes with spaces after the JSON value (still
+ *                          the same JSON; never cut when longer)
+ *   POST /admin/trickle    {"bytes_per_s":B} (0 = off, at most 1e9): the
+ *                          same answers (200 only; Content-Length up
+ *                          front) are sent at about B bytes/s each, on
+ *                          event timers, so other connections are served
+ *                          meanwhile; turning it off (or reset) sends
+ *                          the rest of in-flight answers at once
  *   POST /admin/rotate     freeze the active shard (its final checkpoint
  *                          goes to inactiveShards), start a new tree id at
  *                          shard index 0; virtual indexes continue
@@ -86,8 +127,10 @@
  *   POST /admin/rate       {"rps":R,"burst":B} token bucket of R requests
  *                          per second (burst B, default max(1, R));
  *                          429 + Retry-After beyond it; 0 = off
- *   POST /admin/reset      clear fail, delay, rate, wrong-key, tamper and
- *                          drop (the tree is kept)
+ *   POST /admin/reset      clear fail, delay, rate, wrong-key, tamper,
+ *                          drop, misdirect, impossible, pad and trickle
+ *                          (the tree is kept; requests already held by
+ *                          delay keep their timers)
  *
  * With --tiles (a Rekor v2 log, tiles.c) the same operations act on the
  * tree the tlog-tiles API serves: grow and append add hashedrekord 0.0.2
@@ -96,16 +139,24 @@
  * signature is the envelope's; intoto and "attestation" are refused
  * with 400; the reply also has "body_b64"); fork / rollback change what
  * /checkpoint signs; wrong-key signs it with another Ed25519 key; tamper
- * changes the entry bundles that hold the index (its data digest); fail, delay
- * and rate apply to /checkpoint and /tile/ requests; append-raw refuses bodies
- * over 65535 bytes (an entry bundle's limit); rotate and drop are refused
- * (400: no shards, no retrieve endpoint).
+ * changes the entry bundles that hold the index (its data digest); drop
+ * makes every entry bundle holding the index (full or .p/W) answer 404,
+ * as a bundle that never arrives (each such request uses one count of
+ * each index it holds; hash tiles are unaffected); impossible signs
+ * /checkpoint with the Ed25519 key for N and the root; pad appends N
+ * bytes of junk (0xff) to every entry bundle, so a client downloads them
+ * and then finds the bundle malformed; trickle sends entry bundles
+ * slowly; fail, delay and rate apply to /checkpoint and /tile/ requests;
+ * append-raw refuses bodies over 65535 bytes (an entry bundle's limit);
+ * rotate and misdirect are refused (400: no shards, and bundles are
+ * addressed by position, not by index).
  *
  * Errors are {"error":"..."} with 400 (bad input), 404 (unknown operation
  * or index) or 500.  Input is parsed with jansson and every field is
  * checked for type, range and length (TL_MAX_STR, printable ASCII) before
  * use.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,11 +272,115 @@ is_hex(const char *s, size_t n)
     return 1;
 }
 
+/* A uint64: a JSON integer >= 0, or a string of 1 to 20 decimal digits
+ * up to UINT64_MAX (what quote_big_ints makes of a larger integer).
+ * 0 ok (or absent), -1 bad value. */
+static int
+get_u64(json_t *o, const char *k, uint64_t *out)
+{
+    json_t *v = json_object_get(o, k);
+    const char *s;
+    uint64_t x = 0;
+    size_t i, n;
+
+    if (v == NULL) {
+        return 0;
+    }
+    if (json_is_integer(v)) {
+        if (json_integer_value(v) < 0) {
+            return -1;
+        }
+        *out = (uint64_t)json_integer_value(v);
+        return 0;
+    }
+    if (!json_is_string(v)) {
+        return -1;
+    }
+    s = json_string_value(v);
+    n = json_string_length(v);
+    if (n == 0 || n > 20) {
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        unsigned d = (unsigned)(s[i] - '0');
+
+        if (s[i] < '0' || s[i] > '9' || x > (UINT64_MAX - d) / 10) {
+            return -1;
+        }
+        x = x * 10 + d;
+    }
+    *out = x;
+    return 0;
+}
+
+/*
+ * Copy the JSON text in[0, len) to out with every integer literal that
+ * int64 cannot hold turned into a string of its digits: jansson refuses
+ * such a document ("too big integer"), yet a log size up to UINT64_MAX
+ * is a fair question.  Strings are copied verbatim (escapes included);
+ * other numbers too.  At most doubles the length.  0 / -1.
+ */
+static int
+quote_big_ints(const char *in, size_t len, struct tl_buf *out)
+{
+    size_t i = 0, j;
+    int in_str = 0;
+
+    tl_buf_reset(out);
+    if (tl_buf_reserve(out, len) != 0) {
+        return -1;
+    }
+    while (i < len) {
+        char c = in[i];
+
+        if (in_str || (c != '-' && (c < '0' || c > '9'))) {
+            size_t n = in_str && c == '\\' && i + 1 < len ? 2 : 1;
+
+            if (c == '"' && n == 1) {
+                in_str = !in_str;
+            }
+            if (tl_buf_add(out, in + i, n) != 0) {
+                return -1;
+            }
+            i += n;
+            continue;
+        }
+        /* a number token: [-0-9.eE+]* */
+        j = i + 1;
+        while (j < len && in[j] != '\0' &&
+               strchr("0123456789.eE+-", in[j]) != NULL) {
+            j++;
+        }
+        if (j - i <= 32 &&
+            strspn(in + i + (c == '-'), "0123456789") == j - i - (c == '-')) {
+            char tok[33];
+            char *end;
+
+            memcpy(tok, in + i, j - i);
+            tok[j - i] = '\0';
+            errno = 0;
+            (void)strtoll(tok, &end, 10);
+            if (errno == ERANGE) {
+                if (tl_buf_printf(out, "\"%s\"", tok) != 0) {
+                    return -1;
+                }
+                i = j;
+                continue;
+            }
+        }
+        if (tl_buf_add(out, in + i, j - i) != 0) {
+            return -1;
+        }
+        i = j;
+    }
+    return 0;
+}
+
 /* The request's JSON object; an empty body is {}.  New or NULL. */
 static json_t *
 load_body(struct tl_server *srv, struct evhttp_request *req)
 {
-    struct tl_buf b = {0};
+    struct tl_buf b = {0}, q = {0};
     json_error_t jerr;
     json_t *doc = NULL;
 
@@ -237,7 +392,11 @@ load_body(struct tl_server *srv, struct evhttp_request *req)
         doc = json_object();
         goto done;
     }
-    doc = json_loadb(b.p, b.len, 0, &jerr);
+    if (quote_big_ints(b.p, b.len, &q) != 0) {
+        reply_err(srv, req, 500, "out of memory");
+        goto done;
+    }
+    doc = json_loadb(q.p, q.len, 0, &jerr);
     if (doc == NULL || !json_is_object(doc)) {
         json_decref(doc);
         doc = NULL;
@@ -245,6 +404,7 @@ load_body(struct tl_server *srv, struct evhttp_request *req)
     }
 done:
     tl_buf_free(&b);
+    tl_buf_free(&q);
     return doc;
 }
 
@@ -765,23 +925,135 @@ op_rule(struct tl_server *srv, struct evhttp_request *req, json_t *in, int drop)
                   "0 = clear) must be integers");
         return;
     }
-    if (drop && log->tiles) {
-        reply_err(srv, req, 400, "the tiles log has no retrieve to drop from");
-        return;
-    }
     if (!drop && (uint64_t)v >= tl_log_size(log)) {
         reply_err(srv, req, 404, "no such index");
         return;
     }
-    if ((drop ? tl_rule_set(log->drop, &log->ndrop, (uint64_t)v, count)
-              : tl_rule_set(log->tamper, &log->ntamper, (uint64_t)v, count)) !=
-        0) {
+    if ((drop ? tl_rule_set(log->drop, &log->ndrop, (uint64_t)v, count, 0)
+              : tl_rule_set(log->tamper, &log->ntamper, (uint64_t)v, count,
+                            0)) != 0) {
         reply_err(srv, req, 400, "too many rules");
         return;
     }
     reply_json(srv, req, 200,
                json_pack("{s:I, s:I}", "index", (json_int_t)v, "count",
                          (json_int_t)count));
+}
+
+static void
+op_misdirect(struct tl_server *srv, struct evhttp_request *req, json_t *in)
+{
+    struct tl_log *log = srv->log;
+    int64_t v = -1, count = -1, to = -1;
+
+    if (get_int(in, "index", 0, INT64_MAX, &v) != 0 || v < 0 ||
+        get_int(in, "count", -1, INT64_MAX, &count) != 0 ||
+        get_int(in, "to", 0, INT64_MAX, &to) != 0 || (to < 0 && count != 0)) {
+        reply_err(srv, req, 400,
+                  "index and to (log indexes) are required; count (-1 = "
+                  "forever, 0 = clear) an integer");
+        return;
+    }
+    if (log->tiles) {
+        reply_err(srv, req, 400,
+                  "the tiles log serves entries by position (entry "
+                  "bundles), not by index");
+        return;
+    }
+    if (count != 0 && to == v) {
+        reply_err(srv, req, 400, "to must be another index");
+        return;
+    }
+    if (count != 0 && (uint64_t)to >= tl_log_size(log)) {
+        reply_err(srv, req, 404, "no such index (to)");
+        return;
+    }
+    if (tl_rule_set(log->misdirect, &log->nmisdirect, (uint64_t)v, count,
+                    to < 0 ? 0 : (uint64_t)to) != 0) {
+        reply_err(srv, req, 400, "too many rules");
+        return;
+    }
+    reply_json(srv, req, 200,
+               json_pack("{s:I, s:I, s:I}", "index", (json_int_t)v, "count",
+                         (json_int_t)count, "to", (json_int_t)to));
+}
+
+/* The root an impossible checkpoint claims unless told: SHA-256 of a
+ * label and the size, no root of this log's tree. */
+static void
+impossible_root(uint64_t size, uint8_t out[TL_HASH_LEN])
+{
+    char text[96];
+    int n = snprintf(text, sizeof(text),
+                     "tlogwatch-testlog impossible checkpoint size=%llu",
+                     (unsigned long long)size);
+
+    SHA256((const unsigned char *)text, (size_t)n, out);
+}
+
+static void
+imp_clear(struct tl_log *log)
+{
+    log->imp_on = 0;
+    free(log->imp_note);
+    log->imp_note = NULL;
+}
+
+static void
+op_impossible(struct tl_server *srv, struct evhttp_request *req, json_t *in)
+{
+    struct tl_log *log = srv->log;
+    const char *root_hex = NULL, *note;
+    uint64_t size = 0, tree_size;
+    char dec[24], tdec[24];
+    int off = 0;
+
+    if (get_bool(in, "off", &off) != 0 || get_str(in, "root", &root_hex) != 0) {
+        reply_err(srv, req, 400, "off must be a boolean, root 64 hex digits");
+        return;
+    }
+    if (off) {
+        imp_clear(log);
+        reply_json(srv, req, 200, json_pack("{s:b}", "on", 0));
+        return;
+    }
+    if (json_object_get(in, "size") == NULL ||
+        get_u64(in, "size", &size) != 0) {
+        reply_err(srv, req, 400,
+                  "size (an integer or decimal string, 0 to "
+                  "18446744073709551615) is required");
+        return;
+    }
+    tree_size = size;
+    if (get_u64(in, "tree_size", &tree_size) != 0 ||
+        (root_hex != NULL && !is_hex(root_hex, 2 * TL_HASH_LEN))) {
+        reply_err(srv, req, 400,
+                  "tree_size must be like size, root 64 lower-case hex "
+                  "digits");
+        return;
+    }
+    imp_clear(log);
+    if (root_hex != NULL) {
+        (void)merkle_hex_decode(root_hex, 2 * TL_HASH_LEN, log->imp_root,
+                                TL_HASH_LEN);
+    } else {
+        impossible_root(size, log->imp_root);
+    }
+    log->imp_size = size;
+    log->imp_tree_size = tree_size;
+    log->imp_on = 1;
+    note = tl_log_impossible(log);
+    if (note == NULL) {
+        imp_clear(log);
+        reply_err(srv, req, 500, "signing failed");
+        return;
+    }
+    snprintf(dec, sizeof(dec), "%llu", (unsigned long long)size);
+    snprintf(tdec, sizeof(tdec), "%llu", (unsigned long long)tree_size);
+    reply_json(srv, req, 200,
+               json_pack("{s:b, s:s, s:s, s:o, s:s}", "on", 1, "size", dec,
+                         "tree_size", tdec, "root",
+                         hex_json(log->imp_root, TL_HASH_LEN), "note", note));
 }
 
 /* ---------------------------------------------- server misbehaviour */
@@ -868,14 +1140,54 @@ op_rate(struct tl_server *srv, struct evhttp_request *req, json_t *in)
 }
 
 static void
+op_pad(struct tl_server *srv, struct evhttp_request *req, json_t *in)
+{
+    int64_t bytes = -1;
+
+    if (get_int(in, "bytes", 0, (int64_t)TL_PAD_MAX, &bytes) != 0 ||
+        bytes < 0) {
+        reply_err(srv, req, 400, "bytes (0 = off .. 2^30) is required");
+        return;
+    }
+    srv->pad_bytes = (uint64_t)bytes;
+    reply_json(srv, req, 200, json_pack("{s:I}", "bytes", (json_int_t)bytes));
+}
+
+static void
+op_trickle(struct tl_server *srv, struct evhttp_request *req, json_t *in)
+{
+    json_t *b = json_object_get(in, "bytes_per_s");
+    double bps;
+
+    if (!json_is_number(b) || json_number_value(b) < 0 ||
+        json_number_value(b) > TL_TRICKLE_MAX) {
+        reply_err(srv, req, 400, "bytes_per_s (0 = off .. 1e9) is required");
+        return;
+    }
+    bps = json_number_value(b);
+    srv->trickle_bps = bps;
+    if (bps <= 0) {
+        tl_trickle_flush_all(srv);
+    }
+    reply_json(srv, req, 200,
+               json_pack("{s:f, s:I}", "bytes_per_s", bps, "in_flight",
+                         (json_int_t)srv->ntrickles));
+}
+
+static void
 op_reset(struct tl_server *srv, struct evhttp_request *req)
 {
     srv->fail_count = 0;
     srv->delay_count = 0;
     srv->rate_rps = 0;
+    srv->pad_bytes = 0;
+    srv->trickle_bps = 0;
+    tl_trickle_flush_all(srv);
     srv->log->wrong_key_on = 0;
     srv->log->ntamper = 0;
     srv->log->ndrop = 0;
+    srv->log->nmisdirect = 0;
+    imp_clear(srv->log);
     srv->log->gen++;
     reply_json(srv, req, 200, json_pack("{s:b}", "reset", 1));
 }
@@ -912,6 +1224,21 @@ op_stats(struct tl_server *srv, struct evhttp_request *req)
         (json_int_t)srv->log->ntamper, "endpoints", ep, "size",
         (json_int_t)tl_log_size(srv->log), "shards",
         (json_int_t)srv->log->nshards, "uptime_s", tl_mono() - srv->started);
+    if (doc != NULL) {
+        json_object_set_new(doc, "misdirected",
+                            json_integer((json_int_t)srv->misdirected));
+        json_object_set_new(doc, "padded",
+                            json_integer((json_int_t)srv->padded));
+        json_object_set_new(doc, "trickled",
+                            json_integer((json_int_t)srv->trickled));
+        json_object_set_new(doc, "trickling",
+                            json_integer((json_int_t)srv->ntrickles));
+        json_object_set_new(doc, "dropped_rules",
+                            json_integer((json_int_t)srv->log->ndrop));
+        json_object_set_new(doc, "misdirect_rules",
+                            json_integer((json_int_t)srv->log->nmisdirect));
+        json_object_set_new(doc, "impossible", json_boolean(srv->log->imp_on));
+    }
     reply_json(srv, req, doc != NULL ? 200 : 500, doc);
 }
 
@@ -920,6 +1247,7 @@ op_info(struct tl_server *srv, struct evhttp_request *req)
 {
     struct tl_log *log = srv->log;
     json_t *shards = json_array(), *doc;
+    char url[sizeof(log->base_url) + TL_PREFIX_MAX];
     size_t i;
 
     for (i = 0; i < log->nshards && shards != NULL; i++) {
@@ -934,16 +1262,18 @@ op_info(struct tl_server *srv, struct evhttp_request *req)
                               (json_int_t)s->offset, "size",
                               (json_int_t)s->tree.size, "active", s->active));
     }
-    doc = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:o, s:b}", "url",
-                    log->base_url, "host", log->host, "log_id", log->logid_hex,
-                    "seed", u64_str(log->seed), "size",
-                    (json_int_t)tl_log_size(log), "genesis",
-                    (json_int_t)log->genesis, "shards", shards, "wrong_key",
-                    log->wrong_key_on);
+    snprintf(url, sizeof(url), "%s%s", log->base_url, srv->prefix);
+    doc = json_pack("{s:s, s:s, s:s, s:o, s:I, s:I, s:o, s:b}", "url", url,
+                    "host", log->host, "log_id", log->logid_hex, "seed",
+                    u64_str(log->seed), "size", (json_int_t)tl_log_size(log),
+                    "genesis", (json_int_t)log->genesis, "shards", shards,
+                    "wrong_key", log->wrong_key_on);
     if (doc != NULL && log->tiles) {
         json_object_set_new(doc, "mode", json_string("tiles"));
         json_object_set_new(doc, "origin", json_string(log->origin));
         json_object_set_new(doc, "log_id", json_string(log->tiles_logid_hex));
+        json_object_set_new(doc, "base_url", json_string(log->base_url));
+        json_object_set_new(doc, "prefix", json_string(srv->prefix));
     }
     reply_json(srv, req, doc != NULL ? 200 : 500, doc);
 }
@@ -999,6 +1329,14 @@ tl_admin_handle(struct tl_server *srv, struct evhttp_request *req,
         op_rule(srv, req, in, 0);
     } else if (strcmp(op, "drop") == 0) {
         op_rule(srv, req, in, 1);
+    } else if (strcmp(op, "misdirect") == 0) {
+        op_misdirect(srv, req, in);
+    } else if (strcmp(op, "impossible") == 0) {
+        op_impossible(srv, req, in);
+    } else if (strcmp(op, "pad") == 0) {
+        op_pad(srv, req, in);
+    } else if (strcmp(op, "trickle") == 0) {
+        op_trickle(srv, req, in);
     } else if (strcmp(op, "wrong-key") == 0) {
         op_wrong_key(srv, req, in);
     } else if (strcmp(op, "fail") == 0) {

@@ -33,8 +33,23 @@
  * injected failures (/admin/fail), then the delay (/admin/delay, an event
  * timer; the loop never sleeps).
  *
+ * Hostile reads (admin.c has the shapes): /admin/drop withholds an index
+ * from every entry endpoint, /admin/misdirect answers it with another
+ * index's entry, /admin/impossible replaces the active head of
+ * GET /api/v1/log (and --tiles /checkpoint); /admin/pad grows and
+ * /admin/trickle slows the 200 answers of the entry endpoints (v1
+ * retrieve, logIndex=, entries/{uuid}; --tiles entry bundles).  A
+ * trickled answer is an evhttp reply started with its Content-Length and
+ * fed by a timer per response (struct tl_trickle), so one slow body
+ * never blocks the loop; padding is added by reference to one block.
+ *
+ * --tiles --prefix P serves the tlog-tiles API under P only (the bare
+ * paths are 404); /admin/ stays at the root.
+ *
  * Invariants: every request gets exactly one reply; a delayed request is
- * on srv->pending until its timer fires or the server stops.
+ * on srv->pending until its timer fires or the server stops; a trickled
+ * one is on srv->trickles until its body is sent, its client left, or
+ * trickling ends (then the rest goes at once).
  */
 #include <arpa/inet.h>
 #include <math.h>
@@ -100,22 +115,12 @@ reason(int code)
     }
 }
 
-void
-tl_reply(struct tl_server *srv, struct evhttp_request *req, int code,
-         const char *ctype, const char *body, size_t len)
+/* Count a reply to req in the statistics (API requests only). */
+static void
+count_reply(struct tl_server *srv, struct evhttp_request *req, int code)
 {
-    struct evbuffer *b = evbuffer_new();
-    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     const char *uri = evhttp_request_get_uri(req);
 
-    if (ctype != NULL) {
-        evhttp_add_header(h, "Content-Type", ctype);
-    }
-    if (b != NULL && len > 0 && evbuffer_add(b, body, len) != 0) {
-        evbuffer_free(b);
-        b = NULL;
-        code = 500;
-    }
     if (uri != NULL && strncmp(uri, "/admin/", 7) == 0) {
         /* admin replies are not counted in the API statistics */
     } else if (code >= 200 && code < 300) {
@@ -127,6 +132,24 @@ tl_reply(struct tl_server *srv, struct evhttp_request *req, int code,
     } else {
         srv->responses_4xx++;
     }
+}
+
+void
+tl_reply(struct tl_server *srv, struct evhttp_request *req, int code,
+         const char *ctype, const char *body, size_t len)
+{
+    struct evbuffer *b = evbuffer_new();
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+
+    if (ctype != NULL) {
+        evhttp_add_header(h, "Content-Type", ctype);
+    }
+    if (b != NULL && len > 0 && evbuffer_add(b, body, len) != 0) {
+        evbuffer_free(b);
+        b = NULL;
+        code = 500;
+    }
+    count_reply(srv, req, code);
     evhttp_send_reply(req, code, reason(code), b);
     if (b != NULL) {
         evbuffer_free(b);
@@ -186,12 +209,272 @@ parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+/* -------------------------------------------- big and slow bodies */
+
+struct tl_trickle {
+    struct tl_server *srv;
+    struct evhttp_request *req; /* ours until evhttp_send_reply_end */
+    struct evbuffer *rest;      /* the body not sent yet */
+    struct event *ev;
+    double last;   /* tl_mono() of the previous tick */
+    double credit; /* bytes due and not sent yet */
+    struct tl_trickle *next;
+    struct tl_trickle *prev;
+};
+
+static void
+trickle_unlink(struct tl_server *srv, struct tl_trickle *t)
+{
+    if (t->prev != NULL) {
+        t->prev->next = t->next;
+    } else {
+        srv->trickles = t->next;
+    }
+    if (t->next != NULL) {
+        t->next->prev = t->prev;
+    }
+    srv->ntrickles--;
+}
+
+/* Send what is left of t's body now (unless the client left), finish
+ * the reply and free t. */
+static void
+trickle_finish(struct tl_trickle *t, int flush)
+{
+    if (flush && evhttp_request_get_connection(t->req) != NULL &&
+        evbuffer_get_length(t->rest) > 0) {
+        evhttp_send_reply_chunk(t->req, t->rest);
+    }
+    /* frees the request when the connection is gone (libevent 2.1) */
+    evhttp_send_reply_end(t->req);
+    trickle_unlink(t->srv, t);
+    event_free(t->ev);
+    evbuffer_free(t->rest);
+    free(t);
+}
+
+void
+tl_trickle_flush_all(struct tl_server *srv)
+{
+    while (srv->trickles != NULL) {
+        trickle_finish(srv->trickles, 1);
+    }
+}
+
+/*
+ * A tick of a trickled response: the credit grows by trickle_bps per
+ * second; what is due goes out, but never more than TL_TRICKLE_QUEUE
+ * bytes waiting in the connection's output (a client that stops reading
+ * costs nothing, and evhttp's write timeout ends it).  While bytes
+ * flow, a reply may take longer than evhttp's 120 s timeout (checked:
+ * 140,000 bytes at 1,000 B/s arrive whole).
+ */
+#define TL_TRICKLE_TICK_US 50000
+#define TL_TRICKLE_QUEUE (1024 * 1024)
+
+static void
+on_trickle(evutil_socket_t fd, short what, void *arg)
+{
+    struct tl_trickle *t = arg;
+    struct evhttp_connection *evcon = evhttp_request_get_connection(t->req);
+    struct bufferevent *bev =
+        evcon != NULL ? evhttp_connection_get_bufferevent(evcon) : NULL;
+    const struct timeval tick = {0, TL_TRICKLE_TICK_US};
+    double now = tl_mono(), bps = t->srv->trickle_bps;
+    size_t queued, left, n;
+
+    (void)fd;
+    (void)what;
+    if (bev == NULL || bps <= 0) {
+        trickle_finish(t, 1); /* the client left, or trickling is off */
+        return;
+    }
+    queued = evbuffer_get_length(bufferevent_get_output(bev));
+    left = evbuffer_get_length(t->rest);
+    t->credit += (now - t->last) * bps;
+    t->last = now;
+    if (queued >= TL_TRICKLE_QUEUE) {
+        /* the client is not reading: no credit piles up meanwhile */
+        if (t->credit > bps * TL_TRICKLE_TICK_US / 1e6 + 1) {
+            t->credit = bps * TL_TRICKLE_TICK_US / 1e6 + 1;
+        }
+    } else if (t->credit >= 1) {
+        struct evbuffer *chunk = evbuffer_new();
+
+        n = t->credit < (double)left ? (size_t)t->credit : left;
+        if (n > TL_TRICKLE_QUEUE - queued) {
+            n = TL_TRICKLE_QUEUE - queued;
+        }
+        if (chunk == NULL ||
+            evbuffer_remove_buffer(t->rest, chunk, n) != (int)n) {
+            if (chunk != NULL) {
+                evbuffer_free(chunk);
+            }
+            trickle_finish(t, 0); /* out of memory: a short body */
+            return;
+        }
+        evhttp_send_reply_chunk(t->req, chunk);
+        evbuffer_free(chunk);
+        t->credit -= (double)n;
+        left -= n;
+    }
+    if (left == 0) {
+        trickle_finish(t, 0);
+        return;
+    }
+    evtimer_add(t->ev, &tick);
+}
+
+/* Start sending body (200, its Content-Length given up front, as for
+ * any other reply) at trickle_bps.  0 (takes body) / -1 (body kept). */
+static int
+trickle_start(struct tl_server *srv, struct evhttp_request *req,
+              struct evbuffer *body)
+{
+    struct tl_trickle *t = calloc(1, sizeof(*t));
+    const struct timeval tick = {0, TL_TRICKLE_TICK_US};
+    char cl[24];
+
+    if (t == NULL) {
+        return -1;
+    }
+    t->ev = evtimer_new(srv->base, on_trickle, t);
+    if (t->ev == NULL) {
+        free(t);
+        return -1;
+    }
+    t->srv = srv;
+    t->req = req;
+    t->rest = body;
+    t->last = tl_mono();
+    snprintf(cl, sizeof(cl), "%zu", evbuffer_get_length(body));
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Length",
+                      cl);
+    count_reply(srv, req, 200);
+    srv->trickled++;
+    evhttp_send_reply_start(req, 200, reason(200));
+    t->next = srv->trickles;
+    if (t->next != NULL) {
+        t->next->prev = t;
+    }
+    srv->trickles = t;
+    srv->ntrickles++;
+    evtimer_add(t->ev, &tick);
+    return 0;
+}
+
+#define TL_PAD_BLOCK (1024 * 1024)
+
+/* The padding blocks: spaces, and junk (0xff: as an entry bundle, a
+ * length prefix of 65535 and more of the same).  0 / -1. */
+static int
+pad_blocks(struct tl_server *srv)
+{
+    if (srv->pad_space == NULL) {
+        srv->pad_space = malloc(TL_PAD_BLOCK);
+        if (srv->pad_space == NULL) {
+            return -1;
+        }
+        memset(srv->pad_space, ' ', TL_PAD_BLOCK);
+    }
+    if (srv->pad_junk == NULL) {
+        srv->pad_junk = malloc(TL_PAD_BLOCK);
+        if (srv->pad_junk == NULL) {
+            return -1;
+        }
+        memset(srv->pad_junk, 0xff, TL_PAD_BLOCK);
+    }
+    return 0;
+}
+
+/*
+ * Reply 200 with srv->out as an entry response (Rekor v1 entries, or a
+ * tlog-tiles entry bundle when junk is set), grown by /admin/pad and
+ * sent slowly under /admin/trickle.  v1: JSON whitespace before the
+ * final newline until the body is pad_bytes long (still the same JSON
+ * value); bundles: pad_bytes of junk after the entries.  The padding is
+ * added by reference to one shared block: a 16 MiB body costs the test
+ * log nothing.
+ */
+static void
+send_entries(struct tl_server *srv, struct evhttp_request *req,
+             const char *ctype, int junk)
+{
+    struct evbuffer *b = evbuffer_new();
+    size_t len = srv->out.len, tail = 0;
+    uint64_t pad = 0;
+
+    if (b == NULL) {
+        goto err;
+    }
+    if (junk) {
+        pad = srv->pad_bytes;
+    } else if (srv->pad_bytes > len) {
+        pad = srv->pad_bytes - len;
+        tail = len > 0 && srv->out.p[len - 1] == '\n';
+    }
+    if ((pad > 0 && pad_blocks(srv) != 0) ||
+        evbuffer_add(b, srv->out.p, len - tail) != 0) {
+        goto err;
+    }
+    if (pad > 0) {
+        srv->padded++;
+    }
+    while (pad > 0) {
+        size_t n = pad > TL_PAD_BLOCK ? TL_PAD_BLOCK : (size_t)pad;
+
+        if (evbuffer_add_reference(b, junk ? srv->pad_junk : srv->pad_space, n,
+                                   NULL, NULL) != 0) {
+            goto err;
+        }
+        pad -= n;
+    }
+    if (tail && evbuffer_add(b, "\n", 1) != 0) {
+        goto err;
+    }
+    evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                      ctype);
+    if (srv->trickle_bps > 0 && trickle_start(srv, req, b) == 0) {
+        return;
+    }
+    count_reply(srv, req, 200);
+    evhttp_send_reply(req, 200, reason(200), b);
+    evbuffer_free(b);
+    return;
+err:
+    if (b != NULL) {
+        evbuffer_free(b);
+    }
+    tl_reply(srv, req, 500, NULL, NULL, 0);
+}
+
 /* ------------------------------------------------------------- the API */
 
 static void
 send_out(struct tl_server *srv, struct evhttp_request *req)
 {
     tl_reply(srv, req, 200, "application/json", srv->out.p, srv->out.len);
+}
+
+/* The index whose entry answers a read of v (< the log's size): 0 with
+ * *served (v, or its /admin/misdirect target), -1 when /admin/drop
+ * withholds v.  A rule loses one use per read. */
+static int
+resolve_read(struct tl_server *srv, uint64_t v, uint64_t *served)
+{
+    struct tl_log *log = srv->log;
+    uint64_t to;
+
+    if (tl_rule_take(log->drop, &log->ndrop, v, NULL)) {
+        srv->dropped++;
+        return -1;
+    }
+    *served = v;
+    if (tl_rule_take(log->misdirect, &log->nmisdirect, v, &to)) {
+        srv->misdirected++;
+        *served = to;
+    }
+    return 0;
 }
 
 static void
@@ -230,16 +513,23 @@ api_log(struct tl_server *srv, struct evhttp_request *req)
         }
     }
     {
+        /* /admin/impossible: the signed note, rootHash and treeSize of
+         * the impossible tree; treeSize is a JSON integer even beyond
+         * int64 (production's int64 cannot say it; the note can) */
         struct tl_shard *s = tl_log_active(log);
-        const char *note = tl_log_checkpoint(log, s);
+        const char *note =
+            log->imp_on ? tl_log_impossible(log) : tl_log_checkpoint(log, s);
+        const uint8_t *root =
+            log->imp_on ? log->imp_root : tl_shard_root(log, s);
+        uint64_t size = log->imp_on ? log->imp_tree_size : s->tree.size;
 
         if (note == NULL || tl_buf_adds(o, "\"rootHash\":\"") != 0 ||
-            tl_buf_add_hex(o, tl_shard_root(log, s), TL_HASH_LEN) != 0 ||
+            tl_buf_add_hex(o, root, TL_HASH_LEN) != 0 ||
             tl_buf_adds(o, "\",\"signedTreeHead\":") != 0 ||
             tl_buf_add_json_str(o, note, strlen(note)) != 0 ||
             tl_buf_printf(o, ",\"treeID\":\"%llu\",\"treeSize\":%llu}\n",
                           (unsigned long long)s->tree_id,
-                          (unsigned long long)s->tree.size) != 0) {
+                          (unsigned long long)size) != 0) {
             goto err;
         }
     }
@@ -366,17 +656,21 @@ api_entry_by_index(struct tl_server *srv, struct evhttp_request *req,
                        "logIndex in query must be of type int64");
         return;
     }
+    if (v >= tl_log_size(srv->log) || resolve_read(srv, v, &v) != 0) {
+        tl_reply(srv, req, 404, NULL, NULL, 0); /* production: no body */
+        return;
+    }
     tl_buf_reset(&srv->out);
     rc = render_object(srv, v);
     if (rc == 0) {
-        tl_reply(srv, req, 404, NULL, NULL, 0); /* production: no body */
+        tl_reply(srv, req, 404, NULL, NULL, 0);
         return;
     }
     if (rc < 0 || tl_buf_adds(&srv->out, "\n") != 0) {
         tl_reply_error(srv, req, 500, 500, "error rendering entry");
         return;
     }
-    send_out(srv, req);
+    send_entries(srv, req, "application/json", 0);
 }
 
 /* Parse a 64 (leaf hash) or 80 (tree id + leaf hash) hex entry id. */
@@ -421,7 +715,8 @@ api_entry_by_uuid(struct tl_server *srv, struct evhttp_request *req,
                        "UUID must be a 64-character hexadecimal string");
         return;
     }
-    if (tl_log_find_leaf(srv->log, have_tree, tree_id, leaf, &v) != 0) {
+    if (tl_log_find_leaf(srv->log, have_tree, tree_id, leaf, &v) != 0 ||
+        resolve_read(srv, v, &v) != 0) {
         tl_reply(srv, req, 404, NULL, NULL, 0);
         return;
     }
@@ -431,10 +726,11 @@ api_entry_by_uuid(struct tl_server *srv, struct evhttp_request *req,
         tl_reply_error(srv, req, 500, 500, "error rendering entry");
         return;
     }
-    send_out(srv, req);
+    send_entries(srv, req, "application/json", 0);
 }
 
-/* Append one retrieve result (array member) unless dropped. */
+/* Append one retrieve result (array member) unless dropped; a
+ * misdirected index gets its target's entry. */
 static int
 retrieve_one(struct tl_server *srv, uint64_t v, int *first)
 {
@@ -444,8 +740,7 @@ retrieve_one(struct tl_server *srv, uint64_t v, int *first)
     if (v >= tl_log_size(srv->log)) {
         return 0; /* missing: dropped silently, as production */
     }
-    if (tl_rule_take(srv->log->drop, &srv->log->ndrop, v)) {
-        srv->dropped++;
+    if (resolve_read(srv, v, &v) != 0) {
         return 0;
     }
     if (!*first && tl_buf_adds(&srv->out, ",") != 0) {
@@ -552,7 +847,7 @@ api_retrieve(struct tl_server *srv, struct evhttp_request *req)
     if (tl_buf_adds(&srv->out, "]\n") != 0) {
         goto oom;
     }
-    send_out(srv, req);
+    send_entries(srv, req, "application/json", 0);
     goto done;
 oom:
     tl_reply_error(srv, req, 500, 500, "error rendering entries");
@@ -585,7 +880,8 @@ tiles_not_found(struct tl_server *srv, struct evhttp_request *req)
 static void
 tiles_checkpoint(struct tl_server *srv, struct evhttp_request *req)
 {
-    const char *note = tl_tiles_checkpoint(srv->log);
+    const char *note = srv->log->imp_on ? tl_log_impossible(srv->log)
+                                        : tl_tiles_checkpoint(srv->log);
 
     if (note == NULL) {
         tl_reply(srv, req, 500, "text/plain; charset=utf-8",
@@ -595,8 +891,9 @@ tiles_checkpoint(struct tl_server *srv, struct evhttp_request *req)
     tl_reply(srv, req, 200, "text/plain; charset=utf-8", note, strlen(note));
 }
 
-/* A hash tile or an entry bundle; 404 for a path that is not one or a
- * tile beyond the tree. */
+/* A hash tile or an entry bundle; 404 for a path that is not one, a
+ * tile beyond the tree, or a bundle holding an index /admin/drop
+ * withholds (as if it never arrived). */
 static void
 tiles_tile(struct tl_server *srv, struct evhttp_request *req, const char *path)
 {
@@ -608,16 +905,21 @@ tiles_tile(struct tl_server *srv, struct evhttp_request *req, const char *path)
         tiles_not_found(srv, req);
         return;
     }
+    if (tl_tiles_withheld(srv->log, &r)) {
+        srv->dropped++;
+        tiles_not_found(srv, req);
+        return;
+    }
     rc = tl_tiles_render(srv->log, &r, &srv->out);
     if (rc == 0) {
         tiles_not_found(srv, req);
     } else if (rc < 0) {
         tl_reply(srv, req, 500, "text/plain; charset=utf-8",
                  "tile rendering failed\n", 22);
+    } else if (r.entries) {
+        srv->entries_served += r.width != 0 ? r.width : TL_TILE_WIDTH;
+        send_entries(srv, req, "application/octet-stream", 1);
     } else {
-        if (r.entries) {
-            srv->entries_served += r.width != 0 ? r.width : TL_TILE_WIDTH;
-        }
         tl_reply(srv, req, 200, "application/octet-stream", srv->out.p,
                  srv->out.len);
     }
@@ -630,6 +932,9 @@ classify(const char *path, enum evhttp_cmd_type m, int tiles)
 {
     static const char entries[] = "/api/v1/log/entries/";
 
+    if (path == NULL) {
+        return TL_EP_OTHER; /* outside --prefix */
+    }
     if (tiles) {
         if (m != EVHTTP_REQ_GET) {
             return TL_EP_OTHER;
@@ -669,12 +974,27 @@ classify(const char *path, enum evhttp_cmd_type m, int tiles)
     return TL_EP_OTHER;
 }
 
+/* The API path of a request path: what follows --prefix (which must be
+ * followed by '/'), or NULL when path is outside it. */
+static const char *
+api_path(const struct tl_server *srv, const char *path)
+{
+    size_t n = strlen(srv->prefix);
+
+    if (n == 0) {
+        return path;
+    }
+    return strncmp(path, srv->prefix, n) == 0 && path[n] == '/' ? path + n
+                                                                : NULL;
+}
+
 static void
 api_handle(struct tl_server *srv, struct evhttp_request *req)
 {
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
     const char *path = evhttp_uri_get_path(uri);
     const char *query = evhttp_uri_get_query(uri);
+    const char *rel = api_path(srv, path);
     struct evkeyvalq q;
     char msg[300];
 
@@ -683,13 +1003,13 @@ api_handle(struct tl_server *srv, struct evhttp_request *req)
         tl_reply_error(srv, req, 400, 400, "malformed query string");
         return;
     }
-    switch (classify(path, evhttp_request_get_command(req), srv->log->tiles)) {
+    switch (classify(rel, evhttp_request_get_command(req), srv->log->tiles)) {
     case TL_EP_CHECKPOINT:
         tiles_checkpoint(srv, req);
         break;
     case TL_EP_TILE:
     case TL_EP_BUNDLE:
-        tiles_tile(srv, req, path);
+        tiles_tile(srv, req, rel);
         break;
     case TL_EP_LOG:
         api_log(srv, req);
@@ -704,7 +1024,7 @@ api_handle(struct tl_server *srv, struct evhttp_request *req)
         api_retrieve(srv, req);
         break;
     case TL_EP_UUID:
-        api_entry_by_uuid(srv, req, path + strlen("/api/v1/log/entries/"));
+        api_entry_by_uuid(srv, req, rel + strlen("/api/v1/log/entries/"));
         break;
     case TL_EP_PUBKEY:
         api_pubkey(srv, req);
@@ -855,7 +1175,7 @@ on_request(struct evhttp_request *req, void *arg)
         return;
     }
     srv->requests++;
-    srv->endpoint[classify(path, evhttp_request_get_command(req),
+    srv->endpoint[classify(api_path(srv, path), evhttp_request_get_command(req),
                            srv->log->tiles)]++;
     if (!rate_admit(srv, &retry)) {
         srv->rate_limited++;
@@ -945,9 +1265,15 @@ tl_server_stop(struct tl_server *srv)
         tl_reply_error(srv, p->req, 503, 503, "shutting down");
         free(p);
     }
+    tl_trickle_flush_all(srv);
     if (srv->http != NULL) {
         evhttp_free(srv->http);
         srv->http = NULL;
     }
+    /* after evhttp_free: buffers it freed may have referenced these */
+    free(srv->pad_space);
+    free(srv->pad_junk);
+    srv->pad_space = NULL;
+    srv->pad_junk = NULL;
     tl_buf_free(&srv->out);
 }

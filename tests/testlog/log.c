@@ -16,7 +16,8 @@
  *   "\u2014 <host> base64(log id[0:4] || DER ECDSA-P256-SHA256(text))\n"
  * With /admin/wrong-key on, the signature is made with another key but
  * keeps the log key's hint, so a verifier sees a bad signature from the
- * pinned key rather than an unknown signer.
+ * pinned key rather than an unknown signer.  /admin/impossible notes
+ * (tl_log_impossible) are made the same way for any size and root.
  *
  * The signed entry timestamp is ECDSA-P256-SHA256 over the canonical
  * JSON {"body":<base64>,"integratedTime":<n>,"logID":"<hex>",
@@ -456,21 +457,21 @@ tl_shard_root(struct tl_log *log, struct tl_shard *s)
     return s->root;
 }
 
-/* A new signed note for shard s at its current size. */
+/* A new signed note for shard s claiming size leaves with root. */
 static char *
-build_note(struct tl_log *log, struct tl_shard *s)
+build_note_at(struct tl_log *log, const struct tl_shard *s, uint64_t size,
+              const uint8_t root[TL_HASH_LEN])
 {
     struct tl_buf text = {0}, sigblob = {0};
     uint8_t sig[TL_SIG_MAX + 4];
     size_t siglen = TL_SIG_MAX;
     const BIGNUM *key = log->wrong_key_on ? log->wrong_key.d : log->log_key.d;
     uint8_t digest[TL_HASH_LEN];
-    const uint8_t *root = tl_shard_root(log, s);
     char *note = NULL;
 
     if (tl_buf_printf(&text, "%s - %llu\n%llu\n", log->host,
                       (unsigned long long)s->tree_id,
-                      (unsigned long long)s->tree.size) != 0 ||
+                      (unsigned long long)size) != 0 ||
         tl_buf_add_b64(&text, root, TL_HASH_LEN) != 0 ||
         tl_buf_adds(&text, "\n") != 0) {
         goto done;
@@ -490,6 +491,36 @@ done:
     tl_buf_free(&text);
     tl_buf_free(&sigblob);
     return note;
+}
+
+/* A new signed note for shard s at its current size. */
+static char *
+build_note(struct tl_log *log, struct tl_shard *s)
+{
+    return build_note_at(log, s, s->tree.size, tl_shard_root(log, s));
+}
+
+const char *
+tl_log_impossible(struct tl_log *log)
+{
+    char *n;
+
+    if (!log->imp_on) {
+        return NULL;
+    }
+    if (log->imp_note != NULL && log->imp_note_gen == log->gen) {
+        return log->imp_note;
+    }
+    n = log->tiles ? tl_tiles_note_new(log, log->imp_size, log->imp_root)
+                   : build_note_at(log, tl_log_active(log), log->imp_size,
+                                   log->imp_root);
+    if (n == NULL) {
+        return NULL;
+    }
+    free(log->imp_note);
+    log->imp_note = n;
+    log->imp_note_gen = log->gen;
+    return n;
 }
 
 const char *
@@ -567,7 +598,7 @@ tl_log_render_entry(struct tl_log *log, uint64_t v, struct tl_buf *out)
         0) {
         return -1;
     }
-    if (tl_rule_take(log->tamper, &log->ntamper, v)) {
+    if (tl_rule_take(log->tamper, &log->ntamper, v, NULL)) {
         /* served body differs; uuid, proof and SET stay the log's */
         if (tl_tamper_body((const uint8_t *)body->p, body->len, canon) != 0) {
             return -1;
@@ -733,7 +764,8 @@ tl_log_rotate(struct tl_log *log)
 }
 
 int
-tl_rule_set(struct tl_rule *rules, size_t *n, uint64_t v, int64_t remaining)
+tl_rule_set(struct tl_rule *rules, size_t *n, uint64_t v, int64_t remaining,
+            uint64_t to)
 {
     size_t i;
 
@@ -743,6 +775,7 @@ tl_rule_set(struct tl_rule *rules, size_t *n, uint64_t v, int64_t remaining)
                 rules[i] = rules[--*n];
             } else {
                 rules[i].remaining = remaining;
+                rules[i].to = to;
             }
             return 0;
         }
@@ -755,18 +788,22 @@ tl_rule_set(struct tl_rule *rules, size_t *n, uint64_t v, int64_t remaining)
     }
     rules[*n].vindex = v;
     rules[*n].remaining = remaining;
+    rules[*n].to = to;
     (*n)++;
     return 0;
 }
 
 int
-tl_rule_take(struct tl_rule *rules, size_t *n, uint64_t v)
+tl_rule_take(struct tl_rule *rules, size_t *n, uint64_t v, uint64_t *to)
 {
     size_t i;
 
     for (i = 0; i < *n; i++) {
         if (rules[i].vindex != v) {
             continue;
+        }
+        if (to != NULL) {
+            *to = rules[i].to;
         }
         if (rules[i].remaining > 0 && --rules[i].remaining == 0) {
             rules[i] = rules[--*n];
@@ -873,6 +910,7 @@ tl_log_free(struct tl_log *log)
     tl_key_clear(&log->tiles_key);
     tl_key_clear(&log->tiles_wrong);
     free(log->tiles_note);
+    free(log->imp_note);
     tl_signer_free(log->signer);
     tl_ca_clear(&log->ca);
     tl_ca_clear(&log->impostor);

@@ -9,7 +9,9 @@
  * SIGINT/SIGTERM.  Exit codes: 0 clean stop, 1 runtime failure, 2 usage.
  *
  * Invariants: never binds anything but a loopback address; "url" in
- * --dir exists only while the log is serving (removed on a clean stop).
+ * --dir exists only while the log is serving (removed on a clean stop);
+ * with --prefix, "url" and testlog.json's url carry the prefix and
+ * trusted_root.json's baseUrl does not.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,7 +33,7 @@ static const char usage_text[] =
     "usage: tlogwatch-testlog --dir DIR [--listen 127.0.0.1:PORT]\n"
     "                         [--entries N] [--seed S] [--hostname NAME]\n"
     "                         [--threads T] [--verbose]\n"
-    "                         [--tiles [--origin NAME]]\n"
+    "                         [--tiles [--origin NAME] [--prefix PATH]]\n"
     "\n"
     "A loopback Rekor v1 log backed by a real Merkle tree, a real ECDSA\n"
     "P-256 log key and a Fulcio-like CA, that can misbehave on cue; with\n"
@@ -75,6 +77,13 @@ static const char usage_text[] =
     "                      from --seed\n"
     "  --origin NAME       --tiles: checkpoint origin and key name\n"
     "                      (default the HOST of the URL, no port)\n"
+    "  --prefix PATH       --tiles: serve the tlog-tiles API under PATH\n"
+    "                      (e.g. /api/v2, as Rekor v2 declares it: GET\n"
+    "                      /api/v2/checkpoint, /api/v2/tile/...); the bare\n"
+    "                      paths then answer 404.  url and testlog.json\n"
+    "                      carry http://HOST:PORT/api/v2; trusted_root.json's\n"
+    "                      baseUrl stays http://HOST:PORT (as production's);\n"
+    "                      /admin/ stays at the root\n"
     "  --help              this text\n"
     "\n";
 /* split: C11 compilers need not take string literals over 4095 bytes */
@@ -87,7 +96,7 @@ static const char usage_text2[] =
     "  POST /api/v1/log/entries/retrieve       {\"logIndexes\":[..]} or\n"
     "                                         {\"entryUUIDs\":[..]}, <= 10\n"
     "  GET  /api/v1/log/publicKey\n"
-    "tlog-tiles read API (--tiles):\n"
+    "tlog-tiles read API (--tiles; under --prefix when given):\n"
     "  GET  /checkpoint                       signed note\n"
     "  GET  /tile/<L>/<N>[.p/<W>]              hash tiles (404 beyond)\n"
     "  GET  /tile/entries/<N>[.p/<W>]          entry bundles\n"
@@ -113,17 +122,44 @@ static const char usage_text2[] =
     "  POST /admin/rollback {\"size\":N}|{\"count\":K}\n"
     "  POST /admin/wrong-key {\"on\":true}       bad checkpoint signatures\n"
     "  POST /admin/tamper {\"index\":I,\"count\":K} modified body served\n"
-    "  POST /admin/drop {\"index\":I,\"count\":K}  omitted from retrieve\n"
+    "  POST /admin/drop {\"index\":I,\"count\":K}  withheld: the next K\n"
+    "       reads of I get nothing: omitted from retrieve (by index or\n"
+    "       uuid), 404 from entries?logIndex= and entries/{uuid}; --tiles:\n"
+    "       every entry bundle holding I (full or .p/W) answers 404\n";
+static const char usage_text3[] =
+    "  POST /admin/misdirect {\"index\":I,\"count\":K,\"to\":J}\n"
+    "       the next K reads of I (retrieve, logIndex=, uuid) answer 200\n"
+    "       with the real entry of index J instead (v1 only)\n"
+    "  POST /admin/impossible {\"size\":N|\"N\"[,\"root\":hex]\n"
+    "       [,\"tree_size\":M]} (N, M up to 18446744073709551615)\n"
+    "       GET /api/v1/log (or --tiles /checkpoint) serves a checkpoint\n"
+    "       validly signed by the log key for N leaves and root hex\n"
+    "       (default SHA-256 of a label and N); v1 JSON: rootHash = root,\n"
+    "       treeSize = M (default N) as a JSON integer even beyond int64\n"
+    "       (production's int64 cannot hold it; jansson-style readers\n"
+    "       refuse the document).  Other endpoints serve the real tree.\n"
+    "       {\"off\":true} stops it -> {\"on\",\"size\",\"root\",\"note\"}\n"
+    "  POST /admin/pad {\"bytes\":N}             big bodies (N <= 2^30):\n"
+    "       v1 entry responses (retrieve, logIndex=, uuid) padded to N\n"
+    "       bytes with JSON whitespace after the value (still valid JSON);\n"
+    "       --tiles: N bytes of junk (0xff) after every entry bundle\n"
+    "  POST /admin/trickle {\"bytes_per_s\":B}   the same entry responses\n"
+    "       (200 only, Content-Length up front) sent at about B bytes/s\n"
+    "       each, on timers: other connections are served meanwhile;\n"
+    "       0 = off (in-flight ones finish at once)\n"
     "  POST /admin/rotate                      new shard, old one frozen\n"
     "  POST /admin/fail "
     "{\"status\":429|500|503,\"count\":K,\"retry_after\":S}\n"
     "  POST /admin/delay {\"ms\":D,\"count\":K}\n"
     "  POST /admin/rate {\"rps\":R,\"burst\":B}   429 + Retry-After beyond\n"
     "  POST /admin/reset                       clear every misbehaviour\n"
+    "       (fail, delay, rate, wrong-key, tamper, drop, misdirect,\n"
+    "       impossible, pad, trickle; trickled replies finish at once)\n"
     "Counts: -1 = until reset.  See tests/testlog/admin.c for every field.\n"
     "With --tiles: grow, append (hashedrekord; dsse logged as hashedrekord\n"
-    "over the PAE), fork, rollback, wrong-key, tamper (entry bundles),\n"
-    "fail, delay, rate, stats; rotate and drop answer 400.\n"
+    "over the PAE), fork, rollback, wrong-key, tamper and drop (entry\n"
+    "bundles), impossible, pad, trickle, fail, delay, rate, stats; rotate\n"
+    "and misdirect answer 400.\n"
     "\n"
     "Example:\n"
     "  tlogwatch-testlog --listen 127.0.0.1:8080 --entries 1000 --dir /tmp/tl\n"
@@ -135,6 +171,7 @@ struct options {
     const char *dir;
     const char *hostname;
     const char *origin;
+    const char *prefix;
     int tiles;
     uint64_t entries;
     uint64_t seed;
@@ -220,6 +257,33 @@ parse_listen(const char *arg, struct options *o)
     return -1;
 }
 
+/* A URL path prefix: "/seg[/seg...]", no empty or dot-only segment,
+ * shorter than TL_PREFIX_MAX, and not /admin (which stays the root's). */
+static int
+valid_prefix(const char *p)
+{
+    size_t n = strlen(p), i, seg = 0;
+
+    if (n < 2 || n >= TL_PREFIX_MAX || p[0] != '/' || p[n - 1] == '/' ||
+        strcmp(p, "/admin") == 0 || strncmp(p, "/admin/", 7) == 0) {
+        return 0;
+    }
+    for (i = 1; i <= n; i++) {
+        if (i == n || p[i] == '/') {
+            if (i - seg - 1 == 0 || strncmp(p + seg, "/.", i - seg) == 0 ||
+                strncmp(p + seg, "/..", i - seg) == 0) {
+                return 0;
+            }
+            seg = i;
+        } else if (strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                          "0123456789._~-",
+                          p[i]) == NULL) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
@@ -233,6 +297,7 @@ parse_options(int argc, char **argv, struct options *o)
         {"verbose", no_argument, NULL, 'v'},
         {"tiles", no_argument, NULL, 'T'},
         {"origin", required_argument, NULL, 'O'},
+        {"prefix", required_argument, NULL, 'P'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -292,13 +357,18 @@ parse_options(int argc, char **argv, struct options *o)
         case 'O':
             o->origin = optarg;
             break;
+        case 'P':
+            o->prefix = optarg;
+            break;
         case 'h':
             fputs(usage_text, stdout);
             fputs(usage_text2, stdout);
+            fputs(usage_text3, stdout);
             return 0;
         default:
             fputs(usage_text, stderr);
             fputs(usage_text2, stderr);
+            fputs(usage_text3, stderr);
             return 2;
         }
     }
@@ -328,6 +398,12 @@ parse_options(int argc, char **argv, struct options *o)
                         "1..200 bytes, no spaces or '+'\n");
         return 2;
     }
+    if (o->prefix != NULL && (!o->tiles || !valid_prefix(o->prefix))) {
+        fprintf(stderr, "tlogwatch-testlog: --prefix: with --tiles only; "
+                        "/SEGMENT[/SEGMENT...], segments of [A-Za-z0-9._~-], "
+                        "no trailing '/', not /admin, under 64 bytes\n");
+        return 2;
+    }
     return -1; /* go on */
 }
 
@@ -337,7 +413,7 @@ write_files(const struct options *o, struct tl_log *log, double startup)
 {
     struct tl_buf b = {0};
     json_t *info;
-    char *text = NULL, origin[400];
+    char *text = NULL, origin[400], url[sizeof(log->base_url) + TL_PREFIX_MAX];
     int rc = -1;
 
     if ((o->tiles ? tl_trusted_root_json(&log->tiles_key, "PKIX_ED25519",
@@ -384,9 +460,11 @@ write_files(const struct options *o, struct tl_log *log, double startup)
     if (o->tiles) {
         snprintf(origin, sizeof(origin), "%s", log->origin);
     }
+    snprintf(url, sizeof(url), "%s%s", log->base_url,
+             o->prefix != NULL ? o->prefix : "");
     info = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:f}", "url",
-                     log->base_url, "host", log->host, "origin", origin,
-                     "log_id", o->tiles ? log->tiles_logid_hex : log->logid_hex,
+                     url, "host", log->host, "origin", origin, "log_id",
+                     o->tiles ? log->tiles_logid_hex : log->logid_hex,
                      "trusted_root", "trusted_root.json", "entries",
                      (json_int_t)tl_log_size(log), "public_key",
                      o->tiles ? "tiles-log.pub" : "log.pub", "pid",
@@ -397,6 +475,9 @@ write_files(const struct options *o, struct tl_log *log, double startup)
     json_object_set_new(info, "mode", json_string(o->tiles ? "tiles" : "v1"));
     if (o->tiles) {
         json_object_set_new(info, "vkey", json_string("tiles-log.vkey"));
+        json_object_set_new(info, "base_url", json_string(log->base_url));
+        json_object_set_new(info, "prefix",
+                            json_string(o->prefix != NULL ? o->prefix : ""));
     }
     text = json_dumps(info, JSON_INDENT(2));
     json_decref(info);
@@ -407,7 +488,7 @@ write_files(const struct options *o, struct tl_log *log, double startup)
         goto done;
     }
     tl_buf_reset(&b);
-    if (tl_buf_printf(&b, "%s\n", log->base_url) != 0 ||
+    if (tl_buf_printf(&b, "%s\n", url) != 0 ||
         tl_write_file(o->dir, "url", b.p, b.len, 0644) != 0) {
         goto done;
     }
@@ -437,6 +518,9 @@ main(int argc, char **argv)
     }
     memset(&srv, 0, sizeof(srv));
     srv.verbose = o.verbose;
+    if (o.prefix != NULL) {
+        snprintf(srv.prefix, sizeof(srv.prefix), "%s", o.prefix);
+    }
     if (mkdir(o.dir, 0755) != 0 && errno != EEXIST) {
         fprintf(stderr, "tlogwatch-testlog: %s: %s\n", o.dir, strerror(errno));
         return 2;
@@ -495,9 +579,9 @@ main(int argc, char **argv)
     }
     if (o.tiles) {
         printf("tlogwatch-testlog: %llu entries built in %.2f s; serving "
-               "tlog-tiles at %s (origin \"%s\", dir %s, seed %llu)\n",
+               "tlog-tiles at %s%s (origin \"%s\", dir %s, seed %llu)\n",
                (unsigned long long)tl_log_size(log), startup, log->base_url,
-               log->origin, o.dir, (unsigned long long)o.seed);
+               srv.prefix, log->origin, o.dir, (unsigned long long)o.seed);
     } else {
         printf("tlogwatch-testlog: %llu entries built in %.2f s; serving %s "
                "(origin \"%s - %llu\", dir %s, seed %llu)\n",

@@ -424,10 +424,12 @@ struct tl_shard {
     int root_ok;
 };
 
-/* Tamper / drop rules: index and how many more times (-1 = forever). */
+/* Tamper / drop / misdirect rules: index and how many more times (-1 =
+ * forever); misdirect rules also name the index served instead. */
 struct tl_rule {
     uint64_t vindex;
     int64_t remaining;
+    uint64_t to; /* misdirect only */
 };
 
 #define TL_MAX_RULES 256
@@ -467,6 +469,17 @@ struct tl_log {
     size_t ntamper;
     struct tl_rule drop[TL_MAX_RULES];
     size_t ndrop;
+    struct tl_rule misdirect[TL_MAX_RULES];
+    size_t nmisdirect;
+    /* /admin/impossible: GET /api/v1/log (the active shard's head) and
+     * --tiles GET /checkpoint serve a checkpoint signed by the log key
+     * for imp_size leaves and root imp_root instead of the tree's */
+    int imp_on;
+    uint64_t imp_size;
+    uint64_t imp_tree_size; /* v1: the JSON treeSize next to it */
+    uint8_t imp_root[TL_HASH_LEN];
+    char *imp_note; /* cached note, valid while log->gen == imp_note_gen */
+    uint64_t imp_note_gen;
     /* scratch for the event loop thread (entry rendering) */
     struct tl_buf scratch_body;
     struct tl_buf scratch_canon;
@@ -524,11 +537,17 @@ int tl_log_fork(struct tl_log *log, struct tl_shard *s, uint64_t local);
 int tl_log_rollback(struct tl_log *log, uint64_t size);
 /* Freeze the active shard and start a new one.  0 / -1. */
 int tl_log_rotate(struct tl_log *log);
-/* Rule lists (tamper, drop): set / consume.  0 / -1 (list full). */
-int tl_rule_set(struct tl_rule *rules, size_t *n, uint64_t v,
-                int64_t remaining);
-/* 1 when v matches a live rule (consumes one use), else 0. */
-int tl_rule_take(struct tl_rule *rules, size_t *n, uint64_t v);
+/* Rule lists (tamper, drop, misdirect): set / consume; to is the
+ * misdirect target (0 for the others).  0 / -1 (list full). */
+int tl_rule_set(struct tl_rule *rules, size_t *n, uint64_t v, int64_t remaining,
+                uint64_t to);
+/* 1 when v matches a live rule (consumes one use; *to, when to is not
+ * NULL, gets the rule's target), else 0. */
+int tl_rule_take(struct tl_rule *rules, size_t *n, uint64_t v, uint64_t *to);
+/* The /admin/impossible checkpoint (v1: of the active shard's tree id;
+ * tiles: of the origin), signed like the real ones (wrong-key included).
+ * Borrowed, valid until the next change; NULL when off or on failure. */
+const char *tl_log_impossible(struct tl_log *log);
 /* Body tampering as served: a copy of body with one hex digit of its
  * first "value" changed (or its last byte flipped).  0 / -1. */
 int tl_tamper_body(const uint8_t *body, size_t len, struct tl_buf *out);
@@ -556,6 +575,9 @@ int tl_tiles_init(struct tl_log *log, const char *origin);
  * signature)"); under /admin/wrong-key signed by tiles_wrong with the log
  * key's hint.  Borrowed, valid until the next change; NULL on failure. */
 const char *tl_tiles_checkpoint(struct tl_log *log);
+/* The same note for any size and root.  New (caller frees), or NULL. */
+char *tl_tiles_note_new(struct tl_log *log, uint64_t size,
+                        const uint8_t root[TL_HASH_LEN]);
 /* Parse a request path "/tile/<L>/<N>[.p/<W>]" or
  * "/tile/entries/<N>[.p/<W>]" (N in 3-digit groups, all but the last
  * prefixed with "x"; only the canonical spelling).  0 / -1. */
@@ -565,6 +587,9 @@ int tl_tiles_parse_path(const char *path, struct tl_tile_req *out);
  * rules apply).  1 rendered, 0 beyond the tree (404), -1 failure. */
 int tl_tiles_render(struct tl_log *log, const struct tl_tile_req *r,
                     struct tl_buf *out);
+/* 1 when r is an entry bundle within the tree that holds an index with
+ * a live drop rule (each such rule loses one use), else 0. */
+int tl_tiles_withheld(struct tl_log *log, const struct tl_tile_req *r);
 /* The C2SP verifier key "<origin>+<hex hint>+<base64(0x01 || key)>". */
 int tl_tiles_vkey(const struct tl_log *log, struct tl_buf *out);
 
@@ -590,6 +615,13 @@ enum tl_endpoint {
 
 /* A request held back by /admin/delay.  Owned by the server's list. */
 struct tl_pending;
+/* An entry response being sent slowly (/admin/trickle).  Owned by the
+ * server's list. */
+struct tl_trickle;
+
+#define TL_PAD_MAX (1ULL << 30) /* /admin/pad bytes, at most */
+#define TL_TRICKLE_MAX 1e9      /* /admin/trickle bytes_per_s, at most */
+#define TL_PREFIX_MAX 64        /* --prefix bytes, NUL included */
 
 /* The HTTP side: created by main, owns its evhttp and pending requests,
  * borrows the log and the event base. */
@@ -610,6 +642,19 @@ struct tl_server {
     double rate_burst;
     double rate_tokens;
     double rate_last;
+    /* /admin/pad: v1 entry responses padded to, tiles entry bundles
+     * grown by, pad_bytes (0 = off); the padding is served by reference
+     * from pad_space / pad_junk (TL_PAD_BLOCK bytes each, made on first
+     * use, owned here) */
+    uint64_t pad_bytes;
+    char *pad_space;
+    char *pad_junk;
+    /* /admin/trickle: entry responses sent at trickle_bps (0 = off) */
+    double trickle_bps;
+    struct tl_trickle *trickles;
+    size_t ntrickles;
+    /* --prefix (tiles): the read API lives under it ("" = at the root) */
+    char prefix[TL_PREFIX_MAX];
     /* statistics (GET /admin/stats) */
     uint64_t requests; /* API requests received */
     uint64_t admin_requests;
@@ -622,6 +667,9 @@ struct tl_server {
     uint64_t delayed;
     uint64_t entries_served;
     uint64_t dropped;
+    uint64_t misdirected;
+    uint64_t padded;   /* responses that got padding */
+    uint64_t trickled; /* responses sent slowly (started) */
     uint64_t endpoint[TL_EP_COUNT];
     double started; /* tl_mono() at start */
     struct tl_pending *pending;
@@ -633,8 +681,10 @@ struct tl_server {
 int tl_server_start(struct tl_server *srv, struct event_base *base,
                     struct tl_log *log, const char *host, unsigned port,
                     unsigned *bound);
-/* Drop pending requests and free the evhttp. */
+/* Drop pending requests, finish trickles and free the evhttp. */
 void tl_server_stop(struct tl_server *srv);
+/* Send the rest of every response being trickled at once. */
+void tl_trickle_flush_all(struct tl_server *srv);
 /* Send a response with a body (copied); counts it in the statistics. */
 void tl_reply(struct tl_server *srv, struct evhttp_request *req, int code,
               const char *ctype, const char *body, size_t len);

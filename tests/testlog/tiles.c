@@ -26,6 +26,10 @@
  * key hint.  /admin/wrong-key signs with another Ed25519 key under the
  * same hint.
  *
+ * Misbehaviour: tamper rules change an entry's bytes in the bundles that
+ * hold it; drop rules withhold those bundles (tl_tiles_withheld, 404);
+ * /admin/impossible signs a checkpoint of any size (tl_tiles_note_new).
+ *
  * Invariants: served bytes always derive from the tree at its current
  * size (no cache but the checkpoint, keyed by log->gen, size and the
  * wrong-key switch); tamper rules change only served entry bytes, never
@@ -88,11 +92,10 @@ tl_tiles_init(struct tl_log *log, const char *origin)
     return 0;
 }
 
-/* A new signed checkpoint of the active shard.  New, or NULL. */
-static char *
-note_build(struct tl_log *log)
+char *
+tl_tiles_note_new(struct tl_log *log, uint64_t size,
+                  const uint8_t root[TL_HASH_LEN])
 {
-    struct tl_shard *s = tl_log_active(log);
     const struct tl_key *k =
         log->wrong_key_on ? &log->tiles_wrong : &log->tiles_key;
     struct tl_buf text = {0}, blob = {0};
@@ -103,8 +106,8 @@ note_build(struct tl_log *log)
 
     if (k->pkey == NULL ||
         tl_buf_printf(&text, "%s\n%llu\n", log->origin,
-                      (unsigned long long)s->tree.size) != 0 ||
-        tl_buf_add_b64(&text, tl_shard_root(log, s), TL_HASH_LEN) != 0 ||
+                      (unsigned long long)size) != 0 ||
+        tl_buf_add_b64(&text, root, TL_HASH_LEN) != 0 ||
         tl_buf_adds(&text, "\n") != 0) {
         goto done;
     }
@@ -137,7 +140,7 @@ tl_tiles_checkpoint(struct tl_log *log)
     if (log->tiles_note == NULL || log->tiles_note_size != s->tree.size ||
         log->tiles_note_wrong != log->wrong_key_on ||
         log->tiles_note_gen != log->gen) {
-        char *n = note_build(log);
+        char *n = tl_tiles_note_new(log, s->tree.size, tl_shard_root(log, s));
 
         if (n == NULL) {
             return NULL;
@@ -194,16 +197,16 @@ tamper_v2(const struct tl_buf *body, struct tl_buf *out)
     return tl_tamper_body((const uint8_t *)body->p, body->len, out);
 }
 
-int
-tl_tiles_render(struct tl_log *log, const struct tl_tile_req *r,
-                struct tl_buf *out)
+/* The nodes [*first, *first + *count) of tree level 8L (entries: the
+ * leaves) that tile r covers.  1 when all exist, 0 when not (404). */
+static int
+tile_span(const struct tl_shard *s, const struct tl_tile_req *r,
+          uint64_t *first, uint64_t *count)
 {
-    struct tl_shard *s = tl_log_active(log);
-    struct tl_buf *body = &log->scratch_body, *alt = &log->scratch_canon;
     unsigned k = r->entries ? 0 : r->level * TL_TILE_HEIGHT;
-    uint64_t avail, first, count, i;
+    uint64_t avail;
 
-    count = r->width != 0 ? r->width : TL_TILE_WIDTH;
+    *count = r->width != 0 ? r->width : TL_TILE_WIDTH;
     if (k >= TL_MAX_LEVELS) {
         return 0;
     }
@@ -211,8 +214,39 @@ tl_tiles_render(struct tl_log *log, const struct tl_tile_req *r,
     if (r->index > avail / TL_TILE_WIDTH) {
         return 0;
     }
-    first = r->index * TL_TILE_WIDTH;
-    if (avail - first < count) {
+    *first = r->index * TL_TILE_WIDTH;
+    return avail - *first >= *count;
+}
+
+int
+tl_tiles_withheld(struct tl_log *log, const struct tl_tile_req *r)
+{
+    const struct tl_shard *s = tl_log_active(log);
+    uint64_t first, count, i;
+    int hit = 0;
+
+    if (!r->entries || log->ndrop == 0 || !tile_span(s, r, &first, &count)) {
+        return 0;
+    }
+    /* every held index loses one use, as a retrieve asking for each */
+    for (i = 0; i < count; i++) {
+        if (tl_rule_take(log->drop, &log->ndrop, s->offset + first + i, NULL)) {
+            hit = 1;
+        }
+    }
+    return hit;
+}
+
+int
+tl_tiles_render(struct tl_log *log, const struct tl_tile_req *r,
+                struct tl_buf *out)
+{
+    struct tl_shard *s = tl_log_active(log);
+    struct tl_buf *body = &log->scratch_body, *alt = &log->scratch_canon;
+    unsigned k = r->entries ? 0 : r->level * TL_TILE_HEIGHT;
+    uint64_t first, count, i;
+
+    if (!tile_span(s, r, &first, &count)) {
         return 0;
     }
     if (!r->entries) {
@@ -228,7 +262,8 @@ tl_tiles_render(struct tl_log *log, const struct tl_tile_req *r,
         if (tl_log_body(log, s, first + i, body) != 0) {
             return -1;
         }
-        if (tl_rule_take(log->tamper, &log->ntamper, s->offset + first + i)) {
+        if (tl_rule_take(log->tamper, &log->ntamper, s->offset + first + i,
+                         NULL)) {
             if (tamper_v2(body, alt) != 0) {
                 return -1;
             }
