@@ -21,7 +21,25 @@
  * The client counts running callbacks (dispatching); http_client_free()
  * inside one marks the client closing and the outermost dispatcher
  * releases it.  After process_done() the event callbacks touch nothing.
+ *
+ * The buffer budget (see http.h): client->buffered is the sum of
+ * body_alloc over the requests that still hold a body, linked or being
+ * delivered; it changes only in body_grow(), body_drop() and
+ * budget_release().  Invariant: the requests other than the holder hold
+ * at most the budget (budget_fits() is asked before each of them grows;
+ * when the holder changes, the new one leaves that sum and the old one's
+ * bytes are gone), so everything held is <= budget + the holder's cap + 1.
+ * A plain body is paused inside write_cb before it passes, by returning
+ * CURL_WRITEFUNC_PAUSE (libcurl keeps that chunk and hands it over again
+ * on resume); an encoded one by budget_settle() calling curl_easy_pause()
+ * after libcurl's pass over its socket (see http.h for why).  Whenever a
+ * request is paused a holder exists and is not paused on the budget, so
+ * something always moves; budget_settle() runs where no callback and no libcurl
+ * call is on the stack (after each socket action, after a deferred delivery, in
+ * http_cancel() and the budget setter) and resumes paused requests oldest
+ * first: the holder, then those whose next step fits.
  */
+#define _GNU_SOURCE /* mremap(2): a body mapping grows without a copy */
 #include <arpa/inet.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -30,8 +48,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -45,6 +65,7 @@
 #define HTTP_MAX_CONNECTIONS 1024 /* upper bound for either option */
 #define HTTP_MAX_TIMEOUT_MS (24ull * 3600 * 1000)
 #define HTTP_BODY_INITIAL (16u * 1024)
+#define HTTP_BODY_MAP_MIN (128u * 1024) /* bodies this big get a mapping */
 #define HTTP_WHY_LEN 128
 
 /* One socket libcurl asked us to watch. */
@@ -70,10 +91,15 @@ struct http_handle {
     int nomem;      /* the body could not grow */
     char why[HTTP_WHY_LEN];
     char errbuf[CURL_ERROR_SIZE];
-    size_t cap;      /* max_response_bytes */
-    char *body;      /* owned, body_len bytes + NUL */
-    size_t body_len; /* bytes received */
-    size_t body_alloc;
+    size_t cap;        /* max_response_bytes */
+    char *body;        /* owned, body_len bytes + NUL */
+    size_t body_len;   /* bytes received */
+    size_t body_alloc; /* counted in client->buffered */
+    int body_mapped;   /* body is an mmap(2) of map_len(body_alloc) */
+    int encoded;       /* the latest response has a Content-Encoding */
+    int paused;        /* receiving paused on the budget */
+    int pause_wanted;  /* encoded and over the budget: pause between reads */
+    size_t need;       /* while paused: more bytes its next step takes */
     /* Captured headers of the latest response, owned, cleaned. */
     char *content_type;
     char *location;
@@ -84,20 +110,31 @@ struct http_handle {
 };
 
 struct http_client {
-    struct event_base *base;  /* borrowed */
-    CURLM *multi;             /* owned */
-    struct event *timer;      /* owned: libcurl's one timer */
-    struct http_handle *reqs; /* owned: requests in flight */
-    struct http_sock *socks;  /* owned: watched sockets */
+    struct event_base *base;       /* borrowed */
+    CURLM *multi;                  /* owned */
+    struct event *timer;           /* owned: libcurl's one timer */
+    struct http_handle *reqs;      /* owned: requests in flight, newest first */
+    struct http_handle *reqs_tail; /* the oldest of reqs */
+    struct http_sock *socks;       /* owned: watched sockets */
     uint64_t npending;
-    char *ca_file;    /* owned */
-    char *user_agent; /* owned */
-    int dispatching;  /* callbacks running now */
-    int closing;      /* http_client_free() was called */
+    /* the buffer budget */
+    uint64_t budget;
+    uint64_t buffered;          /* sum of body_alloc of requests holding one */
+    uint64_t buffered_peak;     /* the most buffered ever was */
+    uint64_t npaused;           /* requests with paused set */
+    uint64_t pauses;            /* times a request was paused */
+    uint64_t npause_wanted;     /* requests with pause_wanted set */
+    struct http_handle *holder; /* borrowed: may pass the budget */
+    int resume_needed;          /* budget freed since the last settle */
+    char *ca_file;              /* owned */
+    char *user_agent;           /* owned */
+    int dispatching;            /* callbacks running now */
+    int closing;                /* http_client_free() was called */
 };
 
 static void process_done(struct http_client *c);
 static void client_release(struct http_client *c);
+static void budget_settle(struct http_client *c);
 
 int
 http_global_init(void)
@@ -480,6 +517,7 @@ on_socket(evutil_socket_t fd, short what, void *arg)
                   curl_multi_strerror(mc));
     }
     process_done(c);
+    budget_settle(c);
     client_maybe_release(c);
 }
 
@@ -498,6 +536,7 @@ on_timer(evutil_socket_t fd, short what, void *arg)
                   curl_multi_strerror(mc));
     }
     process_done(c);
+    budget_settle(c);
     client_maybe_release(c);
 }
 
@@ -574,6 +613,7 @@ http_client_new(struct event_base *base, const struct http_client_opts *opts)
 {
     struct http_client *c;
     uint64_t total = HTTP_DEFAULT_MAX_TOTAL, host = HTTP_DEFAULT_MAX_HOST;
+    uint64_t budget = HTTP_DEFAULT_BUFFER_BUDGET;
     const char *ua = HTTP_USER_AGENT;
 
     if (base == NULL) {
@@ -581,8 +621,12 @@ http_client_new(struct event_base *base, const struct http_client_opts *opts)
     }
     if (opts != NULL) {
         if (opts->max_total_connections > HTTP_MAX_CONNECTIONS ||
-            opts->max_host_connections > HTTP_MAX_CONNECTIONS) {
+            opts->max_host_connections > HTTP_MAX_CONNECTIONS ||
+            opts->buffer_budget > HTTP_MAX_BUFFER_BUDGET) {
             return NULL;
+        }
+        if (opts->buffer_budget != 0) {
+            budget = opts->buffer_budget;
         }
         if (opts->max_total_connections != 0) {
             total = opts->max_total_connections;
@@ -601,6 +645,7 @@ http_client_new(struct event_base *base, const struct http_client_opts *opts)
         return NULL;
     }
     c->base = base;
+    c->budget = budget;
     if ((c->user_agent = strdup(ua)) == NULL) {
         goto err;
     }
@@ -635,12 +680,70 @@ err:
 
 /* ---- requests ---- */
 
+/* n rounded up to whole pages. */
+static size_t
+map_len(size_t n)
+{
+    long ps = sysconf(_SC_PAGESIZE);
+    size_t p = ps > 0 ? (size_t)ps : 4096;
+
+    return (n + p - 1) / p * p;
+}
+
+/* Frees h's body (it is delivered or never will be) and its budget. */
+static void
+body_drop(struct http_handle *h)
+{
+    struct http_client *c = h->client;
+
+    if (h->body_alloc > 0) {
+        c->resume_needed = 1;
+    }
+    if (h->body_mapped) {
+        munmap(h->body, map_len(h->body_alloc));
+    } else {
+        free(h->body);
+    }
+    c->buffered -= h->body_alloc;
+    h->body_alloc = 0;
+    h->body_mapped = 0;
+    h->body = NULL;
+    h->body_len = 0;
+}
+
+/*
+ * Gives back what h holds of the budget: its body, its pause, the
+ * holder's place.
+ */
+static void
+budget_release(struct http_handle *h)
+{
+    struct http_client *c = h->client;
+
+    if (c->holder == h) {
+        c->resume_needed = 1;
+    }
+    body_drop(h);
+    if (h->paused) {
+        h->paused = 0;
+        c->npaused--;
+    }
+    if (h->pause_wanted) {
+        h->pause_wanted = 0;
+        c->npause_wanted--;
+    }
+    if (c->holder == h) {
+        c->holder = NULL;
+    }
+}
+
 static void
 handle_free(struct http_handle *h)
 {
     if (h == NULL) {
         return;
     }
+    budget_release(h);
     if (h->easy != NULL) {
         curl_easy_cleanup(h->easy);
     }
@@ -648,7 +751,6 @@ handle_free(struct http_handle *h)
     if (h->defer != NULL) {
         event_free(h->defer);
     }
-    free(h->body);
     free(h->content_type);
     free(h->location);
     free(h->www_authenticate);
@@ -664,6 +766,8 @@ handle_link(struct http_client *c, struct http_handle *h)
     h->next = c->reqs;
     if (c->reqs != NULL) {
         c->reqs->prev = h;
+    } else {
+        c->reqs_tail = h;
     }
     c->reqs = h;
     c->npending++;
@@ -683,6 +787,8 @@ handle_unlink(struct http_handle *h)
     }
     if (h->next != NULL) {
         h->next->prev = h->prev;
+    } else {
+        c->reqs_tail = h->prev;
     }
     h->prev = h->next = NULL;
     c->npending--;
@@ -707,20 +813,45 @@ handle_deliver(struct http_handle *h, const struct http_response *resp)
     handle_free(h);
 }
 
+/*
+ * Delivers a request that ends without libcurl's word: one the rules
+ * refused before it started, or one whose resume failed (its body passed
+ * the cap or memory ran out while libcurl handed over what it kept).
+ */
 static void
 on_defer(evutil_socket_t fd, short what, void *arg)
 {
     struct http_handle *h = arg;
     struct http_client *c = h->client;
     struct http_response r;
+    char err[96];
+    long status = 0;
 
     (void)fd;
     (void)what;
     memset(&r, 0, sizeof(r));
-    r.result = HTTP_ERR_REFUSED;
-    r.error = h->why;
+    if (h->easy != NULL &&
+        curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &status) ==
+            CURLE_OK &&
+        status > 0 && status < 1000) {
+        r.status = (int)status;
+    }
+    if (h->refused) {
+        r.result = HTTP_ERR_REFUSED;
+        r.error = h->why;
+    } else if (h->too_large) {
+        r.result = HTTP_ERR_TOO_LARGE;
+        snprintf(err, sizeof(err), "response body larger than %zu bytes",
+                 h->cap);
+        r.error = err;
+    } else {
+        r.result = HTTP_ERR_TRANSPORT;
+        r.error = h->nomem ? "out of memory for the response body"
+                           : "paused transfer could not be resumed";
+    }
     handle_unlink(h);
     handle_deliver(h, &r);
+    budget_settle(c);
     client_maybe_release(c);
 }
 
@@ -770,10 +901,15 @@ header_cb(char *buf, size_t size, size_t n, void *userp)
         free(h->date);
         h->content_type = h->location = h->www_authenticate = NULL;
         h->retry_after = h->date = NULL;
+        h->encoded = 0;
         return len;
     }
     if (http_parse_header_line(buf, len, &name, &nlen, &value, &vlen) != 0) {
         return len;
+    }
+    if (name_is(name, nlen, "Content-Encoding") &&
+        !name_is(value, vlen, "identity")) {
+        h->encoded = 1; /* libcurl decodes it: see write_cb */
     }
     if (name_is(name, nlen, "Content-Type")) {
         slot = &h->content_type;
@@ -792,34 +928,168 @@ header_cb(char *buf, size_t size, size_t n, void *userp)
     return len;
 }
 
-/* CURLOPT_WRITEFUNCTION: the decoded body, up to the cap. */
+/*
+ * Whether h, not the holder, may hold a body buffer of alloc bytes: the
+ * requests other than the holder then hold at most the budget, or three
+ * quarters of it when alloc is past HTTP_BUDGET_SMALL_BODY (the last
+ * quarter is for small bodies).
+ */
+static int
+budget_fits(const struct http_client *c, const struct http_handle *h,
+            uint64_t alloc)
+{
+    uint64_t used = c->buffered - h->body_alloc;
+    uint64_t limit = c->budget;
+
+    if (c->holder != NULL) {
+        used -= c->holder->body_alloc;
+    }
+    if (alloc > HTTP_BUDGET_SMALL_BODY) {
+        limit -= c->budget / 4;
+    }
+    return used + alloc <= limit;
+}
+
+/*
+ * Moves h's body to a buffer of alloc bytes (> body_alloc), keeping its
+ * contents; returns it, or NULL with the old one intact.  Small bodies
+ * live on the heap; from HTTP_BODY_MAP_MIN on a body gets a mapping of its
+ * own that mremap() grows without copying and munmap() gives back at once.
+ * With realloc() alone, glibc's sliding mmap threshold puts such buffers
+ * on the heap after the first big one is freed, and a slow log's
+ * half-filled bodies then fragment it: the daemon's RSS doubled against
+ * what it held.
+ */
+static char *
+body_resize(struct http_handle *h, size_t alloc)
+{
+    void *p;
+
+    if (alloc < HTTP_BODY_MAP_MIN) {
+        return realloc(h->body, alloc);
+    }
+    if (h->body_mapped) {
+        p = mremap(h->body, map_len(h->body_alloc), map_len(alloc),
+                   MREMAP_MAYMOVE);
+        return p == MAP_FAILED ? NULL : p;
+    }
+    p = mmap(NULL, map_len(alloc), PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        return NULL;
+    }
+    if (h->body != NULL) {
+        memcpy(p, h->body, h->body_len);
+        free(h->body);
+    }
+    h->body_mapped = 1;
+    return p;
+}
+
+/*
+ * Grows h's body buffer to at least want bytes (want <= cap + 1) within
+ * the budget.  The step is geometric (doubling from HTTP_BODY_INITIAL, so
+ * a body costs O(log n) reallocs), never past cap + 1, nor past an
+ * announced Content-Length + 1 of a plain body (a server announcing much
+ * and sending little costs nothing, as bytes are only given room as they
+ * come); when that does not fit the budget, the smallest step (want
+ * rounded up to HTTP_BODY_INITIAL).  When that does not fit either, h
+ * becomes the holder if there is none; else a plain body waits (returns 1,
+ * h->need set), an encoded one grows anyway and asks to be paused after
+ * this read.  Returns 0 when grown, 1 to pause, -1 when out of memory.
+ */
+static int
+body_grow(struct http_handle *h, size_t want)
+{
+    struct http_client *c = h->client;
+    size_t full = h->cap + 1, big, step, alloc;
+    curl_off_t cl = -1;
+    char *p;
+
+    if (!h->encoded &&
+        curl_easy_getinfo(h->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) ==
+            CURLE_OK &&
+        cl >= 0 && (uint64_t)cl < h->cap && (uint64_t)cl + 1 >= want) {
+        full = (size_t)cl + 1;
+    }
+    big = h->body_alloc < HTTP_BODY_INITIAL ? HTTP_BODY_INITIAL : h->body_alloc;
+    while (big < want && big < full) {
+        big = big > full / 2 ? full : big * 2;
+    }
+    if (big > full) {
+        big = full;
+    }
+    step = want +
+           (HTTP_BODY_INITIAL - want % HTTP_BODY_INITIAL) % HTTP_BODY_INITIAL;
+    if (step > full) {
+        step = full;
+    }
+    alloc = big;
+    if (h != c->holder && !budget_fits(c, h, big)) {
+        alloc = step;
+        if (!budget_fits(c, h, step)) {
+            if (c->holder == NULL) {
+                c->holder = h;
+                alloc = big;
+            } else if (!h->encoded) {
+                h->need = step - h->body_alloc;
+                return 1;
+            } else if (!h->pause_wanted) {
+                h->pause_wanted = 1;
+                c->npause_wanted++;
+            }
+        }
+    }
+    if ((p = body_resize(h, alloc)) == NULL) {
+        return -1;
+    }
+    h->body = p;
+    c->buffered = c->buffered - h->body_alloc + alloc;
+    h->body_alloc = alloc;
+    if (c->buffered > c->buffered_peak) {
+        c->buffered_peak = c->buffered;
+    }
+    return 0;
+}
+
+/*
+ * CURLOPT_WRITEFUNCTION: the decoded body, up to the cap and within the
+ * budget.  CURL_WRITEFUNC_PAUSE leaves buf with libcurl, which hands it
+ * over again when budget_settle() resumes the transfer.
+ */
 static size_t
 write_cb(char *buf, size_t size, size_t n, void *userp)
 {
     struct http_handle *h = userp;
-    size_t len = size * n, want, alloc;
-    char *p;
+    struct http_client *c = h->client;
+    size_t len = size * n, want;
 
+    if (h->too_large || h->nomem) {
+        return 0; /* never take bytes after a refusal */
+    }
+    if (h->paused) {
+        return CURL_WRITEFUNC_PAUSE; /* still waiting */
+    }
     if (len > h->cap - h->body_len) {
         h->too_large = 1;
+        body_drop(h);
         return 0; /* any short count aborts the transfer */
     }
     want = h->body_len + len + 1;
     if (want > h->body_alloc) {
-        alloc = h->body_alloc < HTTP_BODY_INITIAL ? HTTP_BODY_INITIAL
-                                                  : h->body_alloc;
-        while (alloc < want) {
-            alloc = alloc > SIZE_MAX / 2 ? want : alloc * 2;
-        }
-        if (alloc > h->cap + 1) {
-            alloc = h->cap + 1;
-        }
-        if ((p = realloc(h->body, alloc)) == NULL) {
+        switch (body_grow(h, want)) {
+        case 0:
+            break;
+        case 1:
+            h->paused = 1;
+            c->npaused++;
+            c->pauses++;
+            return CURL_WRITEFUNC_PAUSE;
+        default:
             h->nomem = 1;
+            body_drop(h);
             return 0;
         }
-        h->body = p;
-        h->body_alloc = alloc;
     }
     memcpy(h->body + h->body_len, buf, len);
     h->body_len += len;
@@ -1090,6 +1360,7 @@ http_request(struct http_client *c, const struct http_request_opts *opts,
                                       : HTTP_DEFAULT_RESPONSE_CAP;
     if (http_url_check(opts->url, h->why, sizeof(h->why)) != 0) {
         /* Refused before libcurl sees it: no lookup, no connection. */
+        h->refused = 1;
         log_debug("http: %s %s refused: %s", method_str(opts->method),
                   http_redact_url(opts->url, red, sizeof(red)), h->why);
         if ((h->defer = evtimer_new(c->base, on_defer, h)) == NULL) {
@@ -1116,17 +1387,139 @@ err:
 void
 http_cancel(struct http_handle *h)
 {
+    struct http_client *c;
+
     if (h == NULL) {
         return;
     }
+    c = h->client;
     handle_unlink(h);
     handle_free(h);
+    budget_settle(c);
 }
 
 uint64_t
 http_client_pending(const struct http_client *c)
 {
     return c == NULL ? 0 : c->npending;
+}
+
+/* Ends h from the loop soon (see on_defer); -1 when that cannot be set up. */
+static int
+handle_fail_later(struct http_handle *h)
+{
+    if (h->defer == NULL &&
+        (h->defer = evtimer_new(h->client->base, on_defer, h)) == NULL) {
+        return -1;
+    }
+    event_active(h->defer, EV_TIMEOUT, 1);
+    return 0;
+}
+
+/*
+ * Applies the budget between reads: pauses encoded bodies that passed it,
+ * and once budget was freed resumes paused requests, oldest first (the
+ * holder, picked here when there is none, always; the others when their
+ * next step fits).  Only where no callback and no libcurl call is on the
+ * stack: curl_easy_pause() hands libcurl's kept bytes to write_cb at once.
+ */
+static void
+budget_settle(struct http_client *c)
+{
+    struct http_handle *h, *prev;
+    int encoded_resumed = 0;
+    CURLcode rc;
+
+    if (c->closing || c->dispatching > 0) {
+        return;
+    }
+    for (h = c->reqs; c->npause_wanted > 0 && h != NULL; h = h->next) {
+        if (!h->pause_wanted) {
+            continue;
+        }
+        h->pause_wanted = 0;
+        c->npause_wanted--;
+        if (h == c->holder ||
+            budget_fits(c, h, h->body_alloc + HTTP_BODY_INITIAL)) {
+            continue; /* budget came free meanwhile */
+        }
+        rc = curl_easy_pause(h->easy, CURLPAUSE_RECV);
+        if (rc != CURLE_OK) {
+            log_warnx("http: curl_easy_pause: %s", curl_easy_strerror(rc));
+            continue;
+        }
+        h->paused = 1;
+        h->need = HTTP_BODY_INITIAL;
+        c->npaused++;
+        c->pauses++;
+    }
+    if (!c->resume_needed || c->npaused == 0) {
+        c->resume_needed = 0;
+        return;
+    }
+    c->resume_needed = 0;
+    for (h = c->reqs_tail; c->holder == NULL && h != NULL; h = h->prev) {
+        if (h->paused) {
+            c->holder = h;
+        }
+    }
+    /* curl_easy_pause() calls only write_cb, header_cb and socket_fn and
+       timer_fn back: the list stays as it is */
+    for (h = c->reqs_tail; c->npaused > 0 && h != NULL; h = prev) {
+        prev = h->prev;
+        if (!h->paused ||
+            (h != c->holder && !budget_fits(c, h, h->body_alloc + h->need))) {
+            continue;
+        }
+        if (h != c->holder && h->encoded) {
+            /* what an encoded body takes before its next pause is only
+               known after it ran: one of them a settle */
+            if (encoded_resumed) {
+                c->resume_needed = 1;
+                continue;
+            }
+            encoded_resumed = 1;
+        }
+        h->paused = 0;
+        c->npaused--;
+        rc = curl_easy_pause(h->easy, CURLPAUSE_CONT);
+        if (rc != CURLE_OK) {
+            /* libcurl does not wake the transfer after a failed hand-over:
+               end it from the loop rather than at its timeout */
+            log_debug("http: resuming a transfer: %s", curl_easy_strerror(rc));
+            if (handle_fail_later(h) != 0) {
+                log_warnx("http: cannot end a transfer that failed to "
+                          "resume; it ends at its timeout");
+            }
+        }
+    }
+}
+
+int
+http_client_set_buffer_budget(struct http_client *c, uint64_t bytes)
+{
+    if (c == NULL || bytes > HTTP_MAX_BUFFER_BUDGET) {
+        return -1;
+    }
+    c->budget = bytes != 0 ? bytes : HTTP_DEFAULT_BUFFER_BUDGET;
+    c->resume_needed = 1;
+    budget_settle(c);
+    return 0;
+}
+
+void
+http_client_get_stats(const struct http_client *c, struct http_client_stats *st)
+{
+    memset(st, 0, sizeof(*st));
+    if (c == NULL) {
+        return;
+    }
+    st->buffer_budget = c->budget;
+    st->buffered_bytes = c->buffered;
+    st->buffered_peak = c->buffered_peak;
+    st->paused = c->npaused;
+    st->pauses = c->pauses;
+    st->pending = c->npending;
 }
 
 /* The response for a finished transfer; pointers borrow from h. */
@@ -1172,25 +1565,25 @@ make_response(struct http_handle *h, CURLcode rc, struct http_response *r,
     if (h->refused) {
         r->result = HTTP_ERR_REFUSED;
         r->error = h->why;
+    } else if (h->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+        /* before CURLE_OK: a refused write must never read as complete */
+        r->result = HTTP_ERR_TOO_LARGE;
+        snprintf(err, errcap, "response body larger than %zu bytes", h->cap);
+        r->error = err;
+    } else if (h->nomem) {
+        r->result = HTTP_ERR_TRANSPORT;
+        snprintf(err, errcap, "out of memory for the response body");
+        r->error = err;
     } else if (rc == CURLE_OK) {
         r->result = HTTP_COMPLETE;
         r->body = h->body != NULL ? h->body : "";
         r->body_len = h->body_len;
-    } else if (rc == CURLE_FILESIZE_EXCEEDED ||
-               (rc == CURLE_WRITE_ERROR && h->too_large)) {
-        r->result = HTTP_ERR_TOO_LARGE;
-        snprintf(err, errcap, "response body larger than %zu bytes", h->cap);
-        r->error = err;
     } else if (rc == CURLE_OPERATION_TIMEDOUT) {
         r->result = HTTP_ERR_TIMEOUT;
     } else if (rc == CURLE_UNSUPPORTED_PROTOCOL) {
         /* the first URL passed the check: a redirect broke the rules */
         r->result = HTTP_ERR_REFUSED;
         snprintf(err, errcap, "redirect to a forbidden scheme refused");
-        r->error = err;
-    } else if (rc == CURLE_WRITE_ERROR && h->nomem) {
-        r->result = HTTP_ERR_TRANSPORT;
-        snprintf(err, errcap, "out of memory for the response body");
         r->error = err;
     } else {
         r->result = HTTP_ERR_TRANSPORT;

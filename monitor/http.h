@@ -29,6 +29,9 @@
  *     one host open up to max_host_connections connections.
  *   - Nothing here logs a URL's query, userinfo or a header value; the debug
  *     log shows URLs through http_redact_url() only.
+ *   - Response bodies held by all requests of a client together stay within
+ *     its buffer budget plus one response (see "The buffer budget" below),
+ *     whatever number of requests is in flight.
  *
  * Only this module includes <curl/curl.h>; callers see plain C types.
  */
@@ -54,6 +57,9 @@ struct event_base;
 #define HTTP_MAX_CAPTURED_HEADER 4096 /* kept bytes of a captured header */
 #define HTTP_RETRY_AFTER_MAX 86400    /* Retry-After is clamped to a day */
 #define HTTP_MAX_DATE 64              /* longest HTTP-date we parse */
+#define HTTP_DEFAULT_BUFFER_BUDGET (24u * 1024 * 1024) /* see below */
+#define HTTP_MAX_BUFFER_BUDGET (4096ull * 1024 * 1024)
+#define HTTP_BUDGET_SMALL_BODY (64u * 1024) /* may use the reserve */
 
 /*
  * Process-wide setup: main.c calls these once, around everything.  Init
@@ -70,6 +76,9 @@ struct http_client_opts {
     const char *ca_file;            /* PEM trust anchors instead of the system's
                                        (tests); copied [NULL: system store] */
     const char *user_agent;         /* copied ["tlogwatch/<version>"] */
+    uint64_t buffer_budget;         /* response body bytes all requests hold
+                                       together, <= HTTP_MAX_BUFFER_BUDGET
+                                       [HTTP_DEFAULT_BUFFER_BUDGET] */
 };
 
 /*
@@ -194,6 +203,84 @@ void http_cancel(struct http_handle *h);
 
 /* Requests in flight (accepted, callback not yet called). */
 uint64_t http_client_pending(const struct http_client *c);
+
+/*
+ * The buffer budget.  Every request's body is held in memory until its
+ * callback has returned, so a log that serves full-size bodies slowly to
+ * many parallel requests would otherwise make the daemon hold
+ * max_concurrency times max_response_bytes.  The client counts the bytes
+ * allocated for the bodies of all its requests (from the first body byte
+ * until the callback returns, the request is cancelled or its body is
+ * refused) against one budget:
+ *
+ *   - One request at a time, the holder, may grow past the budget up to
+ *     its own max_response_bytes: the first request that needs to pass the
+ *     budget becomes the holder; when the holder is released, the oldest
+ *     paused request becomes the next one.  So something always moves.
+ *   - The others together stay within the budget: one whose body buffer
+ *     would take them past it is paused (libcurl stops reading its socket,
+ *     the server's TCP window closes) and resumed, oldest first, as others
+ *     release theirs.  Plain bodies held stay <= budget + the largest
+ *     max_response_bytes + 1, whatever the number of requests in flight
+ *     (encoded ones: see below).
+ *   - Buffers past HTTP_BUDGET_SMALL_BODY may fill only three quarters of
+ *     the budget; the last quarter is for small bodies (checkpoints,
+ *     tokens, webhook answers), so big bodies from one log do not stall
+ *     another log's small ones.  A big body passes through the small sizes
+ *     first, so this holds while max_total_connections times
+ *     HTTP_BUDGET_SMALL_BODY stays under a quarter of the budget (32 x
+ *     64 KiB = 2 MiB against 6 MiB by default).
+ *   - Bodies grow geometrically up to max_response_bytes + 1 (or an
+ *     announced Content-Length + 1), never past it: a 16 MiB cap never
+ *     reserves 32 MiB.  Near the budget they grow in 16 KiB steps.  From
+ *     128 KiB on a body is a mapping of its own (mremap() grows it without
+ *     a copy, munmap() gives it back at once), so what the count says is
+ *     what the process holds: on glibc's heap, freed big buffers stay and
+ *     a slow log's half-filled ones fragment it (bench_http: 105 MiB peak
+ *     RSS instead of 63 for the same 34 MiB held).
+ *   - Timeouts: a paused request keeps its deadline.  timeout_ms (libcurl's
+ *     CURLOPT_TIMEOUT_MS, armed when the transfer starts) counts the time
+ *     spent paused, so a request stuck behind the budget ends with
+ *     HTTP_ERR_TIMEOUT at its deadline like a stalled one, and its budget
+ *     is released; a caller that starts many large requests at once must
+ *     allow for the wait.  The transport sets no low-speed limit (libcurl
+ *     would not count paused time against one anyway).
+ *   - Not in the count: what libcurl holds for a paused request, at most
+ *     the rest of one 16 KiB socket read for a plain body.  A body with a
+ *     Content-Encoding is not paused in the middle of libcurl's pass over
+ *     its socket (libcurl would keep all that the pass decodes to, up to
+ *     64 MiB, outside any cap) but right after it, and such bodies are
+ *     resumed one at a time: each may pass the budget by what one pass
+ *     decoded (within its max_response_bytes).
+ *
+ * The default, 24 MiB, lets a 16 MiB follower response through next to
+ * over a hundred ordinary ones (a Rekor v1 batch is about 64 KiB), so it
+ * binds only against a hostile or very slow log; the transport then holds
+ * at most 24 + 16 MiB of plain bodies whatever max_concurrency says, which
+ * keeps the daemon under its 64 MiB target.
+ */
+
+/*
+ * Sets c's buffer budget (0: HTTP_DEFAULT_BUFFER_BUDGET), effective at
+ * once: a larger budget resumes paused requests that now fit; a smaller one
+ * pauses requests as they next grow and never takes memory back.  Returns
+ * -1, changing nothing, when c is NULL or bytes > HTTP_MAX_BUFFER_BUDGET.
+ */
+int http_client_set_buffer_budget(struct http_client *c, uint64_t bytes);
+
+/* What the transport holds now and held at most; see the buffer budget. */
+struct http_client_stats {
+    uint64_t buffer_budget;  /* in force */
+    uint64_t buffered_bytes; /* allocated for response bodies now */
+    uint64_t buffered_peak;  /* the most allocated at once, ever */
+    uint64_t paused;         /* requests paused on the budget now */
+    uint64_t pauses;         /* times a request was paused, ever */
+    uint64_t pending;        /* requests in flight (http_client_pending) */
+};
+
+/* Fills *st for c; all zero when c is NULL. */
+void http_client_get_stats(const struct http_client *c,
+                           struct http_client_stats *st);
 
 /*
  * Helpers without I/O or shared state, for the transport itself, for its

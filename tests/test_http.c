@@ -5,8 +5,10 @@
  * them); the TLS server is a small blocking OpenSSL server in a forked child
  * with a certificate made at run time.  The servers record what arrived
  * (connections, methods, headers, bodies), so every claim is checked on the
- * wire, not on the transport's word.  Each positive test has a negative
- * twin next to it.
+ * wire, not on the transport's word.  For the buffer budget the evhttp
+ * server also plays a slow log (bodies trickled in pieces, plain or gzip)
+ * and a stalled one (most of a body, then nothing).  Each positive test
+ * has a negative twin next to it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -103,8 +105,8 @@ put_le32(struct evbuffer *b, uint32_t v)
 }
 
 /*
- * A gzip member (RFC 1952) holding data in one stored deflate block
- * (RFC 1951 3.2.4): a genuine encoding, made without zlib.  n < 65536.
+ * A gzip member (RFC 1952) holding data in stored deflate blocks of up to
+ * 65535 bytes (RFC 1951 3.2.4): a genuine encoding, made without zlib.
  * corrupt flips the CRC.
  */
 static void
@@ -113,15 +115,20 @@ gzip_stored(struct evbuffer *b, const unsigned char *data, size_t n,
 {
     static const unsigned char hdr[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
     unsigned char blk[5];
+    size_t off = 0, k;
 
     evbuffer_add(b, hdr, sizeof(hdr));
-    blk[0] = 0x01; /* BFINAL=1, BTYPE=00 (stored) */
-    blk[1] = (unsigned char)n;
-    blk[2] = (unsigned char)(n >> 8);
-    blk[3] = (unsigned char)~n;
-    blk[4] = (unsigned char)(~n >> 8);
-    evbuffer_add(b, blk, sizeof(blk));
-    evbuffer_add(b, data, n);
+    do {
+        k = n - off > 65535 ? 65535 : n - off;
+        blk[0] = off + k == n ? 0x01 : 0x00; /* BFINAL, BTYPE=00 (stored) */
+        blk[1] = (unsigned char)k;
+        blk[2] = (unsigned char)(k >> 8);
+        blk[3] = (unsigned char)~k;
+        blk[4] = (unsigned char)(~k >> 8);
+        evbuffer_add(b, blk, sizeof(blk));
+        evbuffer_add(b, data + off, k);
+        off += k;
+    } while (off < n);
     put_le32(b, crc32_bytes(data, n) ^ (corrupt ? 1u : 0u));
     put_le32(b, (uint32_t)n);
 }
@@ -157,7 +164,119 @@ struct srv {
     char accept_enc[128];
     unsigned char body[SRV_BODY_MAX];
     size_t body_len;
+    struct event_base *base;
+    int ntrickle; /* trickled bodies started */
+    int nhold;    /* held bodies started */
 };
+
+/*
+ * A body sent piece by piece, each after the previous one left the
+ * server's buffer and a delay passed: a slow log.  Owned by the server
+ * connection: freed when the body is done or the connection closes.
+ */
+struct trickle {
+    struct evhttp_request *req;
+    struct evhttp_connection *evcon;
+    struct event *timer;
+    struct evbuffer *src; /* what is left to send */
+    size_t piece;
+    struct timeval delay;
+};
+
+static void
+trickle_free(struct trickle *t)
+{
+    if (t->timer != NULL) {
+        event_free(t->timer);
+    }
+    if (t->src != NULL) {
+        evbuffer_free(t->src);
+    }
+    free(t);
+}
+
+/*
+ * The connection goes before the body is done: a client that left leaves
+ * the unfinished request to us (libevent detaches it), and ending it frees
+ * it; when the server itself is freed, libevent frees it right after.
+ */
+static void
+trickle_closed(struct evhttp_connection *evcon, void *arg)
+{
+    struct trickle *t = arg;
+
+    (void)evcon;
+    evhttp_send_reply_end(t->req);
+    trickle_free(t);
+}
+
+/* The same for a held body (the request is the argument). */
+static void
+hold_closed(struct evhttp_connection *evcon, void *arg)
+{
+    (void)evcon;
+    evhttp_send_reply_end(arg);
+}
+
+static void trickle_written(struct evhttp_connection *evcon, void *arg);
+
+static void
+trickle_send(struct trickle *t)
+{
+    struct evbuffer *out = evbuffer_new();
+
+    assert_non_null(out);
+    evbuffer_remove_buffer(t->src, out, t->piece);
+    evhttp_send_reply_chunk_with_cb(t->req, out, trickle_written, t);
+    evbuffer_free(out);
+}
+
+static void
+trickle_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    trickle_send(arg);
+}
+
+static void
+trickle_written(struct evhttp_connection *evcon, void *arg)
+{
+    struct trickle *t = arg;
+
+    if (evbuffer_get_length(t->src) > 0) {
+        evtimer_add(t->timer, &t->delay);
+        return;
+    }
+    evhttp_connection_set_closecb(evcon, NULL, NULL);
+    evhttp_send_reply_end(t->req);
+    trickle_free(t);
+}
+
+/* Starts sending src (taken) in pieces, gzip-encoded when gz. */
+static void
+trickle_start(struct srv *s, struct evhttp_request *req, struct evbuffer *src,
+              size_t piece, long delay_ms, int gz)
+{
+    struct trickle *t = calloc(1, sizeof(*t));
+
+    assert_non_null(t);
+    t->req = req;
+    t->evcon = evhttp_request_get_connection(req);
+    t->src = src;
+    t->piece = piece;
+    t->delay.tv_sec = delay_ms / 1000;
+    t->delay.tv_usec = (delay_ms % 1000) * 1000;
+    t->timer = evtimer_new(s->base, trickle_tick, t);
+    assert_non_null(t->timer);
+    if (gz) {
+        evhttp_add_header(evhttp_request_get_output_headers(req),
+                          "Content-Encoding", "gzip");
+    }
+    evhttp_send_reply_start(req, 200, "OK");
+    evhttp_connection_set_closecb(t->evcon, trickle_closed, t);
+    trickle_send(t);
+}
 
 static void
 copy_hdr(struct evkeyvalq *h, const char *name, char *out, size_t cap)
@@ -264,6 +383,36 @@ srv_handle(struct evhttp_request *req, void *arg)
         http_date(t + delay, hv, sizeof(hv));
         evhttp_add_header(out, "Retry-After", hv);
         evhttp_send_reply(req, 503, "Service Unavailable", b);
+    } else if (sscanf(uri, "/trickle/%zu/%zu/%ld", &n, &i, &delay) == 3 ||
+               sscanf(uri, "/trickle-gz/%zu/%zu/%ld", &n, &i, &delay) == 3) {
+        /* n pattern bytes, i at a time, delay ms apart */
+        struct evbuffer *src = evbuffer_new();
+        unsigned char *raw = malloc(n);
+        size_t k;
+        assert_non_null(src);
+        assert_non_null(raw);
+        for (k = 0; k < n; k++) {
+            raw[k] = (unsigned char)pattern_byte(k, n);
+        }
+        if (strncmp(uri, "/trickle-gz/", 12) == 0) {
+            gzip_stored(src, raw, n, 0);
+        } else {
+            evbuffer_add(src, raw, n);
+        }
+        free(raw);
+        s->ntrickle++;
+        trickle_start(s, req, src, i, delay, uri[8] == '-'); /* -gz */
+    } else if (sscanf(uri, "/hold/%zu", &n) == 1) {
+        /* n pattern bytes at once, then never the end: a stalled log */
+        for (i = 0; i < n; i++) {
+            char ch = pattern_byte(i, n);
+            evbuffer_add(b, &ch, 1);
+        }
+        s->nhold++;
+        evhttp_send_reply_start(req, 200, "OK");
+        evhttp_send_reply_chunk(req, b);
+        evhttp_connection_set_closecb(evhttp_request_get_connection(req),
+                                      hold_closed, req);
     } else if (strcmp(uri, "/stall") == 0) {
         s->nstall++; /* never answered; evhttp_free drops it */
     } else if (strcmp(uri, "/redirect") == 0) {
@@ -300,6 +449,7 @@ srv_start(struct srv *s, struct event_base *base, const char *addr)
     socklen_t sl = sizeof(sin);
 
     memset(s, 0, sizeof(*s));
+    s->base = base;
     if ((s->http = evhttp_new(base)) == NULL) {
         return -1;
     }
@@ -1221,6 +1371,314 @@ test_gzip(void **state)
     got_reset(&g);
 }
 
+/* ---- the buffer budget ---- */
+
+#define BNUM 24               /* requests at once */
+#define BBODY (256u * 1024)   /* bytes of each body, and its cap */
+#define BBUDGET (512u * 1024) /* the budget under test */
+#define BPIECE (16u * 1024)   /* the slow server's piece */
+
+/* Runs the loop until nothing is pending; -1 after RUN_LIMIT_MS. */
+static int
+run_idle(struct fx *fx)
+{
+    uint64_t deadline = now_ms() + RUN_LIMIT_MS;
+
+    while (http_client_pending(fx->c) > 0) {
+        if (now_ms() > deadline) {
+            return -1;
+        }
+        event_base_loop(fx->base, EVLOOP_ONCE);
+    }
+    return 0;
+}
+
+/* Runs the loop until at least want requests are paused on the budget. */
+static int
+run_until_paused(struct fx *fx, uint64_t want)
+{
+    struct http_client_stats st;
+    uint64_t deadline = now_ms() + RUN_LIMIT_MS;
+
+    for (;;) {
+        http_client_get_stats(fx->c, &st);
+        if (st.paused >= want) {
+            return 0;
+        }
+        if (now_ms() > deadline) {
+            return -1;
+        }
+        event_base_loop(fx->base, EVLOOP_ONCE);
+    }
+}
+
+/*
+ * Runs the loop until no request is paused and at least held bytes are
+ * held; -1 after RUN_LIMIT_MS.
+ */
+static int
+run_until_resumed(struct fx *fx, uint64_t held)
+{
+    struct http_client_stats st;
+    uint64_t deadline = now_ms() + RUN_LIMIT_MS;
+
+    for (;;) {
+        http_client_get_stats(fx->c, &st);
+        if (st.paused == 0 && st.buffered_bytes >= held) {
+            return 0;
+        }
+        if (now_ms() > deadline) {
+            return -1;
+        }
+        event_base_loop(fx->base, EVLOOP_ONCE);
+    }
+}
+
+/*
+ * BNUM slow full-size bodies at once through a client with the given
+ * budget; every body must arrive whole.  Returns the client's stats.
+ */
+static void
+slow_bodies(struct fx *fx, uint64_t budget, const char *kind, size_t piece,
+            struct http_client_stats *st)
+{
+    struct http_client_opts co = {.max_total_connections = BNUM,
+                                  .max_host_connections = BNUM,
+                                  .buffer_budget = budget};
+    struct http_request_opts o;
+    struct got *g = calloc(BNUM, sizeof(*g));
+    char url[128];
+    int i;
+
+    assert_non_null(g);
+    replace_client(fx, &co);
+    fmt(url, sizeof(url), "%s/%s/%u/%zu/1", fx->a.url, kind, BBODY, piece);
+    memset(&o, 0, sizeof(o));
+    o.url = url;
+    o.max_response_bytes = BBODY;
+    for (i = 0; i < BNUM; i++) {
+        assert_non_null(http_request(fx->c, &o, on_done, &g[i]));
+    }
+    assert_int_equal(run_idle(fx), 0);
+    for (i = 0; i < BNUM; i++) {
+        assert_int_equal(g[i].calls, 1);
+        if (g[i].result != HTTP_COMPLETE) {
+            fail_msg("request %d: %s (%s)", i, http_result_str(g[i].result),
+                     g[i].error);
+        }
+        assert_int_equal(g[i].status, 200);
+        assert_int_equal(g[i].body_len, BBODY);
+        assert_true(pattern_ok(g[i].body, g[i].body_len, BBODY));
+        got_reset(&g[i]);
+    }
+    free(g);
+    http_client_get_stats(fx->c, st);
+    /* every buffer is given back once its callback returned */
+    assert_int_equal(st->buffered_bytes, 0);
+    assert_int_equal(st->paused, 0);
+    assert_int_equal(st->pending, 0);
+}
+
+static void
+test_budget_bounds(void **state)
+{
+    struct fx *fx = *state;
+    struct http_client_stats st;
+
+    slow_bodies(fx, BBUDGET, "trickle", BPIECE, &st);
+    assert_int_equal(st.buffer_budget, BBUDGET);
+    if (st.buffered_peak > BBUDGET + BBODY + 1) {
+        fail_msg("peak %llu > budget %u + one body %u + 1",
+                 (unsigned long long)st.buffered_peak, BBUDGET, BBODY);
+    }
+    assert_true(st.buffered_peak >= BBODY + 1); /* bodies were held */
+    assert_true(st.pauses > 0);                 /* the budget did bind */
+    assert_int_equal(fx->a.ntrickle, BNUM);
+
+    /* twin: the same load without a budget to speak of holds them all at
+       once, so the bound above is not a property of the load */
+    slow_bodies(fx, HTTP_MAX_BUFFER_BUDGET, "trickle", BPIECE, &st);
+    assert_int_equal(st.pauses, 0);
+    if (st.buffered_peak <= BBUDGET + BBODY + 1) {
+        fail_msg("unbudgeted peak only %llu",
+                 (unsigned long long)st.buffered_peak);
+    }
+}
+
+/*
+ * Encoded bodies are paused between reads, not inside one; they arrive
+ * whole and decoded.
+ */
+static void
+test_budget_gzip(void **state)
+{
+    struct fx *fx = *state;
+    struct http_client_stats st;
+
+    slow_bodies(fx, BBUDGET, "trickle-gz", BPIECE, &st);
+    assert_true(st.pauses > 0);
+    assert_true(st.buffered_peak >= BBODY + 1);
+    /* past the budget by what the passes over their sockets decoded (a
+       piece or a few each), far from all of them at once */
+    if (st.buffered_peak > BNUM * BBODY / 4 * 3) {
+        fail_msg("encoded peak %llu", (unsigned long long)st.buffered_peak);
+    }
+    /* twin: plenty of budget, no pause, everything held at once */
+    slow_bodies(fx, HTTP_MAX_BUFFER_BUDGET, "trickle-gz", BPIECE, &st);
+    assert_int_equal(st.pauses, 0);
+    assert_true(st.buffered_peak > BNUM * BBODY / 2);
+}
+
+/*
+ * A log that sends most of a big body and then stalls: the holder waits
+ * at its deadline, the other big requests are paused and keep theirs, and
+ * a small response still gets through.
+ */
+static void
+test_budget_stalled(void **state)
+{
+    struct fx *fx = *state;
+    struct http_client_opts co = {.max_total_connections = 16,
+                                  .max_host_connections = 16,
+                                  .buffer_budget = BBUDGET};
+    struct http_client_stats st;
+    struct http_request_opts o;
+    struct http_handle *hold[4];
+    struct got gh[4], gs = {0}, gb = {0};
+    uint64_t t0;
+    char url[128];
+    int i;
+
+    memset(gh, 0, sizeof(gh));
+    replace_client(fx, &co);
+    fmt(url, sizeof(url), "%s/hold/%u", fx->a.url, 200u * 1024);
+    memset(&o, 0, sizeof(o));
+    o.url = url;
+    o.max_response_bytes = BBODY;
+    for (i = 0; i < 4; i++) {
+        hold[i] = http_request(fx->c, &o, on_done, &gh[i]);
+        assert_non_null(hold[i]);
+    }
+    /* one holds past the budget; the large part (384 KiB) has room for one
+       whole 200 KiB body at most, so two or three wait */
+    assert_int_equal(run_until_paused(fx, 2), 0);
+    run_for(fx, 100);
+    http_client_get_stats(fx->c, &st);
+    assert_true(st.paused >= 2 && st.paused <= 3);
+    assert_true(st.buffered_bytes <= BBUDGET + BBODY + 1);
+
+    /* a small body is not held up by the big ones */
+    fmt(url, sizeof(url), "%s/bytes/1000", fx->a.url);
+    t0 = now_ms();
+    assert_non_null(get(fx, url, &gs));
+    assert_int_equal(run_until(fx, &gs.calls, 1), 0);
+    assert_int_equal(gs.result, HTTP_COMPLETE);
+    assert_true(pattern_ok(gs.body, gs.body_len, 1000));
+    assert_true(gs.at_ms - t0 < 1000);
+    got_reset(&gs);
+
+    /* twin: a big one waits, and a paused request still ends at its
+       deadline, not when the budget frees */
+    fmt(url, sizeof(url), "%s/bytes/%u", fx->a.url, 100u * 1024);
+    o.url = url;
+    o.timeout_ms = 400;
+    t0 = now_ms();
+    assert_non_null(http_request(fx->c, &o, on_done, &gb));
+    assert_int_equal(run_until(fx, &gb.calls, 1), 0);
+    assert_int_equal(gb.result, HTTP_ERR_TIMEOUT);
+    assert_true(gb.at_ms - t0 >= 350);
+    assert_true(gb.at_ms - t0 < 3000);
+    got_reset(&gb);
+    for (i = 0; i < 4; i++) {
+        assert_int_equal(gh[i].calls, 0); /* the stalled ones still wait */
+    }
+
+    /* cancelling frees their budget: the paused ones resume (and get
+       their 200 KiB, then stall like the rest) */
+    http_cancel(hold[0]);
+    http_cancel(hold[1]);
+    assert_int_equal(run_until_resumed(fx, 2 * 200u * 1024), 0);
+    http_client_get_stats(fx->c, &st);
+    assert_true(st.buffered_bytes <= BBUDGET + BBODY + 1);
+
+    /* freeing the client ends the rest, paused or not, once each */
+    http_client_free(fx->c);
+    fx->c = NULL;
+    for (i = 2; i < 4; i++) {
+        assert_int_equal(gh[i].calls, 1);
+        assert_int_equal(gh[i].result, HTTP_ERR_CANCELLED);
+        got_reset(&gh[i]);
+    }
+    assert_int_equal(gh[0].calls + gh[1].calls, 0);
+    fx->c = http_client_new(fx->base, NULL);
+    assert_non_null(fx->c);
+}
+
+/* Raising the budget resumes what waits; the setter checks its input. */
+static void
+test_budget_setter(void **state)
+{
+    struct fx *fx = *state;
+    struct http_client_opts co = {.max_total_connections = 8,
+                                  .max_host_connections = 8,
+                                  .buffer_budget = 64u * 1024};
+    struct http_client_stats st;
+    struct http_request_opts o;
+    struct got g[3];
+    char url[128];
+    int i;
+
+    http_client_get_stats(fx->c, &st);
+    assert_int_equal(st.buffer_budget, HTTP_DEFAULT_BUFFER_BUDGET);
+    assert_int_equal(http_client_set_buffer_budget(NULL, 1), -1);
+    assert_int_equal(
+        http_client_set_buffer_budget(fx->c, HTTP_MAX_BUFFER_BUDGET + 1), -1);
+    http_client_get_stats(fx->c, &st);
+    assert_int_equal(st.buffer_budget, HTTP_DEFAULT_BUFFER_BUDGET);
+    assert_int_equal(http_client_set_buffer_budget(fx->c, 12345), 0);
+    http_client_get_stats(fx->c, &st);
+    assert_int_equal(st.buffer_budget, 12345);
+    assert_int_equal(http_client_set_buffer_budget(fx->c, 0), 0);
+    http_client_get_stats(fx->c, &st);
+    assert_int_equal(st.buffer_budget, HTTP_DEFAULT_BUFFER_BUDGET);
+    http_client_get_stats(NULL, &st);
+    assert_int_equal(st.buffer_budget, 0);
+    assert_int_equal(st.pending, 0);
+    {
+        struct http_client_opts bad = {.buffer_budget =
+                                           HTTP_MAX_BUFFER_BUDGET + 1};
+        assert_null(http_client_new(fx->base, &bad));
+    }
+
+    /* three stalled 200 KiB bodies under 64 KiB: one holds, two wait */
+    memset(g, 0, sizeof(g));
+    replace_client(fx, &co);
+    fmt(url, sizeof(url), "%s/hold/%u", fx->a.url, 200u * 1024);
+    memset(&o, 0, sizeof(o));
+    o.url = url;
+    o.max_response_bytes = BBODY;
+    for (i = 0; i < 3; i++) {
+        assert_non_null(http_request(fx->c, &o, on_done, &g[i]));
+    }
+    assert_int_equal(run_until_paused(fx, 2), 0);
+    run_for(fx, 100);
+    http_client_get_stats(fx->c, &st);
+    assert_int_equal(st.paused, 2);
+    /* twin: with room for all, nothing waits */
+    assert_int_equal(http_client_set_buffer_budget(fx->c, 4u * BBODY), 0);
+    assert_int_equal(run_until_resumed(fx, 3 * 200u * 1024), 0);
+    assert_int_equal(fx->a.nhold, 3);
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(g[i].calls, 0);
+    }
+    replace_client(fx, NULL);
+    for (i = 0; i < 3; i++) {
+        assert_int_equal(g[i].calls, 1);
+        assert_int_equal(g[i].result, HTTP_ERR_CANCELLED);
+        got_reset(&g[i]);
+    }
+}
+
 /* ---- the loopback rule ---- */
 
 static void
@@ -1837,6 +2295,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_size_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gzip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_budget_bounds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_budget_gzip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_budget_stalled, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_budget_setter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refuse_plain_http, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_ipv6_loopback, setup, teardown),
