@@ -37,6 +37,30 @@ read_design(void)
     return buf;
 }
 
+/*
+ * Types DESIGN.md names for work still open (issue 13: log discovery and
+ * Fulcio's CT log; issue 14: attestation documents): not raised yet, so
+ * not in notify/'s table.  The issue that adds one removes it here; the
+ * test fails if one of them is in the table already, so this list cannot
+ * go stale.
+ */
+static int
+design_pending(const char *t)
+{
+    static const char *const pending[] = {"log.added", "log.retired",
+                                          "signing.unlogged_certificate",
+                                          "attestation.unknown_build", NULL};
+    size_t i;
+
+    for (i = 0; pending[i] != NULL; i++) {
+        if (strcmp(t, pending[i]) == 0) {
+            assert_null(notify_alert_type_find(t));
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Every "| `type` | severity |" row of DESIGN.md matches our table. */
 static void
 test_types_match_design(void **state)
@@ -58,6 +82,9 @@ test_types_match_design(void **state)
         for (t = strtok_r(types, "`, ", &tsave); t != NULL;
              t = strtok_r(NULL, "`, ", &tsave)) {
             const struct notify_alert_type *row = notify_alert_type_find(t);
+            if (row == NULL && design_pending(t)) {
+                continue;
+            }
             if (row == NULL) {
                 fail_msg("DESIGN.md alert type %s unknown to notify/", t);
             }
