@@ -28,6 +28,7 @@
 #include "notify/alert.h"
 
 #define TLW_MAX_SINKS 64
+#define TLW_HTTP_BUDGET (16u * 1024 * 1024)
 #define TLW_DRAIN_MS 60000 /* once: longest wait for deliveries at the end */
 
 uint64_t
@@ -276,6 +277,10 @@ tlw_init(struct tlw *t, struct event_base *base, const char *config_path,
     }
     memset(&ho, 0, sizeof(ho));
     ho.ca_file = getenv("TLOGWATCH_CA_FILE");
+    /* Response bytes buffered for the whole daemon, whatever the logs'
+     * max_concurrency: with one 16 MiB answer allowed past it, bodies
+     * stay under 32 MiB (peak RSS under 64 MiB against hostile logs). */
+    ho.buffer_budget = TLW_HTTP_BUDGET;
     t->http = http_client_new(base, &ho);
     if (t->http == NULL) {
         snprintf(err, errlen, "cannot create the HTTP client");
