@@ -15,11 +15,18 @@
  *     -> no cursor yet? seed it from the inclusion proof of the leaf
  *        before the start point (GET /api/v1/log/entries?logIndex=)
  *     -> fetch [cursor, verified size) in batches, apply in order,
- *        root-check at every verified size, commit.
+ *        root-check at every verified size, commit;
+ *     -> every FOLLOW_COMMIT_EVERY entries between verified sizes, prove
+ *        the compact range at the cursor from the inclusion proof of the
+ *        entry before it (GET /api/v1/log/entries?logIndex=) before
+ *        committing (else log.entries_mismatch, nothing committed).
  *
  * The follower's in-memory cursor (next, range) runs ahead of the
  * committed one by at most FOLLOW_COMMIT_EVERY entries; anything that
- * goes wrong resets it to the committed state from the store.
+ * goes wrong resets it to the committed state from the store.  Only a
+ * proven cursor is committed: at a verified size (its root is the
+ * signed root) or at a commit point (its compact range is the signed
+ * tree's); what is applied past the last commit is dropped on stop.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -87,7 +94,10 @@ struct shard {
 };
 
 /* Request kinds besides the engine's FE_REQ_UNITS (retrieve). */
-enum { REQ_LOG = 1, REQ_PROOF, REQ_SEED };
+enum { REQ_LOG = 1, REQ_PROOF, REQ_SEED, REQ_CHECK };
+
+/* The commit-point check (follow_check_start). */
+enum { CHECK_NONE = 0, CHECK_SENT, CHECK_WAIT };
 
 /* What a pending proof request will prove, kept while it runs. */
 struct pending_cp {
@@ -121,6 +131,15 @@ struct v1 {
 
     struct pending_cp pcp;
     int proving, seeding;
+
+    /* The commit-point check (follow_check_start): its state, the
+     * cursor it proves (virtual), its failures in a row (all, for the
+     * backoff; answers that were no throttle, for once's give-up), and
+     * the timer that sends it again. */
+    int check; /* CHECK_* */
+    uint64_t check_at;
+    unsigned check_fails, check_bad;
+    struct follow_timer *check_ev; /* owned */
 };
 
 static void follow_after_checkpoint(struct follower *f);
@@ -883,16 +902,35 @@ follow_seed(struct follower *f)
     v->seeding = 1;
 }
 
+/* The entry of an answer to GET /api/v1/log/entries?logIndex=: new, or
+ * NULL with a message in err.  Production answers a JSON object; some
+ * versions a one-item list. */
+static struct entry *
+follow_entry_answer(const struct http_response *resp, char *err, size_t errlen)
+{
+    json_error_t jerr;
+    json_t *root =
+        json_loadb(resp->body, resp->body_len, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *el = json_is_array(root) ? json_array_get(root, 0) : root;
+    struct entry *e = NULL;
+
+    if (el == NULL) {
+        snprintf(err, errlen, "not JSON");
+    } else {
+        e = entry_from_json(el, err, errlen);
+    }
+    json_decref(root);
+    return e;
+}
+
 static void
 follow_on_seed(struct follower *f, const struct http_response *resp)
 {
     struct v1 *v = f->p;
     uint64_t local = follow_start_local(f);
-    json_t *root = NULL, *el;
     struct entry *e = NULL;
     struct merkle_checkpoint cp;
     struct merkle_range r;
-    json_error_t jerr;
     char err[ENTRY_ERR_LEN];
     enum merkle_result mr;
     uint8_t rr[MERKLE_HASH_LEN];
@@ -902,12 +940,9 @@ follow_on_seed(struct follower *f, const struct http_response *resp)
         fe_poll_failed(f, resp);
         return;
     }
-    root =
-        json_loadb(resp->body, resp->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    /* Production answers a JSON object; some versions a one-item list. */
-    el = json_is_array(root) ? json_array_get(root, 0) : root;
-    if (el == NULL || (e = entry_from_json(el, err, sizeof(err))) == NULL) {
-        fe_error(f, "seed entry: %s", el == NULL ? "not JSON" : err);
+    e = follow_entry_answer(resp, err, sizeof(err));
+    if (e == NULL) {
+        fe_error(f, "seed entry: %s", err);
         goto fail;
     }
     if (e->log_index != v->cur.offset + local - 1 || !e->has_proof ||
@@ -946,13 +981,11 @@ follow_on_seed(struct follower *f, const struct http_response *resp)
         goto fail;
     }
     entry_free(e);
-    json_decref(root);
     follow_seed_done(f, local, &r);
     follow_after_checkpoint(f);
     return;
 fail:
     entry_free(e);
-    json_decref(root);
     fe_poll_failed(f, NULL);
 }
 
@@ -1076,6 +1109,11 @@ v1_reset(struct follower *f)
 {
     struct v1 *v = f->p;
 
+    if (v->check != CHECK_NONE) {
+        /* A timer armed for it finds nothing to do. */
+        fe_cancel(f, REQ_CHECK);
+        v->check = CHECK_NONE;
+    }
     follow_clear_slots(f);
     f->fetch_next = f->next;
     v->nchecks = 0;
@@ -1101,13 +1139,114 @@ follow_mismatch(struct follower *f, const char *key, const char *summary,
     fe_cycle_done(f, 0);
 }
 
-/* Apply every entry that is next in order. */
+static void follow_check_send(struct follower *f);
+
+/*
+ * The commit-point check could not be made (no answer, a throttle, or an
+ * answer that proves nothing): nothing is committed, the cursor waits at
+ * the commit point with what it applied, and the check is sent again
+ * after a backoff (the pacer's pause after a throttle, and at least
+ * FOLLOW_BACKOFF_BASE_MS doubling to FOLLOW_BACKOFF_MAX_MS), never in a
+ * loop without delay; run keeps polling meanwhile.  Retrying the check
+ * alone keeps a 429 on it from costing the FOLLOW_COMMIT_EVERY entries
+ * read before it.  once gives up (nothing past the last commit
+ * committed) after FOLLOW_ONCE_MAX_FAILURES answers that proved nothing
+ * in a row, or once the log has been failing for unreachable_after.
+ */
+static void
+follow_check_failed(struct follower *f, const struct http_response *resp)
+{
+    struct v1 *v = f->p;
+    int throttled = fe_is_throttle(resp);
+    uint64_t now = follow_mono(f->env), wait;
+    unsigned shift;
+
+    v->check = CHECK_WAIT;
+    v->check_fails++;
+    if (throttled) {
+        fe_throttle(f, resp);
+    } else {
+        v->check_bad++;
+    }
+    fe_liveness(f, 0);
+    if (follow_is_fatal(f->env)) {
+        return;
+    }
+    if (f->env->once &&
+        (v->check_bad >= FOLLOW_ONCE_MAX_FAILURES ||
+         follow_failing_for(f->env, &f->pace, f->cfg->unreachable_after_ms))) {
+        follow_reset_to_committed(f);
+        fe_cycle_done(f, 1);
+        return;
+    }
+    shift = v->check_fails - 1 < 7 ? v->check_fails - 1 : 7;
+    wait = (uint64_t)FOLLOW_BACKOFF_BASE_MS << shift;
+    if (wait > FOLLOW_BACKOFF_MAX_MS) {
+        wait = FOLLOW_BACKOFF_MAX_MS;
+    }
+    if (f->pace.pause_until_ms > now + wait) {
+        wait = f->pace.pause_until_ms - now;
+    }
+    f->env->ops->timer_arm(v->check_ev, wait);
+    if (!f->env->once && !f->polling &&
+        !f->env->ops->timer_pending(f->poll_ev)) {
+        fe_arm_poll(f, follow_jitter(f->env, f->cfg->poll_interval_ms, 10));
+    }
+}
+
+static void
+follow_check_cb(void *arg)
+{
+    struct follower *f = arg;
+    struct v1 *v = f->p;
+
+    if (v->check == CHECK_WAIT && !follow_is_fatal(f->env)) {
+        follow_check_send(f);
+    }
+}
+
+static void
+follow_check_send(struct follower *f)
+{
+    struct v1 *v = f->p;
+    char path[128];
+
+    snprintf(path, sizeof(path), "/api/v1/log/entries?logIndex=%llu",
+             (unsigned long long)(v->check_at - 1));
+    v->check = CHECK_SENT;
+    if (fe_send(f, REQ_CHECK, HTTP_GET, path, NULL, 0, FOLLOW_MAX_RESPONSE) ==
+        NULL) {
+        fe_error(f, "cannot start a request for the commit-point check");
+        follow_check_failed(f, NULL);
+    }
+}
+
+/*
+ * The cursor is at a commit point that is not a verified size: prove the
+ * compact range there before it is committed (follow_on_check).  The
+ * entry before the cursor is read again with its inclusion proof: one
+ * request per FOLLOW_COMMIT_EVERY entries.  Nothing is applied, and the
+ * fetch does not end, until it is settled.
+ */
+static void
+follow_check_start(struct follower *f)
+{
+    struct v1 *v = f->p;
+
+    v->check_at = f->next;
+    v->check_fails = 0;
+    v->check_bad = 0;
+    follow_check_send(f);
+}
+
+/* Apply every entry that is next in order (none while a commit-point
+ * check runs). */
 static void
 follow_apply(struct follower *f)
 {
     struct v1 *v = f->p;
 
-    while (f->has_cursor) {
+    while (f->has_cursor && v->check == CHECK_NONE) {
         size_t slot = (size_t)(f->next % v->nslots);
         struct entry *e = v->slots[slot];
         uint64_t local;
@@ -1197,9 +1336,9 @@ follow_apply(struct follower *f)
                 return;
             }
         } else if (f->next - f->committed_next >= FOLLOW_COMMIT_EVERY) {
-            if (fe_commit(f) != 0) {
-                return;
-            }
+            /* Not a verified size: proven first, committed after. */
+            follow_check_start(f);
+            return;
         }
     }
 }
@@ -1230,11 +1369,34 @@ follow_place(struct follower *f, const struct fe_req *r, struct entry *e,
 }
 
 /*
+ * Is the tree an inclusion proof names (p->size, p->root) a signed tree
+ * of our shard?  It must be the verified checkpoint, or the signed
+ * checkpoint the log sent with the proof (verified with the pinned keys,
+ * same origin, same size and root), not smaller than the verified size.
+ */
+static int
+follow_proof_tree_signed(const struct follower *f, const struct entry_proof *p)
+{
+    const struct v1 *v = f->p;
+    struct merkle_checkpoint cp;
+
+    if (!p->has_tree || !v->cur.has_cp || p->size < v->cur.vsize) {
+        return 0;
+    }
+    if (p->size == v->cur.vsize && merkle_hash_equal(p->root, v->cur.vroot)) {
+        return 1;
+    }
+    return p->checkpoint != NULL &&
+           merkle_checkpoint_verify(p->checkpoint, p->checkpoint_len, v->keys,
+                                    v->nkeys, &cp) == MERKLE_OK &&
+           strcmp(cp.origin, v->cur.origin) == 0 && cp.size == p->size &&
+           merkle_hash_equal(cp.root, p->root);
+}
+
+/*
  * Is e, read ahead of the cursor, in the log's signed tree?  Its leaf
  * hash must equal its entry id, and its inclusion proof must verify
- * against the verified checkpoint, or against the signed checkpoint the
- * log sent with it (verified with the pinned keys, same origin, not
- * smaller than the verified size).
+ * against a signed tree of our shard (follow_proof_tree_signed).
  */
 static int
 follow_ahead_proven(const struct follower *f, const struct entry *e)
@@ -1242,22 +1404,12 @@ follow_ahead_proven(const struct follower *f, const struct entry *e)
     const struct v1 *v = f->p;
     const struct entry_proof *p = &e->proof;
     uint64_t local = e->log_index - v->cur.offset;
-    struct merkle_checkpoint cp;
 
     if ((e->has_uuid_leaf && !merkle_hash_equal(e->uuid_leaf, e->leaf_hash)) ||
         (e->has_tree_id && e->tree_id != strtoull(v->cur.tree_id, NULL, 10)) ||
-        !e->has_proof || !p->has_tree || !p->has_index || p->index != local ||
-        !v->cur.has_cp || p->size < v->cur.vsize) {
+        !e->has_proof || !p->has_index || p->index != local ||
+        !follow_proof_tree_signed(f, p)) {
         return 0;
-    }
-    if (p->size != v->cur.vsize || !merkle_hash_equal(p->root, v->cur.vroot)) {
-        if (p->checkpoint == NULL ||
-            merkle_checkpoint_verify(p->checkpoint, p->checkpoint_len, v->keys,
-                                     v->nkeys, &cp) != MERKLE_OK ||
-            strcmp(cp.origin, v->cur.origin) != 0 || cp.size != p->size ||
-            !merkle_hash_equal(cp.root, p->root)) {
-            return 0;
-        }
     }
     return merkle_verify_inclusion(local, p->size, e->leaf_hash,
                                    (const uint8_t(*)[MERKLE_HASH_LEN])p->hashes,
@@ -1323,6 +1475,145 @@ follow_scan_ahead(struct follower *f)
         (void)follow_commit_progress(f->env, v->cur.log_id, 0, 0, NULL, 0,
                                      v->ahead_alerts, &v->ahead_signings);
     }
+}
+
+/* A commit-point check found entries that are not the signed tree's. */
+static void
+follow_check_mismatch(struct follower *f, const struct entry *e,
+                      const char *key, const char *summary)
+{
+    struct v1 *v = f->p;
+    const struct entry_proof *p = &e->proof;
+    char lh[2 * MERKLE_HASH_LEN + 1], pr[2 * MERKLE_HASH_LEN + 1];
+    json_t *ev;
+
+    follow_hex(e->leaf_hash, MERKLE_HASH_LEN, lh, sizeof(lh));
+    follow_hex(p->root, MERKLE_HASH_LEN, pr, sizeof(pr));
+    ev = follow_evidence_new(v->cur.vnote, p->checkpoint,
+                             (const uint8_t(*)[MERKLE_HASH_LEN])p->hashes,
+                             p->nhashes);
+    json_object_set_new(ev, "log_index",
+                        json_integer((json_int_t)e->log_index));
+    json_object_set_new(ev, "uuid", json_string(e->uuid));
+    json_object_set_new(ev, "leaf_hash", json_string(lh));
+    json_object_set_new(ev, "proof_index", json_integer((json_int_t)p->index));
+    json_object_set_new(ev, "proof_tree_size",
+                        json_integer((json_int_t)p->size));
+    json_object_set_new(ev, "proof_root", json_string(pr));
+    follow_mismatch(f, key, summary, ev);
+}
+
+/*
+ * The answer to a commit-point check: the entry before the cursor with
+ * its inclusion proof in a signed tree of our shard
+ * (follow_proof_tree_signed).  The proof, with that entry's leaf hash,
+ * gives the compact range of the signed tree at the cursor; ours must be
+ * the same (so every entry applied since the last commit is the signed
+ * tree's), and then the cursor is committed.  A range that differs, or
+ * an entry the signed tree holds at another index, is
+ * log.entries_mismatch and nothing is committed; an answer that proves
+ * nothing is a failed check (follow_check_failed).
+ */
+static void
+follow_on_check(struct follower *f, const struct http_response *resp)
+{
+    struct v1 *v = f->p;
+    uint64_t at = v->check_at, local = at - v->cur.offset;
+    const struct entry_proof *p;
+    struct entry *e;
+    struct merkle_range r;
+    enum merkle_result mr;
+    uint8_t want[MERKLE_HASH_LEN], got[MERKLE_HASH_LEN];
+    char err[ENTRY_ERR_LEN], key[1024], msg[1024];
+
+    if (!follow_response_ok(f, resp, "commit-point check")) {
+        follow_check_failed(f, resp);
+        return;
+    }
+    e = follow_entry_answer(resp, err, sizeof(err));
+    if (e == NULL) {
+        fe_error(f, "commit-point check: %s", err);
+        follow_check_failed(f, NULL);
+        return;
+    }
+    p = &e->proof;
+    if (f->next != at || e->log_index != at - 1 || !e->has_proof ||
+        !p->has_index ||
+        (e->has_tree_id && e->tree_id != strtoull(v->cur.tree_id, NULL, 10)) ||
+        !follow_proof_tree_signed(f, p)) {
+        fe_error(f,
+                 "commit-point check: not the entry at index %llu with an "
+                 "inclusion proof in a signed tree",
+                 (unsigned long long)(at - 1));
+        goto fail;
+    }
+    if (p->index != local - 1) {
+        /* Answered for index at - 1 with an entry the signed tree holds
+         * at another index, if its proof says so: a lie. */
+        if (p->index >= p->size ||
+            merkle_verify_inclusion(
+                p->index, p->size, e->leaf_hash,
+                (const uint8_t(*)[MERKLE_HASH_LEN])p->hashes, p->nhashes,
+                p->root) != MERKLE_OK) {
+            fe_error(f,
+                     "commit-point check: the entry's proof is for index "
+                     "%llu and does not verify",
+                     (unsigned long long)p->index);
+            goto fail;
+        }
+        follow_hex(e->leaf_hash, MERKLE_HASH_LEN, err, sizeof(err));
+        snprintf(key, sizeof(key), "misplaced|%s|%llu|%s", v->cur.origin,
+                 (unsigned long long)(at - 1), err);
+        snprintf(msg, sizeof(msg),
+                 "Log %s answered for index %llu with an entry its signed "
+                 "tree of size %llu holds at index %llu",
+                 f->cfg->name, (unsigned long long)(at - 1),
+                 (unsigned long long)p->size,
+                 (unsigned long long)(v->cur.offset + p->index));
+        follow_check_mismatch(f, e, key, msg);
+        entry_free(e);
+        return;
+    }
+    mr = merkle_range_from_inclusion(
+        &r, local - 1, p->size, e->leaf_hash,
+        (const uint8_t(*)[MERKLE_HASH_LEN])p->hashes, p->nhashes, p->root);
+    if (mr != MERKLE_OK) {
+        fe_error(f, "commit-point check: inclusion proof of %llu: %s",
+                 (unsigned long long)(at - 1), merkle_strerror(mr));
+        goto fail;
+    }
+    merkle_range_root(&r, want);
+    merkle_range_root(&f->range, got);
+    if (r.size != f->range.size || !merkle_hash_equal(want, got)) {
+        char r1[2 * MERKLE_HASH_LEN + 1], r2[2 * MERKLE_HASH_LEN + 1];
+        follow_hex(want, MERKLE_HASH_LEN, r1, sizeof(r1));
+        follow_hex(got, MERKLE_HASH_LEN, r2, sizeof(r2));
+        snprintf(key, sizeof(key), "range|%s|%llu|%s|%s", v->cur.origin,
+                 (unsigned long long)local, r1, r2);
+        snprintf(msg, sizeof(msg),
+                 "Log %s: the entries up to size %llu hash to %s, not %s, "
+                 "the root of that size that the inclusion proof of entry "
+                 "%llu gives in the signed tree of size %llu",
+                 f->cfg->name, (unsigned long long)local, r2, r1,
+                 (unsigned long long)(at - 1), (unsigned long long)p->size);
+        follow_check_mismatch(f, e, key, msg);
+        entry_free(e);
+        return;
+    }
+    entry_free(e);
+    v->check = CHECK_NONE;
+    f->pace.once_failures = 0; /* proven: progress */
+    f->root_checks++;
+    if (fe_commit(f) != 0) {
+        return;
+    }
+    follow_apply(f);
+    follow_scan_ahead(f);
+    fe_pump(f);
+    return;
+fail:
+    entry_free(e);
+    follow_check_failed(f, NULL);
 }
 
 static void
@@ -1459,7 +1750,9 @@ v1_unit_range(const struct follower *f, uint64_t u, uint64_t *first,
 static int
 v1_caught_up(const struct follower *f)
 {
-    return f->next >= v1_fetch_end(f);
+    const struct v1 *v = f->p;
+
+    return v->check == CHECK_NONE && f->next >= v1_fetch_end(f);
 }
 
 static void
@@ -1488,6 +1781,9 @@ v1_on_response(struct follower *f, struct fe_req *r,
     case REQ_SEED:
         follow_on_seed(f, resp);
         break;
+    case REQ_CHECK:
+        follow_on_check(f, resp);
+        break;
     case FE_REQ_UNITS:
         follow_on_entries(f, r, resp);
         break;
@@ -1501,7 +1797,7 @@ v1_busy(const struct follower *f)
 {
     const struct v1 *v = f->p;
 
-    return v->proving || v->seeding;
+    return v->proving || v->seeding || v->check == CHECK_SENT;
 }
 
 static void
@@ -1612,7 +1908,9 @@ v1_init(struct follower *f, char *err, size_t errlen)
     v->slots = calloc(v->nslots, sizeof(*v->slots));
     v->ahead = calloc(v->nslots, 1);
     v->ahead_alerts = json_array();
-    if (v->slots == NULL || v->ahead == NULL || v->ahead_alerts == NULL) {
+    v->check_ev = f->env->ops->timer_new(f->env->ctx, follow_check_cb, f);
+    if (v->slots == NULL || v->ahead == NULL || v->ahead_alerts == NULL ||
+        v->check_ev == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -1623,7 +1921,9 @@ v1_init(struct follower *f, char *err, size_t errlen)
     return 0;
 }
 
-/* Commit what is applied (every entry of it is proven in order), free. */
+/* What is applied since the last commit is not proven yet (a commit is
+ * made at every verified size and checked commit point): it is dropped
+ * (read again on the next start), never committed. */
 static void
 v1_free(struct follower *f)
 {
@@ -1632,9 +1932,6 @@ v1_free(struct follower *f)
 
     if (v == NULL) {
         return;
-    }
-    if (v->cur.log_id != 0 && f->has_cursor && !follow_is_fatal(f->env)) {
-        (void)fe_commit(f);
     }
     if (v->slots != NULL) {
         follow_clear_slots(f);
@@ -1649,6 +1946,7 @@ v1_free(struct follower *f)
     view_clear(&v->view);
     free(v->pcp.head.note);
     free(v->cur.vnote);
+    f->env->ops->timer_free(v->check_ev);
     free(v);
     f->p = NULL;
 }
