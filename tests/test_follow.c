@@ -3026,6 +3026,233 @@ test_resume_withheld(void **state)
     assert_int_equal(x->fe.fatal_calls, 0);
 }
 
+/* ---- 8. commit points between verified sizes (v1) ------------------------
+ *
+ * Between two verified sizes the v1 follower commits every
+ * FOLLOW_COMMIT_EVERY entries, and only a proven cursor: the entry before
+ * the commit point is read again with its inclusion proof
+ * (GET entries?logIndex=), which gives the compact range of the signed
+ * tree there; the follower's range must be the same.  One extra request
+ * per commit point.  (The follower once committed there unchecked: a log
+ * serving another index's entry before a commit point got its leaf into
+ * the committed range, and the follower stayed stuck on
+ * log.entries_mismatch at the verified size, even once the log was
+ * honest again.) */
+#define CHECK_SIZE 9000 /* two commit points (4096, 8192), then the end */
+
+/* The logIndex of every GET entries?logIndex= request, in order. */
+static size_t
+entry_requests(const struct fx *x, uint64_t *out, size_t cap)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < x->log->nreqs; i++) {
+        if (x->log->reqs[i].kind == K_ENTRY) {
+            if (n < cap) {
+                out[n] = x->log->reqs[i].unit;
+            }
+            n++;
+        }
+    }
+    return n;
+}
+
+/* The log serves, at index lie, the real entry of index 100 (its id and
+ * body, so its leaf hash is its id's): the commit-point check finds the
+ * range is not the signed tree's: log.entries_mismatch with evidence, no
+ * commit past the lie; once the log is honest, the next cycle catches up
+ * with no other alert. */
+static void
+commit_point_lie(struct fx *x, uint64_t lie)
+{
+    struct store_log_status st;
+    json_t *a, *ev;
+    size_t mark;
+
+    fx_grow(x, CHECK_SIZE);
+    flog_misdirect(x->log, lie, 100, -1, 1);
+    fx_start(x);
+    fx_run(x, 2 * MIN);
+    if (fx_stored_alerts(x, "log.entries_mismatch") != 1) {
+        fx_dump_alerts(x);
+    }
+    assert_int_equal(fx_stored_alerts(x, "log.entries_mismatch"), 1);
+    assert_int_equal(fx_stored_alerts(x, NULL), 1);
+    assert_true(fx_cursor(x) <= lie);
+    a = fx_alert(x, "log.entries_mismatch");
+    assert_int_equal(notify_alert_get_severity(a), NOTIFY_CRITICAL);
+    ev = json_object_get(a, "evidence");
+    assert_int_equal(json_integer_value(json_object_get(ev, "log_index")),
+                     FOLLOW_COMMIT_EVERY - 1);
+    assert_string_equal(
+        json_string_value(json_object_get(ev, "old_checkpoint")), x->log->note);
+    assert_true(json_array_size(json_object_get(ev, "proof")) > 0);
+    /* One check per cycle (a poll interval), no loop. */
+    assert_in_range(x->log->counts[K_ENTRY], 2, 6);
+    assert_int_equal(x->fe.fatal_calls, 0);
+
+    x->log->nmis = 0;
+    mark = x->log->nreqs;
+    assert_true(fx_run_until(x, 2 * MIN, pred_caught_up));
+    assert_int_equal(fx_requests_since(x, K_ENTRY, mark, 0), 2);
+    fx_status(x, &st);
+    assert_int_equal(st.entries_scanned, CHECK_SIZE);
+    assert_int_equal(fx_stored_alerts(x, NULL), 1);
+    fx_run(x, 2 * MIN);
+    assert_int_equal(fx_stored_alerts(x, NULL), 1);
+    assert_int_equal(fx_cursor(x), CHECK_SIZE);
+}
+
+/* A lie well before the commit point: the proof of the entry before it
+ * gives another range. */
+static void
+test_commit_point_lie(void **state)
+{
+    commit_point_lie(*state, 1234);
+}
+
+/* The lie at the entry before the commit point, in retrieve and in the
+ * check's answer alike: an entry whose own proof places it at another
+ * index of the signed tree. */
+static void
+test_commit_point_misplaced(void **state)
+{
+    commit_point_lie(*state, FOLLOW_COMMIT_EVERY - 1);
+}
+
+/* Positive twin: an honest catch-up makes one check per commit point and
+ * commits there; after growth, commit points count from the last commit
+ * (9000 + 4096). */
+static void
+test_commit_point_checks(void **state)
+{
+    struct fx *x = *state;
+    struct store_log_status st;
+    uint64_t at[8];
+
+    fx_grow(x, CHECK_SIZE);
+    fx_start(x);
+    x->target = 1;
+    assert_true(fx_run_until(x, 5 * MIN, pred_committed));
+    assert_int_equal(fx_cursor(x), FOLLOW_COMMIT_EVERY);
+    assert_int_equal(entry_requests(x, at, 8), 1);
+    assert_int_equal(at[0], FOLLOW_COMMIT_EVERY - 1);
+
+    assert_true(fx_run_until(x, 5 * MIN, pred_caught_up));
+    assert_int_equal(entry_requests(x, at, 8), 2);
+    assert_int_equal(at[1], 2 * FOLLOW_COMMIT_EVERY - 1);
+    assert_int_equal(fx_applied(x), CHECK_SIZE);
+    fx_status(x, &st);
+    assert_int_equal(st.root_checks_passed, 3);
+    assert_int_equal(st.entries_scanned, CHECK_SIZE);
+
+    fx_grow(x, 5000);
+    assert_true(fx_run_until(x, 5 * MIN, pred_caught_up));
+    assert_int_equal(entry_requests(x, at, 8), 3);
+    assert_int_equal(at[2], CHECK_SIZE + FOLLOW_COMMIT_EVERY - 1);
+    assert_int_equal(fx_applied(x), CHECK_SIZE + 5000);
+    assert_no_alerts(x);
+    assert_int_equal(x->fe.fatal_calls, 0);
+}
+
+/* The check's request fails (no answer, then the log is down for it ten
+ * times in a row): nothing is committed past the last commit, the cursor
+ * waits at the commit point with what it read (nothing is read twice),
+ * and the check is sent again after a backoff (at least 500 ms, doubling),
+ * never in a loop; polling goes on meanwhile.  When it is answered, the
+ * cursor commits and catches up, no alert. */
+static void
+test_commit_point_check_fails(void **state)
+{
+    struct fx *x = *state;
+    uint64_t t, prev_gap = 0;
+    size_t i, mark, n = 0;
+
+    fx_grow(x, CHECK_SIZE);
+    flog_plan(x->log, K_ENTRY, HTTP_ERR_TRANSPORT, 0, -1, 1);
+    fx_start(x);
+    x->target = 1;
+    assert_true(fx_run_until(x, MIN, pred_planned));
+    t = x->fe.thr[0].at;
+    mark = x->fe.thr[0].nreqs;
+    assert_int_equal(fx_cursor(x), 0);
+    assert_int_equal(fx_applied(x), FOLLOW_COMMIT_EVERY);
+
+    assert_true(fx_run_until(x, 5 * MIN, pred_caught_up));
+    for (i = mark; i < x->log->nreqs; i++) {
+        if (x->log->reqs[i].kind == K_ENTRY) {
+            assert_true(x->log->reqs[i].at >= t + FOLLOW_BACKOFF_BASE_MS);
+            break;
+        }
+    }
+    assert_int_equal(x->log->counts[K_ENTRY], 3);
+    assert_int_equal(fx_applied(x), CHECK_SIZE);
+    assert_int_equal(flog_asked(x->log, 0), 1);
+    assert_int_equal(flog_asked(x->log, FOLLOW_COMMIT_EVERY - 1), 1);
+    assert_no_alerts(x);
+
+    /* Ten failures in a row at the next commit point. */
+    fx_grow(x, FOLLOW_COMMIT_EVERY + 100);
+    flog_plan(x->log, K_ENTRY, HTTP_ERR_TRANSPORT, 0, -1, 5);
+    flog_plan(x->log, K_ENTRY, HTTP_COMPLETE, 503, -1, 5);
+    mark = x->log->nreqs;
+    x->target = 11;
+    assert_true(fx_run_until(x, 10 * MIN, pred_planned));
+    assert_int_equal(fx_cursor(x), CHECK_SIZE);
+    /* Polls go on while the check waits. */
+    assert_true(fx_requests_since(x, K_LOG, mark, 0) >= 3);
+    for (i = mark, t = 0; i < x->log->nreqs; i++) {
+        if (x->log->reqs[i].kind == K_ENTRY) {
+            if (t != 0) {
+                assert_true(x->log->reqs[i].at - t >= FOLLOW_BACKOFF_BASE_MS);
+                assert_true(x->log->reqs[i].at - t + 1000 >= prev_gap);
+                prev_gap = x->log->reqs[i].at - t;
+            }
+            t = x->log->reqs[i].at;
+            n++;
+        }
+    }
+    assert_int_equal(n, 10);
+    assert_true(fx_run_until(x, 3 * MIN, pred_caught_up));
+    assert_int_equal(fx_requests_since(x, K_ENTRY, mark, 0), 11);
+    assert_int_equal(fx_applied(x), CHECK_SIZE + FOLLOW_COMMIT_EVERY + 100);
+    assert_no_alerts(x);
+    assert_int_equal(x->fe.fatal_calls, 0);
+}
+
+/* once: a check that never proves anything (the log answers 404 for the
+ * entry) ends the run as failed after a few attempts, nothing committed
+ * past the last commit and nothing asked after; the next run, with the
+ * log answering, catches up. */
+static void
+test_commit_point_check_once(void **state)
+{
+    struct fx *x = *state;
+    size_t n;
+
+    x->fe.env.once = 1;
+    fx_grow(x, CHECK_SIZE);
+    flog_plan(x->log, K_ENTRY, HTTP_COMPLETE, 404, -1, 20);
+    fx_start(x);
+    assert_true(fx_run_until(x, 5 * MIN, pred_done));
+    assert_int_equal(x->fe.done_failed, 1);
+    assert_int_equal(fx_cursor(x), 0);
+    assert_in_range(x->log->counts[K_ENTRY], 3, 8);
+    n = x->log->nreqs;
+    fx_run(x, 10 * MIN);
+    assert_int_equal(x->log->nreqs, n);
+    assert_int_equal(x->fe.done_calls, 1);
+    fx_stop(x);
+
+    x->log->nplans = 0;
+    x->fe.done_calls = 0;
+    fx_start(x);
+    assert_true(fx_run_until(x, 5 * MIN, pred_done));
+    assert_int_equal(x->fe.done_failed, 0);
+    assert_int_equal(fx_cursor(x), CHECK_SIZE);
+    assert_no_alerts(x);
+}
+
 /* ---- the fake log itself ---------------------------------------------- */
 
 /* The fake tree's roots and proofs agree with merkle/: a test of the
@@ -3116,6 +3343,11 @@ main(void)
         BOTH(test_resume_crash),
         BOTH(test_resume_clean),
         BOTH(test_resume_withheld),
+        V1(test_commit_point_lie),
+        V1(test_commit_point_misplaced),
+        V1(test_commit_point_checks),
+        V1(test_commit_point_check_fails),
+        V1(test_commit_point_check_once),
     };
 
     log_init(0);
