@@ -57,6 +57,9 @@ struct policy_batch;
 /* Bytes of entries held ahead of the cursor before no new index is asked
  * for (the ones the cursor waits for always are). */
 #define FOLLOW_LOOKAHEAD_BYTES (8u * 1024 * 1024)
+/* Entries read ahead of the cursor at the most: at least this many, so a
+ * withheld entry does not hide the signings soon after it. */
+#define FOLLOW_LOOKAHEAD_ENTRIES 4096
 #define FOLLOW_MAX_SHARDS 64 /* inactive shards we accept */
 #define FOLLOW_BACKOFF_BASE_MS 500
 #define FOLLOW_BACKOFF_MAX_MS 60000

@@ -1905,6 +1905,11 @@ v1_init(struct follower *f, char *err, size_t errlen)
     f->p = v;
     v->nslots = (size_t)f->cfg->max_concurrency * FOLLOW_BATCH *
                 FOLLOW_REORDER_PER_REQUEST;
+    if (v->nslots < FOLLOW_LOOKAHEAD_ENTRIES) {
+        /* Past a withheld entry the ring is the look-ahead (by count;
+         * FOLLOW_LOOKAHEAD_BYTES bounds it by bytes). */
+        v->nslots = FOLLOW_LOOKAHEAD_ENTRIES;
+    }
     v->slots = calloc(v->nslots, sizeof(*v->slots));
     v->ahead = calloc(v->nslots, 1);
     v->ahead_alerts = json_array();

@@ -1420,6 +1420,11 @@ v2_init(struct follower *f, char *err, size_t errlen)
     tf->f = f;
     tf_set_bases(tf);
     tf->nslots = (size_t)f->pace.window * 2;
+    if (tf->nslots * TILES_WIDTH < FOLLOW_LOOKAHEAD_ENTRIES) {
+        /* Past a withheld bundle the slots are the look-ahead (by count;
+         * FOLLOW_LOOKAHEAD_BYTES bounds it by bytes). */
+        tf->nslots = FOLLOW_LOOKAHEAD_ENTRIES / TILES_WIDTH;
+    }
     tf->slots = calloc(tf->nslots, sizeof(*tf->slots));
     tf->ahead_alerts = json_array();
     if (tf->slots == NULL || tf->ahead_alerts == NULL) {
