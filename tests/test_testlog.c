@@ -75,6 +75,7 @@ struct resp {
     long status;
     char *body;
     size_t len;
+    size_t cap; /* allocated for body */
     char retry_after[32];
     double seconds;
 };
@@ -142,10 +143,20 @@ static size_t
 body_cb(char *p, size_t sz, size_t n, void *arg)
 {
     struct resp *r = arg;
-    char *nb = realloc(r->body, r->len + sz * n + 1);
 
-    assert_non_null(nb);
-    r->body = nb;
+    if (r->len + sz * n + 1 > r->cap) {
+        /* Geometric growth: a 16 MiB body arrives in thousands of pieces,
+         * and a copy per piece is quadratic (minutes under ASan). */
+        size_t cap = r->cap ? r->cap : 4096;
+        char *nb;
+        while (cap < r->len + sz * n + 1) {
+            cap *= 2;
+        }
+        nb = realloc(r->body, cap);
+        assert_non_null(nb);
+        r->body = nb;
+        r->cap = cap;
+    }
     memcpy(r->body + r->len, p, sz * n);
     r->len += sz * n;
     r->body[r->len] = '\0';
