@@ -83,7 +83,30 @@ append() {
     check "$1: appended ($2)" test -s "$T/$1.ap"
 }
 
+if ! type wait_until >/dev/null 2>&1; then
+    wait_until() { # seconds cmd...: until cmd succeeds, at most seconds
+        local end=$((SECONDS + $1))
+        shift
+        while ! "$@"; do
+            [ "$SECONDS" -lt "$end" ] || return 1
+            sleep 0.1
+        done
+    }
+fi
+
 index_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["index"])' "$1"; }
+# The rule's lookup_timeout: long enough that `once` makes its attempt
+# well before it runs out, even on a loaded machine.
+LOOKUP_TIMEOUT=30
+# timed_out APPEND-REPLY...: now is past the lookup deadline of each entry.
+timed_out() {
+    python3 - "$LOOKUP_TIMEOUT" "$@" <<'PY'
+import json, sys, time
+t = int(sys.argv[1])
+sys.exit(not all(int(time.time()) >= json.load(open(f))["integrated_time"] + t
+                 for f in sys.argv[2:]))
+PY
+}
 
 # row INDEX: "state source pcr2 note" of the signing row at INDEX.
 row() {
@@ -107,10 +130,7 @@ if [ -x "$REG_BIN" ]; then
     python3 "$TLOGWATCH_SRC/tests/tools/registry.py" "$T/reg" >"$T/reg.out" \
         2>"$T/reg.err" &
     E2E_PIDS+=($!)
-    for i in $(seq 1 300); do
-        [ -s "$T/reg.out" ] && break
-        sleep 0.1
-    done
+    wait_until 120 test -s "$T/reg.out"
     read -r PPORT RPORT <"$T/reg.out"
     [ -n "${RPORT:-}" ] && HAVE_REG=1
     check "registry: started" test "$HAVE_REG" -eq 1
@@ -131,7 +151,7 @@ tw_config "$T/a.yaml" "$TL_URL_a" "$ROOT" "$T/a.db" \
     "      registry: 127.0.0.1:$PPORT/$REPO" \
     "      allow:" \
     "        - {PCR0: \"$PCR0\", PCR1: \"$PCR1\", PCR2: \"$PCR2\"}" \
-    "      lookup_timeout: 10s"
+    "      lookup_timeout: ${LOOKUP_TIMEOUT}s"
 
 ZERO=$(printf '0%.0s' $(seq 1 64))
 statement "$T/ok.b64" "$ZERO" eif "$T/info-ok.json"
@@ -198,7 +218,6 @@ if [ "$HAVE_REG" -eq 1 ]; then
     statement "$T/subj.b64" "${ART#sha256:}" none
     statement "$T/gone.b64" "$(printf 'ab%.0s' $(seq 1 32))" none
     append subj intoto "$T/subj.b64"
-    append gone intoto "$T/gone.b64"
     # Statements the log does not return, in cosign's .att manifests:
     # an intoto one Rekor did not store, with the allowed PCRs; a dsse one
     # without PCRs whose image has PCR2 changed.
@@ -211,6 +230,10 @@ if [ "$HAVE_REG" -eq 1 ]; then
     append attpcr2 dsse "$T/attpcr2.b64"
     # a dsse statement pushed nowhere
     statement "$T/attnone.b64" "$(printf 'cd%.0s' $(seq 1 32))" none
+    # The two lookups that never succeed are appended last, right before
+    # once: their lookup_timeout (from the integrated time) runs out only
+    # well after once's attempt, however slow the machine.
+    append gone intoto "$T/gone.b64"
     append attnone dsse "$T/attnone.b64"
 
     "$BIN" once -c "$T/a.yaml" >"$T/once2.out" 2>"$T/once2.err"
@@ -232,7 +255,8 @@ if [ "$HAVE_REG" -eq 1 ]; then
         check "$n: still pending after one attempt ($(row "$I"))" \
             test "$(row "$I" | cut -d' ' -f1)" = "pending"
     done
-    sleep 10
+    # Then the clock passes both deadlines (integrated time + lookup_timeout).
+    wait_until $((LOOKUP_TIMEOUT + 60)) timed_out "$T/gone.ap" "$T/attnone.ap"
     "$BIN" once -c "$T/a.yaml" >"$T/once3.out" 2>"$T/once3.err"
     for n in gone attnone; do
         I=$(index_of "$T/$n.ap")
