@@ -8,6 +8,14 @@
 #   tw_config FILE URL ROOT STATE [extra yaml]   write a tlogwatch config
 #   check DESC CMD...               run CMD; count a pass or a failure
 #   finish                          print "N passed, M failed"; exit status
+#   wait_until SECONDS CMD...       poll CMD until it succeeds or time is up
+#   tl_pace NAME REQUESTS           let a follower do only that much work
+#   kill_at_cursor CONFIG N PID [LOG]  kill -9 PID once its cursor is at N
+#
+# A test that must interrupt work (kill -9, a deadline) controls the pace
+# of that work (tl_pace, /admin/delay, a receiver that never answers); a
+# test that waits for something polls for it (wait_until) with a generous
+# deadline.  None hopes the machine is fast enough, or slow enough.
 set -u
 : "${TLOGWATCH_BIN:?}" "${TLOGWATCH_TESTLOG:?}"
 E2E_TMP=$(mktemp -d /tmp/tlw-e2e.XXXXXX)
@@ -33,10 +41,14 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 
+e2e_up_or_gone() { # url pid: URL answers, or PID ended
+    curl -fsS -o /dev/null "$1" 2>/dev/null || ! kill -0 "$2" 2>/dev/null
+}
+
 tl_start() { # name entries [extra flags]
     local name=$1 n=$2
     shift 2
-    local port dir i
+    local port dir
     port=$(free_port)
     dir="$E2E_TMP/testlog-$name"
     mkdir -p "$dir"
@@ -46,12 +58,11 @@ tl_start() { # name entries [extra flags]
     eval "TL_PID_$name=$!"
     eval "TL_URL_$name=http://127.0.0.1:$port"
     eval "TL_DIR_$name=$dir"
-    for i in $(seq 1 600); do
-        if curl -fsS "http://127.0.0.1:$port/api/v1/log" >/dev/null 2>&1; then
-            return 0
-        fi
-        sleep 0.1
-    done
+    # Building a large log takes a while on a loaded machine.
+    wait_until 300 e2e_up_or_gone "http://127.0.0.1:$port/api/v1/log" $!
+    if curl -fsS -o /dev/null "http://127.0.0.1:$port/api/v1/log" 2>/dev/null; then
+        return 0
+    fi
     echo "test log $name did not start:" >&2
     cat "$dir/stderr" >&2
     return 1
@@ -110,6 +121,73 @@ finish() {
     [ "$E2E_FAIL" -eq 0 ]
 }
 
+# wait_until SECONDS CMD...: run CMD every 0.1 s until it succeeds (0), or
+# until SECONDS of wall-clock time have passed (1).  The deadline only
+# bounds a failing test: the wait ends as soon as CMD holds, so make it
+# generous (the machine may be loaded many times over).
+wait_until() {
+    local end=$((SECONDS + $1))
+    shift
+    while ! "$@"; do
+        [ "$SECONDS" -lt "$end" ] || return 1
+        sleep 0.1
+    done
+}
+
+# tl_pace NAME REQUESTS: the test log answers the next REQUESTS API
+# requests at once, then one request per 1,000 s (/admin/rate: 429 with
+# Retry-After beyond it), so a follower stops after that much work,
+# however fast or slow the machine.  tl_pace NAME 0 lifts the limit.
+tl_pace() {
+    eval "TL_HELD_$1=$(tl_refused "$1")"
+    if [ "$2" -eq 0 ]; then
+        tl_admin "$1" rate '{"rps":0}' >/dev/null
+    else
+        tl_admin "$1" rate "{\"rps\":0.001,\"burst\":$2}" >/dev/null
+    fi
+}
+
+# tl_refused NAME: how many requests the test log refused with a 429 of
+# its rate limit so far.
+tl_refused() {
+    tl_get "$1" /admin/stats | sed -n 's/.*"rate_limited":\([0-9]*\).*/\1/p'
+}
+
+# tl_held NAME: the log refused a request since the last tl_pace: the
+# paced follower has used up what it was given and waits.
+tl_held() {
+    local held
+    eval "held=\$TL_HELD_$1"
+    [ "$(tl_refused "$1")" -gt "$held" ]
+}
+
+# cursor_of CONFIG: the committed cursor of the first shard, 0 before
+# there is one.
+cursor_of() {
+    local c
+    c=$(status_field "$1" cursor 2>/dev/null)
+    echo "${c:-0}"
+}
+
+e2e_reached_or_gone() { # config n pid [log]
+    ! kill -0 "$3" 2>/dev/null && return 0
+    [ "$(cursor_of "$1")" -ge "$2" ] && { [ -z "${4:-}" ] || tl_held "$4"; }
+}
+
+# kill_at_cursor CONFIG N PID [LOG]: wait (at most 300 s) until the
+# committed cursor of CONFIG reached N and, with LOG, the test log LOG
+# holds the follower (tl_held), or until PID (a child of this shell)
+# ended; then kill -9 PID and reap it.  0 when PID was still running at
+# the kill and its cursor had reached N.  Pace the follower (tl_pace) so
+# that it cannot finish first.
+kill_at_cursor() {
+    local alive=1
+    wait_until 300 e2e_reached_or_gone "$@"
+    kill -9 "$3" 2>/dev/null && alive=0
+    wait "$3" 2>/dev/null
+    [ "$alive" -eq 0 ] && [ "$(cursor_of "$1")" -ge "$2" ]
+}
+
 # status_field CONFIG KEY: a number from `tlogwatch status` for the first
 # (or only) shard, e.g. "verified size", "cursor".
 status_field() {
@@ -149,7 +227,7 @@ PY
 tl_start_tiles() { # name entries [extra flags]
     local name=$1 n=$2
     shift 2
-    local port dir i
+    local port dir
     port=$(free_port)
     dir="$E2E_TMP/testlog-$name"
     mkdir -p "$dir"
@@ -159,12 +237,10 @@ tl_start_tiles() { # name entries [extra flags]
     eval "TL_PID_$name=$!"
     eval "TL_URL_$name=http://127.0.0.1:$port"
     eval "TL_DIR_$name=$dir"
-    for i in $(seq 1 600); do
-        if curl -fsS "http://127.0.0.1:$port/checkpoint" >/dev/null 2>&1; then
-            return 0
-        fi
-        sleep 0.1
-    done
+    wait_until 300 e2e_up_or_gone "http://127.0.0.1:$port/checkpoint" $!
+    if curl -fsS -o /dev/null "http://127.0.0.1:$port/checkpoint" 2>/dev/null; then
+        return 0
+    fi
     echo "tiles test log $name did not start:" >&2
     cat "$dir/stderr" >&2
     return 1
