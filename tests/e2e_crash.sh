@@ -15,6 +15,7 @@ fi
 
 # Half the log, 20 watched signings, the other half, 20 more: the crashes
 # fall among entries that raise alerts.
+N0=$N
 tl_start c $((N / 2))
 append_signings() {
     local k
@@ -37,20 +38,48 @@ RULE=(
 )
 tw_config "$T/c.yaml" "$TL_URL_c" "$ROOT" "$T/c.db" "${RULE[@]}"
 tw_config "$T/ref.yaml" "$TL_URL_c" "$ROOT" "$T/ref.db" "${RULE[@]}"
+# The signings' indexes, and the store check after each kill: one alert
+# and one signing for each signing below the cursor, in order (none lost,
+# none doubled, none committed ahead of the cursor).
+SIGNED="$(seq $((N0 / 2)) $((N0 / 2 + 19))) $(seq $((N0 + 20)) $((N0 + 39)))"
+stored_below() { # db cursor
+    local want="" i
+    for i in $SIGNED; do
+        [ "$i" -lt "$2" ] && want="$want${want:+ }$i"
+    done
+    [ "$(sqlite3 "$1" "select group_concat(log_index, ' ') from (select log_index from alerts order by log_index)")" = "$want" ] &&
+        [ "$(sqlite3 "$1" "select group_concat(log_index, ' ') from (select log_index from signings order by log_index)")" = "$want" ]
+}
 
+# Three runs killed with kill -9, each after a commit and before the end.
+# The test paces each run (tl_pace): it gets the requests that read up to
+# about entry STOP (10 entries a retrieve, an inclusion proof at each
+# commit point, a few checkpoint requests), then the log holds it there,
+# and the kill comes once the log holds it and the commit below STOP is
+# made: where the test chose, on any machine.  Commits come every 4096
+# entries (FOLLOW_COMMIT_EVERY):
+#   1. past the first 20 signings, halfway to the next commit: their
+#      alerts were raised but not committed when the process died;
+#   2. halfway between two commits, three quarters in;
+#   3. halfway between the last commit and the end.
+C=4096
+after=$(((N0 / 2 + 20) / C * C + C))
+STOPS="$(((N0 / 2 + 20 + after) / 2)) $((3 * N / 4 / C * C + C / 2)) $((((N - 1) / C * C + N) / 2))"
 kills=0
-for delay in 1.5 2.5 1.7; do
-    [ "$N" -lt 100000 ] && delay=0.8
+prev=0
+for stop in $STOPS; do
+    tl_pace c $(((stop - prev) / 10 + (stop - prev) / C + 4))
     "$BIN" once -c "$T/c.yaml" >>"$T/c.out" 2>>"$T/c.err" &
-    pid=$!
-    sleep "$delay"
-    if kill -9 "$pid" 2>/dev/null; then
+    if kill_at_cursor "$T/c.yaml" $((stop / C * C)) $! c; then
         kills=$((kills + 1))
     fi
-    wait "$pid" 2>/dev/null
+    prev=$(cursor_of "$T/c.yaml")
+    check "after kill $kills (read to about $stop): the store holds the alerts and signings below the cursor ($prev), once each" \
+        stored_below "$T/c.db" "$prev"
 done
+tl_pace c 0
 c=$(status_field "$T/c.yaml" cursor)
-check "killed $kills times mid-catch-up (cursor $c of $N)" test "$kills" -ge 1 -a "${c:-0}" -lt "$N"
+check "killed $kills times mid-catch-up (cursor $c of $N)" test "$kills" -eq 3 -a "${c:-0}" -lt "$N"
 # once exits 1 when it raised alerts of severity warning or above (here:
 # the self-hosted signings), 0 when the killed runs already did.
 "$BIN" once -c "$T/c.yaml" >>"$T/c.out" 2>>"$T/c.err"
