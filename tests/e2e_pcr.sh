@@ -35,10 +35,7 @@ fi
 python3 "$TLOGWATCH_SRC/tests/tools/registry.py" "$T/reg" >"$T/reg.out" \
     2>"$T/reg.err" &
 E2E_PIDS+=($!)
-for i in $(seq 1 300); do
-    [ -s "$T/reg.out" ] && break
-    sleep 0.1
-done
+wait_until 120 test -s "$T/reg.out"
 read -r PPORT RPORT <"$T/reg.out"
 check "registry: started" test -n "${RPORT:-}"
 [ -n "${RPORT:-}" ] || { cat "$T/reg.err"; finish; exit 1; }
@@ -152,18 +149,23 @@ print("%s %s" % (r[0], r[1]) if r else "none-yet -")
 PY
 }
 
-# wait_state INDEX SECONDS: until the row at INDEX is no longer pending.
+# wait_state INDEX SECONDS: until the row at INDEX is no longer pending
+# (at most SECONDS); prints its state.
 wait_state() {
-    local i s
-    for i in $(seq 1 $(($2 * 10))); do
+    local end=$((SECONDS + $2)) s
+    while :; do
         s=$(state_of "$1" 2>/dev/null)
         case "$s" in
-        pending* | none-yet* | "") sleep 0.1 ;;
-        *) echo "$s"; return 0 ;;
+        pending* | none-yet* | "") [ "$SECONDS" -lt "$end" ] || break ;;
+        *) break ;;
         esac
+        sleep 0.1
     done
     echo "$s"
 }
+
+# has_pcr_alert OUT INDEX: a PCR alert about INDEX was delivered to OUT.
+has_pcr_alert() { [ -n "$(pcr_alerts "$1" "$2")" ]; }
 
 # pcr_alerts OUT INDEX: "type reason..." of the PCR alerts about INDEX.
 pcr_alerts() {
@@ -190,20 +192,17 @@ start_daemon
 # ---- the allowed set: recorded, no PCR alert -----------------------------
 sign ok "$T/info-ok.json" --pcr-annotations
 I=$(index_of "$T/ok.ap")
-S=$(wait_state "$I" 30)
+S=$(wait_state "$I" 120)
 check "allowed set: PCRs found and recorded ($S)" test "$S" = "found $PCR2"
 check "allowed set: no PCR alert" test "$(pcr_alerts "$T/run.out" "$I")" = ""
 
 # ---- PCR2 changed: signing.unknown_pcrs naming PCR2 ----------------------
 sign pcr2 "$T/info-pcr2.json"
 I=$(index_of "$T/pcr2.ap")
-S=$(wait_state "$I" 30)
+S=$(wait_state "$I" 120)
 check "PCR2 changed: the found PCRs are recorded" \
     test "$S" = "found $(cat "$T/pcr2-changed")"
-for i in $(seq 1 50); do
-    [ -n "$(pcr_alerts "$T/run.out" "$I")" ] && break
-    sleep 0.1
-done
+wait_until 120 has_pcr_alert "$T/run.out" "$I"
 A=$(pcr_alerts "$T/run.out" "$I")
 check "PCR2 changed: one signing.unknown_pcrs" \
     test "$(printf '%s\n' "$A" | grep -c '^signing.unknown_pcrs ')" -eq 1
@@ -229,7 +228,7 @@ PY
 # ---- a signed EIF: PCR8 recorded; another signing certificate is named -----
 sign signed "$T/info-signed.json" --pcr-annotations
 I=$(index_of "$T/signed.ap")
-S=$(wait_state "$I" 30)
+S=$(wait_state "$I" 120)
 check "signed EIF: allowed, PCRs found ($S)" test "$S" = "found $S2"
 check "signed EIF: PCR8 recorded with the signing" \
     test "$(sqlite3 "file:$T/p.db?mode=ro" "SELECT pcr8 || ' ' || pcrs_source FROM signings WHERE log_index = $I")" = "$S8 signature"
@@ -239,11 +238,8 @@ check "status: the signed EIF's PCR8" \
     grep -q "pcrs found  PCR0 $S0  PCR1 $S1  PCR2 $S2  PCR8 $S8\$" "$T/status1.out"
 sign pcr8 "$T/info-pcr8.json"
 I=$(index_of "$T/pcr8.ap")
-S=$(wait_state "$I" 30)
-for i in $(seq 1 50); do
-    [ -n "$(pcr_alerts "$T/run.out" "$I")" ] && break
-    sleep 0.1
-done
+S=$(wait_state "$I" 120)
+wait_until 120 has_pcr_alert "$T/run.out" "$I"
 check "PCR8 changed: signing.unknown_pcrs naming PCR8 only" \
     python3 - "$T/run.out" "$I" "$(cat "$T/pcr8-changed")" <<'PY'
 import json, sys
@@ -278,7 +274,7 @@ PY
 T0=$(date +%s)
 sign nosig "$T/info-ok.json" --no-sig
 I=$(index_of "$T/nosig.ap")
-S=$(wait_state "$I" 30)
+S=$(wait_state "$I" 120)
 T1=$(date +%s)
 check "no signature: unavailable ($S)" test "${S%% *}" = "unavailable"
 check "no signature: not before the 5s lookup_timeout ($((T1 - T0))s)" \
@@ -291,7 +287,7 @@ check "no signature: one signing.pcrs_unavailable naming the timeout" \
 # (A lookup retried to the deadline would say "lookup_timeout reached".)
 sign lie "$T/info-ok.json" --pcr-annotations --mutate-annotation PCR1
 I=$(index_of "$T/lie.ap")
-S=$(wait_state "$I" 30)
+S=$(wait_state "$I" 120)
 check "annotation disagrees with the info layer: unavailable ($S)" \
     test "$S" = "unavailable None"
 check "annotation disagrees: signing.pcrs_unavailable, reason untrusted" \
@@ -334,7 +330,7 @@ I=$(index_of "$T/later2.ap")
 check "restart: once leaves the signing pending" \
     test "$(state_of "$I")" = "pending None"
 start_daemon
-S=$(wait_state "$I" 30)
+S=$(wait_state "$I" 120)
 check "restart: the next run looks it up" test "$S" = "found $PCR2"
 check "restart: no PCR alert for the allowed set" \
     test "$(pcr_alerts "$T/run.out" "$I")" = ""
