@@ -7,6 +7,12 @@
  *
  * Receiver paths: /ok (200), /status/N (N), /retry/S (429 + Retry-After
  * S), /stall (never answered while the test runs).
+ *
+ * Time: a test waits for what it expects (run_until, with a deadline that
+ * only bounds a failing test), never for a fixed time that hopes the
+ * machine is fast enough; a fixed run_for only shows that something does
+ * not happen.  What must be cut short (a hung hook) runs far longer than
+ * any deadline here.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -38,7 +44,8 @@
 #include "monitor/store/store.h"
 #include "notify/alert.h"
 
-#define RUN_LIMIT_MS 15000
+#define RUN_LIMIT_MS 60000   /* bounds a failing wait; success comes sooner */
+#define DRAIN_LIMIT_MS 30000 /* test_drain's deadline, < RUN_LIMIT_MS */
 #define MAX_REQS 64
 #define SECRET "test-hmac-key"
 
@@ -75,6 +82,10 @@ struct fx {
     struct outbox *ob;
     char dir[64];
     char db[128];
+    /* rows_attempted: the (id, sink) rows it waits for */
+    const char *watch_id;
+    const char *watch_sinks[2];
+    uint64_t watch_attempts;
 };
 
 static void
@@ -357,9 +368,40 @@ one_req(struct fx *f)
     return f->nreq >= 1;
 }
 static int
+two_reqs(struct fx *f)
+{
+    return f->nreq >= 2;
+}
+static int
 idle(struct fx *f)
 {
     return outbox_in_flight(f->ob) == 0;
+}
+
+/* rows_attempted waits for these rows (sink2 may be NULL) to be pending
+ * with at least attempts attempts. */
+static void
+watch_rows(struct fx *f, const char *id, const char *sink1, const char *sink2,
+           uint64_t attempts)
+{
+    f->watch_id = id;
+    f->watch_sinks[0] = sink1;
+    f->watch_sinks[1] = sink2;
+    f->watch_attempts = attempts;
+}
+static int
+rows_attempted(struct fx *f)
+{
+    struct row r;
+    size_t i;
+
+    for (i = 0; i < 2 && f->watch_sinks[i] != NULL; i++) {
+        if (!pending(f, f->watch_id, f->watch_sinks[i], &r) ||
+            r.attempts < f->watch_attempts) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 /* ---- pure helpers ---- */
@@ -492,15 +534,21 @@ test_webhook_permanent_and_retry(void **state)
     /* 400: failed for good, never pending again. */
     assert_false(pending(f, id1, "bad", NULL));
     assert_int_equal(deliveries(f, STORE_DELIVERY_FAILED), 1);
-    /* 503: still pending, attempts counted, next attempt in the future,
-     * and retried by the worker itself (backoff 200 ms here). */
-    run_for(f, 1500);
+    /* 503: still pending, attempts counted, and retried by the worker
+     * itself (backoff 200 ms here): a second attempt comes. */
+    watch_rows(f, id2, "down", NULL, 2);
+    assert_true(run_until(f, rows_attempted, RUN_LIMIT_MS));
     assert_true(pending(f, id2, "down", &r));
     assert_true(r.attempts >= 2);
     assert_int_equal(deliveries(f, STORE_DELIVERY_SENT), 0);
 }
 
 /* A sink that never answers does not hold back another one. */
+static int
+two_sent_one_stalled(struct fx *f)
+{
+    return two_sent(f) && f->nstalled >= 1;
+}
 static void
 test_sinks_independent(void **state)
 {
@@ -519,7 +567,7 @@ test_sinks_independent(void **state)
     add_alert(f, "i1", both, 2, id1);
     add_alert(f, "i2", both, 2, id2);
     outbox_kick(f->ob);
-    assert_true(run_until(f, two_sent, RUN_LIMIT_MS));
+    assert_true(run_until(f, two_sent_one_stalled, RUN_LIMIT_MS));
     assert_false(pending(f, id1, "fine", NULL));
     assert_false(pending(f, id2, "fine", NULL));
     /* Negative twin: the stuck sink has one in flight and both pending. */
@@ -547,13 +595,14 @@ test_retry_after(void **state)
     start_outbox(f, 0);
     add_alert(f, "r1", s, 1, id);
     outbox_kick(f->ob);
-    assert_true(run_until(f, one_req, RUN_LIMIT_MS));
-    run_for(f, 1500); /* well past the 200 ms backoff, within the 3 s */
+    watch_rows(f, id, "rl", NULL, 1);
+    assert_true(run_until(f, rows_attempted, RUN_LIMIT_MS));
     assert_int_equal(f->nreq, 1);
     assert_true(pending(f, id, "rl", &r));
     assert_true(r.next_at >= before + 3);
-    /* Negative twin: after Retry-After it is tried again. */
-    run_for(f, 2500);
+    /* Negative twin: after Retry-After it is tried again, and not at the
+     * 200 ms backoff: the second request comes 3 s after the first. */
+    assert_true(run_until(f, two_reqs, RUN_LIMIT_MS));
     assert_int_equal(f->nreq, 2);
     assert_true(f->reqs[1].at - f->reqs[0].at >= 2900);
 }
@@ -670,7 +719,7 @@ test_exec(void **state)
              f->dir);
     write_hook(f, "ok.sh", script);
     write_hook(f, "fail.sh", "exit 7");
-    write_hook(f, "hang.sh", "sleep 30");
+    write_hook(f, "hang.sh", "sleep 600"); /* far past RUN_LIMIT_MS */
     setenv("TLW_TEST_SECRET", "do-not-pass", 1);
     snprintf(yaml, sizeof(yaml),
              "  - {name: ok, type: exec, command: %s/ok.sh}\n"
@@ -701,8 +750,10 @@ test_exec(void **state)
     snprintf(envfile, sizeof(envfile), "%s/alert.out", f->dir);
     assert_true(file_exists(envfile));
     /* Non-zero exit and a hang: pending, attempts counted; the hang was
-     * cut at its limit (else it would still be in flight after 1.5 s). */
-    run_for(f, 1500);
+     * cut at its limit (else it would be in flight for 600 s, with no
+     * attempt counted). */
+    watch_rows(f, id, "fail", "hang", 1);
+    assert_true(run_until(f, rows_attempted, RUN_LIMIT_MS));
     assert_true(pending(f, id, "fail", &r));
     assert_true(r.attempts >= 1);
     assert_true(pending(f, id, "hang", &r));
@@ -749,10 +800,10 @@ test_drain(void **state)
     add_alert(f, "d2", s, 2, id);
     drained_flag = 0;
     t0 = now_ms();
-    outbox_drain(f->ob, 10000, on_drained, NULL);
+    outbox_drain(f->ob, DRAIN_LIMIT_MS, on_drained, NULL);
     assert_true(run_until(f, is_drained, RUN_LIMIT_MS));
     /* Well before the deadline: the failing sink had its one attempt. */
-    assert_true(now_ms() - t0 < 5000);
+    assert_true(now_ms() - t0 < DRAIN_LIMIT_MS / 2);
     assert_int_equal(deliveries(f, STORE_DELIVERY_SENT), 2);
     assert_int_equal(deliveries(f, STORE_DELIVERY_PENDING), 2);
     assert_true(idle(f));
