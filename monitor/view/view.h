@@ -60,8 +60,8 @@
 
 /* The status document for the store's state at `now` (unix seconds).
  * NULL with err set on a store error.  The caller owns the result. */
-json_t *view_status_json(struct store *s, const struct config *cfg,
-                         int64_t now, char *err, size_t errcap);
+json_t *view_status_json(struct store *s, const struct config *cfg, int64_t now,
+                         char *err, size_t errcap);
 
 /* A signing's effective verdict: the policy's verdict, unless something
  * learned later says otherwise: its PCR outcome ("unknown_pcrs",
