@@ -83,16 +83,6 @@ append() {
     check "$1: appended ($2)" test -s "$T/$1.ap"
 }
 
-if ! type wait_until >/dev/null 2>&1; then
-    wait_until() { # seconds cmd...: until cmd succeeds, at most seconds
-        local end=$((SECONDS + $1))
-        shift
-        while ! "$@"; do
-            [ "$SECONDS" -lt "$end" ] || return 1
-            sleep 0.1
-        done
-    }
-fi
 
 index_of() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["index"])' "$1"; }
 # The rule's lookup_timeout: long enough that `once` makes its attempt

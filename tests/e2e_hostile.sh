@@ -28,20 +28,6 @@ BIN=$TLOGWATCH_BIN
 WITHHOLD=30    # withhold_after, seconds (the minimum is 10)
 UNREACHABLE=30 # unreachable_after for the `once` checks, seconds
 
-if ! type cursor_of >/dev/null 2>&1; then
-    cursor_of() { status_field "$1" cursor; } # config: the committed cursor
-fi
-if ! type wait_until >/dev/null 2>&1; then
-    wait_until() { # seconds cmd...
-        local end=$((SECONDS + $1))
-        shift
-        while ! "$@"; do
-            [ "$SECONDS" -lt "$end" ] || return 1
-            sleep 0.1
-        done
-    }
-fi
-
 RULE=(
     "watch:"
     "  - name: app"
