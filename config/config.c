@@ -71,7 +71,7 @@ static const char *const sink_keys[] = {"name",    "type",   "min_severity",
                                         "timeout", NULL};
 static const char *const heartbeat_keys[] = {"every", "notify", NULL};
 static const char *const report_keys[] = {"every", "notify", "dir", NULL};
-static const char *const http_keys[] = {"listen", NULL};
+static const char *const http_keys[] = {"listen", "token", "ready_lag", NULL};
 static const char *const retention_keys[] = {"checkpoints", "alerts",
                                              "signings", NULL};
 
@@ -1290,7 +1290,7 @@ cv_report(struct cv *cv, const struct config_node *v,
 static void
 cv_http(struct cv *cv, const struct config_node *v, struct config_http *h)
 {
-    const struct config_node *n;
+    const struct config_node *n, *t, *r;
     const char *s, *why;
 
     if (cv_map(cv, v, "http", http_keys) != 0) {
@@ -1303,6 +1303,22 @@ cv_http(struct cv *cv, const struct config_node *v, struct config_http *h)
         } else {
             h->listen = cv_dup(cv, n, "http.listen", s);
         }
+    }
+    if ((t = config_tree_get(v, "token")) != NULL &&
+        cv_secret(cv, t, "http.token", &h->token) == 0 &&
+        strlen(h->token) < CONFIG_MIN_TOKEN) {
+        cv_err(cv, t, "http.token", "must be at least %d bytes",
+               CONFIG_MIN_TOKEN);
+    }
+    if ((r = config_tree_get(v, "ready_lag")) != NULL) {
+        (void)cv_uint(cv, r, "http.ready_lag", 0, INT64_MAX, &h->ready_lag);
+    }
+    /* Anyone who can reach a non-loopback address could read the status
+     * (rules, repositories, alerts): a token is required there. */
+    if (h->host != NULL && h->token == NULL &&
+        !config_value_is_loopback(h->host, strlen(h->host))) {
+        cv_err(cv, n, "http.listen",
+               "a listen address that is not loopback requires http.token");
     }
 }
 
@@ -1389,6 +1405,7 @@ cv_root(struct cv *cv, const struct config_node *root, struct config *cfg)
         return;
     }
     (void)cv_map(cv, root, "", root_keys);
+    cfg->http.ready_lag = CONFIG_DEFAULT_READY_LAG;
     if ((n = config_tree_get(root, "state")) != NULL) {
         cfg->state_pos.line = n->line;
         cfg->state_pos.col = n->col;
@@ -1673,6 +1690,7 @@ config_free(struct config *cfg)
     free(cfg->report.dir);
     free(cfg->http.listen);
     free(cfg->http.host);
+    free_secret(cfg->http.token);
     free(cfg->path);
     free(cfg->base_dir);
     free(cfg->state);

@@ -38,8 +38,8 @@
  * no fraction, no bare number; the total must be > 0 and at most
  * CONFIG_MAX_DURATION_MS.
  *
- * Secrets: the values of notify[].url, notify[].secret and
- * watch[].pcrs.credentials may be
+ * Secrets: the values of notify[].url, notify[].secret,
+ * watch[].pcrs.credentials and http.token may be
  *  - "file:PATH": the contents of the regular file PATH (one trailing
  *    newline stripped; at most CONFIG_MAX_STRING bytes; unreadable is an
  *    error naming the path);
@@ -90,6 +90,8 @@
 #define CONFIG_MIN_WITHHOLD_AFTER_MS (10ULL * 1000)
 #define CONFIG_DEFAULT_LOOKUP_TIMEOUT_MS (900ULL * 1000)
 #define CONFIG_DEFAULT_EXEC_TIMEOUT_MS (30ULL * 1000)
+#define CONFIG_DEFAULT_READY_LAG 100000ULL /* http.ready_lag */
+#define CONFIG_MIN_TOKEN 16                /* bytes in http.token */
 
 enum config_log_kind {
     CONFIG_LOG_REKOR_V1 = 0, /* "rekor-v1": the REST API */
@@ -223,10 +225,16 @@ struct config_retention {
     uint64_t signings_ms;    /* watched signings */
 };
 
+/* http: the status server (monitor/server/).  A listen address that is
+ * not loopback requires a token (a secret: ${NAME} or file:PATH, at
+ * least CONFIG_MIN_TOKEN bytes), sent as "Authorization: Bearer <token>"
+ * for everything but /livez and /readyz. */
 struct config_http {
     char *listen; /* "host:port" as written, or NULL: no HTTP server */
     char *host;   /* IP literal or localhost, without brackets */
     unsigned port;
+    char *token;        /* secret, or NULL (loopback only) */
+    uint64_t ready_lag; /* /readyz: most entries behind; default 100,000 */
 };
 
 struct config {

@@ -457,6 +457,8 @@ test_default_config(void **state)
     assert_int_equal(cfg->report.every_ms, 0);
     assert_null(cfg->report.dir);
     assert_null(cfg->http.listen);
+    assert_null(cfg->http.token);
+    assert_int_equal(cfg->http.ready_lag, CONFIG_DEFAULT_READY_LAG);
     assert_null(config_log_find(cfg, "nope"));
     config_free(cfg);
 }
@@ -598,6 +600,35 @@ check_full(const struct config *cfg, const char *dir)
     assert_string_equal(cfg->http.listen, "127.0.0.1:9464");
     assert_string_equal(cfg->http.host, "127.0.0.1");
     assert_int_equal(cfg->http.port, 9464);
+}
+
+/* http.token is a secret (${NAME}, file:PATH) that lets the status server
+ * listen beyond loopback; ready_lag is a plain integer. */
+static void
+test_http_token(void **state)
+{
+    struct config_errors *errs = NULL;
+    struct config *cfg;
+
+    (void)state;
+    setenv("TLW_TEST_HTTP_TOKEN", "0123456789abcdef-token", 1);
+    cfg = expect_ok(BASE_LOG "http: {listen: \"0.0.0.0:9464\", token: "
+                             "\"${TLW_TEST_HTTP_TOKEN}\", ready_lag: 50}\n");
+    assert_string_equal(cfg->http.host, "0.0.0.0");
+    assert_string_equal(cfg->http.token, "0123456789abcdef-token");
+    assert_int_equal(cfg->http.ready_lag, 50);
+    config_free(cfg);
+    cfg = expect_ok(BASE_LOG "http: {listen: \"[::1]:9464\", ready_lag: 0}\n");
+    assert_null(cfg->http.token);
+    assert_int_equal(cfg->http.ready_lag, 0);
+    config_free(cfg);
+    unsetenv("TLW_TEST_HTTP_TOKEN");
+    cfg = load_text(BASE_LOG "http: {listen: \"0.0.0.0:9464\", token: "
+                             "\"${TLW_TEST_HTTP_TOKEN}\"}\n",
+                    &errs);
+    assert_null(cfg);
+    assert_non_null(errs);
+    config_errors_free(errs);
 }
 
 static void
@@ -976,6 +1007,15 @@ static const struct bad_case bad_cases[] = {
      "the host must be an IP address or localhost"},
     {BASE_LOG "http: {listen: \"127.0.0.1:70000\"}\n", "\"127", 1,
      "the port must be 1..65535"},
+    {BASE_LOG "http: {listen: \"0.0.0.0:9464\"}\n", "\"0.0", 1,
+     "http.listen: a listen address that is not loopback requires "
+     "http.token"},
+    {BASE_LOG "http: {listen: \"[::]:9464\"}\n", "\"[::", 1,
+     "requires http.token"},
+    {BASE_LOG "http: {listen: \"127.0.0.1:9464\", token: shorttoken}\n",
+     "shorttoken", 1, "http.token: must be at least 16 bytes"},
+    {BASE_LOG "http: {ready_lag: -1}\n", "-1", 1,
+     "http.ready_lag: must be an integer"},
     /* missing required fields: reported at the mapping */
     {"logs:\n  - url: https://x.example\n", "url", 1,
      "logs[0]: missing required key 'name'"},
@@ -1961,6 +2001,7 @@ main(void)
         cmocka_unit_test(test_durations),
         cmocka_unit_test(test_retention),
         cmocka_unit_test(test_urls),
+        cmocka_unit_test(test_http_token),
         cmocka_unit_test(test_value_checks),
     };
 
