@@ -31,6 +31,7 @@
 #include "config/config.h"
 #include "config/config_tree.h"
 #include "config/config_value.h"
+#include "config/trusted_root.h"
 
 #define CV_PATH_MAX 160 /* key path in messages: watch[3].pcrs.allow[0]... */
 #define CV_MSG_MAX 1024 /* one message */
@@ -1452,6 +1453,113 @@ cv_root(struct cv *cv, const struct config_node *root, struct config *cfg)
     }
 }
 
+/* Record an error at pos (0, 0: the file as a whole), like cv_err. */
+static void cv_err_at(struct cv *cv, struct config_pos pos, const char *fmt,
+                      ...) __attribute__((format(printf, 3, 4)));
+
+static void
+cv_err_at(struct cv *cv, struct config_pos pos, const char *fmt, ...)
+{
+    char msg[CV_MSG_MAX];
+    va_list ap;
+
+    va_start(ap, fmt);
+    (void)vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    cv->failed = 1;
+    (void)config_errors_add(cv->errs, cv->file, pos.line, pos.col, "%s", msg);
+}
+
+/* config_check: the state file's directory exists and this process's
+ * real user can create files in it; an existing state file is a regular
+ * file it can read and write. */
+static void
+cv_check_state(struct cv *cv, const char *state, struct config_pos pos)
+{
+    char dir[PATH_MAX], show[PATH_MAX];
+    const char *slash = strrchr(state, '/');
+    const char *key = pos.line ? "state" : "state (default)";
+    struct stat st;
+
+    if (slash == NULL) {
+        (void)snprintf(dir, sizeof(dir), ".");
+    } else if (slash == state) {
+        (void)snprintf(dir, sizeof(dir), "/");
+    } else {
+        (void)snprintf(dir, sizeof(dir), "%.*s", (int)(slash - state), state);
+    }
+    (void)cv_clean_path(dir, show, sizeof(show));
+    if (stat(dir, &st) != 0) {
+        cv_err_at(cv, pos,
+                  "%s: directory %s: %s (create it, writable by "
+                  "the user that runs tlogwatch)",
+                  key, show, strerror(errno));
+        return;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        cv_err_at(cv, pos, "%s: %s is not a directory", key, show);
+        return;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        cv_err_at(cv, pos,
+                  "%s: directory %s is not writable by this user "
+                  "(uid %lu): %s",
+                  key, show, (unsigned long)getuid(), strerror(errno));
+        return;
+    }
+    (void)cv_clean_path(state, show, sizeof(show));
+    if (stat(state, &st) != 0) {
+        if (errno != ENOENT) {
+            cv_err_at(cv, pos, "%s: %s: %s", key, show, strerror(errno));
+        }
+        return; /* absent: the daemon creates it */
+    }
+    if (!S_ISREG(st.st_mode)) {
+        cv_err_at(cv, pos, "%s: %s is not a regular file", key, show);
+    } else if (access(state, R_OK | W_OK) != 0) {
+        cv_err_at(cv, pos,
+                  "%s: %s is not readable and writable by this "
+                  "user (uid %lu): %s",
+                  key, show, (unsigned long)getuid(), strerror(errno));
+    }
+}
+
+/* config_check: the trusted root loads. */
+static void
+cv_check_trusted_root(struct cv *cv, const char *path, struct config_pos pos)
+{
+    struct config_trusted_root *root;
+    char err[CONFIG_TRUSTED_ROOT_ERR_LEN];
+
+    err[0] = '\0';
+    root = config_trusted_root_load(path, err, sizeof(err));
+    if (root != NULL) {
+        config_trusted_root_free(root);
+        return;
+    }
+    cv_err_at(cv, pos, "trusted_root%s: %s", pos.line ? "" : " (default)",
+              err[0] ? err : "cannot load");
+}
+
+/* The checks of config_check that look at the system, each on its
+ * default when the key is absent and skipped when the key is invalid
+ * (that error is already recorded). */
+static void
+cv_check_system(struct cv *cv, const struct config *cfg)
+{
+    if (cfg->state != NULL) {
+        cv_check_state(cv, cfg->state, cfg->state_pos);
+    } else if (cfg->state_pos.line == 0) {
+        cv_check_state(cv, CONFIG_DEFAULT_STATE, cfg->state_pos);
+    }
+    if (cfg->trusted_root != NULL) {
+        cv_check_trusted_root(cv, cfg->trusted_root, cfg->trusted_root_pos);
+    } else if (cfg->trusted_root_pos.line == 0) {
+        cv_check_trusted_root(cv, CONFIG_DEFAULT_TRUSTED_ROOT,
+                              cfg->trusted_root_pos);
+    }
+}
+
 /* Fill in the string defaults; 0 or -1 (out of memory). */
 static int
 cv_defaults(struct config *cfg)
@@ -1495,7 +1603,8 @@ errors_sort(struct config_errors *e)
 
 static struct config *
 config_load_buf(const void *buf, size_t len, const char *name,
-                const char *base_dir, struct config_errors **errs)
+                const char *base_dir, int check_system,
+                struct config_errors **errs)
 {
     struct config_node *tree;
     struct config *cfg;
@@ -1526,6 +1635,9 @@ config_load_buf(const void *buf, size_t len, const char *name,
     cv.errs = errs;
     cv_root(&cv, tree, cfg);
     config_tree_free(tree);
+    if (check_system) {
+        cv_check_system(&cv, cfg);
+    }
     if (!cv.failed) {
         cfg->path = strdup(name);
         cfg->base_dir = base_dir ? strdup(base_dir) : NULL;
@@ -1549,7 +1661,7 @@ config_load_mem(const void *buf, size_t len, const char *name,
                 struct config_errors **errs)
 {
     *errs = NULL;
-    return config_load_buf(buf, len, name, NULL, errs);
+    return config_load_buf(buf, len, name, NULL, 0, errs);
 }
 
 /* The directory holding path, absolute (new), or NULL. */
@@ -1574,8 +1686,9 @@ config_dir_of(const char *path)
     return abs;
 }
 
-struct config *
-config_load(const char *path, struct config_errors **errs)
+static struct config *
+config_load_file(const char *path, int check_system,
+                 struct config_errors **errs)
 {
     struct config *cfg = NULL;
     struct stat st;
@@ -1628,7 +1741,7 @@ config_load(const char *path, struct config_errors **errs)
                                 strerror(errno));
         goto done;
     }
-    cfg = config_load_buf(buf, n, path, dir, errs);
+    cfg = config_load_buf(buf, n, path, dir, check_system, errs);
 done:
     close(fd);
     if (buf != NULL) {
@@ -1637,6 +1750,18 @@ done:
     free(buf);
     free(dir);
     return cfg;
+}
+
+struct config *
+config_load(const char *path, struct config_errors **errs)
+{
+    return config_load_file(path, 0, errs);
+}
+
+struct config *
+config_check(const char *path, struct config_errors **errs)
+{
+    return config_load_file(path, 1, errs);
 }
 
 static void

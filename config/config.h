@@ -285,6 +285,19 @@ struct config_errors {
 struct config *config_load(const char *path, struct config_errors **errs);
 
 /*
+ * config_load plus the checks that look at the system, for `tlogwatch
+ * check-config`: the trusted root (trusted_root, or its default) loads,
+ * and the directory of state (or of its default) exists and is writable
+ * by this process's real user (access(2)); the state file itself may be
+ * absent, and when present must be a regular file that user can read and
+ * write.  Their errors come at the key's position (line 0 for a default)
+ * in the same sorted list as every other error, whatever else is wrong;
+ * a key whose value is itself invalid is not checked further.  Same
+ * ownership and results as config_load.
+ */
+struct config *config_check(const char *path, struct config_errors **errs);
+
+/*
  * The same from len bytes at buf (need not be NUL-terminated); name is
  * used in error messages.  Relative paths are kept relative.
  */

@@ -3,8 +3,9 @@
 # binary.  The shipped configs (deploy/tlogwatch.yaml, deploy/examples/*)
 # print "configuration OK" and exit 0; broken configs print every error as
 # "file:line:col: message" on stderr, nothing on stdout, and exit 2;
-# secrets never reach the output; the trusted_root file is checked; usage
-# errors exit 2.  deploy/trusted_root.json is the production root byte for
+# secrets never reach the output; the trusted_root file and the state
+# directory (exists, writable by the user running the check) are checked
+# along with everything else; usage errors exit 2.  deploy/trusted_root.json is the production root byte for
 # byte.
 set -u
 bin=${TLOGWATCH_BIN:?}
@@ -54,24 +55,45 @@ else
 fi
 
 # --- shipped configs --------------------------------------------------------
+# check-config also wants the state file's directory to exist and be
+# writable (`make run` creates state/, an install /var/lib/tlogwatch), so
+# the shipped configs are checked in a copy of deploy/ whose state: points
+# into a directory that exists; everything else is as shipped.  Checked
+# unchanged, a shipped config's only error is its state directory, when
+# that is missing on this machine.
 export SLACK_WEBHOOK_URL=https://hooks.slack.com/services/T0/B0/e2e
 export HOOK_SECRET=e2e-hook-secret
 export GHCR_TOKEN=e2e-ghcr-token
+cp -R "$src/deploy" "$tmp/deploy"
+mkdir "$tmp/state"
 n=0
-for f in "$src/deploy/tlogwatch.yaml" "$src"/deploy/examples/*.yaml \
+for f in "$src"/deploy/*.yaml "$src"/deploy/examples/*.yaml \
     "$src"/deploy/examples/*.json; do
     [ -f "$f" ] || continue
     n=$((n + 1))
-    run -c "$f"
+    copy=$tmp/deploy/${f#"$src/deploy/"}
+    sed -i -E -e "s|^state: .*|state: $tmp/state/s.db|" \
+        -e "s|^( *\"state\": )\"[^\"]*\"|\\1\"$tmp/state/s.db\"|" "$copy"
+    grep -q "$tmp/state/s.db" "$copy" && ok || bad "$f: no state: to point at $tmp/state"
+    run -c "$copy"
     if [ "$rc" -eq 0 ] && [ "$(cat "$tmp/out")" = "configuration OK" ] &&
         [ ! -s "$tmp/err" ]; then ok; else
-        bad "$f: rc=$rc stdout=$(cat "$tmp/out") stderr=$(cat "$tmp/err")"
+        bad "$copy: rc=$rc stdout=$(cat "$tmp/out") stderr=$(cat "$tmp/err")"
+    fi
+    run -c "$f"
+    if [ "$rc" -eq 0 ]; then
+        grep -qx "configuration OK" "$tmp/out" && ok || bad "$f: rc 0 without OK"
+    elif [ "$rc" -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] &&
+        grep -qE "^$f:[0-9]+:[0-9]+: state: directory .*: No such file or directory" "$tmp/err"; then
+        ok
+    else
+        bad "$f unchanged: rc=$rc stderr=$(cat "$tmp/err")"
     fi
 done
-[ "$n" -ge 3 ] && ok || bad "expected at least 3 shipped configs, found $n"
+[ "$n" -ge 4 ] && ok || bad "expected at least 4 shipped configs, found $n"
 
 # long option, and a relative path from another directory
-(cd "$src/deploy" && "$bin" check-config --config tlogwatch.yaml) \
+(cd "$tmp/deploy" && "$bin" check-config --config tlogwatch.yaml) \
     >"$tmp/out" 2>"$tmp/err"
 rc=$?
 [ "$rc" -eq 0 ] && grep -qx "configuration OK" "$tmp/out" && ok ||
@@ -80,11 +102,11 @@ rc=$?
 # the twin of the shipped configs: without the secrets' environment the
 # full example fails, naming the variables and exiting 2
 (unset SLACK_WEBHOOK_URL HOOK_SECRET GHCR_TOKEN
-    "$bin" check-config -c "$src/deploy/examples/full.yaml") \
+    "$bin" check-config -c "$tmp/deploy/examples/full.yaml") \
     >"$tmp/out" 2>"$tmp/err"
 rc=$?
 [ "$rc" -eq 2 ] && [ ! -s "$tmp/out" ] && ok || bad "full.yaml without env: rc=$rc"
-all_positioned "$src/deploy/examples/full.yaml"
+all_positioned "$tmp/deploy/examples/full.yaml"
 for v in SLACK_WEBHOOK_URL HOOK_SECRET GHCR_TOKEN; do
     grep -q "environment variable $v is not set" "$tmp/err" && ok ||
         bad "full.yaml without env: $v not named"
@@ -110,6 +132,8 @@ notify:
   - {name: hook, type: webhook, url: "${TLW_E2E_HOOK}"}
 heartbeat: {every: 1h, notify: [pager]}
 colour: blue
+state: state/bad.db
+trusted_root: deploy/trusted_root.json
 EOF
 run -c "$tmp/bad.yaml"
 [ "$rc" -eq 2 ] && ok || bad "bad.yaml: exit $rc, want 2"
@@ -147,7 +171,7 @@ run -c "$tmp/bad.json"
 expect_line "$tmp/bad.json:2:12: logs[0].start: must be 'latest' or a non-negative log index, not 'soon'"
 
 # --- trusted_root is checked ----------------------------------------------
-printf 'trusted_root: missing.json\nlogs:\n  - {name: r, url: "https://x.example"}\n' \
+printf 'trusted_root: missing.json\nlogs:\n  - {name: r, url: "https://x.example"}\nstate: state/s.db\n' \
     >"$tmp/noroot.yaml"
 run -c "$tmp/noroot.yaml"
 [ "$rc" -eq 2 ] && ok || bad "noroot.yaml: exit $rc"
@@ -155,7 +179,7 @@ all_positioned "$tmp/noroot.yaml"
 grep -q "^$tmp/noroot.yaml:1:15: trusted_root: .*missing.json" "$tmp/err" && ok ||
     bad "noroot.yaml: $(cat "$tmp/err")"
 printf '{"not": "a trusted root"}\n' >"$tmp/notroot.json"
-printf 'trusted_root: notroot.json\nlogs:\n  - {name: r, url: "https://x.example"}\n' \
+printf 'trusted_root: notroot.json\nlogs:\n  - {name: r, url: "https://x.example"}\nstate: state/s.db\n' \
     >"$tmp/notroot.yaml"
 run -c "$tmp/notroot.yaml"
 [ "$rc" -eq 2 ] && ok || bad "notroot.yaml: exit $rc"
@@ -165,6 +189,67 @@ grep -q "^$tmp/notroot.yaml:1:15: trusted_root: " "$tmp/err" && ok ||
 cp "$src/deploy/trusted_root.json" "$tmp/notroot.json"
 run -c "$tmp/notroot.yaml"
 [ "$rc" -eq 0 ] && ok || bad "notroot.yaml with the real root: exit $rc $(cat "$tmp/err")"
+
+# --- every kind of error at once: a bad duration hides neither a missing
+# trusted root nor a missing state directory -------------------------------
+printf 'state: no-such-dir/s.db\ntrusted_root: missing.json\nlogs:\n  - {name: r, url: "https://x.example", poll_interval: 30x}\n' \
+    >"$tmp/all.yaml"
+run -c "$tmp/all.yaml"
+[ "$rc" -eq 2 ] && ok || bad "all.yaml: exit $rc"
+all_positioned "$tmp/all.yaml"
+grep -q "^$tmp/all.yaml:1:8: state: directory $tmp/no-such-dir: No such file or directory" "$tmp/err" &&
+    ok || bad "all.yaml: no state error: $(cat "$tmp/err")"
+grep -q "^$tmp/all.yaml:2:15: trusted_root: .*missing.json" "$tmp/err" && ok ||
+    bad "all.yaml: no trusted_root error: $(cat "$tmp/err")"
+grep -q "^$tmp/all.yaml:4:[0-9]*: logs\[0\].poll_interval: bad duration" "$tmp/err" && ok ||
+    bad "all.yaml: no duration error: $(cat "$tmp/err")"
+[ "$(wc -l <"$tmp/err")" -eq 3 ] && ok || bad "all.yaml: want 3 errors: $(cat "$tmp/err")"
+# state: names a directory; its directory is a file
+mkdir -p "$tmp/state/isdir.db"
+printf 'state: state/isdir.db\ntrusted_root: deploy/trusted_root.json\nlogs:\n  - {name: r, url: "https://x.example"}\n' \
+    >"$tmp/isdir.yaml"
+run -c "$tmp/isdir.yaml"
+[ "$rc" -eq 2 ] && grep -qx "$tmp/isdir.yaml:1:8: state: $tmp/state/isdir.db is not a regular file" "$tmp/err" &&
+    ok || bad "isdir.yaml: rc=$rc $(cat "$tmp/err")"
+printf 'state: deploy/trusted_root.json/s.db\ntrusted_root: deploy/trusted_root.json\nlogs:\n  - {name: r, url: "https://x.example"}\n' \
+    >"$tmp/notdir.yaml"
+run -c "$tmp/notdir.yaml"
+[ "$rc" -eq 2 ] && grep -qx "$tmp/notdir.yaml:1:8: state: $tmp/deploy/trusted_root.json is not a directory" "$tmp/err" &&
+    ok || bad "notdir.yaml: rc=$rc $(cat "$tmp/err")"
+
+# --- the state directory must be writable by the user running the check:
+# as root, run it as nobody (root may write anywhere) ----------------------
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+    pub=$(mktemp -d /tmp/tlw-e2e-pub-XXXXXX)
+    trap 'rm -rf "$tmp" "$pub"' EXIT
+    chmod 0755 "$pub"
+    cp "$src/deploy/trusted_root.json" "$pub/trusted_root.json"
+    install -d -m 0755 "$pub/state"
+    printf 'state: state/s.db\ntrusted_root: trusted_root.json\nlogs:\n  - {name: r, url: "https://x.example"}\n' \
+        >"$pub/c.yaml"
+    chmod 0644 "$pub/c.yaml" "$pub/trusted_root.json"
+    nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+    nobody "$bin" check-config -c "$pub/c.yaml" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    [ "$rc" -eq 2 ] &&
+        grep -qx "$pub/c.yaml:1:8: state: directory $pub/state is not writable by this user (uid $(id -u nobody)): Permission denied" "$tmp/err" &&
+        ok || bad "root-owned state dir as nobody: rc=$rc $(cat "$tmp/err")"
+    # twin: the same as root passes, and as nobody once nobody owns it
+    run -c "$pub/c.yaml"
+    [ "$rc" -eq 0 ] && ok || bad "as root: rc=$rc $(cat "$tmp/err")"
+    chown nobody "$pub/state"
+    nobody "$bin" check-config -c "$pub/c.yaml" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    [ "$rc" -eq 0 ] && ok || bad "nobody-owned state dir as nobody: rc=$rc $(cat "$tmp/err")"
+    # an existing state file nobody cannot write
+    touch "$pub/state/s.db"
+    nobody "$bin" check-config -c "$pub/c.yaml" >"$tmp/out" 2>"$tmp/err"
+    rc=$?
+    [ "$rc" -eq 2 ] && grep -q "^$pub/c.yaml:1:8: state: $pub/state/s.db is not readable and writable by this user" "$tmp/err" &&
+        ok || bad "root-owned state file as nobody: rc=$rc $(cat "$tmp/err")"
+else
+    echo "SKIP: not root (or no setpriv): the unwritable-state-directory case needs another user"
+fi
 
 # --- file problems and usage ----------------------------------------------
 run -c "$tmp/nope.yaml"

@@ -3,7 +3,8 @@
  * configs (deploy/tlogwatch.yaml, deploy/examples/full.{yaml,json}) and
  * against configs written by the tests: every error class with its exact
  * line:col, all errors at once, ${NAME} and file: secrets (never in a
- * message), relative paths, JSON equivalence, and the input limits.
+ * message), relative paths, JSON equivalence, the input limits, and
+ * config_check's look at the system (trusted root, state directory).
  *
  * Expected positions are either written out (for a known bad line) or
  * computed from the test's own text (the n-th occurrence of a token), and
@@ -1640,6 +1641,132 @@ test_relative_paths(void **state)
     config_free(cfg);
 }
 
+/* config_check: the trusted root and the state directory are checked
+ * together with everything else, each at its key; config_load (the twin)
+ * checks neither. */
+static void
+test_check_system(void **state)
+{
+    struct fx *fx = *state;
+    char cfgpath[PATH_MAX], rootsrc[PATH_MAX], rootdst[PATH_MAX];
+    char sub[PATH_MAX];
+    struct config_errors *errs = NULL;
+    struct config *cfg;
+    unsigned long line, col;
+    size_t len;
+    char *root;
+    static const char broken[] =
+        "state: chk-db/state.db\ntrusted_root: chk-missing.json\n"
+        "logs:\n  - name: rekor\n    url: https://rekor.sigstore.dev\n"
+        "    poll_interval: 30x\n";
+    static const char good[] =
+        "state: chk-db/state.db\ntrusted_root: chk-root.json\n" BASE_LOG;
+    static const char notroot[] =
+        "state: chk-db/state.db\ntrusted_root: chk-notroot.json\n" BASE_LOG;
+    static const char defaults[] = BASE_LOG;
+
+    /* every error at once: a bad duration hides neither the missing
+     * trusted root nor the missing state directory */
+    write_file(fx, "chk-broken.yaml", broken, strlen(broken), cfgpath,
+               sizeof(cfgpath));
+    assert_null(config_check(cfgpath, &errs));
+    dump_errors(errs);
+    assert_non_null(errs);
+    assert_int_equal(errs->n, 3);
+    assert_true(has_error(errs, 1, 8, "state: directory "));
+    assert_true(has_error(errs, 1, 8, "No such file or directory"));
+    assert_true(has_error(errs, 2, 15, "trusted_root: "));
+    assert_true(has_error(errs, 2, 15, "chk-missing.json"));
+    pos_of(broken, "30x", 1, &line, &col);
+    assert_true(has_error(errs, line, col, "bad duration"));
+    config_errors_free(errs);
+    /* twin: config_load sees only the duration */
+    assert_null(config_load(cfgpath, &errs));
+    assert_int_equal(errs->n, 1);
+    assert_true(has_error(errs, line, col, "bad duration"));
+    config_errors_free(errs);
+
+    /* the real root and an existing directory: accepted, though the
+     * state file does not exist yet */
+    src_path("deploy/trusted_root.json", rootsrc, sizeof(rootsrc));
+    root = read_file(rootsrc, &len);
+    assert_non_null(root);
+    write_file(fx, "chk-root.json", root, len, rootdst, sizeof(rootdst));
+    free(root);
+    write_file(fx, "chk-good.yaml", good, strlen(good), cfgpath,
+               sizeof(cfgpath));
+    assert_null(config_check(cfgpath, &errs)); /* no directory yet */
+    assert_int_equal(errs->n, 1);
+    assert_true(has_error(errs, 1, 8, "state: directory "));
+    config_errors_free(errs);
+    fmt(sub, sizeof(sub), "%s/chk-db", fx->dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    cfg = config_check(cfgpath, &errs);
+    dump_errors(errs);
+    assert_non_null(cfg);
+    assert_null(errs);
+    config_free(cfg);
+
+    /* the state path names a directory: not a regular file */
+    fmt(sub, sizeof(sub), "%s/chk-db/state.db", fx->dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    assert_null(config_check(cfgpath, &errs));
+    assert_int_equal(errs->n, 1);
+    assert_true(has_error(errs, 1, 8, "is not a regular file"));
+    config_errors_free(errs);
+    assert_int_equal(rmdir(sub), 0);
+
+    /* the directory is not writable (only checkable when not root:
+     * access(2) grants root everything) */
+    fmt(sub, sizeof(sub), "%s/chk-db", fx->dir);
+    if (getuid() != 0) {
+        assert_int_equal(chmod(sub, 0500), 0);
+        assert_null(config_check(cfgpath, &errs));
+        assert_int_equal(errs->n, 1);
+        assert_true(has_error(errs, 1, 8, "is not writable by this user"));
+        config_errors_free(errs);
+        assert_int_equal(chmod(sub, 0700), 0);
+    } else {
+        print_message("  (root: the unwritable-directory case is tested as "
+                      "nobody by e2e_check_config)\n");
+    }
+
+    /* a file that is not a trusted root */
+    write_file(fx, "chk-notroot.json", "{\"a\": 1}", 8, rootdst,
+               sizeof(rootdst));
+    write_file(fx, "chk-notroot.yaml", notroot, strlen(notroot), cfgpath,
+               sizeof(cfgpath));
+    assert_null(config_check(cfgpath, &errs));
+    dump_errors(errs);
+    assert_int_equal(errs->n, 1);
+    assert_true(has_error(errs, 2, 15, "trusted_root: "));
+    config_errors_free(errs);
+
+    /* without the keys the defaults are checked, with no position; what
+     * is expected depends on this machine, so ask it */
+    write_file(fx, "chk-defaults.yaml", defaults, strlen(defaults), cfgpath,
+               sizeof(cfgpath));
+    cfg = config_check(cfgpath, &errs);
+    {
+        int state_ok = access("/var/lib/tlogwatch", W_OK | X_OK) == 0;
+        struct stat st;
+        int root_there = stat(CONFIG_DEFAULT_TRUSTED_ROOT, &st) == 0;
+
+        dump_errors(errs);
+        assert_int_equal(has_error(errs, 0, 0, "state (default): "), !state_ok);
+        if (!root_there) {
+            assert_true(has_error(errs, 0, 0, "trusted_root (default): "));
+        }
+        if (state_ok && root_there) {
+            assert_non_null(cfg);
+        } else {
+            assert_null(cfg);
+        }
+    }
+    config_free(cfg);
+    config_errors_free(errs);
+}
+
 static void
 test_file_errors(void **state)
 {
@@ -1996,6 +2123,7 @@ main(void)
         cmocka_unit_test(test_file_secrets),
         cmocka_unit_test(test_secrets_not_in_messages),
         cmocka_unit_test(test_relative_paths),
+        cmocka_unit_test(test_check_system),
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_durations),

@@ -1,21 +1,22 @@
 /*
  * cli_check_config.c: tlogwatch check-config [-c FILE | --config FILE].
  *
- * Loads the configuration with full validation (config/config.h), then
- * loads the trusted_root.json it names (config/trusted_root.h).  Prints
- * "configuration OK" on stdout and returns 0, or prints every error as
- * "file:line:col: message" on stderr and returns 2 (CLI_EXIT_USAGE).  A
- * trusted_root error is reported at the position of the trusted_root key,
- * or without a position when the default path is in use.  Secrets never
- * reach the output: the config module keeps them out of its messages.
- * Nothing is written, nothing is contacted.
+ * Loads the configuration with full validation plus the checks that look
+ * at the system (config_check, config/config.h): the trusted_root.json it
+ * names loads, and the state file's directory exists and is writable by
+ * the user running the check (run it as the service's user).  Prints
+ * "configuration OK" on stdout and returns 0, or prints every error of
+ * every kind at once as "file:line:col: message" on stderr and returns 2
+ * (CLI_EXIT_USAGE).  A trusted_root or state error is reported at the
+ * position of its key, or without a position when the default path is in
+ * use.  Secrets never reach the output: the config module keeps them out
+ * of its messages.  Nothing is written, nothing is contacted.
  */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "config/config.h"
-#include "config/trusted_root.h"
 #include "monitor/cli/cli.h"
 
 #define CHECK_LINE_MAX 4096 /* one printed error line */
@@ -38,26 +39,6 @@ check_print(const struct config_errors *errs)
         fprintf(stderr, "%s\n",
                 config_error_format(&errs->v[i], line, sizeof(line)));
     }
-}
-
-/* Load cfg's trusted_root.json; on failure add one positioned error. */
-static int
-check_trusted_root(const struct config *cfg, struct config_errors **errs)
-{
-    struct config_trusted_root *root;
-    char err[CONFIG_TRUSTED_ROOT_ERR_LEN];
-
-    err[0] = '\0';
-    root = config_trusted_root_load(cfg->trusted_root, err, sizeof(err));
-    if (root != NULL) {
-        config_trusted_root_free(root);
-        return 0;
-    }
-    (void)config_errors_add(errs, cfg->path, cfg->trusted_root_pos.line,
-                            cfg->trusted_root_pos.col, "trusted_root%s: %s",
-                            cfg->trusted_root_pos.line ? "" : " (default)",
-                            err[0] ? err : "cannot load");
-    return -1;
 }
 
 int
@@ -94,14 +75,9 @@ cli_check_config(int argc, char **argv)
         return CLI_EXIT_USAGE;
     }
 
-    cfg = config_load(path, &errs);
+    cfg = config_check(path, &errs);
     if (cfg == NULL && errs == NULL) {
         fprintf(stderr, "tlogwatch: check-config: out of memory\n");
-        return CLI_EXIT_ERROR;
-    }
-    if (cfg != NULL && check_trusted_root(cfg, &errs) != 0 && errs == NULL) {
-        fprintf(stderr, "tlogwatch: check-config: out of memory\n");
-        config_free(cfg);
         return CLI_EXIT_ERROR;
     }
     if (errs != NULL) {
