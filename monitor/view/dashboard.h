@@ -30,7 +30,7 @@
 
 #define DASHBOARD_REFRESH_S 30         /* default refresh period */
 #define DASHBOARD_MAX_BYTES (2u << 20) /* default page bound: 2 MiB */
-#define DASHBOARD_MIN_BYTES 4096       /* smallest max_bytes accepted */
+#define DASHBOARD_MIN_BYTES 16384      /* smallest max_bytes accepted */
 #define DASHBOARD_MAX_STRING 512       /* bytes shown of one string */
 #define DASHBOARD_MAX_LOGS 64          /* logs shown */
 #define DASHBOARD_MAX_RULES 128        /* rules shown */
