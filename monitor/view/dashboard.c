@@ -431,9 +431,12 @@ static const char CSS[] =
     "h3{font-size:15px;margin:10px 0 4px}"
     "table{border-collapse:collapse;width:100%;margin:4px 0}"
     "th,td{border-bottom:1px solid #eaeef2;padding:4px 6px;text-align:left;"
-    "vertical-align:top}th{background:#f6f8fa;font-weight:600}"
+    "vertical-align:top;overflow-wrap:anywhere}th{background:#f6f8fa;font-"
+    "weight:600}"
     ".mono,.pcr{font-family:ui-monospace,Menlo,Consolas,monospace;"
-    "font-size:12px}.pcr{word-break:break-all;max-width:32em}"
+    "font-size:12px}.pcr{word-break:break-all}td.pcrs{min-width:22em}"
+    "td.commit{word-break:break-all;max-width:12em}"
+    ".nowrap{white-space:nowrap}"
     ".ok{color:#1a7f37;font-weight:600}"
     ".bad,.crit{color:#b42318;font-weight:700}"
     ".warn{color:#9a6700;font-weight:700}.info{color:#0550ae}"
@@ -691,13 +694,13 @@ put_signing(struct page *pg, const json_t *s)
         put_field(pg, s, "policy_verdict");
         pg_str(pg, "</span>");
     }
-    pg_str(pg, "</td><td class=\"mono\">");
+    pg_str(pg, "</td><td class=\"mono nowrap\">");
     put_field(pg, s, "log");
     pg_str(pg, " #");
     put_num(pg, s, "log_index");
     pg_str(pg, "<br>");
     put_field(pg, s, "integrated_time");
-    pg_str(pg, "</td><td class=\"mono\">");
+    pg_str(pg, "</td><td class=\"mono commit\">");
     if (commit != NULL) {
         put_link(pg, s, "commit_url", commit);
     } else {
@@ -717,7 +720,7 @@ put_signing(struct page *pg, const json_t *s)
     }
     pg_str(pg, "</td><td>");
     put_field(pg, s, "runner");
-    pg_str(pg, "</td><td>");
+    pg_str(pg, "</td><td class=\"pcrs\">");
     put_pcrs(pg, json_object_get(s, "pcrs"));
     pg_str(pg, "</td><td>");
     if (json_array_size(alerts) == 0) {
