@@ -16,9 +16,13 @@
 #     follow/    the log followers: reach the daemon only through
 #                follow/env.h (no daemon context, no libevent, libcurl or
 #                sqlite), so they run on a test clock and transport
+#     server/    the status server (evhttp): no libcurl, no sqlite; reads
+#                the store through monitor/view/ and monitor/store/
 #     registry/  OCI client and PCR lookup: no libcurl, no sqlite
 #     report/    reports: no libcurl, no sqlite
 #     cli/       the commands: no libcurl, no sqlite
+#     view/      the one read model (status document): no libcurl, no
+#                sqlite, no daemon context; reads the store only
 # Libraries (merkle, config, notify) never print or exit: only monitor logs
 # and only monitor/main.c exits.
 src=${1:-.}
@@ -77,10 +81,17 @@ forbid monitor/follow "$inc<(event2?)[./]" \
     "monitor/follow/ arms timers through follow/env.h, not libevent"
 forbid monitor/follow "$inc\"monitor/(tlw|outbox|retention)\.h\"" \
     "monitor/follow/ reaches the daemon only through follow/env.h"
-for d in follow registry report cli; do
+forbid monitor/view "$inc\"monitor/(tlw|outbox|retention)\.h\"" \
+    "monitor/view/ reads the store only: no daemon context"
+forbid monitor/view "$inc\"monitor/(follow|cli|report|registry)/" \
+    "monitor/view/ is read by the commands, reports and the server, not the reverse"
+forbid monitor/view "$inc<(event2?)[./]" "monitor/view/ arms no timers"
+for d in follow registry report cli view; do
     forbid monitor/$d "$inc<(curl|sqlite3)[./]" \
         "monitor/$d/ reaches HTTP through monitor/http.h and sqlite through monitor/store/"
 done
+forbid monitor/server "$inc<(curl|sqlite3)[./]" \
+    "monitor/server/ serves with evhttp and reads sqlite through monitor/store/ only"
 
 all=$(find merkle config notify monitor -name '*.[ch]' 2>/dev/null)
 # shellcheck disable=SC2086

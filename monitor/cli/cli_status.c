@@ -1,199 +1,275 @@
 /*
- * cli_status.c: `tlogwatch status [-c FILE]`: what the store knows, per
- * log shard: verified size and root, cursor, lag, last success, recent
- * errors; per watch rule, its last signings (STATUS_SIGNINGS); the
- * outbox.  Opens the state read-only, so it is safe beside a
- * running daemon (WAL readers never block the writer).
+ * cli_status.c: `tlogwatch status [-c FILE] [--format text|json]`: what
+ * the store knows, read through the one read model (monitor/view): per
+ * log, each shard's verified size and root, cursor, lag, last success
+ * and counters, then the log's recent errors (also those of a log never
+ * reached); per watch rule, its last signings with their effective
+ * verdict; the outbox; the alerts of the view's window.  `--format
+ * json` prints the view's document itself (schema tlogwatch.status/v1,
+ * the same as the status server's /api/v1/status); the text is rendered
+ * from that document, so the two cannot disagree.  Opens the state
+ * read-only, so it is safe beside a running daemon (WAL readers never
+ * block the writer).
  */
+#define _GNU_SOURCE /* timegm */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "config/config.h"
-#include "merkle/merkle.h"
 #include "monitor/cli/cli.h"
-#include "monitor/outbox.h"
 #include "monitor/store/store.h"
-#include "notify/alert.h"
-
-#define STATUS_SIGNINGS 5 /* latest signings shown per watch rule */
-
-struct status_ctx {
-    struct store *store;
-    const struct config *cfg;
-    int64_t now;
-    size_t nsignings; /* listed for the current rule */
-};
-
-static void
-status_time(int64_t t, int64_t now, char *out, size_t cap)
-{
-    char when[32];
-
-    if (t == 0) {
-        snprintf(out, cap, "never");
-        return;
-    }
-    notify_rfc3339((time_t)t, when, sizeof(when));
-    snprintf(out, cap, "%s (%llds ago)", when, (long long)(now - t));
-}
+#include "monitor/view/view.h"
 
 static int
-status_error_cb(void *arg, int64_t at, const char *message)
+status_usage(void)
 {
-    struct status_ctx *c = arg;
-    char when[64];
-
-    status_time(at, c->now, when, sizeof(when));
-    printf("      %s  %s\n", when, message);
-    return 0;
+    fprintf(stderr, "usage: tlogwatch status [-c FILE] [--format text|json]\n");
+    return CLI_EXIT_USAGE;
 }
 
-struct status_seen {
-    const char *name;
-    int found;
-};
-
-static int
-status_seen_cb(void *arg, const struct store_log_status *st)
-{
-    struct status_seen *seen = arg;
-
-    if (strcmp(st->name, seen->name) == 0) {
-        seen->found = 1;
-        return 1;
-    }
-    return 0;
-}
-
-static int
-status_log_cb(void *arg, const struct store_log_status *st)
-{
-    struct status_ctx *c = arg;
-    char root[2 * MERKLE_HASH_LEN + 1] = "-", ok[64], bad[64];
-
-    if (st->has_checkpoint) {
-        merkle_hex_encode(st->verified_root, MERKLE_HASH_LEN, root,
-                          sizeof(root));
-    }
-    status_time(st->last_success_at, c->now, ok, sizeof(ok));
-    status_time(st->last_error_at, c->now, bad, sizeof(bad));
-    printf("log %s  shard \"%s\"%s\n", st->name, st->origin,
-           st->frozen ? "  (frozen)" : "");
-    if (st->has_checkpoint) {
-        printf("  verified size   %llu\n",
-               (unsigned long long)st->verified_size);
-        printf("  verified root   %s\n", root);
-    } else {
-        printf("  verified size   none yet\n");
-    }
-    if (st->has_cursor) {
-        printf("  cursor          %llu (shard-local %llu)\n",
-               (unsigned long long)st->next_index,
-               (unsigned long long)st->next_shard_index);
-        printf(
-            "  lag             %llu entries\n",
-            (unsigned long long)(st->has_checkpoint && st->verified_size >
-                                                           st->next_shard_index
-                                     ? st->verified_size - st->next_shard_index
-                                     : 0));
-    } else {
-        printf("  cursor          not seeded\n");
-    }
-    printf("  last success    %s\n", ok);
-    printf("  entries scanned %llu; checkpoints %llu; consistency proofs "
-           "%llu; root checks %llu\n",
-           (unsigned long long)st->entries_scanned,
-           (unsigned long long)st->checkpoints_verified,
-           (unsigned long long)st->proofs_verified,
-           (unsigned long long)st->root_checks_passed);
-    if (st->last_error_at != 0) {
-        printf("  last error      %s: %s\n", bad, st->last_error);
-        printf("  recent errors:\n");
-        if (store_log_errors_each(c->store, st->log_id, status_error_cb, c) !=
-            0) {
-            return 1;
-        }
-    }
-    return 0;
-}
+/* ---- reading the document ------------------------------------------- */
 
 static const char *
-status_or(const char *s)
+jstr(const json_t *o, const char *key)
 {
+    return json_string_value(json_object_get(o, key));
+}
+
+/* A string field, or "-" when null or absent. */
+static const char *
+jstr_or(const json_t *o, const char *key)
+{
+    const char *s = jstr(o, key);
+
     return s != NULL ? s : "-";
 }
 
-static int
-status_signing_cb(void *arg, const struct store_signing *row)
+static unsigned long long
+juint(const json_t *o, const char *key)
 {
-    struct status_ctx *c = arg;
-    char when[64];
+    json_int_t v = json_integer_value(json_object_get(o, key));
 
-    c->nsignings++;
-    status_time(row->integrated_time, c->now, when, sizeof(when));
-    printf("    %s  index %llu  %s\n", when, (unsigned long long)row->log_index,
-           row->verdict);
-    printf("      commit %s  workflow %s  ref %s\n",
-           status_or(row->workflow_sha), status_or(row->workflow_path),
-           status_or(row->ref));
-    printf("      runner %s  trigger %s  uuid %s\n",
-           status_or(row->runner_environment), status_or(row->trigger),
-           row->uuid);
-    if (row->pcrs_state != NULL && strcmp(row->pcrs_state, "none") != 0) {
-        printf("      pcrs %s  PCR0 %s  PCR1 %s  PCR2 %s", row->pcrs_state,
-               status_or(row->pcr0), status_or(row->pcr1),
-               status_or(row->pcr2));
-        if (row->pcr8 != NULL) {
-            printf("  PCR8 %s", row->pcr8);
-        }
-        printf("\n");
-        if (row->pcrs_source != NULL || row->pcrs_note != NULL) {
-            printf("      pcrs from %s%s%s\n", status_or(row->pcrs_source),
-                   row->pcrs_note != NULL ? ": " : "",
-                   row->pcrs_note != NULL ? row->pcrs_note : "");
-        }
-    }
-    return 0;
+    return v > 0 ? (unsigned long long)v : 0;
 }
 
-/* Per watch rule: its last STATUS_SIGNINGS signings, newest first. */
-static int
-status_rules(struct status_ctx *c)
+/* "RFC 3339 (Ns ago)", or "never" for null. */
+static void
+status_time(const json_t *o, const char *key, int64_t now, char *out,
+            size_t cap)
 {
+    const char *s = jstr(o, key);
+    struct tm tm;
+    const char *end;
+
+    if (s == NULL) {
+        snprintf(out, cap, "never");
+        return;
+    }
+    memset(&tm, 0, sizeof(tm));
+    end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (end == NULL || *end != '\0') {
+        snprintf(out, cap, "%s", s);
+        return;
+    }
+    snprintf(out, cap, "%s (%llds ago)", s, (long long)(now - timegm(&tm)));
+}
+
+/* ---- text ----------------------------------------------------------- */
+
+static void
+text_shard(const json_t *log, const json_t *sh, int64_t now)
+{
+    char ok[96];
+
+    printf("log %s  shard \"%s\"%s\n", jstr_or(log, "name"),
+           jstr_or(sh, "origin"),
+           json_is_true(json_object_get(sh, "frozen")) ? "  (frozen)" : "");
+    if (json_is_integer(json_object_get(sh, "verified_size"))) {
+        printf("  verified size   %llu\n", juint(sh, "verified_size"));
+        printf("  verified root   %s\n", jstr_or(sh, "verified_root"));
+    } else {
+        printf("  verified size   none yet\n");
+    }
+    if (json_is_integer(json_object_get(sh, "cursor"))) {
+        printf("  cursor          %llu (shard-local %llu)\n",
+               juint(sh, "cursor"), juint(sh, "shard_cursor"));
+        printf("  lag             %llu entries\n", juint(sh, "lag"));
+    } else {
+        printf("  cursor          not seeded\n");
+    }
+    /* Success is per log: the newest of its shards. */
+    status_time(log, "last_success", now, ok, sizeof(ok));
+    printf("  last success    %s\n", ok);
+    printf("  entries scanned %llu; checkpoints %llu; consistency proofs "
+           "%llu; root checks %llu\n",
+           juint(sh, "entries_scanned"), juint(sh, "checkpoints_verified"),
+           juint(sh, "proofs_verified"), juint(sh, "root_checks_passed"));
+}
+
+static void
+text_log(const json_t *log, int64_t now)
+{
+    const json_t *shards = json_object_get(log, "shards");
+    const json_t *errs = json_object_get(log, "recent_errors");
+    const json_t *le = json_object_get(log, "last_error");
+    const json_t *v;
+    char when[96];
     size_t i;
 
-    for (i = 0; i < c->cfg->n_watch; i++) {
-        const struct config_watch *w = &c->cfg->watch[i];
-        printf("rule %s  repository %s\n", w->name, w->repository);
-        printf("  last signings (newest first):\n");
-        c->nsignings = 0;
-        if (store_signings_latest(c->store, w->name, STATUS_SIGNINGS,
-                                  status_signing_cb, c) != 0) {
-            return -1;
+    if (json_array_size(shards) == 0) {
+        printf("log %s  (%s)\n  no verified checkpoint yet%s\n",
+               jstr_or(log, "name"), jstr_or(log, "url"),
+               json_array_size(errs) == 0 ? ": see the daemon's log for why"
+                                          : "");
+    }
+    json_array_foreach(shards, i, v)
+    {
+        text_shard(log, v, now);
+    }
+    if (json_is_object(le)) {
+        status_time(le, "at", now, when, sizeof(when));
+        printf("  last error      %s: %s\n", when, jstr_or(le, "message"));
+    }
+    if (json_array_size(errs) > 0) {
+        printf("  recent errors:\n");
+        json_array_foreach(errs, i, v)
+        {
+            status_time(v, "at", now, when, sizeof(when));
+            printf("      %s  %s\n", when, jstr_or(v, "message"));
         }
-        if (c->nsignings == 0) {
+    }
+}
+
+static void
+text_signing(const json_t *g, int64_t now)
+{
+    const json_t *pcrs = json_object_get(g, "pcrs");
+    const char *state = jstr(pcrs, "state");
+    char when[96];
+
+    status_time(g, "integrated_time", now, when, sizeof(when));
+    printf("    %s  index %llu  %s", when, juint(g, "log_index"),
+           jstr_or(g, "verdict"));
+    if (jstr(g, "policy_verdict") != NULL &&
+        strcmp(jstr(g, "policy_verdict"), jstr_or(g, "verdict")) != 0) {
+        printf("  (policy: %s)", jstr(g, "policy_verdict"));
+    }
+    printf("\n");
+    printf("      commit %s  workflow %s  ref %s\n", jstr_or(g, "commit"),
+           jstr_or(g, "workflow"), jstr_or(g, "ref"));
+    printf("      runner %s  trigger %s  uuid %s\n", jstr_or(g, "runner"),
+           jstr_or(g, "trigger"), jstr_or(g, "uuid"));
+    if (state != NULL && strcmp(state, "none") != 0) {
+        printf("      pcrs %s  PCR0 %s  PCR1 %s  PCR2 %s", state,
+               jstr_or(pcrs, "PCR0"), jstr_or(pcrs, "PCR1"),
+               jstr_or(pcrs, "PCR2"));
+        if (jstr(pcrs, "PCR8") != NULL) {
+            printf("  PCR8 %s", jstr(pcrs, "PCR8"));
+        }
+        printf("\n");
+        if (jstr(pcrs, "source") != NULL || jstr(pcrs, "note") != NULL) {
+            printf("      pcrs from %s%s%s\n", jstr_or(pcrs, "source"),
+                   jstr(pcrs, "note") != NULL ? ": " : "",
+                   jstr(pcrs, "note") != NULL ? jstr(pcrs, "note") : "");
+        }
+    }
+}
+
+static void
+text_doc(const json_t *doc, int64_t now)
+{
+    const json_t *v, *g, *outbox = json_object_get(doc, "outbox");
+    const json_t *alerts = json_object_get(doc, "alerts");
+    const json_t *sev = json_object_get(alerts, "by_severity");
+    size_t i, j;
+
+    json_array_foreach(json_object_get(doc, "logs"), i, v)
+    {
+        text_log(v, now);
+    }
+    json_array_foreach(json_object_get(doc, "rules"), i, v)
+    {
+        const json_t *list = json_object_get(v, "signings");
+
+        printf("rule %s  repository %s\n", jstr_or(v, "name"),
+               jstr_or(v, "repository"));
+        printf("  last signings (newest first):\n");
+        json_array_foreach(list, j, g)
+        {
+            text_signing(g, now);
+        }
+        if (json_array_size(list) == 0) {
             printf("    none yet\n");
         }
     }
-    return 0;
+    printf("outbox: %llu pending, %llu sent, %llu failed\n",
+           juint(outbox, "pending"), juint(outbox, "sent"),
+           juint(outbox, "failed"));
+    json_array_foreach(json_object_get(outbox, "sinks"), i, v)
+    {
+        const char *where = jstr(v, "where");
+
+        printf("  %s (%s%s%s): %llu pending, %llu failed", jstr_or(v, "name"),
+               jstr_or(v, "type"), where != NULL ? " " : "",
+               where != NULL ? where : "", juint(v, "pending"),
+               juint(v, "failed"));
+        if (jstr(v, "last_error") != NULL) {
+            printf(", last error: %s", jstr(v, "last_error"));
+        }
+        printf("\n");
+    }
+    printf("alerts: %llu info, %llu warning, %llu critical (last %llds)\n",
+           juint(sev, "info"), juint(sev, "warning"), juint(sev, "critical"),
+           (long long)juint(alerts, "window_s"));
 }
 
 int
 cli_status(int argc, char **argv)
 {
-    const char *path = cli_config_arg(argc, argv);
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"format", required_argument, NULL, 'f'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *path = CLI_DEFAULT_CONFIG;
     struct config_errors *errs = NULL;
     struct config *cfg;
     struct store *s;
-    struct status_ctx c;
-    struct store_counts counts;
+    json_t *doc;
     char err[STORE_ERRMSG_MAX];
-    int rc = CLI_EXIT_OK;
+    int64_t now;
+    int ch, json = 0, rc = CLI_EXIT_OK;
 
-    if (path == NULL) {
-        fprintf(stderr, "usage: tlogwatch status [-c FILE]\n");
-        return CLI_EXIT_USAGE;
+    optind = 1;
+    while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+        switch (ch) {
+        case 'c':
+            path = optarg;
+            break;
+        case 'f':
+            if (strcmp(optarg, "json") == 0) {
+                json = 1;
+            } else if (strcmp(optarg, "text") == 0) {
+                json = 0;
+            } else {
+                fprintf(stderr,
+                        "tlogwatch status: unknown format '%s' (text or "
+                        "json)\n",
+                        optarg);
+                return status_usage();
+            }
+            break;
+        default:
+            return status_usage();
+        }
+    }
+    if (optind != argc) {
+        fprintf(stderr, "tlogwatch status: unexpected argument '%s'\n",
+                argv[optind]);
+        return status_usage();
     }
     cfg = config_load(path, &errs);
     if (cfg == NULL) {
@@ -212,37 +288,24 @@ cli_status(int argc, char **argv)
         config_free(cfg);
         return CLI_EXIT_ERROR;
     }
-    c.store = s;
-    c.cfg = cfg;
-    c.now = time(NULL);
-    c.nsignings = 0;
-    for (size_t i = 0; i < cfg->n_logs; i++) {
-        /* A configured log the store has never verified has no row yet
-         * (rows are per shard origin, known from the first checkpoint). */
-        struct status_seen seen = {cfg->logs[i].name, 0};
-        if (store_logs_each(s, status_seen_cb, &seen) == 0 && !seen.found) {
-            printf("log %s  (%s)\n  no verified checkpoint yet: see the "
-                   "daemon's log for why\n",
-                   cfg->logs[i].name, cfg->logs[i].url);
+    now = (int64_t)time(NULL);
+    doc = view_status_json(s, cfg, now, err, sizeof(err));
+    if (doc == NULL) {
+        fprintf(stderr, "tlogwatch status: %s\n", err);
+        rc = CLI_EXIT_ERROR;
+    } else if (json) {
+        if (json_dumpf(doc, stdout, JSON_INDENT(2)) != 0 ||
+            fputc('\n', stdout) == EOF) {
+            rc = CLI_EXIT_ERROR;
         }
+    } else {
+        text_doc(doc, now);
     }
-    if (store_logs_each(s, status_log_cb, &c) != 0) {
-        fprintf(stderr, "tlogwatch status: %s\n", store_errmsg(s));
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "tlogwatch status: cannot write the status\n");
         rc = CLI_EXIT_ERROR;
-    } else if (status_rules(&c) != 0) {
-        fprintf(stderr, "tlogwatch status: %s\n", store_errmsg(s));
-        rc = CLI_EXIT_ERROR;
-    } else if (store_counts(s, 0, INT64_MAX, &counts) == 0) {
-        printf("outbox: %llu pending, %llu sent, %llu failed\n",
-               (unsigned long long)counts.deliveries[STORE_DELIVERY_PENDING],
-               (unsigned long long)counts.deliveries[STORE_DELIVERY_SENT],
-               (unsigned long long)counts.deliveries[STORE_DELIVERY_FAILED]);
-        (void)outbox_status_print(stdout, s, cfg, c.now);
-        printf("alerts: %llu info, %llu warning, %llu critical\n",
-               (unsigned long long)counts.alerts[NOTIFY_INFO],
-               (unsigned long long)counts.alerts[NOTIFY_WARNING],
-               (unsigned long long)counts.alerts[NOTIFY_CRITICAL]);
     }
+    json_decref(doc);
     store_close(s);
     config_free(cfg);
     return rc;

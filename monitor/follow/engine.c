@@ -654,8 +654,12 @@ fe_error(struct follower *f, const char *fmt, ...)
     log_warnx("%s: %s", f->cfg->name, msg);
     snprintf(f->last_error, sizeof(f->last_error), "%.255s", msg);
     f->proto->view(f, &v);
-    if (v.log_id != 0 && store_log_error(f->env->store, v.log_id,
-                                         follow_wall(f->env), msg) != 0) {
+    /* A log never reached has no row yet: its errors go by name, so
+     * that status shows why (issue 12). */
+    if ((v.log_id != 0 ? store_log_error(f->env->store, v.log_id,
+                                         follow_wall(f->env), msg)
+                       : store_name_error(f->env->store, f->cfg->name,
+                                          follow_wall(f->env), msg)) != 0) {
         follow_fatal(f->env, store_errmsg(f->env->store));
     }
 }

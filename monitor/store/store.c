@@ -234,10 +234,40 @@ static const char *const store_v3[] = {
     NULL,
 };
 
+/*
+ * Version 4 (issue 12, the read model): errors of a configured log that
+ * has no shard row yet (never reached: no checkpoint, so no origin),
+ * kept per log name like log_errors; a sampled history of each shard
+ * (verified size and entries scanned, one sample per
+ * STORE_HISTORY_EVERY at most, the newest STORE_HISTORY_MAX kept) for
+ * the status chart; and an index on signings (rule, recorded_at) so a
+ * report period reads its own signings only.
+ */
+static const char *const store_v4[] = {
+    "CREATE TABLE name_errors (\n"
+    "  seq INTEGER PRIMARY KEY,\n"
+    "  log_name TEXT NOT NULL,\n"
+    "  at INTEGER NOT NULL,\n"
+    "  message TEXT NOT NULL\n"
+    ");\n",
+    "CREATE INDEX name_errors_name ON name_errors(log_name, seq);\n",
+    "CREATE TABLE log_history (\n"
+    "  log_id INTEGER NOT NULL REFERENCES logs(id),\n"
+    "  at INTEGER NOT NULL,\n"
+    "  verified_size INTEGER NOT NULL CHECK (verified_size >= 0),\n"
+    "  entries_scanned INTEGER NOT NULL CHECK (entries_scanned >= 0),\n"
+    "  PRIMARY KEY (log_id, at)\n"
+    ") WITHOUT ROWID;\n",
+    "CREATE INDEX signings_rule_time ON signings(rule, recorded_at);\n",
+    "PRAGMA user_version = 4;\n",
+    NULL,
+};
+
 static const char *const *const store_migrations[STORE_SCHEMA_VERSION] = {
     store_v1, /* 0 -> 1 */
     store_v2, /* 1 -> 2 */
     store_v3, /* 2 -> 3 */
+    store_v4, /* 3 -> 4 */
 };
 
 /* The cached statements; ids index store_sql[] and s->stmt[]. */
@@ -254,6 +284,12 @@ enum store_stmt {
     S_ERR_INSERT,
     S_ERR_PRUNE,
     S_ERR_LIST,
+    S_NAME_ERR_INSERT,
+    S_NAME_ERR_PRUNE,
+    S_NAME_ERR_LIST,
+    S_HISTORY_SAMPLE,
+    S_HISTORY_PRUNE,
+    S_HISTORY_LIST,
     S_CP_LATEST,
     S_CP_MAX,
     S_CP_ROOT_AT,
@@ -270,6 +306,9 @@ enum store_stmt {
     S_SIGNING_INSERT,
     S_ALERTS_QUERY,
     S_SIGNINGS_LATEST,
+    S_SIGNINGS_BETWEEN,
+    S_ENTRY_ALERTS,
+    S_SINKS,
     S_SIGNINGS_PENDING,
     S_SIGNING_SET_PCRS,
     S_DUE,
@@ -342,6 +381,29 @@ static const char *const store_sql[S_COUNT_] = {
                     " ORDER BY seq DESC LIMIT ?2)",
     [S_ERR_LIST] = "SELECT at, message FROM log_errors WHERE log_id = ?1"
                    " ORDER BY seq DESC",
+    [S_NAME_ERR_INSERT] = "INSERT INTO name_errors (log_name, at, message)"
+                          " VALUES (?1, ?2, ?3)",
+    [S_NAME_ERR_PRUNE] =
+        "DELETE FROM name_errors WHERE log_name = ?1 AND seq NOT IN"
+        " (SELECT seq FROM name_errors WHERE log_name = ?1"
+        " ORDER BY seq DESC LIMIT ?2)",
+    [S_NAME_ERR_LIST] = "SELECT at, message FROM name_errors"
+                        " WHERE log_name = ?1 ORDER BY seq DESC LIMIT ?2",
+    /* ?1 log, ?2 now, ?3 STORE_HISTORY_EVERY: one sample per period. */
+    [S_HISTORY_SAMPLE] =
+        "INSERT INTO log_history (log_id, at, verified_size, entries_scanned)"
+        " SELECT l.id, ?2, COALESCE((SELECT max(size) FROM checkpoints"
+        " WHERE log_id = l.id), 0), l.entries_scanned FROM logs l"
+        " WHERE l.id = ?1 AND NOT EXISTS (SELECT 1 FROM log_history h"
+        " WHERE h.log_id = l.id AND h.at > ?2 - ?3)"
+        " ON CONFLICT (log_id, at) DO NOTHING",
+    [S_HISTORY_PRUNE] =
+        "DELETE FROM log_history WHERE log_id = ?1 AND at < (SELECT at"
+        " FROM log_history WHERE log_id = ?1 ORDER BY at DESC"
+        " LIMIT 1 OFFSET ?2)",
+    [S_HISTORY_LIST] = "SELECT at, verified_size, entries_scanned"
+                       " FROM log_history WHERE log_id = ?1 AND at >= ?2"
+                       " ORDER BY at DESC LIMIT ?3",
     [S_CP_LATEST] =
         STORE_CP_COLUMNS " WHERE log_id = ?1 ORDER BY size DESC LIMIT 1",
     [S_CP_MAX] = "SELECT max(size) FROM checkpoints WHERE log_id = ?1",
@@ -396,6 +458,21 @@ static const char *const store_sql[S_COUNT_] = {
         " AND severity >= ?5 ORDER BY detected_at DESC, seq DESC LIMIT ?6",
     [S_SIGNINGS_LATEST] =
         STORE_SIGNING_COLUMNS " WHERE rule = ?1 ORDER BY seq DESC LIMIT ?2",
+    [S_SIGNINGS_BETWEEN] = STORE_SIGNING_COLUMNS
+    " WHERE rule = ?1 AND recorded_at >= ?2 AND recorded_at < ?3"
+    " ORDER BY recorded_at DESC, seq DESC LIMIT ?4",
+    [S_ENTRY_ALERTS] =
+        "SELECT id, type, severity, detected_at, log_id, log_index, rule,"
+        " body FROM alerts WHERE log_id = ?1 AND log_index = ?2"
+        " AND (?3 IS NULL OR rule IS NULL OR rule = ?3) AND severity >= ?4"
+        " ORDER BY severity DESC, detected_at, seq LIMIT ?5",
+    [S_SINKS] =
+        "SELECT d.sink, sum(d.status = 'pending'), sum(d.status = 'failed'),"
+        " (SELECT e.last_error FROM deliveries e WHERE e.sink = d.sink"
+        " AND e.status IN ('pending', 'failed') AND e.last_error IS NOT NULL"
+        " ORDER BY e.last_attempt_at DESC LIMIT 1)"
+        " FROM deliveries d WHERE d.status IN ('pending', 'failed')"
+        " GROUP BY d.sink ORDER BY d.sink LIMIT ?1",
     [S_SIGNINGS_PENDING] =
         STORE_SIGNING_COLUMNS " WHERE recorded_at >= ?1"
                               " AND pcrs_state = 'pending' ORDER BY seq",
@@ -1410,6 +1487,19 @@ store_log_success(struct store *s, int64_t log_id, int64_t now)
         store_update_log(s, st, log_id, "log success") != 0) {
         goto fail;
     }
+    st = store_stmt(s, S_HISTORY_SAMPLE);
+    if (store_bind_i64(s, st, 1, log_id) != 0 ||
+        store_bind_i64(s, st, 2, now) != 0 ||
+        store_bind_i64(s, st, 3, STORE_HISTORY_EVERY) != 0 ||
+        store_exec_stmt(s, st, "sample history") != 0) {
+        goto fail;
+    }
+    st = store_stmt(s, S_HISTORY_PRUNE);
+    if (store_bind_i64(s, st, 1, log_id) != 0 ||
+        store_bind_i64(s, st, 2, STORE_HISTORY_MAX - 1) != 0 ||
+        store_exec_stmt(s, st, "prune history") != 0) {
+        goto fail;
+    }
     return store_txn_commit(s);
 fail:
     store_txn_rollback(s);
@@ -1490,6 +1580,112 @@ store_log_errors_each(struct store *s, int64_t log_id, store_error_fn fn,
         s->iterating |= STORE_BIT(S_ERR_LIST);
         stop = fn(arg, store_col_i64(st, 0), m != NULL ? m : "");
         s->iterating &= ~STORE_BIT(S_ERR_LIST);
+        if (stop != 0) {
+            break;
+        }
+    }
+    store_done(st);
+    return r < 0 ? -1 : 0;
+}
+
+/* LIMIT value: 0 means none (-1 to sqlite). */
+static int64_t
+store_limit(size_t n)
+{
+    if (n == 0 || n > (size_t)INT64_MAX) {
+        return -1;
+    }
+    return (int64_t)n;
+}
+
+int
+store_name_error(struct store *s, const char *log_name, int64_t now,
+                 const char *message)
+{
+    sqlite3_stmt *st;
+    size_t n;
+
+    if (store_check_str(s, "log name", log_name, STORE_NAME_MAX) != 0) {
+        return -1;
+    }
+    if (message == NULL) {
+        store_err(s, "error message is missing");
+        return -1;
+    }
+    n = store_truncate(message, STORE_ERROR_MAX);
+    if (store_txn_begin(s) != 0) {
+        return -1;
+    }
+    st = store_stmt(s, S_NAME_ERR_INSERT);
+    if (store_bind_str(s, st, 1, log_name) != 0 ||
+        store_bind_i64(s, st, 2, now) != 0 ||
+        store_bind_text(s, st, 3, message, n) != 0 ||
+        store_exec_stmt(s, st, "record error") != 0) {
+        goto fail;
+    }
+    st = store_stmt(s, S_NAME_ERR_PRUNE);
+    if (store_bind_str(s, st, 1, log_name) != 0 ||
+        store_bind_i64(s, st, 2, STORE_RECENT_ERRORS) != 0 ||
+        store_exec_stmt(s, st, "prune errors") != 0) {
+        goto fail;
+    }
+    return store_txn_commit(s);
+fail:
+    store_txn_rollback(s);
+    return -1;
+}
+
+int
+store_name_errors_each(struct store *s, const char *log_name, size_t limit,
+                       store_error_fn fn, void *arg)
+{
+    sqlite3_stmt *st;
+    int r, stop;
+
+    if (store_check_str(s, "log name", log_name, STORE_NAME_MAX) != 0) {
+        return -1;
+    }
+    st = store_stmt(s, S_NAME_ERR_LIST);
+    if (store_bind_str(s, st, 1, log_name) != 0 ||
+        store_bind_i64(s, st, 2, store_limit(limit)) != 0) {
+        return -1;
+    }
+    while ((r = store_step(s, st, "list errors")) == 1) {
+        const char *m = store_col_str(st, 1);
+
+        s->iterating |= STORE_BIT(S_NAME_ERR_LIST);
+        stop = fn(arg, store_col_i64(st, 0), m != NULL ? m : "");
+        s->iterating &= ~STORE_BIT(S_NAME_ERR_LIST);
+        if (stop != 0) {
+            break;
+        }
+    }
+    store_done(st);
+    return r < 0 ? -1 : 0;
+}
+
+int
+store_history_each(struct store *s, int64_t log_id, int64_t since, size_t limit,
+                   store_history_fn fn, void *arg)
+{
+    sqlite3_stmt *st = store_stmt(s, S_HISTORY_LIST);
+    uint64_t size, scanned;
+    int r, stop;
+
+    if (store_bind_i64(s, st, 1, log_id) != 0 ||
+        store_bind_i64(s, st, 2, since) != 0 ||
+        store_bind_i64(s, st, 3, store_limit(limit)) != 0) {
+        return -1;
+    }
+    while ((r = store_step(s, st, "list history")) == 1) {
+        if (store_col_u64(s, st, 1, &size) != 0 ||
+            store_col_u64(s, st, 2, &scanned) != 0) {
+            store_done(st);
+            return -1;
+        }
+        s->iterating |= STORE_BIT(S_HISTORY_LIST);
+        stop = fn(arg, store_col_i64(st, 0), size, scanned);
+        s->iterating &= ~STORE_BIT(S_HISTORY_LIST);
         if (stop != 0) {
             break;
         }
@@ -2493,37 +2689,15 @@ store_col_req(struct store *s, sqlite3_stmt *st, int i)
     return v;
 }
 
-/* LIMIT value: 0 means none (-1 to sqlite). */
-static int64_t
-store_limit(size_t n)
-{
-    if (n == 0 || n > (size_t)INT64_MAX) {
-        return -1;
-    }
-    return (int64_t)n;
-}
-
-int
-store_alerts_each(struct store *s, const struct store_alert_query *q,
-                  store_alert_fn fn, void *arg)
+/* Call fn for each row of the bound alert listing id (the columns of
+ * S_ALERTS_QUERY). */
+static int
+store_alert_rows(struct store *s, enum store_stmt id, sqlite3_stmt *st,
+                 store_alert_fn fn, void *arg)
 {
     struct store_alert_row row;
-    sqlite3_stmt *st;
     int r, stop;
 
-    if (q == NULL) {
-        store_err(s, "no alert query");
-        return -1;
-    }
-    st = store_stmt(s, S_ALERTS_QUERY);
-    if (store_bind_i64(s, st, 1, q->since) != 0 ||
-        store_bind_i64(s, st, 2, q->until) != 0 ||
-        store_bind_str(s, st, 3, q->type) != 0 ||
-        store_bind_i64(s, st, 4, q->log_id) != 0 ||
-        store_bind_i64(s, st, 5, (int64_t)q->min_severity) != 0 ||
-        store_bind_i64(s, st, 6, store_limit(q->limit)) != 0) {
-        return -1;
-    }
     while ((r = store_step(s, st, "list alerts")) == 1) {
         memset(&row, 0, sizeof(row));
         row.id = store_col_req(s, st, 0);
@@ -2544,15 +2718,54 @@ store_alerts_each(struct store *s, const struct store_alert_query *q,
             }
         }
         row.rule = store_col_str(st, 6);
-        s->iterating |= STORE_BIT(S_ALERTS_QUERY);
+        s->iterating |= STORE_BIT(id);
         stop = fn(arg, &row);
-        s->iterating &= ~STORE_BIT(S_ALERTS_QUERY);
+        s->iterating &= ~STORE_BIT(id);
         if (stop != 0) {
             break;
         }
     }
     store_done(st);
     return r < 0 ? -1 : 0;
+}
+
+int
+store_alerts_each(struct store *s, const struct store_alert_query *q,
+                  store_alert_fn fn, void *arg)
+{
+    sqlite3_stmt *st;
+
+    if (q == NULL) {
+        store_err(s, "no alert query");
+        return -1;
+    }
+    st = store_stmt(s, S_ALERTS_QUERY);
+    if (store_bind_i64(s, st, 1, q->since) != 0 ||
+        store_bind_i64(s, st, 2, q->until) != 0 ||
+        store_bind_str(s, st, 3, q->type) != 0 ||
+        store_bind_i64(s, st, 4, q->log_id) != 0 ||
+        store_bind_i64(s, st, 5, (int64_t)q->min_severity) != 0 ||
+        store_bind_i64(s, st, 6, store_limit(q->limit)) != 0) {
+        return -1;
+    }
+    return store_alert_rows(s, S_ALERTS_QUERY, st, fn, arg);
+}
+
+int
+store_entry_alerts_each(struct store *s, int64_t log_id, uint64_t log_index,
+                        const char *rule, enum notify_severity min_severity,
+                        size_t limit, store_alert_fn fn, void *arg)
+{
+    sqlite3_stmt *st = store_stmt(s, S_ENTRY_ALERTS);
+
+    if (store_bind_i64(s, st, 1, log_id) != 0 ||
+        store_bind_u64(s, st, 2, log_index) != 0 ||
+        store_bind_str(s, st, 3, rule) != 0 ||
+        store_bind_i64(s, st, 4, (int64_t)min_severity) != 0 ||
+        store_bind_i64(s, st, 5, store_limit(limit)) != 0) {
+        return -1;
+    }
+    return store_alert_rows(s, S_ENTRY_ALERTS, st, fn, arg);
 }
 
 /* Read one STORE_SIGNING_COLUMNS row into *g (strings borrowed until
@@ -2635,6 +2848,26 @@ store_signings_latest(struct store *s, const char *rule, size_t n,
         return -1;
     }
     return store_signings_each(s, S_SIGNINGS_LATEST, st, "list signings", fn,
+                               arg);
+}
+
+int
+store_signings_between(struct store *s, const char *rule, int64_t since,
+                       int64_t until, size_t n, store_signing_fn fn, void *arg)
+{
+    sqlite3_stmt *st;
+
+    if (store_check_str(s, "rule", rule, STORE_NAME_MAX) != 0) {
+        return -1;
+    }
+    st = store_stmt(s, S_SIGNINGS_BETWEEN);
+    if (store_bind_str(s, st, 1, rule) != 0 ||
+        store_bind_i64(s, st, 2, since) != 0 ||
+        store_bind_i64(s, st, 3, until) != 0 ||
+        store_bind_i64(s, st, 4, store_limit(n)) != 0) {
+        return -1;
+    }
+    return store_signings_each(s, S_SIGNINGS_BETWEEN, st, "list signings", fn,
                                arg);
 }
 
@@ -2846,6 +3079,35 @@ store_delivery_failed(struct store *s, const char *alert_id, const char *sink,
         return -1;
     }
     return store_delivery_update(s, st, alert_id, sink);
+}
+
+int
+store_sinks_each(struct store *s, size_t limit, store_sink_fn fn, void *arg)
+{
+    sqlite3_stmt *st = store_stmt(s, S_SINKS);
+    uint64_t pending, failed;
+    int r, stop;
+
+    if (store_bind_i64(s, st, 1, store_limit(limit)) != 0) {
+        return -1;
+    }
+    while ((r = store_step(s, st, "list sinks")) == 1) {
+        const char *sink = store_col_req(s, st, 0);
+
+        if (sink == NULL || store_col_u64(s, st, 1, &pending) != 0 ||
+            store_col_u64(s, st, 2, &failed) != 0) {
+            store_done(st);
+            return -1;
+        }
+        s->iterating |= STORE_BIT(S_SINKS);
+        stop = fn(arg, sink, pending, failed, store_col_str(st, 3));
+        s->iterating &= ~STORE_BIT(S_SINKS);
+        if (stop != 0) {
+            break;
+        }
+    }
+    store_done(st);
+    return r < 0 ? -1 : 0;
 }
 
 /* ---- counts ------------------------------------------------------------ */

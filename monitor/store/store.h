@@ -92,7 +92,7 @@
 #include "notify/severity.h"
 
 /* Schema version written to PRAGMA user_version by this build. */
-#define STORE_SCHEMA_VERSION 3
+#define STORE_SCHEMA_VERSION 4
 /* PRAGMA application_id of a tlogwatch state file ("TLGW"). */
 #define STORE_APPLICATION_ID 0x544c4757
 
@@ -106,6 +106,8 @@
 #define STORE_META_MAX (64 * 1024)    /* a meta value */
 #define STORE_RECENT_ERRORS 16        /* errors kept per log, newest first */
 #define STORE_ERRMSG_MAX 512          /* store_errmsg() length */
+#define STORE_HISTORY_EVERY 300       /* s between history samples */
+#define STORE_HISTORY_MAX 2016        /* samples kept per log (a week) */
 
 /* store_open() flags. */
 #define STORE_OPEN_READONLY 0x1    /* never write; no create, no migration */
@@ -177,7 +179,7 @@ typedef int (*store_log_fn)(void *arg, const struct store_log_status *st);
 /* Every log, by name then id. */
 int store_logs_each(struct store *s, store_log_fn fn, void *arg);
 
-/* A successful poll: sets last_success_at. */
+/* A successful poll: sets last_success_at (and samples the history). */
 int store_log_success(struct store *s, int64_t log_id, int64_t now);
 /*
  * A failure: sets last_error (truncated to STORE_ERROR_MAX bytes; the
@@ -190,6 +192,29 @@ typedef int (*store_error_fn)(void *arg, int64_t at, const char *message);
 /* The recent errors of a log, newest first. */
 int store_log_errors_each(struct store *s, int64_t log_id, store_error_fn fn,
                           void *arg);
+/*
+ * A failure of the configured log log_name before it has any row (never
+ * reached, so no checkpoint origin is known): kept, truncated as in
+ * store_log_error, among the STORE_RECENT_ERRORS newest errors of that
+ * name; older ones are deleted.
+ */
+int store_name_error(struct store *s, const char *log_name, int64_t now,
+                     const char *message);
+/* The recent errors recorded by store_name_error for log_name, newest
+ * first, at most limit (0: all kept). */
+int store_name_errors_each(struct store *s, const char *log_name, size_t limit,
+                           store_error_fn fn, void *arg);
+
+/*
+ * History: store_log_success also keeps a sample of the log's verified
+ * size and entries scanned, at most one per STORE_HISTORY_EVERY seconds,
+ * the newest STORE_HISTORY_MAX per log.  The samples taken at or after
+ * since, newest first, at most limit (0: all kept).
+ */
+typedef int (*store_history_fn)(void *arg, int64_t at, uint64_t verified_size,
+                                uint64_t entries_scanned);
+int store_history_each(struct store *s, int64_t log_id, int64_t since,
+                       size_t limit, store_history_fn fn, void *arg);
 
 /* ---- checkpoints ---------------------------------------------------- */
 
@@ -449,6 +474,15 @@ struct store_alert_row {
 typedef int (*store_alert_fn)(void *arg, const struct store_alert_row *row);
 int store_alerts_each(struct store *s, const struct store_alert_query *q,
                       store_alert_fn fn, void *arg);
+/*
+ * The alerts about the entry (log_id, log_index) of severity at least
+ * min_severity, and for rule (NULL: any) or for no rule, the most
+ * severe first, then the oldest, at most limit (0: no limit).  Served by the
+ * index on (log_id, log_index): a few rows whatever the size of the table.
+ */
+int store_entry_alerts_each(struct store *s, int64_t log_id, uint64_t log_index,
+                            const char *rule, enum notify_severity min_severity,
+                            size_t limit, store_alert_fn fn, void *arg);
 
 /* ---- signings ----------------------------------------------------- */
 
@@ -456,6 +490,13 @@ typedef int (*store_signing_fn)(void *arg, const struct store_signing *row);
 /* The latest n signings of a rule (by insertion), newest first. */
 int store_signings_latest(struct store *s, const char *rule, size_t n,
                           store_signing_fn fn, void *arg);
+
+/* The signings of a rule recorded in [since, until), newest first (by
+ * insertion), at most n (0: no limit); served by the index on (rule,
+ * recorded_at). */
+int store_signings_between(struct store *s, const char *rule, int64_t since,
+                           int64_t until, size_t n, store_signing_fn fn,
+                           void *arg);
 
 /* The signings recorded at or after since (unix s; INT64_MIN: all) whose
  * PCR lookup is "pending", oldest first.  A recent since uses the index
@@ -523,6 +564,17 @@ int store_delivery_sent(struct store *s, const char *alert_id, const char *sink,
 int store_delivery_failed(struct store *s, const char *alert_id,
                           const char *sink, int64_t now, int64_t retry_at,
                           const char *error);
+
+/*
+ * Per sink with deliveries pending or failed, by sink name: how many of
+ * each, and the error of the one attempted last (borrowed; NULL when
+ * none), at most limit sinks (0: no limit).  Reads the pending and
+ * failed rows only (the deliveries_due index), never the sent ones.
+ */
+typedef int (*store_sink_fn)(void *arg, const char *sink, uint64_t pending,
+                             uint64_t failed, const char *last_error);
+int store_sinks_each(struct store *s, size_t limit, store_sink_fn fn,
+                     void *arg);
 
 /* ---- counts for reports and status -------------------------------- */
 

@@ -6,43 +6,59 @@
  *
  * The status document (schema "tlogwatch.status/v1"), as returned by
  * view_status_json(); times are RFC 3339 UTC strings, absent values are
- * JSON null:
+ * JSON null; every list is bounded:
  *
  * {
  *   "schema": "tlogwatch.status/v1",
  *   "generated_at": "2026-12-04T19:00:00Z",
- *   "logs": [{
+ *   "logs": [{                        configured logs in config order,
+ *                                     then names only the store has
+ *                                     (kind and url null)
  *     "name", "kind", "url",          as configured (log URLs hold no secret)
  *     "shards": [{ "origin", "frozen": bool,
  *        "verified_size", "verified_root" (hex), "verified_at",
  *        "cursor" (virtual), "shard_cursor", "lag",
  *        "entries_scanned", "checkpoints_verified", "proofs_verified",
  *        "root_checks_passed" }],     empty when never reached
- *     "verified_size", "cursor", "lag"  of the newest shard (null if none)
- *     "last_success", "last_success_age_s", "stale": bool (no success
- *        within the log's stale_after),
- *     "last_error": {"at", "message"} | null,
- *     "recent_errors": [{"at", "message"}]   newest first, at most 10;
- *        recorded by the daemon even for a log that was never reached
+ *     "verified_size", "cursor", "lag"  of the newest shard (the last
+ *        one not frozen; null if none)
+ *     "last_success", "last_success_age_s"  newest of its shards,
+ *     "stale": bool (a configured log with neither a successful poll
+ *        nor a new verified checkpoint within its stale_after),
+ *     "last_error": {"at", "message"} | null   the newest of recent_errors,
+ *     "recent_errors": [{"at", "message"}]   newest first, at most 10,
+ *        of every shard, and those the daemon recorded by name for a log
+ *        never reached (store_name_error)
  *   }],
- *   "rules": [{ "name", "repository",
+ *   "rules": [{ "name", "repository",   configured watch rules, in order
  *     "signings": [{                   newest first, at most VIEW_SIGNINGS
  *       "log", "log_index", "uuid", "integrated_time",
  *       "verdict",        the effective verdict, see view_signing_verdict
  *       "allowed": bool,  true only when verdict is "allowed"
  *       "policy_verdict", the verdict the policy gave when it was seen
  *       "alerts": [{"id", "type", "severity", "at"}]  about this entry
- *       "commit", "commit_url", "workflow", "ref", "trigger", "runner",
- *       "run_url",
+ *                         (this rule or none), most severe first, at most
+ *                         VIEW_ALERT_TYPES
+ *       "commit", "commit_url" (https://github.com/OWNER/REPO/commit/SHA,
+ *       null unless both look right), "workflow", "ref", "trigger",
+ *       "runner", "run_url" (https:// only, else null),
  *       "pcrs": {"state", "source", "note", "PCR0", "PCR1", "PCR2",
  *                "PCR8"} }] }],
- *   "alerts": { "window_s", "by_severity": {"info", "warning",
- *               "critical"}, "latest": [{"id", "type", "severity",
- *               "at", "summary", "log", "rule"}] },
- *   "outbox": { "pending", "sent", "failed",
- *               "sinks": [{"name", "type", "where" (scheme://host/...),
- *                          "pending", "failed", "last_error"}] },
- *   "history": [{"log", "at", "verified_size", "entries_scanned"}]
+ *   "alerts": { "window_s" (86400), "by_severity": {"info", "warning",
+ *               "critical"} (detected in the last window_s),
+ *               "latest": [{"id", "type", "severity", "at", "summary",
+ *               "log", "rule"}] (the newest 10, whenever) },
+ *   "outbox": { "pending", "sent", "failed"  (all deliveries),
+ *               "sinks": [{"name", "type", "where", "pending", "failed",
+ *                          "last_error"}] }   configured sinks, in order;
+ *               where: "scheme://host[:port]/..." for a URL, the
+ *               executable for exec, null for stdout; last_error: the
+ *               class of the error of the delivery attempted last (up to
+ *               its first ':', e.g. "HTTP 500"), never a receiver's reply
+ *   "history": [{"log", "origin", "at", "verified_size",
+ *                "entries_scanned"}]   per shard, oldest first: samples
+ *               taken on successful polls (at most one per 5 minutes)
+ *               in the last day, at most 288 per shard
  * }
  */
 #ifndef TLOGWATCH_VIEW_H
@@ -56,19 +72,49 @@
 #include "config/config.h"
 #include "monitor/store/store.h"
 
-#define VIEW_SIGNINGS 5 /* latest signings per watch rule */
+#define VIEW_SCHEMA "tlogwatch.status/v1"
+#define VIEW_SIGNINGS 5    /* latest signings per watch rule */
+#define VIEW_ALERT_TYPES 8 /* alert types a verdict looks at, per signing */
 
 /* The status document for the store's state at `now` (unix seconds).
  * NULL with err set on a store error.  The caller owns the result. */
 json_t *view_status_json(struct store *s, const struct config *cfg, int64_t now,
                          char *err, size_t errcap);
 
-/* A signing's effective verdict: the policy's verdict, unless something
- * learned later says otherwise: its PCR outcome ("unknown_pcrs",
- * "pcrs_unavailable", "pcrs_pending") or a later alert of severity
- * warning or above about the same entry.  Only "allowed" is allowed. */
+/*
+ * A signing's effective verdict: the policy's verdict when it is not
+ * "allowed"; else, when an alert of severity warning or above is about
+ * the same entry (and the same rule, or no rule), the first of
+ * alert_types (the caller lists them most severe first, as
+ * view_signing_alerts does) without its "signing." / "log." prefix,
+ * e.g. "unknown_pcrs", "pcrs_unavailable"; else the PCR lookup's
+ * state: "pcrs_pending" or "pcrs_unavailable"; else "allowed".  Only
+ * "allowed" is allowed.  Returns a string borrowed from row,
+ * alert_types or static storage.
+ */
 const char *view_signing_verdict(const struct store_signing *row,
                                  const char *const *alert_types,
                                  size_t n_alerts);
+/* 1 when verdict is "allowed", else 0 (NULL included). */
+int view_verdict_allowed(const char *verdict);
+/*
+ * The types of the alerts of severity warning or above about row's
+ * entry (row->log_id, log_index, rule), most severe first, at most cap
+ * (VIEW_ALERT_TYPES is enough): new strings in types[0..*n) that the
+ * caller frees with free().  0, or -1 on a store error (store_errmsg)
+ * or when out of memory, with nothing to free.
+ */
+int view_signing_alerts(struct store *s, const struct store_signing *row,
+                        char **types, size_t cap, size_t *n);
+
+struct config_sink;
+/* Where a sink delivers, safe to show: scheme://host[:port]/... for a
+ * URL (no path, query or userinfo), the executable for exec, "" for
+ * stdout.  Writes at most cap bytes (NUL-terminated); returns out. */
+char *view_sink_where(const struct config_sink *cs, char *out, size_t cap);
+/* A delivery's stored error, safe to show: up to its first ':' (the
+ * class, e.g. "HTTP 500"; never the receiver's reply), printable ASCII.
+ * Returns out. */
+char *view_delivery_error(const char *error, char *out, size_t cap);
 
 #endif

@@ -1,0 +1,565 @@
+/*
+ * test_view.c: the one read model (monitor/view) against a real sqlite
+ * store populated here through the store's own API: signings recorded
+ * ahead of the cursor, alerts about their entries, PCR outcomes, errors
+ * of a log never reached, deliveries that failed.
+ *
+ * What must hold: the document has the schema and every documented
+ * key; a signing the policy allowed is shown as not allowed once a
+ * warning-or-worse alert is about its entry (signing.unknown_pcrs), or
+ * while its PCR lookup is pending or ended unavailable (the twin: an
+ * allowed signing with a found PCR set and only an info alert stays
+ * allowed); errors of a log with no shard row are in its recent_errors;
+ * sinks are shown as scheme://host/... and a delivery's error without
+ * the receiver's reply; lists are bounded.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "config/config.h"
+#include "merkle/merkle.h"
+#include "monitor/store/store.h"
+#include "monitor/view/view.h"
+#include "notify/alert.h"
+
+#define T0 1700000000
+
+static const char cfg_text[] =
+    "state: /nonexistent/state.db\n"
+    "logs:\n"
+    "  - name: rekor\n"
+    "    url: https://rekor.example\n"
+    "  - name: never\n"
+    "    url: https://never.example\n"
+    "watch:\n"
+    "  - name: app\n"
+    "    repository: acme/enclave-app\n"
+    "notify:\n"
+    "  - name: hook\n"
+    "    type: webhook\n"
+    "    url: https://hooks.example/services/T0/B0/SECRETPATHTOKEN?k=QTOKEN\n"
+    "  - {name: console, type: stdout}\n";
+
+struct fx {
+    char dir[64];
+    char path[128];
+    struct store *s;
+    struct config *cfg;
+    int64_t log_id;
+};
+
+static struct store_signing
+signing(uint64_t index, const char *verdict, const char *state)
+{
+    struct store_signing g;
+
+    memset(&g, 0, sizeof(g));
+    g.log_index = index;
+    g.shard_index = index;
+    g.uuid = "00aa";
+    g.kind = "hashedrekord";
+    g.integrated_time = T0;
+    g.cert_sha256 = "11bb";
+    g.repository = "acme/enclave-app";
+    g.workflow_path = ".github/workflows/build-eif.yml";
+    g.ref = "refs/heads/main";
+    g.workflow_sha = "0123456789abcdef0123456789abcdef01234567";
+    g.runner_environment = "github-hosted";
+    g.trigger = "push";
+    g.run_invocation_uri = "https://github.com/acme/enclave-app/actions/runs/1";
+    g.rule = "app";
+    g.verdict = verdict;
+    g.pcrs_state = state;
+    if (state != NULL && strcmp(state, "found") == 0) {
+        g.pcr0 = "00";
+        g.pcr1 = "11";
+        g.pcr2 = "22";
+    }
+    return g;
+}
+
+/* Record alert type about entry index (severity from the type). */
+static void
+alert_about(struct fx *f, const char *type, const char *key, uint64_t index,
+            int64_t at, const char **sinks, size_t nsinks)
+{
+    json_t *a = notify_alert_new(type, key, "about an entry", at);
+    struct store_alert sa;
+    char *body;
+
+    assert_non_null(a);
+    body = notify_alert_render(a);
+    assert_non_null(body);
+    memset(&sa, 0, sizeof(sa));
+    sa.id = notify_alert_get_id(a);
+    sa.type = type;
+    sa.severity = notify_alert_get_severity(a);
+    sa.detected_at = at;
+    sa.has_index = 1;
+    sa.log_index = index;
+    sa.rule = "app";
+    sa.body = body;
+    sa.sinks = sinks;
+    sa.nsinks = nsinks;
+    if (store_alert_record(f->s, f->log_id, &sa, NULL) != 0) {
+        fail_msg("alert: %s", store_errmsg(f->s));
+    }
+    free(body);
+    json_decref(a);
+}
+
+/*
+ * Entries 10..13 of log rekor, rule app, newest last:
+ *  10 allowed, PCRs found, an info signing.recorded: allowed;
+ *  11 allowed, PCRs found, then a critical signing.unknown_pcrs;
+ *  12 allowed, PCR lookup pending;
+ *  13 unexpected (the policy's own verdict).
+ * Log "never" has errors only (no shard row).
+ */
+static int
+fx_setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    struct config_errors *errs = NULL;
+    struct store_signing g[4];
+    struct merkle_range empty;
+    const char *hook[] = {"hook"};
+    char err[STORE_ERRMSG_MAX], id[NOTIFY_ALERT_ID_LEN + 1];
+
+    assert_non_null(f);
+    snprintf(f->dir, sizeof(f->dir), "/tmp/tlw-view-XXXXXX");
+    assert_non_null(mkdtemp(f->dir));
+    snprintf(f->path, sizeof(f->path), "%s/state.db", f->dir);
+    f->s = store_open(f->path, STORE_OPEN_SYNC_NORMAL, err, sizeof(err));
+    if (f->s == NULL) {
+        fail_msg("store_open: %s", err);
+    }
+    f->cfg = config_load_mem(cfg_text, strlen(cfg_text), "t.yaml", &errs);
+    if (f->cfg == NULL) {
+        fail_msg("config: %s", errs != NULL && errs->n > 0 ? errs->v[0].message
+                                                           : "out of memory");
+    }
+    assert_int_equal(
+        store_log_open(f->s, "rekor", "rekor.example - 1", T0, &f->log_id), 0);
+    merkle_range_init(&empty);
+    if (store_cursor_seed(f->s, f->log_id, 0, &empty, T0) != 0) {
+        fail_msg("seed: %s", store_errmsg(f->s));
+    }
+    g[0] = signing(10, "allowed", "found");
+    g[1] = signing(11, "allowed", "found");
+    g[2] = signing(12, "allowed", "pending");
+    g[3] = signing(13, "unexpected", NULL);
+    if (store_record_ahead(f->s, f->log_id, NULL, 0, g, 4, T0, NULL) != 0) {
+        fail_msg("record: %s", store_errmsg(f->s));
+    }
+    alert_about(f, "signing.recorded", "r10", 10, T0 + 1, NULL, 0);
+    alert_about(f, "signing.unknown_pcrs", "u11", 11, T0 + 2, hook, 1);
+    notify_alert_id("signing.unknown_pcrs", "u11", id);
+    assert_int_equal(store_delivery_failed(f->s, id, "hook", T0 + 3, T0 + 60,
+                                           "HTTP 500: echoed QTOKEN reply"),
+                     0);
+    assert_int_equal(store_log_success(f->s, f->log_id, T0 + 5), 0);
+    assert_int_equal(store_log_error(f->s, f->log_id, T0 + 6, "shard boom"), 0);
+    assert_int_equal(
+        store_name_error(f->s, "never", T0 + 7, "Could not resolve host"), 0);
+    assert_int_equal(
+        store_name_error(f->s, "never", T0 + 8, "Could not connect"), 0);
+    *state = f;
+    return 0;
+}
+
+static int
+fx_teardown(void **state)
+{
+    struct fx *f = *state;
+    char cmd[256];
+
+    store_close(f->s);
+    config_free(f->cfg);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "cannot remove %s\n", f->dir);
+    }
+    free(f);
+    return 0;
+}
+
+static json_t *
+doc_of(struct fx *f)
+{
+    char err[256];
+    json_t *doc = view_status_json(f->s, f->cfg, T0 + 100, err, sizeof(err));
+
+    if (doc == NULL) {
+        fail_msg("view_status_json: %s", err);
+    }
+    return doc;
+}
+
+static json_t *
+log_named(json_t *doc, const char *name)
+{
+    size_t i;
+    json_t *l;
+
+    json_array_foreach(json_object_get(doc, "logs"), i, l)
+    {
+        if (strcmp(json_string_value(json_object_get(l, "name")), name) == 0) {
+            return l;
+        }
+    }
+    fail_msg("no log %s", name);
+    return NULL;
+}
+
+static json_t *
+signing_at(json_t *doc, uint64_t index)
+{
+    json_t *rule = json_array_get(json_object_get(doc, "rules"), 0), *g;
+    size_t i;
+
+    json_array_foreach(json_object_get(rule, "signings"), i, g)
+    {
+        if ((uint64_t)json_integer_value(json_object_get(g, "log_index")) ==
+            index) {
+            return g;
+        }
+    }
+    fail_msg("no signing at %llu", (unsigned long long)index);
+    return NULL;
+}
+
+static const char *
+sget(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+
+    if (!json_is_string(v)) {
+        fail_msg("%s is not a string", key);
+    }
+    return json_string_value(v);
+}
+
+/* ---- tests ----------------------------------------------------------- */
+
+static void
+test_schema_keys(void **state)
+{
+    struct fx *f = *state;
+    json_t *doc = doc_of(f), *l, *sh;
+    static const char *const top[] = {"schema", "generated_at", "logs",
+                                      "rules",  "alerts",       "outbox",
+                                      "history"};
+    static const char *const logk[] = {
+        "name",   "kind",          "url",
+        "shards", "verified_size", "cursor",
+        "lag",    "last_success",  "last_success_age_s",
+        "stale",  "last_error",    "recent_errors"};
+    static const char *const shk[] = {"origin",          "frozen",
+                                      "verified_size",   "verified_root",
+                                      "verified_at",     "cursor",
+                                      "shard_cursor",    "lag",
+                                      "entries_scanned", "checkpoints_verified",
+                                      "proofs_verified", "root_checks_passed"};
+    size_t i;
+
+    assert_string_equal(sget(doc, "schema"), "tlogwatch.status/v1");
+    assert_string_equal(sget(doc, "generated_at"), "2023-11-14T22:15:00Z");
+    for (i = 0; i < sizeof(top) / sizeof(top[0]); i++) {
+        if (json_object_get(doc, top[i]) == NULL) {
+            fail_msg("no %s", top[i]);
+        }
+    }
+    l = log_named(doc, "rekor");
+    for (i = 0; i < sizeof(logk) / sizeof(logk[0]); i++) {
+        if (json_object_get(l, logk[i]) == NULL) {
+            fail_msg("log has no %s", logk[i]);
+        }
+    }
+    assert_int_equal(json_array_size(json_object_get(l, "shards")), 1);
+    sh = json_array_get(json_object_get(l, "shards"), 0);
+    for (i = 0; i < sizeof(shk) / sizeof(shk[0]); i++) {
+        if (json_object_get(sh, shk[i]) == NULL) {
+            fail_msg("shard has no %s", shk[i]);
+        }
+    }
+    assert_string_equal(sget(sh, "origin"), "rekor.example - 1");
+    assert_int_equal(json_integer_value(json_object_get(l, "cursor")), 0);
+    assert_true(json_is_null(json_object_get(l, "verified_size")));
+    assert_int_equal(
+        json_integer_value(json_object_get(l, "last_success_age_s")), 95);
+    assert_false(json_is_true(json_object_get(l, "stale")));
+    json_decref(doc);
+}
+
+/* The policy allowed all of 10, 11, 12; only 10 is still allowed. */
+static void
+test_verdicts(void **state)
+{
+    struct fx *f = *state;
+    json_t *doc = doc_of(f), *g;
+
+    g = signing_at(doc, 10);
+    assert_string_equal(sget(g, "verdict"), "allowed");
+    assert_true(json_is_true(json_object_get(g, "allowed")));
+    assert_int_equal(json_array_size(json_object_get(g, "alerts")), 1);
+
+    g = signing_at(doc, 11);
+    assert_string_equal(sget(g, "verdict"), "unknown_pcrs");
+    assert_string_equal(sget(g, "policy_verdict"), "allowed");
+    assert_true(json_is_false(json_object_get(g, "allowed")));
+    assert_string_equal(
+        sget(json_array_get(json_object_get(g, "alerts"), 0), "type"),
+        "signing.unknown_pcrs");
+    assert_string_equal(
+        sget(json_array_get(json_object_get(g, "alerts"), 0), "severity"),
+        "critical");
+    assert_string_equal(sget(json_object_get(g, "pcrs"), "PCR0"), "00");
+
+    g = signing_at(doc, 12);
+    assert_string_equal(sget(g, "verdict"), "pcrs_pending");
+    assert_true(json_is_false(json_object_get(g, "allowed")));
+
+    g = signing_at(doc, 13);
+    assert_string_equal(sget(g, "verdict"), "unexpected");
+    assert_true(json_is_false(json_object_get(g, "allowed")));
+
+    assert_string_equal(sget(g, "commit_url"),
+                        "https://github.com/acme/enclave-app/commit/"
+                        "0123456789abcdef0123456789abcdef01234567");
+    assert_string_equal(sget(g, "run_url"),
+                        "https://github.com/acme/enclave-app/actions/runs/1");
+    assert_string_equal(sget(g, "log"), "rekor");
+    json_decref(doc);
+}
+
+/* view_signing_verdict on its own, with its twins. */
+static void
+test_verdict_function(void **state)
+{
+    struct store_signing g = signing(1, "allowed", "found");
+    const char *warn[] = {"signing.pcrs_unavailable"};
+    const char *info[] = {"signing.recorded"};
+    const char *two[] = {"signing.unknown_pcrs", "signing.pcrs_unavailable"};
+
+    (void)state;
+    assert_string_equal(view_signing_verdict(&g, NULL, 0), "allowed");
+    assert_string_equal(view_signing_verdict(&g, info, 1), "allowed");
+    assert_string_equal(view_signing_verdict(&g, warn, 1), "pcrs_unavailable");
+    assert_string_equal(view_signing_verdict(&g, two, 2), "unknown_pcrs");
+    g.pcrs_state = "unavailable";
+    assert_string_equal(view_signing_verdict(&g, NULL, 0), "pcrs_unavailable");
+    g.pcrs_state = "pending";
+    assert_string_equal(view_signing_verdict(&g, NULL, 0), "pcrs_pending");
+    g.pcrs_state = "none";
+    assert_string_equal(view_signing_verdict(&g, NULL, 0), "allowed");
+    g.verdict = "self_hosted_runner";
+    assert_string_equal(view_signing_verdict(&g, two, 2), "self_hosted_runner");
+    assert_true(view_verdict_allowed("allowed"));
+    assert_false(view_verdict_allowed("unknown_pcrs"));
+    assert_false(view_verdict_allowed(NULL));
+}
+
+/* view_signing_alerts: warning and worse, most severe first. */
+static void
+test_signing_alerts(void **state)
+{
+    struct fx *f = *state;
+    struct store_signing g = signing(11, "allowed", "found");
+    char *types[VIEW_ALERT_TYPES];
+    size_t n, i;
+
+    g.log_id = f->log_id;
+    alert_about(f, "signing.pcrs_unavailable", "p11", 11, T0 + 1, NULL, 0);
+    assert_int_equal(view_signing_alerts(f->s, &g, types, VIEW_ALERT_TYPES, &n),
+                     0);
+    assert_int_equal(n, 2);
+    assert_string_equal(types[0], "signing.unknown_pcrs");
+    assert_string_equal(types[1], "signing.pcrs_unavailable");
+    for (i = 0; i < n; i++) {
+        free(types[i]);
+    }
+    g.log_index = 10; /* only an info alert */
+    assert_int_equal(view_signing_alerts(f->s, &g, types, VIEW_ALERT_TYPES, &n),
+                     0);
+    assert_int_equal(n, 0);
+}
+
+/* A log never reached: its errors, newest first; the reached one: its
+ * shard's error. */
+static void
+test_errors(void **state)
+{
+    struct fx *f = *state;
+    json_t *doc = doc_of(f), *l, *e;
+
+    l = log_named(doc, "never");
+    assert_int_equal(json_array_size(json_object_get(l, "shards")), 0);
+    e = json_object_get(l, "recent_errors");
+    assert_int_equal(json_array_size(e), 2);
+    assert_string_equal(sget(json_array_get(e, 0), "message"),
+                        "Could not connect");
+    assert_string_equal(sget(json_array_get(e, 1), "message"),
+                        "Could not resolve host");
+    assert_string_equal(sget(json_object_get(l, "last_error"), "message"),
+                        "Could not connect");
+    assert_true(json_is_true(json_object_get(l, "stale")));
+
+    l = log_named(doc, "rekor");
+    e = json_object_get(l, "recent_errors");
+    assert_int_equal(json_array_size(e), 1);
+    assert_string_equal(sget(json_array_get(e, 0), "message"), "shard boom");
+    json_decref(doc);
+}
+
+/* At most 10 recent errors, the newest. */
+static void
+test_errors_bounded(void **state)
+{
+    struct fx *f = *state;
+    json_t *doc, *e;
+    char msg[32];
+    int i;
+
+    for (i = 0; i < 30; i++) {
+        snprintf(msg, sizeof(msg), "err %d", i);
+        assert_int_equal(store_name_error(f->s, "never", T0 + 10 + i, msg), 0);
+    }
+    doc = doc_of(f);
+    e = json_object_get(log_named(doc, "never"), "recent_errors");
+    assert_int_equal(json_array_size(e), 10);
+    assert_string_equal(sget(json_array_get(e, 0), "message"), "err 29");
+    assert_string_equal(sget(json_array_get(e, 9), "message"), "err 20");
+    json_decref(doc);
+}
+
+/* The outbox shows no URL path, query or reply. */
+static void
+test_outbox_redacted(void **state)
+{
+    struct fx *f = *state;
+    json_t *doc = doc_of(f), *ob = json_object_get(doc, "outbox"), *k;
+    char *text;
+
+    assert_int_equal(json_integer_value(json_object_get(ob, "pending")), 1);
+    k = json_array_get(json_object_get(ob, "sinks"), 0);
+    assert_string_equal(sget(k, "name"), "hook");
+    assert_string_equal(sget(k, "where"), "https://hooks.example/...");
+    assert_int_equal(json_integer_value(json_object_get(k, "pending")), 1);
+    assert_string_equal(sget(k, "last_error"), "HTTP 500");
+    k = json_array_get(json_object_get(ob, "sinks"), 1);
+    assert_string_equal(sget(k, "name"), "console");
+    assert_true(json_is_null(json_object_get(k, "where")));
+    text = json_dumps(doc, 0);
+    assert_non_null(text);
+    assert_null(strstr(text, "SECRETPATHTOKEN"));
+    assert_null(strstr(text, "QTOKEN"));
+    assert_null(strstr(text, "services"));
+    free(text);
+    json_decref(doc);
+}
+
+/* Alerts: counted in the window, newest listed with summaries. */
+static void
+test_alerts_and_history(void **state)
+{
+    struct fx *f = *state;
+    json_t *doc = doc_of(f), *a = json_object_get(doc, "alerts"), *h;
+
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(a, "by_severity"), "critical")),
+                     1);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(a, "by_severity"), "info")),
+                     1);
+    assert_string_equal(
+        sget(json_array_get(json_object_get(a, "latest"), 0), "type"),
+        "signing.unknown_pcrs");
+    assert_string_equal(
+        sget(json_array_get(json_object_get(a, "latest"), 0), "summary"),
+        "about an entry");
+    h = json_object_get(doc, "history");
+    assert_int_equal(json_array_size(h), 1);
+    assert_string_equal(sget(json_array_get(h, 0), "log"), "rekor");
+    json_decref(doc);
+
+    /* A day later the window is empty (the twin). */
+    {
+        char err[256];
+        json_t *late =
+            view_status_json(f->s, f->cfg, T0 + 2 * 86400, err, sizeof(err));
+        assert_non_null(late);
+        assert_int_equal(
+            json_integer_value(json_object_get(
+                json_object_get(json_object_get(late, "alerts"), "by_severity"),
+                "critical")),
+            0);
+        assert_true(
+            json_is_true(json_object_get(log_named(late, "rekor"), "stale")));
+        json_decref(late);
+    }
+}
+
+/* A history sample per STORE_HISTORY_EVERY at most, STORE_HISTORY_MAX
+ * kept. */
+static void
+test_history_sampling(void **state)
+{
+    struct fx *f = *state;
+    int i;
+    size_t n = 0;
+
+    for (i = 1; i <= 9; i++) {
+        assert_int_equal(store_log_success(f->s, f->log_id, T0 + 5 + i * 30),
+                         0);
+    }
+    /* T0+5 sampled; T0+35..T0+275 are less than 300 s after it. */
+    {
+        json_t *doc = doc_of(f);
+        n = json_array_size(json_object_get(doc, "history"));
+        json_decref(doc);
+    }
+    assert_int_equal(n, 1);
+    assert_int_equal(store_log_success(f->s, f->log_id, T0 + 305), 0);
+    {
+        char err[256];
+        json_t *doc =
+            view_status_json(f->s, f->cfg, T0 + 400, err, sizeof(err));
+        assert_non_null(doc);
+        assert_int_equal(json_array_size(json_object_get(doc, "history")), 2);
+        json_decref(doc);
+    }
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_schema_keys, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_verdicts, fx_setup, fx_teardown),
+        cmocka_unit_test(test_verdict_function),
+        cmocka_unit_test_setup_teardown(test_signing_alerts, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_errors, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_errors_bounded, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_redacted, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_alerts_and_history, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_history_sampling, fx_setup,
+                                        fx_teardown),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
