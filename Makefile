@@ -4,8 +4,10 @@ BUILD ?= build
 CONFIG ?= deploy/tlogwatch.yaml
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+PREFIX ?= /usr/local
+DESTDIR ?=
 
-.PHONY: all deps build test run bench demo clean format format-check cppcheck
+.PHONY: all deps build bin test run install bench demo clean format format-check cppcheck
 
 all: build
 
@@ -19,9 +21,23 @@ build: deps
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-run: build
-	mkdir -p state
+# Only the daemon, quietly: make's output goes to a log that is shown
+# when the build fails (its warnings are shown when it succeeds).
+bin: deps
+	@cmake -S . -B $(BUILD) $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target tlogwatch >$(BUILD)/bin.log 2>&1 || \
+		{ cat $(BUILD)/bin.log; echo "make: building tlogwatch failed (log: $(BUILD)/bin.log)"; exit 1; }
+	@grep -E "warning:" $(BUILD)/bin.log || true
+
+run: bin
+	@mkdir -p state
 	$(BUILD)/bin/tlogwatch run -c $(CONFIG)
+
+# The binary, the systemd unit, the man page, trusted_root.json and the
+# example configs under $(PREFIX), staged under $(DESTDIR) when set
+# (README "Install"; the unit's header has the steps that follow).
+install: bin
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
 
 bench: build
 	bash scripts/bench.sh $(BUILD)
