@@ -58,6 +58,7 @@
 
 #include "monitor/http.h"
 #include "monitor/log.h"
+#include "notify/redact.h"
 
 #define HTTP_USER_AGENT "tlogwatch/" TLOGWATCH_VERSION
 #define HTTP_DEFAULT_MAX_TOTAL 32
@@ -86,6 +87,7 @@ struct http_handle {
     void *arg;
     enum http_method method;
     int https_only; /* the first URL is https: no plain HTTP at all */
+    int url_secret; /* log the URL as scheme://host/... only */
     int refused;    /* the rules stopped it (why says which) */
     int too_large;  /* the body passed cap */
     int nomem;      /* the body could not grow */
@@ -1356,13 +1358,17 @@ http_request(struct http_client *c, const struct http_request_opts *opts,
     h->cb = cb;
     h->arg = arg;
     h->method = opts->method;
+    h->url_secret = opts->url_secret;
     h->cap = opts->max_response_bytes ? (size_t)opts->max_response_bytes
                                       : HTTP_DEFAULT_RESPONSE_CAP;
     if (http_url_check(opts->url, h->why, sizeof(h->why)) != 0) {
         /* Refused before libcurl sees it: no lookup, no connection. */
         h->refused = 1;
         log_debug("http: %s %s refused: %s", method_str(opts->method),
-                  http_redact_url(opts->url, red, sizeof(red)), h->why);
+                  opts->url_secret
+                      ? notify_redact_url(opts->url, red, sizeof(red))
+                      : http_redact_url(opts->url, red, sizeof(red)),
+                  h->why);
         if ((h->defer = evtimer_new(c->base, on_defer, h)) == NULL) {
             goto err;
         }
@@ -1625,7 +1631,9 @@ process_done(struct http_client *c)
             url = NULL;
         }
         log_debug("http: %s %s: %s, status %d, %zu bytes, %llu us",
-                  method_str(h->method), http_redact_url(url, red, sizeof(red)),
+                  method_str(h->method),
+                  h->url_secret ? notify_redact_url(url, red, sizeof(red))
+                                : http_redact_url(url, red, sizeof(red)),
                   r.error != NULL ? r.error : http_result_str(r.result),
                   r.status, r.body_len, (unsigned long long)r.total_time_us);
         /* m is dead after this */

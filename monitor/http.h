@@ -130,6 +130,8 @@ struct http_request_opts {
         max_response_bytes; /* decoded body cap; <= HTTP_MAX_RESPONSE_CAP */
     int follow_redirects;   /* 0: a 3xx is returned as the response */
     uint64_t max_redirects; /* when following [5], <= 20 */
+    int url_secret;         /* 1: path and query hold a secret (a sink's
+                               URL): logged as scheme://host/... only */
 };
 
 enum http_result {

@@ -4,10 +4,16 @@
  * file that exits.  Exit codes (DESIGN.md "CLI"): 0 success or valid;
  * 1 verification failed or alerts raised; 2 usage, config or input error;
  * 3 could not complete.
+ *
+ * Files: umask 077 for every command, so the state file, its -wal and
+ * -shm (SQLite gives them the main file's mode) and anything else created
+ * without an explicit mode are 0600; report files are made 0640 where
+ * they are written.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "monitor/cli/cli.h"
 #include "monitor/log.h"
@@ -45,6 +51,7 @@ main(int argc, char **argv)
 {
     const struct cli_command *cmd;
 
+    (void)umask(077);
     log_init(getenv("TLOGWATCH_DEBUG") != NULL);
     if (argc < 2) {
         usage(stderr);

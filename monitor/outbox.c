@@ -39,6 +39,7 @@
 #include "monitor/outbox.h"
 #include "monitor/store/store.h"
 #include "notify/alert.h"
+#include "notify/redact.h"
 #include "notify/render.h"
 
 struct ob_job;
@@ -50,13 +51,13 @@ struct ob_sink {
     char *secret;  /* secret; webhook HMAC key or NULL */
     char *command; /* exec */
     uint64_t timeout_ms;
-    char where[256];        /* redacted URL or the command: loggable */
-    struct ob_job *job;     /* in flight, or NULL */
-    uint64_t blocked_until; /* monotonic ms: backing off until */
-    uint64_t gate_until;    /* monotonic ms: rate gate (Slack) */
-    uint64_t fails;         /* failed attempts in a row */
-    int claimed;            /* scan-local */
-    int gated;              /* scan-local: waits on its rate gate */
+    char where[OUTBOX_WHERE_MAX]; /* outbox_sink_where: loggable */
+    struct ob_job *job;           /* in flight, or NULL */
+    uint64_t blocked_until;       /* monotonic ms: backing off until */
+    uint64_t gate_until;          /* monotonic ms: rate gate (Slack) */
+    uint64_t fails;               /* failed attempts in a row */
+    int claimed;                  /* scan-local */
+    int gated;                    /* scan-local: waits on its rate gate */
 };
 
 struct ob_job {
@@ -248,9 +249,12 @@ job_done(struct ob_job *j, enum outbox_verdict v, int status,
     struct outbox *o = j->o;
     struct ob_sink *s = j->sink;
     int64_t now = time(NULL);
-    char id[16];
+    char id[16], kept[OUTBOX_ERROR_MAX];
 
     snprintf(id, sizeof(id), "%.12s", j->alert_id ? j->alert_id : "-");
+    /* What is logged, stored and shown of an error: no URL, no token. */
+    error = notify_redact_reply(error, error != NULL ? strlen(error) : 0, kept,
+                                sizeof(kept));
     if (j->direct) {
         struct outbox_result r;
         struct ob_job **pp;
@@ -262,7 +266,7 @@ job_done(struct ob_job *j, enum outbox_verdict v, int status,
         r.status = status;
         r.has_retry_after = has_retry_after;
         r.retry_after_s = retry_after_s;
-        r.error = error != NULL ? error : "";
+        r.error = error;
         for (pp = &o->direct; *pp != NULL; pp = &(*pp)->next) {
             if (*pp == j) {
                 *pp = j->next;
@@ -358,13 +362,13 @@ http_done(const struct http_response *resp, void *arg)
     } else if (v == OUTBOX_SENT) {
         err[0] = '\0';
     } else {
-        char clean[96] = "";
+        /* The receiver's reply may quote the URL or a token back. */
+        char kept[NOTIFY_REPLY_MAX + 1] = "";
         if (resp->body != NULL && resp->body_len > 0) {
-            log_clean(resp->body, resp->body_len < 80 ? resp->body_len : 80,
-                      clean, sizeof(clean));
+            notify_redact_reply(resp->body, resp->body_len, kept, sizeof(kept));
         }
         snprintf(err, sizeof(err), "HTTP %d%s%s", resp->status,
-                 clean[0] ? ": " : "", clean);
+                 kept[0] ? ": " : "", kept);
     }
     job_done(j, v, resp->status, resp->has_retry_after, resp->retry_after_s,
              err);
@@ -421,6 +425,7 @@ job_start_http(struct ob_job *j, char *err, size_t errlen)
     ro.timeout_ms = s->timeout_ms ? s->timeout_ms : OUTBOX_HTTP_TIMEOUT_MS;
     ro.max_response_bytes = OUTBOX_HTTP_RESPONSE_CAP;
     ro.follow_redirects = 0;
+    ro.url_secret = 1;
     j->h = http_request(j->o->http, &ro, http_done, j);
     if (j->h == NULL) {
         snprintf(err, errlen, "the HTTP transport refused the request");
@@ -1081,14 +1086,7 @@ outbox_new(const struct outbox_opts *opts, char *err, size_t errlen)
         if (s->type == CONFIG_SINK_EXEC && s->timeout_ms == 0) {
             s->timeout_ms = CONFIG_DEFAULT_EXEC_TIMEOUT_MS;
         }
-        if (s->url != NULL) {
-            http_redact_url(s->url, s->where, sizeof(s->where));
-        } else if (s->command != NULL) {
-            log_clean(s->command, strlen(s->command), s->where,
-                      sizeof(s->where));
-        } else {
-            s->where[0] = '\0'; /* stdout */
-        }
+        outbox_sink_where(cs, s->where, sizeof(s->where));
         if (oom || s->name == NULL) {
             goto oom;
         }
@@ -1176,6 +1174,28 @@ outbox_free(struct outbox *o)
 
 /* ---- status ------------------------------------------------------------- */
 
+char *
+outbox_sink_where(const struct config_sink *cs, char *out, size_t outcap)
+{
+    if (outcap == 0) {
+        return out;
+    }
+    out[0] = '\0'; /* stdout */
+    if (cs->url != NULL) {
+        notify_redact_url(cs->url, out, outcap);
+    } else if (cs->command != NULL) {
+        log_clean(cs->command, strlen(cs->command), out, outcap);
+    }
+    return out;
+}
+
+char *
+outbox_error_kept(const char *error, char *out, size_t outcap)
+{
+    return notify_redact_reply(error, error != NULL ? strlen(error) : 0, out,
+                               outcap);
+}
+
 struct st_sink {
     uint64_t pending;
     int64_t next_at; /* earliest next attempt */
@@ -1205,8 +1225,8 @@ st_row(void *arg, const struct store_delivery *d)
         /* The error of the row retried last (the latest next attempt). */
         if (d->last_error != NULL && d->next_attempt_at >= s->err_at) {
             s->err_at = d->next_attempt_at;
-            log_clean(d->last_error, strlen(d->last_error), s->error,
-                      sizeof(s->error));
+            notify_redact_reply(d->last_error, strlen(d->last_error), s->error,
+                                sizeof(s->error));
         }
         break;
     }
@@ -1232,12 +1252,8 @@ outbox_status_print(FILE *out, struct store *store, const struct config *cfg,
     for (i = 0; i < cfg->n_sinks; i++) {
         const struct config_sink *cs = &cfg->sinks[i];
         const struct st_sink *s = &c.v[i];
-        char where[256] = "";
-        if (cs->url != NULL) {
-            http_redact_url(cs->url, where, sizeof(where));
-        } else if (cs->command != NULL) {
-            log_clean(cs->command, strlen(cs->command), where, sizeof(where));
-        }
+        char where[OUTBOX_WHERE_MAX];
+        outbox_sink_where(cs, where, sizeof(where));
         fprintf(out, "  %s (%s%s%s): %llu pending", cs->name,
                 config_sink_type_name(cs->type), where[0] ? " " : "", where,
                 (unsigned long long)s->pending);

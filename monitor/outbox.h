@@ -20,9 +20,13 @@
  *    delivery in flight and its own backoff, so a failing sink never
  *    delays another, and nothing here ever blocks the loop (HTTP through
  *    the curl-multi transport, exec children reaped by a timer);
- *  - secrets never leave: URLs are logged through http_redact_url(),
- *    errors name no URL, exec children get a fresh environment built from
- *    the alert only (never tlogwatch's own environment), the HMAC key is
+ *  - secrets never leave: a sink is shown (logs, status, test-alert, and
+ *    whatever else calls outbox_sink_where) as scheme://host/... only;
+ *    an error is logged, stored and passed on only as
+ *    notify_redact_reply() keeps it (no URL, no token-shaped value, at
+ *    most NOTIFY_REPLY_MAX bytes); the transport logs sink requests by
+ *    host only; exec children get a fresh environment built from the
+ *    alert only (never tlogwatch's own environment), the HMAC key is
  *    used only to sign;
  *  - nothing but monitor.test leaves through outbox_send_direct(); every
  *    other alert is in the store before anything is sent.
@@ -37,6 +41,7 @@
 struct event_base;
 struct store;
 struct config;
+struct config_sink;
 struct http_client;
 
 /*
@@ -55,6 +60,7 @@ struct http_client;
 #define OUTBOX_EXEC_POLL_MS 50
 #define OUTBOX_KILL_GRACE_MS 1000
 #define OUTBOX_ERROR_MAX 256
+#define OUTBOX_WHERE_MAX 256 /* bytes of a sink's shown form, with the NUL */
 /* PATH of exec hooks (their environment is built, never inherited). */
 #define OUTBOX_EXEC_PATH                                                       \
     "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -144,9 +150,25 @@ struct outbox_stats {
 void outbox_get_stats(const struct outbox *o, struct outbox_stats *out);
 
 /*
+ * How a sink is shown, everywhere (logs, status, test-alert, the
+ * dashboard): "scheme://host[:port]/..." for a URL sink (path, query and
+ * userinfo hold its secret), the cleaned command for exec, "" for stdout.
+ * Writes at most outcap - 1 bytes (OUTBOX_WHERE_MAX is enough) and the
+ * NUL; returns out.
+ */
+char *outbox_sink_where(const struct config_sink *cs, char *out, size_t outcap);
+
+/*
+ * How a delivery error (as stored in the outbox, maybe by an older
+ * version) may be shown: notify_redact_reply's form, at most
+ * NOTIFY_REPLY_MAX bytes.  error may be NULL.  Returns out.
+ */
+char *outbox_error_kept(const char *error, char *out, size_t outcap);
+
+/*
  * For `status`: one line per configured sink to out, "  NAME (TYPE WHERE):
- * N pending[, next attempt in Ss][, last error: ...]", with the URL
- * redacted (http_redact_url) and the error cleaned (log_clean).  Reads
+ * N pending[, next attempt in Ss][, last error: ...]", WHERE as
+ * outbox_sink_where shows it and the error as outbox_error_kept keeps it. Reads
  * the store only (works on a read-only store).  Returns 0 or -1 (store
  * error, message in store_errmsg).
  */

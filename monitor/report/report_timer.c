@@ -55,6 +55,13 @@ write_atomic(const char *path, const char *text, size_t len, char *err,
         snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
         return -1;
     }
+    /* 0640 whatever the umask (the daemon's is 077): auditors' group. */
+    if (fchmod(fd, 0640) != 0) {
+        snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        return -1;
+    }
     while (off < len) {
         ssize_t n = write(fd, text + off, len - off);
 
@@ -98,7 +105,9 @@ report_write_files(const struct report *r, const char *dir, char *paths[3],
         snprintf(err, errlen, "cannot format the report time");
         return -1;
     }
-    if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+    if (mkdir(dir, 0750) == 0) {
+        (void)chmod(dir, 0750); /* whatever the umask, as the files */
+    } else if (errno != EEXIST) {
         snprintf(err, errlen, "%s: %s", dir, strerror(errno));
         return -1;
     }

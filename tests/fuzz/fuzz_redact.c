@@ -1,0 +1,51 @@
+/*
+ * fuzz_redact.c: libFuzzer target for notify/redact.h, fed with any bytes
+ * (a receiver's reply is untrusted).  Checks the contracts: the kept reply
+ * is at most NOTIFY_REPLY_MAX bytes of printable ASCII and holds no "://";
+ * a URL made of the input shows nothing after "scheme://host/" but "...".
+ * The input is not NUL-terminated and must never be read past size.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "notify/redact.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char out[NOTIFY_REPLY_MAX + 64], shown[256], *u, *p;
+    size_t i, n;
+
+    notify_redact_reply((const char *)data, size, out, sizeof(out));
+    n = strlen(out);
+    if (n > NOTIFY_REPLY_MAX || strstr(out, "://") != NULL) {
+        abort();
+    }
+    for (i = 0; i < n; i++) {
+        if (out[i] < 0x20 || out[i] > 0x7e) {
+            abort();
+        }
+    }
+    u = malloc(size + 1);
+    if (u == NULL) {
+        return 0;
+    }
+    memcpy(u, data, size);
+    u[size] = '\0';
+    notify_redact_url(u, shown, sizeof(shown));
+    free(u);
+    if (strcmp(shown, "(unparsable url)") != 0) {
+        p = strstr(shown, "://");
+        if (p == NULL) {
+            abort();
+        }
+        p = strchr(p + 3, '/');
+        if (p != NULL && strncmp(p, "/...", strlen(p)) != 0) {
+            abort();
+        }
+    }
+    return 0;
+}
