@@ -7,6 +7,9 @@
 #    instead of "see the daemon's log";
 #  - its twin, a log followed: shards with verified size and cursor, the
 #    same figures in text and json;
+#  - the log forks: status shows the log.inconsistent as the log's last
+#    error, and the reports (md, json, html) count it among the log's
+#    errors and alerts and show the conflicting signed note;
 #  - the json document has the schema and its top-level keys; an unknown
 #    --format is a usage error.
 . "$TLOGWATCH_SRC/tests/lib/e2e.sh"
@@ -86,6 +89,44 @@ assert isinstance(d["history"], list), d["history"]
 PY
 check "status text: no error shown for a healthy log" \
     bash -c '! grep -q "last error" "$1"' _ "$T/a.txt"
+
+# ---- the log forks: status and the reports show its error and evidence --
+tl_admin a fork '{"index":123}' >/dev/null
+tl_admin a grow '{"count":10}' >/dev/null
+"$BIN" once -c "$T/a.yaml" >"$T/fork.out" 2>"$T/fork.err"
+check "fork: once exits 1" test $? -eq 1
+"$BIN" status -c "$T/a.yaml" --format json >"$T/fork.json"
+"$BIN" status -c "$T/a.yaml" >"$T/fork.txt"
+for f in md json html; do
+    "$BIN" report -c "$T/a.yaml" --since 1h --format $f >"$T/fork-report.$f"
+done
+check "fork: status (json, text) and the reports show the log's error and the conflicting note" \
+    python3 - "$T" <<'PY'
+import json, sys
+t = sys.argv[1]
+alerts = [json.loads(l) for l in open(t + "/fork.out") if l.startswith("{")]
+(a,) = [x for x in alerts if x["type"] == "log.inconsistent"]
+new_note = a["evidence"]["new_checkpoint"]
+new_root = new_note.split("\n")[2]
+st = json.load(open(t + "/fork.json"))
+(log,) = st["logs"]
+assert log["last_error"]["message"].startswith("log.inconsistent: "), log
+assert "  last error      " in open(t + "/fork.txt").read()
+r = json.load(open(t + "/fork-report.json"))
+(rl,) = r["logs"]
+assert rl["last_error"].startswith("log.inconsistent: "), rl["last_error"]
+assert len(rl["period"]["errors"]) >= 1, rl["period"]
+assert rl["period"]["alerts"]["critical"] == 1, rl["period"]["alerts"]
+(ev,) = rl["period"]["evidence"]
+assert ev["new_checkpoint"] == new_note, ev
+md = open(t + "/fork-report.md").read()
+assert "| last error | never |" not in md and "| last error | " in md
+assert "Conflicting checkpoints" in md and new_root in md
+html = open(t + "/fork-report.html").read()
+assert "<th>Last error</th><td>never" not in html
+assert "Conflicting checkpoints" in html and new_root in html
+PY
+
 "$BIN" status -c "$T/a.yaml" --format yaml >/dev/null 2>"$T/bad.err"
 check "status --format yaml: usage error (2)" test $? -eq 2
 finish

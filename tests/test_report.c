@@ -602,6 +602,216 @@ test_counts_outside_period(void **state)
     json_decref(doc);
 }
 
+/* Render r in format f; new text. */
+static char *
+render_period(struct fx *f, int64_t since, int64_t until,
+              enum report_format fmt, struct report **out)
+{
+    char err[256];
+    struct report *r =
+        report_build(f->s, NULL, since, until, T0 + 1000, err, sizeof(err));
+    char *text;
+
+    if (r == NULL) {
+        fail_msg("report_build: %s", err);
+    }
+    text = report_render(r, fmt);
+    assert_non_null(text);
+    if (out != NULL) {
+        *out = r;
+    } else {
+        report_free(r);
+    }
+    return text;
+}
+
+static uint64_t
+bins_sum(const uint64_t *v)
+{
+    uint64_t n = 0;
+    size_t i;
+
+    for (i = 0; i < REPORT_CHART_BINS; i++) {
+        n += v[i];
+    }
+    return n;
+}
+
+/* The signing enclave-app #0 of the fixture, in the JSON report. */
+static json_t *
+json_signing0(json_t *doc)
+{
+    json_t *ru, *g;
+    size_t i, j;
+
+    json_array_foreach(json_object_get(doc, "rules"), i, ru)
+    {
+        if (strcmp(json_string_value(json_object_get(ru, "name")),
+                   "enclave-app") != 0) {
+            continue;
+        }
+        json_array_foreach(json_object_get(ru, "recent_signings"), j, g)
+        {
+            if (jint(g, "log_index") == 0) {
+                return g;
+            }
+        }
+    }
+    fail_msg("no signing #0");
+    return NULL;
+}
+
+/*
+ * Issue 12: the policy allowed enclave-app #0; a critical
+ * signing.unknown_pcrs about that entry, learned later, makes it not
+ * allowed in all three formats: the verdict column (not green), the
+ * rule's counts, the chart's bins.  The twin: before that alert, it is
+ * allowed everywhere.
+ */
+static void
+test_effective_verdict(void **state)
+{
+    struct fx *f = *state;
+    struct store_alert a;
+    struct report *r;
+    char *body, *md, *html, *js;
+    json_t *doc, *g, *ru;
+
+    /* The twin first: allowed. */
+    js = render_period(f, T0, T0 + 400, REPORT_JSON, &r);
+    assert_int_equal(bins_sum(r->bins_allowed), 2);
+    assert_int_equal(bins_sum(r->bins_other), 1);
+    report_free(r);
+    doc = json_loads(js, 0, NULL);
+    assert_non_null(doc);
+    g = json_signing0(doc);
+    assert_string_equal(json_string_value(json_object_get(g, "verdict")),
+                        "allowed");
+    assert_true(json_is_true(json_object_get(g, "allowed")));
+    json_decref(doc);
+    free(js);
+    html = render_period(f, T0, T0 + 400, REPORT_HTML, NULL);
+    assert_non_null(strstr(html, "<td class=\"v-allowed\">allowed</td>"));
+    assert_non_null(strstr(html, "v-allowed\">1 allowed"));
+    free(html);
+
+    a = alert("signing.unknown_pcrs", "u0", T0 + 350, "enclave-app", &body);
+    a.has_index = 1;
+    a.log_index = 0;
+    assert_int_equal(store_alert_record(f->s, f->log_id, &a, NULL), 0);
+    free(body);
+    free((char *)a.id);
+
+    js = render_period(f, T0, T0 + 400, REPORT_JSON, &r);
+    assert_int_equal(bins_sum(r->bins_allowed), 1); /* RULE_EVIL's only */
+    assert_int_equal(bins_sum(r->bins_other), 2);
+    report_free(r);
+    doc = json_loads(js, 0, NULL);
+    assert_non_null(doc);
+    g = json_signing0(doc);
+    assert_string_equal(json_string_value(json_object_get(g, "verdict")),
+                        "unknown_pcrs");
+    assert_string_equal(json_string_value(json_object_get(g, "policy_verdict")),
+                        "allowed");
+    assert_true(json_is_false(json_object_get(g, "allowed")));
+    ru = json_array_get(json_object_get(doc, "rules"), 0);
+    assert_string_equal(json_string_value(json_object_get(ru, "name")),
+                        "enclave-app");
+    assert_null(json_object_get(json_object_get(ru, "verdicts"), "allowed"));
+    assert_int_equal(jint(ru, "verdicts.unknown_pcrs"), 1);
+    assert_int_equal(jint(ru, "verdicts.unexpected"), 1);
+    assert_int_equal(jint(ru, "signings"), 2);
+    json_decref(doc);
+    free(js);
+
+    md = render_period(f, T0, T0 + 400, REPORT_MD, NULL);
+    assert_non_null(strstr(md, "| `unknown_pcrs` (policy `allowed`) |"));
+    assert_non_null(
+        strstr(md, "2 signings (1 `unexpected`, 1 `unknown_pcrs`)"));
+    free(md);
+
+    html = render_period(f, T0, T0 + 400, REPORT_HTML, NULL);
+    assert_non_null(strstr(html, "<td class=\"v-other\">unknown_pcrs"));
+    /* enclave-app's counts hold no allowed signing any more. */
+    assert_null(strstr(html, "v-allowed\">1 allowed</span>, <span "
+                             "class=\"v-other\">1 unexpected"));
+    assert_non_null(strstr(html, "v-other\">1 unknown_pcrs"));
+    free(html);
+}
+
+/* "Log alerts" count log.* alerts only; log.inconsistent's conflicting
+ * notes are shown in every format. */
+static void
+test_log_alerts_and_evidence(void **state)
+{
+    struct fx *f = *state;
+    struct store_alert a;
+    json_t *al, *ev, *doc, *log;
+    struct tcp c1, c2;
+    char *body, *html, *md, *js;
+
+    /* The fixture's critical signing.unexpected is about the log's entry
+     * #1 but is not a log alert. */
+    doc = report_doc(f, T0, T0 + 400);
+    log = json_array_get(json_object_get(doc, "logs"), 0);
+    assert_int_equal(jint(log, "period.alerts.critical"), 0);
+    assert_int_equal(jint(log, "period.alerts.warning"), 1);
+    json_decref(doc);
+
+    tcp_load(1, &c1);
+    tcp_load(2, &c2);
+    al = notify_alert_new("log.inconsistent", "fork", "two roots", T0 + 390);
+    assert_non_null(al);
+    ev = json_pack("{s:s,s:s}", "old_checkpoint", c1.note, "new_checkpoint",
+                   c2.note);
+    assert_int_equal(notify_alert_set(al, "evidence", ev), 0);
+    body = notify_alert_render(al);
+    assert_non_null(body);
+    memset(&a, 0, sizeof(a));
+    a.id = notify_alert_get_id(al);
+    a.type = "log.inconsistent";
+    a.severity = notify_alert_get_severity(al);
+    a.detected_at = T0 + 390;
+    a.body = body;
+    assert_int_equal(store_alert_record(f->s, f->log_id, &a, NULL), 0);
+    free(body);
+    json_decref(al);
+
+    doc = report_doc(f, T0, T0 + 400);
+    log = json_array_get(json_object_get(doc, "logs"), 0);
+    assert_int_equal(jint(log, "period.alerts.critical"), 1);
+    ev = json_object_get(json_object_get(log, "period"), "evidence");
+    assert_int_equal(json_array_size(ev), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(ev, 0),
+                                                          "new_checkpoint")),
+                        c2.note);
+    json_decref(doc);
+
+    html = render_period(f, T0, T0 + 400, REPORT_HTML, NULL);
+    assert_non_null(strstr(html, "Conflicting checkpoints"));
+    {
+        /* Both notes' root lines are in the page. */
+        char *l1 = strchr(c1.note, '\n') + 1, *l2 = strchr(c2.note, '\n') + 1;
+        char r1[128], r2[128];
+
+        l1 = strchr(l1, '\n') + 1;
+        l2 = strchr(l2, '\n') + 1;
+        snprintf(r1, sizeof(r1), "%.*s", (int)(strchr(l1, '\n') - l1), l1);
+        snprintf(r2, sizeof(r2), "%.*s", (int)(strchr(l2, '\n') - l2), l2);
+        assert_string_not_equal(r1, r2);
+        assert_non_null(strstr(html, r2));
+        md = render_period(f, T0, T0 + 400, REPORT_MD, NULL);
+        assert_non_null(strstr(md, "Conflicting checkpoints"));
+        assert_non_null(strstr(md, r2));
+        free(md);
+    }
+    free(html);
+    js = render_period(f, T0, T0 + 400, REPORT_JSON, NULL);
+    free(js);
+    free(c1.note);
+    free(c2.note);
+}
+
 /* An empty or inverted period is refused. */
 static void
 test_bad_period(void **state)
@@ -857,6 +1067,10 @@ main(void)
         cmocka_unit_test_setup_teardown(test_counts_outside_period, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_bad_period, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_effective_verdict, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_log_alerts_and_evidence, fx_setup,
+                                        fx_teardown),
         cmocka_unit_test_setup_teardown(test_html_escaped_self_contained,
                                         fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_html_escape_twin, fx_setup,

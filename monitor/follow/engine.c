@@ -119,6 +119,19 @@ follow_raise_log_alert(const struct follow_env *env, const char *log_name,
     if (env->ops->alert_record(env->ctx, log_id, a) != 0) {
         follow_fatal(env, store_errmsg(env->store));
     }
+    /* A critical log alert stops or holds the follower: it is the log's
+     * error too, so status and reports show it (issue 12). */
+    if (notify_alert_get_severity(a) == NOTIFY_CRITICAL) {
+        char msg[1024];
+
+        snprintf(msg, sizeof(msg), "%s: %s", type, summary);
+        if ((log_id != 0
+                 ? store_log_error(env->store, log_id, follow_wall(env), msg)
+                 : store_name_error(env->store, log_name, follow_wall(env),
+                                    msg)) != 0) {
+            follow_fatal(env, store_errmsg(env->store));
+        }
+    }
     json_decref(a);
 }
 

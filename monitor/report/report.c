@@ -16,6 +16,7 @@
 #include "config/config.h"
 #include "merkle/merkle.h"
 #include "monitor/report/report.h"
+#include "monitor/view/view.h"
 #include "notify/alert.h"
 
 /* ---- growable text buffer ------------------------------------------- */
@@ -284,6 +285,8 @@ struct build {
     struct report *r;
     struct store *s;
     int failed;             /* out of memory in a callback */
+    int store_failed;       /* a store error in a callback */
+    uint64_t scanned;       /* signings of the rule read */
     struct report_log *log; /* the log being filled */
     struct report_rule *rule;
 };
@@ -323,6 +326,29 @@ count_push(struct report_count **v, size_t *n, const char *k1, const char *k2,
     }
     (*n)++;
     return 0;
+}
+
+/* Add count to the row keyed k1 (no key2), pushed when missing. */
+static int
+count_add(struct report_count **v, size_t *n, const char *k1, uint64_t count)
+{
+    size_t i;
+
+    for (i = 0; i < *n; i++) {
+        if (strcmp((*v)[i].key1, k1) == 0) {
+            (*v)[i].count += count;
+            return 0;
+        }
+    }
+    return count_push(v, n, k1, NULL, count);
+}
+
+static int
+count_cmp(const void *a, const void *b)
+{
+    const struct report_count *x = a, *y = b;
+
+    return strcmp(x->key1, y->key1);
 }
 
 static int
@@ -525,10 +551,9 @@ build_verdict_cb(void *arg, const char *rule, const char *verdict,
         b->failed = 1;
         return 1;
     }
-    if (count_push(&ru->verdicts, &ru->nverdicts, verdict, NULL, count) != 0) {
-        b->failed = 1;
-        return 1;
-    }
+    /* The verdicts are counted from the signings themselves, as the
+     * view sees them (build_signing_cb); this is the total. */
+    (void)verdict;
     ru->signings += count;
     return 0;
 }
@@ -573,6 +598,40 @@ alert_summary(const char *body)
     return s;
 }
 
+/* Keep the signed notes of a log alert's evidence, if it has any. */
+static int
+evidence_add(struct report_log *l, const struct store_alert_row *row,
+             int *failed)
+{
+    json_t *doc, *ev;
+    const char *o, *n;
+    struct report_evidence *e;
+
+    doc = json_loads(row->body, 0, NULL);
+    ev = json_object_get(doc, "evidence");
+    o = json_string_value(json_object_get(ev, "old_checkpoint"));
+    n = json_string_value(json_object_get(ev, "new_checkpoint"));
+    if (o == NULL && n == NULL) {
+        json_decref(doc);
+        return 0;
+    }
+    if (l->evidence == NULL) {
+        l->evidence = calloc(REPORT_MAX_EVIDENCE, sizeof(*l->evidence));
+        if (l->evidence == NULL) {
+            json_decref(doc);
+            *failed = 1;
+            return -1;
+        }
+    }
+    e = &l->evidence[l->nevidence++];
+    e->at = row->detected_at;
+    e->type = dupf(row->type, failed);
+    e->old_note = dupf(o, failed);
+    e->new_note = dupf(n, failed);
+    json_decref(doc);
+    return *failed ? -1 : 0;
+}
+
 static int
 build_alert_cb(void *arg, const struct store_alert_row *row)
 {
@@ -584,12 +643,16 @@ build_alert_cb(void *arg, const struct store_alert_row *row)
                        : NOTIFY_CRITICAL;
 
     r->alerts_total++;
-    if (l != NULL) {
+    if (l != NULL && strncmp(row->type, "log.", 4) == 0) {
         l->alerts[sev]++;
         if (strcmp(row->type, "log.unreachable") == 0) {
             l->unreachable++;
         } else if (strcmp(row->type, "log.stale") == 0) {
             l->stale++;
+        }
+        if (l->nevidence < REPORT_MAX_EVIDENCE &&
+            evidence_add(l, row, &b->failed) != 0) {
+            return 1;
         }
     }
     if (row->rule != NULL) {
@@ -630,13 +693,31 @@ build_signing_cb(void *arg, const struct store_signing *g)
     struct build *b = arg;
     struct report *r = b->r;
     struct report_rule *ru = b->rule;
+    char *types[VIEW_ALERT_TYPES], *verdict;
+    size_t bin, ntypes, i;
     int allowed;
-    size_t bin;
 
     if (g->recorded_at < r->since || g->recorded_at >= r->until) {
         return 0;
     }
-    allowed = g->verdict != NULL && strcmp(g->verdict, "allowed") == 0;
+    /* The verdict `status` shows: what was learned later counts. */
+    if (view_signing_alerts(b->s, g, types, VIEW_ALERT_TYPES, &ntypes) != 0) {
+        b->store_failed = 1;
+        return 1;
+    }
+    verdict = dupf(view_signing_verdict(g, (const char *const *)types, ntypes),
+                   &b->failed);
+    for (i = 0; i < ntypes; i++) {
+        free(types[i]);
+    }
+    if (b->failed ||
+        count_add(&ru->verdicts, &ru->nverdicts, verdict, 1) != 0) {
+        free(verdict);
+        b->failed = 1;
+        return 1;
+    }
+    b->scanned++;
+    allowed = view_verdict_allowed(verdict);
     bin = (size_t)((double)(g->recorded_at - r->since) * REPORT_CHART_BINS /
                    (double)(r->until - r->since));
     if (bin >= REPORT_CHART_BINS) {
@@ -669,7 +750,9 @@ build_signing_cb(void *arg, const struct store_signing *g)
         d->runner_environment = dupf(g->runner_environment, &b->failed);
         d->trigger = dupf(g->trigger, &b->failed);
         d->run_invocation_uri = dupf(g->run_invocation_uri, &b->failed);
-        d->verdict = dupf(g->verdict, &b->failed);
+        d->verdict = verdict;
+        verdict = NULL;
+        d->policy_verdict = dupf(g->verdict, &b->failed);
         d->pcr0 = dupf(g->pcr0, &b->failed);
         d->pcr1 = dupf(g->pcr1, &b->failed);
         d->pcr2 = dupf(g->pcr2, &b->failed);
@@ -681,6 +764,7 @@ build_signing_cb(void *arg, const struct store_signing *g)
             return 1;
         }
     }
+    free(verdict);
     return 0;
 }
 
@@ -697,6 +781,7 @@ signing_free(struct report_signing *d)
     free(d->trigger);
     free(d->run_invocation_uri);
     free(d->verdict);
+    free(d->policy_verdict);
     free(d->pcr0);
     free(d->pcr1);
     free(d->pcr2);
@@ -728,6 +813,12 @@ report_free(struct report *r)
             free(l->errors[j].message);
         }
         free(l->errors);
+        for (j = 0; j < l->nevidence; j++) {
+            free(l->evidence[j].type);
+            free(l->evidence[j].old_note);
+            free(l->evidence[j].new_note);
+        }
+        free(l->evidence);
     }
     free(r->logs);
     for (i = 0; i < r->nrules; i++) {
@@ -841,13 +932,25 @@ report_build(struct store *s, const struct config *cfg, int64_t since,
         if (b.rule->list == NULL) {
             goto oom;
         }
-        if (store_signings_latest(s, b.rule->name, REPORT_MAX_SIGNING_SCAN,
-                                  build_signing_cb, &b) != 0) {
+        b.scanned = 0;
+        if (store_signings_between(s, b.rule->name, since, until,
+                                   REPORT_MAX_SIGNING_SCAN, build_signing_cb,
+                                   &b) != 0 ||
+            b.store_failed) {
             goto store_err;
         }
         if (b.failed) {
             goto oom;
         }
+        /* Past the scan: not checked against later alerts, so never
+         * counted as allowed. */
+        if (b.rule->signings > b.scanned &&
+            count_add(&b.rule->verdicts, &b.rule->nverdicts, REPORT_UNCHECKED,
+                      b.rule->signings - b.scanned) != 0) {
+            goto oom;
+        }
+        qsort(b.rule->verdicts, b.rule->nverdicts, sizeof(*b.rule->verdicts),
+              count_cmp);
     }
     return r;
 store_err:
@@ -1104,6 +1207,28 @@ jchain(const struct report_log *l)
     return arr;
 }
 
+/* The conflicting notes of the period's log alerts. */
+static json_t *
+jevidence(const struct report_log *l)
+{
+    json_t *arr = json_array();
+    size_t i;
+
+    for (i = 0; arr != NULL && i < l->nevidence; i++) {
+        const struct report_evidence *e = &l->evidence[i];
+
+        if (json_array_append_new(
+                arr, json_pack("{s:o,s:o,s:o,s:o}", "type", js(e->type),
+                               "detected_at", jtime(e->at), "old_checkpoint",
+                               js(e->old_note), "new_checkpoint",
+                               js(e->new_note))) != 0) {
+            json_decref(arr);
+            return json_null();
+        }
+    }
+    return arr != NULL ? arr : json_null();
+}
+
 static json_t *
 jlog(const struct report_log *l)
 {
@@ -1139,6 +1264,7 @@ jlog(const struct report_log *l)
                             chain != NULL ? chain : json_null());
         json_object_set_new(period, "chain_complete",
                             json_boolean(l->nchain == l->checkpoints));
+        json_object_set_new(period, "evidence", jevidence(l));
         json_object_set_new(period, "entries_scanned",
                             l->has_period_counts
                                 ? json_integer((json_int_t)l->scanned_period)
@@ -1185,6 +1311,11 @@ jsigning(const struct report_signing *d)
         js(d->trigger), "run", js(d->run_invocation_uri), "verdict",
         js(d->verdict));
 
+    if (o != NULL) {
+        json_object_set_new(o, "policy_verdict", js(d->policy_verdict));
+        json_object_set_new(o, "allowed",
+                            json_boolean(view_verdict_allowed(d->verdict)));
+    }
     if (o != NULL && (d->pcr0 != NULL || d->pcr1 != NULL || d->pcr2 != NULL)) {
         json_t *p = json_pack("{s:o,s:o,s:o}", "PCR0", js(d->pcr0), "PCR1",
                               js(d->pcr1), "PCR2", js(d->pcr2));
@@ -1345,8 +1476,8 @@ md_log(struct rbuf *b, const struct report_log *l)
                   (unsigned long long)l->tile_links);
     }
     rb_printf(b,
-              "| alerts in period | %llu critical, %llu warning, %llu info "
-              "(%llu unreachable, %llu stale) |\n",
+              "| log alerts in period | %llu critical, %llu warning, %llu "
+              "info (%llu unreachable, %llu stale) |\n",
               (unsigned long long)l->alerts[NOTIFY_CRITICAL],
               (unsigned long long)l->alerts[NOTIFY_WARNING],
               (unsigned long long)l->alerts[NOTIFY_INFO],
@@ -1379,6 +1510,25 @@ md_log(struct rbuf *b, const struct report_log *l)
         }
     } else {
         rb_str(b, "No new checkpoint was verified in this period.\n\n");
+    }
+    for (i = 0; i < l->nevidence; i++) {
+        const struct report_evidence *e = &l->evidence[i];
+        char when[32];
+
+        fmt_time(e->at, when, sizeof(when));
+        rb_str(b, "Conflicting checkpoints (");
+        rb_mdcode(b, e->type);
+        rb_printf(b, ", %s):\n\n", when);
+        if (e->old_note != NULL) {
+            rb_str(b, "Verified before:\n\n");
+            rb_fence(b, e->old_note);
+            rb_str(b, "\n");
+        }
+        if (e->new_note != NULL) {
+            rb_str(b, "Signed by the log in conflict with it:\n\n");
+            rb_fence(b, e->new_note);
+            rb_str(b, "\n");
+        }
     }
     if (l->nerrors > 0) {
         rb_str(b, "Errors in the period (newest first):\n\n");
@@ -1432,6 +1582,12 @@ md_rule(struct rbuf *b, const struct report_rule *ru)
         fmt_time(d->integrated_time, when, sizeof(when));
         rb_printf(b, "| %llu | %s | ", (unsigned long long)d->log_index, when);
         rb_mdcode(b, d->verdict);
+        if (d->policy_verdict != NULL && d->verdict != NULL &&
+            strcmp(d->policy_verdict, d->verdict) != 0) {
+            rb_str(b, " (policy ");
+            rb_mdcode(b, d->policy_verdict);
+            rb_str(b, ")");
+        }
         rb_str(b, " | ");
         rb_mdcode(b, d->workflow_path);
         rb_str(b, " | ");
@@ -1901,6 +2057,27 @@ html_log(struct rbuf *b, const struct report *r, const struct report_log *l)
             html_cp(b, "Last", &l->last);
         }
     }
+    for (i = 0; i < l->nevidence; i++) {
+        const struct report_evidence *e = &l->evidence[i];
+        char when[32];
+
+        fmt_time(e->at, when, sizeof(when));
+        rb_str(b, "<h3>Conflicting checkpoints: <code>");
+        rb_html(b, e->type);
+        rb_printf(b, "</code></h3><p class=\"muted\">detected %s</p>", when);
+        if (e->old_note != NULL) {
+            rb_str(b, "<p>Verified before:</p><pre>");
+            rb_html(b, e->old_note);
+            rb_str(b, "</pre>");
+        }
+        if (e->new_note != NULL) {
+            rb_str(b, "<p>Signed by the log in conflict with it:</p><pre "
+                      "class=\"conflict\">");
+            rb_html(b, e->new_note);
+            rb_str(b, "</pre>");
+        }
+        rb_str(b, "\n");
+    }
     rb_str(b, "</section>\n");
 }
 
@@ -1947,7 +2124,7 @@ html_rule(struct rbuf *b, const struct report_rule *ru)
     rb_printf(b, "</h3><p>%llu watched signing%s",
               (unsigned long long)ru->signings, ru->signings == 1 ? "" : "s");
     for (i = 0; i < ru->nverdicts; i++) {
-        int allowed = strcmp(ru->verdicts[i].key1, "allowed") == 0;
+        int allowed = view_verdict_allowed(ru->verdicts[i].key1);
 
         rb_printf(b, "%s<span class=\"%s\">%llu ", i == 0 ? " (" : ", ",
                   allowed ? "v-allowed" : "v-other",
@@ -1971,7 +2148,7 @@ html_rule(struct rbuf *b, const struct report_rule *ru)
     for (i = 0; i < ru->nlist; i++) {
         const struct report_signing *d = &ru->list[i];
         char when[32];
-        int allowed = d->verdict != NULL && strcmp(d->verdict, "allowed") == 0;
+        int allowed = view_verdict_allowed(d->verdict);
 
         fmt_time(d->integrated_time, when, sizeof(when));
         rb_printf(b,
@@ -1980,6 +2157,12 @@ html_rule(struct rbuf *b, const struct report_rule *ru)
                   (unsigned long long)d->log_index, when,
                   allowed ? "v-allowed" : "v-other");
         rb_html(b, d->verdict);
+        if (d->policy_verdict != NULL && d->verdict != NULL &&
+            strcmp(d->policy_verdict, d->verdict) != 0) {
+            rb_str(b, " <span class=\"muted\">(policy: ");
+            rb_html(b, d->policy_verdict);
+            rb_str(b, ")</span>");
+        }
         rb_str(b, "</td><td>");
         html_short(b, d->workflow_path, 48);
         rb_str(b, "</td><td>");

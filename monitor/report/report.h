@@ -14,10 +14,15 @@
  *    linked each to the one before (the oldest REPORT_MAX_CHAIN, JSON
  *    only: enough to re-check every link with `tlogwatch verify
  *    consistency`), the recent errors (the store keeps the
- *    STORE_RECENT_ERRORS newest only) and the log alerts raised;
+ *    STORE_RECENT_ERRORS newest only)
+ *    and the log alerts raised (log.* only), with the conflicting signed
+ *    notes that log.inconsistent and log.rollback carry as evidence;
  *  - per watch rule (configured, or seen in the store): the signings
- *    recorded in the period by verdict, the newest ones with commit,
- *    workflow, ref, runner and PCRs, and the alerts by severity;
+ *    recorded in the period by their effective verdict (monitor/view:
+ *    what was learned after a signing was seen, its PCR outcome and
+ *    later alerts about its entry, counts; the same verdict as
+ *    `status`), the newest ones with commit, workflow, ref, runner and
+ *    PCRs, and the alerts by severity;
  *  - the alert counts by type and severity, and the newest alerts.
  *
  * Invariants: the model is a copy (it never points into the store), so
@@ -47,6 +52,8 @@
 #define REPORT_MAX_RULES 256           /* rules in one report */
 #define REPORT_MAX_CHAIN 2048          /* links of evidence per log (oldest) */
 #define REPORT_CHART_BINS 24           /* signing histogram bins */
+#define REPORT_MAX_EVIDENCE 8 /* conflicting checkpoint pairs shown per log */
+#define REPORT_UNCHECKED "unchecked" /* verdict of signings past the scan */
 
 enum report_format {
     REPORT_MD = 0,
@@ -95,6 +102,15 @@ struct report_error {
     char *message; /* owned */
 };
 
+/* The signed notes a log alert of the period carries as evidence
+ * (log.inconsistent, log.rollback: the verified note and the one that
+ * conflicts with it), copied from the alert. */
+struct report_evidence {
+    char *type; /* owned */
+    int64_t at;
+    char *old_note, *new_note; /* owned, NULL when the alert has none */
+};
+
 struct report_log {
     struct store_log_status st; /* now */
     /* In the period: */
@@ -110,9 +126,12 @@ struct report_log {
     uint64_t stride, seen;       /* decimation state while building */
     struct report_error *errors; /* owned, newest first */
     size_t nerrors;
-    uint64_t alerts[NOTIFY_CRITICAL + 1]; /* about this log, by severity */
+    uint64_t alerts[NOTIFY_CRITICAL + 1]; /* log.* alerts, by severity */
     uint64_t unreachable;                 /* log.unreachable alerts */
     uint64_t stale;                       /* log.stale alerts */
+    struct report_evidence *evidence;     /* owned, newest first, at most
+                                             REPORT_MAX_EVIDENCE */
+    size_t nevidence;
     /* Entries read and root checks made in the period: known only when
      * the counters at its start were given (report_set_baseline). */
     int has_period_counts;
@@ -125,7 +144,9 @@ struct report_signing {
     int64_t integrated_time;
     int64_t recorded_at;
     char *uuid, *kind, *repository, *workflow_path, *ref, *workflow_sha;
-    char *runner_environment, *trigger, *run_invocation_uri, *verdict;
+    char *runner_environment, *trigger, *run_invocation_uri;
+    char *verdict;        /* the effective verdict (view_signing_verdict) */
+    char *policy_verdict; /* the policy's, when it was seen */
     char *pcr0, *pcr1, *pcr2, *pcr8;
     char *pcrs_state, *pcrs_source, *pcrs_note; /* store.h; may be NULL */
 };
@@ -136,7 +157,10 @@ struct report_rule {
                           may be NULL */
     int configured;    /* the rule is in the configuration */
     uint64_t signings; /* recorded in the period */
-    struct report_count *verdicts; /* owned: key1 verdict, count */
+    /* owned: key1 the effective verdict, count; sorted by verdict.  The
+     * newest REPORT_MAX_SIGNING_SCAN signings of the period are read;
+     * the rest count as REPORT_UNCHECKED. */
+    struct report_count *verdicts;
     size_t nverdicts;
     struct report_signing *list; /* owned: newest first */
     size_t nlist;
