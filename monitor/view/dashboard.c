@@ -309,6 +309,21 @@ put_field(struct page *pg, const json_t *obj, const char *key)
     }
 }
 
+/* A string member cut to its first `max` bytes (an id: the rest adds
+ * nothing a reader compares), "-" when absent. */
+static void
+put_short(struct page *pg, const json_t *obj, const char *key, size_t max)
+{
+    const json_t *v = json_object_get(obj, key);
+
+    if (json_is_string(v) && json_string_length(v) > max) {
+        put_textn(pg, json_string_value(v), max);
+        pg_str(pg, "&#x2026;");
+    } else {
+        put_field(pg, obj, key);
+    }
+}
+
 static void
 put_num(struct page *pg, const json_t *obj, const char *key)
 {
@@ -843,7 +858,7 @@ put_alerts(struct page *pg, const json_t *st)
             pg_str(pg, "</td><td>");
             put_field(pg, a, "rule");
             pg_str(pg, "</td><td class=\"mono\">");
-            put_field(pg, a, "id");
+            put_short(pg, a, "id", 16);
             pg_str(pg, "</td></tr>\n");
             if (!row_end(pg, mark)) {
                 break;
