@@ -22,6 +22,7 @@
 #include "monitor/registry/pcrwatch.h"
 #include "monitor/report/report_timer.h"
 #include "monitor/retention.h"
+#include "monitor/server/server.h"
 #include "monitor/identity/policy.h"
 #include "monitor/store/store.h"
 #include "monitor/tlw.h"
@@ -324,6 +325,15 @@ tlw_start(struct tlw *t)
         evsignal_add(t->sig_hup, NULL) != 0) {
         return -1;
     }
+    /* The status server first: an address that cannot be bound stops
+     * the start with its reason (run only). */
+    if (t->mode == TLW_MODE_RUN && t->cfg->http.listen != NULL) {
+        char err[512];
+        if ((t->server = server_start(t, err, sizeof(err))) == NULL) {
+            log_warnx("%s", err);
+            return -1;
+        }
+    }
     t->once_pending = t->n_followers;
     for (i = 0; i < t->n_followers; i++) {
         follower_start(t->followers[i]);
@@ -404,6 +414,7 @@ tlw_reload(struct tlw *t)
         config_free(old_cfg);
         config_trusted_root_free(old_tr);
         log_info("configuration reloaded: %zu logs", t->cfg->n_logs);
+        server_reloaded(t->server);
     }
     for (i = 0; i < t->n_followers; i++) {
         follower_start(t->followers[i]);
@@ -414,6 +425,7 @@ tlw_reload(struct tlw *t)
 void
 tlw_free(struct tlw *t)
 {
+    server_free(t->server); /* first: it reads the followers and store */
     tlw_free_followers(t);
     if (t->sig_term != NULL) {
         event_free(t->sig_term);

@@ -32,6 +32,7 @@ struct policy;
 struct outbox;
 struct pcrwatch;
 struct retention;
+struct server;
 
 enum tlw_mode {
     TLW_MODE_RUN = 0, /* the daemon: poll forever */
@@ -53,6 +54,7 @@ struct tlw {
     struct report_timer *reports; /* owned; NULL: no periodic report */
     struct pcrwatch *pcrwatch;    /* owned: PCR lookups (once: from the end) */
     struct retention *retention;  /* owned; run only: state pruning */
+    struct server *server; /* owned; run with http.listen: status server */
     struct event *sig_term, *sig_int, *sig_hup; /* owned */
     uint64_t rng;                               /* jitter PRNG state */
     struct follow_env env; /* what the followers see of this context */

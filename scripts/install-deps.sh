@@ -14,6 +14,21 @@ for p in $PKGS; do
         missing="$missing $p"
     fi
 done
+# promtool, for e2e_server's check of /metrics: taken alone out of
+# Debian's prometheus package (a 19 MB download) into $PROMTOOL_DIR, since
+# installing the package would also enable and start a Prometheus server.
+PROMTOOL_DIR=${PROMTOOL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tlogwatch}
+if ! command -v promtool >/dev/null 2>&1 && [ ! -x "$PROMTOOL_DIR/promtool" ]; then
+    echo "install-deps: fetching promtool (Debian package prometheus) into $PROMTOOL_DIR"
+    s=""
+    [ "$(id -u)" -ne 0 ] && s=sudo
+    $s apt-get update -qq
+    tmp=$(mktemp -d)
+    (cd "$tmp" && apt-get download -qq prometheus && dpkg-deb -x prometheus_*.deb x)
+    mkdir -p "$PROMTOOL_DIR"
+    cp "$tmp/x/usr/bin/promtool" "$PROMTOOL_DIR/promtool"
+    rm -rf "$tmp"
+fi
 [ -z "$missing" ] && exit 0
 echo "install-deps: installing:$missing"
 SUDO=""

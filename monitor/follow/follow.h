@@ -80,15 +80,44 @@ void follower_start(struct follower *f);
  * NULL is a no-op. */
 void follower_free(struct follower *f);
 
-/* Status counters for logs and tests (window, throttles seen, ...). */
-struct follower_stats {
-    unsigned window;     /* current request window */
-    unsigned window_min; /* smallest window since start */
-    uint64_t throttled;  /* 429 and 5xx answers */
-    uint64_t retried;    /* indexes asked for again */
-    uint64_t requests;   /* retrieve requests sent */
-    uint64_t entries;    /* entries applied */
+/* Classes of the answers to a follower's requests (metrics). */
+enum follow_http_class {
+    FOLLOW_HTTP_2XX = 0,
+    FOLLOW_HTTP_3XX,
+    FOLLOW_HTTP_4XX,
+    FOLLOW_HTTP_5XX,
+    FOLLOW_HTTP_ERROR, /* no HTTP status: transport error, timeout, cap */
+    FOLLOW_HTTP_CLASSES,
 };
+
+/* What a failed proof was (metrics): a checkpoint signature
+ * (log.bad_signature), a consistency proof (log.inconsistent), a root
+ * check of the entries read (log.entries_mismatch). */
+enum follow_proof_kind {
+    FOLLOW_PROOF_CHECKPOINT = 0,
+    FOLLOW_PROOF_CONSISTENCY,
+    FOLLOW_PROOF_ROOT,
+    FOLLOW_PROOF_KINDS,
+};
+
+/* Status counters for logs, tests and the status server's /metrics
+ * (window, throttles seen, answers by class, ...), since the follower
+ * was built (start or reload). */
+struct follower_stats {
+    unsigned window;                    /* current request window */
+    unsigned window_min;                /* smallest window since start */
+    uint64_t throttled;                 /* 429 and 5xx answers */
+    uint64_t retried;                   /* indexes asked for again */
+    uint64_t requests;                  /* retrieve requests sent */
+    uint64_t entries;                   /* entries applied */
+    uint64_t http[FOLLOW_HTTP_CLASSES]; /* answers by class */
+    uint64_t proofs_failed[FOLLOW_PROOF_KINDS]; /* by kind */
+};
+/* The class of an answer (resp from the transport). */
+enum follow_http_class follow_http_class_of(const struct http_response *resp);
+/* Names for metrics labels: "2xx" .. "error"; "checkpoint", ... */
+const char *follow_http_class_name(enum follow_http_class c);
+const char *follow_proof_kind_name(enum follow_proof_kind k);
 void follower_stats(const struct follower *f, struct follower_stats *out);
 const char *follower_name(const struct follower *f);
 
