@@ -632,12 +632,39 @@ fe_is_throttle(const struct http_response *resp)
            resp->result != HTTP_ERR_REFUSED;
 }
 
+enum follow_http_class
+follow_http_class_of(const struct http_response *resp)
+{
+    if (resp == NULL || resp->status < 200 || resp->status > 599 ||
+        (resp->result != HTTP_COMPLETE && resp->status < 300)) {
+        return FOLLOW_HTTP_ERROR;
+    }
+    return (enum follow_http_class)(resp->status / 100 - 2);
+}
+
+const char *
+follow_http_class_name(enum follow_http_class c)
+{
+    static const char *const names[] = {"2xx", "3xx", "4xx", "5xx", "error"};
+
+    return (unsigned)c < FOLLOW_HTTP_CLASSES ? names[c] : "error";
+}
+
+const char *
+follow_proof_kind_name(enum follow_proof_kind k)
+{
+    static const char *const names[] = {"checkpoint", "consistency", "root"};
+
+    return (unsigned)k < FOLLOW_PROOF_KINDS ? names[k] : "other";
+}
+
 static void
 fe_http_done(const struct http_response *resp, void *arg)
 {
     struct fe_req *r = arg;
     struct follower *f = r->f;
 
+    f->stats.http[follow_http_class_of(resp)]++;
     fe_req_unlink(f, r);
     if (r->kind == FE_REQ_UNITS) {
         f->inflight--;
@@ -696,6 +723,14 @@ fe_log_alert(struct follower *f, const char *type, const char *key,
 {
     struct fe_view v;
 
+    /* Every failed proof of a log ends in one of these alerts. */
+    if (strcmp(type, "log.bad_signature") == 0) {
+        f->stats.proofs_failed[FOLLOW_PROOF_CHECKPOINT]++;
+    } else if (strcmp(type, "log.inconsistent") == 0) {
+        f->stats.proofs_failed[FOLLOW_PROOF_CONSISTENCY]++;
+    } else if (strcmp(type, "log.entries_mismatch") == 0) {
+        f->stats.proofs_failed[FOLLOW_PROOF_ROOT]++;
+    }
     f->proto->view(f, &v);
     follow_raise_log_alert(f->env, f->cfg->name, v.log_id,
                            origin != NULL ? origin : v.origin, type, key,
