@@ -1,15 +1,16 @@
 /*
- * cli_status.c: `tlogwatch status [-c FILE] [--format text|json]`: what
+ * cli_status.c: `tlogwatch status [-c FILE] [--format text|json|html]`: what
  * the store knows, read through the one read model (monitor/view): per
  * log, each shard's verified size and root, cursor, lag, last success
  * and counters, then the log's recent errors (also those of a log never
  * reached); per watch rule, its last signings with their effective
  * verdict; the outbox; the alerts of the view's window.  `--format
  * json` prints the view's document itself (schema tlogwatch.status/v1,
- * the same as the status server's /api/v1/status); the text is rendered
- * from that document, so the two cannot disagree.  Opens the state
- * read-only, so it is safe beside a running daemon (WAL readers never
- * block the writer).
+ * the same as the status server's /api/v1/status); the text, and with
+ * `--format html` the dashboard page (view/dashboard.h, the status
+ * server's GET /), are rendered from that document, so none can
+ * disagree.  Opens the state read-only, so it is safe beside a running
+ * daemon (WAL readers never block the writer).
  */
 #define _GNU_SOURCE /* timegm */
 #include <getopt.h>
@@ -21,12 +22,14 @@
 #include "config/config.h"
 #include "monitor/cli/cli.h"
 #include "monitor/store/store.h"
+#include "monitor/view/dashboard.h"
 #include "monitor/view/view.h"
 
 static int
 status_usage(void)
 {
-    fprintf(stderr, "usage: tlogwatch status [-c FILE] [--format text|json]\n");
+    fprintf(stderr,
+            "usage: tlogwatch status [-c FILE] [--format text|json|html]\n");
     return CLI_EXIT_USAGE;
 }
 
@@ -241,7 +244,7 @@ cli_status(int argc, char **argv)
     json_t *doc;
     char err[STORE_ERRMSG_MAX];
     int64_t now;
-    int ch, json = 0, rc = CLI_EXIT_OK;
+    int ch, json = 0, html = 0, rc = CLI_EXIT_OK;
 
     optind = 1;
     while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
@@ -252,12 +255,17 @@ cli_status(int argc, char **argv)
         case 'f':
             if (strcmp(optarg, "json") == 0) {
                 json = 1;
+                html = 0;
+            } else if (strcmp(optarg, "html") == 0) {
+                html = 1;
+                json = 0;
             } else if (strcmp(optarg, "text") == 0) {
                 json = 0;
+                html = 0;
             } else {
                 fprintf(stderr,
-                        "tlogwatch status: unknown format '%s' (text or "
-                        "json)\n",
+                        "tlogwatch status: unknown format '%s' (text, json "
+                        "or html)\n",
                         optarg);
                 return status_usage();
             }
@@ -293,6 +301,18 @@ cli_status(int argc, char **argv)
     if (doc == NULL) {
         fprintf(stderr, "tlogwatch status: %s\n", err);
         rc = CLI_EXIT_ERROR;
+    } else if (html) {
+        char *page = dashboard_html(doc, NULL, NULL, err, sizeof(err));
+
+        if (page == NULL) {
+            fprintf(stderr, "tlogwatch status: %s\n", err);
+            rc = CLI_EXIT_ERROR;
+        } else {
+            if (fputs(page, stdout) == EOF) {
+                rc = CLI_EXIT_ERROR;
+            }
+            free(page);
+        }
     } else if (json) {
         if (json_dumpf(doc, stdout, JSON_INDENT(2)) != 0 ||
             fputc('\n', stdout) == EOF) {
