@@ -350,4 +350,42 @@ check "status: the unavailable lookup" \
     grep -q "pcrs unavailable  PCR0 -  PCR1 -  PCR2 -\$" "$T/status.out"
 check "status: why a lookup ended unavailable" \
     grep -q "pcrs from signature: lookup_timeout reached" "$T/status.out"
+
+# ---- the effective verdict (issue 12): PCRs not allowed are not allowed ----
+# The policy allowed the 'later' signing (workflow, ref, runner); its PCRs,
+# found afterwards, are not an allowed set (signing.unknown_pcrs).  Every
+# surface says it is not allowed: status (text and json) and the three
+# report formats (verdict cell, the rule's counts).
+IU=$(index_of "$T/later.ap")
+"$BIN" status -c "$T/p.yaml" --format json >"$T/status.json" 2>"$T/status.err"
+for f in md json html; do
+    "$BIN" report -c "$T/p.yaml" --since 1h --format $f >"$T/verdict.$f" 2>>"$T/status.err"
+done
+check "status json: the unknown PCR set is not allowed (unknown_pcrs, policy allowed)" \
+    python3 - "$T/status.json" "$IU" <<'PY'
+import json, sys
+d, idx = json.load(open(sys.argv[1])), int(sys.argv[2])
+(g,) = [g for r in d["rules"] for g in r["signings"] if g["log_index"] == idx]
+assert g["verdict"] == "unknown_pcrs" and g["allowed"] is False, g
+assert g["policy_verdict"] == "allowed", g
+assert any(a["type"] == "signing.unknown_pcrs" for a in g["alerts"]), g
+PY
+check "status text: the unknown PCR set is not allowed" \
+    grep -Eq "  index $IU  unknown_pcrs  \(policy: allowed\)$" "$T/status.out"
+check "report json: not allowed, not counted as allowed" \
+    python3 - "$T/verdict.json" "$IU" <<'PY'
+import json, sys
+r, idx = json.load(open(sys.argv[1])), int(sys.argv[2])
+(rule,) = [x for x in r["rules"] if any(g["log_index"] == idx
+                                       for g in x["recent_signings"])]
+(g,) = [g for g in rule["recent_signings"] if g["log_index"] == idx]
+assert g["verdict"] == "unknown_pcrs" and g["allowed"] is False, g
+allowed = sum(1 for g in rule["recent_signings"] if g["verdict"] == "allowed")
+assert rule["verdicts"].get("allowed", 0) == allowed, rule["verdicts"]
+assert rule["verdicts"].get("unknown_pcrs", 0) >= 1, rule["verdicts"]
+PY
+check "report md: its row says unknown_pcrs" \
+    grep -Eq "^\| $IU \| [^|]* \| \`unknown_pcrs\` \(policy \`allowed\`\) \|" "$T/verdict.md"
+check "report html: its verdict cell is not green" \
+    grep -q "<td class=\"mono\">$IU</td><td class=\"mono\">[^<]*</td><td class=\"v-other\">unknown_pcrs" "$T/verdict.html"
 finish

@@ -24,9 +24,9 @@
 #include <time.h>
 
 #include "merkle/merkle.h"
-#include "monitor/http.h"
 #include "monitor/view/view.h"
 #include "notify/alert.h"
+#include "notify/redact.h"
 
 #define VIEW_ERRORS 10                     /* recent errors per log */
 #define VIEW_ENTRY_ALERTS VIEW_ALERT_TYPES /* alerts listed per signing */
@@ -758,27 +758,16 @@ alerts_json(struct view_ctx *c, json_t *doc, const struct store_counts *win)
 char *
 view_sink_where(const struct config_sink *cs, char *out, size_t cap)
 {
-    char full[512];
-    const char *p;
-    size_t n;
+    size_t i;
 
     if (cap == 0) {
         return out;
     }
-    out[0] = '\0';
+    out[0] = '\0'; /* stdout */
     if (cs->url != NULL) {
-        http_redact_url(cs->url, full, sizeof(full));
-        p = strstr(full, "://");
-        if (p == NULL) {
-            snprintf(out, cap, "%s", full);
-            return out;
-        }
-        p = strpbrk(p + 3, "/?#");
-        n = p != NULL ? (size_t)(p - full) : strlen(full);
-        snprintf(out, cap, "%.*s/...", (int)n, full);
+        notify_redact_url(cs->url, out, cap); /* scheme://host[:port]/... */
     } else if (cs->command != NULL) {
         /* The executable's path (config: no arguments), printable only. */
-        size_t i;
         snprintf(out, cap, "%s", cs->command);
         for (i = 0; out[i] != '\0'; i++) {
             unsigned char ch = (unsigned char)out[i];
