@@ -8,6 +8,8 @@ set -eu
 PKGS="cmake make gcc pkg-config libssl-dev libcurl4-openssl-dev libjansson-dev
 libevent-dev libsqlite3-dev libyaml-dev libcmocka-dev ca-certificates curl
 jq sqlite3 python3 procps bc time docker-registry $*"
+# chromium: e2e_dashboard (and e2e_report) render pages in headless Chromium.
+PKGS="$PKGS chromium"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
