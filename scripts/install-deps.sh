@@ -3,11 +3,12 @@
 # test and run, only those that are missing.  Uses sudo when not root.
 # Optional extras as arguments: clang clang-format (CI), chromium (lets
 # e2e_report render the HTML report and keep a screenshot; without it
-# that part is skipped with a message).
+# that part is skipped with a message).  groff-base and man-db: e2e_install
+# renders the man page.
 set -eu
 PKGS="cmake make gcc pkg-config libssl-dev libcurl4-openssl-dev libjansson-dev
 libevent-dev libsqlite3-dev libyaml-dev libcmocka-dev ca-certificates curl
-jq sqlite3 python3 procps bc time docker-registry $*"
+jq sqlite3 python3 procps bc time docker-registry groff-base man-db $*"
 # chromium: e2e_dashboard (and e2e_report) render pages in headless Chromium.
 PKGS="$PKGS chromium"
 missing=""
