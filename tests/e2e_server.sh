@@ -174,8 +174,31 @@ check "run exits 0 on SIGTERM" test $? -eq 0
 check "the server said where it listens" \
     grep -q "status server listening on 127.0.0.1:$PORT" "$T/run.err"
 
-# ---- a non-loopback address needs a token ---------------------------------
+# ---- it binds what http.listen says: localhost, an IPv6 literal ----------
 release a
+# listen_at ADDR URL: run with http.listen ADDR answers /livez at URL
+listen_at() {
+    local pid ok=1
+    tw_config "$T/l.yaml" "$TL_URL_a" "$ROOT_A" "$T/a.db" \
+        "http: {listen: \"$1\"}"
+    "$BIN" run -c "$T/l.yaml" >"$T/l.out" 2>"$T/l.err" &
+    pid=$!
+    E2E_PIDS+=($pid)
+    wait_until 120 is_code 200 "$2" && ok=0
+    kill -TERM $pid
+    wait $pid
+    return $ok
+}
+P3=$(free_port)
+check "listen localhost:$P3" listen_at "localhost:$P3" "http://localhost:$P3/livez"
+if python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1", 0))' 2>/dev/null; then
+    P4=$(free_port)
+    check "listen [::1]:$P4" listen_at "[::1]:$P4" "http://[::1]:$P4/livez"
+else
+    echo "skip - no IPv6 loopback here"
+fi
+
+# ---- a non-loopback address needs a token ---------------------------------
 PORT2=$(free_port)
 tw_config "$T/c.yaml" "$TL_URL_a" "$ROOT_A" "$T/a.db" \
     "http: {listen: \"0.0.0.0:$PORT2\"}"
