@@ -12,8 +12,10 @@
 #    `status --format json` gives: the unknown_pcrs one NOT ALLOWED (and
 #    not in the ok colour), the other allowed; the stale flag, sizes and
 #    alerts by severity; no script, no external resource;
-#  - the daemon's status server: GET / is that page (text/html), rendered
-#    the same by Chromium from http://, checked against /api/v1/status.
+#  - the daemon's status server (http.listen): GET / is that page
+#    (text/html), rendered by Chromium from http:// (screenshot
+#    tests/artifacts/dashboard.png) and checked the same way against
+#    /api/v1/status.
 # PCR values come from ../shared/testdata/nitro/nitro-cli-pcrs.json at run
 # time.  Needs chromium (scripts/install-deps.sh installs it).
 . "$TLOGWATCH_SRC/tests/lib/e2e.sh"
@@ -261,5 +263,28 @@ chrome "$ART/dashboard-offline.png" "$T/offline.dom" "file://$T/page.html"
 check "chromium renders the offline dashboard" test -s "$ART/dashboard-offline.png"
 check "offline dashboard: Chromium's DOM shows each signing's commit, run link, PCRs and verdict" \
     check_dom "$T/offline.dom" "$T/doc.json"
+"$BIN" status -c "$T/d.yaml" --format pdf >/dev/null 2>"$T/fmt.err"
+check "status --format pdf: usage error (exit 2) naming html" \
+    bash -c '[ $1 -eq 2 ] && grep -q html "$2"' _ $? "$T/fmt.err"
+
+# ---- the daemon's status server: GET / -----------------------------------
+S="http://127.0.0.1:$PORT"
+"$BIN" run -c "$T/d.yaml" >"$T/run.out" 2>"$T/run.err" &
+E2E_PIDS+=($!)
+check "run: the status server answers /livez" \
+    wait_until 120 curl -sf -o /dev/null "$S/livez"
+curl -s -D "$T/root.hdr" -o "$T/root.html" "$S/"
+check "GET /: 200, text/html" bash -c \
+    'head -1 "$1" | grep -q " 200" && grep -iq "^content-type: text/html" "$1"' \
+    _ "$T/root.hdr"
+check "GET /: the page, both commits" bash -c \
+    'head -c 15 "$3" | grep -q "<!DOCTYPE html>" && grep -q "$1" "$3" && grep -q "$2" "$3"' \
+    _ $SHA_OK $SHA_BAD "$T/root.html"
+chrome "$ART/dashboard.png" "$T/served.dom" "$S/"
+check "chromium renders the served dashboard" test -s "$ART/dashboard.png"
+curl -sf -o "$T/api.json" "$S/api/v1/status"
+check "GET /api/v1/status: the document" test -s "$T/api.json"
+check "served dashboard: Chromium's DOM shows each signing's commit, run link, PCRs and verdict as /api/v1/status says" \
+    check_dom "$T/served.dom" "$T/api.json"
 
 finish
