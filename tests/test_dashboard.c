@@ -28,17 +28,19 @@
 /* ---- a strict checker of the pages ----------------------------------- */
 
 static const char *const TAGS[] = {
-    "html", "head", "meta", "title", "style",   "body",    "header", "main",
-    "h1",   "h2",   "h3",   "p",     "section", "table",   "thead",  "tbody",
-    "tr",   "th",   "td",   "span",  "b",       "br",      "a",      "div",
-    "ul",   "li",   "svg",  "rect",  "text",    "polyline"};
+    "html", "head", "meta", "title", "style",   "body",     "header", "main",
+    "h1",   "h2",   "h3",   "p",     "section", "table",    "thead",  "tbody",
+    "tr",   "th",   "td",   "span",  "b",       "br",       "a",      "div",
+    "ul",   "li",   "svg",  "rect",  "text",    "polyline", "circle"};
 static const char *const VOID_TAGS[] = {"meta", "br"};
 static const char *const ATTRS[] = {
-    "class",      "id",          "href",        "rel",          "style",
-    "http-equiv", "content",     "charset",     "name",         "lang",
-    "colspan",    "viewBox",     "width",       "height",       "role",
-    "xmlns",      "x",           "y",           "fill",         "stroke",
-    "font-size",  "font-weight", "text-anchor", "stroke-width", "points"};
+    "class",     "id",          "href",        "rel",
+    "style",     "http-equiv",  "content",     "charset",
+    "name",      "lang",        "colspan",     "viewBox",
+    "width",     "height",      "role",        "xmlns",
+    "x",         "y",           "fill",        "stroke",
+    "font-size", "font-weight", "text-anchor", "stroke-width",
+    "points",    "cx",          "cy",          "r"};
 
 static int
 in_list(const char *const *list, size_t n, const char *s, size_t len)
@@ -406,6 +408,7 @@ test_status(void **state)
     /* The chart: two panels, one line per log in each. */
     assert_int_equal(count(html, "<svg "), 2);
     assert_int_equal(count(html, "<polyline "), 4);
+    assert_int_equal(count(html, "<circle "), 4);
 
     /* The summary counts the not-allowed signing. */
     assert_non_null(strstr(html, "1 of 2 latest signings not allowed"));

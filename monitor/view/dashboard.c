@@ -446,8 +446,8 @@ static const char CSS[] =
     "h3{font-size:15px;margin:10px 0 4px}"
     "table{border-collapse:collapse;width:100%;margin:4px 0}"
     "th,td{border-bottom:1px solid #eaeef2;padding:4px 6px;text-align:left;"
-    "vertical-align:top;overflow-wrap:anywhere}th{background:#f6f8fa;font-"
-    "weight:600}"
+    "vertical-align:top;overflow-wrap:break-word}th{background:#f6f8fa;"
+    "font-weight:600;white-space:nowrap}.wrap{overflow-wrap:anywhere}"
     ".mono,.pcr{font-family:ui-monospace,Menlo,Consolas,monospace;"
     "font-size:12px}.pcr{word-break:break-all}td.pcrs{min-width:22em}"
     "td.commit{word-break:break-all;max-width:12em}"
@@ -551,7 +551,7 @@ put_errors(struct page *pg, const json_t *log)
     if (n == 0) {
         return;
     }
-    if (!pg_open(pg, "<tr><td></td><td colspan=\"8\"><b>Recent "
+    if (!pg_open(pg, "<tr><td></td><td class=\"wrap\" colspan=\"8\"><b>Recent "
                      "errors</b><ul>")) {
         return;
     }
@@ -593,7 +593,7 @@ put_logs(struct page *pg, const json_t *st)
             size_t mark = row_begin(pg);
             json_int_t age, lagv;
 
-            pg_str(pg, "<tr><td><b>");
+            pg_str(pg, "<tr><td class=\"wrap\"><b>");
             put_field(pg, l, "name");
             pg_str(pg, "</b><br><span class=\"mono\">");
             put_link(pg, l, "url", NULL);
@@ -621,7 +621,7 @@ put_logs(struct page *pg, const json_t *st)
             } else {
                 pg_str(pg, "-");
             }
-            pg_str(pg, "</td><td>");
+            pg_str(pg, "</td><td class=\"wrap\">");
             if (json_is_object(le)) {
                 pg_str(pg, "<span class=\"mono\">");
                 put_field(pg, le, "at");
@@ -721,7 +721,7 @@ put_signing(struct page *pg, const json_t *s)
     } else {
         pg_str(pg, "-");
     }
-    pg_str(pg, "</td><td>");
+    pg_str(pg, "</td><td class=\"wrap\">");
     put_field(pg, s, "workflow");
     pg_str(pg, "<br><span class=\"mono\">");
     put_field(pg, s, "ref");
@@ -851,7 +851,7 @@ put_alerts(struct page *pg, const json_t *st)
             put_field(pg, a, "severity");
             pg_str(pg, "</td><td class=\"mono\">");
             put_field(pg, a, "type");
-            pg_str(pg, "</td><td>");
+            pg_str(pg, "</td><td class=\"wrap\">");
             put_field(pg, a, "summary");
             pg_str(pg, "</td><td>");
             put_field(pg, a, "log");
@@ -904,13 +904,13 @@ put_outbox(struct page *pg, const json_t *st)
             put_field(pg, s, "name");
             pg_str(pg, "</td><td>");
             put_field(pg, s, "type");
-            pg_str(pg, "</td><td class=\"mono\">");
+            pg_str(pg, "</td><td class=\"mono wrap\">");
             put_field(pg, s, "where");
             pg_str(pg, "</td><td>");
             put_num(pg, s, "pending");
             pg_str(pg, "</td><td>");
             put_num(pg, s, "failed");
-            pg_str(pg, "</td><td>");
+            pg_str(pg, "</td><td class=\"wrap\">");
             put_field(pg, s, "last_error");
             pg_str(pg, "</td></tr>\n");
             if (!row_end(pg, mark)) {
@@ -1058,6 +1058,9 @@ put_panel(struct page *pg, const json_t *hist, size_t nh, const struct chart *c,
     row_end(pg, mark);
     for (li = 0; li < c->nlogs; li++) {
         size_t step = c->count[li] / DASHBOARD_MAX_POINTS + 1, seen = 0;
+        double x, y, x_last = 0, y_last = 0;
+        int64_t t_last = 0;
+        int have_last = 0;
 
         if (c->count[li] == 0) {
             continue;
@@ -1080,11 +1083,24 @@ put_panel(struct page *pg, const json_t *hist, size_t nh, const struct chart *c,
             if (seen++ % step != 0 && seen != c->count[li]) {
                 continue;
             }
-            pg_printf(pg, "%.1f,%.1f ",
-                      L + (W - L - R) * (double)(t - c->t0) / span,
-                      H - B - (H - T - B) * (double)v / vmax);
+            x = L + (W - L - R) * (double)(t - c->t0) / span;
+            y = H - B - (H - T - B) * (double)v / vmax;
+            pg_printf(pg, "%.1f,%.1f ", x, y);
+            if (!have_last || t >= t_last) {
+                have_last = 1;
+                t_last = t;
+                x_last = x;
+                y_last = y;
+            }
         }
         pg_str(pg, "\"/>");
+        if (have_last) {
+            /* The newest point, so that one point alone shows too. */
+            pg_printf(pg,
+                      "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" "
+                      "fill=\"%s\"/>",
+                      x_last, y_last, COLOURS[li]);
+        }
         row_end(pg, mark);
     }
     pg_close(pg, "</svg>\n");

@@ -26,10 +26,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define FD_MAX_INPUT 65536
 
 static const char *const TAGS[] = {
-    "html", "head", "meta", "title", "style",   "body",    "header", "main",
-    "h1",   "h2",   "h3",   "p",     "section", "table",   "thead",  "tbody",
-    "tr",   "th",   "td",   "span",  "b",       "br",      "a",      "div",
-    "ul",   "li",   "svg",  "rect",  "text",    "polyline"};
+    "html", "head", "meta", "title", "style",   "body",     "header", "main",
+    "h1",   "h2",   "h3",   "p",     "section", "table",    "thead",  "tbody",
+    "tr",   "th",   "td",   "span",  "b",       "br",       "a",      "div",
+    "ul",   "li",   "svg",  "rect",  "text",    "polyline", "circle"};
 
 static void
 check(const char *html, size_t len, size_t bound)
