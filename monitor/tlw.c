@@ -23,6 +23,7 @@
 #include "monitor/report/report_timer.h"
 #include "monitor/retention.h"
 #include "monitor/server/server.h"
+#include "monitor/sdnotify.h"
 #include "monitor/identity/policy.h"
 #include "monitor/store/store.h"
 #include "monitor/tlw.h"
@@ -142,6 +143,7 @@ void
 tlw_fatal(struct tlw *t, const char *what)
 {
     log_warnx("fatal: %s", what);
+    sdnotify_stopping(t->sd);
     t->fatal = 1;
     event_base_loopbreak(t->base);
 }
@@ -302,12 +304,15 @@ tlw_signal_cb(evutil_socket_t sig, short what, void *arg)
     (void)what;
     if (sig == SIGHUP) {
         log_info("SIGHUP: reloading %s", t->config_path);
+        sdnotify_reloading(t->sd);
         if (tlw_reload(t) != 0) {
             log_warnx("reload failed; keeping the running configuration");
         }
+        (void)sdnotify_ready(t->sd);
         return;
     }
     log_info("signal %d: committing and stopping", (int)sig);
+    sdnotify_stopping(t->sd);
     event_base_loopbreak(t->base);
 }
 
@@ -350,6 +355,14 @@ tlw_start(struct tlw *t)
     /* Prune old state now and daily (config retention:; run only). */
     if (t->mode == TLW_MODE_RUN && retention_start(t, &t->retention) != 0) {
         return -1;
+    }
+    /* Every log is loaded and the store is open: tell systemd (run only;
+     * a no-op outside it), and ping its watchdog from the loop. */
+    if (t->mode == TLW_MODE_RUN) {
+        if ((t->sd = sdnotify_new(t->base)) == NULL) {
+            return -1;
+        }
+        (void)sdnotify_ready(t->sd);
     }
     return 0;
 }
@@ -426,6 +439,7 @@ void
 tlw_free(struct tlw *t)
 {
     server_free(t->server); /* first: it reads the followers and store */
+    sdnotify_stopping(t->sd);
     tlw_free_followers(t);
     if (t->sig_term != NULL) {
         event_free(t->sig_term);
@@ -446,5 +460,6 @@ tlw_free(struct tlw *t)
     config_trusted_root_free(t->troot);
     config_free(t->cfg);
     free(t->config_path);
+    sdnotify_free(t->sd);
     memset(t, 0, sizeof(*t));
 }

@@ -33,6 +33,7 @@ struct outbox;
 struct pcrwatch;
 struct retention;
 struct server;
+struct sdnotify;
 
 enum tlw_mode {
     TLW_MODE_RUN = 0, /* the daemon: poll forever */
@@ -55,6 +56,7 @@ struct tlw {
     struct pcrwatch *pcrwatch;    /* owned: PCR lookups (once: from the end) */
     struct retention *retention;  /* owned; run only: state pruning */
     struct server *server; /* owned; run with http.listen: status server */
+    struct sdnotify *sd; /* owned; run only: systemd READY/WATCHDOG/STOPPING */
     struct event *sig_term, *sig_int, *sig_hup; /* owned */
     uint64_t rng;                               /* jitter PRNG state */
     struct follow_env env; /* what the followers see of this context */

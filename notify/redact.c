@@ -3,15 +3,16 @@
  * replies (redact.h).
  *
  * A reply is read once, left to right, in chunks: maximal runs of bytes
- * that are not blanks, controls, non-ASCII or quoting punctuation
+ * that are not blanks, controls or quoting punctuation
  * ("'<>()[]{},;|`).  A chunk that looks like a URL or a path is replaced
  * as a whole; any other chunk is split into words (letters, digits and
  * "+/_-", the base64url alphabet) and separators.  A word is replaced when
  * it is token-shaped or follows a credential name ("token", "api_key",
  * "Authorization: Bearer" ...), whatever separates them.  Each chunk is
  * judged whole before anything of it is written, so the cut at the output
- * limit can only shorten what was already judged safe to show.  Linear in
- * the input; no allocation.
+ * limit can only shorten what was already judged safe to show.  A marker
+ * this module wrote ("[redacted]", "[url]") is kept as it is, so a second
+ * pass changes nothing.  Linear in the input; no allocation.
  */
 #include <stdio.h>
 #include <string.h>
@@ -100,7 +101,7 @@ rd_put(struct rd_out *o, const char *s, size_t n)
 static int
 rd_delim(unsigned char c)
 {
-    return c <= 0x20 || c >= 0x7f || strchr("\"'<>()[]{},;|`", c) != NULL;
+    return c <= 0x20 || c == 0x7f || strchr("\"'<>()[]{},;|`", c) != NULL;
 }
 
 static int
@@ -125,11 +126,19 @@ rd_has(const char *s, size_t n, const char *needle)
     return 0;
 }
 
+/* s (n bytes) starts with the marker m. */
+static int
+rd_marker(const char *s, size_t n, const char *m)
+{
+    size_t k = strlen(m);
+
+    return n >= k && memcmp(s, m, k) == 0;
+}
+
 /* The chunk is, or holds, a URL or a path: replaced whole. */
 static int
 rd_urlish(const char *s, size_t n)
 {
-    const char *q;
     size_t slashes = 0, i;
 
     if (rd_has(s, n, "://") || rd_has(s, n, ":\\/\\/") ||
@@ -145,8 +154,9 @@ rd_urlish(const char *s, size_t n)
     if (slashes >= 2) {
         return 1; /* host/path/... without a scheme */
     }
-    q = memchr(s, '?', n);
-    return q != NULL && memchr(q, '=', n - (size_t)(q - s)) != NULL;
+    for (i = 0; i < n && s[i] != '?' && (unsigned char)s[i] < 0x80; i++) {
+    }
+    return i < n && memchr(s + i, '=', n - i) != NULL;
 }
 
 /* A word that names a credential: the next word is its value. */
@@ -216,9 +226,14 @@ notify_redact_reply(const char *s, size_t len, char *out, size_t outcap)
             i++;
             continue;
         }
-        if (c > 0x7f) {
-            rd_put(&o, "?", 1);
-            i++;
+        if (c == '[' && (rd_marker(s + i, len - i, NOTIFY_REDACTED) ||
+                         rd_marker(s + i, len - i, NOTIFY_REDACTED_URL))) {
+            /* Already kept (a second pass): the same again. */
+            size_t m = s[i + 1] == 'u' ? strlen(NOTIFY_REDACTED_URL)
+                                       : strlen(NOTIFY_REDACTED);
+            rd_put(&o, s + i, m);
+            i += m;
+            pending = 0;
             continue;
         }
         if (rd_delim(c)) {
@@ -238,7 +253,8 @@ notify_redact_reply(const char *s, size_t len, char *out, size_t outcap)
         for (j = a; j < b;) {
             size_t w = j;
             if (!rd_word((unsigned char)s[j])) {
-                rd_put(&o, s + j, 1);
+                /* Non-ASCII shows as '?', and counts as one below. */
+                rd_put(&o, (unsigned char)s[j] > 0x7f ? "?" : s + j, 1);
                 j++;
                 continue;
             }

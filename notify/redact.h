@@ -14,7 +14,8 @@
  *    credential (token, key, sig, secret, pass, auth, code, session ...)
  *    or whose value is long, and no long base64 or hex run; it is cut to
  *    NOTIFY_REPLY_MAX bytes after redaction, so a cut never leaves the
- *    start of a secret; only printable ASCII remains.
+ *    start of a secret; only printable ASCII remains;
+ *  - the markers it writes are kept as they are by a second pass.
  */
 #ifndef TLOGWATCH_NOTIFY_REDACT_H
 #define TLOGWATCH_NOTIFY_REDACT_H

@@ -158,6 +158,31 @@ test_reply_runs(void **state)
 }
 
 static void
+test_reply_twice(void **state)
+{
+    static const char *const in[] = {
+        "{\"reply_token\": \"abc\", \"u\": \"https://h/x\"}",
+        "Authorization: Bearer Abcdefghij0123456789x and [redacted] [url]",
+        "your token [x] is [redacted",
+        NULL,
+    };
+    char once[512], twice[512];
+    size_t i;
+
+    (void)state;
+    for (i = 0; in[i] != NULL; i++) {
+        notify_redact_reply(in[i], strlen(in[i]), once, sizeof(once));
+        notify_redact_reply(once, strlen(once), twice, sizeof(twice));
+        assert_string_equal(once, twice);
+    }
+    assert_string_equal(reply("{\"reply_token\": \"abc\"}"),
+                        "{\"reply_token\": \"[redacted]\"}");
+    /* A marker ends a credential: what follows it is judged alone. */
+    assert_string_equal(reply("token [redacted] retry later"),
+                        "token [redacted] retry later");
+}
+
+static void
 test_reply_clean_and_cut(void **state)
 {
     char big[4096], out[512], tiny[8];
@@ -203,6 +228,7 @@ main(void)
         cmocka_unit_test(test_reply_urls),
         cmocka_unit_test(test_reply_credentials),
         cmocka_unit_test(test_reply_runs),
+        cmocka_unit_test(test_reply_twice),
         cmocka_unit_test(test_reply_clean_and_cut),
     };
 

@@ -1,7 +1,8 @@
 /*
  * fuzz_redact.c: libFuzzer target for notify/redact.h, fed with any bytes
  * (a receiver's reply is untrusted).  Checks the contracts: the kept reply
- * is at most NOTIFY_REPLY_MAX bytes of printable ASCII and holds no "://";
+ * is at most NOTIFY_REPLY_MAX bytes of printable ASCII and holds no "://"
+ * (nor after a second pass, as the outbox makes);
  * a URL made of the input shows nothing after "scheme://host/" but "...".
  * The input is not NUL-terminated and must never be read past size.
  */
@@ -16,17 +17,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char out[NOTIFY_REPLY_MAX + 64], shown[256], *u, *p;
-    size_t i, n;
+    char out[NOTIFY_REPLY_MAX + 64], again[NOTIFY_REPLY_MAX + 64];
+    char shown[256], *u, *p;
+    const char *pass[2] = {out, again};
+    size_t i, n, k;
 
     notify_redact_reply((const char *)data, size, out, sizeof(out));
-    n = strlen(out);
-    if (n > NOTIFY_REPLY_MAX || strstr(out, "://") != NULL) {
-        abort();
-    }
-    for (i = 0; i < n; i++) {
-        if (out[i] < 0x20 || out[i] > 0x7e) {
+    notify_redact_reply(out, strlen(out), again, sizeof(again));
+    for (k = 0; k < 2; k++) {
+        n = strlen(pass[k]);
+        if (n > NOTIFY_REPLY_MAX || strstr(pass[k], "://") != NULL) {
             abort();
+        }
+        for (i = 0; i < n; i++) {
+            if (pass[k][i] < 0x20 || pass[k][i] > 0x7e) {
+                abort();
+            }
         }
     }
     u = malloc(size + 1);
