@@ -20,7 +20,7 @@ done
 # promtool, for e2e_server's check of /metrics: taken alone out of
 # Debian's prometheus package (a 19 MB download) into $PROMTOOL_DIR, since
 # installing the package would also enable and start a Prometheus server.
-PROMTOOL_DIR=${PROMTOOL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/tlogwatch}
+PROMTOOL_DIR=${PROMTOOL_DIR:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/tlogwatch}
 if ! command -v promtool >/dev/null 2>&1 && [ ! -x "$PROMTOOL_DIR/promtool" ]; then
     echo "install-deps: fetching promtool (Debian package prometheus) into $PROMTOOL_DIR"
     s=""

@@ -137,8 +137,9 @@ static int
 promtool_check(const char *text)
 {
     const char *env = getenv("PROMTOOL");
-    char tool[1024], cmd[2048], path[] = "/tmp/test_server.XXXXXX";
-    const char *home = getenv("HOME");
+    char tool[1200], cmd[2400], path[] = "/tmp/test_server.XXXXXX";
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    char cache[1024];
     int fd, rc;
     FILE *f;
 
@@ -146,12 +147,18 @@ promtool_check(const char *text)
         snprintf(tool, sizeof(tool), "%s", env);
     } else if (system("command -v promtool >/dev/null 2>&1") == 0) {
         snprintf(tool, sizeof(tool), "promtool");
-    } else if (home != NULL && (snprintf(tool, sizeof(tool),
-                                         "%s/.cache/tlogwatch/promtool", home),
-                                access(tool, X_OK) == 0)) {
-        /* found */
     } else {
-        return -1;
+        /* where scripts/install-deps.sh puts it */
+        if (xdg != NULL && xdg[0] != '\0') {
+            snprintf(cache, sizeof(cache), "%s", xdg);
+        } else {
+            snprintf(cache, sizeof(cache), "%s/.cache",
+                     home != NULL ? home : "/tmp");
+        }
+        snprintf(tool, sizeof(tool), "%s/tlogwatch/promtool", cache);
+        if (access(tool, X_OK) != 0) {
+            return -1;
+        }
     }
     fd = mkstemp(path);
     assert_true(fd >= 0);
