@@ -122,6 +122,15 @@ sed -n '/^# Install/,/^#$/p' "$src/deploy/tlogwatch.service" | sed -n 's/^#   //
 check "the unit's header lists its steps" grep -q "^make install$" "$tmp/steps.txt"
 check "the header creates the user" grep -q "^useradd .* tlogwatch$" "$tmp/steps.txt"
 check "the header checks the config as the user" grep -q "^runuser -u tlogwatch -- .*check-config" "$tmp/steps.txt"
+# the man page's INSTALLATION tells the same steps
+if [ -s "$tmp/man.txt" ]; then
+    sed -n '/^INSTALLATION/,/^SEE ALSO/p' "$tmp/man.txt" | sed -n 's/^           //p' |
+        sed -e 's/^ *//' -e ':a' -e '/\\$/N; s/\\\n *//; ta' >"$tmp/man-steps.txt"
+    if cmp -s "$tmp/steps.txt" "$tmp/man-steps.txt"; then ok; else
+        bad "the man page's INSTALLATION differs from the unit's header:"
+        diff "$tmp/steps.txt" "$tmp/man-steps.txt" | sed 's/^/    /'
+    fi
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "SKIP: not root: the install steps as another user need root (CI runs as root)"
