@@ -222,8 +222,8 @@ test_checker_negative(void **state)
         "<!DOCTYPE html>\n<html><p class=x></p></html>",
         "<!DOCTYPE html>\n<html><p>a > b</p></html>",
         "<!DOCTYPE html>\n<html><p>\x01</p></html>",
-        "<!DOCTYPE html>\n<html><span style=\"background:url(x)\">"
-        "</span></html>",
+        ("<!DOCTYPE html>\n<html><span style=\"background:url(x)\">"
+         "</span></html>"),
         "<!DOCTYPE html>\n<html><img src=\"x\"></html>",
     };
     char why[256];
