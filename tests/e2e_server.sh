@@ -231,6 +231,19 @@ for p in /metrics /api/v1/status /; do
 done
 check "token: 401 says Bearer" \
     bash -c "curl -s -D - -o /dev/null '$S2/metrics' | grep -qi '^WWW-Authenticate: Bearer'"
+# A reload keeps the address and the token in use, and says so (the new
+# token from a file: the daemon's environment is the one it started with).
+TOKEN2="$TOKEN-rotated"
+printf '%s\n' "$TOKEN2" >"$T/token2"
+tw_config "$T/c.yaml" "$TL_URL_a" "$ROOT_A" "$T/a.db" \
+    "http: {listen: \"0.0.0.0:$PORT2\", token: \"file:$T/token2\"}"
+kill -HUP $RUN2
+check "reload: a changed http: section is reported" \
+    wait_until 60 grep -q "the http: section changed; the status server keeps 0.0.0.0:$PORT2 and its token until a restart" "$T/c.err"
+check "reload: the token in use still opens /metrics" \
+    test "$(code "$S2/metrics" -H "Authorization: Bearer $TOKEN")" = 200
+check "reload: the new one does not yet" \
+    test "$(code "$S2/metrics" -H "Authorization: Bearer $TOKEN2")" = 401
 curl -s -H "Authorization: Bearer $TOKEN" "$S2/api/v1/status" >"$T/c-status.json"
 curl -s -H "Authorization: Bearer $TOKEN" "$S2/metrics" >"$T/c-metrics.txt"
 curl -s -H "Authorization: Bearer $TOKEN" "$S2/" >"$T/c-dash.html"
