@@ -844,7 +844,7 @@ put_alerts(struct page *pg, const json_t *st)
 
             mark = row_begin(pg);
 
-            pg_str(pg, "<tr><td class=\"mono\">");
+            pg_str(pg, "<tr><td class=\"mono nowrap\">");
             put_field(pg, a, "at");
             pg_printf(pg, "</td><td class=\"%s\">",
                       sev_class(jstr(a, "severity")));
