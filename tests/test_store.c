@@ -1451,6 +1451,99 @@ test_recent_errors_per_log(void **state)
     store_close(s);
 }
 
+/* Errors of a log that has no row yet (never reached) are kept by name,
+ * bounded like a shard's, newest first; another name is apart; limit
+ * cuts the listing; a name too long or a missing message is refused. */
+static void
+test_name_errors(void **state)
+{
+    struct fx *f = *state;
+    static struct errs e;
+    char msg[64], longname[STORE_NAME_MAX + 2];
+    struct store *s;
+    unsigned i;
+
+    s = open_ok(f->path);
+    for (i = 0; i < 40; i++) {
+        snprintf(msg, sizeof(msg), "connect %u", i);
+        assert_int_equal(store_name_error(s, "offline", T0 + i, msg), 0);
+    }
+    assert_int_equal(store_name_error(s, "other", T0, "x"), 0);
+    memset(&e, 0, sizeof(e));
+    assert_int_equal(store_name_errors_each(s, "offline", 0, errs_fn, &e), 0);
+    assert_int_equal(e.n, STORE_RECENT_ERRORS);
+    assert_string_equal(e.msg[0], "connect 39");
+    assert_int_equal(e.at[0], T0 + 39);
+    memset(&e, 0, sizeof(e));
+    assert_int_equal(store_name_errors_each(s, "offline", 3, errs_fn, &e), 0);
+    assert_int_equal(e.n, 3);
+    memset(&e, 0, sizeof(e));
+    assert_int_equal(store_name_errors_each(s, "other", 0, errs_fn, &e), 0);
+    assert_int_equal(e.n, 1);
+    memset(&e, 0, sizeof(e));
+    assert_int_equal(store_name_errors_each(s, "nobody", 0, errs_fn, &e), 0);
+    assert_int_equal(e.n, 0);
+    memset(longname, 'n', sizeof(longname) - 1);
+    longname[sizeof(longname) - 1] = '\0';
+    assert_int_equal(store_name_error(s, longname, T0, "x"), -1);
+    assert_int_equal(store_name_error(s, "offline", T0, NULL), -1);
+    store_close(s);
+}
+
+struct hist {
+    unsigned n;
+    int64_t newest, oldest;
+};
+
+static int
+hist_fn(void *arg, int64_t at, uint64_t size, uint64_t scanned)
+{
+    struct hist *h = arg;
+
+    (void)size;
+    (void)scanned;
+    if (h->n++ == 0) {
+        h->newest = at;
+    }
+    h->oldest = at;
+    return 0;
+}
+
+/* One history sample per STORE_HISTORY_EVERY at most, the newest
+ * STORE_HISTORY_MAX kept; since and limit cut the listing. */
+static void
+test_history_bounded(void **state)
+{
+    struct fx *f = *state;
+    struct hist h;
+    struct store *s;
+    int64_t id, t = T0;
+    unsigned i;
+
+    s = open_ok(f->path);
+    assert_int_equal(store_log_open(s, "rekor", "o", T0, &id), 0);
+    for (i = 0; i < STORE_HISTORY_MAX + 10; i++) {
+        assert_int_equal(store_log_success(s, id, t), 0);
+        /* Polls in between are not sampled. */
+        assert_int_equal(store_log_success(s, id, t + 30), 0);
+        t += STORE_HISTORY_EVERY;
+    }
+    memset(&h, 0, sizeof(h));
+    assert_int_equal(store_history_each(s, id, INT64_MIN, 0, hist_fn, &h), 0);
+    assert_int_equal(h.n, STORE_HISTORY_MAX);
+    assert_int_equal(h.newest, t - STORE_HISTORY_EVERY);
+    assert_int_equal(h.oldest, T0 + 10 * (int64_t)STORE_HISTORY_EVERY);
+    memset(&h, 0, sizeof(h));
+    assert_int_equal(
+        store_history_each(s, id, t - 3 * STORE_HISTORY_EVERY, 0, hist_fn, &h),
+        0);
+    assert_int_equal(h.n, 3);
+    memset(&h, 0, sizeof(h));
+    assert_int_equal(store_history_each(s, id, INT64_MIN, 5, hist_fn, &h), 0);
+    assert_int_equal(h.n, 5);
+    store_close(s);
+}
+
 /* ---- reading back ------------------------------------------------------- */
 
 struct sigs {
@@ -3067,6 +3160,8 @@ main(void)
         T(test_frozen_shard_changed),
         T(test_recent_errors_bounded),
         T(test_recent_errors_per_log),
+        T(test_name_errors),
+        T(test_history_bounded),
         T(test_read_back_everything),
         T(test_signing_pcrs),
         T(test_callback_reentry),

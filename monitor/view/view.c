@@ -46,7 +46,8 @@ struct view_ctx {
     struct store *s;
     const struct config *cfg;
     int64_t now;
-    int failed; /* out of memory */
+    int failed;       /* out of memory */
+    int store_failed; /* a store error in a callback (store_errmsg) */
     struct view_shard *shards;
     size_t nshards;
 };
@@ -614,7 +615,8 @@ rule_signing_cb(void *arg, const struct store_signing *g)
         json_decref(ea.list);
         json_decref(o);
         json_decref(pcrs);
-        return -1;
+        c->store_failed = 1;
+        return 1; /* stops the listing; rules_json reports it */
     }
     verdict = view_signing_verdict(g, (const char *const *)ea.types, ea.ntypes);
     put(c, o, "log", vstr(log_name_of(c, g->log_id)));
@@ -663,7 +665,8 @@ rules_json(struct view_ctx *c, json_t *doc)
         put(c, r, "name", vstr(w->name));
         put(c, r, "repository", vstr(w->repository));
         if (store_signings_latest(c->s, w->name, VIEW_SIGNINGS, rule_signing_cb,
-                                  &rc) != 0) {
+                                  &rc) != 0 ||
+            c->store_failed) {
             json_decref(r);
             json_decref(rc.signings);
             json_decref(rules);
@@ -971,7 +974,7 @@ view_status_json(struct store *s, const struct config *cfg, int64_t now,
     }
     free(c.shards);
     if (what != NULL || c.failed) {
-        snprintf(err, errcap, "%s", what != NULL ? what : "out of memory");
+        snprintf(err, errcap, "%s", c.failed ? "out of memory" : what);
         json_decref(doc);
         return NULL;
     }
