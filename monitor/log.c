@@ -24,7 +24,9 @@
 static int log_verbose;
 static int log_journal; /* stderr is the journal: <N> prefixes, no time */
 
-/* Decimal uint64 at *s, up to a byte in stop ("" for the end). */
+/* A decimal uint64 at *s that ends at the byte stop ('\0': the end of
+ * the string); *s is left on stop.  -1 for no digit, overflow or another
+ * byte. */
 static int
 log_parse_u64(const char **s, char stop, uint64_t *out)
 {
