@@ -72,16 +72,18 @@ check "READY=1 arrives" wait_until 120 at_least sd READY=1 1
 check "READY=1 is the first message, sent with the store open" \
     bash -c "head -n 1 '$T/sd.msgs' | grep -q ' READY=1 store=1$'"
 check "WATCHDOG=1 keeps coming (8 pings)" wait_until 120 at_least sd WATCHDOG=1 8
-check "pings come at about half of WATCHDOG_USEC (0.5 s), not faster" \
+check "pings come every half of WATCHDOG_USEC (0.5 s)" \
     python3 - "$T/sd.msgs" <<'PY'
 import sys
 t = [float(l.split()[0]) for l in open(sys.argv[1]) if l.split()[1] == "WATCHDOG=1"]
-gaps = [b - a for a, b in zip(t, t[1:])]
-# The first ping goes with READY; the rest every 0.5 s (later, never
-# sooner, on a loaded machine).
-ok = len(gaps) >= 7 and min(gaps[1:]) >= 0.4
+# The first ping goes with READY, the timer's on a 0.5 s cadence after it:
+# a late one (loaded machine) is followed by a shorter gap, but none comes
+# before its time, so the mean from the first is at least 0.5 s; and,
+# lateness not adding up on a cadence, well under the 1 s of WATCHDOG_USEC.
+mean = (t[-1] - t[0]) / (len(t) - 1)
+ok = len(t) >= 8 and 0.45 <= mean <= 0.9
 if not ok:
-    print("  gaps:", ["%.3f" % g for g in gaps])
+    print("  %d pings, mean gap %.3f s" % (len(t), mean))
 sys.exit(0 if ok else 1)
 PY
 
@@ -118,8 +120,12 @@ NOTIFY_SOCKET="$T/notify.sock" WATCHDOG_USEC=200000 WATCHDOG_PID=1 \
 RPID=$!
 E2E_PIDS+=($RPID)
 check "path socket: READY=1 arrives" wait_until 120 at_least p READY=1 1
-# Watch for pings for 1.5 s (15 would-be intervals): absence takes a window.
-sleep 1.5
+# Absence takes a window: two more periodic reports (2 s apart) go by,
+# at least 20 would-be ping intervals.
+reports_now() { find "$T/reports" -name 'report-*.json' | wc -l; }
+R0=$(reports_now)
+more_reports() { [ "$(reports_now)" -ge $((R0 + 2)) ]; }
+check "the daemon runs on (two more reports)" wait_until 120 more_reports
 kill -TERM $RPID
 wait $RPID
 check "WATCHDOG_PID of another process: READY, STOPPING, no ping" \
