@@ -10,7 +10,8 @@ check_breach() { # folder file content
     rm -rf "$tmp"/*
     mkdir -p "$tmp"/merkle "$tmp"/config "$tmp"/notify "$tmp"/monitor \
         "$tmp"/monitor/identity "$tmp"/monitor/store "$tmp"/monitor/follow \
-        "$tmp"/monitor/registry "$tmp"/monitor/report "$tmp"/monitor/cli
+        "$tmp"/monitor/registry "$tmp"/monitor/report "$tmp"/monitor/cli \
+        "$tmp"/monitor/server
     printf '%s\n' "$3" > "$tmp/$1/$2"
     if sh "$src/scripts/check-deps.sh" "$tmp" 2>/dev/null; then
         echo "FAIL: breach not caught: $1/$2: $3"; exit 1
@@ -44,4 +45,6 @@ check_breach monitor/store x.c '#include <event2/event.h>'
 check_breach monitor/store x.c '#include "monitor/tlw.h"'
 check_breach monitor/store x.c '#include "monitor/follow/follow.h"'
 check_breach monitor/store x.c '#include <sqlite3.h>'
+check_breach monitor/server x.c '#include <sqlite3.h>'
+check_breach monitor/server x.c '#include <curl/curl.h>'
 echo "1 passed, 0 failed"
