@@ -2,8 +2,10 @@
  * cli_test_alert.c: `tlogwatch test-alert [-c FILE]`: build one
  * monitor.test alert and send it through every configured sink directly
  * (not through the store's outbox, whatever the sink's min_severity),
- * once, with the same code the daemon uses; print one line per sink
- * ("ok" or "FAILED: why", URLs redacted) and exit 0 when every sink
+ * once, with the same code the daemon uses; print one line per sink,
+ * "NAME (TYPE WHERE): ok" or "...: FAILED: why", the sink shown as
+ * outbox_sink_where shows it (scheme://host/...) and the receiver's reply
+ * as the outbox keeps it (outbox.h), and exit 0 when every sink
  * accepted it, 1 when any failed, 2 for a usage or config error, 3 when
  * it could not run at all.
  *
@@ -139,7 +141,11 @@ cli_test_alert(int argc, char **argv)
     for (i = 0; i < cfg->n_sinks; i++) {
         if (outbox_send_direct(ob, cfg->sinks[i].name, body, ta_done, &c) !=
             0) {
-            printf("%s: FAILED: cannot start\n", cfg->sinks[i].name);
+            char where[OUTBOX_WHERE_MAX];
+            outbox_sink_where(&cfg->sinks[i], where, sizeof(where));
+            printf("%s (%s%s%s): FAILED: cannot start\n", cfg->sinks[i].name,
+                   config_sink_type_name(cfg->sinks[i].type),
+                   where[0] ? " " : "", where);
             c.failed++;
             c.pending--;
         }
