@@ -468,6 +468,32 @@ test_outbox_redacted(void **state)
     json_decref(doc);
 }
 
+/* A log name only the store has (removed from the configuration) is
+ * listed after the configured ones, without kind or url; its twin, a
+ * configured log, has both. */
+static void
+test_unconfigured_log(void **state)
+{
+    struct fx *f = *state;
+    json_t *doc, *logs, *l;
+    int64_t id;
+
+    assert_int_equal(store_log_open(f->s, "gone", "gone - 1", T0, &id), 0);
+    doc = doc_of(f);
+    logs = json_object_get(doc, "logs");
+    assert_int_equal(json_array_size(logs), 3);
+    l = json_array_get(logs, 2);
+    assert_string_equal(sget(l, "name"), "gone");
+    assert_true(json_is_null(json_object_get(l, "kind")));
+    assert_true(json_is_null(json_object_get(l, "url")));
+    assert_false(json_is_true(json_object_get(l, "stale")));
+    l = json_array_get(logs, 0);
+    assert_string_equal(sget(l, "name"), "rekor");
+    assert_string_equal(sget(l, "kind"), "rekor-v1");
+    assert_string_equal(sget(l, "url"), "https://rekor.example");
+    json_decref(doc);
+}
+
 /* Alerts: counted in the window, newest listed with summaries. */
 static void
 test_alerts_and_history(void **state)
@@ -556,6 +582,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_outbox_redacted, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_alerts_and_history, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_unconfigured_log, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_history_sampling, fx_setup,
                                         fx_teardown),
