@@ -12,7 +12,7 @@
 # stderr (debug on) and stdout, `status` (text and --format json),
 # `sqlite3 state.db .dump`, `report` in md, json and html and the
 # periodic report files, `test-alert`'s output, and the status server's
-# GET / and /api/v1/status.  Positive controls show the secrets were in
+# GET /, /api/v1/status and /metrics.  Positive controls show the secrets were in
 # play: the receiver saw the tokens, the store holds the (redacted)
 # replies, status and test-alert name the sinks.  File modes: state.db,
 # -wal, -shm 0600; reports 0640.
@@ -135,11 +135,13 @@ SURFACES=("$T/status.txt" "$T/status.json" "$T/dump.sql" "$T/report.md"
 check "GET / answers" curl -fsS -o "$T/dash.html" "http://127.0.0.1:$HPORT/"
 check "GET /api/v1/status answers" \
     curl -fsS -o "$T/api.json" "http://127.0.0.1:$HPORT/api/v1/status"
+check "GET /metrics answers" \
+    curl -fsS -o "$T/metrics.txt" "http://127.0.0.1:$HPORT/metrics"
 check "the dashboard names the sinks (redacted)" \
     grep -q "http://127.0.0.1:$RPORT/\.\.\." "$T/dash.html"
 check "/api/v1/status names the sinks (redacted)" \
     grep -q "http://127.0.0.1:$RPORT/\.\.\." "$T/api.json"
-SURFACES+=("$T/dash.html" "$T/api.json")
+SURFACES+=("$T/dash.html" "$T/api.json" "$T/metrics.txt")
 check "state.db, -wal and -shm are 0600" \
     bash -c "[ \"\$(stat -c '%a' '$T/state.db' '$T/state.db-wal' '$T/state.db-shm' | sort -u)\" = 600 ]"
 check "report files are 0640" \

@@ -4,8 +4,9 @@
 # place of systemd's NOTIFY_SOCKET:
 #  - Type=notify: READY=1 is the first message and comes once the store is
 #    open (the receiver checks the state file exists when it arrives);
-#    WATCHDOG=1 keeps coming at half of WATCHDOG_USEC; STOPPING=1 on
-#    SIGTERM is the last message; an abstract @name and a path both work;
+#    WATCHDOG=1 keeps coming at half of WATCHDOG_USEC; SIGHUP gives
+#    RELOADING=1 then READY=1 again; STOPPING=1 on SIGTERM is the last
+#    message; an abstract @name and a path both work;
 #    a WATCHDOG_PID of another process gets READY and STOPPING but no
 #    ping; a config that does not load exits 2 without READY;
 #  - logging: with JOURNAL_STREAM naming stderr's device:inode every line
@@ -98,6 +99,15 @@ check "report files are 0640" \
 check "the report directory it created is 0750" \
     test "$(stat -c '%a' "$T/reports")" = 750
 
+kill -HUP $RPID
+check "SIGHUP: READY=1 again after the reload" wait_until 120 at_least sd READY=1 2
+check "... after RELOADING=1 (once); the reload is logged" \
+    bash -c "[ \"\$(grep -E ' (RELOADING|READY)=1' '$T/sd.msgs' | cut -d' ' -f2 | tr '\n' ' ')\" = 'READY=1 RELOADING=1 READY=1 ' ] &&
+             grep -q 'configuration reloaded' '$T/run.err'"
+pings_after_reload() {
+    [ "$(awk '$2 == "READY=1" { r++ } r == 2 && $2 == "WATCHDOG=1" { n++ } END { print n + 0 }' "$T/sd.msgs")" -ge 2 ]
+}
+check "... two pings after it" wait_until 120 pings_after_reload
 kill -TERM $RPID
 wait $RPID
 check "run exits 0 on SIGTERM" test $? -eq 0
