@@ -43,6 +43,7 @@
 #include "monitor/outbox.h"
 #include "monitor/store/store.h"
 #include "notify/alert.h"
+#include "notify/redact.h"
 
 #define RUN_LIMIT_MS 60000   /* bounds a failing wait; success comes sooner */
 #define DRAIN_LIMIT_MS 30000 /* test_drain's deadline, < RUN_LIMIT_MS */
@@ -128,6 +129,18 @@ srv_handle(struct evhttp_request *req, void *arg)
         evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After",
                           hv);
         evhttp_send_reply(req, 429, "Too Many Requests", b);
+    } else if (strncmp(uri, "/echo/", 6) == 0) {
+        /* A receiver that quotes the request URL and its own tokens. */
+        evbuffer_add_printf(b,
+                            "failed: POST http://127.0.0.1:%d%s path %s "
+                            "reply_token=ECHOTOK1 trace "
+                            "ECHOTOK2Zq9Zq9Zq9Zq9Zq9Zq9Zq9Zq9Zq9 ",
+                            f->port, uri, uri);
+        for (n = 0; n < 40; n++) {
+            evbuffer_add_printf(b, "padding ");
+        }
+        evbuffer_add_printf(b, "ECHOTOK3=late");
+        evhttp_send_reply(req, 500, "Test", b);
     } else if (sscanf(uri, "/status/%d", &code) == 1) {
         evbuffer_add_printf(b, "status %d", code);
         evhttp_send_reply(req, code, "Test", b);
@@ -276,6 +289,7 @@ struct row {
     enum store_delivery_status status;
     uint64_t attempts;
     int64_t next_at;
+    char error[1024]; /* last_error, "" when none */
 };
 
 static int
@@ -288,6 +302,8 @@ row_cb(void *arg, const struct store_delivery *d)
         r->status = d->status;
         r->attempts = d->attempts;
         r->next_at = d->next_attempt_at;
+        snprintf(r->error, sizeof(r->error), "%s",
+                 d->last_error != NULL ? d->last_error : "");
     }
     return 0;
 }
@@ -541,6 +557,56 @@ test_webhook_permanent_and_retry(void **state)
     assert_true(pending(f, id2, "down", &r));
     assert_true(r.attempts >= 2);
     assert_int_equal(deliveries(f, STORE_DELIVERY_SENT), 0);
+}
+
+/* What a receiver replies is kept redacted: no URL, path or token, cut
+ * to NOTIFY_REPLY_MAX bytes, in the store and in status; the sink shown
+ * as scheme://host/... . */
+static void
+test_reply_redacted(void **state)
+{
+    struct fx *f = *state;
+    static const char *const sinks[] = {"echo"};
+    char yaml[512], id[65], where[64], *out = NULL;
+    size_t outlen = 0;
+    FILE *mem;
+    struct row r;
+
+    snprintf(yaml, sizeof(yaml),
+             "  - {name: echo, type: webhook, url: "
+             "\"http://127.0.0.1:%d/echo/SECRETPATH?token=SECRETQ\"}\n",
+             f->port);
+    load_config(f, yaml, NULL);
+    start_outbox(f, 0);
+    add_alert(f, "echo", sinks, 1, id);
+    outbox_kick(f->ob);
+    watch_rows(f, id, "echo", NULL, 1);
+    assert_true(run_until(f, rows_attempted, RUN_LIMIT_MS));
+    assert_true(pending(f, id, "echo", &r));
+    /* The receiver did get the secrets. */
+    assert_non_null(strstr(f->reqs[0].path, "SECRETPATH?token=SECRETQ"));
+    /* Kept: the status and the reply's plain words. */
+    assert_true(
+        strncmp(r.error, "HTTP 500: failed: POST [url] path [url]", 39) == 0);
+    assert_true(strlen(r.error) <= NOTIFY_REPLY_MAX);
+    assert_null(strstr(r.error, "SECRET"));
+    assert_null(strstr(r.error, "ECHOTOK"));
+    assert_null(strstr(r.error, "://"));
+    assert_null(strstr(r.error, "/echo"));
+    /* Cut: the padding runs past the limit, the last token never shows. */
+    assert_int_equal(strlen(r.error), NOTIFY_REPLY_MAX);
+    /* status: the sink and the error as kept. */
+    mem = open_memstream(&out, &outlen);
+    assert_non_null(mem);
+    assert_int_equal(outbox_status_print(mem, f->store, f->cfg, 0), 0);
+    fclose(mem);
+    snprintf(where, sizeof(where), "(webhook http://127.0.0.1:%d/...)",
+             f->port);
+    assert_non_null(strstr(out, where));
+    assert_non_null(strstr(out, "last error: HTTP 500: failed: POST [url]"));
+    assert_null(strstr(out, "SECRET"));
+    assert_null(strstr(out, "ECHOTOK"));
+    free(out);
 }
 
 /* A sink that never answers does not hold back another one. */
@@ -951,6 +1017,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_sinks_independent, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_retry_after, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reply_redacted, setup, teardown),
         cmocka_unit_test_setup_teardown(test_slack_rate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resume_after_stop, setup,
                                         teardown),
