@@ -147,6 +147,16 @@ log_vemit(int prio, const char *level, int with_errno, const char *fmt,
 }
 
 void
+log_errx(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    log_vemit(LOG_PRIO_ERR, "error", 0, fmt, ap);
+    va_end(ap);
+}
+
+void
 log_warn(const char *fmt, ...)
 {
     va_list ap;

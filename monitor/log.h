@@ -18,6 +18,7 @@
 #include <stddef.h>
 
 /* syslog(3) priorities of the levels. */
+#define LOG_PRIO_ERR 3
 #define LOG_PRIO_WARNING 4
 #define LOG_PRIO_INFO 6
 #define LOG_PRIO_DEBUG 7
@@ -25,6 +26,8 @@
 /* verbose: 0 warnings and info, 1 adds debug.  Reads $JOURNAL_STREAM and
  * fstat(2)s fd 2; call again after either changes. */
 void log_init(int verbose);
+/* An error that stops the daemon ("error", priority 3). */
+void log_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -142,7 +142,7 @@ tlw_drained(void *arg)
 void
 tlw_fatal(struct tlw *t, const char *what)
 {
-    log_warnx("fatal: %s", what);
+    log_errx("fatal: %s", what);
     sdnotify_stopping(t->sd);
     t->fatal = 1;
     event_base_loopbreak(t->base);

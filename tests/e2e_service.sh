@@ -142,7 +142,7 @@ check "WATCHDOG_PID of another process: READY, STOPPING, no ping" \
     bash -c "[ \"\$(cut -d' ' -f2 '$T/p.msgs' | tr '\n' ' ')\" = 'READY=1 STOPPING=1 ' ]"
 check "plain mode: every stderr line starts with an RFC 3339 UTC time and a level" \
     bash -c "[ -s '$T/run2.err' ] &&
-             ! grep -Ev '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z (debug|info|warning): ' '$T/run2.err'"
+             ! grep -Ev '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z (debug|info|warning|error): ' '$T/run2.err'"
 check "plain mode: the times are now (UTC, within 10 minutes)" \
     python3 - "$T/run2.err" <<'PY'
 import datetime, sys

@@ -116,12 +116,15 @@ test_plain(void **state)
     log_warnx("disk %d%% full", 93);
     log_info("started");
     log_debug("hidden");
+    log_errx("stopping");
     errno = ENOENT;
     log_warn("cannot open %s", "x");
     out = captured(c);
     snprintf(re, sizeof(re), "%swarning: disk 93%% full\n", ts_re);
     assert_true(matches(out, re));
     snprintf(re, sizeof(re), "%sinfo: started\n", ts_re);
+    assert_true(matches(out, re));
+    snprintf(re, sizeof(re), "%serror: stopping\n", ts_re);
     assert_true(matches(out, re));
     snprintf(re, sizeof(re), "%swarning: cannot open x: %s\n", ts_re,
              strerror(ENOENT));
@@ -154,12 +157,14 @@ test_journal(void **state)
     log_warnx("disk %d%% full", 93);
     log_info("started");
     log_debug("details");
+    log_errx("fatal: %s", "store");
     errno = EACCES;
     log_warn("cannot open %s", "x");
     out = captured(c);
     assert_string_equal(out, "<4>disk 93% full\n"
                              "<6>started\n"
                              "<7>details\n"
+                             "<3>fatal: store\n"
                              "<4>cannot open x: Permission denied\n");
 }
 
