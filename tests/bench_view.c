@@ -53,6 +53,23 @@ now_s(void)
 }
 
 static int
+count_cb(void *arg, const char *k1, const char *k2, uint64_t n)
+{
+    (void)k1;
+    (void)k2;
+    *(uint64_t *)arg += n;
+    return 0;
+}
+
+static int
+pending_cb(void *arg, const struct store_signing *g)
+{
+    (void)g;
+    (*(uint64_t *)arg)++;
+    return 0;
+}
+
+static int
 fail(struct store *s, const char *what)
 {
     fprintf(stderr, "bench_view: %s: %s\n", what, store_errmsg(s));
@@ -188,6 +205,33 @@ main(int argc, char **argv)
         if (d > max) {
             max = d;
         }
+    }
+    /* What a /metrics scrape reads besides the document (monitor/server):
+     * every alert counted by type and severity, the pending lookups. */
+    {
+        double msum = 0, mmax = 0;
+        uint64_t total = 0, pending = 0;
+
+        for (k = 0; k < READS; k++) {
+            double d;
+
+            total = pending = 0;
+            t = now_s();
+            if (store_alert_counts_each(s, INT64_MIN, INT64_MAX, count_cb,
+                                        &total) != 0 ||
+                store_signings_pending(s, INT64_MIN, pending_cb, &pending) !=
+                    0) {
+                fail(s, "metrics reads");
+                goto out;
+            }
+            d = now_s() - t;
+            msum += d;
+            mmax = d > mmax ? d : mmax;
+        }
+        printf("metrics' other reads (alert counts by type, pending "
+               "lookups): mean %.2f ms, max %.2f ms (%" PRIu64
+               " alerts, %" PRIu64 " pending)\n",
+               msum * 1000 / READS, mmax * 1000, total, pending);
     }
     text = json_dumps(doc, 0);
     printf("view_status_json: mean %.2f ms, max %.2f ms over %d reads; "

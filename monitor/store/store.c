@@ -263,11 +263,26 @@ static const char *const store_v4[] = {
     NULL,
 };
 
+/*
+ * Version 5 (issue 12, reads on every /metrics scrape): alerts counted by
+ * (type, severity) over all time read a covering index in group order
+ * (no sort, no table row), and the signings pending a PCR lookup are
+ * found through a partial index (the few pending rows, not the table).
+ */
+static const char *const store_v5[] = {
+    "CREATE INDEX alerts_type_severity ON alerts(type, severity);\n",
+    "CREATE INDEX signings_pending ON signings(seq)\n"
+    "  WHERE pcrs_state = 'pending';\n",
+    "PRAGMA user_version = 5;\n",
+    NULL,
+};
+
 static const char *const *const store_migrations[STORE_SCHEMA_VERSION] = {
     store_v1, /* 0 -> 1 */
     store_v2, /* 1 -> 2 */
     store_v3, /* 2 -> 3 */
     store_v4, /* 3 -> 4 */
+    store_v5, /* 4 -> 5 */
 };
 
 /* The cached statements; ids index store_sql[] and s->stmt[]. */
@@ -319,6 +334,7 @@ enum store_stmt {
     S_COUNT_CPS,
     S_COUNT_DELIVERIES,
     S_ALERT_TYPE_COUNTS,
+    S_ALERT_TYPE_COUNTS_ALL,
     S_SIGNING_COUNTS,
     S_REPORT_INSERT,
     S_REPORT_LAST,
@@ -515,6 +531,9 @@ static const char *const store_sql[S_COUNT_] = {
     [S_ALERT_TYPE_COUNTS] = "SELECT type, severity, count(*) FROM alerts"
                             " WHERE detected_at >= ?1 AND detected_at < ?2"
                             " GROUP BY type, severity ORDER BY type, severity",
+    [S_ALERT_TYPE_COUNTS_ALL] = "SELECT type, severity, count(*) FROM alerts"
+                                " GROUP BY type, severity"
+                                " ORDER BY type, severity",
     [S_SIGNING_COUNTS] = "SELECT rule, verdict, count(*) FROM signings"
                          " WHERE recorded_at >= ?1 AND recorded_at < ?2"
                          " GROUP BY rule, verdict ORDER BY rule, verdict",
@@ -3206,8 +3225,9 @@ store_counts_each(struct store *s, enum store_stmt id, int64_t since,
     uint64_t n;
     int r, stop;
 
-    if (store_bind_i64(s, st, 1, since) != 0 ||
-        store_bind_i64(s, st, 2, until) != 0) {
+    if (st != NULL && sqlite3_bind_parameter_count(st) > 0 &&
+        (store_bind_i64(s, st, 1, since) != 0 ||
+         store_bind_i64(s, st, 2, until) != 0)) {
         return -1;
     }
     while ((r = store_step(s, st, "counts")) == 1) {
@@ -3238,7 +3258,12 @@ int
 store_alert_counts_each(struct store *s, int64_t since, int64_t until,
                         store_count_fn fn, void *arg)
 {
-    return store_counts_each(s, S_ALERT_TYPE_COUNTS, since, until, 1, fn, arg);
+    /* All of them: the (type, severity) index in order, no sort. */
+    return store_counts_each(s,
+                             since == INT64_MIN && until == INT64_MAX
+                                 ? S_ALERT_TYPE_COUNTS_ALL
+                                 : S_ALERT_TYPE_COUNTS,
+                             since, until, 1, fn, arg);
 }
 
 int

@@ -92,7 +92,7 @@
 #include "notify/severity.h"
 
 /* Schema version written to PRAGMA user_version by this build. */
-#define STORE_SCHEMA_VERSION 4
+#define STORE_SCHEMA_VERSION 5
 /* PRAGMA application_id of a tlogwatch state file ("TLGW"). */
 #define STORE_APPLICATION_ID 0x544c4757
 
@@ -499,8 +499,8 @@ int store_signings_between(struct store *s, const char *rule, int64_t since,
                            void *arg);
 
 /* The signings recorded at or after since (unix s; INT64_MIN: all) whose
- * PCR lookup is "pending", oldest first.  A recent since uses the index
- * on recorded_at; INT64_MIN reads the whole table. */
+ * PCR lookup is "pending", oldest first; a partial index holds the
+ * pending rows only, so the cost follows their number, not the table's. */
 int store_signings_pending(struct store *s, int64_t since, store_signing_fn fn,
                            void *arg);
 
@@ -590,7 +590,9 @@ int store_counts(struct store *s, int64_t since, int64_t until,
                  struct store_counts *out);
 typedef int (*store_count_fn)(void *arg, const char *key1, const char *key2,
                               uint64_t count);
-/* Alerts detected in [since, until) per (type, severity name). */
+/* Alerts detected in [since, until) per (type, severity name).  With
+ * since INT64_MIN and until INT64_MAX (all alerts) it reads the index on
+ * (type, severity) only. */
 int store_alert_counts_each(struct store *s, int64_t since, int64_t until,
                             store_count_fn fn, void *arg);
 /* Signings recorded in [since, until) per (rule, verdict). */
