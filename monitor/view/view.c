@@ -239,8 +239,7 @@ err_cb(void *arg, int64_t at, const char *message)
     e->v[i].at = at;
     e->v[i].message = strdup(message);
     if (e->v[i].message == NULL) {
-        e->failed = 1;
-        e->n = i; /* drop the slot; the rest stays freeable */
+        e->failed = 1; /* the slot stays, empty: err_free copes */
         return 1;
     }
     return 0;
