@@ -4,7 +4,7 @@
 #  - a log that was never reached (its URL a closed loopback port, before
 #    any checkpoint): the daemon records its errors by name, and status
 #    shows them (text: last error and recent errors; json: recent_errors),
-#    instead of "see the daemon's log";
+#    instead of "see the daemon's log", and so do the reports;
 #  - its twin, a log followed: shards with verified size and cursor, the
 #    same figures in text and json;
 #  - the log forks: status shows the log.inconsistent as the log's last
@@ -52,6 +52,22 @@ assert 1 <= len(errs) <= 10, errs
 assert all("connect" in e["message"].lower() for e in errs), errs
 assert log["last_error"]["message"] == errs[0]["message"], log
 assert log["verified_size"] is None and log["stale"] is True, log
+PY
+for f in md json html; do
+    "$BIN" report -c "$T/off.yaml" --since 1h --format $f >"$T/off-report.$f" 2>>"$T/offj.err"
+done
+check "report: the log never reached is named with its connection error (md, json, html)" \
+    python3 - "$T" <<'PY'
+import json, sys
+t = sys.argv[1]
+md = open(t + "/off-report.md").read()
+assert "### Log `testlog`" in md and "never reached" in md, md
+r = json.load(open(t + "/off-report.json"))
+(u,) = r["unreached_logs"]
+assert u["name"] == "testlog" and u["errors"], u
+assert all("connect" in e["message"].lower() for e in u["errors"]), u
+html = open(t + "/off-report.html").read()
+assert "Never reached" in html and "Failed to connect" in html
 PY
 
 # ---- its twin: a log followed ------------------------------------------

@@ -25,6 +25,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "config/config.h"
 #include "merkle/merkle.h"
 #include "monitor/report/report.h"
 #include "monitor/report/report_timer.h"
@@ -812,6 +813,63 @@ test_log_alerts_and_evidence(void **state)
     free(c2.note);
 }
 
+/*
+ * A configured log never reached (no shard row): every format names it
+ * with the errors the daemon recorded by name in the period; the twin,
+ * the followed log "tessera", is not listed as unreached.
+ */
+static void
+test_unreached_log(void **state)
+{
+    static const char text[] = "state: /nonexistent/state.db\n"
+                               "logs:\n"
+                               "  - name: tessera\n"
+                               "    url: https://tessera.example\n"
+                               "  - name: offline\n"
+                               "    url: https://offline.example\n";
+    struct fx *f = *state;
+    struct config_errors *errs = NULL;
+    struct config *cfg = config_load_mem(text, strlen(text), "t.yaml", &errs);
+    struct report *r;
+    char err[256], *md, *html, *js;
+    json_t *doc, *u;
+
+    assert_non_null(cfg);
+    assert_int_equal(
+        store_name_error(f->s, "offline", T0 + 10, "Could not connect <x>"), 0);
+    assert_int_equal(store_name_error(f->s, "offline", T0 + 900, "later"), 0);
+    r = report_build(f->s, cfg, T0, T0 + 400, T0 + 1000, err, sizeof(err));
+    assert_non_null(r);
+    assert_int_equal(r->nunreached, 1);
+    md = report_render(r, REPORT_MD);
+    html = report_render(r, REPORT_HTML);
+    js = report_render(r, REPORT_JSON);
+    assert_non_null(md);
+    assert_non_null(html);
+    assert_non_null(js);
+    assert_non_null(strstr(md, "### Log `offline` (`https://offline.example`): "
+                               "never reached, no verified checkpoint; 1 "
+                               "error in the period"));
+    assert_non_null(strstr(md, "`Could not connect <x>`"));
+    assert_null(strstr(md, "later")); /* outside the period */
+    assert_non_null(strstr(html, "Never reached"));
+    assert_non_null(strstr(html, "Could not connect &lt;x&gt;"));
+    doc = json_loads(js, 0, NULL);
+    assert_non_null(doc);
+    assert_int_equal(json_array_size(json_object_get(doc, "unreached_logs")),
+                     1);
+    u = json_array_get(json_object_get(doc, "unreached_logs"), 0);
+    assert_string_equal(json_string_value(json_object_get(u, "name")),
+                        "offline");
+    assert_int_equal(json_array_size(json_object_get(u, "errors")), 1);
+    json_decref(doc);
+    free(md);
+    free(html);
+    free(js);
+    report_free(r);
+    config_free(cfg);
+}
+
 /* An empty or inverted period is refused. */
 static void
 test_bad_period(void **state)
@@ -1070,6 +1128,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_effective_verdict, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_log_alerts_and_evidence, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test_setup_teardown(test_unreached_log, fx_setup,
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_html_escaped_self_contained,
                                         fx_setup, fx_teardown),

@@ -506,6 +506,76 @@ build_err_cb(void *arg, int64_t at, const char *message)
     return 0;
 }
 
+/* The errors by name of a log never reached, in the period. */
+static int
+build_name_err_cb(void *arg, int64_t at, const char *message)
+{
+    struct build *b = arg;
+    struct report_unreached *u = &b->r->unreached[b->r->nunreached - 1];
+    struct report_error *nv;
+
+    if (at < b->r->since || at >= b->r->until) {
+        return 0;
+    }
+    nv = realloc(u->errors, (u->nerrors + 1) * sizeof(*nv));
+    if (nv == NULL) {
+        b->failed = 1;
+        return 1;
+    }
+    u->errors = nv;
+    nv[u->nerrors].at = at;
+    nv[u->nerrors].message = strdup(message != NULL ? message : "");
+    if (nv[u->nerrors].message == NULL) {
+        b->failed = 1;
+        return 1;
+    }
+    u->nerrors++;
+    return 0;
+}
+
+/* Configured logs without any shard row, with their errors by name. */
+static int
+build_unreached(struct build *b, const struct config *cfg)
+{
+    struct report *r = b->r;
+    size_t i, j;
+
+    if (cfg == NULL || cfg->n_logs == 0) {
+        return 0;
+    }
+    r->unreached = calloc(cfg->n_logs, sizeof(*r->unreached));
+    if (r->unreached == NULL) {
+        b->failed = 1;
+        return 0;
+    }
+    for (i = 0; i < cfg->n_logs; i++) {
+        const struct config_log *cl = &cfg->logs[i];
+        struct report_unreached *u;
+        int seen = 0;
+
+        for (j = 0; j < r->nlogs && !seen; j++) {
+            seen = strcmp(r->logs[j].st.name, cl->name) == 0;
+        }
+        if (seen) {
+            continue;
+        }
+        u = &r->unreached[r->nunreached++];
+        u->name = dupf(cl->name, &b->failed);
+        u->url = dupf(cl->url, &b->failed);
+        if (b->failed) {
+            return 0;
+        }
+        if (store_name_errors_each(b->s, cl->name, 0, build_name_err_cb, b) !=
+            0) {
+            return -1;
+        }
+        if (b->failed) {
+            return 0;
+        }
+    }
+    return 0;
+}
+
 /* The rule named name, added (unconfigured) when missing; NULL on OOM or
  * past REPORT_MAX_RULES (then *full is set). */
 static struct report_rule *
@@ -821,6 +891,15 @@ report_free(struct report *r)
         free(l->evidence);
     }
     free(r->logs);
+    for (i = 0; i < r->nunreached; i++) {
+        free(r->unreached[i].name);
+        free(r->unreached[i].url);
+        for (j = 0; j < r->unreached[i].nerrors; j++) {
+            free(r->unreached[i].errors[j].message);
+        }
+        free(r->unreached[i].errors);
+    }
+    free(r->unreached);
     for (i = 0; i < r->nrules; i++) {
         struct report_rule *ru = &r->rules[i];
 
@@ -890,6 +969,12 @@ report_build(struct store *s, const struct config *cfg, int64_t since,
         if (b.failed) {
             goto oom;
         }
+    }
+    if (build_unreached(&b, cfg) != 0) {
+        goto store_err;
+    }
+    if (b.failed) {
+        goto oom;
     }
     /* Configured rules first, in config order, even without signings. */
     for (i = 0; cfg != NULL && i < cfg->n_watch; i++) {
@@ -1363,7 +1448,7 @@ json_t *
 report_json(const struct report *r)
 {
     json_t *o, *logs = json_array(), *rules = json_array(),
-               *types = json_array(), *alerts = json_array();
+               *types = json_array(), *alerts = json_array(), *unreached;
     size_t i;
 
     if (logs == NULL || rules == NULL || types == NULL || alerts == NULL) {
@@ -1375,6 +1460,22 @@ report_json(const struct report *r)
     }
     for (i = 0; i < r->nlogs; i++) {
         json_array_append_new(logs, jlog(&r->logs[i]));
+    }
+    unreached = json_array();
+    for (i = 0; unreached != NULL && i < r->nunreached; i++) {
+        const struct report_unreached *u = &r->unreached[i];
+        json_t *errs = json_array();
+        size_t j;
+
+        for (j = 0; errs != NULL && j < u->nerrors; j++) {
+            json_array_append_new(
+                errs, json_pack("{s:o,s:o}", "at", jtime(u->errors[j].at),
+                                "message", js(u->errors[j].message)));
+        }
+        json_array_append_new(unreached,
+                              json_pack("{s:o,s:o,s:o}", "name", js(u->name),
+                                        "url", js(u->url), "errors",
+                                        errs != NULL ? errs : json_null()));
     }
     for (i = 0; i < r->nrules; i++) {
         json_array_append_new(rules, jrule(&r->rules[i]));
@@ -1415,6 +1516,12 @@ report_json(const struct report *r)
         (json_int_t)r->counts.deliveries[STORE_DELIVERY_FAILED], "logs", logs,
         "rules", rules, "alert_types", types, "alerts_total",
         (json_int_t)r->alerts_total, "alerts", alerts);
+    if (o != NULL) {
+        json_object_set_new(o, "unreached_logs",
+                            unreached != NULL ? unreached : json_null());
+    } else {
+        json_decref(unreached);
+    }
     return o;
 }
 
@@ -1647,6 +1754,30 @@ render_md(const struct report *r)
     }
     for (i = 0; i < r->nlogs; i++) {
         md_log(&b, &r->logs[i]);
+    }
+    for (i = 0; i < r->nunreached; i++) {
+        const struct report_unreached *u = &r->unreached[i];
+        size_t j;
+
+        rb_str(&b, "### Log ");
+        rb_mdcode(&b, u->name);
+        rb_str(&b, " (");
+        rb_mdcode(&b, u->url);
+        rb_printf(&b,
+                  "): never reached, no verified checkpoint; %zu "
+                  "error%s in the period\n\n",
+                  u->nerrors, u->nerrors == 1 ? "" : "s");
+        for (j = 0; j < u->nerrors; j++) {
+            char when[32];
+
+            fmt_time(u->errors[j].at, when, sizeof(when));
+            rb_printf(&b, "- %s ", when);
+            rb_mdcode(&b, u->errors[j].message);
+            rb_str(&b, "\n");
+        }
+        if (u->nerrors > 0) {
+            rb_str(&b, "\n");
+        }
     }
     rb_str(&b, "## Watch rules\n\n");
     if (r->nrules == 0) {
@@ -2300,6 +2431,35 @@ html_overview(struct rbuf *b, const struct report *r)
     rb_str(b, "</table></section>\n");
 }
 
+/* A configured log never reached: why, from its errors by name. */
+static void
+html_unreached(struct rbuf *b, const struct report_unreached *u)
+{
+    size_t i;
+
+    rb_str(b, "<section class=\"box\"><h3>Log <code>");
+    rb_html(b, u->name);
+    rb_str(b, "</code> &middot; <code>");
+    rb_html(b, u->url);
+    rb_printf(b,
+              "</code></h3><p>Never reached: no verified checkpoint. "
+              "%zu error%s in the period.</p>",
+              u->nerrors, u->nerrors == 1 ? "" : "s");
+    if (u->nerrors > 0) {
+        rb_str(b, "<table><tr><th>when</th><th>error</th></tr>");
+        for (i = 0; i < u->nerrors; i++) {
+            char when[32];
+
+            fmt_time(u->errors[i].at, when, sizeof(when));
+            rb_printf(b, "<tr><td class=\"mono\">%s</td><td><code>", when);
+            rb_html(b, u->errors[i].message);
+            rb_str(b, "</code></td></tr>");
+        }
+        rb_str(b, "</table>");
+    }
+    rb_str(b, "</section>\n");
+}
+
 static char *
 render_html(const struct report *r)
 {
@@ -2358,6 +2518,9 @@ render_html(const struct report *r)
         rb_str(&b, "<p>No log has been followed yet.</p>\n");
     } else {
         html_overview(&b, r);
+    }
+    for (i = 0; i < r->nunreached; i++) {
+        html_unreached(&b, &r->unreached[i]);
     }
     rb_str(&b, "<h2>Alerts</h2>\n");
     html_alerts(&b, r);

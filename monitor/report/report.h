@@ -17,6 +17,8 @@
  *    STORE_RECENT_ERRORS newest only)
  *    and the log alerts raised (log.* only), with the conflicting signed
  *    notes that log.inconsistent and log.rollback carry as evidence;
+ *  - per configured log never reached (no shard row: no checkpoint yet),
+ *    the errors the daemon recorded for it by name in the period;
  *  - per watch rule (configured, or seen in the store): the signings
  *    recorded in the period by their effective verdict (monitor/view:
  *    what was learned after a signing was seen, its PCR outcome and
@@ -138,6 +140,15 @@ struct report_log {
     uint64_t scanned_period, root_checks_period;
 };
 
+/* A configured log with no shard in the store (never reached: no
+ * checkpoint, so no origin), with the errors the daemon recorded for it
+ * by name in the period (store_name_errors_each), newest first. */
+struct report_unreached {
+    char *name, *url;            /* owned */
+    struct report_error *errors; /* owned */
+    size_t nerrors;
+};
+
 /* A signing, copied; strings owned, NULL when unknown. */
 struct report_signing {
     uint64_t log_index;
@@ -181,6 +192,8 @@ struct report {
     uint64_t proofs;            /* consistency proofs, all logs */
     struct report_log *logs;    /* owned */
     size_t nlogs;
+    struct report_unreached *unreached; /* owned; configured logs only */
+    size_t nunreached;
     struct report_rule *rules; /* owned */
     size_t nrules;
     struct report_count *alert_types; /* owned: type, severity, count */
