@@ -151,6 +151,24 @@
  * rotate and misdirect are refused (400: no shards, and bundles are
  * addressed by position, not by index).
  *
+ * With --ct (an RFC 6962 CT log, ct.c): grow adds noise leaves (pool
+ * precertificates and certificates); append issues a certificate for the
+ * same claims (github or email; "impostor" refused: a CT log takes only
+ * chains to its roots) and logs it WITHOUT any Rekor entry:
+ * "ct_entry":"precert" (default: a precert_entry, as Fulcio logs) or
+ * "cert" (an x509_entry) -> {"index","leaf_hash","timestamp" (ms),
+ * "certificate_pem","precertificate_pem" (precert only),
+ * "private_key_pem" (the leaf's P-256 key, PKCS#8),"san",...}.  To give
+ * the same certificate a Rekor entry, pass "certificate_pem" and
+ * "private_key_pem" to /admin/append of a Rekor-mode (v1 or --tiles) test
+ * log: it then signs with that key and logs that certificate instead of
+ * issuing one (claims are then neither needed nor used).  fork replaces
+ * a leaf with a variant (another timestamp); rollback, wrong-key (STH
+ * signature), impossible (STH of N and root), tamper (leaf_input with
+ * one byte flipped), drop (get-entries ends its batch before the index)
+ * and fail / delay / rate / pad / trickle apply; rotate, misdirect and
+ * append-malformed are refused (400).
+ *
  * Errors are {"error":"..."} with 400 (bad input), 404 (unknown operation
  * or index) or 500.  Input is parsed with jansson and every field is
  * checked for type, range and length (TL_MAX_STR, printable ASCII) before
@@ -164,6 +182,7 @@
 #include <event2/http.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -458,6 +477,105 @@ next_time(const struct tl_log *log)
 
 /* ------------------------------------------------------------- append */
 
+/* A PEM string field (printable ASCII plus newlines, at most 16 KiB). */
+static int
+get_pem(json_t *o, const char *k, const char **out)
+{
+    json_t *v = json_object_get(o, k);
+    const char *s;
+    size_t i, n;
+
+    if (v == NULL || json_is_null(v)) {
+        return 0;
+    }
+    if (!json_is_string(v)) {
+        return -1;
+    }
+    s = json_string_value(v);
+    n = json_string_length(v);
+    if (n == 0 || n > 16384) {
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        if ((s[i] < 0x20 || s[i] > 0x7e) && s[i] != '\n' && s[i] != '\r') {
+            return -1;
+        }
+    }
+    *out = s;
+    return 0;
+}
+
+/* Parse a PEM certificate and the private key that matches it.  0 / -1. */
+static int
+pem_pair(const char *cert_pem, const char *key_pem, X509 **cert, EVP_PKEY **key)
+{
+    BIO *cb = BIO_new_mem_buf(cert_pem, -1);
+    BIO *kb = BIO_new_mem_buf(key_pem, -1);
+    int rc = -1;
+
+    *cert = cb != NULL ? PEM_read_bio_X509(cb, NULL, NULL, NULL) : NULL;
+    *key = kb != NULL ? PEM_read_bio_PrivateKey(kb, NULL, NULL, NULL) : NULL;
+    if (*cert != NULL && *key != NULL && X509_check_private_key(*cert, *key)) {
+        rc = 0;
+    }
+    BIO_free(cb);
+    BIO_free(kb);
+    return rc;
+}
+
+/* --ct: log cert (as a precertificate when precert) and reply. */
+static void
+ct_append(struct tl_server *srv, struct evhttp_request *req, X509 *cert,
+          EVP_PKEY *key, int precert, int64_t t, const struct tl_buf *pem)
+{
+    struct tl_log *log = srv->log;
+    struct tl_buf prepem = {0}, keypem = {0};
+    X509 *pre = NULL;
+    BIO *bio = BIO_new(BIO_s_mem());
+    struct tl_shard *s;
+    uint64_t v, local;
+    char *data;
+    long n;
+    json_t *out;
+
+    if (precert) {
+        pre = tl_ct_precert(&log->ca, cert);
+        if (pre == NULL || tl_pem_cert(pre, &prepem) != 0) {
+            reply_err(srv, req, 500, "precertificate issuance failed");
+            goto done;
+        }
+    }
+    if (bio == NULL ||
+        PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) != 1 ||
+        (n = BIO_get_mem_data(bio, &data)) <= 0 ||
+        tl_buf_add(&keypem, data, (size_t)n) != 0) {
+        reply_err(srv, req, 500, "key export failed");
+        goto done;
+    }
+    if (tl_ct_append(log, cert, pre, t, &v) != 0 ||
+        (s = tl_log_locate(log, v, &local)) == NULL) {
+        reply_err(srv, req, 500, "append failed");
+        goto done;
+    }
+    out = json_pack("{s:I, s:o, s:I, s:s, s:s, s:s}", "index", (json_int_t)v,
+                    "leaf_hash", hex_json(s->tree.level[0][local], TL_HASH_LEN),
+                    "timestamp", (json_int_t)(t * 1000 + (int64_t)(v % 1000)),
+                    "entry_type", precert ? "precert_entry" : "x509_entry",
+                    "certificate_pem", pem->p, "private_key_pem", keypem.p);
+    if (out != NULL && pre != NULL) {
+        json_object_set_new(out, "precertificate_pem", json_string(prepem.p));
+    }
+    reply_json(srv, req, out != NULL ? 200 : 500, out);
+done:
+    if (keypem.p != NULL) {
+        OPENSSL_cleanse(keypem.p, keypem.len);
+    }
+    tl_buf_free(&keypem);
+    tl_buf_free(&prepem);
+    BIO_free(bio);
+    X509_free(pre);
+}
+
 static void
 op_append(struct tl_server *srv, struct evhttp_request *req, json_t *in)
 {
@@ -471,7 +589,8 @@ op_append(struct tl_server *srv, struct evhttp_request *req, json_t *in)
     unsigned char *der = NULL;
     int der_len;
     const char *kind_s = NULL, *payload_b64 = NULL, *email = NULL;
-    const char *att_s = NULL;
+    const char *att_s = NULL, *ct_entry = NULL;
+    const char *cert_pem_in = NULL, *key_pem_in = NULL;
     enum tl_att att = TL_ATT_STORE; /* dsse: TL_ATT_OMIT unless asked */
     uint8_t *att_bytes = NULL;
     char sha[41], repo_id[24], owner_id[24], defpayload[256];
@@ -504,6 +623,9 @@ op_append(struct tl_server *srv, struct evhttp_request *req, json_t *in)
         get_str(in, "email", &email) != 0 ||
         get_str(in, "kind", &kind_s) != 0 ||
         get_str(in, "attestation", &att_s) != 0 ||
+        get_str(in, "ct_entry", &ct_entry) != 0 ||
+        get_pem(in, "certificate_pem", &cert_pem_in) != 0 ||
+        get_pem(in, "private_key_pem", &key_pem_in) != 0 ||
         get_int(in, "run_id", 1, INT64_MAX, &run_id) != 0 ||
         get_bool(in, "impostor", &impostor) != 0) {
         reply_err(srv, req, 400,
@@ -537,7 +659,22 @@ op_append(struct tl_server *srv, struct evhttp_request *req, json_t *in)
                   "or corrupt");
         goto done;
     }
-    if (email == NULL && g.repository == NULL) {
+    if ((cert_pem_in == NULL) != (key_pem_in == NULL) ||
+        (cert_pem_in != NULL && (log->ct != NULL || impostor))) {
+        reply_err(srv, req, 400,
+                  "certificate_pem and private_key_pem go together, to a "
+                  "Rekor-mode log, without impostor");
+        goto done;
+    }
+    if (log->ct != NULL &&
+        (impostor || (ct_entry != NULL && strcmp(ct_entry, "precert") != 0 &&
+                      strcmp(ct_entry, "cert") != 0))) {
+        reply_err(srv, req, 400,
+                  "the CT log takes chains to its own CA only (no "
+                  "impostor); ct_entry is precert or cert");
+        goto done;
+    }
+    if (email == NULL && g.repository == NULL && cert_pem_in == NULL) {
         reply_err(srv, req, 400,
                   "repository (owner/repo) or email is required");
         goto done;
@@ -577,7 +714,9 @@ op_append(struct tl_server *srv, struct evhttp_request *req, json_t *in)
         reply_err(srv, req, 500, "out of memory");
         goto done;
     }
-    if (email != NULL) {
+    if (cert_pem_in != NULL) {
+        memset(&c, 0, sizeof(c)); /* the given certificate's claims */
+    } else if (email != NULL) {
         memset(&c, 0, sizeof(c));
         c.san_type = TL_SAN_EMAIL;
         c.san = email;
@@ -621,19 +760,34 @@ op_append(struct tl_server *srv, struct evhttp_request *req, json_t *in)
             goto done;
         }
     }
-    key = EVP_EC_gen("P-256");
-    if (key == NULL) {
-        reply_err(srv, req, 500, "key generation failed");
-        goto done;
+    if (cert_pem_in != NULL) {
+        if (pem_pair(cert_pem_in, key_pem_in, &cert, &key) != 0) {
+            reply_err(srv, req, 400,
+                      "certificate_pem / private_key_pem: a PEM "
+                      "certificate and its PEM private key expected");
+            goto done;
+        }
+    } else {
+        key = EVP_EC_gen("P-256");
+        if (key == NULL) {
+            reply_err(srv, req, 500, "key generation failed");
+            goto done;
+        }
+        cert = tl_leaf_issue(impostor ? &log->impostor : &log->ca, key, &c,
+                             t - TL_CERT_BACKDATE,
+                             t - TL_CERT_BACKDATE + TL_CERT_VALIDITY);
     }
-    cert = tl_leaf_issue(impostor ? &log->impostor : &log->ca, key, &c,
-                         t - TL_CERT_BACKDATE,
-                         t - TL_CERT_BACKDATE + TL_CERT_VALIDITY);
     der_len = cert != NULL ? i2d_X509(cert, &der) : -1;
     if (cert == NULL || tl_pem_cert(cert, &pem) != 0 ||
         tl_buf_add_b64(&vb64, (const uint8_t *)pem.p, pem.len) != 0 ||
         der_len <= 0 || tl_buf_add_b64(&der64, der, (size_t)der_len) != 0) {
         reply_err(srv, req, 500, "certificate issuance failed");
+        goto done;
+    }
+    if (log->ct != NULL) {
+        ct_append(srv, req, cert, key,
+                  ct_entry == NULL || strcmp(ct_entry, "precert") == 0, t,
+                  &pem);
         goto done;
     }
     SHA256(payload, payload_len, artifact);
@@ -710,7 +864,9 @@ op_append(struct tl_server *srv, struct evhttp_request *req, json_t *in)
             json_object_set_new(out, "attestation",
                                 json_string(tl_att_name(att)));
         }
-        json_object_set_new(out, "san", json_string(c.san));
+        if (c.san != NULL) {
+            json_object_set_new(out, "san", json_string(c.san));
+        }
         json_object_set_new(out, "impostor", json_boolean(impostor));
         if (log->tiles) {
             tl_buf_reset(&tmp);
@@ -745,6 +901,12 @@ op_append_malformed(struct tl_server *srv, struct evhttp_request *req)
     uint8_t artifact[TL_HASH_LEN], sig[TL_SIG_MAX];
     uint64_t v;
 
+    if (log->ct != NULL) {
+        reply_err(srv, req, 400,
+                  "the CT log has no Rekor bodies (append-raw adds any "
+                  "leaf_input)");
+        return;
+    }
     if (RAND_bytes(artifact, sizeof(artifact)) != 1 ||
         RAND_bytes(sig, sizeof(sig)) != 1) {
         reply_err(srv, req, 500, "random bytes unavailable");
@@ -897,6 +1059,10 @@ op_rotate(struct tl_server *srv, struct evhttp_request *req)
     struct tl_log *log = srv->log;
     struct tl_shard *s;
 
+    if (log->ct != NULL) {
+        reply_err(srv, req, 400, "the CT log has no shards to rotate");
+        return;
+    }
     if (log->tiles) {
         reply_err(srv, req, 400, "the tiles log has no shards to rotate");
         return;
@@ -952,6 +1118,10 @@ op_misdirect(struct tl_server *srv, struct evhttp_request *req, json_t *in)
         reply_err(srv, req, 400,
                   "index and to (log indexes) are required; count (-1 = "
                   "forever, 0 = clear) an integer");
+        return;
+    }
+    if (log->ct != NULL) {
+        reply_err(srv, req, 400, "the CT log serves entries by position");
         return;
     }
     if (log->tiles) {
@@ -1198,8 +1368,21 @@ static void
 op_stats(struct tl_server *srv, struct evhttp_request *req)
 {
     static const char *const names[TL_EP_COUNT] = {
-        "log",       "proof", "entries",    "entries_uuid", "retrieve",
-        "publicKey", "other", "checkpoint", "tile",         "bundle",
+        "log",
+        "proof",
+        "entries",
+        "entries_uuid",
+        "retrieve",
+        "publicKey",
+        "other",
+        "checkpoint",
+        "tile",
+        "bundle",
+        "ct_get_sth",
+        "ct_get_sth_consistency",
+        "ct_get_proof_by_hash",
+        "ct_get_entries",
+        "ct_get_roots",
     };
     json_t *ep = json_object(), *doc;
     int i;
@@ -1268,6 +1451,11 @@ op_info(struct tl_server *srv, struct evhttp_request *req)
                     u64_str(log->seed), "size", (json_int_t)tl_log_size(log),
                     "genesis", (json_int_t)log->genesis, "shards", shards,
                     "wrong_key", log->wrong_key_on);
+    if (doc != NULL && log->ct != NULL) {
+        json_object_set_new(doc, "mode", json_string("ct"));
+        json_object_set_new(doc, "get_entries_batch",
+                            json_integer((json_int_t)log->ct->batch));
+    }
     if (doc != NULL && log->tiles) {
         json_object_set_new(doc, "mode", json_string("tiles"));
         json_object_set_new(doc, "origin", json_string(log->origin));

@@ -44,7 +44,8 @@
  * never blocks the loop; padding is added by reference to one block.
  *
  * --tiles --prefix P serves the tlog-tiles API under P only (the bare
- * paths are 404); /admin/ stays at the root.
+ * paths are 404); /admin/ stays at the root.  --ct serves the RFC 6962
+ * read API /ct/v1/... only (ct.c has its shapes), under --prefix too.
  *
  * Invariants: every request gets exactly one reply; a delayed request is
  * on srv->pending until its timer fires or the server stops; a trickled
@@ -928,12 +929,33 @@ tiles_tile(struct tl_server *srv, struct evhttp_request *req, const char *path)
 /* Which endpoint a request is for (counted before any throttling); with
  * --tiles only the tlog-tiles paths, else only the Rekor v1 API. */
 static enum tl_endpoint
-classify(const char *path, enum evhttp_cmd_type m, int tiles)
+classify(const char *path, enum evhttp_cmd_type m, int tiles, int ct)
 {
     static const char entries[] = "/api/v1/log/entries/";
 
     if (path == NULL) {
         return TL_EP_OTHER; /* outside --prefix */
+    }
+    if (ct) {
+        static const struct {
+            const char *path;
+            enum tl_endpoint ep;
+        } ctp[] = {
+            {"/ct/v1/get-sth", TL_EP_CT_STH},
+            {"/ct/v1/get-sth-consistency", TL_EP_CT_CONSISTENCY},
+            {"/ct/v1/get-proof-by-hash", TL_EP_CT_PROOF},
+            {"/ct/v1/get-entries", TL_EP_CT_ENTRIES},
+            {"/ct/v1/get-roots", TL_EP_CT_ROOTS},
+        };
+        size_t i;
+
+        for (i = 0; m == EVHTTP_REQ_GET && i < sizeof(ctp) / sizeof(ctp[0]);
+             i++) {
+            if (strcmp(path, ctp[i].path) == 0) {
+                return ctp[i].ep;
+            }
+        }
+        return TL_EP_OTHER;
     }
     if (tiles) {
         if (m != EVHTTP_REQ_GET) {
@@ -1003,7 +1025,26 @@ api_handle(struct tl_server *srv, struct evhttp_request *req)
         tl_reply_error(srv, req, 400, 400, "malformed query string");
         return;
     }
-    switch (classify(rel, evhttp_request_get_command(req), srv->log->tiles)) {
+    switch (classify(rel, evhttp_request_get_command(req), srv->log->tiles,
+                     srv->log->ct != NULL)) {
+    case TL_EP_CT_STH:
+    case TL_EP_CT_CONSISTENCY:
+    case TL_EP_CT_PROOF:
+    case TL_EP_CT_ENTRIES:
+    case TL_EP_CT_ROOTS: {
+        enum tl_endpoint ep =
+            classify(rel, evhttp_request_get_command(req), 0, 1);
+        int code = tl_ct_respond(srv, ep, &q, &srv->out);
+
+        if (code == 200 && ep == TL_EP_CT_ENTRIES) {
+            send_entries(srv, req, "application/json", 0);
+        } else if (code == 200) {
+            send_out(srv, req);
+        } else {
+            tl_reply(srv, req, code, "text/plain", srv->out.p, srv->out.len);
+        }
+        break;
+    }
     case TL_EP_CHECKPOINT:
         tiles_checkpoint(srv, req);
         break;
@@ -1176,7 +1217,7 @@ on_request(struct evhttp_request *req, void *arg)
     }
     srv->requests++;
     srv->endpoint[classify(api_path(srv, path), evhttp_request_get_command(req),
-                           srv->log->tiles)]++;
+                           srv->log->tiles, srv->log->ct != NULL)]++;
     if (!rate_admit(srv, &retry)) {
         srv->rate_limited++;
         reply_throttled(srv, req, 429, retry, "rate limit exceeded");

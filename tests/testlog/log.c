@@ -283,6 +283,18 @@ grow_worker(void *arg)
         size_t siglen = TL_SIG_MAX;
 
         tl_buf_reset(&body);
+        if (job->log->ct != NULL) {
+            /* --ct: a leaf from the CT noise pool, nothing to sign */
+            if (tl_ct_noise_leaf(job->log, s->offset + i, s->times[i], 0, &body,
+                                 NULL) != 0) {
+                job->rc = -1;
+                break;
+            }
+            s->siglens[i] = 0;
+            merkle_leaf_hash((const uint8_t *)body.p, body.len,
+                             s->tree.level[0][i]);
+            continue;
+        }
         if (tl_noise_prepare(job->log, s->offset + i, s->times[i], 0, &n) !=
                 0 ||
             tl_signer_sign(signer, n.ident->d, n.digest, s->sigs[i], &siglen) !=
@@ -321,7 +333,8 @@ tl_log_grow_noise(struct tl_log *log, uint64_t n, int64_t t)
                   : log->genesis +
                         (int64_t)((s->offset + base + i) / TL_NOISE_PER_SEC);
     }
-    if (tl_epochs_ensure(log, s->times[base + n - 1], log->threads) != 0) {
+    if (log->ct == NULL &&
+        tl_epochs_ensure(log, s->times[base + n - 1], log->threads) != 0) {
         return -1;
     }
     nthreads = log->threads < 1 ? 1 : log->threads;
@@ -422,6 +435,11 @@ leaf_content(const struct tl_log *log, const struct tl_shard *s, uint64_t local,
         }
         return 0;
     }
+    if (log->ct != NULL) {
+        *has_att = att != NULL;
+        return tl_ct_noise_leaf(log, s->offset + local, s->times[local], 0,
+                                body, att);
+    }
     if (tl_noise_prepare(log, s->offset + local, s->times[local], 0, &n) != 0 ||
         tl_noise_body(&n, s->sigs[local], s->siglens[local], body) != 0) {
         return -1;
@@ -433,6 +451,13 @@ leaf_content(const struct tl_log *log, const struct tl_shard *s, uint64_t local,
         return tl_buf_add(att, n.payload, n.payload_len);
     }
     return 0;
+}
+
+int
+tl_log_leaf(const struct tl_log *log, const struct tl_shard *s, uint64_t local,
+            struct tl_buf *body, struct tl_buf *att, int *has_att)
+{
+    return leaf_content(log, s, local, body, att, has_att);
 }
 
 int
@@ -672,6 +697,21 @@ tl_log_fork(struct tl_log *log, struct tl_shard *s, uint64_t local)
     if (local >= s->tree.size) {
         return -1;
     }
+    if (log->ct != NULL) {
+        /* --ct: a noise variant (another timestamp), with its extra_data */
+        struct tl_buf extra = {0};
+
+        if (tl_ct_noise_leaf(log, s->offset + local, s->times[local],
+                             log->fork_count + 1, &body, &extra) != 0 ||
+            stored_put(s, local, (uint8_t *)body.p, body.len,
+                       (uint8_t *)extra.p, extra.len) != 0) {
+            tl_buf_free(&body);
+            tl_buf_free(&extra);
+            return -1;
+        }
+        copy = (uint8_t *)body.p;
+        goto stored;
+    }
     if (tl_noise_prepare(log, s->offset + local, s->times[local],
                          log->fork_count + 1, &n) != 0 ||
         tl_signer_sign(log->signer, n.ident->d, n.digest, sig, &siglen) != 0 ||
@@ -694,6 +734,7 @@ tl_log_fork(struct tl_log *log, struct tl_shard *s, uint64_t local)
         free(acopy);
         return -1;
     }
+stored:
     log->fork_count++;
     merkle_leaf_hash(copy, body.len, leaf);
     s->siglens[local] = 0;
@@ -905,6 +946,7 @@ tl_log_free(struct tl_log *log)
         shard_free(log->shards[i]);
     }
     tl_epochs_free(log);
+    tl_ct_free(log->ct);
     tl_key_clear(&log->log_key);
     tl_key_clear(&log->wrong_key);
     tl_key_clear(&log->tiles_key);

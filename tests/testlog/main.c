@@ -34,6 +34,7 @@ static const char usage_text[] =
     "                         [--entries N] [--seed S] [--hostname NAME]\n"
     "                         [--threads T] [--verbose]\n"
     "                         [--tiles [--origin NAME] [--prefix PATH]]\n"
+    "                         [--ct [--ct-batch N] [--prefix PATH]]\n"
     "\n"
     "A loopback Rekor v1 log backed by a real Merkle tree, a real ECDSA\n"
     "P-256 log key and a Fulcio-like CA, that can misbehave on cue; with\n"
@@ -84,6 +85,16 @@ static const char usage_text[] =
     "                      carry http://HOST:PORT/api/v2; trusted_root.json's\n"
     "                      baseUrl stays http://HOST:PORT (as production's);\n"
     "                      /admin/ stays at the root\n"
+    "  --ct                serve an RFC 6962 Certificate Transparency log\n"
+    "                      INSTEAD (Fulcio's ctfe shape: /ct/v1/get-sth,\n"
+    "                      get-sth-consistency, get-proof-by-hash,\n"
+    "                      get-entries, get-roots; see tests/testlog/ct.c)\n"
+    "                      of precertificates and certificates from the\n"
+    "                      Fulcio-like CA, STHs signed by log.key;\n"
+    "                      trusted_root.json lists the key under ctlogs\n"
+    "                      (tlogs empty), baseUrl = url (prefix included)\n"
+    "  --ct-batch N        --ct: get-entries returns at most N entries\n"
+    "                      (default 256, 1..100000)\n"
     "  --help              this text\n"
     "\n";
 /* split: C11 compilers need not take string literals over 4095 bytes */
@@ -173,6 +184,8 @@ struct options {
     const char *origin;
     const char *prefix;
     int tiles;
+    int ct;
+    uint64_t ct_batch;
     uint64_t entries;
     uint64_t seed;
     int have_seed;
@@ -298,6 +311,8 @@ parse_options(int argc, char **argv, struct options *o)
         {"tiles", no_argument, NULL, 'T'},
         {"origin", required_argument, NULL, 'O'},
         {"prefix", required_argument, NULL, 'P'},
+        {"ct", no_argument, NULL, 'C'},
+        {"ct-batch", required_argument, NULL, 'B'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -308,6 +323,7 @@ parse_options(int argc, char **argv, struct options *o)
 
     memset(o, 0, sizeof(*o));
     o->entries = 1000;
+    o->ct_batch = TL_CT_BATCH;
     ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     o->threads = ncpu < 1                ? 1
                  : ncpu > TL_MAX_THREADS ? TL_MAX_THREADS
@@ -357,6 +373,17 @@ parse_options(int argc, char **argv, struct options *o)
         case 'O':
             o->origin = optarg;
             break;
+        case 'C':
+            o->ct = 1;
+            break;
+        case 'B':
+            if (parse_u64_arg(optarg, &o->ct_batch) != 0 || o->ct_batch < 1 ||
+                o->ct_batch > TL_CT_BATCH_MAX) {
+                fprintf(stderr, "tlogwatch-testlog: --ct-batch: 1..%d\n",
+                        TL_CT_BATCH_MAX);
+                return 2;
+            }
+            break;
         case 'P':
             o->prefix = optarg;
             break;
@@ -398,8 +425,15 @@ parse_options(int argc, char **argv, struct options *o)
                         "1..200 bytes, no spaces or '+'\n");
         return 2;
     }
-    if (o->prefix != NULL && (!o->tiles || !valid_prefix(o->prefix))) {
-        fprintf(stderr, "tlogwatch-testlog: --prefix: with --tiles only; "
+    if (o->ct && o->tiles) {
+        fprintf(stderr, "tlogwatch-testlog: --ct and --tiles exclude each "
+                        "other\n");
+        return 2;
+    }
+    if (o->prefix != NULL &&
+        ((!o->tiles && !o->ct) || !valid_prefix(o->prefix))) {
+        fprintf(stderr, "tlogwatch-testlog: --prefix: with --tiles or --ct "
+                        "only; "
                         "/SEGMENT[/SEGMENT...], segments of [A-Za-z0-9._~-], "
                         "no trailing '/', not /admin, under 64 bytes\n");
         return 2;
@@ -416,12 +450,16 @@ write_files(const struct options *o, struct tl_log *log, double startup)
     char *text = NULL, origin[400], url[sizeof(log->base_url) + TL_PREFIX_MAX];
     int rc = -1;
 
-    if ((o->tiles ? tl_trusted_root_json(&log->tiles_key, "PKIX_ED25519",
-                                         log->base_url, &log->ca,
-                                         log->genesis - 86400, &b)
-                  : tl_trusted_root_json(
-                        &log->log_key, "PKIX_ECDSA_P256_SHA_256", log->base_url,
-                        &log->ca, log->genesis - 86400, &b)) != 0 ||
+    snprintf(url, sizeof(url), "%s%s", log->base_url,
+             o->prefix != NULL ? o->prefix : "");
+    if ((o->ct ? tl_ct_trusted_root(log, url, &b)
+         : o->tiles
+             ? tl_trusted_root_json(&log->tiles_key, "PKIX_ED25519",
+                                    log->base_url, &log->ca,
+                                    log->genesis - 86400, &b)
+             : tl_trusted_root_json(&log->log_key, "PKIX_ECDSA_P256_SHA_256",
+                                    log->base_url, &log->ca,
+                                    log->genesis - 86400, &b)) != 0 ||
         tl_write_file(o->dir, "trusted_root.json", b.p, b.len, 0644) != 0 ||
         tl_write_key_files(o->dir, "log", &log->log_key) != 0 ||
         tl_write_key_files(o->dir, "wrong-key", &log->wrong_key) != 0 ||
@@ -460,8 +498,6 @@ write_files(const struct options *o, struct tl_log *log, double startup)
     if (o->tiles) {
         snprintf(origin, sizeof(origin), "%s", log->origin);
     }
-    snprintf(url, sizeof(url), "%s%s", log->base_url,
-             o->prefix != NULL ? o->prefix : "");
     info = json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:I, s:f}", "url",
                      url, "host", log->host, "origin", origin, "log_id",
                      o->tiles ? log->tiles_logid_hex : log->logid_hex,
@@ -472,7 +508,14 @@ write_files(const struct options *o, struct tl_log *log, double startup)
     if (info == NULL) {
         goto done;
     }
-    json_object_set_new(info, "mode", json_string(o->tiles ? "tiles" : "v1"));
+    json_object_set_new(info, "mode",
+                        json_string(o->ct      ? "ct"
+                                    : o->tiles ? "tiles"
+                                               : "v1"));
+    if (o->ct) {
+        json_object_set_new(info, "get_entries_batch",
+                            json_integer((json_int_t)o->ct_batch));
+    }
     if (o->tiles) {
         json_object_set_new(info, "vkey", json_string("tiles-log.vkey"));
         json_object_set_new(info, "base_url", json_string(log->base_url));
@@ -538,7 +581,11 @@ main(int argc, char **argv)
              strchr(o.host, ':') != NULL ? "[%s]" : "%s", o.host);
     t0 = tl_mono();
     log = tl_log_new(o.seed, o.hostname != NULL ? o.hostname : hostname,
-                     o.entries, o.threads, o.tiles);
+                     o.ct ? 0 : o.entries, o.threads, o.tiles);
+    if (log != NULL && o.ct && tl_ct_init(log, o.entries, o.ct_batch) != 0) {
+        tl_log_free(log);
+        log = NULL;
+    }
     if (log == NULL) {
         fprintf(stderr, "tlogwatch-testlog: cannot build the log\n");
         goto done;
@@ -577,7 +624,12 @@ main(int argc, char **argv)
         fprintf(stderr, "tlogwatch-testlog: cannot install signal handlers\n");
         goto done;
     }
-    if (o.tiles) {
+    if (o.ct) {
+        printf("tlogwatch-testlog: %llu entries built in %.2f s; serving "
+               "CT (RFC 6962) at %s%s (dir %s, seed %llu)\n",
+               (unsigned long long)tl_log_size(log), startup, log->base_url,
+               srv.prefix, o.dir, (unsigned long long)o.seed);
+    } else if (o.tiles) {
         printf("tlogwatch-testlog: %llu entries built in %.2f s; serving "
                "tlog-tiles at %s%s (origin \"%s\", dir %s, seed %llu)\n",
                (unsigned long long)tl_log_size(log), startup, log->base_url,

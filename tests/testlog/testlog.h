@@ -18,6 +18,8 @@
  *   tiles.c    --tiles: the Rekor v2 view (C2SP tlog-tiles read API,
  *              Ed25519 checkpoints, hashedrekord 0.0.2 bodies)
  *   tilepath.c --tiles: tile request paths (pure; fuzzed)
+ *   ct.c       --ct: the RFC 6962 Certificate Transparency view (get-sth,
+ *              get-entries, proofs, get-roots; precertificates)
  *   main.c     options, startup, files written to --dir, event loop
  *
  * Invariants kept across the program:
@@ -480,6 +482,8 @@ struct tl_log {
     uint8_t imp_root[TL_HASH_LEN];
     char *imp_note; /* cached note, valid while log->gen == imp_note_gen */
     uint64_t imp_note_gen;
+    /* --ct (ct.c): an RFC 6962 CT log; NULL otherwise */
+    struct tl_ct *ct;
     /* scratch for the event loop thread (entry rendering) */
     struct tl_buf scratch_body;
     struct tl_buf scratch_canon;
@@ -514,6 +518,11 @@ int tl_log_grow_noise(struct tl_log *log, uint64_t n, int64_t t);
 int tl_log_append_body(struct tl_log *log, const uint8_t *body, size_t len,
                        const uint8_t *att, size_t att_len, int64_t t,
                        uint64_t *vindex);
+/* Body of a leaf into body and its attestation (--ct: extra_data) into
+ * att when not NULL (both reset); *has_att: 1 when it has one.  0 / -1. */
+int tl_log_leaf(const struct tl_log *log, const struct tl_shard *s,
+                uint64_t local, struct tl_buf *body, struct tl_buf *att,
+                int *has_att);
 /* Body bytes for a leaf, untampered (into out, reset first).  0 / -1. */
 int tl_log_body(const struct tl_log *log, const struct tl_shard *s,
                 uint64_t local, struct tl_buf *out);
@@ -593,6 +602,63 @@ int tl_tiles_withheld(struct tl_log *log, const struct tl_tile_req *r);
 /* The C2SP verifier key "<origin>+<hex hint>+<base64(0x01 || key)>". */
 int tl_tiles_vkey(const struct tl_log *log, struct tl_buf *out);
 
+/* ------------------------------------------------------------------- ct */
+
+#define TL_CT_POOL 8           /* noise identities of the CT log */
+#define TL_CT_BATCH 256        /* get-entries batch cap, default */
+#define TL_CT_BATCH_MAX 100000 /* --ct-batch, at most */
+
+/* A pool identity: DER certificate, precertificate and the
+ * precertificate's TBSCertificate without poison (OPENSSL_free). */
+struct tl_ct_cert {
+    uint8_t *cert;
+    size_t cert_len;
+    uint8_t *pre;
+    size_t pre_len;
+    uint8_t *tbs;
+    size_t tbs_len;
+};
+
+/* The CT view.  Owned by the log (log->ct). */
+struct tl_ct {
+    uint8_t issuer_key_hash[TL_HASH_LEN]; /* SHA-256(intermediate SPKI) */
+    struct tl_buf chain; /* certificate_chain: intermediate, root */
+    struct tl_ct_cert pool[TL_CT_POOL];
+    uint64_t batch; /* get-entries cap */
+    struct tl_buf scratch;
+    struct tl_buf scratch2;
+};
+
+/* Make log (created by tl_log_new with 0 entries) a CT log: the noise
+ * pool, then n noise leaves ending now; batch = get-entries cap.
+ * 0 / -1. */
+int tl_ct_init(struct tl_log *log, uint64_t n, uint64_t batch);
+void tl_ct_free(struct tl_ct *ct);
+/* MerkleTreeLeaf bytes (der: the certificate, or the TBSCertificate when
+ * precert) into out (reset first).  0 / -1. */
+int tl_ct_leaf_build(int64_t ts_ms, int precert, const uint8_t ikh[TL_HASH_LEN],
+                     const uint8_t *der, size_t len, struct tl_buf *out);
+/* The precertificate of cert: cert plus the critical poison extension,
+ * signed by ca's intermediate.  New, or NULL. */
+X509 *tl_ct_precert(const struct tl_ca *ca, X509 *cert);
+/* DER TBSCertificate of pre without its poison extension (OPENSSL_free).
+ * 0 / -1 (no poison). */
+int tl_ct_tbs_unpoisoned(X509 *pre, uint8_t **tbs, size_t *len);
+/* Noise leaf v at integratedTime t (salt != 0: a fork variant): its
+ * leaf_input into body, its extra_data into att when not NULL. */
+int tl_ct_noise_leaf(const struct tl_log *log, uint64_t v, int64_t t,
+                     uint64_t salt, struct tl_buf *body, struct tl_buf *att);
+/* Append a precert_entry for pre (when not NULL) or an x509_entry for
+ * cert, timestamped t * 1000 + index % 1000 ms.  0 / -1. */
+int tl_ct_append(struct tl_log *log, X509 *cert, X509 *pre, int64_t t,
+                 uint64_t *vindex);
+/* The DigitallySigned TreeHeadSignature into out (reset).  0 / -1. */
+int tl_ct_sth_sign(EVP_PKEY *key, uint64_t ts, uint64_t size,
+                   const uint8_t root[TL_HASH_LEN], struct tl_buf *out);
+/* trusted_root.json with the log key under ctlogs (tlogs empty). */
+int tl_ct_trusted_root(const struct tl_log *log, const char *base_url,
+                       struct tl_buf *out);
+
 /* --------------------------------------------------------------- server */
 
 struct event_base;
@@ -600,16 +666,21 @@ struct evhttp;
 struct evhttp_request;
 
 enum tl_endpoint {
-    TL_EP_LOG = 0,    /* GET /api/v1/log */
-    TL_EP_PROOF,      /* GET /api/v1/log/proof */
-    TL_EP_ENTRY,      /* GET /api/v1/log/entries?logIndex= */
-    TL_EP_UUID,       /* GET /api/v1/log/entries/{uuid} */
-    TL_EP_RETRIEVE,   /* POST /api/v1/log/entries/retrieve */
-    TL_EP_PUBKEY,     /* GET /api/v1/log/publicKey */
-    TL_EP_OTHER,      /* anything else under the API */
-    TL_EP_CHECKPOINT, /* --tiles: GET /checkpoint */
-    TL_EP_TILE,       /* --tiles: GET /tile/<L>/<N>[.p/<W>] */
-    TL_EP_BUNDLE,     /* --tiles: GET /tile/entries/<N>[.p/<W>] */
+    TL_EP_LOG = 0,        /* GET /api/v1/log */
+    TL_EP_PROOF,          /* GET /api/v1/log/proof */
+    TL_EP_ENTRY,          /* GET /api/v1/log/entries?logIndex= */
+    TL_EP_UUID,           /* GET /api/v1/log/entries/{uuid} */
+    TL_EP_RETRIEVE,       /* POST /api/v1/log/entries/retrieve */
+    TL_EP_PUBKEY,         /* GET /api/v1/log/publicKey */
+    TL_EP_OTHER,          /* anything else under the API */
+    TL_EP_CHECKPOINT,     /* --tiles: GET /checkpoint */
+    TL_EP_TILE,           /* --tiles: GET /tile/<L>/<N>[.p/<W>] */
+    TL_EP_BUNDLE,         /* --tiles: GET /tile/entries/<N>[.p/<W>] */
+    TL_EP_CT_STH,         /* --ct: GET /ct/v1/get-sth */
+    TL_EP_CT_CONSISTENCY, /* --ct: GET /ct/v1/get-sth-consistency */
+    TL_EP_CT_PROOF,       /* --ct: GET /ct/v1/get-proof-by-hash */
+    TL_EP_CT_ENTRIES,     /* --ct: GET /ct/v1/get-entries */
+    TL_EP_CT_ROOTS,       /* --ct: GET /ct/v1/get-roots */
     TL_EP_COUNT
 };
 
@@ -693,6 +764,11 @@ void tl_reply_error(struct tl_server *srv, struct evhttp_request *req, int code,
                     long api_code, const char *msg);
 /* The body of a request (NUL-terminated copy in out).  0 / -1. */
 int tl_request_body(struct evhttp_request *req, struct tl_buf *out);
+/* ct.c: answer a --ct read endpoint into out (JSON, or a text message
+ * on error); returns the HTTP status. */
+struct evkeyvalq;
+int tl_ct_respond(struct tl_server *srv, enum tl_endpoint ep,
+                  const struct evkeyvalq *q, struct tl_buf *out);
 /* admin.c: handle any request under /admin/. */
 void tl_admin_handle(struct tl_server *srv, struct evhttp_request *req,
                      const char *path);
