@@ -942,6 +942,101 @@ test_entries_json(void **state)
     leafset_free(&ls);
 }
 
+/* ---- real CT log entries (Let's Encrypt, tests/data/ct) ---------------- */
+
+static struct ctleaf *
+le_entry(int i, uint8_t **leaf, size_t *ll, uint8_t **extra, size_t *el)
+{
+    char rel[64], err[CTLEAF_ERR_LEN];
+    struct ctleaf *l;
+
+    snprintf(rel, sizeof(rel), "tests/data/ct/le_leaf%d.dat", i);
+    *leaf = read_file("TLOGWATCH_SRC", rel, ll);
+    snprintf(rel, sizeof(rel), "tests/data/ct/le_leaf%dextra.dat", i);
+    *extra = read_file("TLOGWATCH_SRC", rel, el);
+    l = ctleaf_parse_raw(*leaf, *ll, *extra, *el, err, sizeof(err));
+    if (l == NULL) {
+        fail_msg("le_leaf%d: %s", i, err);
+    }
+    return l;
+}
+
+static void
+test_entries_real_ct_log(void **state)
+{
+    int i;
+
+    (void)state;
+    for (i = 0; i <= 2; i++) {
+        uint8_t *leaf, *extra, want[32], link[32];
+        size_t ll, el;
+        struct ctleaf *l = le_entry(i, &leaf, &ll, &extra, &el);
+        struct buf pre = {0};
+        const unsigned char *p;
+        X509 *issuer, *x;
+
+        buf_uint(&pre, 0, 1);
+        buf_put(&pre, leaf, ll);
+        SHA256(pre.p, pre.n, want);
+        assert_memory_equal(l->leaf_hash, want, 32);
+        free(pre.p);
+        /* not Fulcio certificates: the entry stands, the claims do not */
+        assert_null(l->claims);
+        assert_int_not_equal(l->fulcio_error, FULCIO_OK);
+        assert_int_equal(l->nchain, 1);
+        p = l->chain[0];
+        issuer = d2i_X509(NULL, &p, (long)l->chain_len[0]);
+        assert_non_null(issuer);
+        if (l->type == CTLEAF_X509) {
+            p = l->cert;
+            x = d2i_X509(NULL, &p, (long)l->cert_len);
+            assert_non_null(x);
+            assert_null(l->precert);
+            SHA256(l->cert, l->cert_len, want);
+            assert_memory_equal(l->cert_sha256, want, 32);
+            assert_int_equal(ctleaf_link_id_x509(x, link), 0);
+            assert_memory_equal(l->link_id, link, 32);
+            assert_int_equal(ctleaf_precert_consistent(l), 0);
+        } else {
+            unsigned char *spki = NULL;
+            int n;
+            uint8_t *bad;
+
+            assert_int_equal(i, 1);
+            assert_non_null(l->precert);
+            p = l->precert;
+            x = d2i_X509(NULL, &p, (long)l->precert_len);
+            assert_non_null(x);
+            /* the served precertificate is the logged one, poison aside */
+            assert_int_equal(ctleaf_precert_consistent(l), 1);
+            /* and links to its own issuer + serial */
+            assert_int_equal(ctleaf_link_id_x509(x, link), 0);
+            assert_memory_equal(l->link_id, link, 32);
+            /* issuer_key_hash: SHA-256 of the issuer's SPKI (RFC 6962) */
+            n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(issuer), &spki);
+            assert_true(n > 0);
+            SHA256(spki, (size_t)n, want);
+            assert_memory_equal(l->issuer_key_hash, want, 32);
+            OPENSSL_free(spki);
+            /* negative twin: one TBS byte of the precertificate changed */
+            bad = malloc(el);
+            memcpy(bad, extra, el);
+            bad[3 + 40] ^= 1;
+            ctleaf_free(l);
+            l = ctleaf_parse_raw(leaf, ll, bad, el, NULL, 0);
+            assert_non_null(l);
+            assert_int_equal(ctleaf_precert_consistent(l), 0);
+            free(bad);
+        }
+        assert_int_equal(X509_check_issued(issuer, x), X509_V_OK);
+        X509_free(x);
+        X509_free(issuer);
+        ctleaf_free(l);
+        free(leaf);
+        free(extra);
+    }
+}
+
 int
 main(void)
 {
@@ -950,6 +1045,7 @@ main(void)
         cmocka_unit_test(test_sth_rsa_and_evidence),
         cmocka_unit_test(test_sth_malformed),
         cmocka_unit_test(test_entries_real_leaves),
+        cmocka_unit_test(test_entries_real_ct_log),
         cmocka_unit_test(test_entries_hostile),
         cmocka_unit_test(test_entries_json),
     };
