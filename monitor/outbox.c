@@ -280,6 +280,13 @@ job_done(struct ob_job *j, enum outbox_verdict v, int status,
         return;
     }
     s->job = NULL;
+    if (s->type == CONFIG_SINK_SLACK) {
+        /* The gate runs from the answer too, so the receiver sees two
+         * messages at least the interval apart however long this one
+         * took to arrive (a request delayed on its way must not let the
+         * next one catch up with it). */
+        s->gate_until = mono_ms() + o->slack_interval;
+    }
     if (v == OUTBOX_SENT) {
         o->stats.sent++;
         s->blocked_until = 0;
