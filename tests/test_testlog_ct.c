@@ -1332,6 +1332,33 @@ test_misbehaviour(void **state)
     tlog_stop(&t);
 }
 
+/* --prefix: the API (and trusted_root.json's baseUrl) under it only. */
+static void
+test_prefix(void **state)
+{
+    const char *extra[] = {"--entries", "5", "--prefix", "/2022", NULL};
+    struct tlog t;
+    struct sth s;
+    char base[128];
+    struct resp r;
+    size_t n;
+
+    (void)state;
+    tlog_start(&t, 1, extra); /* checks baseUrl == url */
+    n = strlen(t.url);
+    assert_true(n > 5);
+    assert_string_equal(t.url + n - 5, "/2022");
+    get_sth(&t, &s);
+    assert_int_equal(s.size, 5);
+    assert_true(sth_verifies(&s, t.key));
+    free(s.sig);
+    snprintf(base, sizeof(base), "%.*s", (int)(n - 5), t.url);
+    http(base, "/ct/v1/get-sth", NULL, &r);
+    assert_int_equal(r.status, 404);
+    free(r.body);
+    tlog_stop(&t);
+}
+
 int
 main(void)
 {
@@ -1339,6 +1366,7 @@ main(void)
         cmocka_unit_test(test_tree),
         cmocka_unit_test(test_append),
         cmocka_unit_test(test_misbehaviour),
+        cmocka_unit_test(test_prefix),
     };
     int rc;
 
