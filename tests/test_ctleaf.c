@@ -1037,6 +1037,108 @@ test_entries_real_ct_log(void **state)
     }
 }
 
+/* ---- prefiltered parsing ----------------------------------------------- */
+
+/* A get-entries item (JSON object text) for x as a precert entry. */
+static char *
+precert_item(X509 *x, struct leafset *ls)
+{
+    uint8_t *tbs;
+    size_t tn = precert_tbs(x, &tbs), cap;
+    struct buf leaf = {0};
+    char *l64, *item;
+
+    make_leaf(&leaf, 1, 7, ls->ikh, tbs, tn, NULL, 0);
+    l64 = b64(leaf.p, leaf.n);
+    cap = strlen(l64) + 64;
+    item = malloc(cap);
+    assert_non_null(item);
+    snprintf(item, cap, "{\"leaf_input\":\"%s\",\"extra_data\":\"\"}", l64);
+    free(l64);
+    free(leaf.p);
+    OPENSSL_free(tbs);
+    return item;
+}
+
+static void
+test_entries_needles(void **state)
+{
+    struct leafset ls;
+    X509 *gha = load_cert_td("fulcio/leaf/gha-hashedrekord-conformance.pem");
+    X509 *mail = load_cert_td("fulcio/leaf/email-hashedrekord-p256-2026.pem");
+    struct fulcio_cert *fg, *fm;
+    struct fulcio_needles *nd = fulcio_needles_new(), *other;
+    char *i1, *i2, *json, err[CTLEAF_ERR_LEN];
+    uint8_t *der;
+    size_t n, cap, dl;
+    struct ctleaf **a;
+
+    (void)state;
+    leafset_init(&ls);
+    dl = der_of(gha, &der);
+    fg = fulcio_cert_parse_der(der, dl, NULL);
+    OPENSSL_free(der);
+    dl = der_of(mail, &der);
+    fm = fulcio_cert_parse_der(der, dl, NULL);
+    OPENSSL_free(der);
+    assert_non_null(fg);
+    assert_non_null(fm);
+    assert_non_null(fulcio_cert_claims(fg)->repository);
+    assert_int_equal(
+        fulcio_needles_add(nd, fulcio_cert_claims(fg)->repository, NULL), 0);
+    i1 = precert_item(gha, &ls);
+    i2 = precert_item(mail, &ls);
+    cap = strlen(i1) + strlen(i2) + 64;
+    json = malloc(cap);
+    snprintf(json, cap, "{\"entries\":[%s,%s]}", i1, i2);
+
+    assert_int_equal(ctleaf_entries_parse_needles(json, strlen(json), 10, nd,
+                                                  &a, &n, err, sizeof(err)),
+                     0);
+    assert_int_equal(n, 2);
+    /* the watched repository's certificate: claims read */
+    assert_int_equal(a[0]->claims_skipped, 0);
+    assert_non_null(a[0]->claims);
+    assert_claims_equal(a[0]->claims, fulcio_cert_claims(fg));
+    /* the other: skipped, everything else still there, claims on demand */
+    assert_int_equal(a[1]->claims_skipped, 1);
+    assert_null(a[1]->claims);
+    assert_int_equal(a[1]->fulcio_error, FULCIO_OK);
+    assert_int_equal(ctleaf_load_claims(a[1]), 0);
+    assert_int_equal(a[1]->claims_skipped, 0);
+    assert_claims_equal(a[1]->claims, fulcio_cert_claims(fm));
+    assert_int_equal(ctleaf_load_claims(a[1]), 0); /* idempotent */
+    ctleaf_array_free(a, n);
+
+    /* negative twin: needles for another repository skip both */
+    other = fulcio_needles_new();
+    assert_int_equal(fulcio_needles_add(other, "octo-org/not-there", NULL), 0);
+    assert_int_equal(ctleaf_entries_parse_needles(json, strlen(json), 10, other,
+                                                  &a, &n, err, sizeof(err)),
+                     0);
+    assert_int_equal(a[0]->claims_skipped, 1);
+    assert_int_equal(a[1]->claims_skipped, 1);
+    ctleaf_array_free(a, n);
+    /* no needles: everything read */
+    assert_int_equal(ctleaf_entries_parse_needles(json, strlen(json), 10, NULL,
+                                                  &a, &n, err, sizeof(err)),
+                     0);
+    assert_int_equal(a[1]->claims_skipped, 0);
+    assert_non_null(a[1]->claims);
+    ctleaf_array_free(a, n);
+
+    fulcio_needles_free(nd);
+    fulcio_needles_free(other);
+    fulcio_cert_free(fg);
+    fulcio_cert_free(fm);
+    free(i1);
+    free(i2);
+    free(json);
+    X509_free(gha);
+    X509_free(mail);
+    leafset_free(&ls);
+}
+
 int
 main(void)
 {
@@ -1048,6 +1150,7 @@ main(void)
         cmocka_unit_test(test_entries_real_ct_log),
         cmocka_unit_test(test_entries_hostile),
         cmocka_unit_test(test_entries_json),
+        cmocka_unit_test(test_entries_needles),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -678,15 +678,40 @@ ctleaf_parse_leaf(struct ctleaf_obj *o, char *err, size_t errlen)
     return 0;
 }
 
+/* Fulcio claims of the (TBS)certificate t was walked from. */
+static void
+ctleaf_claims(struct ctleaf_obj *o, const uint8_t *tbs, size_t tbslen,
+              const struct ctleaf_tbs *t)
+{
+    struct ctleaf *l = &o->pub;
+    uint8_t wrap[FULCIO_MAX_DER];
+    size_t wlen;
+
+    if (l->type == CTLEAF_X509) {
+        o->fc = fulcio_cert_parse_der(l->cert, l->cert_len, &l->fulcio_error);
+    } else {
+        wlen = ctleaf_wrap_tbs(tbs, tbslen, t, wrap, sizeof(wrap));
+        if (wlen == 0) {
+            l->fulcio_error = FULCIO_ERR_TOO_LARGE;
+        } else {
+            o->fc = fulcio_cert_parse_der(wrap, wlen, &l->fulcio_error);
+        }
+    }
+    ERR_clear_error();
+    if (o->fc != NULL) {
+        l->fulcio = o->fc;
+        l->claims = fulcio_cert_claims(o->fc);
+    }
+}
+
 static int
-ctleaf_parse_cert(struct ctleaf_obj *o, char *err, size_t errlen)
+ctleaf_parse_cert(struct ctleaf_obj *o, const struct fulcio_needles *needles,
+                  char *err, size_t errlen)
 {
     struct ctleaf *l = &o->pub;
     const uint8_t *tbs = l->cert;
     size_t tbslen = l->cert_len, i, slen;
     struct ctleaf_tbs t;
-    uint8_t wrap[FULCIO_MAX_DER];
-    size_t wlen;
     const char *what =
         l->type == CTLEAF_X509 ? "certificate" : "tbs_certificate";
 
@@ -717,29 +742,42 @@ ctleaf_parse_cert(struct ctleaf_obj *o, char *err, size_t errlen)
         ctleaf_err(err, errlen, "crypto library failure");
         return -1;
     }
-
-    if (l->type == CTLEAF_X509) {
-        o->fc = fulcio_cert_parse_der(l->cert, l->cert_len, &l->fulcio_error);
-    } else {
-        wlen = ctleaf_wrap_tbs(tbs, tbslen, &t, wrap, sizeof(wrap));
-        if (wlen == 0) {
-            l->fulcio_error = FULCIO_ERR_TOO_LARGE;
-        } else {
-            o->fc = fulcio_cert_parse_der(wrap, wlen, &l->fulcio_error);
-        }
+    if (needles != NULL && !fulcio_prefilter(needles, l->cert, l->cert_len)) {
+        l->claims_skipped = 1;
+        return 0;
     }
-    ERR_clear_error();
-    if (o->fc != NULL) {
-        l->fulcio = o->fc;
-        l->claims = fulcio_cert_claims(o->fc);
-    }
+    ctleaf_claims(o, tbs, tbslen, &t);
     return 0;
 }
 
-struct ctleaf *
-ctleaf_parse_raw(const uint8_t *leaf_input, size_t leaf_len,
-                 const uint8_t *extra, size_t extra_len, char *err,
-                 size_t errlen)
+int
+ctleaf_load_claims(struct ctleaf *l)
+{
+    struct ctleaf_obj *o = (struct ctleaf_obj *)l;
+    const uint8_t *tbs = l->cert;
+    size_t tbslen = l->cert_len;
+    struct ctleaf_tbs t;
+
+    if (!l->claims_skipped) {
+        return l->claims != NULL ? 0 : -1;
+    }
+    l->claims_skipped = 0;
+    /* The structure was checked when l was parsed. */
+    if ((l->type == CTLEAF_X509 &&
+         ctleaf_cert_tbs(l->cert, l->cert_len, &tbs, &tbslen) != 0) ||
+        ctleaf_tbs_walk(tbs, tbslen, &t) != 0) {
+        l->fulcio_error = FULCIO_ERR_DER;
+        return -1;
+    }
+    ctleaf_claims(o, tbs, tbslen, &t);
+    return l->claims != NULL ? 0 : -1;
+}
+
+static struct ctleaf *
+ctleaf_parse_raw_n(const uint8_t *leaf_input, size_t leaf_len,
+                   const uint8_t *extra, size_t extra_len,
+                   const struct fulcio_needles *needles, char *err,
+                   size_t errlen)
 {
     struct ctleaf_obj *o;
 
@@ -768,7 +806,7 @@ ctleaf_parse_raw(const uint8_t *leaf_input, size_t leaf_len,
     o->pub.leaf_input_len = leaf_len;
     merkle_leaf_hash(o->leaf, leaf_len, o->pub.leaf_hash);
     if (ctleaf_parse_leaf(o, err, errlen) != 0 ||
-        ctleaf_parse_cert(o, err, errlen) != 0) {
+        ctleaf_parse_cert(o, needles, err, errlen) != 0) {
         goto fail;
     }
     if (extra != NULL && extra_len > 0) {
@@ -782,6 +820,15 @@ ctleaf_parse_raw(const uint8_t *leaf_input, size_t leaf_len,
 fail:
     ctleaf_free(o == NULL ? NULL : &o->pub);
     return NULL;
+}
+
+struct ctleaf *
+ctleaf_parse_raw(const uint8_t *leaf_input, size_t leaf_len,
+                 const uint8_t *extra, size_t extra_len, char *err,
+                 size_t errlen)
+{
+    return ctleaf_parse_raw_n(leaf_input, leaf_len, extra, extra_len, NULL, err,
+                              errlen);
 }
 
 /* Decode base64 text of at most max decoded bytes into a new buffer. */
@@ -812,9 +859,10 @@ ctleaf_b64(const char *in, size_t inlen, size_t max, size_t *outlen,
     return buf;
 }
 
-struct ctleaf *
-ctleaf_parse(const char *leaf_b64, size_t leaf_len, const char *extra_b64,
-             size_t extra_len, char *err, size_t errlen)
+static struct ctleaf *
+ctleaf_parse_n(const char *leaf_b64, size_t leaf_len, const char *extra_b64,
+               size_t extra_len, const struct fulcio_needles *needles,
+               char *err, size_t errlen)
 {
     uint8_t *leaf = NULL, *extra = NULL;
     size_t ln = 0, en = 0;
@@ -836,11 +884,19 @@ ctleaf_parse(const char *leaf_b64, size_t leaf_len, const char *extra_b64,
             goto done;
         }
     }
-    l = ctleaf_parse_raw(leaf, ln, extra, en, err, errlen);
+    l = ctleaf_parse_raw_n(leaf, ln, extra, en, needles, err, errlen);
 done:
     free(leaf);
     free(extra);
     return l;
+}
+
+struct ctleaf *
+ctleaf_parse(const char *leaf_b64, size_t leaf_len, const char *extra_b64,
+             size_t extra_len, char *err, size_t errlen)
+{
+    return ctleaf_parse_n(leaf_b64, leaf_len, extra_b64, extra_len, NULL, err,
+                          errlen);
 }
 
 void
@@ -874,6 +930,16 @@ ctleaf_array_free(struct ctleaf **a, size_t n)
 int
 ctleaf_entries_parse(const char *json, size_t len, size_t max_entries,
                      struct ctleaf ***out, size_t *n, char *err, size_t errlen)
+{
+    return ctleaf_entries_parse_needles(json, len, max_entries, NULL, out, n,
+                                        err, errlen);
+}
+
+int
+ctleaf_entries_parse_needles(const char *json, size_t len, size_t max_entries,
+                             const struct fulcio_needles *needles,
+                             struct ctleaf ***out, size_t *n, char *err,
+                             size_t errlen)
 {
     json_t *root, *arr, *it;
     struct ctleaf **a = NULL;
@@ -927,7 +993,7 @@ ctleaf_entries_parse(const char *json, size_t len, size_t max_entries,
             ctleaf_err(err, errlen, "get-entries: %s", sub);
             goto done;
         }
-        a[i] = ctleaf_parse(ls, ll, es, el, sub, sizeof(sub));
+        a[i] = ctleaf_parse_n(ls, ll, es, el, needles, sub, sizeof(sub));
         if (a[i] == NULL) {
             ctleaf_err(err, errlen, "get-entries: %s: %s", ctx, sub);
             goto done;

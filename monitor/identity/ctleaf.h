@@ -200,6 +200,11 @@ struct ctleaf {
     const struct fulcio_claims *claims;
     enum fulcio_error fulcio_error;
     const struct fulcio_cert *fulcio; /* the parsed certificate or NULL */
+    /* 1 when parsed with needles (ctleaf_entries_parse_needles) and the
+     * prefilter ruled out every watched repository: claims were not read
+     * (claims NULL, fulcio_error FULCIO_OK); ctleaf_load_claims reads
+     * them on demand. */
+    int claims_skipped;
 
     /* extra_data, decoded (NOT covered by the leaf hash: see top).
      * precert_entry: precert is the pre_certificate (or NULL for an
@@ -241,6 +246,30 @@ int ctleaf_entries_parse(const char *json, size_t len, size_t max_entries,
                          struct ctleaf ***out, size_t *n, char *err,
                          size_t errlen);
 void ctleaf_array_free(struct ctleaf **a, size_t n);
+
+/*
+ * The same with the watch rules' prefilter (monitor/identity/fulcio.h):
+ * an entry's Fulcio claims are read only when fulcio_prefilter(needles,
+ * cert) says its (TBS)certificate could name a watched repository or
+ * repository id; the others get claims_skipped = 1.  Everything else
+ * (structure checks, leaf hash, cert_sha256, link_id, serial, extra_data)
+ * is done for every entry.  The prefilter has no false negatives for the
+ * TBSCertificate either: the claims are read from the same bytes.  A full
+ * claims parse (OpenSSL d2i_X509 of the wrapped TBS) is most of the cost
+ * of an entry, so catch-up over a log of unwatched certificates saves
+ * that.  needles NULL: as ctleaf_entries_parse.
+ */
+int ctleaf_entries_parse_needles(const char *json, size_t len,
+                                 size_t max_entries,
+                                 const struct fulcio_needles *needles,
+                                 struct ctleaf ***out, size_t *n, char *err,
+                                 size_t errlen);
+/*
+ * Read the claims of an entry parsed with needles that skipped them (no-op
+ * otherwise).  Returns 0 when l->claims is now set, -1 when the
+ * certificate does not parse as a Fulcio certificate (l->fulcio_error).
+ */
+int ctleaf_load_claims(struct ctleaf *l);
 
 /*
  * link_id (see top) of a certificate: from DER (any certificate d2i_X509
