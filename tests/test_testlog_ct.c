@@ -1042,6 +1042,12 @@ test_tree(void **state)
     check_consistency(&t, s.size, s2.size, s.root, s2.root, 1);
     fetch_all(&t, s2.size, 745, 64, &leaves2);
     assert_memory_equal(leaves2, leaves, 700 * 32);
+    free(leaves2);
+    /* /admin/ct-batch changes the cap at run time */
+    admin(&t, "ct-batch", "{\"batch\":300}");
+    assert_int_equal(admin_status(&t, "ct-batch", "{\"batch\":0}"), 400);
+    fetch_all(&t, s2.size, 1000, 300, &leaves2);
+    assert_memory_equal(leaves2, leaves, 700 * 32);
     mth((const uint8_t(*)[32])leaves2, s2.size, r);
     assert_memory_equal(r, s2.root, 32);
 

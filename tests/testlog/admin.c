@@ -167,7 +167,8 @@
  * signature), impossible (STH of N and root), tamper (leaf_input with
  * one byte flipped), drop (get-entries ends its batch before the index)
  * and fail / delay / rate / pad / trickle apply; rotate, misdirect and
- * append-malformed are refused (400).
+ * append-malformed are refused (400).  POST /admin/ct-batch {"batch":N}
+ * (1..100000) sets the get-entries cap (--ct-batch) from now on.
  *
  * Errors are {"error":"..."} with 400 (bad input), 404 (unknown operation
  * or index) or 500.  Input is parsed with jansson and every field is
@@ -1362,6 +1363,24 @@ op_reset(struct tl_server *srv, struct evhttp_request *req)
     reply_json(srv, req, 200, json_pack("{s:b}", "reset", 1));
 }
 
+/* --ct: the get-entries cap from now on. */
+static void
+op_ct_batch(struct tl_server *srv, struct evhttp_request *req, json_t *in)
+{
+    int64_t batch = -1;
+
+    if (srv->log->ct == NULL) {
+        reply_err(srv, req, 400, "ct-batch needs --ct");
+        return;
+    }
+    if (get_int(in, "batch", 1, TL_CT_BATCH_MAX, &batch) != 0 || batch < 1) {
+        reply_err(srv, req, 400, "batch (1..100000) is required");
+        return;
+    }
+    srv->log->ct->batch = (uint64_t)batch;
+    reply_json(srv, req, 200, json_pack("{s:I}", "batch", (json_int_t)batch));
+}
+
 /* ------------------------------------------------------------- reports */
 
 static void
@@ -1533,6 +1552,8 @@ tl_admin_handle(struct tl_server *srv, struct evhttp_request *req,
         op_delay(srv, req, in);
     } else if (strcmp(op, "rate") == 0) {
         op_rate(srv, req, in);
+    } else if (strcmp(op, "ct-batch") == 0) {
+        op_ct_batch(srv, req, in);
     } else if (strcmp(op, "reset") == 0) {
         op_reset(srv, req);
     } else {
