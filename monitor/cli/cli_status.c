@@ -224,9 +224,14 @@ text_doc(const json_t *doc, int64_t now)
         }
         printf("\n");
     }
-    printf("alerts: %llu info, %llu warning, %llu critical (last %llds)\n",
-           juint(sev, "info"), juint(sev, "warning"), juint(sev, "critical"),
-           (long long)juint(alerts, "window_s"));
+    {
+        unsigned long long w = juint(alerts, "window_s");
+
+        printf("alerts: %llu info, %llu warning, %llu critical (last %llu%s)\n",
+               juint(sev, "info"), juint(sev, "warning"),
+               juint(sev, "critical"), w % 3600 == 0 ? w / 3600 : w,
+               w % 3600 == 0 ? "h" : "s");
+    }
 }
 
 int
