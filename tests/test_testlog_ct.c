@@ -1158,6 +1158,27 @@ test_append(void **state)
                                   "\"impostor\":true}"),
                      400);
     assert_int_equal(admin_status(&t, "rotate", "{}"), 400);
+    assert_int_equal(admin_status(&t, "misdirect", "{\"index\":1,\"to\":2}"),
+                     400);
+    assert_int_equal(admin_status(&t, "append-malformed", "{}"), 400);
+
+    /* append-raw: any leaf_input bytes, served as given, no extra_data */
+    b = admin_at(t.url, "append-raw", "{\"body_b64\":\"bm90IGEgbGVhZg==\"}");
+    idx = (uint64_t)json_integer_value(json_object_get(b, "index"));
+    json_decref(b);
+    snprintf(path, sizeof(path), "/ct/v1/get-entries?start=%llu&end=%llu",
+             (unsigned long long)idx, (unsigned long long)idx);
+    j = get_json(&t, path);
+    e = json_array_get(json_object_get(j, "entries"), 0);
+    assert_string_equal(json_string_value(json_object_get(e, "leaf_input")),
+                        "bm90IGEgbGVhZg==");
+    assert_string_equal(json_string_value(json_object_get(e, "extra_data")),
+                        "");
+    json_decref(j);
+    leaf_hash((const uint8_t *)"not a leaf", 10, h);
+    get_sth(&t, &s);
+    check_audit(&t, h, idx, s.size, s.root);
+    free(s.sig);
 
     /* the same certificate logged in a Rekor v1 test log */
     tlog_start(&rk, 0, none);

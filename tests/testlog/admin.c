@@ -168,7 +168,7 @@
  * one byte flipped), drop (get-entries ends its batch before the index)
  * and fail / delay / rate / pad / trickle apply; rotate, misdirect and
  * append-malformed are refused (400).  POST /admin/ct-batch {"batch":N}
- * (1..100000) sets the get-entries cap (--ct-batch) from now on.
+ * (1..10000) sets the get-entries cap (--ct-batch) from now on.
  *
  * Errors are {"error":"..."} with 400 (bad input), 404 (unknown operation
  * or index) or 500.  Input is parsed with jansson and every field is
@@ -1374,7 +1374,7 @@ op_ct_batch(struct tl_server *srv, struct evhttp_request *req, json_t *in)
         return;
     }
     if (get_int(in, "batch", 1, TL_CT_BATCH_MAX, &batch) != 0 || batch < 1) {
-        reply_err(srv, req, 400, "batch (1..100000) is required");
+        reply_err(srv, req, 400, "batch (1..10000) is required");
         return;
     }
     srv->log->ct->batch = (uint64_t)batch;

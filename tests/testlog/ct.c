@@ -51,7 +51,8 @@
  * when v % 4 == 3 and a precertificate otherwise, timestamped
  * integratedTime * 1000 + v % 1000 ms; rebuilt on demand (never stored).
  * Appended certificates (/admin/append in --ct) are stored leaves whose
- * extra_data is kept as the leaf's attestation.
+ * extra_data is kept as the leaf's attestation; /admin/append-raw stores
+ * any leaf_input bytes, served with an empty extra_data.
  *
  * Misbehaviour (admin.c): fork replaces a leaf with a variant (another
  * timestamp), rollback truncates, wrong-key signs STHs with the wrong

@@ -94,7 +94,7 @@ static const char usage_text[] =
     "                      trusted_root.json lists the key under ctlogs\n"
     "                      (tlogs empty), baseUrl = url (prefix included)\n"
     "  --ct-batch N        --ct: get-entries returns at most N entries\n"
-    "                      (default 256, 1..100000)\n"
+    "                      (default 256, 1..10000)\n"
     "  --help              this text\n"
     "\n";
 /* split: C11 compilers need not take string literals over 4095 bytes */

@@ -604,9 +604,9 @@ int tl_tiles_vkey(const struct tl_log *log, struct tl_buf *out);
 
 /* ------------------------------------------------------------------- ct */
 
-#define TL_CT_POOL 8           /* noise identities of the CT log */
-#define TL_CT_BATCH 256        /* get-entries batch cap, default */
-#define TL_CT_BATCH_MAX 100000 /* --ct-batch, at most */
+#define TL_CT_POOL 8          /* noise identities of the CT log */
+#define TL_CT_BATCH 256       /* get-entries batch cap, default */
+#define TL_CT_BATCH_MAX 10000 /* --ct-batch, at most (~56 MB answers) */
 
 /* A pool identity: DER certificate, precertificate and the
  * precertificate's TBSCertificate without poison (OPENSSL_free). */
