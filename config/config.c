@@ -46,9 +46,18 @@ struct cv {
     int failed;
 };
 
-static const char *const root_keys[] = {
-    "state",     "trusted_root", "logs", "watch",     "notify",
-    "heartbeat", "report",       "http", "retention", NULL};
+static const char *const root_keys[] = {"state",
+                                        "trusted_root",
+                                        "logs",
+                                        "watch",
+                                        "notify",
+                                        "heartbeat",
+                                        "report",
+                                        "http",
+                                        "retention",
+                                        "logs_from_trusted_root",
+                                        "discovered_start",
+                                        NULL};
 static const char *const log_keys[] = {"name",
                                        "kind",
                                        "url",
@@ -783,6 +792,30 @@ cv_strings(struct cv *cv, const struct config_node *v, const char *path,
     return 0;
 }
 
+/* start: and discovered_start: 'latest' or a log index. */
+static void
+cv_start(struct cv *cv, const struct config_node *n, const char *p, int *latest,
+         uint64_t *index)
+{
+    if (n->kind == CONFIG_NODE_SCALAR && strcmp(n->str, "latest") == 0) {
+        *latest = 1;
+    } else if (n->kind == CONFIG_NODE_SCALAR && n->len > 0 &&
+               strspn(n->str, "0123456789") == n->len) {
+        if (config_value_uint(n->str, UINT64_MAX, index) != 0) {
+            cv_err(cv, n, p, "log index out of range");
+        }
+        *latest = 0;
+    } else {
+        char show[CV_SHOW_MAX + 8];
+        cv_err(
+            cv, n, p, "must be 'latest' or a non-negative log index, not%s%s",
+            n->kind == CONFIG_NODE_SCALAR && cv_safe(n->str)
+                ? cv_show(n->str, show, sizeof(show))
+                : " ",
+            n->kind == CONFIG_NODE_SCALAR && cv_safe(n->str) ? "" : cv_what(n));
+    }
+}
+
 static void
 cv_log(struct cv *cv, const struct config_node *v, const char *path,
        struct config_log *l)
@@ -845,25 +878,7 @@ cv_log(struct cv *cv, const struct config_node *v, const char *path,
     }
     if ((n = config_tree_get(v, "start")) != NULL) {
         cv_join(p, sizeof(p), path, "start");
-        if (n->kind == CONFIG_NODE_SCALAR && strcmp(n->str, "latest") == 0) {
-            l->start_latest = 1;
-        } else if (n->kind == CONFIG_NODE_SCALAR && n->len > 0 &&
-                   strspn(n->str, "0123456789") == n->len) {
-            if (config_value_uint(n->str, UINT64_MAX, &l->start_index) != 0) {
-                cv_err(cv, n, p, "log index out of range");
-            }
-            l->start_latest = 0;
-        } else {
-            char show[CV_SHOW_MAX + 8];
-            cv_err(cv, n, p,
-                   "must be 'latest' or a non-negative log index, not%s%s",
-                   n->kind == CONFIG_NODE_SCALAR && cv_safe(n->str)
-                       ? cv_show(n->str, show, sizeof(show))
-                       : " ",
-                   n->kind == CONFIG_NODE_SCALAR && cv_safe(n->str)
-                       ? ""
-                       : cv_what(n));
-        }
+        cv_start(cv, n, p, &l->start_latest, &l->start_index);
     }
 }
 
@@ -1417,8 +1432,20 @@ cv_root(struct cv *cv, const struct config_node *root, struct config *cfg)
         cfg->trusted_root_pos.col = n->col;
         (void)cv_path(cv, n, "trusted_root", &cfg->trusted_root);
     }
-    if ((n = cv_require(cv, root, "", "logs")) != NULL) {
-        if (n->kind == CONFIG_NODE_LIST && n->n == 0) {
+    cfg->discovered_start_latest = 1;
+    if ((n = config_tree_get(root, "logs_from_trusted_root")) != NULL) {
+        (void)cv_bool(cv, n, "logs_from_trusted_root",
+                      &cfg->logs_from_trusted_root);
+    }
+    if ((n = config_tree_get(root, "discovered_start")) != NULL) {
+        cv_start(cv, n, "discovered_start", &cfg->discovered_start_latest,
+                 &cfg->discovered_start_index);
+    }
+    n = cfg->logs_from_trusted_root ? config_tree_get(root, "logs")
+                                    : cv_require(cv, root, "", "logs");
+    if (n != NULL) {
+        if (n->kind == CONFIG_NODE_LIST && n->n == 0 &&
+            !cfg->logs_from_trusted_root) {
             cv_err(cv, n, "logs", "at least one log is required");
         }
         CV_SECTION(cv, n, "logs", cfg->logs, cfg->n_logs, cv_log);

@@ -159,6 +159,8 @@ struct config_log {
     uint64_t stale_after_ms;       /* default 1h */
     uint64_t unreachable_after_ms; /* default 10m */
     uint64_t withhold_after_ms;    /* default 10m, at least 10s */
+    int discovered; /* 1: found in the trusted root (config/discovery.h),
+                       not written under logs: */
 };
 
 struct config_pcr_set {
@@ -245,7 +247,13 @@ struct config {
     struct config_pos state_pos;
     char *trusted_root; /* default CONFIG_DEFAULT_TRUSTED_ROOT */
     struct config_pos trusted_root_pos;
-    struct config_log *logs; /* at least one */
+    /* logs_from_trusted_root: follow the trusted root's logs too
+     * (config/discovery.h); default 0.  discovered_start: where a log
+     * found there starts ("latest", the default, or an index). */
+    int logs_from_trusted_root;
+    int discovered_start_latest; /* default 1 */
+    uint64_t discovered_start_index;
+    struct config_log *logs; /* at least one, unless logs_from_trusted_root */
     size_t n_logs;
     struct config_watch *watch;
     size_t n_watch;

@@ -14,6 +14,7 @@
 #include <event2/event.h>
 
 #include "config/config.h"
+#include "config/discovery.h"
 #include "config/trusted_root.h"
 #include "monitor/follow/follow.h"
 #include "monitor/http.h"
@@ -182,6 +183,132 @@ tlw_follower_done(struct tlw *t, struct follower *f, int failed)
     }
 }
 
+/* What the store knows: how many logs, since when, which names. */
+struct tlw_known {
+    size_t n;
+    int64_t oldest;
+    const char *name; /* looked up, or NULL */
+    int found;
+};
+
+static int
+tlw_known_cb(void *arg, const struct store_log_status *st)
+{
+    struct tlw_known *k = arg;
+
+    if (k->n++ == 0 || st->created_at < k->oldest) {
+        k->oldest = st->created_at;
+    }
+    if (k->name != NULL && strcmp(k->name, st->name) == 0) {
+        k->found = 1;
+    }
+    return 0;
+}
+
+/* A log.added / log.retired alert (info) for a discovered log. */
+static int
+tlw_discovery_alert(struct tlw *t, const char *type,
+                    const struct config_discovery *d)
+{
+    char key[1024], summary[1024];
+    json_t *a;
+    int rc;
+
+    snprintf(key, sizeof(key), "%s|%s|%s", d->log.name, d->log.url, type);
+    snprintf(summary, sizeof(summary),
+             strcmp(type, "log.added") == 0
+                 ? "the trusted root lists %s log %s (%s): now followed"
+                 : "the trusted root's validity of %s log %s (%s) ended: "
+                   "followed to its final checkpoint",
+             config_log_kind_name(d->log.kind), d->log.name, d->log.url);
+    a = notify_alert_new(type, key, summary, time(NULL));
+    if (a == NULL) {
+        return -1;
+    }
+    notify_alert_set(a, "log",
+                     json_pack("{s:s, s:s, s:s}", "name", d->log.name, "origin",
+                               d->origin, "url", d->log.url));
+    log_info("%s: %s: %s", d->log.name, type, summary);
+    rc = tlw_alert_record(t, 0, a);
+    json_decref(a);
+    return rc;
+}
+
+/*
+ * logs_from_trusted_root: append tr's logs to cfg (config/discovery.h)
+ * before any follower reads it.  A log is new (log.added) when old (the
+ * running config, on reload) does not name it, or at start when the
+ * store has state but never saw it; a retired one raises log.retired
+ * (both idempotent).  Returns 0, or -1 with err.
+ */
+static int
+tlw_discover(struct tlw *t, struct config *cfg,
+             const struct config_trusted_root *tr, const struct config *old,
+             char *err, size_t errlen)
+{
+    struct config_discovery *d = NULL;
+    struct tlw_known k;
+    char mc[4096];
+    size_t n = 0, i;
+    int64_t now = (int64_t)time(NULL);
+
+    if (!cfg->logs_from_trusted_root) {
+        return 0;
+    }
+    memset(&k, 0, sizeof(k));
+    if (store_logs_each(t->store, tlw_known_cb, &k) != 0) {
+        snprintf(err, errlen, "%s", store_errmsg(t->store));
+        return -1;
+    }
+    if (config_discover(
+            cfg, tr,
+            config_discovery_monitor_path(cfg->trusted_root, mc, sizeof(mc)),
+            now, k.n > 0 ? k.oldest : now, &d, &n, err, errlen) != 0) {
+        return -1;
+    }
+    for (i = 0; i < n; i++) {
+        int fresh;
+        if (d[i].skip != NULL) {
+            log_info("trusted root: %s (%s) not followed: %s", d[i].log.name,
+                     d[i].log.url, d[i].skip);
+            continue;
+        }
+        if (d[i].overridden) {
+            continue; /* the logs: entry with its URL is followed */
+        }
+        if (old != NULL) {
+            fresh = config_log_find(old, d[i].log.name) == NULL;
+        } else {
+            struct tlw_known kn;
+            memset(&kn, 0, sizeof(kn));
+            kn.name = d[i].log.name;
+            fresh = store_logs_each(t->store, tlw_known_cb, &kn) == 0 &&
+                    kn.n > 0 && !kn.found;
+        }
+        if ((fresh && tlw_discovery_alert(t, "log.added", &d[i]) != 0) ||
+            (d[i].retired &&
+             tlw_discovery_alert(t, "log.retired", &d[i]) != 0)) {
+            snprintf(err, errlen, "%s", store_errmsg(t->store));
+            config_discovery_free(d, n);
+            return -1;
+        }
+    }
+    if (config_discovery_apply(cfg, d, n) != 0) {
+        snprintf(err, errlen, "out of memory");
+        config_discovery_free(d, n);
+        return -1;
+    }
+    config_discovery_free(d, n);
+    if (cfg->n_logs == 0) {
+        snprintf(err, errlen,
+                 "%s: no log to follow (logs_from_trusted_root found none)",
+                 cfg->trusted_root);
+        return -1;
+    }
+    log_info("trusted root: following %zu logs", cfg->n_logs);
+    return 0;
+}
+
 static int
 tlw_build_followers(struct tlw *t, char *err, size_t errlen)
 {
@@ -276,6 +403,9 @@ tlw_init(struct tlw *t, struct event_base *base, const char *config_path,
     t->store = store_open(t->cfg->state, 0, serr, sizeof(serr));
     if (t->store == NULL) {
         snprintf(err, errlen, "%s", serr);
+        return -1;
+    }
+    if (tlw_discover(t, t->cfg, t->troot, NULL, err, errlen) != 0) {
         return -1;
     }
     memset(&ho, 0, sizeof(ho));
@@ -384,6 +514,12 @@ tlw_reload(struct tlw *t)
     }
     if (strcmp(cfg->state, t->cfg->state) != 0) {
         log_warnx("reload: 'state' cannot change while running");
+        config_free(cfg);
+        config_trusted_root_free(tr);
+        return -1;
+    }
+    if (tlw_discover(t, cfg, tr, t->cfg, err, sizeof(err)) != 0) {
+        log_warnx("reload: %s", err);
         config_free(cfg);
         config_trusted_root_free(tr);
         return -1;

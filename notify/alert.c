@@ -37,6 +37,10 @@ static const struct notify_alert_type alert_types[] = {
     {"log.entries_withheld", NOTIFY_CRITICAL,
      "a committed entry the log does not return for withhold_after (the "
      "cursor waits; entries after it are still read)"},
+    {"log.added", NOTIFY_INFO,
+     "the trusted root gained a log (logs_from_trusted_root): now followed"},
+    {"log.retired", NOTIFY_INFO,
+     "a trusted root log's validFor ended: followed to its final checkpoint"},
     {"entry.malformed", NOTIFY_INFO,
      "an entry could not be decoded (recorded, never blocks the cursor)"},
     {"monitor.test", NOTIFY_INFO, "test alert (tlogwatch test-alert)"},
