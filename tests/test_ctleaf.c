@@ -543,7 +543,8 @@ struct leafset {
     X509 *inter, *root;
     uint8_t *inter_der, *root_der;
     size_t inter_len, root_len;
-    uint8_t ikh[32]; /* SHA-256 of the intermediate's SPKI */
+    uint8_t ikh[32];                /* SHA-256 of the intermediate's SPKI */
+    struct config_trusted_root *tr; /* the real trusted root */
 };
 
 static void
@@ -556,6 +557,7 @@ leafset_init(struct leafset *ls)
     ls->root = load_cert_td("fulcio/sigstore-root.pem");
     ls->inter_len = der_of(ls->inter, &ls->inter_der);
     ls->root_len = der_of(ls->root, &ls->root_der);
+    ls->tr = load_root();
     n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(ls->inter), &spki);
     assert_true(n > 0);
     SHA256(spki, (size_t)n, ls->ikh);
@@ -569,6 +571,7 @@ leafset_free(struct leafset *ls)
     X509_free(ls->root);
     OPENSSL_free(ls->inter_der);
     OPENSSL_free(ls->root_der);
+    config_trusted_root_free(ls->tr);
 }
 
 /* Call fn for every real leaf certificate. */
@@ -649,6 +652,8 @@ check_x509_entry(X509 *x, const char *name, struct leafset *ls)
     assert_int_equal(l->chain_len[0], ls->inter_len);
     assert_memory_equal(l->chain[0], ls->inter_der, ls->inter_len);
     assert_int_equal(ctleaf_precert_consistent(l), 0);
+    assert_int_equal(ctleaf_issuer_in_root(l, ls->tr, l->claims->not_before),
+                     0);
     fulcio_cert_free(fc);
     ctleaf_free(l);
     free(l64);
@@ -709,6 +714,14 @@ check_precert_entry(X509 *x, const char *name, struct leafset *ls)
     assert_int_equal(l->precert_len, pn);
     assert_int_equal(l->nchain, 1);
     assert_int_equal(ctleaf_precert_consistent(l), 1);
+    /* issuer_key_hash names a Fulcio CA of the real trusted root, valid
+     * at NotBefore; not before the CA's validFor, not another key */
+    assert_int_equal(ctleaf_issuer_in_root(l, ls->tr, l->claims->not_before),
+                     1);
+    assert_int_equal(ctleaf_issuer_in_root(l, ls->tr, 0), 0);
+    l->issuer_key_hash[0] ^= 1;
+    assert_int_equal(ctleaf_issuer_in_root(l, ls->tr, l->claims->not_before),
+                     0);
     fulcio_cert_free(fc);
     ctleaf_free(l);
 

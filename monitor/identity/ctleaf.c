@@ -1050,3 +1050,39 @@ done:
     ERR_clear_error();
     return ok;
 }
+
+int
+ctleaf_issuer_in_root(const struct ctleaf *l,
+                      const struct config_trusted_root *root, int64_t at)
+{
+    size_t i, nca;
+    int j, n;
+
+    if (l == NULL || root == NULL || l->type != CTLEAF_PRECERT) {
+        return 0;
+    }
+    nca = config_trusted_root_ncas(root);
+    for (i = 0; i < nca; i++) {
+        const struct config_ca *ca = config_trusted_root_ca(root, i);
+
+        if (ca == NULL || ca->chain == NULL ||
+            !config_validity_covers(&ca->valid_for, at)) {
+            continue;
+        }
+        n = sk_X509_num(ca->chain);
+        for (j = 0; j < n; j++) {
+            X509 *x = sk_X509_value(ca->chain, j);
+            unsigned char *spki = NULL;
+            uint8_t h[CTLEAF_HASH_LEN];
+            int len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
+            int same = len > 0 && SHA256(spki, (size_t)len, h) != NULL &&
+                       memcmp(h, l->issuer_key_hash, sizeof(h)) == 0;
+
+            OPENSSL_free(spki);
+            if (same) {
+                return 1;
+            }
+        }
+    }
+    return 0;
+}

@@ -289,4 +289,16 @@ int ctleaf_link_id_x509(X509 *x, uint8_t out[CTLEAF_HASH_LEN]);
  */
 int ctleaf_precert_consistent(const struct ctleaf *l);
 
+/*
+ * 1 when l is a precert_entry whose issuer_key_hash is the SHA-256 of the
+ * SubjectPublicKeyInfo of a certificate in one of root's Fulcio
+ * certificate authority chains (certificateAuthorities) whose validFor
+ * covers at (unix seconds; e.g. the claims' NotBefore), else 0.  The
+ * logged TBSCertificate carries no signature: this ties it to a Fulcio CA
+ * key the log committed to.  For an x509_entry use fulcio_verify_chain
+ * on l->fulcio instead.
+ */
+int ctleaf_issuer_in_root(const struct ctleaf *l,
+                          const struct config_trusted_root *root, int64_t at);
+
 #endif
