@@ -543,19 +543,23 @@ ctleaf_wrap_tbs(const uint8_t *tbs, size_t tbslen, const struct ctleaf_tbs *t,
                 uint8_t *out, size_t outcap)
 {
     static const uint8_t bits[3] = {0x03, 0x01, 0x00};
-    size_t content = tbslen + t->sigalg.all_len + sizeof(bits);
+    size_t content = tbslen + t->sigalg.all_len + sizeof(bits), h = 0;
 
     if (content > 0xffff || content + 4 > outcap) {
         return 0;
     }
-    out[0] = 0x30;
-    out[1] = 0x82;
-    out[2] = (uint8_t)(content >> 8);
-    out[3] = (uint8_t)content;
-    memcpy(out + 4, tbs, tbslen);
-    memcpy(out + 4 + tbslen, t->sigalg.all, t->sigalg.all_len);
-    memcpy(out + 4 + tbslen + t->sigalg.all_len, bits, sizeof(bits));
-    return content + 4;
+    out[h++] = 0x30;
+    if (content >= 256) { /* minimal DER length */
+        out[h++] = 0x82;
+        out[h++] = (uint8_t)(content >> 8);
+    } else if (content >= 128) {
+        out[h++] = 0x81;
+    }
+    out[h++] = (uint8_t)content;
+    memcpy(out + h, tbs, tbslen);
+    memcpy(out + h + tbslen, t->sigalg.all, t->sigalg.all_len);
+    memcpy(out + h + tbslen + t->sigalg.all_len, bits, sizeof(bits));
+    return h + content;
 }
 
 static int

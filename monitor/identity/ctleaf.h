@@ -285,7 +285,9 @@ int ctleaf_link_id_x509(X509 *x, uint8_t out[CTLEAF_HASH_LEN]);
  * TBSCertificate, with the CT poison extension (1.3.6.1.4.1.11129.2.4.3)
  * removed, is byte for byte the logged TBSCertificate; else 0.  Only then
  * does a chain check of l->precert (fulcio_verify_chain) speak for the
- * logged entry.
+ * logged entry.  (A precertificate issued by a Precertificate Signing
+ * Certificate, RFC 6962 3.1, has another issuer than the logged TBS and
+ * gives 0; Fulcio signs precertificates with its CA key directly.)
  */
 int ctleaf_precert_consistent(const struct ctleaf *l);
 
