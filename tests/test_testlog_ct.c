@@ -1317,6 +1317,29 @@ test_misbehaviour(void **state)
     admin(&t, "reset", "{}");
     assert_int_equal(status_of(&t, "/ct/v1/get-sth"), 200);
 
+    /* ct-freeze: the same STH, byte for byte, while the tree grows */
+    {
+        struct resp f1, f2;
+
+        admin(&t, "ct-freeze", "{\"on\":true}");
+        http(t.url, "/ct/v1/get-sth", NULL, &f1);
+        admin(&t, "grow", "{\"count\":5}");
+        http(t.url, "/ct/v1/get-sth", NULL, &f2);
+        assert_int_equal(f1.status, 200);
+        assert_string_equal(f1.body, f2.body);
+        get_sth(&t, &s);
+        assert_int_equal(s.size, s0.size - 30);
+        assert_true(sth_verifies(&s, t.key));
+        free(s.sig);
+        free(f1.body);
+        free(f2.body);
+        admin(&t, "ct-freeze", "{\"on\":false}");
+        get_sth(&t, &s);
+        assert_int_equal(s.size, s0.size - 25);
+        free(s.sig);
+        admin(&t, "rollback", "{\"count\":5}");
+    }
+
     /* delay holds an answer at least that long */
     admin(&t, "delay", "{\"ms\":300,\"count\":1}");
     {

@@ -168,7 +168,10 @@
  * one byte flipped), drop (get-entries ends its batch before the index)
  * and fail / delay / rate / pad / trickle apply; rotate, misdirect and
  * append-malformed are refused (400).  POST /admin/ct-batch {"batch":N}
- * (1..10000) sets the get-entries cap (--ct-batch) from now on.
+ * (1..10000) sets the get-entries cap (--ct-batch) from now on;
+ * POST /admin/ct-freeze {"on":true|false}: get-sth keeps answering the
+ * STH of that call, byte for byte, while the tree may grow (a stale
+ * log); reset clears it.
  *
  * Errors are {"error":"..."} with 400 (bad input), 404 (unknown operation
  * or index) or 500.  Input is parsed with jansson and every field is
@@ -1359,8 +1362,32 @@ op_reset(struct tl_server *srv, struct evhttp_request *req)
     srv->log->ndrop = 0;
     srv->log->nmisdirect = 0;
     imp_clear(srv->log);
+    if (srv->log->ct != NULL) {
+        (void)tl_ct_freeze(srv->log, 0);
+    }
     srv->log->gen++;
     reply_json(srv, req, 200, json_pack("{s:b}", "reset", 1));
+}
+
+/* --ct: serve the current STH unchanged (or live again). */
+static void
+op_ct_freeze(struct tl_server *srv, struct evhttp_request *req, json_t *in)
+{
+    int on = -1;
+
+    if (srv->log->ct == NULL) {
+        reply_err(srv, req, 400, "ct-freeze needs --ct");
+        return;
+    }
+    if (get_bool(in, "on", &on) != 0 || on < 0) {
+        reply_err(srv, req, 400, "on (a boolean) is required");
+        return;
+    }
+    if (tl_ct_freeze(srv->log, on) != 0) {
+        reply_err(srv, req, 500, "cannot sign the STH");
+        return;
+    }
+    reply_json(srv, req, 200, json_pack("{s:b}", "on", on));
 }
 
 /* --ct: the get-entries cap from now on. */
@@ -1552,6 +1579,8 @@ tl_admin_handle(struct tl_server *srv, struct evhttp_request *req,
         op_delay(srv, req, in);
     } else if (strcmp(op, "rate") == 0) {
         op_rate(srv, req, in);
+    } else if (strcmp(op, "ct-freeze") == 0) {
+        op_ct_freeze(srv, req, in);
     } else if (strcmp(op, "ct-batch") == 0) {
         op_ct_batch(srv, req, in);
     } else if (strcmp(op, "reset") == 0) {

@@ -60,7 +60,9 @@
  * leaf_input with one byte flipped in its middle, drop withholds an index:
  * get-entries ends its batch before it (a batch that would start with it
  * is {"entries":[]}); fail, delay and rate apply as on every API path;
- * pad and trickle apply to get-entries.  rotate and misdirect answer 400.
+ * pad and trickle apply to get-entries; ct-freeze keeps serving the STH
+ * of its call (a log that stops publishing heads while it grows).
+ * rotate and misdirect answer 400.
  *
  * Invariant: a leaf's tree hash is always SHA-256(0x00 || the untampered
  * leaf_input get-entries serves for it).
@@ -264,6 +266,7 @@ tl_ct_free(struct tl_ct *ct)
         OPENSSL_free(ct->pool[i].tbs);
     }
     tl_buf_free(&ct->chain);
+    free(ct->frozen);
     tl_buf_free(&ct->scratch);
     tl_buf_free(&ct->scratch2);
     free(ct);
@@ -654,6 +657,24 @@ done:
 }
 
 int
+tl_ct_freeze(struct tl_log *log, int on)
+{
+    struct tl_buf b = {0};
+
+    free(log->ct->frozen);
+    log->ct->frozen = NULL;
+    if (!on) {
+        return 0;
+    }
+    if (sth_json(log, &b) != 0) {
+        tl_buf_free(&b);
+        return -1;
+    }
+    log->ct->frozen = b.p; /* NUL-terminated, owned by ct now */
+    return 0;
+}
+
+int
 tl_ct_respond(struct tl_server *srv, enum tl_endpoint ep,
               const struct evkeyvalq *q, struct tl_buf *out)
 {
@@ -661,6 +682,10 @@ tl_ct_respond(struct tl_server *srv, enum tl_endpoint ep,
 
     switch (ep) {
     case TL_EP_CT_STH:
+        if (log->ct->frozen != NULL) {
+            tl_buf_reset(out);
+            return tl_buf_adds(out, log->ct->frozen) == 0 ? 200 : 500;
+        }
         return sth_json(log, out) == 0 ? 200 : 500;
     case TL_EP_CT_CONSISTENCY:
         return get_consistency(log, q, out);

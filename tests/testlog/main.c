@@ -178,6 +178,7 @@ static const char usage_text3[] =
     "rollback, wrong-key, impossible, tamper, drop (get-entries ends its\n"
     "batch before the index), pad, trickle, fail, delay, rate, stats, and\n"
     "  POST /admin/ct-batch {\"batch\":N}      get-entries cap from now on\n"
+    "  POST /admin/ct-freeze {\"on\":B}        get-sth repeats this STH\n"
     "rotate, misdirect and append-malformed answer 400.\n"
     "\n"
     "Example:\n"

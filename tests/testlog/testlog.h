@@ -625,6 +625,7 @@ struct tl_ct {
     struct tl_buf chain; /* certificate_chain: intermediate, root */
     struct tl_ct_cert pool[TL_CT_POOL];
     uint64_t batch; /* get-entries cap */
+    char *frozen;   /* /admin/ct-freeze: the get-sth answer served */
     struct tl_buf scratch;
     struct tl_buf scratch2;
 };
@@ -655,6 +656,9 @@ int tl_ct_append(struct tl_log *log, X509 *cert, X509 *pre, int64_t t,
 /* The DigitallySigned TreeHeadSignature into out (reset).  0 / -1. */
 int tl_ct_sth_sign(EVP_PKEY *key, uint64_t ts, uint64_t size,
                    const uint8_t root[TL_HASH_LEN], struct tl_buf *out);
+/* on: get-sth serves the STH signed now, unchanged, until called with
+ * on = 0.  0 / -1. */
+int tl_ct_freeze(struct tl_log *log, int on);
 /* trusted_root.json with the log key under ctlogs (tlogs empty). */
 int tl_ct_trusted_root(const struct tl_log *log, const char *base_url,
                        struct tl_buf *out);
