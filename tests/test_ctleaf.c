@@ -1022,6 +1022,23 @@ test_entries_real_ct_log(void **state)
             assert_non_null(x);
             /* the served precertificate is the logged one, poison aside */
             assert_int_equal(ctleaf_precert_consistent(l), 1);
+            /* OpenSSL does not verify a precertificate (ctleaf.h: why
+             * trust in precert entries rests on the STH) */
+            {
+                X509_STORE *st = X509_STORE_new();
+                X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+
+                assert_true(X509_STORE_add_cert(st, issuer) == 1);
+                assert_true(X509_STORE_CTX_init(ctx, st, x, NULL) == 1);
+                X509_VERIFY_PARAM_set_flags(X509_STORE_CTX_get0_param(ctx),
+                                            X509_V_FLAG_PARTIAL_CHAIN |
+                                                X509_V_FLAG_NO_CHECK_TIME);
+                assert_int_not_equal(X509_verify_cert(ctx), 1);
+                assert_int_equal(X509_STORE_CTX_get_error(ctx),
+                                 X509_V_ERR_UNHANDLED_CRITICAL_EXTENSION);
+                X509_STORE_CTX_free(ctx);
+                X509_STORE_free(st);
+            }
             /* and links to its own issuer + serial */
             assert_int_equal(ctleaf_link_id_x509(x, link), 0);
             assert_memory_equal(l->link_id, link, 32);

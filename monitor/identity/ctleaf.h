@@ -44,9 +44,20 @@
  * extra_data is NOT committed to by the log: a hostile log may serve any
  * extra_data.  The claims below therefore come from leaf_input only (the
  * certificate, or the TBSCertificate); extra_data's certificates are
- * handed out for chain checks (fulcio_verify_chain on the precertificate)
- * and ctleaf_precert_consistent tells whether the served precertificate
- * is the one whose TBSCertificate was logged.
+ * handed out as served, and ctleaf_precert_consistent tells whether the
+ * served precertificate is the one whose TBSCertificate was logged.
+ * Chains: an x509_entry's certificate can be checked with
+ * fulcio_verify_chain (l->fulcio).  A precertificate cannot: OpenSSL
+ * rejects its critical poison extension (X509_V_ERR_UNHANDLED_CRITICAL_
+ * EXTENSION; test_ctleaf shows it on the real precertificate in
+ * tests/data/ct), and the logged TBSCertificate has no signature.  Trust
+ * in a precert entry rests on the verified STH (the log checked the chain
+ * when it accepted the entry) and on ctleaf_issuer_in_root (its
+ * issuer_key_hash is a Fulcio CA key of the trusted root).
+ *
+ * Cost: a full claims parse (OpenSSL d2i_X509) dominates an entry;
+ * ctleaf_entries_parse_needles skips it for entries the watch rules'
+ * prefilter rules out (bench_ctleaf).
  *
  * Claims.  x509_entry: fulcio_cert_parse_der on the certificate.
  * precert_entry: the TBSCertificate is wrapped into a minimal Certificate
@@ -74,10 +85,10 @@
  *    later Rekor entry with the final certificate is recognised.
  *
  * Invariants: pure (no I/O, no logging, no globals); every length is
- * checked against the limits below before it is used; errors are -1 with
- * a NUL-terminated English message in err ("leaf_input: truncated
- * tbs_certificate (needs 1234 bytes, 200 left)"); never a crash on
- * hostile bytes (fuzz target tests/fuzz/fuzz_ctleaf.c).
+ * checked against the limits below before it is used; errors are -1 (or
+ * NULL) with a NUL-terminated English message in err when err is not NULL
+ * ("entries[3]: leaf_input: 5 trailing bytes"); never a crash on hostile
+ * bytes (fuzz target tests/fuzz/fuzz_ctleaf.c).
  */
 #ifndef TLOGWATCH_MONITOR_CTLEAF_H
 #define TLOGWATCH_MONITOR_CTLEAF_H
