@@ -6,7 +6,9 @@
  * code that shares nothing with the log:
  *
  *  - trusted_root.json: one ctlogs entry (no tlogs) whose logId is
- *    SHA-256 of its DER key and whose baseUrl is the served URL;
+ *    SHA-256 of its DER key and whose baseUrl is the served URL, shaped
+ *    as production's ctfe.sigstore.dev/2022 entry (read at run time from
+ *    $TLOGWATCH_TESTDATA/fulcio/trusted_root.json);
  *  - get-sth: the TreeHeadSignature rebuilt here from RFC 6962 3.5 and
  *    its DigitallySigned signature verified with OpenSSL against that key
  *    (and, negative twin, not against the wrong key; under
@@ -1382,6 +1384,102 @@ test_misbehaviour(void **state)
     tlog_stop(&t);
 }
 
+/* 1 when a and b have the same members, recursively, and the same JSON
+ * types at the leaves (arrays: their first elements). */
+static int
+same_shape(json_t *a, json_t *b)
+{
+    const char *k;
+    json_t *v;
+
+    if (json_typeof(a) != json_typeof(b)) {
+        return 0;
+    }
+    if (json_is_array(a)) {
+        return json_array_size(a) == 0 || json_array_size(b) == 0 ||
+               same_shape(json_array_get(a, 0), json_array_get(b, 0));
+    }
+    if (!json_is_object(a)) {
+        return 1;
+    }
+    if (json_object_size(a) != json_object_size(b)) {
+        return 0;
+    }
+    json_object_foreach(a, k, v)
+    {
+        json_t *w = json_object_get(b, k);
+
+        if (w == NULL || !same_shape(v, w)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/*
+ * The ctlogs entry written has the shape of production's ctfe 2022 entry
+ * (read at run time from $TLOGWATCH_TESTDATA/fulcio/trusted_root.json),
+ * whose logId is SHA-256 of its DER key as this log's is.
+ */
+static void
+test_real_ctlogs_shape(void **state)
+{
+    const char *extra[] = {"--entries", "1", NULL};
+    const char *td = getenv("TLOGWATCH_TESTDATA");
+    struct tlog t;
+    char path[1024], *text;
+    json_t *real, *ours, *re = NULL, *e;
+    size_t i, n, m;
+    uint8_t *der, *lid, id[32];
+
+    (void)state;
+    assert_non_null(td);
+    snprintf(path, sizeof(path), "%s/fulcio/trusted_root.json", td);
+    text = read_file(path);
+    assert_non_null(text);
+    real = parse_json(text, strlen(text));
+    free(text);
+    json_array_foreach(json_object_get(real, "ctlogs"), i, e)
+    {
+        const char *u = json_string_value(json_object_get(e, "baseUrl"));
+
+        if (u != NULL && strcmp(u, "https://ctfe.sigstore.dev/2022") == 0) {
+            re = e;
+        }
+    }
+    assert_non_null(re);
+    der = b64dec(json_string_value(json_object_get(
+                     json_object_get(re, "publicKey"), "rawBytes")),
+                 &n);
+    assert_non_null(der);
+    SHA256(der, n, id);
+    free(der);
+    lid = b64dec(json_string_value(
+                     json_object_get(json_object_get(re, "logId"), "keyId")),
+                 &m);
+    assert_non_null(lid);
+    assert_int_equal(m, 32);
+    assert_memory_equal(lid, id, 32);
+    free(lid);
+
+    tlog_start(&t, 1, extra);
+    snprintf(path, sizeof(path), "%s/trusted_root.json", t.dir);
+    text = read_file(path);
+    assert_non_null(text);
+    ours = parse_json(text, strlen(text));
+    free(text);
+    assert_true(
+        same_shape(json_array_get(json_object_get(ours, "ctlogs"), 0), re));
+    /* negative twin: without its logId it is not that shape */
+    e = json_deep_copy(json_array_get(json_object_get(ours, "ctlogs"), 0));
+    json_object_del(e, "logId");
+    assert_false(same_shape(e, re));
+    json_decref(e);
+    json_decref(ours);
+    json_decref(real);
+    tlog_stop(&t);
+}
+
 /* --prefix: the API (and trusted_root.json's baseUrl) under it only. */
 static void
 test_prefix(void **state)
@@ -1417,6 +1515,7 @@ main(void)
         cmocka_unit_test(test_append),
         cmocka_unit_test(test_misbehaviour),
         cmocka_unit_test(test_prefix),
+        cmocka_unit_test(test_real_ctlogs_shape),
     };
     int rc;
 
