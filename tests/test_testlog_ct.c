@@ -24,8 +24,9 @@
  *  - get-sth-consistency and get-proof-by-hash verified with merkle/'s
  *    RFC 6962 verifiers against roots computed here;
  *  - /admin/append: a certificate for given claims logged with no Rekor
- *    entry, then logged in a Rekor v1 test log with certificate_pem and
- *    private_key_pem;
+ *    entry (the certificate returned embeds a verified SCT for that entry
+ *    and, without it, has the logged TBS), then logged in a Rekor v1 test
+ *    log with certificate_pem and private_key_pem;
  *  - misbehaviour: fork, rollback, wrong key, tamper, drop, fail, rate.
  * The log is stopped with SIGTERM and must exit 0 (ASan: no leak).
  */
@@ -62,6 +63,7 @@
 extern char **environ;
 
 #define POISON_OID "1.3.6.1.4.1.11129.2.4.3"
+#define SCT_LIST_OID "1.3.6.1.4.1.11129.2.4.2"
 
 struct tlog {
     pid_t pid;
@@ -829,6 +831,82 @@ check_entry(const struct tlog *t, const uint8_t *li, size_t lin,
 }
 
 /*
+ * An embedded SCT list extension (RFC 6962 3.3): one v1 SCT whose log id
+ * is SHA-256 of the log's DER key, whose timestamp is the leaf's and whose
+ * signature verifies with the log key over the precert entry (3.2).
+ */
+static void
+check_sct(const struct tlog *t, X509_EXTENSION *ext, const struct leaf *l)
+{
+    const ASN1_OCTET_STRING *os = X509_EXTENSION_get_data(ext);
+    const unsigned char *p = ASN1_STRING_get0_data(os);
+    ASN1_OCTET_STRING *inner =
+        d2i_ASN1_OCTET_STRING(NULL, &p, ASN1_STRING_length(os));
+    const uint8_t *q, *sig;
+    size_t n, sctlen, siglen, off = 0;
+    uint8_t id[32], *m;
+    unsigned char *spki = NULL;
+    int spki_len;
+    EVP_MD_CTX *c;
+
+    assert_non_null(inner);
+    assert_int_equal(X509_EXTENSION_get_critical(ext), 0);
+    q = ASN1_STRING_get0_data(inner);
+    n = (size_t)ASN1_STRING_length(inner);
+    assert_true(n > 4);
+    assert_int_equal(be(q, 2), n - 2);
+    sctlen = (size_t)be(q + 2, 2);
+    assert_int_equal(sctlen, n - 4);
+    q += 4;
+    assert_true(sctlen > 1 + 32 + 8 + 2 + 4);
+    assert_int_equal(q[0], 0); /* v1 */
+    spki_len = i2d_PUBKEY(t->key, &spki);
+    assert_true(spki_len > 0);
+    SHA256(spki, (size_t)spki_len, id);
+    OPENSSL_free(spki);
+    assert_memory_equal(q + 1, id, 32);
+    assert_int_equal(be(q + 33, 8), l->ts);
+    assert_int_equal(be(q + 41, 2), 0); /* no extensions */
+    assert_int_equal(q[43], 4);
+    assert_int_equal(q[44], 3);
+    siglen = (size_t)be(q + 45, 2);
+    assert_int_equal(47 + siglen, sctlen);
+    sig = q + 47;
+    /* the signed data, rebuilt here */
+    m = malloc(1 + 1 + 8 + 2 + 32 + 3 + l->der_len + 2);
+    assert_non_null(m);
+    m[off++] = 0;
+    m[off++] = 0; /* certificate_timestamp */
+    for (int i = 0; i < 8; i++) {
+        m[off++] = (uint8_t)(l->ts >> (56 - 8 * i));
+    }
+    m[off++] = 0;
+    m[off++] = 1; /* precert_entry */
+    memcpy(m + off, l->ikh, 32);
+    off += 32;
+    m[off++] = (uint8_t)(l->der_len >> 16);
+    m[off++] = (uint8_t)(l->der_len >> 8);
+    m[off++] = (uint8_t)l->der_len;
+    memcpy(m + off, l->der, l->der_len);
+    off += l->der_len;
+    m[off++] = 0;
+    m[off++] = 0;
+    c = EVP_MD_CTX_new();
+    assert_non_null(c);
+    assert_int_equal(EVP_DigestVerifyInit(c, NULL, EVP_sha256(), NULL, t->key),
+                     1);
+    assert_int_equal(EVP_DigestVerify(c, sig, siglen, m, off), 1);
+    /* negative twin: another timestamp does not verify */
+    m[9] ^= 1;
+    assert_int_equal(EVP_DigestVerifyInit(c, NULL, EVP_sha256(), NULL, t->key),
+                     1);
+    assert_int_not_equal(EVP_DigestVerify(c, sig, siglen, m, off), 1);
+    EVP_MD_CTX_free(c);
+    free(m);
+    ASN1_OCTET_STRING_free(inner);
+}
+
+/*
  * Fetch entries [0, n) in batches asking for up to ask each; leaf hashes
  * into *leaves (new); every batch must hold exactly min(cap, ask, left)
  * entries.  Each entry is checked with check_entry.
@@ -1129,15 +1207,31 @@ test_append(void **state)
     assert_non_null(given);
     {
         unsigned char *tbs = NULL;
-        int n = i2d_re_X509_tbs(given, &tbs);
         struct leaf l;
+        X509 *bare = X509_dup(given);
+        ASN1_OBJECT *obj = OBJ_txt2obj(SCT_LIST_OID, 1);
+        int n, pos;
 
         assert_int_equal(parse_leaf(li, lin, &l), 0);
         assert_int_equal(l.type, 1);
+        assert_int_equal(X509_verify(given, X509_get0_pubkey(t.inter)), 1);
+        /* as Fulcio's: an embedded SCT for this very entry ... */
+        pos = X509_get_ext_by_OBJ(given, obj, -1);
+        assert_true(pos >= 0);
+        check_sct(&t, X509_get_ext(given, pos), &l);
+        /* ... and without it, the TBS is the logged one */
+        n = i2d_re_X509_tbs(bare, &tbs);
+        assert_int_not_equal((size_t)n, l.der_len); /* twin: SCT inside */
+        OPENSSL_free(tbs);
+        tbs = NULL;
+        X509_EXTENSION_free(
+            X509_delete_ext(bare, X509_get_ext_by_OBJ(bare, obj, -1)));
+        n = i2d_re_X509_tbs(bare, &tbs);
         assert_int_equal((size_t)n, l.der_len);
         assert_memory_equal(tbs, l.der, l.der_len);
-        assert_int_equal(X509_verify(given, X509_get0_pubkey(t.inter)), 1);
         OPENSSL_free(tbs);
+        ASN1_OBJECT_free(obj);
+        X509_free(bare);
     }
     X509_free(x);
     free(li);

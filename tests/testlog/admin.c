@@ -116,6 +116,9 @@
  *                          event timers, so other connections are served
  *                          meanwhile; turning it off (or reset) sends
  *                          the rest of in-flight answers at once
+ *   POST /admin/tiles-frozen {"on":B} (--tiles) /checkpoint carries the
+ *                          extension line "Log frozen" (a frozen Rekor v2
+ *                          log), signed with the rest
  *   POST /admin/rotate     freeze the active shard (its final checkpoint
  *                          goes to inactiveShards), start a new tree id at
  *                          shard index 0; virtual indexes continue
@@ -157,7 +160,8 @@
  * chains to its roots) and logs it WITHOUT any Rekor entry:
  * "ct_entry":"precert" (default: a precert_entry, as Fulcio logs) or
  * "cert" (an x509_entry) -> {"index","leaf_hash","timestamp" (ms),
- * "certificate_pem","precertificate_pem" (precert only),
+ * "certificate_pem" (precert: with the entry's SCT embedded, as Fulcio's;
+ * ct.c),"precertificate_pem" (precert only),
  * "private_key_pem" (the leaf's P-256 key, PKCS#8),"san",...}.  To give
  * the same certificate a Rekor entry, pass "certificate_pem" and
  * "private_key_pem" to /admin/append of a Rekor-mode (v1 or --tiles) test
@@ -533,8 +537,8 @@ ct_append(struct tl_server *srv, struct evhttp_request *req, X509 *cert,
           EVP_PKEY *key, int precert, int64_t t, const struct tl_buf *pem)
 {
     struct tl_log *log = srv->log;
-    struct tl_buf prepem = {0}, keypem = {0};
-    X509 *pre = NULL;
+    struct tl_buf prepem = {0}, keypem = {0}, finalpem = {0};
+    X509 *pre = NULL, *final = NULL;
     BIO *bio = BIO_new(BIO_s_mem());
     struct tl_shard *s;
     uint64_t v, local;
@@ -561,6 +565,16 @@ ct_append(struct tl_server *srv, struct evhttp_request *req, X509 *cert,
         reply_err(srv, req, 500, "append failed");
         goto done;
     }
+    if (pre != NULL) {
+        /* Fulcio's certificate: the SCT of this entry embedded */
+        final =
+            tl_ct_final_cert(log, cert, pre, t * 1000 + (int64_t)(v % 1000));
+        if (final == NULL || tl_pem_cert(final, &finalpem) != 0) {
+            reply_err(srv, req, 500, "final certificate issuance failed");
+            goto done;
+        }
+        pem = &finalpem;
+    }
     out = json_pack("{s:I, s:o, s:I, s:s, s:s, s:s}", "index", (json_int_t)v,
                     "leaf_hash", hex_json(s->tree.level[0][local], TL_HASH_LEN),
                     "timestamp", (json_int_t)(t * 1000 + (int64_t)(v % 1000)),
@@ -576,8 +590,10 @@ done:
     }
     tl_buf_free(&keypem);
     tl_buf_free(&prepem);
+    tl_buf_free(&finalpem);
     BIO_free(bio);
     X509_free(pre);
+    X509_free(final);
 }
 
 static void
@@ -1246,6 +1262,21 @@ op_wrong_key(struct tl_server *srv, struct evhttp_request *req, json_t *in)
     reply_json(srv, req, 200, json_pack("{s:b}", "on", on));
 }
 
+/* --tiles: the checkpoint carries the extension line "Log frozen". */
+static void
+op_tiles_frozen(struct tl_server *srv, struct evhttp_request *req, json_t *in)
+{
+    int on = 1;
+
+    if (get_bool(in, "on", &on) != 0) {
+        reply_err(srv, req, 400, "on must be a boolean");
+        return;
+    }
+    srv->log->frozen_ext = on;
+    srv->log->gen++;
+    reply_json(srv, req, 200, json_pack("{s:b}", "on", on));
+}
+
 static void
 op_fail(struct tl_server *srv, struct evhttp_request *req, json_t *in)
 {
@@ -1573,6 +1604,8 @@ tl_admin_handle(struct tl_server *srv, struct evhttp_request *req,
         op_trickle(srv, req, in);
     } else if (strcmp(op, "wrong-key") == 0) {
         op_wrong_key(srv, req, in);
+    } else if (strcmp(op, "tiles-frozen") == 0) {
+        op_tiles_frozen(srv, req, in);
     } else if (strcmp(op, "fail") == 0) {
         op_fail(srv, req, in);
     } else if (strcmp(op, "delay") == 0) {

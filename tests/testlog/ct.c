@@ -43,7 +43,14 @@
  * certs.c.  A precertificate is the certificate plus the critical poison
  * extension, signed by the same intermediate (no precertificate signing
  * certificate), so its TBSCertificate with the poison removed is exactly
- * the certificate's (which carries no embedded SCT list).
+ * the certificate's.  The certificate /admin/append returns for a
+ * precert entry is, as Fulcio's, that certificate plus a non-critical
+ * embedded SCT list (1.3.6.1.4.1.11129.2.4.2: an OCTET STRING holding the
+ * TLS SignedCertificateTimestampList) with one v1 SCT by the log key (log
+ * id = SHA-256 of its DER key, the leaf's timestamp, signature over the
+ * precert_entry as RFC 6962 3.2 says), re-signed by the intermediate: its
+ * TBSCertificate without that extension is the logged one.  Noise and
+ * x509_entry certificates carry no SCT list.
  *
  * Noise: a pool of TL_CT_POOL GitHub identities (repositories
  * ct-noise-K/app-K), each with a certificate and a precertificate made
@@ -83,6 +90,7 @@
 #include "testlog.h"
 
 #define CT_POISON_OID "1.3.6.1.4.1.11129.2.4.3"
+#define CT_SCT_LIST_OID "1.3.6.1.4.1.11129.2.4.2"
 
 /* ------------------------------------------------------------ encoding */
 
@@ -392,6 +400,86 @@ done:
     OPENSSL_free(der);
     OPENSSL_free(pder);
     return rc;
+}
+
+/* SignedCertificateTimestampList (RFC 6962 3.3) with one SCT for the
+ * precert entry (tbs, ms) signed by the log key, into out.  0 / -1. */
+static int
+sct_list(struct tl_log *log, int64_t ms, const uint8_t *tbs, size_t tbs_len,
+         struct tl_buf *out)
+{
+    struct tl_buf m = {0}, sct = {0};
+    uint8_t sig[TL_SIG_MAX];
+    size_t siglen = sizeof(sig);
+    int rc = -1;
+
+    /* digitally-signed struct: v1, certificate_timestamp, timestamp,
+     * precert_entry, issuer_key_hash, TBS, no extensions */
+    if (add_u8(&m, 0) != 0 || add_u8(&m, 0) != 0 ||
+        add_uint(&m, (uint64_t)ms, 8) != 0 || add_uint(&m, 1, 2) != 0 ||
+        tl_buf_add(&m, log->ct->issuer_key_hash, TL_HASH_LEN) != 0 ||
+        add_u24_bytes(&m, tbs, tbs_len) != 0 || add_uint(&m, 0, 2) != 0 ||
+        tl_sign_sha256(log->log_key.pkey, m.p, m.len, sig, &siglen) != 0) {
+        goto done;
+    }
+    if (add_u8(&sct, 0) != 0 ||
+        tl_buf_add(&sct, log->log_key.id, TL_HASH_LEN) != 0 ||
+        add_uint(&sct, (uint64_t)ms, 8) != 0 || add_uint(&sct, 0, 2) != 0 ||
+        add_u8(&sct, 4) != 0 || add_u8(&sct, 3) != 0 ||
+        add_uint(&sct, siglen, 2) != 0 || tl_buf_add(&sct, sig, siglen) != 0) {
+        goto done;
+    }
+    tl_buf_reset(out);
+    if (add_uint(out, sct.len + 2, 2) != 0 || add_uint(out, sct.len, 2) != 0 ||
+        tl_buf_add(out, sct.p, sct.len) != 0) {
+        goto done;
+    }
+    rc = 0;
+done:
+    tl_buf_free(&m);
+    tl_buf_free(&sct);
+    return rc;
+}
+
+X509 *
+tl_ct_final_cert(struct tl_log *log, X509 *cert, X509 *pre, int64_t ms)
+{
+    struct tl_buf list = {0};
+    uint8_t *tbs = NULL;
+    size_t tbs_len;
+    unsigned char *inner = NULL;
+    int inner_len;
+    ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+    ASN1_OCTET_STRING *val = ASN1_OCTET_STRING_new();
+    ASN1_OBJECT *obj = OBJ_txt2obj(CT_SCT_LIST_OID, 1);
+    X509_EXTENSION *ext = NULL;
+    X509 *x = NULL;
+
+    if (os == NULL || val == NULL || obj == NULL ||
+        tl_ct_tbs_unpoisoned(pre, &tbs, &tbs_len) != 0 ||
+        sct_list(log, ms, tbs, tbs_len, &list) != 0 ||
+        ASN1_OCTET_STRING_set(os, (const unsigned char *)list.p,
+                              (int)list.len) != 1 ||
+        (inner_len = i2d_ASN1_OCTET_STRING(os, &inner)) <= 0 ||
+        ASN1_OCTET_STRING_set(val, inner, inner_len) != 1) {
+        goto err;
+    }
+    ext = X509_EXTENSION_create_by_OBJ(NULL, obj, 0, val);
+    x = X509_dup(cert);
+    if (ext == NULL || x == NULL || X509_add_ext(x, ext, -1) != 1 ||
+        X509_sign(x, log->ca.inter_key.pkey, EVP_sha384()) <= 0) {
+        X509_free(x);
+        x = NULL;
+    }
+err:
+    X509_EXTENSION_free(ext);
+    ASN1_OBJECT_free(obj);
+    ASN1_OCTET_STRING_free(os);
+    ASN1_OCTET_STRING_free(val);
+    OPENSSL_free(inner);
+    OPENSSL_free(tbs);
+    tl_buf_free(&list);
+    return x;
 }
 
 /* ----------------------------------------------------------------- STH */

@@ -455,6 +455,7 @@ struct tl_log {
     struct tl_shard *shards[TL_MAX_SHARDS];
     size_t nshards; /* shards[nshards - 1] is active */
     int wrong_key_on;
+    int frozen_ext; /* --tiles: /admin/tiles-frozen: "Log frozen" line */
     /* --tiles (tiles.c): a Rekor v2 log; the active shard is its tree */
     int tiles;
     char origin[300];          /* checkpoint origin and key name */
@@ -642,6 +643,10 @@ int tl_ct_leaf_build(int64_t ts_ms, int precert, const uint8_t ikh[TL_HASH_LEN],
 /* The precertificate of cert: cert plus the critical poison extension,
  * signed by ca's intermediate.  New, or NULL. */
 X509 *tl_ct_precert(const struct tl_ca *ca, X509 *cert);
+/* The final certificate of a logged precertificate: cert plus an embedded
+ * SCT list (one SCT by the log key for the precert entry at ms), signed
+ * by the CA's intermediate.  New, or NULL. */
+X509 *tl_ct_final_cert(struct tl_log *log, X509 *cert, X509 *pre, int64_t ms);
 /* DER TBSCertificate of pre without its poison extension (OPENSSL_free).
  * 0 / -1 (no poison). */
 int tl_ct_tbs_unpoisoned(X509 *pre, uint8_t **tbs, size_t *len);
