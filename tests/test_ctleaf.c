@@ -26,6 +26,7 @@
 
 #include <cmocka.h>
 #include <dirent.h>
+#include <jansson.h>
 #include <openssl/bio.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
@@ -368,6 +369,97 @@ test_sth_real(void **state)
     free(mi);
     free(bi);
     free(mn);
+}
+
+/* The real trusted root with one more ctlogs[] entry for key rel. */
+static struct config_trusted_root *
+root_with_ctlog(const char *rel)
+{
+    EVP_PKEY *k = load_pub(rel);
+    unsigned char *spki = NULL;
+    int n = i2d_PUBKEY(k, &spki);
+    uint8_t id[32];
+    char *r64, *i64, *text, err[CONFIG_TRUSTED_ROOT_ERR_LEN];
+    json_t *doc, *log;
+    json_error_t jerr;
+    char path[4096];
+    struct config_trusted_root *root;
+
+    assert_true(n > 0);
+    SHA256(spki, (size_t)n, id);
+    r64 = b64(spki, (size_t)n);
+    i64 = b64(id, 32);
+    snprintf(path, sizeof(path), "%s/fulcio/trusted_root.json",
+             getenv("TLOGWATCH_TESTDATA"));
+    doc = json_load_file(path, 0, &jerr);
+    assert_non_null(doc);
+    log = json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:{s:s}}", "baseUrl",
+                    "https://ct.example", "hashAlgorithm", "SHA2_256",
+                    "publicKey", "rawBytes", r64, "keyDetails",
+                    "PKIX_ECDSA_P256_SHA_256", "validFor", "start",
+                    "2021-01-01T00:00:00Z", "logId", "keyId", i64);
+    assert_non_null(log);
+    assert_int_equal(json_array_append_new(json_object_get(doc, "ctlogs"), log),
+                     0);
+    text = json_dumps(doc, JSON_COMPACT);
+    assert_non_null(text);
+    root = config_trusted_root_load_mem(text, strlen(text), "test root", err,
+                                        sizeof(err));
+    if (root == NULL) {
+        fail_msg("%s", err);
+    }
+    free(text);
+    json_decref(doc);
+    free(r64);
+    free(i64);
+    OPENSSL_free(spki);
+    EVP_PKEY_free(k);
+    return root;
+}
+
+static void
+test_sth_evidence_verify(void **state)
+{
+    struct config_trusted_root *root =
+        root_with_ctlog("tests/data/ct/witness_m.pub");
+    struct config_trusted_root *real = load_root();
+    struct ctleaf_sth *mi = parse_sth_file("tests/data/ct/sth_m_init.json");
+    struct ctleaf_sth *bi = parse_sth_file("tests/data/ct/sth_b_init.json");
+    struct ctleaf_sth out;
+    const struct config_log_key *k;
+    char ev[CTLEAF_EVIDENCE_MAX], err[CTLEAF_ERR_LEN];
+    long n;
+
+    (void)state;
+    /* the added log is the last ctlog; its id was checked at load */
+    k = config_trusted_root_ctlog(root, config_trusted_root_nctlogs(root) - 1);
+    assert_non_null(k);
+    n = ctleaf_sth_evidence(mi, k->log_id, ev, sizeof(ev));
+    assert_true(n > 0);
+    assert_int_equal(
+        ctleaf_sth_evidence_verify(ev, (size_t)n, root, &out, err, sizeof(err)),
+        0);
+    assert_true(out.tree_size == 5);
+    /* negative twins: the root without that log, another log's head
+     * under this log id, a changed tree size */
+    assert_int_equal(
+        ctleaf_sth_evidence_verify(ev, (size_t)n, real, &out, err, sizeof(err)),
+        -1);
+    assert_non_null(strstr(err, "no CT log with log_id"));
+    n = ctleaf_sth_evidence(bi, k->log_id, ev, sizeof(ev));
+    assert_int_equal(
+        ctleaf_sth_evidence_verify(ev, (size_t)n, root, NULL, err, sizeof(err)),
+        -1);
+    assert_non_null(strstr(err, "does not verify"));
+    mi->tree_size = 6;
+    n = ctleaf_sth_evidence(mi, k->log_id, ev, sizeof(ev));
+    assert_int_equal(
+        ctleaf_sth_evidence_verify(ev, (size_t)n, root, NULL, err, sizeof(err)),
+        -1);
+    free(mi);
+    free(bi);
+    config_trusted_root_free(root);
+    config_trusted_root_free(real);
 }
 
 /* Sign an STH with a fresh key and hand out its get-sth JSON. */
@@ -1176,6 +1268,7 @@ main(void)
         cmocka_unit_test(test_sth_real),
         cmocka_unit_test(test_sth_rsa_and_evidence),
         cmocka_unit_test(test_sth_malformed),
+        cmocka_unit_test(test_sth_evidence_verify),
         cmocka_unit_test(test_entries_real_leaves),
         cmocka_unit_test(test_entries_real_ct_log),
         cmocka_unit_test(test_entries_hostile),

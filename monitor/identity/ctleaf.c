@@ -532,6 +532,46 @@ done:
     return rc;
 }
 
+int
+ctleaf_sth_evidence_verify(const char *text, size_t len,
+                           const struct config_trusted_root *root,
+                           struct ctleaf_sth *out, char *err, size_t errlen)
+{
+    struct ctleaf_sth sth;
+    uint8_t id[CTLEAF_HASH_LEN];
+    const struct config_log_key *key = NULL;
+    enum ctleaf_sth_result r;
+    char hex[2 * CTLEAF_HASH_LEN + 1];
+    size_t i, n;
+
+    if (ctleaf_sth_evidence_parse(text, len, &sth, id, err, errlen) != 0) {
+        return -1;
+    }
+    n = root == NULL ? 0 : config_trusted_root_nctlogs(root);
+    for (i = 0; i < n && key == NULL; i++) {
+        const struct config_log_key *k = config_trusted_root_ctlog(root, i);
+
+        if (k != NULL && memcmp(k->log_id, id, sizeof(id)) == 0) {
+            key = k;
+        }
+    }
+    if (key == NULL) {
+        (void)merkle_hex_encode(id, sizeof(id), hex, sizeof(hex));
+        ctleaf_err(err, errlen, "no CT log with log_id %s in the trusted root",
+                   hex);
+        return -1;
+    }
+    r = ctleaf_sth_verify(&sth, key);
+    if (r != CTLEAF_STH_OK) {
+        ctleaf_err(err, errlen, "ct_sth evidence: %s", ctleaf_sth_strerror(r));
+        return -1;
+    }
+    if (out != NULL) {
+        *out = sth;
+    }
+    return 0;
+}
+
 /* ---- entries ---- */
 
 /*

@@ -177,6 +177,19 @@ int ctleaf_sth_evidence_parse(const char *text, size_t len,
                               uint8_t log_id[CTLEAF_HASH_LEN], char *err,
                               size_t errlen);
 
+/*
+ * Offline check of evidence text: parse it, find the ctlogs[] key of root
+ * whose log id is the evidence's log_id, verify the signature.  The key's
+ * validFor window is not applied (a retired log's heads stay checkable).
+ * Returns 0 (out, when not NULL, holds the STH), or -1 with err saying
+ * why: malformed, "no CT log with log_id ... in the trusted root", or the
+ * ctleaf_sth_strerror text.
+ */
+int ctleaf_sth_evidence_verify(const char *text, size_t len,
+                               const struct config_trusted_root *root,
+                               struct ctleaf_sth *out, char *err,
+                               size_t errlen);
+
 enum ctleaf_entry_type {
     CTLEAF_X509 = 0,    /* x509_entry */
     CTLEAF_PRECERT = 1, /* precert_entry */
