@@ -441,9 +441,10 @@ stop_leftovers(void)
     }
 }
 
-/* Start the test log with extra arguments (ct: add --ct); wait for url. */
+/* Start the test log with extra arguments (mode 1: --ct, 2: --tiles, 0:
+ * Rekor v1); wait for url. */
 static void
-tlog_start(struct tlog *t, int ct, const char *const *extra)
+tlog_start(struct tlog *t, int mode, const char *const *extra)
 {
     const char *bin = getenv("TLOGWATCH_TESTLOG");
     posix_spawn_file_actions_t fa;
@@ -462,8 +463,10 @@ tlog_start(struct tlog *t, int ct, const char *const *extra)
     argv[n++] = t->dir;
     argv[n++] = "--listen";
     argv[n++] = "127.0.0.1:0";
-    if (ct) {
+    if (mode == 1) {
         argv[n++] = "--ct";
+    } else if (mode == 2) {
+        argv[n++] = "--tiles";
     }
     for (i = 0; extra[i] != NULL && n < 30; i++) {
         argv[n++] = extra[i];
@@ -511,9 +514,11 @@ tlog_start(struct tlog *t, int ct, const char *const *extra)
     info = parse_json(text, strlen(text));
     free(text);
     assert_string_equal(json_string_value(json_object_get(info, "mode")),
-                        ct ? "ct" : "v1");
+                        mode == 1   ? "ct"
+                        : mode == 2 ? "tiles"
+                                    : "v1");
     json_decref(info);
-    if (ct) {
+    if (mode == 1) {
         load_trusted_root(t);
     }
 }
@@ -1290,11 +1295,19 @@ test_append(void **state)
         json_string_value(json_object_get(a, "certificate_pem")));
     assert_int_equal(json_integer_value(json_object_get(b, "index")), 3);
     json_decref(b);
-    /* negative twin: a key that is not the certificate's is refused */
+    /* negative twin: a valid key that is not the certificate's (the CT
+     * log's own) is refused */
+    {
+        char kpath[512];
+
+        snprintf(kpath, sizeof(kpath), "%s/log.key", t.dir);
+        req = read_file(kpath);
+    }
+    assert_non_null(req);
     b = json_pack("{s:O, s:s}", "certificate_pem",
                   json_object_get(a, "certificate_pem"), "private_key_pem",
-                  "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE "
-                  "KEY-----\n");
+                  req);
+    free(req);
     req = json_dumps(b, JSON_COMPACT);
     json_decref(b);
     {
@@ -1305,6 +1318,41 @@ test_append(void **state)
         free(r.body);
     }
     free(req);
+    tlog_stop(&rk);
+
+    /* ... and in a Rekor v2 (--tiles) test log: its body carries the
+     * certificate's DER */
+    tlog_start(&rk, 2, none);
+    b = json_pack("{s:O, s:O}", "certificate_pem",
+                  json_object_get(a, "certificate_pem"), "private_key_pem",
+                  json_object_get(a, "private_key_pem"));
+    req = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    b = admin_at(rk.url, "append", req);
+    free(req);
+    {
+        size_t bl;
+        unsigned char *der = NULL;
+        int dn = i2d_X509(given, &der);
+        char *d64 = malloc((size_t)dn * 2 + 8);
+        uint8_t *body =
+            b64dec(json_string_value(json_object_get(b, "body_b64")), &bl);
+        char *bs;
+
+        assert_non_null(body);
+        assert_non_null(d64);
+        assert_true(
+            merkle_b64_encode(der, (size_t)dn, d64, (size_t)dn * 2 + 8) > 0);
+        bs = calloc(1, bl + 1);
+        assert_non_null(bs);
+        memcpy(bs, body, bl);
+        assert_non_null(strstr(bs, d64));
+        free(bs);
+        free(body);
+        free(d64);
+        OPENSSL_free(der);
+    }
+    json_decref(b);
     X509_free(given);
     json_decref(a);
     tlog_stop(&rk);
