@@ -4,6 +4,7 @@
 #
 #   tl_start NAME ENTRIES [flags]   start a test log, sets TL_URL_<NAME>,
 #                                   TL_DIR_<NAME>; waits until it answers
+#   tl_start_tiles / tl_start_ct NAME ENTRIES [flags]  the same, --tiles / --ct
 #   tl_admin NAME OP [JSON]         POST /admin/OP, prints the response
 #   tw_config FILE URL ROOT STATE [extra yaml]   write a tlogwatch config
 #   check DESC CMD...               run CMD; count a pass or a failure
@@ -244,4 +245,37 @@ tl_start_tiles() { # name entries [extra flags]
     echo "tiles test log $name did not start:" >&2
     cat "$dir/stderr" >&2
     return 1
+}
+
+# tl_start_ct NAME ENTRIES [flags]: tl_start for an RFC 6962 CT test log
+# (--ct: /ct/v1/get-sth, get-entries, ...; e.g. --ct-batch N, --prefix
+# /2022).  Sets TL_URL_<NAME> (http://127.0.0.1:PORT; the CT API is at
+# $(cat $TL_DIR_<NAME>/url), the prefix included), TL_DIR_<NAME>
+# (trusted_root.json with the key under ctlogs, log.pub) and
+# TL_PID_<NAME>; waits until the log has written its url file.
+tl_start_ct() { # name entries [extra flags]
+    local name=$1 n=$2
+    shift 2
+    local port dir
+    port=$(free_port)
+    dir="$E2E_TMP/testlog-$name"
+    mkdir -p "$dir"
+    "$TLOGWATCH_TESTLOG" --listen "127.0.0.1:$port" --entries "$n" \
+        --dir "$dir" --ct "$@" >"$dir/stdout" 2>"$dir/stderr" &
+    E2E_PIDS+=($!)
+    eval "TL_PID_$name=$!"
+    eval "TL_URL_$name=http://127.0.0.1:$port"
+    eval "TL_DIR_$name=$dir"
+    wait_until 300 e2e_ct_up_or_gone "$dir/url" $!
+    if [ -s "$dir/url" ] &&
+        curl -fsS -o /dev/null "$(cat "$dir/url")/ct/v1/get-sth" 2>/dev/null; then
+        return 0
+    fi
+    echo "CT test log $name did not start:" >&2
+    cat "$dir/stderr" >&2
+    return 1
+}
+
+e2e_ct_up_or_gone() { # url-file pid: the file is written, or PID ended
+    [ -s "$1" ] || ! kill -0 "$2" 2>/dev/null
 }
