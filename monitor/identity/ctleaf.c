@@ -37,6 +37,9 @@ struct ctleaf_obj {
     struct fulcio_cert *fc;
 };
 
+static void ctleaf_err(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static void
 ctleaf_err(char *err, size_t errlen, const char *fmt, ...)
 {
