@@ -85,7 +85,8 @@ static const char *const http_keys[] = {"listen", "token", "ready_lag", NULL};
 static const char *const retention_keys[] = {"checkpoints", "alerts",
                                              "signings", NULL};
 
-static const char *const log_kind_names[] = {"rekor-v1", "rekor-v2", NULL};
+static const char *const log_kind_names[] = {"rekor-v1", "rekor-v2", "ct",
+                                             NULL};
 static const char *const sink_type_names[] = {"slack", "webhook", "exec",
                                               "stdout", NULL};
 static const char *const severity_names[] = {"info", "warning", "critical",
@@ -1892,7 +1893,7 @@ config_sink_find(const struct config *cfg, const char *name)
 const char *
 config_log_kind_name(enum config_log_kind k)
 {
-    return (unsigned)k < 2 ? log_kind_names[k] : "unknown";
+    return (unsigned)k <= CONFIG_LOG_CT ? log_kind_names[k] : "unknown";
 }
 
 const char *

@@ -96,6 +96,8 @@
 enum config_log_kind {
     CONFIG_LOG_REKOR_V1 = 0, /* "rekor-v1": the REST API */
     CONFIG_LOG_REKOR_V2,     /* "rekor-v2": tlog-tiles */
+    CONFIG_LOG_CT,           /* "ct": an RFC 6962 Certificate Transparency
+                                log (Fulcio's), key from ctlogs */
 };
 
 enum config_sink_type {

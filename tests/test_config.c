@@ -950,7 +950,7 @@ static const struct bad_case bad_cases[] = {
      "[]", 1, "heartbeat.notify: at least one sink"},
     /* enums, integers, names */
     {"logs:\n  - name: r\n    kind: rekor-v3\n    url: https://x.example\n",
-     "rekor-v3", 1, "must be one of rekor-v1, rekor-v2, not 'rekor-v3'"},
+     "rekor-v3", 1, "must be one of rekor-v1, rekor-v2, ct, not 'rekor-v3'"},
     {"logs:\n  - name: r\n    url: https://x.example\n    start: -1\n", "-1", 1,
      "start: must be 'latest' or a non-negative log index"},
     {"logs:\n  - name: r\n    url: https://x.example\n    start: early\n",
@@ -1096,6 +1096,14 @@ test_valid_variants(void **state)
     assert_int_equal(cfg->logs[1].start_index, 17);
     assert_int_equal(cfg->logs[1].max_concurrency, 1);
     assert_string_equal(cfg->logs[2].url, "http://[::1]:3000/x");
+    config_free(cfg);
+
+    /* kind: ct, an RFC 6962 CT log (url with a path, as Fulcio's) */
+    cfg = expect_ok("logs:\n  - name: fulcio-ct\n    kind: ct\n    url: "
+                    "https://ctfe.sigstore.dev/2022/\n");
+    assert_int_equal(cfg->logs[0].kind, CONFIG_LOG_CT);
+    assert_string_equal(cfg->logs[0].url, "https://ctfe.sigstore.dev/2022");
+    assert_string_equal(config_log_kind_name(cfg->logs[0].kind), "ct");
     config_free(cfg);
 
     cfg = expect_ok(BASE_LOG

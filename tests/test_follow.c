@@ -65,6 +65,9 @@
 #define V1_TREE_ID 1193050959916656506ULL
 #define V2_HOST "log2025-1.rekor.test"
 #define V2_URL "https://" V2_HOST
+#define CT_HOST "ctfe.test/2022" /* host and path: url_path strips both */
+#define CT_URL "https://" CT_HOST
+#define CT_CAP 100 /* entries the fake CT log grants per get-entries */
 #define LOG_NAME "rekor"
 #define SINK_NAME "test-sink"
 
@@ -286,6 +289,10 @@ struct reqrec {
 
 struct flog {
     int v2;
+    int ct;          /* an RFC 6962 CT log (get-sth, get-entries...) */
+    unsigned ct_cap; /* ct: entries granted per get-entries */
+    uint8_t *cert;   /* ct: the certificate every leaf logs, DER */
+    size_t cert_len;
     char host[64];
     char origin[128];
     uint64_t tree_id;
@@ -358,6 +365,40 @@ flog_sign(struct flog *lg, uint64_t size, const uint8_t root[MERKLE_HASH_LEN])
     size_t n, tl;
     int len;
 
+    if (lg->ct) {
+        /* An RFC 6962 STH: TreeHeadSignature = version 0, tree_hash 1,
+         * timestamp, tree_size, root; DigitallySigned sha256 (4), ecdsa
+         * (3), opaque<0..2^16-1>. */
+        uint8_t tbs[50];
+        uint64_t ts = (uint64_t)WALL0 + size, k;
+
+        tbs[0] = 0;
+        tbs[1] = 1;
+        for (k = 0; k < 8; k++) {
+            tbs[2 + k] = (uint8_t)(ts >> (56 - 8 * k));
+            tbs[10 + k] = (uint8_t)(size >> (56 - 8 * k));
+        }
+        memcpy(tbs + 18, root, MERKLE_HASH_LEN);
+        n = sign_msg(lg->sign_wrong ? lg->wrong_key : lg->key, 0, tbs,
+                     sizeof(tbs), sig + 4, sizeof(sig) - 4);
+        sig[0] = 4;
+        sig[1] = 3;
+        sig[2] = (uint8_t)(n >> 8);
+        sig[3] = (uint8_t)n;
+        rb64 = b64_new(root, MERKLE_HASH_LEN);
+        sb64 = b64_new(sig, n + 4);
+        note = malloc(512);
+        assert_non_null(note);
+        snprintf(note, 512,
+                 "{\"tree_size\":%llu,\"timestamp\":%llu,"
+                 "\"sha256_root_hash\":\"%s\",\"tree_head_signature\":"
+                 "\"%s\"}",
+                 (unsigned long long)size, (unsigned long long)ts, rb64, sb64);
+        free(rb64);
+        free(sb64);
+        return note;
+    }
+
     rb64 = b64_new(root, MERKLE_HASH_LEN);
     len = snprintf(text, sizeof(text), "%s\n%llu\n%s\n", lg->origin,
                    (unsigned long long)size, rb64);
@@ -388,15 +429,62 @@ key_spki(struct flog *lg)
     lg->spki_len = (size_t)n;
 }
 
+/* ct: a self-signed certificate for the log's leaves (the follower
+ * proves leaf hashes; what the certificate says is not read here). */
+static void
+flog_cert(struct flog *lg)
+{
+    X509 *c = X509_new();
+    X509_NAME *nm;
+    unsigned char *p;
+    int n;
+
+    assert_non_null(c);
+    assert_int_equal(X509_set_version(c, 2), 1);
+    assert_int_equal(ASN1_INTEGER_set(X509_get_serialNumber(c), 4242), 1);
+    assert_non_null(X509_gmtime_adj(X509_getm_notBefore(c), 0));
+    assert_non_null(X509_gmtime_adj(X509_getm_notAfter(c), 600));
+    nm = X509_get_subject_name(c);
+    assert_int_equal(X509_NAME_add_entry_by_txt(
+                         nm, "CN", MBSTRING_ASC,
+                         (const unsigned char *)"sigstore", -1, -1, 0),
+                     1);
+    assert_int_equal(X509_set_issuer_name(c, nm), 1);
+    assert_int_equal(X509_set_pubkey(c, lg->key), 1);
+    assert_true(X509_sign(c, lg->key, EVP_sha256()) > 0);
+    n = i2d_X509(c, NULL);
+    assert_true(n > 0);
+    lg->cert = malloc((size_t)n);
+    assert_non_null(lg->cert);
+    p = lg->cert;
+    assert_int_equal(i2d_X509(c, &p), n);
+    lg->cert_len = (size_t)n;
+    X509_free(c);
+}
+
 static struct flog *
-flog_new(int v2)
+flog_new(int proto)
 {
     struct flog *lg = calloc(1, sizeof(*lg));
+    int v2 = proto == 1;
 
     assert_non_null(lg);
     lg->v2 = v2;
+    lg->ct = proto == 2;
+    lg->ct_cap = CT_CAP;
     lg->down = HTTP_COMPLETE;
-    if (v2) {
+    if (lg->ct) {
+        snprintf(lg->host, sizeof(lg->host), "%s", CT_HOST);
+        snprintf(lg->origin, sizeof(lg->origin), "%s", CT_HOST);
+        lg->key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+        lg->wrong_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+        assert_non_null(lg->key);
+        assert_non_null(lg->wrong_key);
+        key_spki(lg);
+        /* RFC 6962 LogID: SHA-256(DER SPKI). */
+        SHA256(lg->spki, lg->spki_len, lg->log_id);
+        flog_cert(lg);
+    } else if (v2) {
         uint8_t idbuf[sizeof(lg->origin) + 2 + sizeof(lg->raw)];
         size_t rl = sizeof(lg->raw), ol;
 
@@ -456,6 +544,7 @@ flog_free(struct flog *lg)
     free(lg->asked);
     free(lg->first_ask_ms);
     free(lg->reqs);
+    free(lg->cert);
     EVP_PKEY_CTX_free(lg->set_ctx);
     EVP_PKEY_free(lg->key);
     EVP_PKEY_free(lg->wrong_key);
@@ -517,6 +606,36 @@ flog_append(struct flog *lg, uint64_t n, int64_t now_s)
             assert_non_null(lg->sets);
             assert_non_null(lg->itimes);
             lg->bcap = cap;
+        }
+        if (lg->ct) {
+            /* MerkleTreeLeaf: v1, timestamped_entry, timestamp,
+             * x509_entry, ASN.1Cert<1..2^24-1>, no extensions. */
+            size_t bl = 2 + 8 + 2 + 3 + lg->cert_len + 2, k2;
+            uint64_t ts = (uint64_t)WALL0 + i;
+            uint8_t *b = malloc(bl);
+
+            assert_non_null(b);
+            b[0] = 0;
+            b[1] = 0;
+            for (k2 = 0; k2 < 8; k2++) {
+                b[2 + k2] = (uint8_t)(ts >> (56 - 8 * k2));
+            }
+            b[10] = 0;
+            b[11] = 0;
+            b[12] = (uint8_t)(lg->cert_len >> 16);
+            b[13] = (uint8_t)(lg->cert_len >> 8);
+            b[14] = (uint8_t)lg->cert_len;
+            memcpy(b + 15, lg->cert, lg->cert_len);
+            b[bl - 2] = 0;
+            b[bl - 1] = 0;
+            lg->bodies[i] = b;
+            lg->blens[i] = bl;
+            lg->pads[i] = 0;
+            lg->sets[i] = NULL;
+            lg->itimes[i] = now_s;
+            merkle_leaf_hash(b, bl, leaf);
+            mt_append(&lg->t, leaf);
+            continue;
         }
         if (lg->v2) {
             len = snprintf(body, sizeof(body),
@@ -1102,6 +1221,138 @@ v2_bundle(struct flog *lg, uint64_t n, unsigned w, struct fresp *r)
     r->ctype = "application/octet-stream";
 }
 
+/* ---- ct: RFC 6962 answers ---- */
+
+static json_t *
+b64_hashes(const uint8_t (*h)[MERKLE_HASH_LEN], size_t n)
+{
+    json_t *a = json_array();
+    size_t k;
+
+    for (k = 0; k < n; k++) {
+        char *b = b64_new(h[k], MERKLE_HASH_LEN);
+        json_array_append_new(a, json_string(b));
+        free(b);
+    }
+    return a;
+}
+
+/* GET /ct/v1/get-sth */
+static void
+ct_sth(struct flog *lg, struct fresp *r)
+{
+    char *sth = strdup(flog_served_note(lg));
+
+    assert_non_null(sth);
+    resp_set(r, 200, sth, "application/json");
+}
+
+/* GET /ct/v1/get-sth-consistency?first=&second= */
+static void
+ct_consistency(struct flog *lg, const char *path, struct fresp *r)
+{
+    uint8_t proof[MERKLE_MAX_PROOF][MERKLE_HASH_LEN];
+    uint64_t m, n;
+    size_t np = 0;
+    json_t *o;
+
+    if (query_u64(path, "first", &m) != 0 ||
+        query_u64(path, "second", &n) != 0 || m < 1 || m > n ||
+        n > lg->cp_size) {
+        resp_error(r, 400, "invalid first/second");
+        return;
+    }
+    if (m < n) {
+        mt_subproof(&lg->t, m, 0, n, 1, proof, &np);
+    }
+    o = json_pack("{s:o}", "consistency",
+                  b64_hashes((const uint8_t(*)[MERKLE_HASH_LEN])proof, np));
+    resp_set(r, 200, dumps(o), "application/json");
+    json_decref(o);
+}
+
+/* GET /ct/v1/get-proof-by-hash?hash=<b64, percent-encoded>&tree_size= */
+static void
+ct_proof_by_hash(struct flog *lg, const char *path, struct fresp *r)
+{
+    uint8_t proof[MERKLE_MAX_PROOF][MERKLE_HASH_LEN], h[MERKLE_HASH_LEN];
+    char b64[128];
+    const char *p = strstr(path, "hash=");
+    uint64_t n, i;
+    size_t np = 0, k = 0;
+    json_t *o;
+
+    assert_non_null(p);
+    for (p += 5; *p != '\0' && *p != '&' && k + 1 < sizeof(b64); p++) {
+        if (*p == '%') {
+            unsigned v;
+            assert_int_equal(sscanf(p + 1, "%2x", &v), 1);
+            b64[k++] = (char)v;
+            p += 2;
+        } else {
+            b64[k++] = *p;
+        }
+    }
+    b64[k] = '\0';
+    if (query_u64(path, "tree_size", &n) != 0 || n > lg->cp_size ||
+        merkle_b64_decode(b64, k, h, sizeof(h)) != MERKLE_HASH_LEN) {
+        resp_error(r, 400, "invalid hash/tree_size");
+        return;
+    }
+    for (i = 0; i < n && !merkle_hash_equal(lg->t.lv[0][i], h); i++) {
+    }
+    if (i == n) {
+        resp_error(r, 404, "no such leaf");
+        return;
+    }
+    mt_path(&lg->t, i, 0, n, proof, &np);
+    o = json_pack("{s:I, s:o}", "leaf_index", (json_int_t)i, "audit_path",
+                  b64_hashes((const uint8_t(*)[MERKLE_HASH_LEN])proof, np));
+    resp_set(r, 200, dumps(o), "application/json");
+    json_decref(o);
+}
+
+/* GET /ct/v1/get-entries?start=&end=: at most ct_cap entries from start;
+ * an entry whose unit (256 indexes) is dropped ends the answer there (an
+ * empty list when it is the first). */
+static void
+ct_entries(struct flog *lg, const char *path, struct fresp *r)
+{
+    uint64_t a, z, i;
+    json_t *arr, *o;
+
+    if (query_u64(path, "start", &a) != 0 || query_u64(path, "end", &z) != 0 ||
+        a > z || a >= lg->cp_size) {
+        resp_error(r, 400, "invalid start/end");
+        return;
+    }
+    if (z >= lg->cp_size) {
+        z = lg->cp_size - 1;
+    }
+    if (z - a + 1 > lg->ct_cap) {
+        z = a + lg->ct_cap - 1;
+    }
+    arr = json_array();
+    for (i = a; i <= z && !in_list(lg->drop, lg->ndrop, i / 256); i++) {
+        uint8_t *b = malloc(lg->blens[i]);
+        char *b64;
+
+        assert_non_null(b);
+        memcpy(b, lg->bodies[i], lg->blens[i]);
+        if (in_list(lg->tamper, lg->ntamper, i)) {
+            b[9] ^= 1; /* another timestamp: another leaf */
+        }
+        b64 = b64_new(b, lg->blens[i]);
+        json_array_append_new(
+            arr, json_pack("{s:s, s:s}", "leaf_input", b64, "extra_data", ""));
+        free(b64);
+        free(b);
+    }
+    o = json_pack("{s:o}", "entries", arr);
+    resp_set(r, 200, dumps(o), "application/json");
+    json_decref(o);
+}
+
 /* The kind of a request and the unit it asks for first. */
 static int
 flog_classify(struct flog *lg, enum http_method m, const char *url,
@@ -1112,6 +1363,25 @@ flog_classify(struct flog *lg, enum http_method m, const char *url,
     unsigned w;
 
     *unit = 0;
+    if (lg->ct) {
+        if (m != HTTP_GET) {
+            return K_OTHER;
+        }
+        if (strcmp(path, "/ct/v1/get-sth") == 0) {
+            return K_CHECKPOINT;
+        }
+        if (strncmp(path, "/ct/v1/get-sth-consistency?", 27) == 0 ||
+            strncmp(path, "/ct/v1/get-proof-by-hash?", 25) == 0) {
+            return K_PROOF;
+        }
+        if (strncmp(path, "/ct/v1/get-entries?", 19) == 0 &&
+            query_u64(path, "start", &n) == 0) {
+            *unit = n / 256;
+            flog_count_unit(lg, n / 256, now);
+            return K_RETRIEVE;
+        }
+        return K_OTHER;
+    }
     if (!lg->v2) {
         if (m == HTTP_GET && strcmp(path, "/api/v1/log") == 0) {
             return K_LOG;
@@ -1174,6 +1444,20 @@ flog_answer(struct flog *lg, int kind, enum http_method m, const char *url,
     (void)m;
     r->result = HTTP_COMPLETE;
     r->retry_after = -1;
+    if (lg->ct) {
+        if (kind == K_CHECKPOINT) {
+            ct_sth(lg, r);
+        } else if (kind == K_RETRIEVE) {
+            ct_entries(lg, path, r);
+        } else if (kind == K_PROOF && strstr(path, "consistency") != NULL) {
+            ct_consistency(lg, path, r);
+        } else if (kind == K_PROOF) {
+            ct_proof_by_hash(lg, path, r);
+        } else {
+            resp_error(r, 404, "not found");
+        }
+        return;
+    }
     switch (kind) {
     case K_LOG:
         v1_log(lg, r);
@@ -1699,6 +1983,7 @@ fe_step(struct fenv *fe, uint64_t end)
 
 struct fx {
     int v2;
+    int ct; /* proto_ct: an RFC 6962 CT log */
     char dir[512], db[600], trpath[600];
     struct flog *log;
     struct fenv fe;
@@ -1713,6 +1998,7 @@ struct fx {
 
 static const int proto_v1 = 0;
 static const int proto_v2 = 1;
+static const int proto_ct = 2;
 
 /* trusted_root.json with the fake log's key, for its base URL. */
 static void
@@ -1721,16 +2007,22 @@ write_trusted_root(struct fx *x)
     char *spki = b64_new(x->log->spki, x->log->spki_len);
     char *lid = b64_new(x->log->log_id, MERKLE_HASH_LEN);
     char err[CONFIG_TRUSTED_ROOT_ERR_LEN];
-    json_t *root;
+    json_t *root, *lg;
 
-    root = json_pack(
-        "{s:s, s:[{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:{s:s}}], s:[], s:[],"
-        " s:[]}",
-        "mediaType", CONFIG_TRUSTED_ROOT_MEDIA_TYPE, "tlogs", "baseUrl", x->url,
+    lg = json_pack(
+        "{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:{s:s}}", "baseUrl", x->url,
         "hashAlgorithm", "SHA2_256", "publicKey", "rawBytes", spki,
         "keyDetails", x->v2 ? "PKIX_ED25519" : "PKIX_ECDSA_P256_SHA_256",
-        "validFor", "start", "2020-01-01T00:00:00Z", "logId", "keyId", lid,
-        "certificateAuthorities", "ctlogs", "timestampAuthorities");
+        "validFor", "start", "2020-01-01T00:00:00Z", "logId", "keyId", lid);
+    /* ct: the key under ctlogs (and tlogs, which may not be empty). */
+    root =
+        json_pack("{s:s, s:[O], s:[], s:[], s:[]}", "mediaType",
+                  CONFIG_TRUSTED_ROOT_MEDIA_TYPE, "tlogs", lg,
+                  "certificateAuthorities", "ctlogs", "timestampAuthorities");
+    if (x->ct) {
+        json_array_append(json_object_get(root, "ctlogs"), lg);
+    }
+    json_decref(lg);
     assert_non_null(root);
     assert_int_equal(json_dump_file(root, x->trpath, JSON_INDENT(2)), 0);
     json_decref(root);
@@ -1752,7 +2044,8 @@ fx_setup(void **state)
     if (x == NULL) {
         return -1;
     }
-    x->v2 = *(const int *)*state;
+    x->v2 = *(const int *)*state == proto_v2;
+    x->ct = *(const int *)*state == proto_ct;
     snprintf(x->dir, sizeof(x->dir), "%s/tlw-follow-XXXXXX",
              tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
     if (mkdtemp(x->dir) == NULL) {
@@ -1762,8 +2055,9 @@ fx_setup(void **state)
     snprintf(x->db, sizeof(x->db), "%s/state.db", x->dir);
     snprintf(x->trpath, sizeof(x->trpath), "%s/trusted_root.json", x->dir);
     snprintf(x->name, sizeof(x->name), "%s", LOG_NAME);
-    snprintf(x->url, sizeof(x->url), "%s", x->v2 ? V2_URL : V1_URL);
-    x->log = flog_new(x->v2);
+    snprintf(x->url, sizeof(x->url), "%s",
+             x->ct ? CT_URL : (x->v2 ? V2_URL : V1_URL));
+    x->log = flog_new(*(const int *)*state);
     write_trusted_root(x);
     x->store = store_open(x->db, STORE_OPEN_SYNC_NORMAL, err, sizeof(err));
     if (x->store == NULL) {
@@ -1783,7 +2077,9 @@ fx_setup(void **state)
     x->fe.alerts = json_array();
 
     x->cfg.name = x->name;
-    x->cfg.kind = x->v2 ? CONFIG_LOG_REKOR_V2 : CONFIG_LOG_REKOR_V1;
+    x->cfg.kind = x->ct   ? CONFIG_LOG_CT
+                  : x->v2 ? CONFIG_LOG_REKOR_V2
+                          : CONFIG_LOG_REKOR_V1;
     x->cfg.url = x->url;
     x->cfg.poll_interval_ms = 30 * SEC;
     x->cfg.start_latest = 0;
@@ -2051,20 +2347,20 @@ fx_requests_since(struct fx *x, int kind, size_t mark, uint64_t from)
 static int
 entries_kind(const struct fx *x)
 {
-    return x->v2 ? K_BUNDLE : K_RETRIEVE;
+    return x->v2 ? K_BUNDLE : K_RETRIEVE; /* ct: get-entries */
 }
 
 static int
 checkpoint_kind(const struct fx *x)
 {
-    return x->v2 ? K_CHECKPOINT : K_LOG;
+    return x->v2 || x->ct ? K_CHECKPOINT : K_LOG; /* ct: get-sth */
 }
 
 /* The first entry index of unit u. */
 static uint64_t
 unit_first(const struct fx *x, uint64_t u)
 {
-    return x->v2 ? u * 256 : u;
+    return x->v2 || x->ct ? u * 256 : u; /* ct: 256 indexes a unit */
 }
 
 /* Grow the log by n entries and sign the new size. */
@@ -2211,13 +2507,13 @@ test_bad_signature(void **state)
 static uint64_t
 withheld_size(const struct fx *x)
 {
-    return x->v2 ? 1000 : 2000;
+    return x->v2 || x->ct ? 1000 : 2000;
 }
 
 static uint64_t
 withheld_unit(const struct fx *x)
 {
-    return x->v2 ? 2 : 1234; /* v2: bundle 2, entries 512..767 */
+    return x->v2 || x->ct ? 2 : 1234; /* v2, ct: entries 512..767 */
 }
 
 /* The log never returns one unit a verified checkpoint commits to:
@@ -2243,7 +2539,7 @@ test_withheld(void **state)
     assert_true(flog_asked(x->log, unit) >= 1);
     t_first = x->log->first_ask_ms[unit];
     /* The entries after the gap are read all the same (look-ahead). */
-    assert_true(flog_asked(x->log, unit + (x->v2 ? 1 : 50)) >= 1);
+    assert_true(flog_asked(x->log, unit + (x->v2 || x->ct ? 1 : 50)) >= 1);
 
     /* Not before withhold_after. */
     fx_run(x, t_first + x->cfg.withhold_after_ms - 1 - x->fe.mono);
@@ -2267,8 +2563,15 @@ test_withheld(void **state)
     assert_true(json_is_string(json_object_get(ev, "last_attempt")));
     assert_int_equal(json_integer_value(json_object_get(ev, "last_status")),
                      x->v2 ? 404 : 200);
-    assert_string_equal(json_string_value(json_object_get(ev, "checkpoint")),
-                        x->log->note);
+    if (x->ct) {
+        /* ctleaf's STH evidence: the get-sth answer with the log id */
+        assert_non_null(
+            strstr(json_string_value(json_object_get(ev, "checkpoint")),
+                   strstr(x->log->note, "\"sha256_root_hash\"")));
+    } else {
+        assert_string_equal(
+            json_string_value(json_object_get(ev, "checkpoint")), x->log->note);
+    }
     t = dumps(json_object_get(a, "log"));
     assert_non_null(strstr(t, x->log->origin));
     free(t);
@@ -2748,7 +3051,12 @@ test_start_index(void **state)
     fx_start(x);
     assert_true(fx_run_until(x, 2 * MIN, pred_caught_up));
     assert_int_equal(fx_applied(x), 2000);
-    if (!x->v2) {
+    if (x->ct) {
+        /* the leaf at 999 and its audit path, then 1000.. */
+        assert_int_equal(x->log->counts[K_PROOF], 1);
+        assert_int_equal(flog_asked(x->log, 2), 0); /* 512..767 */
+        assert_int_equal(flog_asked(x->log, 3), 2); /* 999, 1000..1023 */
+    } else if (!x->v2) {
         assert_int_equal(x->log->counts[K_ENTRY], 1);
         assert_int_equal(flog_asked(x->log, 999), 0);
         assert_int_equal(flog_asked(x->log, 1000), 1);
@@ -2948,12 +3256,17 @@ test_resume_crash(void **state)
     x->fe.crash = 0;
     assert_int_equal(fx_cursor(x), c1);
 
-    units = x->v2 ? (c1 + 255) / 256 : c1;
+    units = x->v2 || x->ct ? (c1 + 255) / 256 : c1;
     before = snapshot_asks(x->log, units);
     fx_start(x);
     assert_true(fx_run_until(x, 5 * MIN, pred_caught_up));
     for (u = 0; u < units; u++) {
-        assert_int_equal(flog_asked(x->log, u), before[u]);
+        if (flog_asked(x->log, u) != before[u]) {
+            fail_msg("unit %llu asked %llu times, was %llu",
+                     (unsigned long long)u,
+                     (unsigned long long)flog_asked(x->log, u),
+                     (unsigned long long)before[u]);
+        }
     }
     free(before);
     assert_int_equal(fx_applied(x), RESUME_SIZE - c1);
@@ -3304,6 +3617,59 @@ test_fake_tree(void **state)
     mt_free(&t);
 }
 
+/* ---- ct: what only an RFC 6962 log does -------------------------------- */
+
+/* The log grants 7 entries per get-entries (fewer than asked): the
+ * follower goes on from what came, never re-reads an entry, and is caught
+ * up and proven with about size / 7 requests. */
+static void
+test_ct_short_batches(void **state)
+{
+    struct fx *x = *state;
+    struct store_log_status st;
+
+    x->log->ct_cap = 7;
+    fx_grow(x, 1000);
+    fx_start(x);
+    assert_true(fx_run_until(x, 5 * MIN, pred_caught_up));
+    fx_status(x, &st);
+    assert_int_equal(st.next_index, 1000);
+    assert_true(st.root_checks_passed >= 1);
+    assert_int_equal(fx_applied(x), 1000);
+    assert_in_range(x->log->counts[K_RETRIEVE], 1000 / 7, 1000 / 7 + 20);
+    assert_no_alerts(x);
+}
+
+/* A larger STH, validly signed, whose root is not an extension of the
+ * verified tree: get-sth-consistency cannot prove it, log.inconsistent
+ * with both STHs and the proof as evidence, nothing recorded. */
+static void
+test_ct_inconsistent(void **state)
+{
+    struct fx *x = *state;
+    struct store_log_status st;
+    uint8_t other[MERKLE_HASH_LEN];
+    json_t *ev;
+
+    fx_grow(x, 500);
+    fx_start(x);
+    assert_true(fx_run_until(x, 2 * MIN, pred_caught_up));
+    fx_grow(x, 100);
+    memset(other, 0x42, sizeof(other));
+    flog_fake(x->log, x->log->cp_size, other);
+    fx_run(x, 2 * MIN);
+    assert_int_equal(fx_stored_alerts(x, "log.inconsistent"), 1);
+    ev = json_object_get(fx_alert(x, "log.inconsistent"), "evidence");
+    assert_non_null(strstr(
+        json_string_value(json_object_get(ev, "new_checkpoint")), "QkJC"));
+    assert_non_null(json_object_get(ev, "old_checkpoint"));
+    assert_true(json_array_size(json_object_get(ev, "proof")) > 0);
+    fx_status(x, &st);
+    assert_int_equal(st.verified_size, 500);
+    assert_int_equal(fx_cursor(x), 500);
+    assert_int_equal(x->fe.fatal_calls, 0);
+}
+
 #define V1(fn)                                                                 \
     cmocka_unit_test_prestate_setup_teardown(fn, fx_setup, fx_teardown,        \
                                              (void *)&proto_v1)
@@ -3312,6 +3678,10 @@ test_fake_tree(void **state)
                                              (void *)&proto_v1),               \
         cmocka_unit_test_prestate_setup_teardown(fn, fx_setup, fx_teardown,    \
                                                  (void *)&proto_v2)
+
+#define CT(fn)                                                                 \
+    cmocka_unit_test_prestate_setup_teardown(fn, fx_setup, fx_teardown,        \
+                                             (void *)&proto_ct)
 
 int
 main(void)
@@ -3340,6 +3710,24 @@ main(void)
         BOTH(test_throttle_429),
         BOTH(test_throttle_checkpoint),
         BOTH(test_throttle_5xx),
+        CT(test_catch_up),
+        CT(test_ct_short_batches),
+        CT(test_catch_up_tampered),
+        CT(test_bad_signature),
+        CT(test_withheld),
+        CT(test_withheld_once),
+        CT(test_withheld_fork),
+        CT(test_cannot_start),
+        CT(test_clock_steps),
+        CT(test_outage),
+        CT(test_start_index),
+        CT(test_start_latest),
+        CT(test_throttle_429),
+        CT(test_throttle_checkpoint),
+        CT(test_throttle_5xx),
+        CT(test_resume_crash),
+        CT(test_resume_clean),
+        CT(test_ct_inconsistent),
         BOTH(test_resume_crash),
         BOTH(test_resume_clean),
         BOTH(test_resume_withheld),

@@ -1096,6 +1096,9 @@ follower_new(const struct follow_env *env, const struct config_log *cfg,
     case CONFIG_LOG_REKOR_V2:
         f->proto = &rekor_v2_proto;
         break;
+    case CONFIG_LOG_CT:
+        f->proto = &ct_proto;
+        break;
     default:
         snprintf(err, errlen, "log %s: unsupported log kind", cfg->name);
         free(f);

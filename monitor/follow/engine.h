@@ -10,10 +10,11 @@
  * range, root checks and commits.
  *
  * A protocol (rekor_v1.c: Rekor v1 REST; rekor_v2.c: Rekor v2
- * tlog-tiles) supplies a table of operations (struct fe_proto): read and
- * verify the checkpoint, prove growth, seed a start, say which units of
- * entries exist and send a request for some, and decode and apply what
- * comes back.  Adding a protocol is a new file with a new table.
+ * tlog-tiles; ct.c: an RFC 6962 CT log) supplies a table of operations
+ * (struct fe_proto): read and verify the checkpoint, prove growth, seed a
+ * start, say which units of entries exist and send a request for some,
+ * and decode and apply what comes back.  Adding a protocol is a new file
+ * with a new table.
  *
  * Everything reaches the daemon through the environment (env.h): the
  * engine and the protocols run the same on a test clock and transport.
@@ -231,5 +232,6 @@ void fe_reset_cursor(struct follower *f);
 /* The protocols. */
 extern const struct fe_proto rekor_v1_proto;
 extern const struct fe_proto rekor_v2_proto;
+extern const struct fe_proto ct_proto; /* ct.c: RFC 6962 CT */
 
 #endif
