@@ -3670,6 +3670,33 @@ test_ct_inconsistent(void **state)
     assert_int_equal(x->fe.fatal_calls, 0);
 }
 
+/* A tampered leaf below the first commit point (4096) of a larger log:
+ * the consistency proof from the cursor's size to the signed one does not
+ * link the computed root, so nothing is committed past it:
+ * log.entries_mismatch naming size 4096, and the cursor stays at 0.  Its
+ * twin, the honest log, commits at 4096 first (test_resume_crash). */
+static void
+test_ct_commit_point_tampered(void **state)
+{
+    struct fx *x = *state;
+    json_t *ev;
+
+    fx_grow(x, 5000);
+    flog_tamper(x->log, 100);
+    fx_start(x);
+    fx_run(x, 40 * SEC);
+    assert_int_equal(fx_stored_alerts(x, "log.entries_mismatch"), 1);
+    ev = json_object_get(fx_alert(x, "log.entries_mismatch"), "evidence");
+    assert_int_equal(json_integer_value(json_object_get(ev, "size")),
+                     FOLLOW_COMMIT_EVERY);
+    assert_int_equal(fx_cursor(x), 0);
+    assert_int_equal(fx_stored_alerts(x, NULL), 1);
+
+    x->log->ntamper = 0;
+    assert_true(fx_run_until(x, 2 * MIN, pred_caught_up));
+    assert_int_equal(fx_stored_alerts(x, NULL), 1);
+}
+
 #define V1(fn)                                                                 \
     cmocka_unit_test_prestate_setup_teardown(fn, fx_setup, fx_teardown,        \
                                              (void *)&proto_v1)
@@ -3728,6 +3755,7 @@ main(void)
         CT(test_resume_crash),
         CT(test_resume_clean),
         CT(test_ct_inconsistent),
+        CT(test_ct_commit_point_tampered),
         BOTH(test_resume_crash),
         BOTH(test_resume_clean),
         BOTH(test_resume_withheld),
