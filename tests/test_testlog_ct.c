@@ -822,6 +822,15 @@ check_entry(const struct tlog *t, const uint8_t *li, size_t lin,
         assert_int_equal(X509_verify(x, X509_get0_pubkey(t->inter)), 1);
         check_chain(t, ed, ed + edn);
     }
+    /* logged while valid: NotBefore <= timestamp <= NotAfter */
+    {
+        struct tm nb, na;
+
+        assert_int_equal(ASN1_TIME_to_tm(X509_get0_notBefore(x), &nb), 1);
+        assert_int_equal(ASN1_TIME_to_tm(X509_get0_notAfter(x), &na), 1);
+        assert_true((uint64_t)timegm(&nb) * 1000 <= l.ts);
+        assert_true(l.ts <= (uint64_t)timegm(&na) * 1000);
+    }
     /* the Fulcio extensions: issuer (.1 and .8), repository (.5) */
     assert_non_null(ext_value(x, 1, buf, sizeof(buf)));
     assert_string_equal(buf, "https://token.actions.githubusercontent.com");

@@ -54,7 +54,8 @@
  *
  * Noise: a pool of TL_CT_POOL GitHub identities (repositories
  * ct-noise-K/app-K), each with a certificate and a precertificate made
- * at startup; noise leaf v is pool entry v % TL_CT_POOL, a certificate
+ * at startup, valid from the oldest noise timestamp (or the CA's start)
+ * to a year ahead; noise leaf v is pool entry v % TL_CT_POOL, a certificate
  * when v % 4 == 3 and a precertificate otherwise, timestamped
  * integratedTime * 1000 + v % 1000 ms; rebuilt on demand (never stored).
  * Appended certificates (/admin/append in --ct) are stored leaves whose
@@ -232,10 +233,11 @@ err:
     return -1;
 }
 
-/* Fill p with a certificate for c and its precertificate.  0 / -1. */
+/* Fill p with a certificate for c valid [nb, na] and its precertificate.
+ * 0 / -1. */
 static int
-pool_entry(const struct tl_log *log, const struct tl_claims *c, int64_t t,
-           struct tl_ct_cert *p)
+pool_entry(const struct tl_log *log, const struct tl_claims *c, int64_t nb,
+           int64_t na, struct tl_ct_cert *p)
 {
     EVP_PKEY *key = EVP_EC_gen("P-256");
     X509 *cert = NULL, *pre = NULL;
@@ -244,8 +246,7 @@ pool_entry(const struct tl_log *log, const struct tl_claims *c, int64_t t,
     if (key == NULL) {
         return -1;
     }
-    cert = tl_leaf_issue(&log->ca, key, c, t - TL_CERT_BACKDATE,
-                         t - TL_CERT_BACKDATE + TL_CERT_VALIDITY);
+    cert = tl_leaf_issue(&log->ca, key, c, nb, na);
     pre = cert != NULL ? tl_ct_precert(&log->ca, cert) : NULL;
     if (pre == NULL || x509_der(cert, &p->cert, &p->cert_len) != 0 ||
         x509_der(pre, &p->pre, &p->pre_len) != 0 ||
@@ -286,7 +287,7 @@ tl_ct_init(struct tl_log *log, uint64_t n, uint64_t batch)
     struct tl_ct *ct = calloc(1, sizeof(*ct));
     uint8_t *der = NULL;
     size_t len, i;
-    int64_t now = tl_now();
+    int64_t now = tl_now(), nb;
 
     if (ct == NULL || batch < 1 || batch > TL_CT_BATCH_MAX ||
         n > TL_MAX_ENTRIES || tl_log_size(log) != 0) {
@@ -295,6 +296,14 @@ tl_ct_init(struct tl_log *log, uint64_t n, uint64_t batch)
     }
     log->ct = ct;
     ct->batch = batch;
+    log->genesis = now - (int64_t)(n / TL_NOISE_PER_SEC) - 1;
+    log->last_time = log->genesis;
+    /* noise certificates cover every noise timestamp, from the oldest
+     * (never before the CA) to a year ahead (leaves /admin/grow adds) */
+    nb = log->genesis - TL_CERT_BACKDATE;
+    if (nb < log->ca.not_before) {
+        nb = log->ca.not_before;
+    }
     SHA256(log->ca.inter_key.spki, log->ca.inter_key.spki_len,
            ct->issuer_key_hash);
     /* certificate_chain: uint24 total, then each uint24-length DER */
@@ -339,12 +348,10 @@ tl_ct_init(struct tl_log *log, uint64_t n, uint64_t batch)
         g.sha = sha;
         g.run_id = 20000000000ULL + i;
         if (tl_github_claims(&g, &st, &c) != 0 ||
-            pool_entry(log, &c, now, &ct->pool[i]) != 0) {
+            pool_entry(log, &c, nb, now + 366 * 86400LL, &ct->pool[i]) != 0) {
             return -1;
         }
     }
-    log->genesis = now - (int64_t)(n / TL_NOISE_PER_SEC) - 1;
-    log->last_time = log->genesis;
     return tl_log_grow_noise(log, n, 0);
 }
 
