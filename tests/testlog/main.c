@@ -1,6 +1,8 @@
 /*
- * main.c: tlogwatch-testlog, a loopback Rekor v1 log that can misbehave
- * on cue, for tlogwatch's tests and for people poking at it with curl.
+ * main.c: tlogwatch-testlog, a loopback Rekor v1 log (--tiles: a Rekor
+ * v2 log, tiles.c; --ct: an RFC 6962 CT log like Fulcio's, ct.c) that can
+ * misbehave on cue, for tlogwatch's tests and for people poking at it
+ * with curl.
  *
  * main() reads like a checklist: options, loopback check, build the log
  * (keys, CAs, N noise entries on all cores), bind, write the files that
