@@ -5,7 +5,8 @@
 # (get-entries in the batch the log grants), growth proven by
 # get-sth-consistency, start latest seeded from get-proof-by-hash, and each
 # misbehaviour raising its alert: a bad STH signature (log.bad_signature),
-# a fork (log.inconsistent), a tampered leaf (log.entries_mismatch).
+# a fork (log.inconsistent), a tampered leaf (log.entries_mismatch), a
+# withheld entry (log.entries_withheld).
 . "$TLOGWATCH_SRC/tests/lib/e2e.sh"
 T=$E2E_TMP
 BIN=$TLOGWATCH_BIN
@@ -149,5 +150,30 @@ tl_admin b fork '{"index":100}' >/dev/null
 check "fork: log.inconsistent" test "$(alerts_of "$T/b3.out" log.inconsistent)" = 1
 check "fork: the verified size stays 600" \
     test "$(status_field "$T/b.yaml" "verified size")" = 600
+
+# ---- a withheld entry ---------------------------------------------------
+# The log never returns index 500 (get-entries ends each batch before it):
+# exactly one log.entries_withheld after withhold_after, the cursor stops
+# at the gap, once gives up after unreachable_after (as in
+# e2e_hostile.sh: exit 3 or 1).  When it serves it again, the next once
+# catches up.
+ct_start c 800
+ROOT_C=$(ct_root c)
+TW_UNREACHABLE=40s twct_config "$T/c.yaml" "$TL_URL_c" "$ROOT_C" "$T/c.db"
+sed -i 's/^    kind: ct$/    kind: ct\n    withhold_after: 10s/' "$T/c.yaml"
+tl_admin c drop '{"index":500,"count":-1}' >/dev/null
+timeout 300 "$BIN" once -c "$T/c.yaml" >"$T/c1.out" 2>"$T/c1.err"
+RC=$?
+check "withheld: once gives up, exit 3 or 1 [$RC]" test "$RC" -eq 3 -o "$RC" -eq 1
+check "withheld: once names the unfinished log and why" \
+    grep -Eq "testlog.*(withheld|withhold|unreachable)" "$T/c1.err"
+check "withheld: one log.entries_withheld" test "$(alerts_of "$T/c1.out" log.entries_withheld)" = 1
+check "withheld: the evidence names index 500" \
+    grep -q '"log_index": *500' "$T/c1.out"
+check "withheld: the cursor did not pass the gap" \
+    test "$(status_field "$T/c.yaml" cursor)" -le 500
+tl_admin c reset >/dev/null
+"$BIN" once -c "$T/c.yaml" >"$T/c2.out" 2>"$T/c2.err"
+check "served again: caught up to 800" test "$(status_field "$T/c.yaml" cursor)" = 800
 
 finish
