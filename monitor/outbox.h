@@ -166,16 +166,6 @@ char *outbox_sink_where(const struct config_sink *cs, char *out, size_t outcap);
 char *outbox_error_kept(const char *error, char *out, size_t outcap);
 
 /*
- * For `status`: one line per configured sink to out, "  NAME (TYPE WHERE):
- * N pending[, next attempt in Ss][, last error: ...]", WHERE as
- * outbox_sink_where shows it and the error as outbox_error_kept keeps it. Reads
- * the store only (works on a read-only store).  Returns 0 or -1 (store
- * error, message in store_errmsg).
- */
-int outbox_status_print(FILE *out, struct store *store,
-                        const struct config *cfg, int64_t now);
-
-/*
  * Pure helpers, exposed for tests.
  * The verdict for an HTTP attempt: complete (1 when a response arrived)
  * and its status.
