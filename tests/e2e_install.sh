@@ -109,6 +109,19 @@ if command -v groff >/dev/null; then
     for o in $(grep -oE -- '--[a-z][a-z-]+' "$tmp/help.txt" | sort -u); do
         grep -qF -- "$o" "$tmp/man.txt" && ok || bad "man page lacks option $o"
     done
+    # ...and the values of every --format --help lists, per command, are
+    # the SYNOPSIS's (status text|json|html, report md|json|html)
+    nf=0
+    while read -r c f; do
+        nf=$((nf + 1))
+        seg=${synopsis#*"tlogwatch $c "}
+        seg=${seg%%tlogwatch *}
+        case "$seg" in
+        *"[--format $f]"*) ok ;;
+        *) bad "man page SYNOPSIS: tlogwatch $c lacks [--format $f]" ;;
+        esac
+    done < <(sed -nE 's/^  ([a-z][a-z-]+) +\[.*--format ([a-z|]+)\].*/\1 \2/p' "$tmp/help.txt")
+    [ "$nf" -ge 2 ] && ok || bad "found only $nf --format lists in --help"
     # the twin: a command the CLI lacks is not found in the page
     case "$synopsis" in *"tlogwatch frobnicate "*) bad "found a command that is not there" ;; *) ok ;; esac
 else
