@@ -135,8 +135,15 @@ for sev, n in s["alerts"]["by_severity"].items():
               if k.startswith("tlogwatch_alerts_total{") and 'severity="%s"' % sev in k)
     want["alerts of severity " + sev] = n
     m["alerts of severity " + sev] = got
-bad = [(k, v, m.get(k)) for k, v in want.items() if m.get(k) != v]
-if bad or log["cursor"] != 6000:
+# per (type, severity): every row of alerts.by_type is a sample, and
+# every sample a row; the pending PCR lookups likewise
+rows = {'tlogwatch_alerts_total{type="%s",severity="%s"}' % (a["type"], a["severity"]): a["count"]
+        for a in s["alerts"]["by_type"]}
+want.update(rows)
+extra = [k for k in m if k.startswith("tlogwatch_alerts_total{") and k not in rows]
+want["tlogwatch_pcr_lookups_pending"] = s["pcr_lookups_pending"]
+bad = [(k, v, m.get(k)) for k, v in want.items() if m.get(k) != v] + extra
+if bad or log["cursor"] != 6000 or not rows:
     print("mismatch:", bad, file=sys.stderr)
     sys.exit(1)
 PY
@@ -144,6 +151,8 @@ PY
 check "/metrics figures equal status --format json's" wait_until 60 metrics_match
 check "the compared state is the caught-up one" \
     grep -q '^tlogwatch_entries_scanned_total{log="testlog"} 6000$' "$T/m2.txt"
+check "...with alerts counted by type: $(jq -c '[.alerts.by_type[] | [.type, .severity, .count]]' "$T/s2.json")" \
+    jq -e '(.alerts.by_type | length) > 0 and (.alerts.by_type | map(.count) | add) > 0' "$T/s2.json"
 check "caught-up /metrics passes promtool" "$PROMTOOL" check metrics <"$T/m2.txt"
 check "/metrics: answers of class 2xx counted" \
     grep -q '^tlogwatch_http_responses_total{log="testlog",class="2xx"} [1-9]' "$T/m2.txt"

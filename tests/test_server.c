@@ -176,16 +176,22 @@ static void
 test_metrics(void **state)
 {
     struct server_log_stats ls[2];
-    struct server_alert_count ac[2] = {
-        {"log.stale", "warning", 3},
-        {"signing.unknown_pcrs", "critical", 1},
-    };
-    struct server_counts counts = {ac, 2, 5};
     json_t *doc = doc_with(json_null(), json_null(), 1);
     char *text;
     size_t len = 0;
 
     (void)state;
+    /* the store's counts, as the document holds them */
+    assert_int_equal(
+        json_object_set_new(doc, "alerts",
+                            json_pack("{s:[{s:s, s:s, s:i}, {s:s, s:s, s:i}]}",
+                                      "by_type", "type", "log.stale",
+                                      "severity", "warning", "count", 3, "type",
+                                      "signing.unknown_pcrs", "severity",
+                                      "critical", "count", 1)),
+        0);
+    assert_int_equal(
+        json_object_set_new(doc, "pcr_lookups_pending", json_integer(5)), 0);
     memset(ls, 0, sizeof(ls));
     ls[0].name = "rekor";
     ls[0].stats.window = 6;
@@ -196,7 +202,7 @@ test_metrics(void **state)
     ls[0].stats.throttled = 3;
     ls[1].name = "two";
     ls[1].stats.window = 8;
-    text = server_metrics_text(doc, ls, 2, &counts, "1.2.3", &len);
+    text = server_metrics_text(doc, ls, 2, "1.2.3", &len);
     assert_non_null(text);
     assert_int_equal(len, strlen(text));
     check_format(text);
@@ -242,7 +248,7 @@ test_metrics(void **state)
     assert_true(has_line(text, "tlogwatch_request_window{log=\"two\"} 8"));
     assert_true(
         has_line(text, "tlogwatch_http_throttled_total{log=\"rekor\"} 3"));
-    /* store counts */
+    /* store counts, from the document */
     assert_true(has_line(text, "tlogwatch_alerts_total{type=\"log.stale\","
                                "severity=\"warning\"} 3"));
     assert_true(has_line(text,
@@ -261,9 +267,9 @@ test_metrics(void **state)
     json_decref(doc);
 
     /* not a document */
-    assert_null(server_metrics_text(NULL, NULL, 0, NULL, "x", NULL));
+    assert_null(server_metrics_text(NULL, NULL, 0, "x", NULL));
     doc = json_array();
-    assert_null(server_metrics_text(doc, NULL, 0, NULL, "x", NULL));
+    assert_null(server_metrics_text(doc, NULL, 0, "x", NULL));
     json_decref(doc);
 }
 
@@ -273,23 +279,29 @@ static void
 test_metrics_hostile(void **state)
 {
     struct server_log_stats ls;
-    struct server_alert_count ac = {"a\"b\\c\nd", "warning", 1};
-    struct server_counts counts = {&ac, 1, 0};
-    json_t *doc = json_pack("{s:[{s:s, s:s, s:i, s:s, s:[{s:s}]}]}", "logs",
-                            "name", "q\"x\\y\nz", "verified_size", "12", "lag",
-                            -4, "last_success", "yesterday", "shards",
-                            "entries_scanned", "many");
+    json_t *doc = json_pack(
+        "{s:[{s:s, s:s, s:i, s:s, s:[{s:s}]}], s:{s:[{s:s, s:s, s:i},"
+        " {s:i, s:s, s:i}, {s:s, s:s, s:s}]}, s:s}",
+        "logs", "name", "q\"x\\y\nz", "verified_size", "12", "lag", -4,
+        "last_success", "yesterday", "shards", "entries_scanned", "many",
+        "alerts", "by_type", "type", "a\"b\\c\nd", "severity", "warning",
+        "count", 1, "type", 7, "severity", "info", "count", 2, "type", "t",
+        "severity", "info", "count", "three", "pcr_lookups_pending", "five");
     char esc[16], *text;
 
     (void)state;
     assert_non_null(doc);
     memset(&ls, 0, sizeof(ls));
     ls.name = "q\"x\\y\nz";
-    text = server_metrics_text(doc, &ls, 1, &counts, "v\"1", NULL);
+    text = server_metrics_text(doc, &ls, 1, "v\"1", NULL);
     assert_non_null(text);
     check_format(text);
     assert_non_null(strstr(text, "{log=\"q\\\"x\\\\y\\nz\"}"));
     assert_non_null(strstr(text, "type=\"a\\\"b\\\\c\\nd\""));
+    /* a by_type row of the wrong type, and pcr_lookups_pending as a
+     * string: no sample */
+    assert_null(strstr(text, "severity=\"info\""));
+    assert_null(strstr(text, "\ntlogwatch_pcr_lookups_pending "));
     assert_non_null(strstr(text, "version=\"v\\\"1\""));
     assert_null(strstr(text, "tlogwatch_log_verified_size{"));
     assert_null(strstr(text, "tlogwatch_log_lag_entries{"));

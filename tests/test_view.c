@@ -256,9 +256,9 @@ test_schema_keys(void **state)
 {
     struct fx *f = *state;
     json_t *doc = doc_of(f), *l, *sh;
-    static const char *const top[] = {"schema", "generated_at", "logs",
-                                      "rules",  "alerts",       "outbox",
-                                      "history"};
+    static const char *const top[] = {
+        "schema", "generated_at", "logs",    "rules",
+        "alerts", "outbox",       "history", "pcr_lookups_pending"};
     static const char *const logk[] = {
         "name",   "kind",          "url",
         "shards", "verified_size", "cursor",
@@ -494,6 +494,24 @@ test_unconfigured_log(void **state)
     json_decref(doc);
 }
 
+/* alerts.by_type of the fixture: signing.recorded info and
+ * signing.unknown_pcrs critical, n each. */
+static void
+by_type_is(const json_t *alerts, json_int_t n)
+{
+    json_t *bt = json_object_get(alerts, "by_type"), *r;
+
+    assert_int_equal(json_array_size(bt), 2);
+    r = json_array_get(bt, 0);
+    assert_string_equal(sget(r, "type"), "signing.recorded");
+    assert_string_equal(sget(r, "severity"), "info");
+    assert_int_equal(json_integer_value(json_object_get(r, "count")), n);
+    r = json_array_get(bt, 1);
+    assert_string_equal(sget(r, "type"), "signing.unknown_pcrs");
+    assert_string_equal(sget(r, "severity"), "critical");
+    assert_int_equal(json_integer_value(json_object_get(r, "count")), n);
+}
+
 /* Alerts: counted in the window, newest listed with summaries. */
 static void
 test_alerts_and_history(void **state)
@@ -513,6 +531,11 @@ test_alerts_and_history(void **state)
     assert_string_equal(
         sget(json_array_get(json_object_get(a, "latest"), 0), "summary"),
         "about an entry");
+    /* all alerts by (type, severity), ordered by type; the pending
+     * lookup of entry 12 */
+    by_type_is(a, 1);
+    assert_int_equal(
+        json_integer_value(json_object_get(doc, "pcr_lookups_pending")), 1);
     h = json_object_get(doc, "history");
     assert_int_equal(json_array_size(h), 1);
     assert_string_equal(sget(json_array_get(h, 0), "log"), "rekor");
@@ -531,6 +554,8 @@ test_alerts_and_history(void **state)
             0);
         assert_true(
             json_is_true(json_object_get(log_named(late, "rekor"), "stale")));
+        /* by_type counts all time: the same two */
+        by_type_is(json_object_get(late, "alerts"), 1);
         json_decref(late);
     }
 }

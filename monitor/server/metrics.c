@@ -295,23 +295,33 @@ logs_from_engine(struct mbuf *b, const struct server_log_stats *ls, size_t n)
 }
 
 static void
-alerts_and_outbox(struct mbuf *b, const json_t *status,
-                  const struct server_counts *c)
+alerts_and_outbox(struct mbuf *b, const json_t *status)
 {
-    const json_t *sinks, *sk;
+    const json_t *sinks, *sk, *a;
     char l1[MET_LABEL_MAX], l2[MET_LABEL_MAX];
     uint64_t v;
     size_t i;
 
     family(b, "alerts_total", "counter",
            "Alerts in the store by type and severity.");
-    for (i = 0; c != NULL && i < c->n_alerts; i++) {
-        mb_printf(b,
-                  "tlogwatch_alerts_total{type=\"%s\",severity=\"%s\"} %" PRIu64
-                  "\n",
-                  server_label_escape(c->alerts[i].type, l1, sizeof(l1)),
-                  server_label_escape(c->alerts[i].severity, l2, sizeof(l2)),
-                  c->alerts[i].n);
+    json_array_foreach(
+        json_object_get(json_object_get(status, "alerts"), "by_type"), i, a)
+    {
+        if (get_u64(a, "count", &v) == 0 &&
+            json_is_string(json_object_get(a, "type")) &&
+            json_is_string(json_object_get(a, "severity"))) {
+            mb_printf(
+                b,
+                "tlogwatch_alerts_total{type=\"%s\",severity=\"%s\"} %" PRIu64
+                "\n",
+                server_label_escape(
+                    json_string_value(json_object_get(a, "type")), l1,
+                    sizeof(l1)),
+                server_label_escape(
+                    json_string_value(json_object_get(a, "severity")), l2,
+                    sizeof(l2)),
+                v);
+        }
     }
     sinks = json_object_get(json_object_get(status, "outbox"), "sinks");
     family(b, "deliveries_pending", "gauge",
@@ -343,14 +353,14 @@ alerts_and_outbox(struct mbuf *b, const json_t *status,
     }
     family(b, "pcr_lookups_pending", "gauge",
            "Watched signings whose PCR lookup in the registry is pending.");
-    mb_printf(b, "tlogwatch_pcr_lookups_pending %" PRIu64 "\n",
-              c != NULL ? c->pcr_pending : 0);
+    if (get_u64(status, "pcr_lookups_pending", &v) == 0) {
+        mb_printf(b, "tlogwatch_pcr_lookups_pending %" PRIu64 "\n", v);
+    }
 }
 
 char *
 server_metrics_text(const json_t *status, const struct server_log_stats *logs,
-                    size_t n_logs, const struct server_counts *counts,
-                    const char *version, size_t *len)
+                    size_t n_logs, const char *version, size_t *len)
 {
     struct mbuf b;
     char vb[MET_LABEL_MAX];
@@ -364,7 +374,7 @@ server_metrics_text(const json_t *status, const struct server_log_stats *logs,
               server_label_escape(version, vb, sizeof(vb)));
     logs_from_status(&b, json_object_get(status, "logs"));
     logs_from_engine(&b, logs, n_logs);
-    alerts_and_outbox(&b, status, counts);
+    alerts_and_outbox(&b, status);
     if (b.failed) {
         free(b.p);
         return NULL;

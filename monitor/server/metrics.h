@@ -1,10 +1,11 @@
 /*
  * metrics.h: what the status server says about the daemon, as pure
  * functions of the status document (view.h, "tlogwatch.status/v1"), the
- * followers' in-memory counters (follow.h, struct follower_stats) and a
- * few store counts the document does not hold: the Prometheus text of
- * GET /metrics and the verdict of GET /readyz.  No I/O, no clock, no
- * logging, so tests feed them documents they write.
+ * followers' in-memory counters (follow.h, struct follower_stats): the
+ * Prometheus text of GET /metrics and the verdict of GET /readyz.  Every
+ * store figure (alerts by type and severity, PCR lookups pending
+ * included) comes from the document, so /metrics and `status` agree.  No I/O,
+ * no clock, no logging, so tests feed them documents they write.
  *
  * Metrics (Prometheus text exposition format 0.0.4): every name starts
  * with "tlogwatch_", counters end in "_total", times are seconds, and
@@ -38,30 +39,15 @@ struct server_log_stats {
     struct follower_stats stats;
 };
 
-/* Alerts in the store of one (type, severity). */
-struct server_alert_count {
-    char type[SERVER_TYPE_MAX];
-    char severity[SERVER_TYPE_MAX];
-    uint64_t n;
-};
-
-/* Store counts the status document does not hold. */
-struct server_counts {
-    const struct server_alert_count *alerts; /* borrowed */
-    size_t n_alerts;
-    uint64_t pcr_pending; /* signings whose PCR lookup is pending */
-};
-
 /*
  * The /metrics page.  status is a status document (borrowed); logs
- * (n_logs of them, may be NULL when 0) and counts (may be NULL) are
- * borrowed; version names the build.  Returns new (free()) NUL-terminated
+ * (n_logs of them, may be NULL when 0) are borrowed; version names the
+ * build.  Returns new (free()) NUL-terminated
  * text, its length in *len (may be NULL), or NULL when memory ran out or
  * status is not an object.
  */
 char *server_metrics_text(const json_t *status,
                           const struct server_log_stats *logs, size_t n_logs,
-                          const struct server_counts *counts,
                           const char *version, size_t *len);
 
 /*

@@ -39,7 +39,6 @@
 #include "monitor/view/dashboard.h"
 #include "monitor/view/view.h"
 
-#define SERVER_ALERT_KINDS 128 /* (type, severity) pairs counted */
 #define SERVER_PROBE_KEY "server.readyz_probe"
 
 struct server {
@@ -189,71 +188,34 @@ serve_readyz(struct server *sv, struct evhttp_request *req)
     }
 }
 
-struct alert_counts {
-    struct server_alert_count v[SERVER_ALERT_KINDS];
-    size_t n;
-};
-
-static int
-alert_count_cb(void *arg, const char *type, const char *severity,
-               uint64_t count)
-{
-    struct alert_counts *ac = arg;
-    struct server_alert_count *c;
-
-    if (ac->n == SERVER_ALERT_KINDS) {
-        return 1;
-    }
-    c = &ac->v[ac->n++];
-    snprintf(c->type, sizeof(c->type), "%s", type);
-    snprintf(c->severity, sizeof(c->severity), "%s", severity);
-    c->n = count;
-    return 0;
-}
-
-static int
-pending_cb(void *arg, const struct store_signing *row)
-{
-    (void)row;
-    (*(uint64_t *)arg)++;
-    return 0;
-}
-
 static void
 serve_metrics(struct server *sv, struct evhttp_request *req)
 {
     struct tlw *t = sv->t;
     char err[STORE_ERRMSG_MAX];
     struct server_log_stats *ls;
-    struct alert_counts *ac;
-    struct server_counts counts;
     json_t *doc;
     char *text = NULL;
     size_t i, len = 0;
 
     doc = status_doc(sv, err, sizeof(err));
     ls = calloc(t->n_followers + 1, sizeof(*ls));
-    ac = calloc(1, sizeof(*ac));
-    memset(&counts, 0, sizeof(counts));
-    if (doc == NULL || ls == NULL || ac == NULL ||
-        store_alert_counts_each(t->store, INT64_MIN, INT64_MAX, alert_count_cb,
-                                ac) != 0 ||
-        store_signings_pending(t->store, INT64_MIN, pending_cb,
-                               &counts.pcr_pending) != 0) {
-        log_warnx("status server: /metrics: %s",
-                  doc == NULL ? err : store_errmsg(t->store));
+    if (doc == NULL) {
+        log_warnx("status server: /metrics: %s", err);
         reply_text(req, 500, "Internal Server Error",
                    "the store could not be read\n");
+        goto done;
+    }
+    if (ls == NULL) {
+        reply_text(req, 500, "Internal Server Error", "out of memory\n");
         goto done;
     }
     for (i = 0; i < t->n_followers; i++) {
         ls[i].name = follower_name(t->followers[i]);
         follower_stats(t->followers[i], &ls[i].stats);
     }
-    counts.alerts = ac->v;
-    counts.n_alerts = ac->n;
-    text = server_metrics_text(doc, ls, t->n_followers, &counts,
-                               TLOGWATCH_VERSION, &len);
+    text =
+        server_metrics_text(doc, ls, t->n_followers, TLOGWATCH_VERSION, &len);
     if (text == NULL) {
         reply_text(req, 500, "Internal Server Error", "out of memory\n");
         goto done;
@@ -262,7 +224,6 @@ serve_metrics(struct server *sv, struct evhttp_request *req)
           len);
 done:
     free(text);
-    free(ac);
     free(ls);
     json_decref(doc);
 }

@@ -10,7 +10,11 @@
  * the last VIEW_ALERT_WINDOW_S (index on detected_at), the pending and
  * failed deliveries per sink, and at most VIEW_HISTORY_POINTS history
  * samples per shard.  Counting all deliveries by status reads the
- * deliveries index once.
+ * deliveries index once; counting all alerts by (type, severity) reads
+ * the covering index alerts_type_severity once, in group order (at most
+ * VIEW_ALERT_KINDS groups kept); the signings pending a PCR lookup are
+ * read through the partial index signings_pending (the pending rows
+ * only).
  *
  * Untrusted text (certificate claims, error messages, alert summaries)
  * is put into the document as JSON strings; bytes that are not valid
@@ -32,8 +36,9 @@
 #define VIEW_ENTRY_ALERTS VIEW_ALERT_TYPES /* alerts listed per signing */
 #define VIEW_LATEST_ALERTS 10              /* newest alerts listed */
 #define VIEW_ALERT_WINDOW_S 86400          /* alerts counted by severity */
-#define VIEW_MAX_SHARDS 256                /* store rows read (all logs) */
-#define VIEW_MAX_SINKS 256                 /* sinks with deliveries read */
+#define VIEW_ALERT_KINDS 128    /* (type, severity) pairs counted, all time */
+#define VIEW_MAX_SHARDS 256     /* store rows read (all logs) */
+#define VIEW_MAX_SINKS 256      /* sinks with deliveries read */
 #define VIEW_HISTORY_POINTS 288 /* samples per shard (a day at 5 min) */
 #define VIEW_HISTORY_S 86400    /* how far back the history goes */
 #define VIEW_SUMMARY_BODY_MAX (64 * 1024) /* larger bodies: no summary */
@@ -726,11 +731,46 @@ latest_cb(void *arg, const struct store_alert_row *row)
     return c->failed ? 1 : 0;
 }
 
+struct by_type_ctx {
+    struct view_ctx *c;
+    json_t *list;
+    size_t n;
+};
+
+static int
+by_type_cb(void *arg, const char *type, const char *severity, uint64_t count)
+{
+    struct by_type_ctx *bt = arg;
+    struct view_ctx *c = bt->c;
+    json_t *a;
+
+    if (bt->n == VIEW_ALERT_KINDS) {
+        return 1;
+    }
+    bt->n++;
+    a = vobj(c);
+    put(c, a, "type", vstr(type));
+    put(c, a, "severity", vstr(severity));
+    put(c, a, "count", vuint(count));
+    push(c, bt->list, a);
+    return c->failed ? 1 : 0;
+}
+
+static int
+pending_cb(void *arg, const struct store_signing *row)
+{
+    (void)row;
+    (*(uint64_t *)arg)++;
+    return 0;
+}
+
 static int
 alerts_json(struct view_ctx *c, json_t *doc, const struct store_counts *win)
 {
     struct store_alert_query q;
     struct latest_ctx l;
+    struct by_type_ctx bt;
+    uint64_t pending = 0;
     json_t *o = vobj(c), *sev = vobj(c);
 
     put(c, o, "window_s", json_integer(VIEW_ALERT_WINDOW_S));
@@ -751,7 +791,21 @@ alerts_json(struct view_ctx *c, json_t *doc, const struct store_counts *win)
         return -1;
     }
     put(c, o, "latest", l.list);
+    bt.c = c;
+    bt.list = varr(c);
+    bt.n = 0;
+    if (store_alert_counts_each(c->s, INT64_MIN, INT64_MAX, by_type_cb, &bt) !=
+        0) {
+        json_decref(bt.list);
+        json_decref(o);
+        return -1;
+    }
+    put(c, o, "by_type", bt.list);
     put(c, doc, "alerts", o);
+    if (store_signings_pending(c->s, INT64_MIN, pending_cb, &pending) != 0) {
+        return -1;
+    }
+    put(c, doc, "pcr_lookups_pending", vuint(pending));
     return 0;
 }
 

@@ -50,7 +50,12 @@
  *   "alerts": { "window_s" (86400), "by_severity": {"info", "warning",
  *               "critical"} (detected in the last window_s),
  *               "latest": [{"id", "type", "severity", "at", "summary",
- *               "log", "rule"}] (the newest 10, whenever) },
+ *               "log", "rule"}] (the newest 10, whenever),
+ *               "by_type": [{"type", "severity", "count"}] (all alerts in
+ *               the store, whenever detected, per (type, severity),
+ *               ordered by type, at most 128 pairs) },
+ *   "pcr_lookups_pending": signings (all time) whose PCR lookup in the
+ *               registry is still pending,
  *   "outbox": { "pending", "sent", "failed"  (all deliveries),
  *               "sinks": [{"name", "type", "where", "pending", "failed",
  *                          "last_error"}] }   configured sinks, in order;
