@@ -235,12 +235,69 @@ note "caught up: $SIZE entries read, each leaf hashed into the tree and the root
 pause
 
 # ---- 4. the story -----------------------------------------------------------
+# push_image INFO TAG: pushes an enclave image with the describe-eif info
+# file INFO and its cosign signature (for the log's next entry) to the
+# registry; prints the signature's payload (base64) for `admin append`.
+push_image() {
+    local idx
+    idx=$(curl -fsS "$LOG_URL/api/v1/log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["treeSize"])')
+    python3 "$SRC/tests/tools/oci_push.py" --registry "127.0.0.1:$REG_PORT" \
+        --ref-host "127.0.0.1:$REG_PROXY" --repo acme/enclave-app \
+        --info "$1" --tag "$2" --log-index "$idx" >"$DEMO/push.json" 2>"$DEMO/push.err" ||
+        die "pushing to the registry failed: $(tail -2 "$DEMO/push.err")"
+    python3 - "$REG_PORT" "$DEMO/push.json" <<'PY'
+import base64, json, sys, urllib.request
+port, push = sys.argv[1], json.load(open(sys.argv[2]))
+base = "http://127.0.0.1:%s/v2/acme/enclave-app" % port
+rq = urllib.request.Request(base + "/manifests/" + push["sig_tag"], headers={
+    "Accept": "application/vnd.oci.image.manifest.v1+json"})
+layer = json.load(urllib.request.urlopen(rq, timeout=10))["layers"][0]["digest"]
+print(base64.b64encode(urllib.request.urlopen(base + "/blobs/" + layer, timeout=10).read()).decode())
+PY
+}
+# pcrs_state INDEX: the PCR lookup state of the watched signing at INDEX
+# ("" until it is recorded).
+pcrs_state() {
+    "$TLW" status -c "$DEMO/tlogwatch.yaml" --format json 2>/dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for r in d["rules"]:
+    for g in r["signings"]:
+        if g["log_index"] == int(sys.argv[1]):
+            print((g.get("pcrs") or {}).get("state") or "")
+            sys.exit(0)
+' "$1"
+}
+
 NSTORIES=$([ -n "$PCR_STORY" ] && echo 5 || echo 4)
 say "1/$NSTORIES  The release workflow signs an enclave image, as expected"
-note "build-eif.yml on refs/heads/main, GitHub-hosted runner: allowed, recorded as info"
 n=$(received signing.recorded)
-admin append '{"repository":"acme/enclave-app","workflow":".github/workflows/build-eif.yml","ref":"refs/heads/main"}' >/dev/null
-await_alert signing.recorded "$n"
+if [ -n "$PCR_STORY" ]; then
+    note "build-eif.yml on refs/heads/main, GitHub-hosted runner, and the registry's image has the reviewed PCRs: allowed, recorded as info"
+    python3 - "$DEMO/info-good.json" "$PCR0" "$PCR1" "$PCR2" <<'PY'
+import json, sys
+m = {"HashAlgorithm": "Sha384 { ... }", "PCR0": sys.argv[2], "PCR1": sys.argv[3],
+     "PCR2": sys.argv[4]}
+json.dump({"Measurements": m, "IsSigned": False}, open(sys.argv[1], "w"))
+PY
+    IDX=$(curl -fsS "$LOG_URL/api/v1/log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["treeSize"])')
+    PAYLOAD=$(push_image "$DEMO/info-good.json" v1.2.2)
+    [ -n "$PAYLOAD" ] || die "pushing to the registry failed: $(tail -2 "$DEMO/push.err")"
+    admin append "{\"repository\":\"acme/enclave-app\",\"workflow\":\".github/workflows/build-eif.yml\",\"ref\":\"refs/heads/main\",\"payload_b64\":\"$PAYLOAD\"}" >/dev/null
+    await_alert signing.recorded "$n"
+    note "tlogwatch follows the signing to the image in the registry and reads its PCRs"
+    for i in $(seq 1 300); do
+        st=$(pcrs_state "$IDX")
+        [ -n "$st" ] && [ "$st" != pending ] && break
+        kill -0 "$TLW_PID" 2>/dev/null || die "tlogwatch stopped; its log: $DEMO/tlogwatch.err"
+        sleep 0.1
+    done
+    note "PCR lookup: ${st:-not recorded}"
+else
+    note "build-eif.yml on refs/heads/main, GitHub-hosted runner: allowed, recorded as info"
+    admin append '{"repository":"acme/enclave-app","workflow":".github/workflows/build-eif.yml","ref":"refs/heads/main"}' >/dev/null
+    await_alert signing.recorded "$n"
+fi
 pause
 
 say "2/$NSTORIES  The same workflow runs on a self-hosted runner"
@@ -266,21 +323,8 @@ m = {"HashAlgorithm": "Sha384 { ... }", "PCR0": sys.argv[2], "PCR1": sys.argv[3]
      "PCR2": hashlib.sha384(b"an application nobody reviewed").hexdigest()}
 json.dump({"Measurements": m, "IsSigned": False}, open(sys.argv[1], "w"))
 PY
-    IDX=$(curl -fsS "$LOG_URL/api/v1/log" | python3 -c 'import json,sys; print(json.load(sys.stdin)["treeSize"])')
-    python3 "$SRC/tests/tools/oci_push.py" --registry "127.0.0.1:$REG_PORT" \
-        --ref-host "127.0.0.1:$REG_PROXY" --repo acme/enclave-app \
-        --info "$DEMO/info-bad.json" --tag v1.2.3 --log-index "$IDX" >"$DEMO/push.json" 2>"$DEMO/push.err" ||
-        die "pushing to the registry failed: $(tail -2 "$DEMO/push.err")"
-    PAYLOAD=$(python3 - "$REG_PORT" "$DEMO/push.json" <<'PY'
-import base64, json, sys, urllib.request
-port, push = sys.argv[1], json.load(open(sys.argv[2]))
-base = "http://127.0.0.1:%s/v2/acme/enclave-app" % port
-rq = urllib.request.Request(base + "/manifests/" + push["sig_tag"], headers={
-    "Accept": "application/vnd.oci.image.manifest.v1+json"})
-layer = json.load(urllib.request.urlopen(rq, timeout=10))["layers"][0]["digest"]
-print(base64.b64encode(urllib.request.urlopen(base + "/blobs/" + layer, timeout=10).read()).decode())
-PY
-)
+    PAYLOAD=$(push_image "$DEMO/info-bad.json" v1.2.3)
+    [ -n "$PAYLOAD" ] || die "pushing to the registry failed: $(tail -2 "$DEMO/push.err")"
     n=$(received signing.unknown_pcrs)
     admin append "{\"repository\":\"acme/enclave-app\",\"workflow\":\".github/workflows/build-eif.yml\",\"ref\":\"refs/tags/v1.2.3\",\"payload_b64\":\"$PAYLOAD\"}" >/dev/null
     note "tlogwatch follows the signing to its cosign signature, the signed manifest and the info layer"
