@@ -5,6 +5,9 @@
 # trusted root or logs: keeps every cursor; under `run`, a third log
 # added to the trusted root then SIGHUP gives log.added and is followed;
 # a log whose validFor ends gives log.retired and is still followed.
+# A frozen Rekor v2 log (its checkpoint carries "Log frozen", testlog
+# /admin/tiles-frozen) is checked to its final size, then polled rarely;
+# a later checkpoint that differs gives log.inconsistent with both notes.
 . "$TLOGWATCH_SRC/tests/lib/e2e.sh"
 T=$E2E_TMP
 BIN=$TLOGWATCH_BIN
@@ -134,5 +137,55 @@ check "SIGHUP again: no second log.added or log.retired" \
 kill -TERM $RUN
 wait $RUN
 check "run exits 0 on SIGTERM" test $? -eq 0
+
+# ---- a frozen Rekor v2 log ------------------------------------------------
+tl_start_tiles f 120 --origin 127.0.0.1
+cat >"$T/f.yaml" <<YAML
+state: $T/f.db
+trusted_root: $TL_DIR_f/trusted_root.json
+logs:
+  - {name: frozen, kind: rekor-v2, url: $TL_URL_f, start: 0, poll_interval: 1s}
+notify:
+  - {name: console, type: stdout}
+YAML
+tl_admin f tiles-frozen '{"on":true}' >/dev/null
+"$BIN" run -c "$T/f.yaml" >"$T/f1.out" 2>"$T/f1.err" &
+FR=$!
+E2E_PIDS+=($FR)
+wait_until 120 log_cursor_is "$T/f.yaml" frozen 120
+check "frozen: checked to its final size (120)" log_cursor_is "$T/f.yaml" frozen 120
+check "frozen: the log says it is frozen" grep -q "frozen: log frozen at size 120" "$T/f1.err"
+checkpoints() { tl_get f /admin/stats | jq '.requests'; }
+R0=$(checkpoints)
+# poll_interval is 1s: a log not frozen would be polled ~6 times in this
+# quiet window (one poll may still be due from before the final check)
+sleep 6
+R1=$(checkpoints)
+check "frozen: not polled every poll_interval once checked ($R0 -> $R1 requests)" \
+    test "$R1" -le $((R0 + 2))
+kill -TERM $FR
+wait $FR
+check "frozen: run exits 0, no alert" test "$(alert_types "$T/f1.out")" = ""
+tl_admin f grow '{"count":5}' >/dev/null
+"$BIN" once -c "$T/f.yaml" >"$T/f2.out" 2>"$T/f2.err"
+check "frozen then changed: once exits 1" test $? -eq 1
+check "frozen then changed: exactly one log.inconsistent" \
+    test "$(alert_types "$T/f2.out")" = "log.inconsistent"
+check "frozen then changed: evidence holds both notes (120 frozen, then 125)" python3 - "$T/f2.out" <<'PY'
+import json, sys
+for l in open(sys.argv[1]):
+    if l.startswith("{"):
+        a = json.loads(l)
+        ev = a["evidence"]
+        old, new = ev["old_checkpoint"], ev["new_checkpoint"]
+        assert old.split("\n")[1] == "120" and "\nLog frozen\n" in old, old
+        assert new.split("\n")[1] == "125", new
+        assert a["severity"] == "critical", a
+PY
+check "frozen then changed: verified size stays 120" \
+    test "$(log_field "$T/f.yaml" frozen "verified size")" = 120
+"$BIN" once -c "$T/f.yaml" >"$T/f3.out" 2>/dev/null
+check "frozen then changed: a second run does not repeat the alert" \
+    test "$(alert_types "$T/f3.out")" = ""
 
 finish

@@ -50,6 +50,10 @@
 #include "notify/alert.h"
 
 #define TF_URL_MAX 2048
+/* A frozen log (a checkpoint with a "Log frozen" extension line): after it
+ * is checked to its final size, it is polled this rarely. */
+#define TF_FROZEN_POLL_MS (3600ULL * 1000)
+#define TF_FROZEN_LINE "Log frozen"
 #define TF_SPKI_MAX 256
 #define TF_NEED_MAX (2 * TILES_SET_MAX)
 
@@ -124,7 +128,9 @@ struct tfollower {
     /* Bundles received, waiting for their turn. */
     struct bslot *slots;
     size_t nslots;
-    int mismatch; /* set by the bundle callback */
+    int mismatch;     /* set by the bundle callback */
+    int frozen;       /* a final checkpoint is recorded (store_frozen_check) */
+    int frozen_known; /* frozen was read from the store */
 };
 
 static void tf_after_checkpoint(struct tfollower *tf);
@@ -294,6 +300,99 @@ tf_open_log(struct tfollower *tf, const char *origin)
         return -1;
     }
     return 0;
+}
+
+/* 1 when the checkpoint text of note (its lines from cp->next_line to the
+ * blank line) has an extension line starting "Log frozen". */
+static int
+tf_note_frozen(const char *note, size_t len, const struct merkle_checkpoint *cp)
+{
+    size_t i = cp->next_line, n = sizeof(TF_FROZEN_LINE) - 1;
+
+    while (i < len && note[i] != '\n') {
+        const char *eol = memchr(note + i, '\n', len - i);
+        size_t ll = eol != NULL ? (size_t)(eol - (note + i)) : len - i;
+        if (ll >= n && memcmp(note + i, TF_FROZEN_LINE, n) == 0) {
+            return 1;
+        }
+        i += ll + 1;
+    }
+    return 0;
+}
+
+/*
+ * A frozen log's final checkpoint never changes: once a checkpoint with
+ * the "Log frozen" line is seen, it is recorded (store_frozen_check) and
+ * every later checkpoint must equal it (size and root), else
+ * log.inconsistent with both notes.  Returns 1 when that alert stopped
+ * the cycle, 0 to go on, -1 on a store error (fatal).
+ */
+static int
+tf_frozen_check(struct tfollower *tf, const char *note, size_t len,
+                const struct merkle_checkpoint *cp)
+{
+    struct store *st = tf->f->env->store;
+    struct store_checkpoint scp;
+    struct store_checkpoint_row stored;
+    enum store_frozen_result res;
+    char *copy;
+    char key[1024], msg[1024], r1[65], r2[65];
+
+    if (!tf->frozen_known) {
+        struct store_log_status ls;
+        if (store_log_status(st, tf->log_id, &ls) != 0) {
+            follow_fatal(tf->f->env, store_errmsg(st));
+            return -1;
+        }
+        tf->frozen = ls.frozen;
+        tf->frozen_known = 1;
+    }
+    if (!tf->frozen && !tf_note_frozen(note, len, cp)) {
+        return 0;
+    }
+    if ((copy = strndup(note, len)) == NULL) {
+        follow_fatal(tf->f->env, "out of memory");
+        return -1;
+    }
+    memset(&scp, 0, sizeof(scp));
+    memset(&stored, 0, sizeof(stored));
+    scp.note = copy;
+    scp.note_len = len;
+    scp.size = cp->size;
+    memcpy(scp.root, cp->root, MERKLE_HASH_LEN);
+    if (store_frozen_check(st, tf->f->cfg->name, tf->origin, &scp,
+                           follow_wall(tf->f->env), &res, &stored) != 0) {
+        free(copy);
+        follow_fatal(tf->f->env, store_errmsg(st));
+        return -1;
+    }
+    if (res == STORE_FROZEN_RECORDED) {
+        tf->frozen = 1;
+        log_info("%s: log frozen at size %llu: checked to it, then polled "
+                 "every %llus",
+                 tf->f->cfg->name, (unsigned long long)cp->size,
+                 (unsigned long long)(TF_FROZEN_POLL_MS / 1000));
+    }
+    if (res != STORE_FROZEN_DIFFERENT) {
+        free(copy);
+        return 0;
+    }
+    follow_hex(stored.root, MERKLE_HASH_LEN, r1, sizeof(r1));
+    follow_hex(cp->root, MERKLE_HASH_LEN, r2, sizeof(r2));
+    snprintf(key, sizeof(key), "frozen|%s|%llu|%s|%llu|%s", tf->origin,
+             (unsigned long long)stored.size, r1, (unsigned long long)cp->size,
+             r2);
+    snprintf(msg, sizeof(msg),
+             "Frozen log %s changed its final checkpoint from size %llu to "
+             "size %llu",
+             tf->f->cfg->name, (unsigned long long)stored.size,
+             (unsigned long long)cp->size);
+    fe_log_alert(tf->f, "log.inconsistent", key, msg, NULL,
+                 follow_evidence_new(stored.note, copy, NULL, 0));
+    free(copy);
+    store_checkpoint_row_free(&stored);
+    tf->f->stopped = 1;
+    return 1;
 }
 
 static int
@@ -853,6 +952,15 @@ tf_on_checkpoint(struct tfollower *tf, const struct http_response *resp)
         fe_liveness(tf->f, 1);
         tf->f->pace.once_failures = failures;
     }
+    switch (tf_frozen_check(tf, resp->body, resp->body_len, &cp)) {
+    case 0:
+        break;
+    case 1:
+        tf_after_checkpoint(tf);
+        return;
+    default:
+        return;
+    }
     if (!tf->has_cp || tf->vsize == 0) {
         if (tf->has_cp && cp.size == 0) {
             tf_after_checkpoint(tf);
@@ -1213,7 +1321,14 @@ tf_after_checkpoint(struct tfollower *tf)
         return;
     }
     if (tf->f->next >= tf->vsize && !tf->f->fetching) {
-        fe_cycle_done(tf->f, 0); /* caught up: nothing to read */
+        /* caught up: nothing to read; a frozen log, checked to its final
+         * size, is polled rarely (its checkpoint must never change) */
+        if (tf->frozen && !tf->f->env->once &&
+            !tf->f->env->ops->timer_pending(tf->f->poll_ev)) {
+            fe_arm_poll(tf->f,
+                        follow_jitter(tf->f->env, TF_FROZEN_POLL_MS, 10));
+        }
+        fe_cycle_done(tf->f, 0);
         return;
     }
     if (!tf->f->fetching || tf->f->fetch_next < tf->f->next / TILES_WIDTH) {

@@ -108,7 +108,8 @@ tl_tiles_note_new(struct tl_log *log, uint64_t size,
         tl_buf_printf(&text, "%s\n%llu\n", log->origin,
                       (unsigned long long)size) != 0 ||
         tl_buf_add_b64(&text, root, TL_HASH_LEN) != 0 ||
-        tl_buf_adds(&text, "\n") != 0) {
+        tl_buf_adds(&text, "\n") != 0 ||
+        (log->frozen_ext && tl_buf_adds(&text, "Log frozen\n") != 0)) {
         goto done;
     }
     /* the pinned key's hint, also under /admin/wrong-key */
