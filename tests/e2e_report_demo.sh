@@ -20,6 +20,12 @@ for type in $TYPES; do
     check "demo: $type reached the receiver, HMAC ok" \
         grep -Eq "\[receiver\] [a-z]+ +$type .*\(HMAC ok\)" "$T/demo.out"
 done
+# Story 1's signing (#2000) is what the demo's text says: allowed (with
+# the PCR story, once its lookup found the reviewed PCRs in the registry).
+check "demo: status shows signing #2000 allowed" grep -Eq '^ +[^ ]+ \([0-9]+s ago\)  index 2000  allowed$' "$T/demo.out"
+if [ -x /usr/bin/docker-registry ]; then
+    check "demo: #2000's PCR lookup found its image" grep -q '^    PCR lookup: found$' "$T/demo.out"
+fi
 check "demo: $NALERTS alerts reached the receiver" grep -q "Done: $NALERTS alerts reached the receiver" "$T/demo.out"
 check "demo: no HMAC failure" bash -c '! grep -q "HMAC MISSING" "$1"' _ "$T/demo.out"
 dir=$(sed -n 's/.*HTML: \(\/tmp\/tlogwatch-demo\.[A-Za-z0-9]*\)\/report.html.*/\1/p' "$T/demo.out")
