@@ -193,6 +193,23 @@ name_of(const char *u)
     return s;
 }
 
+/* The same log: equal URLs, or equal but for a trailing "/api/v2" (the
+ * Rekor v2 follower reads either form). */
+static int
+url_same(const char *a, const char *b)
+{
+    static const char v2[] = "/api/v2";
+    size_t la = strlen(a), lb = strlen(b), n = sizeof(v2) - 1;
+
+    if (la >= n && strcmp(a + la - n, v2) == 0) {
+        la -= n;
+    }
+    if (lb >= n && strcmp(b + lb - n, v2) == 0) {
+        lb -= n;
+    }
+    return la == lb && strncmp(a, b, la) == 0;
+}
+
 static void
 log_defaults(const struct config *cfg, struct config_log *l)
 {
@@ -244,7 +261,7 @@ config_discovery_monitor_path(const char *trusted_root, char *buf, size_t cap)
  * entry of the same URL.  Returns 1 when d was used, 0 when merged. */
 static int
 discover_one(const struct config *cfg, const json_t *mc,
-             const struct config_log_key *k, int64_t now, int64_t since,
+             const struct config_log_key *k, int ct, int64_t now, int64_t since,
              struct config_discovery *all, size_t n_all, char *err,
              size_t errlen)
 {
@@ -256,12 +273,17 @@ discover_one(const struct config *cfg, const json_t *mc,
     size_t i;
 
     snprintf(d->origin, sizeof(d->origin), "%s", k->signer_name);
-    has_mc = mc_find(mc, d->origin, &m);
+    has_mc = !ct && mc_find(mc, d->origin, &m);
     if (has_mc && m.read_url != NULL) {
         url = m.read_url;
     }
     log_defaults(cfg, &d->log);
-    if (has_mc && (m.major == 1 || m.major == 2)) {
+    if (ct) {
+        d->log.kind = CONFIG_LOG_CT;
+        if (k->alg == CONFIG_KEY_UNSUPPORTED) {
+            d->skip = "unsupported key";
+        }
+    } else if (has_mc && (m.major == 1 || m.major == 2)) {
         d->log.kind = m.major == 1 ? CONFIG_LOG_REKOR_V1 : CONFIG_LOG_REKOR_V2;
     } else if (is_ecdsa(k->alg)) {
         d->log.kind = CONFIG_LOG_REKOR_V1;
@@ -304,7 +326,7 @@ discover_one(const struct config *cfg, const json_t *mc,
         d->skip = why;
     }
     for (i = 0; i < cfg->n_logs; i++) {
-        if (strcmp(cfg->logs[i].url, d->log.url) == 0) {
+        if (url_same(cfg->logs[i].url, d->log.url)) {
             d->overridden = 1;
         } else if (d->skip == NULL &&
                    strcmp(cfg->logs[i].name, d->log.name) == 0) {
@@ -339,7 +361,7 @@ config_discover(const struct config *cfg,
         return -1;
     }
     for (i = 0; i < nt; i++) {
-        int r = discover_one(cfg, mc, config_trusted_root_tlog(root, i), now,
+        int r = discover_one(cfg, mc, config_trusted_root_tlog(root, i), 0, now,
                              since, all, used, err, errlen);
         if (r < 0) {
             json_decref(mc);
@@ -349,21 +371,14 @@ config_discover(const struct config *cfg,
         used += (size_t)r;
     }
     for (i = 0; i < nc; i++) {
-        const struct config_log_key *k = config_trusted_root_ctlog(root, i);
-        struct config_discovery *d = &all[used];
-        snprintf(d->origin, sizeof(d->origin), "%s", k->signer_name);
-        log_defaults(cfg, &d->log);
-        d->log.url = url_dup(k->base_url);
-        d->log.name = name_of(k->base_url);
-        d->retired = k->valid_for.has_end && k->valid_for.end <= now;
-        d->skip = "ct logs are not followed yet";
-        used++;
-        if (d->log.url == NULL || d->log.name == NULL) {
+        int r = discover_one(cfg, mc, config_trusted_root_ctlog(root, i), 1,
+                             now, since, all, used, err, errlen);
+        if (r < 0) {
             json_decref(mc);
-            config_discovery_free(all, used);
-            snprintf(err, errlen, "out of memory");
+            config_discovery_free(all, used + 1);
             return -1;
         }
+        used += (size_t)r;
     }
     json_decref(mc);
     *out = all;

@@ -8,7 +8,10 @@
  *    Ed25519 key a Rekor v2 log (its C2SP origin and key name is the host
  *    of its baseUrl: the follower finds the key by checkpoint origin);
  *    any other key is skipped ("unsupported key");
- *  - ctlogs[] entries are skipped ("ct logs are not followed yet");
+ *  - every ctlogs[] entry (ECDSA or RSA key) is an RFC 6962 CT log (kind
+ *    ct: its key is the ctlogs entry whose baseUrl is its url), with the
+ *    same validFor and override rules; the monitor config is not read
+ *    for it;
  *  - a log whose validFor ended at or before since (when the state began:
  *    the oldest log the store knows, or now for a new state) is skipped;
  *    one that ended after since and at or before now is retired: it is
@@ -16,7 +19,8 @@
  *  - Rekor v1 entries with the same URL are one log (its shards: the v1
  *    follower reads the inactive ones from the log itself), retired only
  *    when every one is;
- *  - a log whose URL equals an explicit logs: entry's is overridden: the
+ *  - a log whose URL equals an explicit logs: entry's (a trailing
+ *    "/api/v2" aside) is overridden: the
  *    explicit entry (its name, poll interval, start, concurrency) is the
  *    one followed;
  *  - monitor_config.json (Sigstore's TransparencyLogMonitorConfig), when

@@ -1,7 +1,7 @@
 #!/bin/bash
 # e2e_discovery.sh: logs_from_trusted_root with the real binary and test
-# logs: a trusted root merged (jq) from a Rekor v1 and a Rekor v2 test
-# log, a config with no logs:, `once` follows both; reordering the
+# logs: a trusted root merged (jq) from a Rekor v1, a Rekor v2 and a CT
+# (--ct) test log, a config with no logs:, `once` follows all three; reordering the
 # trusted root or logs: keeps every cursor; under `run`, a third log
 # added to the trusted root then SIGHUP gives log.added and is followed;
 # a log whose validFor ends gives log.retired and is still followed.
@@ -30,7 +30,8 @@ root() {
     for l in "$@"; do
         all=$(jq -c --argjson t "$(tlogs_of "$l")" '. + $t' <<<"$all")
     done
-    jq --argjson t "$all" '.tlogs = $t' \
+    jq --argjson t "$all" --argjson c "$(jq -c .ctlogs "$TL_DIR_x/trusted_root.json")" \
+        '.tlogs = $t | .ctlogs = $c' \
         "$(eval "echo \$TL_DIR_$first")/trusted_root.json" >"$out.tmp" &&
         mv "$out.tmp" "$out"
 }
@@ -52,11 +53,21 @@ YAML
 }
 
 tl_start a 300
+# the CT test log (--ct): its ctlogs entry is in every merged root below
+port=$(free_port)
+TL_DIR_x="$T/testlog-x"
+TL_URL_x=http://127.0.0.1:$port
+mkdir -p "$TL_DIR_x"
+"$TLOGWATCH_TESTLOG" --listen "127.0.0.1:$port" --entries 90 --dir "$TL_DIR_x" \
+    --ct >"$TL_DIR_x/stdout" 2>"$TL_DIR_x/stderr" &
+E2E_PIDS+=($!)
+wait_until 300 e2e_up_or_gone "$TL_URL_x/ct/v1/get-sth" $!
 tl_start_tiles b 200 --origin 127.0.0.1
 tl_start_tiles c 150 --origin 127.0.0.1
 A=$(name_of a)
 B=$(name_of b)
 C=$(name_of c)
+X=$(name_of x)
 
 # ---- once: both logs of the trusted root, no logs: ---------------------
 root "$T/root.json" a a b
@@ -65,10 +76,11 @@ dconfig "$T/d.yaml" "$T/root.json" "$T/d.db"
 check "discovery once exits 0" test $? -eq 0
 check "discovery: the v1 log $A read whole (300)" log_cursor_is "$T/d.yaml" "$A" 300
 check "discovery: the v2 log $B read whole (200)" log_cursor_is "$T/d.yaml" "$B" 200
+check "discovery: the CT log $X (ctlogs) read whole (90)" log_cursor_is "$T/d.yaml" "$X" 90
 check "discovery: the trusted root's log not listed is not followed" \
     test -z "$(log_field "$T/d.yaml" "$C" cursor)"
 check "discovery: no alert on a fresh state" test "$(alert_types "$T/d1.out")" = ""
-check "discovery: says how many it follows" grep -q "trusted root: following 2 logs" "$T/d1.err"
+check "discovery: says how many it follows" grep -q "trusted root: following 3 logs" "$T/d1.err"
 
 # ---- reordering keeps every cursor ----------------------------------------
 tl_admin a grow '{"count":10}' >/dev/null
@@ -93,8 +105,8 @@ for order in "a b" "b a"; do
     check "explicit logs: ($order) cursors 310 and 200 under their own names" \
         test "$(log_field "$T/e.yaml" mine-a cursor)/$(log_field "$T/e.yaml" mine-b cursor)" = 310/200
 done
-check "explicit logs: nothing re-read after the reorder (510 scanned in all)" \
-    test "$("$BIN" status -c "$T/e.yaml" | sed -n 's/.*entries scanned \([0-9]*\);.*/\1/p' | awk '{s += $1} END {print s}')" = 510
+check "explicit logs: nothing re-read after the reorder (310 + 200 + CT 90 scanned in all)" \
+    test "$("$BIN" status -c "$T/e.yaml" | sed -n 's/.*entries scanned \([0-9]*\);.*/\1/p' | awk '{s += $1} END {print s}')" = 600
 check "explicit logs: the overridden logs are not followed twice" \
     test -z "$(log_field "$T/e.yaml" "$A" cursor)$(log_field "$T/e.yaml" "$B" cursor)"
 
@@ -102,7 +114,7 @@ check "explicit logs: the overridden logs are not followed twice" \
 "$BIN" run -c "$T/d.yaml" >"$T/run.out" 2>"$T/run.err" &
 RUN=$!
 E2E_PIDS+=($RUN)
-wait_until 60 grep -q "following 2 logs" "$T/run.err"
+wait_until 60 grep -q "following 3 logs" "$T/run.err"
 root "$T/root.json" a a b c
 kill -HUP $RUN
 wait_until 120 has_alert "$T/run.out" log.added

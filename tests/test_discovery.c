@@ -143,14 +143,19 @@ test_key_types(void **state)
     assert_int_equal(v2->log.kind, CONFIG_LOG_REKOR_V2);
     assert_string_equal(v2->log.url, "https://log2025-1.rekor.sigstore.dev");
     assert_null(v2->skip);
-    assert_non_null(ct->skip);
+    assert_null(ct->skip);
+    assert_int_equal(ct->log.kind, CONFIG_LOG_CT);
+    assert_string_equal(ct->log.url, "https://ctfe.sigstore.dev/2022");
+    /* the 2021-2022 CT log ended before the state began */
+    assert_non_null(find(d, n, "ctfe.sigstore.dev-test")->skip);
     assert_false(v2->log.start_latest);
     assert_int_equal(v2->log.start_index, 0);
     assert_int_equal(v2->log.poll_interval_ms, CONFIG_DEFAULT_POLL_INTERVAL_MS);
     assert_true(v2->log.discovered);
-    /* applied: two logs appended, the skipped ones not */
+    /* applied: three logs appended, the skipped one not */
     assert_int_equal(config_discovery_apply(c, d, n), 0);
-    assert_int_equal(c->n_logs, 2);
+    assert_int_equal(c->n_logs, 3);
+    assert_non_null(config_log_find(c, "ctfe.sigstore.dev-2022"));
     assert_non_null(config_log_find(c, "rekor.sigstore.dev"));
     assert_non_null(config_log_find(c, "log2025-1.rekor.sigstore.dev"));
     config_discovery_free(d, n);
@@ -186,9 +191,14 @@ test_valid_for(void **state)
     v2 = find(d, n, "log2025-alpha1.rekor.sigstage.dev");
     assert_non_null(v2);
     assert_non_null(v2->skip);
+    /* staging's ctlogs: the RSA one and 2022 ended in 2022, 2022-2 open */
+    assert_non_null(find(d, n, "ctfe.sigstage.dev-test")->skip);
+    assert_non_null(find(d, n, "ctfe.sigstage.dev-2022")->skip);
+    assert_null(find(d, n, "ctfe.sigstage.dev-2022-2")->skip);
     assert_int_equal(config_discovery_apply(c, d, n), 0);
-    assert_int_equal(c->n_logs, 1);
+    assert_int_equal(c->n_logs, 2);
     assert_null(config_log_find(c, "log2025-alpha1.rekor.sigstage.dev"));
+    assert_non_null(config_log_find(c, "ctfe.sigstage.dev-2022-2"));
     config_discovery_free(d, n);
     config_free(c);
     config_trusted_root_free(r);
@@ -218,7 +228,7 @@ test_override(void **state)
     assert_true(find(d, n, "log2025-1.rekor.sigstore.dev")->overridden);
     assert_false(find(d, n, "rekor.sigstore.dev")->overridden);
     assert_int_equal(config_discovery_apply(c, d, n), 0);
-    assert_int_equal(c->n_logs, 2);
+    assert_int_equal(c->n_logs, 3); /* mine, rekor.sigstore.dev, CT */
     assert_null(config_log_find(c, "log2025-1.rekor.sigstore.dev"));
     l = config_log_find(c, "mine");
     assert_non_null(l);
@@ -226,6 +236,45 @@ test_override(void **state)
     assert_int_equal(l->poll_interval_ms, 5 * 60 * 1000);
     assert_int_equal(l->start_index, 42);
     assert_int_equal(l->max_concurrency, 2);
+    config_discovery_free(d, n);
+    config_free(c);
+    config_trusted_root_free(r);
+}
+
+/* The shipped config with logs_from_trusted_root and its trusted root: its
+ * two logs: entries (v2 written with /api/v2) override both tlogs; nothing
+ * is followed twice; Fulcio's CT log is added. */
+static void
+test_shipped(void **state)
+{
+    const char *src = getenv("TLOGWATCH_SRC");
+    char path[4096], err[CONFIG_TRUSTED_ROOT_ERR_LEN];
+    struct config_errors *errs = NULL;
+    struct config *c;
+    struct config_trusted_root *r;
+    struct config_discovery *d;
+    size_t n, i, followed = 0;
+
+    (void)state;
+    assert_non_null(src);
+    snprintf(path, sizeof(path), "%s/deploy/tlogwatch.yaml", src);
+    c = config_load(path, &errs);
+    assert_null(errs);
+    assert_non_null(c);
+    assert_true(c->logs_from_trusted_root);
+    r = config_trusted_root_load(c->trusted_root, err, sizeof(err));
+    assert_non_null(r);
+    discover(c, r, NULL, T2026, T2026, &d, &n);
+    assert_true(find(d, n, "log2025-1.rekor.sigstore.dev")->overridden);
+    assert_true(find(d, n, "rekor.sigstore.dev")->overridden);
+    for (i = 0; i < n; i++) {
+        followed += d[i].skip == NULL && !d[i].overridden;
+    }
+    /* Fulcio's CT log is the one log the shipped config adds */
+    assert_int_equal(followed, 1);
+    assert_null(find(d, n, "ctfe.sigstore.dev-2022")->skip);
+    assert_int_equal(config_discovery_apply(c, d, n), 0);
+    assert_int_equal(c->n_logs, 3);
     config_discovery_free(d, n);
     config_free(c);
     config_trusted_root_free(r);
@@ -313,11 +362,9 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_key_types),
-        cmocka_unit_test(test_valid_for),
-        cmocka_unit_test(test_override),
-        cmocka_unit_test(test_monitor_config),
-        cmocka_unit_test(test_config_keys),
+        cmocka_unit_test(test_key_types), cmocka_unit_test(test_valid_for),
+        cmocka_unit_test(test_override),  cmocka_unit_test(test_monitor_config),
+        cmocka_unit_test(test_shipped),   cmocka_unit_test(test_config_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
