@@ -273,9 +273,143 @@ ctleaf_sth_strerror(enum ctleaf_sth_result r)
     return "unknown STH verdict";
 }
 
+/*
+ * jansson reads integers only up to INT64_MAX, but a tree head's
+ * tree_size and timestamp are uint64 in the signed TreeHeadSignature: a
+ * hostile log's STH of size 2^64 - 1 must be judged (its signature
+ * verified over the full uint64), not refused as malformed.  Before
+ * jansson reads the text, ctleaf_big_scan finds a top-level member
+ * "tree_size" or "timestamp" whose value is an integer literal above
+ * INT64_MAX and at most UINT64_MAX, records its value, and blanks it in a
+ * copy ("0" and spaces: the same length, still valid JSON) that jansson
+ * then reads; ctleaf_json_u64 returns the recorded value for that member.
+ * Larger literals are left alone (jansson refuses the document).
+ */
+struct ctleaf_big {
+    int has_size, has_ts;
+    uint64_t size, ts;
+};
+
+/* The member name s[0 .. n) (raw, between the quotes) decoded equals
+ * want (escapes such as "tree\u005fsize" included). */
+static int
+ctleaf_big_key_is(const char *s, size_t n, const char *want)
+{
+    json_t *j;
+    char *q;
+    int eq;
+
+    if (memchr(s, '\\', n) == NULL) {
+        return n == strlen(want) && memcmp(s, want, n) == 0;
+    }
+    if ((q = malloc(n + 2)) == NULL) {
+        return 0;
+    }
+    q[0] = '"';
+    memcpy(q + 1, s, n);
+    q[n + 1] = '"';
+    j = json_loadb(q, n + 2, JSON_DECODE_ANY, NULL);
+    free(q);
+    eq = json_is_string(j) && strcmp(json_string_value(j), want) == 0;
+    json_decref(j);
+    return eq;
+}
+
+/*
+ * Scan s[0 .. len) (writable: big literals are blanked in place).  Only a
+ * top-level object's members count; strings are skipped with their
+ * escapes.  Malformed text is left for jansson to refuse.
+ */
+static void
+ctleaf_big_scan(char *s, size_t len, struct ctleaf_big *big)
+{
+    size_t i = 0, key = 0, keylen = 0, depth = 0;
+    int top_obj = 0, want_key = 0, have_key = 0;
+
+    memset(big, 0, sizeof(*big));
+    while (i < len) {
+        char ch = s[i];
+
+        if (ch == '"') {
+            size_t st = ++i;
+
+            while (i < len && s[i] != '"') {
+                i += s[i] == '\\' ? 2 : 1;
+            }
+            if (i >= len) {
+                return;
+            }
+            if (depth == 1 && top_obj && want_key) {
+                key = st;
+                keylen = i - st;
+                have_key = 1;
+                want_key = 0;
+            }
+            i++;
+            continue;
+        }
+        if (ch == '{' || ch == '[') {
+            if (depth == 0) {
+                top_obj = ch == '{';
+                want_key = top_obj;
+            }
+            depth++;
+        } else if (ch == '}' || ch == ']') {
+            if (depth == 0) {
+                return;
+            }
+            depth--;
+        } else if (depth == 1 && top_obj && ch == ',') {
+            want_key = 1;
+            have_key = 0;
+        } else if (depth == 1 && top_obj && ch == ':' && have_key) {
+            size_t d, nd;
+            uint64_t v = 0;
+            int over = 0, is_size, is_ts;
+
+            have_key = 0;
+            d = i + 1;
+            while (d < len && (s[d] == ' ' || s[d] == '\t' || s[d] == '\n' ||
+                               s[d] == '\r')) {
+                d++;
+            }
+            for (nd = 0; d + nd < len && s[d + nd] >= '0' && s[d + nd] <= '9';
+                 nd++) {
+                unsigned dig = (unsigned)(s[d + nd] - '0');
+                if (v > (UINT64_MAX - dig) / 10) {
+                    over = 1;
+                }
+                v = v * 10 + dig;
+            }
+            if (nd < 19 || over || v <= (uint64_t)INT64_MAX || s[d] == '0' ||
+                (d + nd < len &&
+                 (s[d + nd] == '.' || s[d + nd] == 'e' || s[d + nd] == 'E'))) {
+                i++;
+                continue;
+            }
+            is_size = ctleaf_big_key_is(s + key, keylen, "tree_size");
+            is_ts = !is_size && ctleaf_big_key_is(s + key, keylen, "timestamp");
+            if (is_size || is_ts) {
+                if (is_size) {
+                    big->has_size = 1;
+                    big->size = v;
+                } else {
+                    big->has_ts = 1;
+                    big->ts = v;
+                }
+                s[d] = '0';
+                memset(s + d + 1, ' ', nd - 1);
+            }
+            i = d + nd;
+            continue;
+        }
+        i++;
+    }
+}
+
 static int
 ctleaf_json_u64(json_t *root, const char *key, uint64_t *v, char *err,
-                size_t errlen)
+                size_t errlen, int has_big, uint64_t big)
 {
     json_t *j = json_object_get(root, key);
 
@@ -287,7 +421,7 @@ ctleaf_json_u64(json_t *root, const char *key, uint64_t *v, char *err,
         ctleaf_err(err, errlen, "get-sth: %s: not a non-negative integer", key);
         return -1;
     }
-    *v = (uint64_t)json_integer_value(j);
+    *v = has_big ? big : (uint64_t)json_integer_value(j);
     return 0;
 }
 
@@ -310,8 +444,8 @@ ctleaf_json_str(json_t *root, const char *key, size_t *len, const char *ctx,
 }
 
 static int
-ctleaf_sth_from_json(json_t *root, struct ctleaf_sth *out, char *err,
-                     size_t errlen)
+ctleaf_sth_from_json(json_t *root, const struct ctleaf_big *big,
+                     struct ctleaf_sth *out, char *err, size_t errlen)
 {
     const char *s;
     size_t n, siglen;
@@ -324,8 +458,10 @@ ctleaf_sth_from_json(json_t *root, struct ctleaf_sth *out, char *err,
         ctleaf_err(err, errlen, "get-sth: not a JSON object");
         return -1;
     }
-    if (ctleaf_json_u64(root, "tree_size", &out->tree_size, err, errlen) != 0 ||
-        ctleaf_json_u64(root, "timestamp", &out->timestamp, err, errlen) != 0) {
+    if (ctleaf_json_u64(root, "tree_size", &out->tree_size, err, errlen,
+                        big->has_size, big->size) != 0 ||
+        ctleaf_json_u64(root, "timestamp", &out->timestamp, err, errlen,
+                        big->has_ts, big->ts) != 0) {
         return -1;
     }
     s = ctleaf_json_str(root, "sha256_root_hash", &n, "get-sth", err, errlen);
@@ -404,19 +540,44 @@ ctleaf_json_load(const char *json, size_t len, size_t max, const char *ctx,
     return root;
 }
 
+/* ctleaf_json_load of a tree head's text (at most max bytes, so the copy
+ * is small), its uint64 members beyond int64 read by ctleaf_big_scan. */
+static json_t *
+ctleaf_sth_load(const char *json, size_t len, size_t max, const char *ctx,
+                struct ctleaf_big *big, char *err, size_t errlen)
+{
+    json_t *root;
+    char *copy;
+
+    memset(big, 0, sizeof(*big));
+    if (json == NULL || len == 0 || len > max) {
+        return ctleaf_json_load(json, len, max, ctx, err, errlen);
+    }
+    if ((copy = malloc(len)) == NULL) {
+        ctleaf_err(err, errlen, "%s: out of memory", ctx);
+        return NULL;
+    }
+    memcpy(copy, json, len);
+    ctleaf_big_scan(copy, len, big);
+    root = ctleaf_json_load(copy, len, max, ctx, err, errlen);
+    free(copy);
+    return root;
+}
+
 int
 ctleaf_sth_parse(const char *json, size_t len, struct ctleaf_sth *out,
                  char *err, size_t errlen)
 {
+    struct ctleaf_big big;
     json_t *root;
     int rc;
 
-    root = ctleaf_json_load(json, len, CTLEAF_MAX_STH_JSON, "get-sth", err,
-                            errlen);
+    root = ctleaf_sth_load(json, len, CTLEAF_MAX_STH_JSON, "get-sth", &big, err,
+                           errlen);
     if (root == NULL) {
         return -1;
     }
-    rc = ctleaf_sth_from_json(root, out, err, errlen);
+    rc = ctleaf_sth_from_json(root, &big, out, err, errlen);
     json_decref(root);
     return rc;
 }
@@ -505,13 +666,14 @@ ctleaf_sth_evidence_parse(const char *text, size_t len, struct ctleaf_sth *out,
                           uint8_t log_id[CTLEAF_HASH_LEN], char *err,
                           size_t errlen)
 {
+    struct ctleaf_big big;
     json_t *root, *v;
     const char *s;
     size_t n;
     int rc = -1;
 
-    root = ctleaf_json_load(text, len, CTLEAF_EVIDENCE_MAX, "ct_sth evidence",
-                            err, errlen);
+    root = ctleaf_sth_load(text, len, CTLEAF_EVIDENCE_MAX, "ct_sth evidence",
+                           &big, err, errlen);
     if (root == NULL) {
         return -1;
     }
@@ -529,7 +691,7 @@ ctleaf_sth_evidence_parse(const char *text, size_t len, struct ctleaf_sth *out,
         ctleaf_err(err, errlen, "ct_sth evidence: log_id: not 64 hex digits");
         goto done;
     }
-    rc = ctleaf_sth_from_json(root, out, err, errlen);
+    rc = ctleaf_sth_from_json(root, &big, out, err, errlen);
 done:
     json_decref(root);
     return rc;

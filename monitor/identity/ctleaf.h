@@ -130,7 +130,10 @@ struct ctleaf_sth {
 /*
  * Parse a get-sth JSON answer (json[0 .. len), need not be NUL-terminated;
  * at most CTLEAF_MAX_STH_JSON bytes; duplicate keys rejected; unknown keys
- * ignored).  tree_size and timestamp are non-negative JSON integers;
+ * ignored).  tree_size and timestamp are non-negative JSON integers up
+ * to 2^64 - 1 (uint64 in the signed struct: a literal beyond int64, which
+ * jansson alone refuses, is read exactly, so that such a head's signature
+ * can be verified and the head judged);
  * sha256_root_hash decodes to exactly 32 bytes; tree_head_signature is a
  * well-formed DigitallySigned with nothing after it.  Returns 0, or -1
  * with err set.
