@@ -299,10 +299,10 @@ discover_one(const struct config *cfg, const json_t *mc,
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    /* v1 shards of one URL: one log, retired when all are. */
+    /* Entries of one URL (v1 shards, a key listed again for another
+     * validFor period): one log, retired when all are. */
     for (i = 0; i < n_all; i++) {
-        if (all[i].log.kind == CONFIG_LOG_REKOR_V1 &&
-            d->log.kind == CONFIG_LOG_REKOR_V1 && d->skip == NULL &&
+        if (all[i].log.kind == d->log.kind && d->skip == NULL &&
             (all[i].skip == NULL || !ended) &&
             strcmp(all[i].log.url, d->log.url) == 0) {
             if (!ended) {

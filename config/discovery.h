@@ -16,9 +16,10 @@
  *    the oldest log the store knows, or now for a new state) is skipped;
  *    one that ended after since and at or before now is retired: it is
  *    followed to its final checkpoint;
- *  - Rekor v1 entries with the same URL are one log (its shards: the v1
- *    follower reads the inactive ones from the log itself), retired only
- *    when every one is;
+ *  - entries of one kind with the same URL are one log (Rekor v1 shards:
+ *    the v1 follower reads the inactive ones from the log itself; a key
+ *    listed again for another validFor period), retired only when every
+ *    one is;
  *  - a log whose URL equals an explicit logs: entry's (a trailing
  *    "/api/v2" aside) is overridden: the
  *    explicit entry (its name, poll interval, start, concurrency) is the

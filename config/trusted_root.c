@@ -787,6 +787,73 @@ tr_load_logs(struct tr_err *e, json_t *root, const char *key,
     return 0;
 }
 
+/* Without the trailing '/'s, "https://a/" and "https://a" are one URL. */
+static int
+tr_same_url(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+
+    while (la > 0 && a[la - 1] == '/') {
+        la--;
+    }
+    while (lb > 0 && b[lb - 1] == '/') {
+        lb--;
+    }
+    return la == lb && strncmp(a, b, la) == 0;
+}
+
+/*
+ * Entries of one list with the same log id: the same log listed again
+ * (mark the later ones dup), or a conflict (another key or baseUrl).  In
+ * tlogs (tlog != 0), a key name and hint shared by two log ids is refused:
+ * signed-note signature lines name a key by exactly these.
+ */
+static int
+tr_check_dups(struct tr_err *e, const char *key, struct config_log_key *v,
+              size_t n, int tlog)
+{
+    size_t i, j;
+    char path[TR_PATH_MAX];
+
+    for (i = 1; i < n; i++) {
+        for (j = 0; j < i; j++) {
+            const struct config_log_key *a = &v[j], *b = &v[i];
+
+            tr_path(path, sizeof(path), "%s[%zu]", key, i);
+            if (memcmp(a->log_id, b->log_id, CONFIG_LOG_ID_LEN) == 0) {
+                if (a->spki_len != b->spki_len ||
+                    memcmp(a->spki_der, b->spki_der, a->spki_len) != 0 ||
+                    strcmp(a->key_details, b->key_details) != 0) {
+                    tr_fail(e, path,
+                            "logId is also %s[%zu]'s, with another "
+                            "key",
+                            key, j);
+                    return -1;
+                }
+                if (!tr_same_url(a->base_url, b->base_url)) {
+                    tr_fail(e, path,
+                            "logId is also %s[%zu]'s, with another "
+                            "baseUrl (%s, not %s)",
+                            key, j, b->base_url, a->base_url);
+                    return -1;
+                }
+                v[i].dup = 1;
+                break;
+            }
+            if (tlog && a->key_hint == b->key_hint &&
+                strcmp(a->signer_name, b->signer_name) == 0) {
+                tr_fail(e, path,
+                        "another key of %s[%zu]'s name %s with the "
+                        "same key hint %08x: checkpoint signatures would be "
+                        "ambiguous",
+                        key, j, a->signer_name, (unsigned)a->key_hint);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
 static int
 tr_load_cas(struct tr_err *e, json_t *root, const char *key,
             struct config_ca **out, size_t *nout)
@@ -894,8 +961,14 @@ config_trusted_root_load_mem(const char *data, size_t len, const char *name,
                     &root->ntsas) != 0) {
         goto fail;
     }
-    if (root->ntlogs == 0) {
-        tr_fail(&e, NULL, "no transparency log (\"tlogs\" is empty)");
+    if (root->ntlogs == 0 && root->nctlogs == 0) {
+        tr_fail(&e, NULL,
+                "no transparency log (\"tlogs\" and \"ctlogs\" "
+                "are both empty)");
+        goto fail;
+    }
+    if (tr_check_dups(&e, "tlogs", root->tlogs, root->ntlogs, 1) != 0 ||
+        tr_check_dups(&e, "ctlogs", root->ctlogs, root->nctlogs, 0) != 0) {
         goto fail;
     }
     json_decref(doc);
@@ -1035,6 +1108,25 @@ config_trusted_root_find_tlog_hint(const struct config_trusted_root *root,
         }
     }
     return NULL;
+}
+
+int
+config_trusted_root_tlog_valid_at(const struct config_trusted_root *root,
+                                  const uint8_t log_id[CONFIG_LOG_ID_LEN],
+                                  int64_t t)
+{
+    size_t i;
+
+    if (root == NULL || log_id == NULL) {
+        return 0;
+    }
+    for (i = 0; i < root->ntlogs; i++) {
+        if (memcmp(root->tlogs[i].log_id, log_id, CONFIG_LOG_ID_LEN) == 0 &&
+            config_validity_covers(&root->tlogs[i].valid_for, t)) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 int

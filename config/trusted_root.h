@@ -22,6 +22,15 @@
  *    the C2SP signed-note key id (Rekor v2).  A mismatch fails the load.
  *    The checkpoint key hint is the first 4 bytes of the log id in both
  *    cases (see merkle/note.h);
+ *  - within tlogs[] (and within ctlogs[]) entries with the same log id
+ *    are one log listed again (its key in several validFor periods):
+ *    they must have the same key and baseUrl, else the load fails
+ *    ("tlogs[2]: logId is also tlogs[0]'s, with another baseUrl"); the
+ *    later ones are marked dup.  Two tlogs with the same checkpoint key
+ *    name and key hint but other log ids are refused too: a signature
+ *    line could not say which key made it;
+ *  - a root lists at least one log, under tlogs or ctlogs (a root with
+ *    only CT logs loads: a config then follows those);
  *  - limits are enforced before anything is allocated for an item:
  *    file size, number of logs / CAs, certificates per chain;
  *  - unknown JSON fields are ignored; a known field of the wrong JSON type,
@@ -90,6 +99,10 @@ struct config_log_key {
     uint8_t log_id[CONFIG_LOG_ID_LEN]; /* logId.keyId, checked (see top) */
     uint32_t key_hint; /* log_id[0..3] big-endian: checkpoint key hint */
     struct config_validity valid_for; /* publicKey.validFor */
+    /* 1 when an earlier entry of the same list has this log id: the same
+     * key and baseUrl listed again (another validFor period, e.g. of one
+     * Rekor v1 shard).  A list of verifier keys takes the first only. */
+    int dup;
 };
 
 /* One certificateAuthorities[] or timestampAuthorities[] entry. */
@@ -150,6 +163,12 @@ config_trusted_root_find_tlog(const struct config_trusted_root *root,
 const struct config_log_key *
 config_trusted_root_find_tlog_hint(const struct config_trusted_root *root,
                                    uint32_t hint, const char *name);
+
+/* 1 when some tlog whose log id is log_id (32 bytes) is valid at t (unix
+ * seconds): any of its validFor periods covers t.  Else 0. */
+int config_trusted_root_tlog_valid_at(const struct config_trusted_root *root,
+                                      const uint8_t log_id[CONFIG_LOG_ID_LEN],
+                                      int64_t t);
 
 /* 1 when t (unix seconds) is inside v, else 0. */
 int config_validity_covers(const struct config_validity *v, int64_t t);

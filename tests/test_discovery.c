@@ -358,13 +358,160 @@ test_config_keys(void **state)
                         "/etc/tlogwatch/monitor_config.json");
 }
 
+/* The root at rel as JSON, edited by the caller, then loaded. */
+static json_t *
+root_json(const char *rel)
+{
+    char *path = testdata(rel);
+    json_error_t je;
+    json_t *j = json_load_file(path, 0, &je);
+
+    assert_non_null(j);
+    free(path);
+    return j;
+}
+
+static struct config_trusted_root *
+root_load(json_t *j)
+{
+    char err[CONFIG_TRUSTED_ROOT_ERR_LEN];
+    char *s = json_dumps(j, 0);
+    struct config_trusted_root *r;
+
+    assert_non_null(s);
+    r = config_trusted_root_load_mem(s, strlen(s), "edited.json", err,
+                                     sizeof(err));
+    if (r == NULL) {
+        fail_msg("%s", err);
+    }
+    free(s);
+    return r;
+}
+
+/* entry i of list with validFor [start, end) (end NULL: open), new. */
+static json_t *
+period(json_t *list, size_t i, const char *start, const char *end)
+{
+    json_t *c = json_deep_copy(json_array_get(list, i));
+    json_t *vf = json_object_get(json_object_get(c, "publicKey"), "validFor");
+
+    assert_non_null(vf);
+    json_object_set_new(vf, "start", json_string(start));
+    if (end != NULL) {
+        json_object_set_new(vf, "end", json_string(end));
+    } else {
+        json_object_del(vf, "end");
+    }
+    return c;
+}
+
+/*
+ * One key listed twice, for two validFor periods (production's root,
+ * edited: Rekor v1, the v2 log and the 2022 CT log each get an ended
+ * period and an open one): one log each, not two, and not retired
+ * while one period is open; retired when both ended after the state
+ * began.
+ */
+static void
+test_duplicate_periods(void **state)
+{
+    const char *names[] = {"rekor.sigstore.dev", "log2025-1.rekor.sigstore.dev",
+                           "ctfe.sigstore.dev-2022"};
+    struct config *c =
+        cfg_of("logs_from_trusted_root: true\ndiscovered_start: 0\n");
+    int closed;
+
+    (void)state;
+    for (closed = 0; closed < 2; closed++) {
+        json_t *j = root_json("fulcio/trusted_root.json");
+        json_t *tl = json_object_get(j, "tlogs"),
+               *ct = json_object_get(j, "ctlogs");
+        json_t *n_tl = json_array(), *n_ct = json_array();
+        const char *end2 = closed ? "2026-01-01T00:00:00Z" : NULL;
+        struct config_trusted_root *r;
+        struct config_discovery *d;
+        size_t n, i, k, followed = 0;
+
+        /* tlogs: v1, v2; ctlogs: test (ended), 2022 */
+        for (i = 0; i < 2; i++) {
+            json_array_append_new(n_tl, period(tl, i, "2021-01-01T00:00:00Z",
+                                               "2024-01-01T00:00:00Z"));
+            json_array_append_new(n_tl,
+                                  period(tl, i, "2024-01-01T00:00:00Z", end2));
+        }
+        json_array_append(n_ct, json_array_get(ct, 0));
+        json_array_append_new(n_ct, period(ct, 1, "2021-01-01T00:00:00Z",
+                                           "2024-01-01T00:00:00Z"));
+        json_array_append_new(n_ct,
+                              period(ct, 1, "2024-01-01T00:00:00Z", end2));
+        json_object_set_new(j, "tlogs", n_tl);
+        json_object_set_new(j, "ctlogs", n_ct);
+        r = root_load(j);
+        assert_true(config_trusted_root_tlog(r, 1)->dup);
+        assert_true(config_trusted_root_tlog(r, 3)->dup);
+        assert_true(config_trusted_root_ctlog(r, 2)->dup);
+        /* the state began in 2025: the first periods ended before it */
+        discover(c, r, NULL, T2026, T2026 - 86400 * 365, &d, &n);
+        for (k = 0; k < 3; k++) {
+            size_t same = 0;
+            for (i = 0; i < n; i++) {
+                same += strcmp(d[i].log.name, names[k]) == 0;
+            }
+            assert_int_equal(same, 1);
+            assert_null(find(d, n, names[k])->skip);
+            assert_int_equal(find(d, n, names[k])->retired, closed);
+        }
+        for (i = 0; i < n; i++) {
+            followed += d[i].skip == NULL;
+        }
+        assert_int_equal(followed, 3);
+        config_discovery_free(d, n);
+        config_trusted_root_free(r);
+        json_decref(j);
+    }
+    config_free(c);
+}
+
+/* A root with CT logs only ("tlogs": [], as tlogwatch-testlog --ct writes
+ * it): its CT log is followed. */
+static void
+test_ct_only(void **state)
+{
+    struct config *c =
+        cfg_of("logs_from_trusted_root: true\ndiscovered_start: 0\n");
+    json_t *j = root_json("fulcio/trusted_root.json");
+    struct config_trusted_root *r;
+    struct config_discovery *d;
+    size_t n;
+
+    (void)state;
+    json_object_set_new(j, "tlogs", json_array());
+    r = root_load(j);
+    discover(c, r, NULL, T2026, T2026, &d, &n);
+    assert_int_equal(n, 2); /* the ended test log (skipped) and 2022 */
+    assert_null(find(d, n, "ctfe.sigstore.dev-2022")->skip);
+    assert_int_equal(find(d, n, "ctfe.sigstore.dev-2022")->log.kind,
+                     CONFIG_LOG_CT);
+    assert_int_equal(config_discovery_apply(c, d, n), 0);
+    assert_int_equal(c->n_logs, 1);
+    config_discovery_free(d, n);
+    config_trusted_root_free(r);
+    json_decref(j);
+    config_free(c);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_key_types), cmocka_unit_test(test_valid_for),
-        cmocka_unit_test(test_override),  cmocka_unit_test(test_monitor_config),
-        cmocka_unit_test(test_shipped),   cmocka_unit_test(test_config_keys),
+        cmocka_unit_test(test_key_types),
+        cmocka_unit_test(test_valid_for),
+        cmocka_unit_test(test_override),
+        cmocka_unit_test(test_monitor_config),
+        cmocka_unit_test(test_shipped),
+        cmocka_unit_test(test_config_keys),
+        cmocka_unit_test(test_duplicate_periods),
+        cmocka_unit_test(test_ct_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

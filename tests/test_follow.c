@@ -1995,6 +1995,7 @@ struct fx {
     struct follower *f;
     struct follower_stats prev; /* of followers freed in this test */
     uint64_t target;            /* for predicates */
+    int key_twice; /* the trusted root lists the key twice (two periods) */
 };
 
 static const int proto_v1 = 0;
@@ -2015,13 +2016,23 @@ write_trusted_root(struct fx *x)
         "hashAlgorithm", "SHA2_256", "publicKey", "rawBytes", spki,
         "keyDetails", x->v2 ? "PKIX_ED25519" : "PKIX_ECDSA_P256_SHA_256",
         "validFor", "start", "2020-01-01T00:00:00Z", "logId", "keyId", lid);
-    /* ct: the key under ctlogs (and tlogs, which may not be empty). */
+    /* ct: the key under ctlogs only (tlogs empty, as testlog --ct). */
     root =
-        json_pack("{s:s, s:[O], s:[], s:[], s:[]}", "mediaType",
-                  CONFIG_TRUSTED_ROOT_MEDIA_TYPE, "tlogs", lg,
+        json_pack("{s:s, s:[], s:[], s:[], s:[]}", "mediaType",
+                  CONFIG_TRUSTED_ROOT_MEDIA_TYPE, "tlogs",
                   "certificateAuthorities", "ctlogs", "timestampAuthorities");
-    if (x->ct) {
-        json_array_append(json_object_get(root, "ctlogs"), lg);
+    json_array_append(json_object_get(root, x->ct ? "ctlogs" : "tlogs"), lg);
+    if (x->key_twice) {
+        /* One key, two validFor periods: 2020-2021, then open. */
+        json_t *early = json_deep_copy(lg);
+        json_t *vf =
+            json_object_get(json_object_get(early, "publicKey"), "validFor");
+        json_object_set_new(vf, "end", json_string("2021-01-01T00:00:00Z"));
+        vf = json_object_get(json_object_get(lg, "publicKey"), "validFor");
+        json_object_set_new(vf, "start", json_string("2021-01-01T00:00:00Z"));
+        json_array_insert(json_object_get(root, x->ct ? "ctlogs" : "tlogs"), 0,
+                          early);
+        json_decref(early);
     }
     json_decref(lg);
     assert_non_null(root);
@@ -2455,6 +2466,37 @@ test_catch_up(void **state)
     assert_no_alerts(x);
     assert_int_equal(x->fe.fatal_calls, 0);
     assert_int_equal(x->log->counts[K_OTHER], 0);
+}
+
+/* The trusted root lists the log's key twice (two validFor periods of
+ * one key): one verifier key, not an ambiguous pair; caught up, no
+ * alert, no error. */
+static void
+test_key_twice(void **state)
+{
+    struct fx *x = *state;
+    struct store_log_status st;
+
+    config_trusted_root_free(x->troot);
+    x->key_twice = 1;
+    write_trusted_root(x);
+    x->fe.env.troot = x->troot;
+    if (x->ct) {
+        assert_int_equal(config_trusted_root_ntlogs(x->troot), 0);
+        assert_true(config_trusted_root_ctlog(x->troot, 1)->dup);
+    } else {
+        assert_int_equal(config_trusted_root_ntlogs(x->troot), 2);
+        assert_true(config_trusted_root_tlog(x->troot, 1)->dup);
+    }
+    fx_grow(x, 100);
+    fx_start(x);
+    assert_true(fx_run_until(x, 5 * MIN, pred_caught_up));
+    fx_status(x, &st);
+    assert_int_equal(st.next_index, 100);
+    assert_int_equal(st.verified_size, 100);
+    assert_true(st.root_checks_passed >= 1);
+    assert_no_alerts(x);
+    assert_int_equal(x->fe.fatal_calls, 0);
 }
 
 /* Negative twin: one served body differs from the leaf the log signed;
@@ -3743,6 +3785,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fake_tree),
         BOTH(test_catch_up),
+        BOTH(test_key_twice),
+        CT(test_key_twice),
         BOTH(test_catch_up_tampered),
         BOTH(test_bad_signature),
         BOTH(test_withheld),

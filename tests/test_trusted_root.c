@@ -725,9 +725,41 @@ edit_too_many_tlogs(json_t *doc)
     }
 }
 static void
-edit_no_tlogs(json_t *doc)
+edit_no_logs(json_t *doc)
 {
     json_object_del(doc, "tlogs");
+    json_object_set_new(doc, "ctlogs", json_array());
+}
+/* tlogs[0] listed again under another baseUrl: a conflict. */
+static void
+edit_dup_other_url(json_t *doc)
+{
+    json_t *c = json_deep_copy(tlog(doc, 0));
+
+    json_object_set_new(c, "baseUrl", json_string("https://other.example"));
+    json_array_append_new(json_object_get(doc, "tlogs"), c);
+}
+/* ctlogs[1] listed again under another baseUrl: the same in ctlogs. */
+static void
+edit_dup_ct_other_url(json_t *doc)
+{
+    json_t *ct = json_object_get(doc, "ctlogs");
+    json_t *c = json_deep_copy(json_array_get(ct, 1));
+
+    json_object_set_new(c, "baseUrl", json_string("https://other.example"));
+    json_array_append_new(ct, c);
+}
+/* tlogs[0] again with an unsupported keyDetails and other bytes under
+ * the same logId (a supported key's logId is checked against it). */
+static void
+edit_dup_other_key(json_t *doc)
+{
+    json_t *c = json_deep_copy(tlog(doc, 0));
+    json_t *pk = json_object_get(c, "publicKey");
+
+    json_object_set_new(pk, "keyDetails", json_string("PKIX_FUTURE_KEY"));
+    json_object_set_new(pk, "rawBytes", json_string("AAAA"));
+    json_array_append_new(json_object_get(doc, "tlogs"), c);
 }
 
 static void
@@ -760,7 +792,13 @@ test_malformed_fields(void **state)
     expect_error(edit_ca_no_validfor,
                  "certificateAuthorities[1]: missing field \"validFor\"");
     expect_error(edit_too_many_tlogs, "\"tlogs\": 65 entries");
-    expect_error(edit_no_tlogs, "no transparency log");
+    expect_error(edit_no_logs, "no transparency log");
+    expect_error(edit_dup_other_url,
+                 "tlogs[2]: logId is also tlogs[0]'s, with another baseUrl");
+    expect_error(edit_dup_ct_other_url,
+                 "ctlogs[2]: logId is also ctlogs[1]'s, with another baseUrl");
+    expect_error(edit_dup_other_key,
+                 "tlogs[2]: logId is also tlogs[0]'s, with another key");
 }
 
 static void
@@ -894,6 +932,106 @@ test_time_formats(void **state)
     }
 }
 
+/* A root with CT logs only (Fulcio's CT log followed alone) loads, with
+ * "tlogs" absent or empty; without any log it is refused (above). */
+static void
+test_ct_only(void **state)
+{
+    json_t *doc = load_json("fulcio/trusted_root.json");
+    size_t nct = json_array_size(json_object_get(doc, "ctlogs"));
+    char err[CONFIG_TRUSTED_ROOT_ERR_LEN];
+    struct config_trusted_root *r;
+    int empty;
+
+    (void)state;
+    assert_true(nct > 0);
+    for (empty = 0; empty < 2; empty++) {
+        if (empty) {
+            json_object_set_new(doc, "tlogs", json_array());
+        } else {
+            json_object_del(doc, "tlogs");
+        }
+        r = load_doc(doc, err, sizeof(err));
+        if (r == NULL) {
+            fail_msg("%s", err);
+        }
+        assert_int_equal(config_trusted_root_ntlogs(r), 0);
+        assert_int_equal(config_trusted_root_nctlogs(r), nct);
+        assert_null(config_trusted_root_tlog(r, 0));
+        config_trusted_root_free(r);
+    }
+    json_decref(doc);
+}
+
+/*
+ * The same key listed twice (one log, two validFor periods): derived from
+ * the real root, tlogs[0] (Rekor v1) ends at a cut and a copy of it
+ * starts there, open ended; the same for ctlogs[1].  It loads, the copy
+ * is marked dup, the log is valid in both periods and not before.
+ */
+static void
+test_duplicate_key(void **state)
+{
+    json_t *doc = load_json("fulcio/trusted_root.json");
+    json_t *tl = json_object_get(doc, "tlogs");
+    json_t *ct = json_object_get(doc, "ctlogs");
+    json_t *vf, *copy;
+    size_t nt = json_array_size(tl), nct = json_array_size(ct), i;
+    char err[CONFIG_TRUSTED_ROOT_ERR_LEN];
+    struct config_trusted_root *r, *single;
+    const struct config_log_key *k0, *kd;
+    const char *cut = "2022-06-01T00:00:00Z";
+    int64_t start, t_cut = rfc3339(cut);
+
+    (void)state;
+    vf =
+        json_object_get(json_object_get(tlog(doc, 0), "publicKey"), "validFor");
+    start = rfc3339(json_string_value(json_object_get(vf, "start")));
+    assert_true(start < t_cut);
+    copy = json_deep_copy(tlog(doc, 0));
+    json_object_set_new(vf, "end", json_string(cut));
+    /* Without the second period: not valid after the cut. */
+    single = load_doc(doc, err, sizeof(err));
+    if (single == NULL) {
+        fail_msg("%s", err);
+    }
+    json_object_set_new(
+        json_object_get(json_object_get(copy, "publicKey"), "validFor"),
+        "start", json_string(cut));
+    json_array_append_new(tl, copy);
+    json_array_append_new(ct, json_deep_copy(json_array_get(ct, 1)));
+
+    r = load_doc(doc, err, sizeof(err));
+    if (r == NULL) {
+        fail_msg("%s", err);
+    }
+    assert_int_equal(config_trusted_root_ntlogs(r), nt + 1);
+    assert_int_equal(config_trusted_root_nctlogs(r), nct + 1);
+    for (i = 0; i < nt; i++) {
+        assert_false(config_trusted_root_tlog(r, i)->dup);
+    }
+    k0 = config_trusted_root_tlog(r, 0);
+    kd = config_trusted_root_tlog(r, nt);
+    assert_true(kd->dup);
+    assert_memory_equal(kd->log_id, k0->log_id, CONFIG_LOG_ID_LEN);
+    assert_string_equal(kd->base_url, k0->base_url);
+    assert_ptr_equal(config_trusted_root_find_tlog(r, k0->log_id), k0);
+    assert_true(config_trusted_root_ctlog(r, nct)->dup);
+    assert_false(config_trusted_root_ctlog(r, 1)->dup);
+    /* Valid in either period, not before the first. */
+    assert_true(config_trusted_root_tlog_valid_at(r, k0->log_id, start));
+    assert_true(config_trusted_root_tlog_valid_at(r, k0->log_id, t_cut - 1));
+    assert_true(
+        config_trusted_root_tlog_valid_at(r, k0->log_id, t_cut + 86400 * 365));
+    assert_false(config_trusted_root_tlog_valid_at(r, k0->log_id, start - 1));
+    assert_false(config_trusted_root_tlog_valid_at(single, k0->log_id,
+                                                   t_cut + 86400 * 365));
+    assert_true(config_trusted_root_tlog_valid_at(single, k0->log_id, start));
+    config_trusted_root_free(single);
+    config_trusted_root_free(r);
+    json_decref(doc);
+}
+
 int
 main(void)
 {
@@ -904,6 +1042,8 @@ main(void)
         cmocka_unit_test(test_checkpoint_signers),
         cmocka_unit_test(test_validity),
         cmocka_unit_test(test_malformed_fields),
+        cmocka_unit_test(test_ct_only),
+        cmocka_unit_test(test_duplicate_key),
         cmocka_unit_test(test_malformed_files),
         cmocka_unit_test(test_unknown_fields_ignored),
         cmocka_unit_test(test_time_formats),

@@ -230,7 +230,8 @@ inspect_key(struct inspect *in)
         return 0;
     }
     if (in->entry->has_integrated_time &&
-        !config_validity_covers(&lk->valid_for, in->entry->integrated_time)) {
+        !config_trusted_root_tlog_valid_at(in->root, in->entry->log_id,
+                                           in->entry->integrated_time)) {
         snprintf(in->key_problem, sizeof(in->key_problem),
                  "the log key is not valid at the entry's integrated time");
         return 0;

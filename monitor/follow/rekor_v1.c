@@ -187,8 +187,9 @@ follow_load_keys(struct follower *f, char *err, size_t errlen)
         struct merkle_note_key *nk = NULL;
         enum merkle_result r = MERKLE_ERR_KEY;
 
-        if (!follow_same_url(k->base_url, f->cfg->url) || k->pkey == NULL) {
-            continue;
+        if (!follow_same_url(k->base_url, f->cfg->url) || k->pkey == NULL ||
+            k->dup) {
+            continue; /* a dup: the same key, another validFor period */
         }
         if (k->alg == CONFIG_KEY_ECDSA_P256_SHA256) {
             nk = merkle_note_key_ecdsa(k->signer_name, k->spki_der, k->spki_len,

@@ -184,8 +184,8 @@ tf_load_keys(struct tfollower *tf, char *err, size_t errlen)
         struct tkey *tk = &tf->keys[tf->nkeys];
 
         if (!follow_same_host(k->base_url, tf->f->cfg->url) ||
-            k->pkey == NULL) {
-            continue;
+            k->pkey == NULL || k->dup) {
+            continue; /* a dup: the same key, another validFor period */
         }
         memset(tk, 0, sizeof(*tk));
         if (k->alg == CONFIG_KEY_ECDSA_P256_SHA256 &&
