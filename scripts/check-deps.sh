@@ -9,7 +9,7 @@
 #                the delivery worker, retention; <curl/curl.h> only in
 #                monitor/http.c
 #     identity/  pure parsers of untrusted bytes (entry, bundle, scan,
-#                fulcio, attest, policy): no libevent, libcurl, sqlite, no
+#                fulcio, attest, nitro, policy): no libevent, libcurl, sqlite, no
 #                transport, daemon context or logger
 #     store/     the only place that includes <sqlite3.h> (store.c); no
 #                libevent, transport or daemon context

@@ -7,7 +7,8 @@
 # renders the man page.
 set -eu
 PKGS="cmake make gcc pkg-config libssl-dev libcurl4-openssl-dev libjansson-dev
-libevent-dev libsqlite3-dev libyaml-dev libcmocka-dev ca-certificates curl
+libevent-dev libsqlite3-dev libyaml-dev libcmocka-dev libcbor-dev ca-certificates
+curl
 jq sqlite3 python3 procps bc time docker-registry groff-base man-db $*"
 # chromium: e2e_dashboard (and e2e_report) render pages in headless Chromium.
 PKGS="$PKGS chromium"

@@ -47,7 +47,8 @@ p=$root/usr/local
 for f in bin/tlogwatch lib/systemd/system/tlogwatch.service \
     share/man/man8/tlogwatch.8 share/tlogwatch/tlogwatch.yaml \
     share/tlogwatch/trusted_root.json share/tlogwatch/examples/full.yaml \
-    share/tlogwatch/examples/full.json share/doc/tlogwatch/README.md; do
+    share/tlogwatch/examples/full.json share/doc/tlogwatch/README.md \
+    share/tlogwatch/aws-nitro-enclaves-root-G1.pem; do
     check "installed: $f" test -s "$p/$f"
 done
 check "the binary is executable" test -x "$p/bin/tlogwatch"
