@@ -76,9 +76,9 @@ static const char *const allow_keys[] = {"workflows", "refs", "triggers",
 static const char *const pcrs_keys[] = {"registry", "credentials", "allow",
                                         "lookup_timeout", NULL};
 static const char *const pcr_names[] = {"PCR0", "PCR1", "PCR2", "PCR8", NULL};
-static const char *const sink_keys[] = {"name",    "type",   "min_severity",
-                                        "url",     "secret", "command",
-                                        "timeout", NULL};
+static const char *const sink_keys[] = {
+    "name",    "type",   "min_severity", "url",           "secret", "command",
+    "timeout", "format", "signing",      "resolve_after", NULL};
 static const char *const heartbeat_keys[] = {"every", "notify", NULL};
 static const char *const report_keys[] = {"every", "notify", "dir", NULL};
 static const char *const http_keys[] = {"listen", "token", "ready_lag", NULL};
@@ -87,8 +87,11 @@ static const char *const retention_keys[] = {"checkpoints", "alerts",
 
 static const char *const log_kind_names[] = {"rekor-v1", "rekor-v2", "ct",
                                              NULL};
-static const char *const sink_type_names[] = {"slack", "webhook", "exec",
-                                              "stdout", NULL};
+static const char *const sink_type_names[] = {"slack",  "webhook",      "exec",
+                                              "stdout", "alertmanager", NULL};
+static const char *const sink_format_names[] = {"tlogwatch", "cloudevents",
+                                                "ocsf", NULL};
+static const char *const sink_signing_names[] = {"tlogwatch", "standard", NULL};
 static const char *const severity_names[] = {"info", "warning", "critical",
                                              NULL};
 static const char *const runner_names[] = {"github-hosted", "self-hosted",
@@ -1089,28 +1092,112 @@ static unsigned
 sink_key_types(const char *key)
 {
     if (strcmp(key, "url") == 0) {
-        return 1u << CONFIG_SINK_SLACK | 1u << CONFIG_SINK_WEBHOOK;
+        return 1u << CONFIG_SINK_SLACK | 1u << CONFIG_SINK_WEBHOOK |
+               1u << CONFIG_SINK_ALERTMANAGER;
     }
-    if (strcmp(key, "secret") == 0) {
+    if (strcmp(key, "secret") == 0 || strcmp(key, "signing") == 0) {
         return 1u << CONFIG_SINK_WEBHOOK;
     }
     if (strcmp(key, "command") == 0 || strcmp(key, "timeout") == 0) {
         return 1u << CONFIG_SINK_EXEC;
     }
+    if (strcmp(key, "format") == 0) {
+        return 1u << CONFIG_SINK_WEBHOOK | 1u << CONFIG_SINK_EXEC |
+               1u << CONFIG_SINK_STDOUT;
+    }
+    if (strcmp(key, "resolve_after") == 0) {
+        return 1u << CONFIG_SINK_ALERTMANAGER;
+    }
     return ~0u;
+}
+
+/* Is s a Standard Webhooks secret: "whsec_" then standard base64 of
+ * 24 to 64 bytes (the specification's range)? */
+static int
+cv_whsec_ok(const char *s)
+{
+    static const char b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n, pad = 0, i, bytes;
+
+    if (strncmp(s, "whsec_", 6) != 0) {
+        return 0;
+    }
+    s += 6;
+    n = strlen(s);
+    if (n == 0 || n % 4 != 0) {
+        return 0;
+    }
+    while (pad < 2 && s[n - 1 - pad] == '=') {
+        pad++;
+    }
+    for (i = 0; i < n - pad; i++) {
+        if (strchr(b64, s[i]) == NULL || s[i] == '\0') {
+            return 0;
+        }
+    }
+    bytes = n / 4 * 3 - pad;
+    return bytes >= 24 && bytes <= 64;
+}
+
+/* The webhook secret: one value, or (signing: standard) a list of 1 to
+ * CONFIG_MAX_SECRETS, the first signing. */
+static void
+cv_sink_secret(struct cv *cv, const struct config_node *n, const char *p,
+               struct config_sink *k)
+{
+    char ip[CV_PATH_MAX];
+    size_t i;
+
+    if (n->kind != CONFIG_NODE_LIST) {
+        if (cv_secret(cv, n, p, &k->secret) == 0 &&
+            k->signing == CONFIG_SIGNING_STANDARD && !cv_whsec_ok(k->secret)) {
+            cv_err(cv, n, p,
+                   "signing: standard needs a whsec_ secret: whsec_ then "
+                   "base64 of 24 to 64 bytes");
+        }
+        return;
+    }
+    if (k->signing != CONFIG_SIGNING_STANDARD) {
+        cv_err(cv, n, p, "a list of secrets needs signing: standard");
+        return;
+    }
+    if (n->n == 0 || n->n > CONFIG_MAX_SECRETS) {
+        cv_err(cv, n, p, "must list 1 to %d secrets", CONFIG_MAX_SECRETS);
+        return;
+    }
+    k->secrets_more = calloc(n->n, sizeof(char *));
+    if (k->secrets_more == NULL) {
+        cv_err(cv, n, p, "out of memory");
+        return;
+    }
+    k->n_secrets_more = n->n - 1;
+    for (i = 0; i < n->n; i++) {
+        char **slot = i == 0 ? &k->secret : &k->secrets_more[i - 1];
+        (void)snprintf(ip, sizeof(ip), "%s[%zu]", p, i);
+        if (cv_secret(cv, n->items[i], ip, slot) != 0) {
+            continue;
+        }
+        if (!cv_whsec_ok(*slot)) {
+            cv_err(cv, n->items[i], ip,
+                   "signing: standard needs a whsec_ secret: whsec_ then "
+                   "base64 of 24 to 64 bytes");
+        }
+    }
 }
 
 static void
 cv_sink(struct cv *cv, const struct config_node *v, const char *path,
         struct config_sink *k)
 {
-    static const char *const specific[] = {"url", "secret", "command",
-                                           "timeout", NULL};
+    static const char *const specific[] = {"url",           "secret", "command",
+                                           "timeout",       "format", "signing",
+                                           "resolve_after", NULL};
     const struct config_node *n;
     char p[CV_PATH_MAX];
     const char *s;
     size_t i;
-    int t = -1, sev;
+    int t = -1, sev, e;
 
     k->pos.line = v->line;
     k->pos.col = v->col;
@@ -1144,16 +1231,44 @@ cv_sink(struct cv *cv, const struct config_node *v, const char *path,
                    specific[i], sink_type_names[t]);
         }
     }
-    if (k->type == CONFIG_SINK_SLACK || k->type == CONFIG_SINK_WEBHOOK) {
+    if (k->type == CONFIG_SINK_SLACK || k->type == CONFIG_SINK_WEBHOOK ||
+        k->type == CONFIG_SINK_ALERTMANAGER) {
         if ((n = cv_require(cv, v, path, "url")) != NULL) {
             cv_join(p, sizeof(p), path, "url");
             (void)cv_url(cv, n, p, 1, &k->url);
         }
     }
+    if ((n = config_tree_get(v, "format")) != NULL &&
+        (sink_key_types("format") & (1u << t))) {
+        cv_join(p, sizeof(p), path, "format");
+        if (cv_enum(cv, n, p, sink_format_names, &e) == 0) {
+            k->format = (enum config_sink_format)e;
+        }
+    }
+    if (k->type == CONFIG_SINK_WEBHOOK &&
+        (n = config_tree_get(v, "signing")) != NULL) {
+        cv_join(p, sizeof(p), path, "signing");
+        if (cv_enum(cv, n, p, sink_signing_names, &e) == 0) {
+            k->signing = (enum config_sink_signing)e;
+            if (config_tree_get(v, "secret") == NULL) {
+                cv_err(cv, n, p, "signing needs a secret");
+            }
+        }
+    }
     if (k->type == CONFIG_SINK_WEBHOOK &&
         (n = config_tree_get(v, "secret")) != NULL) {
         cv_join(p, sizeof(p), path, "secret");
-        (void)cv_secret(cv, n, p, &k->secret);
+        cv_sink_secret(cv, n, p, k);
+    }
+    if (k->type == CONFIG_SINK_ALERTMANAGER) {
+        k->resolve_after_ms = CONFIG_DEFAULT_RESOLVE_AFTER_MS;
+        if ((n = config_tree_get(v, "resolve_after")) != NULL) {
+            cv_join(p, sizeof(p), path, "resolve_after");
+            if (cv_duration(cv, n, p, &k->resolve_after_ms) == 0 &&
+                k->resolve_after_ms < 60000) {
+                cv_err(cv, n, p, "must be at least 1m");
+            }
+        }
     }
     if (k->type == CONFIG_SINK_EXEC) {
         k->timeout_ms = CONFIG_DEFAULT_EXEC_TIMEOUT_MS;
@@ -1806,7 +1921,7 @@ strings_free(struct config_strings *s)
 void
 config_free(struct config *cfg)
 {
-    size_t i;
+    size_t i, j;
 
     if (cfg == NULL) {
         return;
@@ -1835,6 +1950,10 @@ config_free(struct config *cfg)
         free(cfg->sinks[i].name);
         free_secret(cfg->sinks[i].url);
         free_secret(cfg->sinks[i].secret);
+        for (j = 0; j < cfg->sinks[i].n_secrets_more; j++) {
+            free_secret(cfg->sinks[i].secrets_more[j]);
+        }
+        free(cfg->sinks[i].secrets_more);
         free(cfg->sinks[i].command);
     }
     free(cfg->sinks);
@@ -1899,7 +2018,7 @@ config_log_kind_name(enum config_log_kind k)
 const char *
 config_sink_type_name(enum config_sink_type t)
 {
-    return (unsigned)t < 4 ? sink_type_names[t] : "unknown";
+    return (unsigned)t < 5 ? sink_type_names[t] : "unknown";
 }
 
 const char *

@@ -90,6 +90,8 @@
 #define CONFIG_MIN_WITHHOLD_AFTER_MS (10ULL * 1000)
 #define CONFIG_DEFAULT_LOOKUP_TIMEOUT_MS (900ULL * 1000)
 #define CONFIG_DEFAULT_EXEC_TIMEOUT_MS (30ULL * 1000)
+#define CONFIG_DEFAULT_RESOLVE_AFTER_MS (24ULL * 3600 * 1000)
+#define CONFIG_MAX_SECRETS 8               /* keys in a webhook secret: list */
 #define CONFIG_DEFAULT_READY_LAG 100000ULL /* http.ready_lag */
 #define CONFIG_MIN_TOKEN 16                /* bytes in http.token */
 
@@ -105,6 +107,21 @@ enum config_sink_type {
     CONFIG_SINK_WEBHOOK,
     CONFIG_SINK_EXEC,
     CONFIG_SINK_STDOUT,
+    CONFIG_SINK_ALERTMANAGER, /* Prometheus Alertmanager, API v2 */
+};
+
+/* The envelope of a webhook, exec or stdout sink (format:); same order
+ * and values as enum notify_format. */
+enum config_sink_format {
+    CONFIG_FORMAT_TLOGWATCH = 0, /* the tlogwatch.alert/v1 document */
+    CONFIG_FORMAT_CLOUDEVENTS,   /* CloudEvents 1.0, structured JSON */
+    CONFIG_FORMAT_OCSF,          /* OCSF Detection Finding (2004) */
+};
+
+/* How a webhook is signed (signing:). */
+enum config_sink_signing {
+    CONFIG_SIGNING_TLOGWATCH = 0, /* X-Tlogwatch-Signature, hex HMAC */
+    CONFIG_SIGNING_STANDARD,      /* Standard Webhooks: webhook-* headers */
 };
 
 /* Same order and values as enum notify_severity (config/ may not include
@@ -202,8 +219,15 @@ struct config_sink {
     enum config_severity min_severity; /* default info */
     char *url;                         /* slack, webhook (required); secret */
     char *secret;                      /* webhook HMAC key, or NULL; secret */
+    char **secrets_more; /* webhook, signing standard: the keys after
+                            the first of a secret: list (rotation); each
+                            a secret; n_secrets_more of them */
+    size_t n_secrets_more;
     char *command;       /* exec (required): executable path, no args */
     uint64_t timeout_ms; /* exec; default 30s; 0 for other types */
+    enum config_sink_format format;   /* webhook, exec, stdout */
+    enum config_sink_signing signing; /* webhook, with a secret */
+    uint64_t resolve_after_ms;        /* alertmanager: endsAt - startsAt, 24h */
 };
 
 struct config_heartbeat {

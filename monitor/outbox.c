@@ -50,6 +50,12 @@ struct ob_sink {
     char *url;     /* secret; slack, webhook */
     char *secret;  /* secret; webhook HMAC key or NULL */
     char *command; /* exec */
+    char **keys;   /* secret; signing standard: every whsec_ key, the
+                      first signing (keys[0] == secret), NULL-terminated */
+    size_t nkeys;
+    enum config_sink_format format;
+    enum config_sink_signing signing;
+    uint64_t resolve_after_s; /* alertmanager */
     uint64_t timeout_ms;
     char where[OUTBOX_WHERE_MAX]; /* outbox_sink_where: loggable */
     struct ob_job *job;           /* in flight, or NULL */
@@ -84,6 +90,8 @@ struct outbox {
     struct store *store;
     struct http_client *http;
     char *tmp_dir;
+    char host[256];      /* this machine's name: CloudEvents source */
+    char generator[300]; /* the dashboard URL, or "": Alertmanager */
     struct ob_sink *sinks;
     size_t n_sinks;
     uint64_t rng;
@@ -381,29 +389,68 @@ http_done(const struct http_response *resp, void *arg)
              err);
 }
 
+/* The body a sink sends for the stored alert: its envelope (format:),
+ * the Slack message or the Alertmanager list.  Returns new, or NULL with
+ * a message in err. */
+static char *
+ob_render(struct ob_sink *s, const struct outbox *o, const char *stored,
+          const json_t *alert, char *err, size_t errlen)
+{
+    char *body = NULL;
+
+    switch (s->type) {
+    case CONFIG_SINK_WEBHOOK:
+    case CONFIG_SINK_EXEC:
+    case CONFIG_SINK_STDOUT:
+        /* The tlogwatch document is sent as stored, byte for byte. */
+        body =
+            s->format == CONFIG_FORMAT_TLOGWATCH
+                ? strdup(stored)
+                : notify_render_envelope(alert, (enum notify_format)s->format,
+                                         o->host, TLOGWATCH_VERSION);
+        break;
+    case CONFIG_SINK_SLACK:
+        body = notify_render_slack(alert);
+        break;
+    case CONFIG_SINK_ALERTMANAGER:
+        body =
+            notify_render_alertmanager(alert, s->resolve_after_s, o->generator);
+        break;
+    default:
+        break;
+    }
+    if (body == NULL) {
+        snprintf(err, errlen, "cannot render the %s body",
+                 s->type == CONFIG_SINK_SLACK ? "Slack"
+                 : s->type == CONFIG_SINK_ALERTMANAGER
+                     ? "Alertmanager"
+                     : notify_format_name((enum notify_format)s->format));
+    }
+    return body;
+}
+
 static int
 job_start_http(struct ob_job *j, char *err, size_t errlen)
 {
     struct ob_sink *s = j->sink;
     struct http_request_opts ro;
-    struct http_header hdr[3];
-    char sig[NOTIFY_SIGNATURE_MAX];
+    struct http_header hdr[5];
+    char sig[NOTIFY_STD_SIGNATURE_MAX], ts[24];
     char *payload = NULL;
     json_t *alert = NULL;
     size_t nh = 0;
+    int64_t now = (int64_t)time(NULL);
     int rc = -1;
 
+    sig[0] = '\0';
     alert = json_loads(j->body, 0, NULL);
     if (alert == NULL || notify_alert_get_id(alert) == NULL) {
         snprintf(err, errlen, "the stored alert is not an alert object");
         goto out;
     }
-    if (s->type == CONFIG_SINK_SLACK) {
-        payload = notify_render_slack(alert);
-        if (payload == NULL) {
-            snprintf(err, errlen, "cannot render the Slack message");
-            goto out;
-        }
+    payload = ob_render(s, j->o, j->body, alert, err, errlen);
+    if (payload == NULL) {
+        goto out;
     }
     hdr[nh].name = "X-Tlogwatch-Alert-Id";
     hdr[nh++].value = notify_alert_get_id(alert);
@@ -411,10 +458,27 @@ job_start_http(struct ob_job *j, char *err, size_t errlen)
     hdr[nh++].value = notify_alert_get_type(alert) != NULL
                           ? notify_alert_get_type(alert)
                           : "";
-    if (s->type == CONFIG_SINK_WEBHOOK && s->secret != NULL) {
-        if (notify_render_signature(s->secret, strlen(s->secret),
-                                    (int64_t)time(NULL), j->body,
-                                    strlen(j->body), sig, sizeof(sig)) != 0) {
+    if (s->type == CONFIG_SINK_WEBHOOK && s->secret != NULL &&
+        s->signing == CONFIG_SIGNING_STANDARD) {
+        /* Standard Webhooks: webhook-id, webhook-timestamp and one
+         * signature per key, over "<id>.<timestamp>.<body>". */
+        if (notify_render_std_signature((const char *const *)s->keys, s->nkeys,
+                                        notify_alert_get_id(alert), now,
+                                        payload, strlen(payload), sig,
+                                        sizeof(sig)) != 0) {
+            snprintf(err, errlen, "cannot sign the body");
+            goto out;
+        }
+        snprintf(ts, sizeof(ts), "%lld", (long long)now);
+        hdr[nh].name = "webhook-id";
+        hdr[nh++].value = notify_alert_get_id(alert);
+        hdr[nh].name = "webhook-timestamp";
+        hdr[nh++].value = ts;
+        hdr[nh].name = "webhook-signature";
+        hdr[nh++].value = sig;
+    } else if (s->type == CONFIG_SINK_WEBHOOK && s->secret != NULL) {
+        if (notify_render_signature(s->secret, strlen(s->secret), now, payload,
+                                    strlen(payload), sig, sizeof(sig)) != 0) {
             snprintf(err, errlen, "cannot sign the body");
             goto out;
         }
@@ -424,9 +488,12 @@ job_start_http(struct ob_job *j, char *err, size_t errlen)
     memset(&ro, 0, sizeof(ro));
     ro.method = HTTP_POST;
     ro.url = s->url;
-    ro.body = payload != NULL ? payload : j->body;
+    ro.body = payload;
     ro.body_len = strlen(ro.body);
-    ro.content_type = "application/json";
+    ro.content_type =
+        s->type == CONFIG_SINK_WEBHOOK
+            ? notify_format_content_type((enum notify_format)s->format)
+            : "application/json";
     ro.headers = hdr;
     ro.nheaders = nh;
     ro.timeout_ms = s->timeout_ms ? s->timeout_ms : OUTBOX_HTTP_TIMEOUT_MS;
@@ -505,13 +572,20 @@ job_start_exec(struct ob_job *j, char *err, size_t errlen)
     sigset_t all, none;
     struct timeval tv = {0, OUTBOX_EXEC_POLL_MS * 1000};
     int fd = -1, rc = -1, fa_ok = 0, sa_ok = 0, e;
-    size_t len = strlen(j->body), off = 0;
+    size_t len, off = 0;
+    char *doc = NULL;
 
     alert = json_loads(j->body, 0, NULL);
     if (alert == NULL) {
         snprintf(err, errlen, "the stored alert is not JSON");
         goto out;
     }
+    /* The file holds the sink's envelope (format:); the environment is
+     * the alert's fields whatever the format. */
+    if ((doc = ob_render(s, j->o, j->body, alert, err, errlen)) == NULL) {
+        goto out;
+    }
+    len = strlen(doc);
     snprintf(j->json_path, sizeof(j->json_path), "%s/tlogwatch-alert-XXXXXX",
              j->o->tmp_dir);
     fd = mkstemp(j->json_path);
@@ -522,7 +596,7 @@ job_start_exec(struct ob_job *j, char *err, size_t errlen)
         goto out;
     }
     while (off < len) {
-        ssize_t w = write(fd, j->body + off, len - off);
+        ssize_t w = write(fd, doc + off, len - off);
         if (w < 0 && errno == EINTR) {
             continue;
         }
@@ -605,6 +679,7 @@ out:
     }
     notify_render_env_free(env);
     json_decref(alert);
+    free(doc);
     return rc;
 }
 
@@ -613,11 +688,28 @@ out:
 static int
 job_stdout(struct ob_job *j, char *err, size_t errlen)
 {
-    if (printf("%s\n", j->body) < 0 || fflush(stdout) != 0) {
-        snprintf(err, errlen, "cannot write to stdout: %s", strerror(errno));
-        return -1;
+    char *line = NULL;
+    int rc = 0;
+
+    if (j->sink->format != CONFIG_FORMAT_TLOGWATCH) {
+        json_t *alert = json_loads(j->body, 0, NULL);
+        if (alert == NULL) {
+            snprintf(err, errlen, "the stored alert is not JSON");
+            return -1;
+        }
+        line = ob_render(j->sink, j->o, j->body, alert, err, errlen);
+        json_decref(alert);
+        if (line == NULL) {
+            return -1;
+        }
     }
-    return 0;
+    if (printf("%s\n", line != NULL ? line : j->body) < 0 ||
+        fflush(stdout) != 0) {
+        snprintf(err, errlen, "cannot write to stdout: %s", strerror(errno));
+        rc = -1;
+    }
+    free(line);
+    return rc;
 }
 
 /* ---- starting a job ------------------------------------------------------ */
@@ -646,6 +738,7 @@ job_start(struct ob_job *j)
         break;
     case CONFIG_SINK_SLACK:
     case CONFIG_SINK_WEBHOOK:
+    case CONFIG_SINK_ALERTMANAGER:
     default:
         rc = job_start_http(j, err, sizeof(err));
         break;
@@ -1072,6 +1165,14 @@ outbox_new(const struct outbox_opts *opts, char *err, size_t errlen)
         tmp = getenv("TMPDIR");
     }
     o->tmp_dir = strdup(tmp != NULL && tmp[0] == '/' ? tmp : "/tmp");
+    if (gethostname(o->host, sizeof(o->host)) != 0) {
+        o->host[0] = '\0';
+    }
+    o->host[sizeof(o->host) - 1] = '\0';
+    if (cfg->http.listen != NULL) {
+        snprintf(o->generator, sizeof(o->generator), "http://%s/#alerts",
+                 cfg->http.listen);
+    }
     o->scan_ev = evtimer_new(o->base, ob_scan_cb, o);
     o->drain_ev = evtimer_new(o->base, drain_cb, o);
     o->hb_ev = evtimer_new(o->base, hb_cb, o);
@@ -1087,8 +1188,44 @@ outbox_new(const struct outbox_opts *opts, char *err, size_t errlen)
         s->type = cs->type;
         s->name = dup_or_null(cs->name, &oom);
         s->url = dup_or_null(cs->url, &oom);
+        if (s->url != NULL && s->type == CONFIG_SINK_ALERTMANAGER) {
+            /* The configured base URL; alerts go to its API v2. */
+            static const char api[] = "/api/v2/alerts";
+            size_t n = strlen(s->url);
+            char *u;
+            while (n > 0 && s->url[n - 1] == '/') {
+                n--;
+            }
+            u = malloc(n + sizeof(api));
+            if (u == NULL) {
+                goto oom;
+            }
+            memcpy(u, s->url, n);
+            memcpy(u + n, api, sizeof(api));
+            wipe_free(s->url);
+            s->url = u;
+        }
         s->secret = dup_or_null(cs->secret, &oom);
         s->command = dup_or_null(cs->command, &oom);
+        s->format = cs->format;
+        s->signing = cs->signing;
+        s->resolve_after_s = cs->resolve_after_ms / 1000;
+        if (cs->secret != NULL && cs->signing == CONFIG_SIGNING_STANDARD) {
+            size_t k;
+            s->keys = calloc(cs->n_secrets_more + 2, sizeof(char *));
+            if (s->keys == NULL) {
+                goto oom;
+            }
+            s->keys[s->nkeys++] = s->secret;
+            for (k = 0; k < cs->n_secrets_more; k++) {
+                if (cs->secrets_more[k] != NULL) {
+                    s->keys[s->nkeys] = dup_or_null(cs->secrets_more[k], &oom);
+                    if (s->keys[s->nkeys] != NULL) {
+                        s->nkeys++;
+                    }
+                }
+            }
+        }
         s->timeout_ms = cs->timeout_ms;
         if (s->type == CONFIG_SINK_EXEC && s->timeout_ms == 0) {
             s->timeout_ms = CONFIG_DEFAULT_EXEC_TIMEOUT_MS;
@@ -1158,6 +1295,13 @@ outbox_free(struct outbox *o)
         }
         free(s->name);
         wipe_free(s->url);
+        if (s->keys != NULL) {
+            size_t k;
+            for (k = 1; k < s->nkeys; k++) {
+                wipe_free(s->keys[k]);
+            }
+            free(s->keys);
+        }
         wipe_free(s->secret);
         free(s->command);
     }

@@ -5,8 +5,12 @@
  * at most one per OUTBOX_SLACK_INTERVAL_MS per sink), webhook (the alert
  * JSON, X-Tlogwatch-Alert-Id, HMAC X-Tlogwatch-Signature with a secret),
  * exec (a command with the alert in its environment and in a JSON file,
- * killed with its process group at its time limit) and stdout (JSON
- * lines).  Also the heartbeat (monitor.heartbeat every heartbeat.every to
+ * killed with its process group at its time limit), stdout (JSON
+ * lines) and alertmanager (POST <url>/api/v2/alerts).  Webhook, exec and
+ * stdout send the sink's envelope (format: tlogwatch, cloudevents, ocsf);
+ * a webhook with signing: standard carries the Standard Webhooks
+ * headers (webhook-id, webhook-timestamp, webhook-signature) instead of
+ * X-Tlogwatch-Signature.  Also the heartbeat (monitor.heartbeat every heartbeat.every to
  * its sinks, through the outbox) and direct sends for `test-alert`.
  *
  * Invariants:

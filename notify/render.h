@@ -117,4 +117,78 @@ char **notify_render_exec_env(const json_t *alert, const char *json_file,
 /* Free an environment; NULL is a no-op. */
 void notify_render_env_free(char **env);
 
+/* ---- envelopes (render_envelope.c) ------------------------------------ */
+
+/* A sink's envelope (format:); same values as enum config_sink_format. */
+enum notify_format {
+    NOTIFY_FORMAT_TLOGWATCH = 0, /* the tlogwatch.alert/v1 document */
+    NOTIFY_FORMAT_CLOUDEVENTS,   /* CloudEvents 1.0, structured JSON mode */
+    NOTIFY_FORMAT_OCSF,          /* OCSF Detection Finding */
+};
+#define NOTIFY_CLOUDEVENTS_CONTENT_TYPE "application/cloudevents+json"
+#define NOTIFY_OCSF_CLASS_UID 2004  /* Findings (2) * 1000 + 4 */
+#define NOTIFY_OCSF_VERSION "1.2.0" /* the OCSF schema version mapped to */
+#define NOTIFY_STD_KEY_MAX 96       /* bytes of a decoded whsec_ key */
+/* "v1,<44 base64>" per key, blank-separated: enough for 8 keys. */
+#define NOTIFY_STD_SIGNATURE_MAX 512
+
+/* "tlogwatch", "cloudevents", "ocsf".  Static. */
+const char *notify_format_name(enum notify_format f);
+/* The Content-Type of a body in format f.  Static. */
+const char *notify_format_content_type(enum notify_format f);
+
+/*
+ * The CloudEvents 1.0 structured-mode event for alert: specversion "1.0",
+ * id = the alert id, source "tlogwatch://<host>/<log name, else rule,
+ * else monitor>" (percent-encoded), type "dev.tlogwatch.<alert type>",
+ * time = detected_at, subject = the repository (else the log name; absent
+ * when neither), datacontenttype "application/json", data = the alert.
+ * host is the machine's name (borrowed).  Returns new (free()), or NULL
+ * when alert has no id or type, or memory runs out.
+ */
+char *notify_render_cloudevent(const json_t *alert, const char *host);
+
+/*
+ * The OCSF Detection Finding (class_uid 2004, activity Create) for alert,
+ * field by field in README "Alert envelopes"; product_version is
+ * tlogwatch's version (borrowed).  The alert itself is kept whole under
+ * "unmapped".  Returns new (free()), or NULL (no id/type, a detected_at
+ * that is not RFC 3339 UTC, memory).
+ */
+char *notify_render_ocsf(const json_t *alert, const char *product_version);
+
+/* The body in format: one of the two above, or notify_alert_render(). */
+char *notify_render_envelope(const json_t *alert, enum notify_format format,
+                             const char *host, const char *product_version);
+
+/*
+ * The Prometheus Alertmanager API v2 body (POST /api/v2/alerts) for
+ * alert: a list of one alert with labels alertname (the type), severity,
+ * log, repository, rule, alert_id (each only when known), annotations
+ * summary and description (notify_render_text), startsAt = detected_at,
+ * endsAt = startsAt + resolve_after_s (1 .. INT32_MAX), and generatorURL
+ * when generator_url is neither NULL nor "".  Returns new (free()), or
+ * NULL.
+ */
+char *notify_render_alertmanager(const json_t *alert, uint64_t resolve_after_s,
+                                 const char *generator_url);
+
+/*
+ * A Standard Webhooks key: "whsec_" + base64, decoded into out (outcap
+ * bytes, wiped on failure), its length in *outlen.  Returns 0 or -1.
+ */
+int notify_std_secret_decode(const char *secret, unsigned char *out,
+                             size_t outcap, size_t *outlen);
+
+/*
+ * The Standard Webhooks webhook-signature header value: for each of the
+ * nsecrets keys (whsec_..., borrowed, the first is the current one)
+ * "v1,<base64 HMAC-SHA256(key, "<msg_id>.<t>.<body>")>", blank-separated,
+ * into out (outcap >= NOTIFY_STD_SIGNATURE_MAX for up to 8 keys).
+ * Returns 0, or -1 (bad key or arguments, too small) with out emptied.
+ */
+int notify_render_std_signature(const char *const *secrets, size_t nsecrets,
+                                const char *msg_id, int64_t t, const void *body,
+                                size_t bodylen, char *out, size_t outcap);
+
 #endif

@@ -12,6 +12,9 @@ curl
 jq sqlite3 python3 procps bc time docker-registry groff-base man-db $*"
 # chromium: e2e_dashboard (and e2e_report) render pages in headless Chromium.
 PKGS="$PKGS chromium"
+# npm (and nodejs): e2e_envelopes installs its reference packages with it
+# (tests/tools/npm-deps.sh: standardwebhooks, cloudevents) into a cache.
+PKGS="$PKGS npm"
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then

@@ -29,8 +29,14 @@ REPLYTOK=$(tok) # the receiver's own tokens, echoed in its replies
 REPLYTOK2=$(tok)
 REPLYTOK3=$(tok)
 export HOOK_SECRET="hmac-$(tok)"
+# Standard Webhooks keys (a rotation: two) and an Alertmanager URL token.
+WHKEY1=$(openssl rand -base64 32)
+WHKEY2=$(openssl rand -base64 30)
+export STD_KEY1="whsec_$WHKEY1" STD_KEY2="whsec_$WHKEY2"
+AMTOK=$(tok)
 NEEDLES=("$PATHTOK" "$QTOK" "$SLACKTOK" "$REPLYTOK" "$REPLYTOK2"
-    "$REPLYTOK3" "$HOOK_SECRET" "webhooks/987654" "services/T0001")
+    "$REPLYTOK3" "$HOOK_SECRET" "webhooks/987654" "services/T0001"
+    "$WHKEY1" "$WHKEY2" "$AMTOK")
 
 # ---- the receiver ------------------------------------------------------
 RPORT=$(free_port)
@@ -76,6 +82,8 @@ SLACK="http://127.0.0.1:$RPORT/services/T0001/B0001/$SLACKTOK"
 tw_config "$T/a.yaml" "$TL_URL_a" "$ROOT" "$T/state.db" \
     "  - {name: hook, type: webhook, url: \"$HOOK\", secret: \"\${HOOK_SECRET}\"}" \
     "  - {name: sl, type: slack, url: \"$SLACK\"}" \
+    "  - {name: std, type: webhook, url: \"$HOOK\", format: cloudevents, signing: standard, secret: [\"\${STD_KEY1}\", \"\${STD_KEY2}\"]}" \
+    "  - {name: am, type: alertmanager, url: \"http://127.0.0.1:$RPORT/am/$AMTOK\"}" \
     "watch:" \
     "  - name: enclave-app" \
     "    repository: acme/enclave-app" \
@@ -94,6 +102,8 @@ at_least() { [ "$(hits "$1")" -ge "$2" ]; } # pattern n
 check "the webhook was tried twice (a retry after the 500)" \
     wait_until 120 at_least "/api/webhooks/987654/$PATHTOK?token=$QTOK" 2
 check "the Slack hook was tried" wait_until 120 at_least "/services/T0001/B0001/$SLACKTOK" 1
+check "the Alertmanager sink was tried (its API v2 under the secret path)" \
+    wait_until 120 at_least "/am/$AMTOK/api/v2/alerts" 1
 dump() { sqlite3 "$T/state.db" .dump >"$T/dump.sql" 2>"$T/dump.err"; }
 stored() { dump && grep -q 'HTTP 500' "$T/dump.sql" && grep -q 'HTTP 400' "$T/dump.sql"; }
 check "the store holds both receivers' replies" wait_until 120 stored

@@ -568,7 +568,15 @@ check_full(const struct config *cfg, const char *dir)
     }
     assert_int_equal(w->record_expected, 1);
 
-    assert_int_equal(cfg->n_sinks, 4);
+    assert_int_equal(cfg->n_sinks, 6);
+    k = config_sink_find(cfg, "siem-events");
+    assert_int_equal(k->format, CONFIG_FORMAT_CLOUDEVENTS);
+    assert_int_equal(k->signing, CONFIG_SIGNING_STANDARD);
+    assert_int_equal(k->n_secrets_more, 1);
+    k = config_sink_find(cfg, "alertmanager");
+    assert_int_equal(k->type, CONFIG_SINK_ALERTMANAGER);
+    assert_int_equal(k->resolve_after_ms, CONFIG_DEFAULT_RESOLVE_AFTER_MS);
+    assert_int_equal(k->min_severity, CONFIG_SEVERITY_WARNING);
     k = config_sink_find(cfg, "sec-slack");
     assert_ptr_equal(k, &cfg->sinks[0]);
     assert_int_equal(k->type, CONFIG_SINK_SLACK);
@@ -993,7 +1001,44 @@ static const struct bad_case bad_cases[] = {
     {BASE_LOG "notify:\n  - {name: s, type: stdout, min_severity: warn}\n",
      "warn", 1, "must be one of info, warning, critical, not 'warn'"},
     {BASE_LOG "notify:\n  - {name: s, type: email}\n", "email", 1,
-     "notify[0].type: must be one of slack, webhook, exec, stdout"},
+     "notify[0].type: must be one of slack, webhook, exec, stdout, "
+     "alertmanager"},
+    {BASE_LOG "notify:\n  - {name: s, type: slack, url: "
+              "\"https://h.example/x\", format: ocsf}\n",
+     "format", 1, "notify[0]: key 'format' does not apply to type slack"},
+    {BASE_LOG "notify:\n  - {name: s, type: stdout, format: xml}\n", "xml", 1,
+     "notify[0].format: must be one of tlogwatch, cloudevents, ocsf, not "
+     "'xml'"},
+    {BASE_LOG "notify:\n  - {name: s, type: webhook, url: "
+              "\"https://h.example/x\", signing: standard}\n",
+     "standard", 1, "notify[0].signing: signing needs a secret"},
+    {BASE_LOG "notify:\n  - {name: s, type: webhook, url: "
+              "\"https://h.example/x\", signing: stripe, secret: k}\n",
+     "stripe", 1, "notify[0].signing: must be one of tlogwatch, standard"},
+    {BASE_LOG "notify:\n  - {name: s, type: webhook, url: "
+              "\"https://h.example/x\", secret: [a, b]}\n",
+     "[a", 1, "notify[0].secret: a list of secrets needs signing: standard"},
+    {BASE_LOG "notify:\n  - {name: s, type: webhook, url: "
+              "\"https://h.example/x\", signing: standard, secret: abc}\n",
+     "abc", 1, "notify[0].secret: signing: standard needs a whsec_ secret"},
+    {BASE_LOG "notify:\n  - {name: s, type: webhook, url: "
+              "\"https://h.example/x\", signing: standard, secret: "
+              "[\"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\", whsec_AAAA]}\n",
+     "whsec_AAAA", 1,
+     "notify[0].secret[1]: signing: standard needs a whsec_ secret"},
+    {BASE_LOG "notify:\n  - {name: s, type: webhook, url: "
+              "\"https://h.example/x\", resolve_after: 1h}\n",
+     "resolve_after", 1,
+     "notify[0]: key 'resolve_after' does not apply to type webhook"},
+    {BASE_LOG "notify:\n  - {name: s, type: alertmanager}\n", "{name: s", 1,
+     "notify[0]: missing required key 'url'"},
+    {BASE_LOG "notify:\n  - {name: s, type: alertmanager, url: "
+              "\"https://am.example\", resolve_after: 10s}\n",
+     "10s", 1, "notify[0].resolve_after: must be at least 1m"},
+    {BASE_LOG "notify:\n  - {name: s, type: alertmanager, url: "
+              "\"https://am.example\", format: ocsf}\n",
+     "format", 1,
+     "notify[0]: key 'format' does not apply to type alertmanager"},
     {BASE_LOG "notify:\n  - {name: s, type: slack, url: "
               "\"https://h.example/x\", secret: abc}\n",
      "secret", 1, "notify[0]: key 'secret' does not apply to type slack"},
@@ -1427,6 +1472,58 @@ test_syntax_errors(void **state)
         assert_non_null(strstr(errs->v[0].message, "invalid input"));
         config_errors_free(errs);
     }
+}
+
+/* ---- sink envelopes, signing, alertmanager ------------------------------ */
+
+static void
+test_sink_formats(void **state)
+{
+    struct config *cfg;
+    const struct config_sink *k;
+    static const char text[] = BASE_LOG
+        "notify:\n"
+        "  - {name: ce, type: webhook, url: \"https://h.example/\", "
+        "format: cloudevents, signing: standard, secret: "
+        "[\"${TLW_WH1}\", \"whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\"]}\n"
+        "  - {name: o, type: stdout, format: ocsf}\n"
+        "  - {name: x, type: exec, command: /bin/true, format: "
+        "cloudevents}\n"
+        "  - {name: am, type: alertmanager, url: "
+        "\"http://127.0.0.1:9093\", resolve_after: 2h}\n"
+        "  - {name: am2, type: alertmanager, url: "
+        "\"https://am.example\"}\n"
+        "  - {name: w, type: webhook, url: \"https://h.example/\", "
+        "secret: plain}\n";
+
+    (void)state;
+    setenv("TLW_WH1", "whsec_C2lnbmluZy1rZXktb25lLXRoaXJ0eS10d28tYnl0", 1);
+    cfg = expect_ok(text);
+    k = config_sink_find(cfg, "ce");
+    assert_int_equal(k->format, CONFIG_FORMAT_CLOUDEVENTS);
+    assert_int_equal(k->signing, CONFIG_SIGNING_STANDARD);
+    assert_string_equal(k->secret,
+                        "whsec_C2lnbmluZy1rZXktb25lLXRoaXJ0eS10d28tYnl0");
+    assert_int_equal(k->n_secrets_more, 1);
+    assert_string_equal(k->secrets_more[0],
+                        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    assert_int_equal(config_sink_find(cfg, "o")->format, CONFIG_FORMAT_OCSF);
+    assert_int_equal(config_sink_find(cfg, "x")->format,
+                     CONFIG_FORMAT_CLOUDEVENTS);
+    k = config_sink_find(cfg, "am");
+    assert_int_equal(k->type, CONFIG_SINK_ALERTMANAGER);
+    assert_string_equal(k->url, "http://127.0.0.1:9093");
+    assert_int_equal(k->resolve_after_ms, 2 * 3600000ULL);
+    assert_int_equal(config_sink_find(cfg, "am2")->resolve_after_ms,
+                     CONFIG_DEFAULT_RESOLVE_AFTER_MS);
+    k = config_sink_find(cfg, "w");
+    assert_int_equal(k->format, CONFIG_FORMAT_TLOGWATCH);
+    assert_int_equal(k->signing, CONFIG_SIGNING_TLOGWATCH);
+    assert_int_equal(k->n_secrets_more, 0);
+    assert_string_equal(config_sink_type_name(CONFIG_SINK_ALERTMANAGER),
+                        "alertmanager");
+    config_free(cfg);
+    unsetenv("TLW_WH1");
 }
 
 /* ---- secrets ---------------------------------------------------------- */
@@ -2139,6 +2236,7 @@ main(void)
         cmocka_unit_test(test_urls),
         cmocka_unit_test(test_http_token),
         cmocka_unit_test(test_value_checks),
+        cmocka_unit_test(test_sink_formats),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

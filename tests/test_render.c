@@ -451,6 +451,217 @@ test_signature(void **state)
         notify_render_signature(key, strlen(key), 1, body, 1, sig, 10), -1);
 }
 
+/* ---- envelopes ------------------------------------------------------------
+ */
+
+static json_t *
+parse(char *s)
+{
+    json_t *j;
+
+    assert_non_null(s);
+    j = json_loads(s, 0, NULL);
+    free(s);
+    assert_non_null(j);
+    return j;
+}
+
+static const char *
+jstr(const json_t *o, const char *path)
+{
+    char buf[128], *p, *save = NULL;
+    const json_t *v = o;
+
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (p = strtok_r(buf, ".", &save); p != NULL && v != NULL;
+         p = strtok_r(NULL, ".", &save)) {
+        v = json_object_get(v, p);
+    }
+    return json_string_value(v);
+}
+
+static void
+test_cloudevent(void **state)
+{
+    json_t *a = full_alert(), *e;
+
+    (void)state;
+    e = parse(notify_render_cloudevent(a, "host-1"));
+    assert_string_equal(jstr(e, "specversion"), "1.0");
+    assert_string_equal(jstr(e, "id"), notify_alert_get_id(a));
+    assert_string_equal(jstr(e, "source"), "tlogwatch://host-1/rekor");
+    assert_string_equal(jstr(e, "type"),
+                        "dev.tlogwatch.signing.self_hosted_runner");
+    assert_string_equal(jstr(e, "time"), "2023-11-14T22:13:20Z");
+    assert_string_equal(jstr(e, "subject"), REPO);
+    assert_string_equal(jstr(e, "datacontenttype"), "application/json");
+    assert_true(json_equal(json_object_get(e, "data"), a));
+    json_decref(e);
+    /* No log: the rule; a host and names that are not URI-safe are
+     * percent-encoded. */
+    json_object_del(a, "log");
+    json_object_set_new(a, "rule", json_string("a b/c"));
+    e = parse(notify_render_cloudevent(a, "h st"));
+    assert_string_equal(jstr(e, "source"), "tlogwatch://h%20st/a%20b%2Fc");
+    json_decref(e);
+    /* Not an alert. */
+    assert_null(notify_render_cloudevent(json_object_get(a, "entry"), "h"));
+    assert_null(notify_render_cloudevent(a, NULL));
+    json_decref(a);
+}
+
+static void
+test_ocsf(void **state)
+{
+    json_t *a = full_alert(), *o;
+
+    (void)state;
+    o = parse(notify_render_ocsf(a, "9.9.9"));
+    assert_int_equal(json_integer_value(json_object_get(o, "class_uid")), 2004);
+    assert_int_equal(json_integer_value(json_object_get(o, "category_uid")), 2);
+    assert_int_equal(json_integer_value(json_object_get(o, "type_uid")),
+                     200401);
+    assert_int_equal(json_integer_value(json_object_get(o, "severity_id")), 5);
+    assert_int_equal(json_integer_value(json_object_get(o, "time")),
+                     1700000000000LL);
+    assert_true(json_is_true(json_object_get(o, "is_alert")));
+    assert_string_equal(jstr(o, "metadata.product.version"), "9.9.9");
+    assert_string_equal(jstr(o, "finding_info.uid"), notify_alert_get_id(a));
+    assert_string_equal(jstr(o, "finding_info.analytic.name"), "enclave-app");
+    assert_string_equal(jstr(o, "finding_info.desc"),
+                        "runner_environment 'self-hosted' not in "
+                        "[github-hosted]");
+    assert_non_null(strstr(jstr(o, "finding_info.src_url"), NOTIFY_SEARCH_URL));
+    assert_string_equal(
+        json_string_value(json_object_get(
+            json_array_get(json_object_get(o, "resources"), 0), "name")),
+        REPO);
+    assert_true(json_equal(json_object_get(o, "unmapped"), a));
+    json_decref(o);
+    /* Severity map; a detected_at that is not RFC 3339 is refused. */
+    json_object_set_new(a, "severity", json_string("warning"));
+    o = parse(notify_render_ocsf(a, "1"));
+    assert_int_equal(json_integer_value(json_object_get(o, "severity_id")), 3);
+    json_decref(o);
+    json_object_set_new(a, "detected_at", json_string("yesterday"));
+    assert_null(notify_render_ocsf(a, "1"));
+    json_decref(a);
+}
+
+static void
+test_alertmanager(void **state)
+{
+    json_t *a = full_alert(), *l, *x;
+
+    (void)state;
+    l = parse(notify_render_alertmanager(a, 3600, "http://127.0.0.1:9/#a"));
+    assert_int_equal(json_array_size(l), 1);
+    x = json_array_get(l, 0);
+    assert_string_equal(jstr(x, "labels.alertname"),
+                        "signing.self_hosted_runner");
+    assert_string_equal(jstr(x, "labels.severity"), "critical");
+    assert_string_equal(jstr(x, "labels.log"), "rekor");
+    assert_string_equal(jstr(x, "labels.repository"), REPO);
+    assert_string_equal(jstr(x, "labels.rule"), "enclave-app");
+    assert_string_equal(jstr(x, "annotations.summary"),
+                        "acme/enclave-app signed on a self-hosted runner");
+    assert_non_null(strstr(jstr(x, "annotations.description"),
+                           "[critical] signing.self_hosted_runner"));
+    assert_string_equal(jstr(x, "startsAt"), "2023-11-14T22:13:20Z");
+    assert_string_equal(jstr(x, "endsAt"), "2023-11-14T23:13:20Z");
+    assert_string_equal(jstr(x, "generatorURL"), "http://127.0.0.1:9/#a");
+    json_decref(l);
+    /* Without a dashboard: no generatorURL; resolve_after 0 refused. */
+    l = parse(notify_render_alertmanager(a, 60, NULL));
+    assert_null(json_object_get(json_array_get(l, 0), "generatorURL"));
+    json_decref(l);
+    assert_null(notify_render_alertmanager(a, 0, NULL));
+    json_decref(a);
+}
+
+/* Standard Webhooks: each signature is base64 HMAC-SHA256 under the
+ * decoded key of "<id>.<t>.<body>", computed here independently. */
+static void
+std_want(const char *b64key, const char *msg, char *out, size_t outcap)
+{
+    unsigned char key[128], md[32], enc[64];
+    unsigned int mdlen = 32;
+    int kl;
+
+    kl = EVP_DecodeBlock(key, (const unsigned char *)b64key,
+                         (int)strlen(b64key));
+    assert_true(kl > 0);
+    assert_true(outcap > 50);
+    {
+        size_t pad = 0, n = strlen(b64key);
+        while (pad < 2 && b64key[n - 1 - pad] == '=') {
+            pad++;
+        }
+        kl = (int)(n / 4 * 3 - pad);
+    }
+    assert_non_null(HMAC(EVP_sha256(), key, kl, (const unsigned char *)msg,
+                         strlen(msg), md, &mdlen));
+    EVP_EncodeBlock(enc, md, 32);
+    snprintf(out, outcap, "v1,%s", (const char *)enc);
+}
+
+static void
+test_std_signature(void **state)
+{
+    /* The Standard Webhooks documentation's example key, and another. */
+    static const char k1[] = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    static const char k2[] = "whsec_C2lnbmluZy1rZXktb25lLXRoaXJ0eS10d28tYnl0";
+    static const char body[] = "{\"test\": 2432232314}";
+    const char *both[] = {k1, k2};
+    char sig[NOTIFY_STD_SIGNATURE_MAX], w1[80], w2[80], two[200];
+    unsigned char key[NOTIFY_STD_KEY_MAX];
+    size_t kl;
+
+    (void)state;
+    std_want(k1 + 6,
+             "msg_p5jXN8AQM9LWM0D4loKWxJek.1614265330.{\"test\": 2432232314}",
+             w1, sizeof(w1));
+    std_want(k2 + 6,
+             "msg_p5jXN8AQM9LWM0D4loKWxJek.1614265330.{\"test\": 2432232314}",
+             w2, sizeof(w2));
+    assert_int_equal(notify_render_std_signature(
+                         both, 1, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
+                         body, strlen(body), sig, sizeof(sig)),
+                     0);
+    assert_string_equal(sig, w1);
+    assert_int_equal(notify_render_std_signature(
+                         both, 2, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330,
+                         body, strlen(body), sig, sizeof(sig)),
+                     0);
+    snprintf(two, sizeof(two), "%s %s", w1, w2);
+    assert_string_equal(sig, two);
+    /* Negative twins: other id or time; a key without whsec_ or not
+     * base64; too small an output. */
+    assert_int_equal(notify_render_std_signature(both, 1, "msg_other",
+                                                 1614265330, body, strlen(body),
+                                                 sig, sizeof(sig)),
+                     0);
+    assert_string_not_equal(sig, w1);
+    {
+        const char *bad[] = {"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"};
+        const char *bad2[] = {"whsec_***"};
+        assert_int_equal(notify_render_std_signature(bad, 1, "m", 1, body,
+                                                     strlen(body), sig,
+                                                     sizeof(sig)),
+                         -1);
+        assert_string_equal(sig, "");
+        assert_int_equal(notify_render_std_signature(bad2, 1, "m", 1, body,
+                                                     strlen(body), sig,
+                                                     sizeof(sig)),
+                         -1);
+    }
+    assert_int_equal(notify_render_std_signature(both, 2, "m", 1, body,
+                                                 strlen(body), sig, 60),
+                     -1);
+    assert_int_equal(notify_std_secret_decode(k1, key, sizeof(key), &kl), 0);
+    assert_int_equal(kl, 24);
+}
+
 static const char *
 env_get(char **env, const char *name)
 {
@@ -511,6 +722,10 @@ main(void)
         cmocka_unit_test(test_text),
         cmocka_unit_test(test_signature),
         cmocka_unit_test(test_exec_env),
+        cmocka_unit_test(test_cloudevent),
+        cmocka_unit_test(test_ocsf),
+        cmocka_unit_test(test_alertmanager),
+        cmocka_unit_test(test_std_signature),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
