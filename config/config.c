@@ -69,8 +69,8 @@ static const char *const log_keys[] = {"name",
                                        "withhold_after",
                                        NULL};
 static const char *const watch_keys[] = {
-    "name",  "repository", "repository_id",   "issuer",
-    "allow", "pcrs",       "record_expected", NULL};
+    "name", "repository",      "repository_id",  "issuer", "allow",
+    "pcrs", "record_expected", "unlogged_after", NULL};
 static const char *const allow_keys[] = {"workflows", "refs", "triggers",
                                          "runners", NULL};
 static const char *const pcrs_keys[] = {"registry", "credentials", "allow",
@@ -1036,6 +1036,7 @@ cv_watch(struct cv *cv, const struct config_node *v, const char *path,
     w->pos.col = v->col;
     w->runners = CONFIG_RUNNER_GITHUB_HOSTED;
     w->pcrs.lookup_timeout_ms = CONFIG_DEFAULT_LOOKUP_TIMEOUT_MS;
+    w->unlogged_after_ms = CONFIG_DEFAULT_UNLOGGED_AFTER_MS;
     if (cv_map(cv, v, path, watch_keys) != 0) {
         return;
     }
@@ -1084,6 +1085,14 @@ cv_watch(struct cv *cv, const struct config_node *v, const char *path,
     if ((n = config_tree_get(v, "record_expected")) != NULL) {
         cv_join(p, sizeof(p), path, "record_expected");
         (void)cv_bool(cv, n, p, &w->record_expected);
+    }
+    if ((n = config_tree_get(v, "unlogged_after")) != NULL) {
+        cv_join(p, sizeof(p), path, "unlogged_after");
+        if (cv_duration(cv, n, p, &w->unlogged_after_ms) == 0 &&
+            (w->unlogged_after_ms < CONFIG_MIN_UNLOGGED_AFTER_MS ||
+             w->unlogged_after_ms > CONFIG_MAX_UNLOGGED_AFTER_MS)) {
+            cv_err(cv, n, p, "must be between 5s and 7d");
+        }
     }
 }
 

@@ -89,6 +89,9 @@
 #define CONFIG_DEFAULT_WITHHOLD_AFTER_MS (600ULL * 1000)
 #define CONFIG_MIN_WITHHOLD_AFTER_MS (10ULL * 1000)
 #define CONFIG_DEFAULT_LOOKUP_TIMEOUT_MS (900ULL * 1000)
+#define CONFIG_DEFAULT_UNLOGGED_AFTER_MS (1800ULL * 1000)  /* 30m */
+#define CONFIG_MIN_UNLOGGED_AFTER_MS (5ULL * 1000)         /* 5s */
+#define CONFIG_MAX_UNLOGGED_AFTER_MS (7ULL * 86400 * 1000) /* 7d */
 #define CONFIG_DEFAULT_EXEC_TIMEOUT_MS (30ULL * 1000)
 #define CONFIG_DEFAULT_RESOLVE_AFTER_MS (24ULL * 3600 * 1000)
 #define CONFIG_MAX_SECRETS 8               /* keys in a webhook secret: list */
@@ -210,6 +213,11 @@ struct config_watch {
     unsigned runners; /* CONFIG_RUNNER_* bits; default github-hosted */
     struct config_pcrs pcrs;
     int record_expected; /* default 0 */
+    /* A certificate for the repository seen in a CT log with no Rekor
+     * entry using it this long after its NotBefore raises
+     * signing.unlogged_certificate; default 30m, at least
+     * CONFIG_MIN_UNLOGGED_AFTER_MS, at most CONFIG_MAX_UNLOGGED_AFTER_MS */
+    uint64_t unlogged_after_ms;
 };
 
 struct config_sink {

@@ -41,6 +41,9 @@ static const struct notify_alert_type alert_types[] = {
      "the trusted root gained a log (logs_from_trusted_root): now followed"},
     {"log.retired", NOTIFY_INFO,
      "a trusted root log's validFor ended: followed to its final checkpoint"},
+    {"signing.unlogged_certificate", NOTIFY_WARNING,
+     "a Fulcio certificate for a watched repository (seen in Fulcio's CT "
+     "log) with no Rekor entry within unlogged_after"},
     {"entry.malformed", NOTIFY_INFO,
      "an entry could not be decoded (recorded, never blocks the cursor)"},
     {"monitor.test", NOTIFY_INFO, "test alert (tlogwatch test-alert)"},

@@ -48,7 +48,6 @@ static int
 design_pending(const char *t)
 {
     static const char *const pending[] = {"log.added", "log.retired",
-                                          "signing.unlogged_certificate",
                                           "attestation.unknown_build", NULL};
     size_t i;
 

@@ -339,6 +339,7 @@ config_equal(const struct config *a, const struct config *b)
             !strings_eq(&x->triggers, &y->triggers) ||
             x->runners != y->runners ||
             x->record_expected != y->record_expected ||
+            x->unlogged_after_ms != y->unlogged_after_ms ||
             x->pcrs.enabled != y->pcrs.enabled ||
             !str_eq(x->pcrs.registry_host, y->pcrs.registry_host) ||
             !str_eq(x->pcrs.registry_repository, y->pcrs.registry_repository) ||
@@ -567,6 +568,7 @@ check_full(const struct config *cfg, const char *dir)
         assert_string_equal(w->pcrs.allow[0].hex[i], hex);
     }
     assert_int_equal(w->record_expected, 1);
+    assert_int_equal(w->unlogged_after_ms, 30ULL * 60 * 1000);
 
     assert_int_equal(cfg->n_sinks, 6);
     k = config_sink_find(cfg, "siem-events");
@@ -820,6 +822,15 @@ static const struct bad_case bad_cases[] = {
     {BASE_LOG "watch:\n  - name: w\n    repository: a/b\n    "
               "record_expected: yes\n",
      "yes", 1, "record_expected: expected true or false, got a string"},
+    {BASE_LOG "watch:\n  - name: w\n    repository: a/b\n    "
+              "unlogged_after: 4s\n",
+     "4s", 1, "unlogged_after: must be between 5s and 7d"},
+    {BASE_LOG "watch:\n  - name: w\n    repository: a/b\n    "
+              "unlogged_after: 8d\n",
+     "8d", 1, "unlogged_after: must be between 5s and 7d"},
+    {BASE_LOG "watch:\n  - name: w\n    repository: a/b\n    "
+              "unlogged_after: soon\n",
+     "soon", 1, "unlogged_after: bad duration"},
     {"logs:\n  - name: [r]\n    url: https://x.example\n", "[r]", 1,
      "logs[0].name: expected a string, got a list"},
     {BASE_LOG "state: ~\n", "~", 1, "state: expected a string, got no value"},
@@ -1233,6 +1244,9 @@ test_defaults(void **state)
     assert_false(cfg->watch[0].pcrs.enabled);
     assert_int_equal(cfg->watch[0].pcrs.lookup_timeout_ms, 15 * 60 * 1000);
     assert_int_equal(cfg->watch[0].record_expected, 0);
+    assert_int_equal(cfg->watch[0].unlogged_after_ms,
+                     CONFIG_DEFAULT_UNLOGGED_AFTER_MS);
+    assert_int_equal(CONFIG_DEFAULT_UNLOGGED_AFTER_MS, 30 * 60 * 1000);
     assert_int_equal(cfg->sinks[0].min_severity, CONFIG_SEVERITY_INFO);
     assert_int_equal(cfg->sinks[0].timeout_ms, 30 * 1000);
     /* config_load_mem: no directory, relative paths stay relative */

@@ -31,6 +31,7 @@
 #include "config/trusted_root.h"
 #include "merkle/merkle.h"
 #include "monitor/identity/bundle.h"
+#include "monitor/identity/ctleaf.h"
 #include "monitor/identity/entry.h"
 #include "monitor/identity/policy.h"
 #include "notify/alert.h"
@@ -1060,6 +1061,248 @@ test_unwatched(void **state)
     json_decref(doc);
 }
 
+/* ---- Fulcio's CT log ---------------------------------------------------- */
+
+#define SCT_OID "1.3.6.1.4.1.11129.2.4.2"
+
+/* A MerkleTreeLeaf (RFC 6962 3.4) of type (0 x509, 1 precert) over cert
+ * (precert: the TBSCertificate, with issuer key hash ikh), parsed (new). */
+static struct ctleaf *
+ct_leaf(int type, const uint8_t *ikh, const uint8_t *cert, size_t n)
+{
+    uint8_t *b = malloc(n + 64), *q = b;
+    char err[CTLEAF_ERR_LEN];
+    struct ctleaf *l;
+    uint64_t ts = 1700000000123ULL;
+    int i;
+
+    assert_non_null(b);
+    *q++ = 0; /* v1 */
+    *q++ = 0; /* timestamped_entry */
+    for (i = 7; i >= 0; i--) {
+        *q++ = (uint8_t)(ts >> (8 * i));
+    }
+    *q++ = 0;
+    *q++ = (uint8_t)type;
+    if (type == 1) {
+        memcpy(q, ikh, 32);
+        q += 32;
+    }
+    *q++ = (uint8_t)(n >> 16);
+    *q++ = (uint8_t)(n >> 8);
+    *q++ = (uint8_t)n;
+    memcpy(q, cert, n);
+    q += n;
+    *q++ = 0; /* no extensions */
+    *q++ = 0;
+    l = ctleaf_parse_raw(b, (size_t)(q - b), NULL, 0, err, sizeof(err));
+    if (l == NULL) {
+        fail_msg("ct leaf: %s", err);
+    }
+    free(b);
+    return l;
+}
+
+/* The logged TBSCertificate of final certificate x (SCT list removed). */
+static size_t
+tbs_of(X509 *x, uint8_t **out)
+{
+    X509 *d = X509_dup(x);
+    ASN1_OBJECT *o = OBJ_txt2obj(SCT_OID, 1);
+    int idx, n;
+
+    assert_non_null(d);
+    idx = X509_get_ext_by_OBJ(d, o, -1);
+    assert_true(idx >= 0);
+    X509_EXTENSION_free(X509_delete_ext(d, idx));
+    ASN1_OBJECT_free(o);
+    *out = NULL;
+    n = i2d_re_X509_tbs(d, out);
+    assert_true(n > 0);
+    X509_free(d);
+    return (size_t)n;
+}
+
+/* SHA-256 of the SubjectPublicKeyInfo of the PEM certificate rel. */
+static void
+spki_hash(const char *rel, uint8_t out[32])
+{
+    size_t n;
+    uint8_t *der = pem_der(rel, &n);
+    const uint8_t *p = der;
+    X509 *x = d2i_X509(NULL, &p, (long)n);
+    unsigned char *spki = NULL;
+    int sl;
+
+    assert_non_null(x);
+    sl = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
+    assert_true(sl > 0);
+    SHA256(spki, (size_t)sl, out);
+    OPENSSL_free(spki);
+    X509_free(x);
+    OPENSSL_free(der);
+}
+
+static void
+run_ct(struct policy *p, struct ctleaf *l, uint64_t index, struct run *r)
+{
+    struct policy_ct_ctx ctx = {"fulcio-ct", "ctfe.example/2022", index,
+                                "{\"ct_sth\":1,\"test\":\"STH\"}", 100};
+
+    memset(r, 0, sizeof(*r));
+    r->alerts = json_array();
+    assert_non_null(r->alerts);
+    assert_int_equal(policy_eval_ct(p, &ctx, l, r->alerts, &r->batch, &r->res),
+                     0);
+}
+
+/* The id of the only alert of type in r. */
+static const char *
+id_of(const struct run *r, const char *type)
+{
+    size_t i;
+    const char *id = NULL;
+
+    for (i = 0; i < json_array_size(r->alerts); i++) {
+        json_t *a = json_array_get(r->alerts, i);
+        if (strcmp(notify_alert_get_type(a), type) == 0) {
+            assert_null(id);
+            id = notify_alert_get_id(a);
+        }
+    }
+    assert_non_null(id);
+    return id;
+}
+
+/*
+ * The real rfc8785.py leaf as Fulcio's CT log holds it (a precert_entry
+ * of its TBSCertificate, and an x509_entry) under a rule it violates
+ * (trigger): the same signing.unexpected as its Rekor entry, with the
+ * same id (the certificate's link id), so the store keeps one; one
+ * CT certificate row each, deadline NotBefore + unlogged_after, carrying
+ * the signing.unlogged_certificate alert with the STH as evidence; the
+ * Rekor signing row carries the same link id.  Twins: another rule name
+ * gives another id; an allowed certificate gives a row and no alert; a
+ * precert whose issuer key is no Fulcio CA is signing.impostor, no row.
+ */
+static void
+test_ct_cert(void **state)
+{
+    json_t *doc = load_json("fulcio/leaf/extensions-decoded.json");
+    json_t *jc = rfc_leaf(doc);
+    struct config_trusted_root *tr = load_root();
+    json_t *rule = rule_for(jc, "app", 1);
+    struct policy *p, *p2, *ok;
+    struct entry *e =
+        bundle_entry(json_string_value(json_object_get(jc, "fromBundle")));
+    size_t n, tn;
+    uint8_t *der = pem_der("fulcio/leaf/gha-hashedrekord-rfc8785py.pem", &n);
+    uint8_t *tbs, ikh[32], link[32], zero[32];
+    const uint8_t *dp = der;
+    X509 *x = d2i_X509(NULL, &dp, (long)n);
+    struct ctleaf *pre, *fin, *bad;
+    struct run rk, rp, rf, r2, rok, rbad;
+    char link_hex[65], id[NOTIFY_ALERT_ID_LEN + 1];
+    json_t *alert, *alert2;
+    json_error_t jerr;
+
+    (void)state;
+    assert_non_null(x);
+    json_object_set_new(json_object_get(rule, "allow"), "triggers",
+                        json_pack("[s]", "pull_request"));
+    json_object_set_new(rule, "unlogged_after", json_string("10m"));
+    p = policy_for(json_pack("[o]", json_deep_copy(rule)), tr);
+    json_object_set_new(rule, "name", json_string("other"));
+    p2 = policy_for(json_pack("[o]", rule), tr);
+    ok = policy_for(json_pack("[o]", rule_for(jc, "app", 1)), tr);
+    tn = tbs_of(x, &tbs);
+    spki_hash("fulcio/sigstore-intermediate.pem", ikh);
+    memset(zero, 0x5a, sizeof(zero));
+    pre = ct_leaf(1, ikh, tbs, tn);
+    fin = ct_leaf(0, NULL, der, n);
+    bad = ct_leaf(1, zero, tbs, tn);
+    assert_int_equal(ctleaf_link_id_der(der, n, link), 0);
+    merkle_hex_encode(link, 32, link_hex, sizeof(link_hex));
+
+    run_eval(p, e, 7, "rekor", 1, &rk);
+    run_ct(p, pre, 41, &rp);
+    run_ct(p, fin, 42, &rf);
+    assert_types(&rk, "signing.unexpected");
+    assert_types(&rp, "signing.unexpected");
+    assert_types(&rf, "signing.unexpected");
+    snprintf(id, sizeof(id), "%s", id_of(&rk, "signing.unexpected"));
+    assert_string_equal(id_of(&rp, "signing.unexpected"), id);
+    assert_string_equal(id_of(&rf, "signing.unexpected"), id);
+    assert_int_equal(rk.batch.n, 1);
+    assert_string_equal(rk.batch.v[0].link_id, link_hex);
+    /* no signing rows from the CT log, one certificate row each */
+    assert_int_equal(rp.batch.n, 0);
+    assert_int_equal(rp.batch.nct, 1);
+    assert_int_equal(rf.batch.nct, 1);
+    assert_string_equal(rp.batch.ct[0].link_id, link_hex);
+    assert_string_equal(rf.batch.ct[0].link_id, link_hex);
+    assert_string_equal(rp.batch.ct[0].entry_type, "precert");
+    assert_string_equal(rf.batch.ct[0].entry_type, "x509");
+    assert_string_equal(rp.batch.ct[0].verdict, "unexpected");
+    assert_int_equal(rp.batch.ct[0].log_index, 41);
+    assert_int_equal(rp.batch.ct[0].deadline, rp.batch.ct[0].not_before + 600);
+    assert_true(rp.batch.ct[0].not_before > 1600000000);
+    /* the alert to raise later: the certificate's id, the STH */
+    alert = json_loads(rp.batch.ct[0].alert, 0, &jerr);
+    assert_non_null(alert);
+    assert_string_equal(notify_alert_get_type(alert),
+                        "signing.unlogged_certificate");
+    assert_string_equal(json_string_value(json_object_get(
+                            json_object_get(alert, "evidence"), "sth")),
+                        "{\"ct_sth\":1,\"test\":\"STH\"}");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(alert, "identity"),
+                                          "cert_link_id")),
+        link_hex);
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(alert, "entry"), "log_index")),
+                     41);
+    alert2 = json_loads(rf.batch.ct[0].alert, 0, &jerr);
+    assert_non_null(alert2);
+    assert_string_equal(notify_alert_get_id(alert),
+                        notify_alert_get_id(alert2));
+    json_decref(alert);
+    json_decref(alert2);
+    /* twins */
+    run_ct(p2, pre, 41, &r2);
+    assert_types(&r2, "signing.unexpected");
+    assert_string_not_equal(id_of(&r2, "signing.unexpected"), id);
+    run_ct(ok, pre, 41, &rok);
+    assert_types(&rok, "");
+    assert_int_equal(rok.batch.nct, 1);
+    assert_string_equal(rok.batch.ct[0].verdict, "allowed");
+    assert_int_equal(rok.batch.ct[0].deadline,
+                     rok.batch.ct[0].not_before + 1800); /* default 30m */
+    run_ct(p, bad, 41, &rbad);
+    assert_types(&rbad, "signing.impostor");
+    assert_int_equal(rbad.batch.nct, 0);
+    assert_int_equal(rbad.res.impostors, 1);
+
+    run_free(&rk);
+    run_free(&rp);
+    run_free(&rf);
+    run_free(&r2);
+    run_free(&rok);
+    run_free(&rbad);
+    ctleaf_free(pre);
+    ctleaf_free(fin);
+    ctleaf_free(bad);
+    OPENSSL_free(tbs);
+    OPENSSL_free(der);
+    X509_free(x);
+    entry_free(e);
+    policy_free(p);
+    policy_free(p2);
+    policy_free(ok);
+    config_trusted_root_free(tr);
+    json_decref(doc);
+}
+
 int
 main(void)
 {
@@ -1073,6 +1316,7 @@ main(void)
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_stable_ids),
         cmocka_unit_test(test_unwatched),
+        cmocka_unit_test(test_ct_cert),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

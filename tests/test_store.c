@@ -3145,11 +3145,188 @@ test_migrate_from_v1_release(void **state)
     store_close(s);
 }
 
+/* ---- CT certificates ------------------------------------------------- */
+
+static struct store_ct_cert
+ct_cert(const char *link, uint64_t index, int64_t deadline)
+{
+    struct store_ct_cert c;
+
+    memset(&c, 0, sizeof(c));
+    c.link_id = link;
+    c.rule = "app";
+    c.log_index = index;
+    c.leaf_hash = "1eaf";
+    c.entry_type = "precert";
+    c.cert_sha256 = "ce27";
+    c.not_before = deadline - 60;
+    c.deadline = deadline;
+    c.verdict = "allowed";
+    c.alert = "{\"schema\":\"tlogwatch.alert/v1\",\"id\":\"u\"}";
+    return c;
+}
+
+struct ct_due {
+    size_t n;
+    char link[4][8];
+};
+
+static int
+ct_due_fn(void *arg, const struct store_ct_cert *c)
+{
+    struct ct_due *d = arg;
+
+    assert_string_equal(c->state, "pending");
+    assert_true(d->n < 4);
+    snprintf(d->link[d->n++], sizeof(d->link[0]), "%s", c->link_id);
+    return 0;
+}
+
+static size_t
+ct_due(struct store *s, int64_t until, struct ct_due *d)
+{
+    memset(d, 0, sizeof(*d));
+    assert_int_equal(store_ct_certs_due(s, until, 0, ct_due_fn, d), 0);
+    return d->n;
+}
+
+static const char *
+ct_state(struct store *s, const char *link, char *buf, size_t cap)
+{
+    struct store_ct_cert c;
+    int found;
+
+    assert_int_equal(store_ct_cert_get(s, link, "app", &found, &c, buf, cap),
+                     0);
+    return found ? c.state : "absent";
+}
+
+/*
+ * CT certificates wait for a signing with their link id: "aa" never gets
+ * one and fires once at its deadline (an alert with its deliveries; never
+ * again, also after a reopen); "bb" is logged by a later signing and
+ * never fires; "cc" was logged before it was seen (the signing is in the
+ * same batch, as when the Rekor follower is ahead of the CT one).  A row
+ * outside its batch, or without its alert, is refused.
+ */
+static void
+test_ct_certs(void **state)
+{
+    struct fx *f = *state;
+    const char *sinks[] = {"slack"};
+    uint8_t leaves[TESSERA_MAX][MERKLE_HASH_LEN];
+    struct store_ct_cert cts[3], bad;
+    struct store_signing g;
+    struct store_progress p;
+    struct store_alert a;
+    struct merkle_range r;
+    struct ct_due d;
+    struct store *s;
+    char buf[4096];
+    size_t due = 0;
+    int64_t id;
+    int fired;
+
+    assert_int_equal(leaves_load(leaves, TESSERA_MAX), 15);
+    s = open_ok(f->path);
+    id = log_with_checkpoints(s, 15);
+    merkle_range_init(&r);
+    assert_int_equal(store_cursor_seed(s, id, 0, &r, T0), 0);
+    cts[0] = ct_cert("aa", 2, T0 + 100);
+    cts[1] = ct_cert("bb", 3, T0 + 100);
+    cts[2] = ct_cert("cc", 3, T0 + 100);
+    memset(&g, 0, sizeof(g));
+    g.uuid = "u4";
+    g.cert_sha256 = "c4";
+    g.rule = "app";
+    g.verdict = "allowed";
+    g.log_index = 4;
+    g.shard_index = 4;
+    g.link_id = "cc";
+    range_upto(&r, (const uint8_t(*)[MERKLE_HASH_LEN])leaves, 5);
+    p = progress(0, 5, &r);
+    p.ct_certs = cts;
+    p.nct_certs = 3;
+    p.signings = &g;
+    p.nsignings = 1;
+    /* refusals first: nothing is written */
+    bad = ct_cert("dd", 7, T0);
+    p.ct_certs = &bad;
+    p.nct_certs = 1;
+    assert_int_equal(store_commit_progress(s, id, &p, T0, NULL), -1);
+    assert_non_null(strstr(store_errmsg(s), "outside the batch"));
+    bad.log_index = 1;
+    bad.alert = NULL;
+    assert_int_equal(store_commit_progress(s, id, &p, T0, NULL), -1);
+    p.ct_certs = cts;
+    p.nct_certs = 3;
+    assert_int_equal(store_commit_progress(s, id, &p, T0, NULL), 0);
+    assert_string_equal(ct_state(s, "aa", buf, sizeof(buf)), "pending");
+    assert_string_equal(ct_state(s, "cc", buf, sizeof(buf)), "logged");
+    assert_string_equal(ct_state(s, "dd", buf, sizeof(buf)), "absent");
+
+    /* not due before the deadline; then aa and bb */
+    assert_int_equal(ct_due(s, T0 + 99, &d), 0);
+    assert_int_equal(ct_due(s, T0 + 100, &d), 2);
+
+    /* a later signing logs bb (any log, any rule); seen again, bb keeps
+     * its state */
+    g.uuid = "u7";
+    g.log_index = 7;
+    g.shard_index = 7;
+    g.link_id = "bb";
+    g.rule = "another";
+    cts[1].log_index = 8;
+    range_upto(&r, (const uint8_t(*)[MERKLE_HASH_LEN])leaves, 10);
+    p = progress(5, 10, &r);
+    p.signings = &g;
+    p.nsignings = 1;
+    p.ct_certs = &cts[1];
+    p.nct_certs = 1;
+    assert_int_equal(store_commit_progress(s, id, &p, T0, NULL), 0);
+    assert_string_equal(ct_state(s, "bb", buf, sizeof(buf)), "logged");
+    assert_int_equal(ct_due(s, T0 + 100, &d), 1);
+    assert_string_equal(d.link[0], "aa");
+
+    /* aa fires once, with its delivery */
+    a = alert("unlogged-aa", "signing.unlogged_certificate", NOTIFY_WARNING,
+              T0 + 101);
+    a.sinks = sinks;
+    a.nsinks = 1;
+    assert_int_equal(store_ct_cert_fire(s, "aa", "app", id, &a, &fired), 0);
+    assert_int_equal(fired, 1);
+    assert_int_equal(store_ct_cert_fire(s, "aa", "app", id, &a, &fired), 0);
+    assert_int_equal(fired, 0);
+    assert_int_equal(alert_count(s), 1);
+    assert_int_equal(
+        store_deliveries_due(s, T0 + 200, 0, delivery_count_fn, &due), 0);
+    assert_int_equal(due, 1);
+    assert_int_equal(ct_due(s, INT64_MAX, &d), 0);
+    /* bb is logged: firing it records nothing */
+    a.id = "unlogged-bb";
+    assert_int_equal(store_ct_cert_fire(s, "bb", "app", id, &a, &fired), 0);
+    assert_int_equal(fired, 0);
+    assert_int_equal(alert_count(s), 1);
+    store_close(s);
+
+    /* a restart: the same states, nothing due, nothing fires twice */
+    s = open_ok(f->path);
+    assert_string_equal(ct_state(s, "aa", buf, sizeof(buf)), "unlogged");
+    assert_string_equal(ct_state(s, "bb", buf, sizeof(buf)), "logged");
+    assert_int_equal(ct_due(s, INT64_MAX, &d), 0);
+    a.id = "unlogged-aa";
+    assert_int_equal(store_ct_cert_fire(s, "aa", "app", id, &a, &fired), 0);
+    assert_int_equal(fired, 0);
+    assert_int_equal(alert_count(s), 1);
+    store_close(s);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
+        T(test_ct_certs),
         T(test_create_reopen),
         T(test_create_reopen_negative),
         T(test_migrate_from_empty_file),

@@ -2,7 +2,7 @@
  * policy.c: the policy engine (see policy.h for the pipeline and its
  * invariants).  The hot path for an entry nobody watches is
  * entry_body_decode plus one fulcio_prefilter per certificate; everything
- * below policy_eval_cert runs only on a prefilter hit.
+ * below policy_eval_der runs only on a prefilter hit.
  */
 #include <fnmatch.h>
 #include <stdarg.h>
@@ -14,6 +14,7 @@
 #include "config/trusted_root.h"
 #include "merkle/merkle.h"
 #include "monitor/identity/attest.h"
+#include "monitor/identity/ctleaf.h"
 #include "monitor/identity/entry.h"
 #include "monitor/identity/fulcio.h"
 #include "monitor/registry/pcr.h"
@@ -44,6 +45,7 @@ struct policy_rule {
     int record_expected;
     int pcrs;                   /* pcrs: set: queue a PCR lookup */
     uint64_t lookup_timeout_ms; /* when pcrs */
+    uint64_t unlogged_after_ms;
 };
 
 struct policy {
@@ -143,6 +145,9 @@ policy_rule_init(struct policy_rule *r, const struct config_watch *w)
     r->record_expected = w->record_expected;
     r->pcrs = w->pcrs.enabled;
     r->lookup_timeout_ms = w->pcrs.lookup_timeout_ms;
+    r->unlogged_after_ms = w->unlogged_after_ms != 0
+                               ? w->unlogged_after_ms
+                               : CONFIG_DEFAULT_UNLOGGED_AFTER_MS;
     return 0;
 }
 
@@ -222,6 +227,12 @@ policy_nrules(const struct policy *p)
     return p != NULL ? p->nrules : 0;
 }
 
+const struct fulcio_needles *
+policy_needles(const struct policy *p)
+{
+    return p->all;
+}
+
 /* ---- batch ------------------------------------------------------------ */
 
 void
@@ -257,9 +268,22 @@ policy_batch_clear(struct policy_batch *b)
         free((char *)s->pcr2);
         free((char *)s->pcr8);
         free((char *)s->pcrs_note);
+        free((char *)s->link_id);
         /* pcrs_state and pcrs_source are static strings. */
     }
     b->n = 0;
+    for (i = 0; i < b->nct; i++) {
+        struct store_ct_cert *c = &b->ct[i];
+        /* Every string of a row was strdup'ed by policy_ct_row_add. */
+        free((char *)c->link_id);
+        free((char *)c->rule);
+        free((char *)c->leaf_hash);
+        free((char *)c->cert_sha256);
+        free((char *)c->verdict);
+        free((char *)c->alert);
+        /* entry_type is a static string. */
+    }
+    b->nct = 0;
 }
 
 void
@@ -272,6 +296,9 @@ policy_batch_free(struct policy_batch *b)
     free(b->v);
     b->v = NULL;
     b->cap = 0;
+    free(b->ct);
+    b->ct = NULL;
+    b->ctcap = 0;
 }
 
 /* ---- matching --------------------------------------------------------- */
@@ -532,22 +559,46 @@ reasons_array(const char *const *v, size_t n)
 }
 
 /*
+ * The stable key of a certificate-level alert (policy.h point 7): the
+ * link id, the rule and the type, whatever log or entry the certificate
+ * is seen in.
+ */
+static int
+policy_cert_key(char *key, size_t cap, const uint8_t link[CTLEAF_HASH_LEN],
+                const char *rule, const char *type)
+{
+    char hex[2 * CTLEAF_HASH_LEN + 1];
+    int n;
+
+    merkle_hex_encode(link, CTLEAF_HASH_LEN, hex, sizeof(hex));
+    n = snprintf(key, cap, "cert|%s|%s|%s", hex, rule, type);
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+/*
  * One alert of type for the entry (rule may be NULL) with its sub-objects
- * (stolen, may be NULL), appended to alerts.  0 or -1.
+ * (stolen, may be NULL), appended to alerts.  With link (a certificate's
+ * link id) the id is the certificate's (policy_cert_key), else the
+ * entry's.  0 or -1.
  */
 static int
 policy_alert(const struct policy_entry_ctx *ctx, const char *type,
-             const char *rule, const char *summary, json_t *entry_obj,
-             json_t *identity, json_t *reasons, json_t *alerts)
+             const char *rule, const uint8_t *link, const char *summary,
+             json_t *entry_obj, json_t *identity, json_t *reasons,
+             json_t *evidence, json_t *alerts)
 {
     char key[POLICY_KEY_LEN];
     json_t *a = NULL, *log = NULL;
     int n;
 
-    n = snprintf(key, sizeof(key), "%s|%s|%llu|%s|%s", ctx->log_name,
-                 ctx->origin != NULL ? ctx->origin : "",
-                 (unsigned long long)ctx->log_index, rule != NULL ? rule : "",
-                 type);
+    if (link != NULL && rule != NULL) {
+        n = policy_cert_key(key, sizeof(key), link, rule, type) == 0 ? 0 : -1;
+    } else {
+        n = snprintf(key, sizeof(key), "%s|%s|%llu|%s|%s", ctx->log_name,
+                     ctx->origin != NULL ? ctx->origin : "",
+                     (unsigned long long)ctx->log_index,
+                     rule != NULL ? rule : "", type);
+    }
     if (n < 0 || (size_t)n >= sizeof(key) || entry_obj == NULL) {
         goto err;
     }
@@ -584,6 +635,13 @@ policy_alert(const struct policy_entry_ctx *ctx, const char *type,
             goto err;
         }
     }
+    if (evidence != NULL) {
+        int rc = notify_alert_set(a, "evidence", evidence);
+        evidence = NULL;
+        if (rc != 0) {
+            goto err;
+        }
+    }
     if (json_array_append_new(alerts, a) != 0) {
         return -1;
     }
@@ -594,6 +652,7 @@ err:
     json_decref(entry_obj);
     json_decref(identity);
     json_decref(reasons);
+    json_decref(evidence);
     return -1;
 }
 
@@ -784,38 +843,56 @@ or_none(const char *s)
     return s != NULL ? s : "(none)";
 }
 
-/* One (certificate, rule) that matched and chains. */
-static int
-policy_eval_rule(const struct policy_rule *r,
-                 const struct policy_entry_ctx *ctx, const struct entry *e,
-                 const char *kind, const struct fulcio_claims *cl,
-                 const char *cert_hex, int id_differs, json_t *alerts,
-                 struct policy_batch *batch, struct policy_result *res)
+/* The verdict of reasons rs, with the violations other than the
+ * runner's into others[0..*nothers). */
+static const char *
+policy_verdict(const struct policy_reasons *rs,
+               const char *others[POLICY_MAX_REASONS], size_t *nothers)
 {
-    struct policy_reasons rs;
-    const char *others[POLICY_MAX_REASONS];
-    const char *verdict;
-    char summary[POLICY_SUMMARY_LEN];
-    size_t i, nothers = 0;
-    int n;
+    size_t i;
 
-    policy_check(r, cl, id_differs, &rs);
-    for (i = 0; i < rs.n; i++) {
-        if ((int)i != rs.runner) {
-            others[nothers++] = rs.v[i];
+    *nothers = 0;
+    for (i = 0; i < rs->n; i++) {
+        if ((int)i != rs->runner) {
+            others[(*nothers)++] = rs->v[i];
         }
     }
-    verdict = rs.runner >= 0 ? "self_hosted_runner"
-              : nothers > 0  ? "unexpected"
-                             : "allowed";
-    if (policy_row_add(batch, ctx, e, kind, cl, cert_hex, r->name, verdict) !=
-            0 ||
-        (r->pcrs && policy_row_pcrs(&batch->v[batch->n - 1], ctx, e, r) != 0)) {
-        return -1;
-    }
-    res->signings++;
-    if (rs.runner >= 0) {
-        const char *rv = rs.v[rs.runner];
+    return rs->runner >= 0 ? "self_hosted_runner"
+           : *nothers > 0  ? "unexpected"
+                           : "allowed";
+}
+
+/* A deep copy of o (NULL stays NULL; a failed copy is NULL too, which
+ * policy_alert refuses for the entry and ignores otherwise). */
+static json_t *
+copy_or_null(json_t *o)
+{
+    return o != NULL ? json_deep_copy(o) : NULL;
+}
+
+/*
+ * The certificate-level alerts of one (certificate, rule) with reasons
+ * rs: signing.self_hosted_runner for the runner's, signing.unexpected
+ * for the others, with the certificate's id when link is not NULL.  The
+ * sub-objects are borrowed templates (copied per alert; evidence may be
+ * NULL).  0 or -1.
+ */
+static int
+policy_cert_alerts(const struct policy_rule *r,
+                   const struct policy_entry_ctx *ctx,
+                   const struct fulcio_claims *cl, const uint8_t *link,
+                   const struct policy_reasons *rs, json_t *entry_obj,
+                   json_t *identity, json_t *evidence, json_t *alerts,
+                   struct policy_result *res)
+{
+    const char *others[POLICY_MAX_REASONS];
+    char summary[POLICY_SUMMARY_LEN];
+    size_t nothers;
+    int n;
+
+    (void)policy_verdict(rs, others, &nothers);
+    if (rs->runner >= 0) {
+        const char *rv = rs->v[rs->runner];
         n = snprintf(summary, sizeof(summary),
                      "%s (rule %s) was signed on a %s runner by workflow %s "
                      "at %s",
@@ -823,9 +900,9 @@ policy_eval_rule(const struct policy_rule *r,
                      or_none(cl->runner_environment),
                      or_none(cl->workflow_path), or_none(claims_ref(cl)));
         if (n < 0 || policy_alert(ctx, "signing.self_hosted_runner", r->name,
-                                  summary, alert_entry_obj(ctx, e, kind),
-                                  alert_identity_obj(cl, cert_hex),
-                                  reasons_array(&rv, 1), alerts) != 0) {
+                                  link, summary, copy_or_null(entry_obj),
+                                  copy_or_null(identity), reasons_array(&rv, 1),
+                                  copy_or_null(evidence), alerts) != 0) {
             return -1;
         }
         res->alerts++;
@@ -835,24 +912,10 @@ policy_eval_rule(const struct policy_rule *r,
                      "Unexpected signing for %s (rule %s): %s",
                      or_none(cl->repository), r->name, others[0]);
         if (n < 0 ||
-            policy_alert(ctx, "signing.unexpected", r->name, summary,
-                         alert_entry_obj(ctx, e, kind),
-                         alert_identity_obj(cl, cert_hex),
-                         reasons_array(others, nothers), alerts) != 0) {
-            return -1;
-        }
-        res->alerts++;
-    }
-    if (rs.n == 0 && r->record_expected) {
-        n = snprintf(summary, sizeof(summary),
-                     "%s (rule %s) signed by %s at %s, commit %s",
-                     or_none(cl->repository), r->name,
-                     or_none(cl->workflow_path), or_none(claims_ref(cl)),
-                     or_none(cl->workflow_sha));
-        if (n < 0 ||
-            policy_alert(ctx, "signing.recorded", r->name, summary,
-                         alert_entry_obj(ctx, e, kind),
-                         alert_identity_obj(cl, cert_hex), NULL, alerts) != 0) {
+            policy_alert(ctx, "signing.unexpected", r->name, link, summary,
+                         copy_or_null(entry_obj), copy_or_null(identity),
+                         reasons_array(others, nothers), copy_or_null(evidence),
+                         alerts) != 0) {
             return -1;
         }
         res->alerts++;
@@ -860,19 +923,80 @@ policy_eval_rule(const struct policy_rule *r,
     return 0;
 }
 
-/* One certificate that passed the prefilter. */
+/* One (certificate, rule) of a Rekor entry that matched and chains. */
 static int
-policy_eval_cert(struct policy *p, const struct policy_entry_ctx *ctx,
-                 const struct entry *e, const char *kind, const uint8_t *der,
-                 size_t len, json_t *alerts, struct policy_batch *batch,
+policy_eval_rule(const struct policy_rule *r,
+                 const struct policy_entry_ctx *ctx, const struct entry *e,
+                 const char *kind, const struct fulcio_claims *cl,
+                 const char *cert_hex, const uint8_t *link, int id_differs,
+                 json_t *alerts, struct policy_batch *batch,
                  struct policy_result *res)
+{
+    struct policy_reasons rs;
+    const char *others[POLICY_MAX_REASONS];
+    const char *verdict;
+    char summary[POLICY_SUMMARY_LEN], link_hex[2 * CTLEAF_HASH_LEN + 1];
+    json_t *eo, *io;
+    size_t nothers;
+    int n, rc;
+
+    policy_check(r, cl, id_differs, &rs);
+    verdict = policy_verdict(&rs, others, &nothers);
+    if (policy_row_add(batch, ctx, e, kind, cl, cert_hex, r->name, verdict) !=
+            0 ||
+        (r->pcrs && policy_row_pcrs(&batch->v[batch->n - 1], ctx, e, r) != 0)) {
+        return -1;
+    }
+    if (link != NULL) {
+        merkle_hex_encode(link, CTLEAF_HASH_LEN, link_hex, sizeof(link_hex));
+        batch->v[batch->n - 1].link_id = strdup(link_hex);
+        if (batch->v[batch->n - 1].link_id == NULL) {
+            return -1;
+        }
+    }
+    res->signings++;
+    eo = alert_entry_obj(ctx, e, kind);
+    io = alert_identity_obj(cl, cert_hex);
+    rc = eo == NULL || io == NULL
+             ? -1
+             : policy_cert_alerts(r, ctx, cl, link, &rs, eo, io, NULL, alerts,
+                                  res);
+    json_decref(eo);
+    json_decref(io);
+    if (rc != 0) {
+        return -1;
+    }
+    if (rs.n == 0 && r->record_expected) {
+        n = snprintf(summary, sizeof(summary),
+                     "%s (rule %s) signed by %s at %s, commit %s",
+                     or_none(cl->repository), r->name,
+                     or_none(cl->workflow_path), or_none(claims_ref(cl)),
+                     or_none(cl->workflow_sha));
+        if (n < 0 || policy_alert(ctx, "signing.recorded", r->name, NULL,
+                                  summary, alert_entry_obj(ctx, e, kind),
+                                  alert_identity_obj(cl, cert_hex), NULL, NULL,
+                                  alerts) != 0) {
+            return -1;
+        }
+        res->alerts++;
+    }
+    return 0;
+}
+
+/* One certificate of a Rekor entry that passed the prefilter. */
+static int
+policy_eval_der(struct policy *p, const struct policy_entry_ctx *ctx,
+                const struct entry *e, const char *kind, const uint8_t *der,
+                size_t len, json_t *alerts, struct policy_batch *batch,
+                struct policy_result *res)
 {
     struct fulcio_cert *c = fulcio_cert_parse_der(der, len, NULL);
     const struct fulcio_claims *cl;
     enum fulcio_chain_result chain = FULCIO_CHAIN_OK;
     char cert_hex[2 * FULCIO_SHA256_LEN + 1];
     char summary[POLICY_SUMMARY_LEN];
-    int checked = 0, rc = -1;
+    uint8_t link[CTLEAF_HASH_LEN];
+    int checked = 0, has_link = 0, rc = -1;
     size_t i;
 
     if (c == NULL) {
@@ -892,6 +1016,7 @@ policy_eval_cert(struct policy *p, const struct policy_entry_ctx *ctx,
         res->matched++;
         if (!checked) {
             chain = fulcio_verify_chain(c, p->tr, NULL);
+            has_link = ctleaf_link_id_x509(fulcio_cert_x509(c), link) == 0;
             checked = 1;
         }
         if (chain != FULCIO_CHAIN_OK) {
@@ -901,17 +1026,19 @@ policy_eval_cert(struct policy *p, const struct policy_entry_ctx *ctx,
                              "from a trusted Fulcio CA: %s",
                              r->repository, r->name, why);
             res->impostors++;
-            if (n < 0 || policy_alert(ctx, "signing.impostor", r->name, summary,
-                                      alert_entry_obj(ctx, e, kind),
-                                      alert_identity_obj(cl, cert_hex),
-                                      reasons_array(&why, 1), alerts) != 0) {
+            if (n < 0 ||
+                policy_alert(ctx, "signing.impostor", r->name, NULL, summary,
+                             alert_entry_obj(ctx, e, kind),
+                             alert_identity_obj(cl, cert_hex),
+                             reasons_array(&why, 1), NULL, alerts) != 0) {
                 goto out;
             }
             res->alerts++;
             continue;
         }
-        if (policy_eval_rule(r, ctx, e, kind, cl, cert_hex, id_differs, alerts,
-                             batch, res) != 0) {
+        if (policy_eval_rule(r, ctx, e, kind, cl, cert_hex,
+                             has_link ? link : NULL, id_differs, alerts, batch,
+                             res) != 0) {
             goto out;
         }
     }
@@ -919,6 +1046,246 @@ policy_eval_cert(struct policy *p, const struct policy_entry_ctx *ctx,
 out:
     fulcio_cert_free(c);
     return rc;
+}
+
+/* ---- Fulcio's CT log ---------------------------------------------------- */
+
+/* ms as the shortest of "Nh", "Nm", "Ns". */
+static void
+duration_text(uint64_t ms, char *out, size_t cap)
+{
+    uint64_t s = ms / 1000;
+
+    if (s % 3600 == 0) {
+        snprintf(out, cap, "%lluh", (unsigned long long)(s / 3600));
+    } else if (s % 60 == 0) {
+        snprintf(out, cap, "%llum", (unsigned long long)(s / 60));
+    } else {
+        snprintf(out, cap, "%llus", (unsigned long long)s);
+    }
+}
+
+/* The "entry" of an alert about CT entry l: index, leaf hash, kind
+ * (precert_entry / x509_entry) and the SCT timestamp in seconds. */
+static json_t *
+ct_entry_obj(const struct policy_ct_ctx *ctx, const struct ctleaf *l)
+{
+    char lh[2 * CTLEAF_HASH_LEN + 1];
+
+    merkle_hex_encode(l->leaf_hash, CTLEAF_HASH_LEN, lh, sizeof(lh));
+    return json_pack(
+        "{s:I, s:s, s:I, s:s}", "log_index", (json_int_t)ctx->log_index,
+        "leaf_hash", lh, "integrated_time", (json_int_t)(l->timestamp / 1000),
+        "kind", l->type == CTLEAF_PRECERT ? "precert_entry" : "x509_entry");
+}
+
+/* The identity of CT entry l: the claims, cert_sha256 (precert: of the
+ * logged TBSCertificate), link_id and not_before (RFC 3339). */
+static json_t *
+ct_identity_obj(const struct ctleaf *l, const char *cert_hex,
+                const char *link_hex)
+{
+    json_t *o = alert_identity_obj(l->claims, cert_hex);
+    char nb[32];
+
+    notify_rfc3339((time_t)l->claims->not_before, nb, sizeof(nb));
+    if (o == NULL || set_str(o, "cert_link_id", link_hex) != 0 ||
+        set_str(o, "not_before", nb) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* The evidence of an alert about CT entry l: the log, its index and leaf
+ * hash, and the STH whose tree holds it. */
+static json_t *
+ct_evidence_obj(const struct policy_ct_ctx *ctx, const struct ctleaf *l)
+{
+    char lh[2 * CTLEAF_HASH_LEN + 1];
+    json_t *o;
+
+    merkle_hex_encode(l->leaf_hash, CTLEAF_HASH_LEN, lh, sizeof(lh));
+    o = json_pack("{s:s, s:I, s:s}", "ct_log", ctx->origin, "log_index",
+                  (json_int_t)ctx->log_index, "leaf_hash", lh);
+    if (o != NULL && ctx->sth != NULL && set_str(o, "sth", ctx->sth) != 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+/*
+ * The CT certificate row of (l, r), carrying the rendered
+ * signing.unlogged_certificate alert (id: the certificate's) that the
+ * daemon raises if no Rekor entry uses it by the row's deadline.
+ */
+static int
+policy_ct_row_add(struct policy_batch *b, const struct policy_ct_ctx *ctx,
+                  const struct policy_entry_ctx *ec, const struct ctleaf *l,
+                  const struct policy_rule *r, const char *verdict,
+                  const char *cert_hex, const char *link_hex, json_t *eo,
+                  json_t *io, json_t *ev)
+{
+    const struct fulcio_claims *cl = l->claims;
+    struct store_ct_cert *c;
+    char summary[POLICY_SUMMARY_LEN], lh[2 * CTLEAF_HASH_LEN + 1], nb[32];
+    char d[32];
+    json_t *alerts = json_array();
+    int64_t nbt = cl->not_before, secs;
+    int n;
+
+    if (alerts == NULL) {
+        return -1;
+    }
+    if (b->nct == b->ctcap) {
+        size_t cap = b->ctcap ? b->ctcap * 2 : 8;
+        struct store_ct_cert *v = realloc(b->ct, cap * sizeof(*v));
+        if (v == NULL) {
+            json_decref(alerts);
+            return -1;
+        }
+        b->ct = v;
+        b->ctcap = cap;
+    }
+    c = &b->ct[b->nct];
+    memset(c, 0, sizeof(*c));
+    b->nct++; /* counted now, so that a failure below is cleared too */
+    duration_text(r->unlogged_after_ms, d, sizeof(d));
+    notify_rfc3339((time_t)nbt, nb, sizeof(nb));
+    n = snprintf(summary, sizeof(summary),
+                 "A Fulcio certificate for %s (rule %s, workflow %s at %s) "
+                 "valid from %s is in CT log %s at index %llu, but no "
+                 "followed Rekor log has an entry using it %s later",
+                 or_none(cl->repository), r->name, or_none(cl->workflow_path),
+                 or_none(claims_ref(cl)), nb, ctx->log_name,
+                 (unsigned long long)ctx->log_index, d);
+    if (n < 0 ||
+        policy_alert(ec, "signing.unlogged_certificate", r->name, l->link_id,
+                     summary, copy_or_null(eo), copy_or_null(io), NULL,
+                     copy_or_null(ev), alerts) != 0) {
+        json_decref(alerts);
+        return -1;
+    }
+    c->alert = notify_alert_render(json_array_get(alerts, 0));
+    json_decref(alerts);
+    secs = (int64_t)(r->unlogged_after_ms / 1000);
+    merkle_hex_encode(l->leaf_hash, CTLEAF_HASH_LEN, lh, sizeof(lh));
+    c->link_id = strdup(link_hex);
+    c->rule = strdup(r->name);
+    c->log_index = ctx->log_index;
+    c->leaf_hash = strdup(lh);
+    c->entry_type = l->type == CTLEAF_PRECERT ? "precert" : "x509";
+    c->cert_sha256 = strdup(cert_hex);
+    c->not_before = nbt;
+    c->deadline = nbt > INT64_MAX - secs ? INT64_MAX : nbt + secs;
+    c->verdict = strdup(verdict);
+    if (c->alert == NULL || c->link_id == NULL || c->rule == NULL ||
+        c->leaf_hash == NULL || c->cert_sha256 == NULL || c->verdict == NULL) {
+        return -1;
+    }
+    return 0;
+}
+
+int
+policy_eval_ct(struct policy *p, const struct policy_ct_ctx *ctx,
+               struct ctleaf *l, json_t *alerts, struct policy_batch *batch,
+               struct policy_result *res)
+{
+    struct policy_result local;
+    struct policy_entry_ctx ec;
+    const struct fulcio_claims *cl;
+    char cert_hex[2 * CTLEAF_HASH_LEN + 1], link_hex[2 * CTLEAF_HASH_LEN + 1];
+    char summary[POLICY_SUMMARY_LEN];
+    const char *why = NULL;
+    int checked = 0;
+    size_t i;
+
+    if (res == NULL) {
+        res = &local;
+    }
+    memset(res, 0, sizeof(*res));
+    if (p->nrules == 0 || ctleaf_load_claims(l) != 0 || l->claims == NULL) {
+        return 0; /* no rule, or not a Fulcio certificate */
+    }
+    cl = l->claims;
+    res->prefilter++;
+    memset(&ec, 0, sizeof(ec));
+    ec.log_name = ctx->log_name;
+    ec.origin = ctx->origin;
+    ec.log_index = ctx->log_index;
+    ec.shard_index = ctx->log_index;
+    ec.now = ctx->now;
+    merkle_hex_encode(l->cert_sha256, CTLEAF_HASH_LEN, cert_hex,
+                      sizeof(cert_hex));
+    merkle_hex_encode(l->link_id, CTLEAF_HASH_LEN, link_hex, sizeof(link_hex));
+    for (i = 0; i < p->nrules; i++) {
+        const struct policy_rule *r = &p->rules[i];
+        struct policy_reasons rs;
+        const char *others[POLICY_MAX_REASONS];
+        const char *verdict;
+        size_t nothers;
+        json_t *eo, *io, *ev;
+        int id_differs, rc;
+
+        if (!policy_rule_match(r, cl, &id_differs)) {
+            continue;
+        }
+        res->matched++;
+        if (!checked) {
+            checked = 1;
+            if (l->type == CTLEAF_PRECERT) {
+                if (!ctleaf_issuer_in_root(l, p->tr, cl->not_before)) {
+                    why = "the precertificate's issuer key is not a Fulcio "
+                          "CA of the trusted root at its NotBefore";
+                }
+            } else {
+                enum fulcio_chain_result chain =
+                    l->fulcio != NULL
+                        ? fulcio_verify_chain(l->fulcio, p->tr, NULL)
+                        : FULCIO_CHAIN_NO_CA;
+                if (chain != FULCIO_CHAIN_OK) {
+                    why = fulcio_chain_strerror(chain);
+                }
+            }
+        }
+        if (why != NULL) {
+            int n = snprintf(summary, sizeof(summary),
+                             "A certificate naming %s (rule %s) in CT log %s "
+                             "is not from a trusted Fulcio CA: %s",
+                             r->repository, r->name, ctx->log_name, why);
+            res->impostors++;
+            if (n < 0 || policy_alert(&ec, "signing.impostor", r->name, NULL,
+                                      summary, ct_entry_obj(ctx, l),
+                                      ct_identity_obj(l, cert_hex, link_hex),
+                                      reasons_array(&why, 1),
+                                      ct_evidence_obj(ctx, l), alerts) != 0) {
+                return -1;
+            }
+            res->alerts++;
+            continue;
+        }
+        policy_check(r, cl, id_differs, &rs);
+        verdict = policy_verdict(&rs, others, &nothers);
+        eo = ct_entry_obj(ctx, l);
+        io = ct_identity_obj(l, cert_hex, link_hex);
+        ev = ct_evidence_obj(ctx, l);
+        rc = eo == NULL || io == NULL || ev == NULL
+                 ? -1
+                 : policy_cert_alerts(r, &ec, cl, l->link_id, &rs, eo, io, ev,
+                                      alerts, res);
+        if (rc == 0) {
+            rc = policy_ct_row_add(batch, ctx, &ec, l, r, verdict, cert_hex,
+                                   link_hex, eo, io, ev);
+        }
+        json_decref(eo);
+        json_decref(io);
+        json_decref(ev);
+        if (rc != 0) {
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /*
@@ -959,9 +1326,9 @@ policy_malformed(const struct policy_entry_ctx *ctx, const struct entry *e,
                      (unsigned long long)ctx->log_index, ctx->log_name, why);
 
     res->malformed = 1;
-    if (n < 0 || policy_alert(ctx, "entry.malformed", NULL, summary,
+    if (n < 0 || policy_alert(ctx, "entry.malformed", NULL, NULL, summary,
                               alert_entry_obj(ctx, e, kind), NULL,
-                              reasons_array(&why, 1), alerts) != 0) {
+                              reasons_array(&why, 1), NULL, alerts) != 0) {
         return -1;
     }
     res->alerts++;
@@ -1000,8 +1367,8 @@ policy_eval_result(struct policy *p, const struct policy_entry_ctx *ctx,
             continue;
         }
         res->prefilter++;
-        if (policy_eval_cert(p, ctx, e, body->kind, b->der, b->len, alerts,
-                             batch, res) != 0) {
+        if (policy_eval_der(p, ctx, e, body->kind, b->der, b->len, alerts,
+                            batch, res) != 0) {
             rc = -1;
             break;
         }

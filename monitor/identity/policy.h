@@ -39,15 +39,35 @@
  *     other violations too, signing.unexpected is raised as well and the
  *     row's verdict stays "self_hosted_runner").  One store_signing row
  *     per watched signing.
- *  7. A rule with `pcrs:` stores its rows with pcrs_state "pending", a
+ *  7. Certificate-level alerts (signing.unexpected,
+ *     signing.self_hosted_runner) take their id from the certificate's
+ *     link id (ctleaf.h: SHA-256 of issuer || serial) and the rule, not
+ *     from the entry: the same certificate seen again (in Fulcio's CT
+ *     log, as precertificate and certificate, in another Rekor entry or
+ *     log) gives the same id, so the store keeps one alert.  The
+ *     signing rows keep the link id (a CT certificate is then logged).
+ *  8. A rule with `pcrs:` stores its rows with pcrs_state "pending", a
  *     deadline (integrated time + lookup_timeout) and the hashedrekord's
  *     signed digest as artifact_digest: monitor/registry/pcrwatch.h looks the
  *     PCRs up later, whatever the verdict.
  *
+ * policy_eval_ct does the same for an entry of Fulcio's CT log (ctleaf.h):
+ * the claims of its (pre)certificate, the exact rule match, the impostor
+ * check (an x509_entry by fulcio_verify_chain, a precert_entry by
+ * ctleaf_issuer_in_root: its issuer key is a Fulcio CA of the trusted
+ * root at NotBefore), the allow lists with the same alerts and ids as a
+ * Rekor signing (entry: the CT index and leaf hash; evidence: the STH
+ * that includes it), and one store_ct_cert row per (certificate, rule)
+ * that carries the signing.unlogged_certificate alert to raise if no
+ * Rekor entry uses the certificate by NotBefore + the rule's
+ * unlogged_after.  No signing row and no signing.recorded: a
+ * certificate is not a signing.
+ *
  * Invariants:
  *  - policy_eval is a pure function of (policy, ctx, entry, detected_at):
  *    the same entry and rule always give the same alerts with the same
- *    ids (stable key: log name, origin, virtual index, rule, type), so a
+ *    ids (stable key: log name, origin, virtual index, rule, type; for
+ *    the certificate-level alerts of point 7: link id, rule, type), so a
  *    replay after a crash deduplicates in the store;
  *  - the policy holds no pointer into cfg or tr beyond policy_new's
  *    call except tr itself (borrowed: must outlive the policy);
@@ -67,7 +87,9 @@
 
 struct config;
 struct config_trusted_root;
+struct ctleaf;
 struct entry;
+struct fulcio_needles;
 
 #define POLICY_ERR_LEN 256
 #define POLICY_MAX_REASONS 8       /* violations named per alert */
@@ -84,15 +106,28 @@ struct policy_entry_ctx {
     time_t now;           /* detected_at of new alerts */
 };
 
+/* What names the CT log entry policy_eval_ct reads.  Strings borrowed. */
+struct policy_ct_ctx {
+    const char *log_name; /* config name of the CT log */
+    const char *origin;   /* its origin (url without scheme) */
+    uint64_t log_index;
+    const char *sth; /* evidence text of a verified STH whose tree holds
+                        the entry (ctleaf_sth_evidence), or NULL */
+    time_t now;      /* detected_at of new alerts */
+};
+
 /*
- * The signings found since the last clear.  Each row's strings are owned
- * by the batch (policy_batch_clear frees them); v[0..n) can be given to
- * store_commit_progress as is.
+ * The signings (and CT certificates) found since the last clear.  Each
+ * row's strings are owned by the batch (policy_batch_clear frees them);
+ * v[0..n) and ct[0..nct) can be given to store_commit_progress as is.
  */
 struct policy_batch {
     struct store_signing *v;
     size_t n;
     size_t cap;
+    struct store_ct_cert *ct;
+    size_t nct;
+    size_t ctcap;
 };
 
 /* What policy_eval did with one entry (for tests and benchmarks). */
@@ -134,6 +169,20 @@ int policy_eval(struct policy *p, const struct policy_entry_ctx *ctx,
 int policy_eval_result(struct policy *p, const struct policy_entry_ctx *ctx,
                        const struct entry *e, json_t *alerts,
                        struct policy_batch *batch, struct policy_result *res);
+
+/*
+ * Evaluate the CT log entry l (borrowed; its claims are loaded when they
+ * were skipped by a prefilter that let it through: see ctleaf.h) as the
+ * top of this file says.  Alerts are appended to alerts, CT certificate
+ * rows to batch->ct.  Returns 0, or -1 only when memory ran out.
+ */
+int policy_eval_ct(struct policy *p, const struct policy_ct_ctx *ctx,
+                   struct ctleaf *l, json_t *alerts, struct policy_batch *batch,
+                   struct policy_result *res);
+
+/* The prefilter needles of every rule (borrowed, valid while p lives):
+ * for ctleaf_entries_parse_needles. */
+const struct fulcio_needles *policy_needles(const struct policy *p);
 
 /* Free the rows' strings; keeps the array for reuse.  NULL is a no-op. */
 void policy_batch_clear(struct policy_batch *b);

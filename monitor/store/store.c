@@ -277,12 +277,50 @@ static const char *const store_v5[] = {
     NULL,
 };
 
+/*
+ * Version 6 (issue 13, Fulcio's CT log): a signing keeps its
+ * certificate's link id (SHA-256 of issuer || serial, ctleaf.h), and
+ * ct_certs holds each certificate for a watched repository seen in a CT
+ * log, per rule, until a signing with the same link id logs it or its
+ * deadline (NotBefore + unlogged_after) passes without one
+ * (signing.unlogged_certificate, recorded once: state "unlogged").  The
+ * partial indexes hold the rows that are looked up: signings with a
+ * link id, pending certificates by deadline.
+ */
+static const char *const store_v6[] = {
+    "ALTER TABLE signings ADD COLUMN link_id TEXT;\n",
+    "CREATE INDEX signings_link ON signings(link_id)\n"
+    "  WHERE link_id IS NOT NULL;\n",
+    "CREATE TABLE ct_certs (\n"
+    "  link_id TEXT NOT NULL,\n"
+    "  rule TEXT NOT NULL,\n"
+    "  log_id INTEGER NOT NULL REFERENCES logs(id),\n"
+    "  log_index INTEGER NOT NULL CHECK (log_index >= 0),\n"
+    "  leaf_hash TEXT NOT NULL,\n"
+    "  entry_type TEXT NOT NULL CHECK (entry_type IN ('precert', 'x509')),\n"
+    "  cert_sha256 TEXT NOT NULL,\n"
+    "  not_before INTEGER NOT NULL,\n"
+    "  deadline INTEGER NOT NULL,\n"
+    "  verdict TEXT NOT NULL,\n"
+    "  state TEXT NOT NULL CHECK (state IN\n"
+    "    ('pending', 'logged', 'unlogged')),\n"
+    "  alert TEXT NOT NULL,\n"
+    "  recorded_at INTEGER NOT NULL,\n"
+    "  PRIMARY KEY (link_id, rule)\n"
+    ") WITHOUT ROWID;\n",
+    "CREATE INDEX ct_certs_due ON ct_certs(deadline)\n"
+    "  WHERE state = 'pending';\n",
+    "PRAGMA user_version = 6;\n",
+    NULL,
+};
+
 static const char *const *const store_migrations[STORE_SCHEMA_VERSION] = {
     store_v1, /* 0 -> 1 */
     store_v2, /* 1 -> 2 */
     store_v3, /* 2 -> 3 */
     store_v4, /* 3 -> 4 */
     store_v5, /* 4 -> 5 */
+    store_v6, /* 5 -> 6 */
 };
 
 /* The cached statements; ids index store_sql[] and s->stmt[]. */
@@ -344,6 +382,11 @@ enum store_stmt {
     S_PRUNE_DELIVERIES,
     S_PRUNE_ALERTS,
     S_PRUNE_SIGNINGS,
+    S_CT_INSERT,
+    S_CT_LOGGED,
+    S_CT_DUE,
+    S_CT_FIRE,
+    S_CT_GET,
     S_COUNT_
 };
 
@@ -366,8 +409,8 @@ enum store_stmt {
     " cert_sha256, san, issuer, repository, repository_id, workflow_path,"     \
     " ref, workflow_sha, runner_environment, trigger, run_invocation_uri,"     \
     " build_signer_uri, rule, verdict, artifact_digest, pcr0, pcr1, pcr2,"     \
-    " recorded_at, pcrs_state, pcrs_deadline, pcr8, pcrs_source, pcrs_note"    \
-    " FROM signings"
+    " recorded_at, pcrs_state, pcrs_deadline, pcr8, pcrs_source, pcrs_note,"   \
+    " link_id FROM signings"
 
 /* Alerts detected before ?1 none of whose deliveries is pending, the
  * oldest ?2.  "+d.status" keeps the planner on the deliveries' primary
@@ -462,10 +505,10 @@ static const char *const store_sql[S_COUNT_] = {
         " runner_environment, trigger, run_invocation_uri,"
         " build_signer_uri, rule, verdict, artifact_digest, pcr0, pcr1,"
         " pcr2, pcrs_state, recorded_at, pcrs_deadline, pcr8, pcrs_source,"
-        " pcrs_note) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+        " pcrs_note, link_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
         " ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,"
         " ?20, ?21, ?22, ?23, ?24, COALESCE(?26, CASE WHEN ?22 IS NULL"
-        " THEN 'none' ELSE 'found' END), ?25, ?27, ?28, ?29, ?30)"
+        " THEN 'none' ELSE 'found' END), ?25, ?27, ?28, ?29, ?30, ?31)"
         " ON CONFLICT (log_id, log_index, cert_sha256, rule) DO NOTHING",
     [S_ALERTS_QUERY] =
         "SELECT id, type, severity, detected_at, log_id, log_index, rule,"
@@ -566,6 +609,30 @@ static const char *const store_sql[S_COUNT_] = {
         "DELETE FROM signings WHERE seq IN (SELECT seq FROM signings"
         " WHERE recorded_at < ?1 AND pcrs_state <> 'pending'"
         " ORDER BY recorded_at, seq LIMIT ?2)",
+    [S_CT_INSERT] =
+        "INSERT INTO ct_certs (link_id, rule, log_id, log_index, leaf_hash,"
+        " entry_type, cert_sha256, not_before, deadline, verdict, state,"
+        " alert, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+        " ?10, CASE WHEN EXISTS (SELECT 1 FROM signings WHERE link_id = ?1)"
+        " THEN 'logged' ELSE 'pending' END, ?11, ?12)"
+        " ON CONFLICT (link_id, rule) DO NOTHING",
+    [S_CT_LOGGED] = "UPDATE ct_certs SET state = 'logged'"
+                    " WHERE link_id = ?1 AND state = 'pending'",
+    [S_CT_DUE] =
+        "SELECT c.link_id, c.rule, c.log_id, c.log_index, c.leaf_hash,"
+        " c.entry_type, c.cert_sha256, c.not_before, c.deadline, c.verdict,"
+        " c.state, c.alert, c.recorded_at FROM ct_certs c"
+        " WHERE c.state = 'pending' AND c.deadline <= ?1"
+        " AND NOT EXISTS (SELECT 1 FROM signings g"
+        " WHERE g.link_id = c.link_id) ORDER BY c.deadline LIMIT ?2",
+    [S_CT_FIRE] =
+        "UPDATE ct_certs SET state = CASE WHEN EXISTS (SELECT 1 FROM"
+        " signings WHERE link_id = ?1) THEN 'logged' ELSE 'unlogged' END"
+        " WHERE link_id = ?1 AND rule = ?2 AND state = 'pending'",
+    [S_CT_GET] =
+        "SELECT link_id, rule, log_id, log_index, leaf_hash, entry_type,"
+        " cert_sha256, not_before, deadline, verdict, state, alert,"
+        " recorded_at FROM ct_certs WHERE link_id = ?1 AND rule = ?2",
 };
 
 struct store {
@@ -2444,10 +2511,71 @@ store_signing_insert(struct store *s, int64_t log_id,
          store_bind_i64(s, st, 27, g->pcrs_deadline) != 0) ||
         store_bind_str(s, st, 28, g->pcr8) != 0 ||
         store_bind_str(s, st, 29, g->pcrs_source) != 0 ||
-        store_bind_str(s, st, 30, g->pcrs_note) != 0) {
+        store_bind_str(s, st, 30, g->pcrs_note) != 0 ||
+        store_bind_str(s, st, 31, g->link_id) != 0) {
         return -1;
     }
-    return store_exec_stmt(s, st, "record signing");
+    if (store_exec_stmt(s, st, "record signing") != 0) {
+        return -1;
+    }
+    if (g->link_id == NULL) {
+        return 0;
+    }
+    /* Its CT certificates are logged now (any log, any rule). */
+    st = store_stmt(s, S_CT_LOGGED);
+    if (store_bind_str(s, st, 1, g->link_id) != 0) {
+        return -1;
+    }
+    return store_exec_stmt(s, st, "mark CT certificates logged");
+}
+
+static int
+store_check_ct_cert(struct store *s, const struct store_ct_cert *c)
+{
+    if (store_check_str(s, "CT certificate link_id", c->link_id,
+                        STORE_NAME_MAX) != 0 ||
+        store_check_str(s, "CT certificate rule", c->rule, STORE_NAME_MAX) !=
+            0 ||
+        store_check_str(s, "CT certificate leaf_hash", c->leaf_hash,
+                        STORE_NAME_MAX) != 0 ||
+        store_check_str(s, "CT certificate entry_type", c->entry_type,
+                        STORE_NAME_MAX) != 0 ||
+        store_check_str(s, "CT certificate cert_sha256", c->cert_sha256,
+                        STORE_NAME_MAX) != 0 ||
+        store_check_str(s, "CT certificate verdict", c->verdict,
+                        STORE_NAME_MAX) != 0 ||
+        store_check_str(s, "CT certificate alert", c->alert, STORE_ALERT_MAX) !=
+            0) {
+        return -1;
+    }
+    if (c->log_index > (uint64_t)INT64_MAX) {
+        store_err(s, "CT certificate %s: index is out of range", c->link_id);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+store_ct_cert_insert(struct store *s, int64_t log_id,
+                     const struct store_ct_cert *c, int64_t now)
+{
+    sqlite3_stmt *st = store_stmt(s, S_CT_INSERT);
+
+    if (store_bind_str(s, st, 1, c->link_id) != 0 ||
+        store_bind_str(s, st, 2, c->rule) != 0 ||
+        store_bind_i64(s, st, 3, log_id) != 0 ||
+        store_bind_u64(s, st, 4, c->log_index) != 0 ||
+        store_bind_str(s, st, 5, c->leaf_hash) != 0 ||
+        store_bind_str(s, st, 6, c->entry_type) != 0 ||
+        store_bind_str(s, st, 7, c->cert_sha256) != 0 ||
+        store_bind_i64(s, st, 8, c->not_before) != 0 ||
+        store_bind_i64(s, st, 9, c->deadline) != 0 ||
+        store_bind_str(s, st, 10, c->verdict) != 0 ||
+        store_bind_str(s, st, 11, c->alert) != 0 ||
+        store_bind_i64(s, st, 12, now) != 0) {
+        return -1;
+    }
+    return store_exec_stmt(s, st, "record CT certificate");
 }
 
 int
@@ -2587,6 +2715,24 @@ store_commit_progress(struct store *s, int64_t log_id,
             return -1;
         }
     }
+    if (p->nct_certs > 0 && p->ct_certs == NULL) {
+        store_err(s, "progress: CT certificates missing");
+        return -1;
+    }
+    for (i = 0; i < p->nct_certs; i++) {
+        const struct store_ct_cert *g = &p->ct_certs[i];
+
+        if (store_check_ct_cert(s, g) != 0) {
+            return -1;
+        }
+        if (g->log_index < p->from_index || g->log_index >= p->to_index) {
+            store_err(s,
+                      "CT certificate %s: index %" PRIu64
+                      " is outside the batch [%" PRIu64 ", %" PRIu64 ")",
+                      g->link_id, g->log_index, p->from_index, p->to_index);
+            return -1;
+        }
+    }
     entries = p->to_index - p->from_index;
 
     if (store_txn_begin(s) != 0) {
@@ -2626,6 +2772,11 @@ store_commit_progress(struct store *s, int64_t log_id,
     }
     for (i = 0; i < p->nsignings; i++) {
         if (store_signing_insert(s, log_id, &p->signings[i], now) != 0) {
+            goto fail;
+        }
+    }
+    for (i = 0; i < p->nct_certs; i++) {
+        if (store_ct_cert_insert(s, log_id, &p->ct_certs[i], now) != 0) {
             goto fail;
         }
     }
@@ -2830,6 +2981,7 @@ store_signing_row(struct store *s, sqlite3_stmt *st, struct store_signing *g)
     g->pcr8 = store_col_str(st, 27);
     g->pcrs_source = store_col_str(st, 28);
     g->pcrs_note = store_col_str(st, 29);
+    g->link_id = store_col_str(st, 30);
     return 0;
 }
 
@@ -2980,6 +3132,172 @@ store_signing_set_pcrs(struct store *s, int64_t log_id, uint64_t log_index,
 fail:
     store_txn_rollback(s);
     return -1;
+}
+
+/* ---- CT certificates ------------------------------------------------- */
+
+/* A ct_certs row (S_CT_DUE / S_CT_GET column order); strings borrowed. */
+static int
+store_ct_row(struct store *s, sqlite3_stmt *st, struct store_ct_cert *c)
+{
+    memset(c, 0, sizeof(*c));
+    if ((c->link_id = store_col_req(s, st, 0)) == NULL ||
+        (c->rule = store_col_req(s, st, 1)) == NULL ||
+        store_col_u64(s, st, 3, &c->log_index) != 0 ||
+        (c->leaf_hash = store_col_req(s, st, 4)) == NULL ||
+        (c->entry_type = store_col_req(s, st, 5)) == NULL ||
+        (c->cert_sha256 = store_col_req(s, st, 6)) == NULL ||
+        (c->verdict = store_col_req(s, st, 9)) == NULL ||
+        (c->state = store_col_req(s, st, 10)) == NULL ||
+        (c->alert = store_col_req(s, st, 11)) == NULL) {
+        return -1;
+    }
+    c->log_id = store_col_i64(st, 2);
+    c->not_before = store_col_i64(st, 7);
+    c->deadline = store_col_i64(st, 8);
+    c->recorded_at = store_col_i64(st, 12);
+    return 0;
+}
+
+int
+store_ct_certs_due(struct store *s, int64_t until, size_t limit,
+                   store_ct_cert_fn fn, void *arg)
+{
+    sqlite3_stmt *st = store_stmt(s, S_CT_DUE);
+    struct store_ct_cert c;
+    int r, stop;
+
+    if (st == NULL || store_bind_i64(s, st, 1, until) != 0 ||
+        store_bind_i64(s, st, 2, store_limit(limit)) != 0) {
+        return -1;
+    }
+    while ((r = store_step(s, st, "list due CT certificates")) == 1) {
+        if (store_ct_row(s, st, &c) != 0) {
+            store_done(st);
+            return -1;
+        }
+        s->iterating |= STORE_BIT(S_CT_DUE);
+        stop = fn(arg, &c);
+        s->iterating &= ~STORE_BIT(S_CT_DUE);
+        if (stop != 0) {
+            break;
+        }
+    }
+    store_done(st);
+    return r < 0 ? -1 : 0;
+}
+
+/* The state of (link_id, rule) into state (cap bytes): 0, -1; "" when
+ * absent. */
+static int
+store_ct_state(struct store *s, const char *link_id, const char *rule,
+               char *state, size_t cap)
+{
+    sqlite3_stmt *st = store_stmt(s, S_CT_GET);
+    int r;
+
+    state[0] = '\0';
+    if (st == NULL || store_bind_str(s, st, 1, link_id) != 0 ||
+        store_bind_str(s, st, 2, rule) != 0) {
+        return -1;
+    }
+    r = store_step(s, st, "read CT certificate");
+    if (r == 1 && store_col_copy(s, st, 10, state, cap) != 0) {
+        r = -1;
+    }
+    store_done(st);
+    return r < 0 ? -1 : 0;
+}
+
+int
+store_ct_cert_fire(struct store *s, const char *link_id, const char *rule,
+                   int64_t log_id, const struct store_alert *alert, int *fired)
+{
+    sqlite3_stmt *st;
+    char state[16];
+    int inserted = 0;
+
+    *fired = 0;
+    if (store_check_str(s, "CT certificate link_id", link_id, STORE_NAME_MAX) !=
+            0 ||
+        store_check_str(s, "CT certificate rule", rule, STORE_NAME_MAX) != 0 ||
+        alert == NULL || store_check_alert(s, alert) != 0) {
+        if (alert == NULL) {
+            store_err(s, "no alert");
+        }
+        return -1;
+    }
+    if (store_txn_begin(s) != 0) {
+        return -1;
+    }
+    st = store_stmt(s, S_CT_FIRE);
+    if (st == NULL || store_bind_str(s, st, 1, link_id) != 0 ||
+        store_bind_str(s, st, 2, rule) != 0 ||
+        store_exec_stmt(s, st, "fire CT certificate") != 0) {
+        goto fail;
+    }
+    if (sqlite3_changes(s->db) == 1) {
+        if (store_ct_state(s, link_id, rule, state, sizeof(state)) != 0) {
+            goto fail;
+        }
+        if (strcmp(state, "unlogged") == 0) {
+            if ((log_id != 0 && store_log_exists(s, log_id) != 1) ||
+                store_alert_insert(s, log_id, alert, &inserted) != 0) {
+                goto fail;
+            }
+            *fired = 1;
+        }
+    }
+    if (store_txn_commit(s) != 0) {
+        *fired = 0;
+        return -1;
+    }
+    return 0;
+fail:
+    *fired = 0;
+    store_txn_rollback(s);
+    return -1;
+}
+
+int
+store_ct_cert_get(struct store *s, const char *link_id, const char *rule,
+                  int *found, struct store_ct_cert *out, char *buf, size_t cap)
+{
+    sqlite3_stmt *st = store_stmt(s, S_CT_GET);
+    struct store_ct_cert c;
+    const char **str[] = {&out->link_id,     &out->rule,    &out->leaf_hash,
+                          &out->entry_type,  &out->verdict, &out->state,
+                          &out->cert_sha256, &out->alert};
+    size_t i, used = 0;
+    int r;
+
+    *found = 0;
+    if (st == NULL || store_bind_str(s, st, 1, link_id) != 0 ||
+        store_bind_str(s, st, 2, rule) != 0) {
+        return -1;
+    }
+    r = store_step(s, st, "read CT certificate");
+    if (r == 1) {
+        if (store_ct_row(s, st, &c) != 0) {
+            store_done(st);
+            return -1;
+        }
+        *out = c;
+        for (i = 0; i < sizeof(str) / sizeof(str[0]); i++) {
+            size_t n = strlen(*str[i]) + 1;
+            if (cap - used < n) {
+                store_done(st);
+                store_err(s, "CT certificate: buffer too small");
+                return -1;
+            }
+            memcpy(buf + used, *str[i], n);
+            *str[i] = buf + used;
+            used += n;
+        }
+        *found = 1;
+    }
+    store_done(st);
+    return r < 0 ? -1 : 0;
 }
 
 /* ---- outbox ------------------------------------------------------------ */

@@ -92,7 +92,7 @@
 #include "notify/severity.h"
 
 /* Schema version written to PRAGMA user_version by this build. */
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 6
 /* PRAGMA application_id of a tlogwatch state file ("TLGW"). */
 #define STORE_APPLICATION_ID 0x544c4757
 
@@ -390,8 +390,40 @@ struct store_signing {
      * (store_signings_pending), with pcrs_deadline (unix s; 0: none). */
     const char *pcrs_state;
     int64_t pcrs_deadline;
+    /* The certificate's link id (ctleaf.h: hex of SHA-256(issuer ||
+     * serial)), or NULL.  A signing with one marks the CT certificates
+     * (store_ct_cert) of that link id logged. */
+    const char *link_id;
     /* Read back only: */
     int64_t log_id;
+    int64_t recorded_at;
+};
+
+/*
+ * A certificate for a watched repository seen in a CT log (one per link
+ * id and rule; the precertificate and the final certificate of Fulcio
+ * share the link id).  It waits, "pending", until deadline (unix s:
+ * its NotBefore + the rule's unlogged_after) for a signing (any log)
+ * with the same link_id; then it is "logged", or, past the deadline
+ * without one, "unlogged" once its alert is recorded
+ * (store_ct_cert_fire).  Pointers are borrowed.
+ */
+struct store_ct_cert {
+    const char *link_id;     /* 64 hex, required */
+    const char *rule;        /* required */
+    uint64_t log_index;      /* in the CT log */
+    const char *leaf_hash;   /* hex, required */
+    const char *entry_type;  /* "precert" or "x509", required */
+    const char *cert_sha256; /* hex, required (precert: of the TBS) */
+    int64_t not_before;      /* unix s */
+    int64_t deadline;        /* unix s */
+    const char *verdict;     /* the rule's verdict, required */
+    /* The rendered signing.unlogged_certificate alert to raise when it
+     * stays unlogged (its identity holds the claims); required. */
+    const char *alert;
+    /* Read back only: */
+    int64_t log_id;
+    const char *state; /* "pending", "logged" or "unlogged" */
     int64_t recorded_at;
 };
 
@@ -411,6 +443,11 @@ struct store_progress {
     size_t nalerts;
     const struct store_signing *signings;
     size_t nsignings;
+    /* CT certificates seen in the batch (store_ct_cert): recorded
+     * "logged" when a signing with their link id exists, else
+     * "pending"; INSERT OR IGNORE on (link_id, rule). */
+    const struct store_ct_cert *ct_certs;
+    size_t nct_certs;
 };
 
 /*
@@ -529,6 +566,34 @@ int store_signing_set_pcrs(struct store *s, int64_t log_id, uint64_t log_index,
                            const struct store_pcrs_update *u,
                            const struct store_alert *alert, int64_t now,
                            int *new_alert);
+
+/* ---- CT certificates (signing.unlogged_certificate) ---------------- */
+
+typedef int (*store_ct_cert_fn)(void *arg, const struct store_ct_cert *row);
+/*
+ * The CT certificates still "pending" whose deadline is at or before
+ * until and that no signing with their link id has logged, oldest
+ * deadline first, at most limit (0: no limit).  A partial index holds
+ * the pending rows only.
+ */
+int store_ct_certs_due(struct store *s, int64_t until, size_t limit,
+                       store_ct_cert_fn fn, void *arg);
+/*
+ * In one transaction: when (link_id, rule) is still pending and no
+ * signing with link_id exists, mark it "unlogged" and record alert (as
+ * store_alert_record, on log_id, with its deliveries): *fired = 1.
+ * Otherwise (logged meanwhile, fired before) mark it "logged" when a
+ * signing exists, record nothing: *fired = 0.  Exactly once per row,
+ * whatever crashes or restarts happen around it.
+ */
+int store_ct_cert_fire(struct store *s, const char *link_id, const char *rule,
+                       int64_t log_id, const struct store_alert *alert,
+                       int *fired);
+/* The CT certificate (link_id, rule): *found 0 when absent.  Strings of
+ * out are copied into buf (cap bytes; too small is an error). */
+int store_ct_cert_get(struct store *s, const char *link_id, const char *rule,
+                      int *found, struct store_ct_cert *out, char *buf,
+                      size_t cap);
 
 /* ---- outbox ------------------------------------------------------- */
 
