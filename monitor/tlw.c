@@ -28,6 +28,7 @@
 #include "monitor/identity/policy.h"
 #include "monitor/store/store.h"
 #include "monitor/tlw.h"
+#include "monitor/unlogged.h"
 #include "notify/alert.h"
 
 #define TLW_MAX_SINKS 64
@@ -170,6 +171,11 @@ tlw_follower_done(struct tlw *t, struct follower *f, int failed)
         t->once_failed = 1;
     }
     if (t->once_pending > 0 && --t->once_pending == 0) {
+        /* once: the CT certificates due by now, judged with what every
+         * Rekor log showed in this cycle. */
+        if (t->mode == TLW_MODE_ONCE && !t->fatal) {
+            (void)unlogged_check(t);
+        }
         /* once: one attempt at every pending PCR lookup (their alerts
          * are delivered with the rest), then deliver and stop. */
         if (t->mode == TLW_MODE_ONCE && t->pcrwatch == NULL && !t->fatal) {
@@ -482,6 +488,10 @@ tlw_start(struct tlw *t)
     if (t->mode == TLW_MODE_RUN && (t->pcrwatch = pcrwatch_new(t)) == NULL) {
         return -1;
     }
+    /* CT certificates with no Rekor entry (run only; once: at its end). */
+    if (t->mode == TLW_MODE_RUN && unlogged_start(t, &t->unlogged) != 0) {
+        return -1;
+    }
     /* Prune old state now and daily (config retention:; run only). */
     if (t->mode == TLW_MODE_RUN && retention_start(t, &t->retention) != 0) {
         return -1;
@@ -588,6 +598,7 @@ tlw_free(struct tlw *t)
     }
     report_timer_free(t->reports);
     retention_free(t->retention);
+    unlogged_free(t->unlogged);
     pcrwatch_free(t->pcrwatch); /* before the client: cancels lookups */
     outbox_free(t->outbox);     /* before the client: cancels its requests */
     http_client_free(t->http);

@@ -32,6 +32,7 @@ struct policy;
 struct outbox;
 struct pcrwatch;
 struct retention;
+struct unlogged;
 struct server;
 struct sdnotify;
 
@@ -55,6 +56,7 @@ struct tlw {
     struct report_timer *reports; /* owned; NULL: no periodic report */
     struct pcrwatch *pcrwatch;    /* owned: PCR lookups (once: from the end) */
     struct retention *retention;  /* owned; run only: state pruning */
+    struct unlogged *unlogged;    /* owned; run only: CT certificates */
     struct server *server; /* owned; run with http.listen: status server */
     struct sdnotify *sd; /* owned; run only: systemd READY/WATCHDOG/STOPPING */
     struct event *sig_term, *sig_int, *sig_hup; /* owned */

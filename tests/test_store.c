@@ -3186,7 +3186,8 @@ static size_t
 ct_due(struct store *s, int64_t until, struct ct_due *d)
 {
     memset(d, 0, sizeof(*d));
-    assert_int_equal(store_ct_certs_due(s, until, 0, ct_due_fn, d), 0);
+    assert_int_equal(store_ct_certs_due(s, INT64_MIN, until, 0, ct_due_fn, d),
+                     0);
     return d->n;
 }
 
@@ -3268,6 +3269,14 @@ test_ct_certs(void **state)
     /* not due before the deadline; then aa and bb */
     assert_int_equal(ct_due(s, T0 + 99, &d), 0);
     assert_int_equal(ct_due(s, T0 + 100, &d), 2);
+    /* issued before since: never judged */
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(
+        store_ct_certs_due(s, T0 + 41, INT64_MAX, 0, ct_due_fn, &d), 0);
+    assert_int_equal(d.n, 0);
+    assert_int_equal(
+        store_ct_certs_due(s, T0 + 40, INT64_MAX, 1, ct_due_fn, &d), 0);
+    assert_int_equal(d.n, 1);
 
     /* a later signing logs bb (any log, any rule); seen again, bb keeps
      * its state */

@@ -34,12 +34,19 @@
  * ctleaf's STH evidence text (the get-sth answer with the log id), which
  * is what the alerts carry as old_checkpoint / new_checkpoint.
  *
- * Not yet: the entries' Fulcio claims are not given to the watch rules
- * (policy.h evaluates Rekor entries only).
+ * Watch rules: get-entries is parsed with the rules' prefilter
+ * (ctleaf_entries_parse_needles), the entries it lets through are kept in
+ * their unit's slot, and each is given to policy_eval_ct when the cursor
+ * applies it, with the verified STH (whose tree holds it) as evidence:
+ * its alerts (signing.unexpected, signing.self_hosted_runner with the
+ * certificate's id, signing.impostor) and its CT certificate rows (for
+ * signing.unlogged_certificate, monitor/unlogged.h) are committed with the
+ * cursor, so a replay after a crash finds the same ids and rows.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -52,6 +59,7 @@
 #include "monitor/follow/follow.h"
 #include "monitor/http.h"
 #include "monitor/identity/ctleaf.h"
+#include "monitor/identity/policy.h"
 #include "monitor/log.h"
 #include "monitor/store/store.h"
 
@@ -71,6 +79,9 @@ struct cslot {
     uint64_t first;
     uint64_t got;
     uint8_t (*hashes)[MERKLE_HASH_LEN];
+    /* The entries the watch rules' prefilter let through (claims read),
+     * by index - first; NULL when none (most units).  Owned. */
+    struct ctleaf **watched;
 };
 
 struct ct {
@@ -608,8 +619,34 @@ ct_slot_clear(struct ct *c, struct cslot *s)
     if (s->have) {
         c->f->ahead_bytes -= (size_t)s->got * MERKLE_HASH_LEN;
     }
+    if (s->watched != NULL) {
+        ctleaf_array_free(s->watched, CT_UNIT);
+    }
     free(s->hashes);
     memset(s, 0, sizeof(*s));
+}
+
+/* The watch rules on the entry at the cursor (l, borrowed): alerts and
+ * CT certificate rows go to the batch committed with the cursor.  The
+ * STH that includes it is the verified one.  0, or -1 after
+ * follow_fatal. */
+static int
+ct_policy(struct ct *c, struct ctleaf *l)
+{
+    struct policy_ct_ctx pc;
+
+    memset(&pc, 0, sizeof(pc));
+    pc.log_name = c->f->cfg->name;
+    pc.origin = c->origin;
+    pc.log_index = c->f->next;
+    pc.sth = c->vnote;
+    pc.now = (time_t)follow_wall(c->f->env);
+    if (policy_eval_ct(c->f->env->policy, &pc, l, c->f->batch_alerts,
+                       &c->f->batch_signings, NULL) != 0) {
+        follow_fatal(c->f->env, "out of memory");
+        return -1;
+    }
+    return 0;
 }
 
 static void
@@ -733,6 +770,11 @@ ct_apply(struct ct *c)
             c->f->next >= s->first + s->got) {
             break;
         }
+        if (s->watched != NULL && s->watched[c->f->next - s->first] != NULL &&
+            c->f->env->policy != NULL &&
+            ct_policy(c, s->watched[c->f->next - s->first]) != 0) {
+            return -1;
+        }
         if (merkle_range_append(
                 &c->f->range, s->hashes[c->f->next - s->first]) != MERKLE_OK) {
             follow_fatal(c->f->env, "compact range overflow");
@@ -794,8 +836,11 @@ ct_on_entries(struct ct *c, struct fe_req *r, const struct http_response *resp)
         fe_unit_missed(c->f, u, resp->status);
         return;
     }
-    if (ctleaf_entries_parse(resp->body, resp->body_len, (size_t)(end - from),
-                             &a, &n, err, sizeof(err)) != 0 ||
+    if (ctleaf_entries_parse_needles(
+            resp->body, resp->body_len, (size_t)(end - from),
+            c->f->env->policy != NULL ? policy_needles(c->f->env->policy)
+                                      : NULL,
+            &a, &n, err, sizeof(err)) != 0 ||
         n == 0) {
         fe_error(c->f, "get-entries %llu-%llu: %s", (unsigned long long)from,
                  (unsigned long long)(end - 1),
@@ -820,6 +865,20 @@ ct_on_entries(struct ct *c, struct fe_req *r, const struct http_response *resp)
     for (i = 0; i < n; i++) {
         memcpy(s->hashes[from - s->first + i], a[i]->leaf_hash,
                MERKLE_HASH_LEN);
+        /* Kept for the watch rules: the entries whose claims the
+         * prefilter had read (a possible watched repository). */
+        if (c->f->env->policy != NULL && !a[i]->claims_skipped &&
+            a[i]->claims != NULL) {
+            if (s->watched == NULL &&
+                (s->watched = calloc(CT_UNIT, sizeof(*s->watched))) == NULL) {
+                ctleaf_array_free(a, n);
+                follow_fatal(c->f->env, "out of memory");
+                return;
+            }
+            ctleaf_free(s->watched[from - s->first + i]);
+            s->watched[from - s->first + i] = a[i];
+            a[i] = NULL;
+        }
     }
     s->got += n;
     c->f->ahead_bytes += n * MERKLE_HASH_LEN;

@@ -501,6 +501,9 @@ follow_commit_progress(const struct follow_env *env, int64_t log_id,
         env->ops->alert_raised(env->ctx, sev);
     }
     if (range == NULL) {
+        /* Ahead of the cursor (Rekor past a withheld entry): signings
+         * only; CT certificate rows come with the cursor (ct.c never
+         * records ahead). */
         if (store_record_ahead(env->store, log_id, alerts, n, signings->v,
                                signings->n, follow_wall(env), &fresh) != 0) {
             follow_fatal(env, store_errmsg(env->store));
@@ -523,6 +526,8 @@ follow_commit_progress(const struct follow_env *env, int64_t log_id,
     p.nalerts = n;
     p.signings = signings->v;
     p.nsignings = signings->n;
+    p.ct_certs = signings->ct;
+    p.nct_certs = signings->nct;
     if (store_commit_progress(env->store, log_id, &p, follow_wall(env),
                               &fresh) != 0) {
         follow_fatal(env, store_errmsg(env->store));
@@ -799,6 +804,12 @@ fe_busy(const struct follower *f)
 void
 fe_cycle_done(struct follower *f, int failed)
 {
+    if (!failed && !f->stopped && !fe_busy(f) && f->has_cursor &&
+        f->next == f->committed_next && f->proto->caught_up(f) &&
+        f->poll_wall > f->seen_until) {
+        /* Every entry of the checkpoint this cycle fetched is committed. */
+        f->seen_until = f->poll_wall;
+    }
     if (f->env->once) {
         if (f->once_done || fe_busy(f)) {
             return;
@@ -834,6 +845,7 @@ fe_poll_cb(void *arg)
         return;
     }
     f->stopped = 0;
+    f->poll_wall = follow_wall(f->env);
     f->proto->poll(f);
 }
 
@@ -1068,6 +1080,12 @@ const char *
 follower_name(const struct follower *f)
 {
     return f->cfg->name;
+}
+
+int64_t
+follower_seen_until(const struct follower *f)
+{
+    return f->seen_until;
 }
 
 void

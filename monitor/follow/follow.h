@@ -120,6 +120,15 @@ const char *follow_http_class_name(enum follow_http_class c);
 const char *follow_proof_kind_name(enum follow_proof_kind k);
 void follower_stats(const struct follower *f, struct follower_stats *out);
 const char *follower_name(const struct follower *f);
+/*
+ * Wall-clock time (unix s) at which the latest poll cycle that ended
+ * caught up began: every entry of the checkpoint it fetched, so every
+ * entry the log had integrated before then (as far as its checkpoint
+ * shows), is applied and committed.  0 before the first such cycle.
+ * (signing.unlogged_certificate waits for every Rekor follower to have
+ * seen past a certificate's deadline: monitor/unlogged.h.)
+ */
+int64_t follower_seen_until(const struct follower *f);
 
 /* ---- shared by every protocol (engine.c) ------------------------------ */
 

@@ -623,7 +623,7 @@ static const char *const store_sql[S_COUNT_] = {
         " c.entry_type, c.cert_sha256, c.not_before, c.deadline, c.verdict,"
         " c.state, c.alert, c.recorded_at FROM ct_certs c"
         " WHERE c.state = 'pending' AND c.deadline <= ?1"
-        " AND NOT EXISTS (SELECT 1 FROM signings g"
+        " AND c.not_before >= ?3 AND NOT EXISTS (SELECT 1 FROM signings g"
         " WHERE g.link_id = c.link_id) ORDER BY c.deadline LIMIT ?2",
     [S_CT_FIRE] =
         "UPDATE ct_certs SET state = CASE WHEN EXISTS (SELECT 1 FROM"
@@ -3160,7 +3160,7 @@ store_ct_row(struct store *s, sqlite3_stmt *st, struct store_ct_cert *c)
 }
 
 int
-store_ct_certs_due(struct store *s, int64_t until, size_t limit,
+store_ct_certs_due(struct store *s, int64_t since, int64_t until, size_t limit,
                    store_ct_cert_fn fn, void *arg)
 {
     sqlite3_stmt *st = store_stmt(s, S_CT_DUE);
@@ -3168,7 +3168,8 @@ store_ct_certs_due(struct store *s, int64_t until, size_t limit,
     int r, stop;
 
     if (st == NULL || store_bind_i64(s, st, 1, until) != 0 ||
-        store_bind_i64(s, st, 2, store_limit(limit)) != 0) {
+        store_bind_i64(s, st, 2, store_limit(limit)) != 0 ||
+        store_bind_i64(s, st, 3, since) != 0) {
         return -1;
     }
     while ((r = store_step(s, st, "list due CT certificates")) == 1) {

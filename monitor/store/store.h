@@ -572,12 +572,12 @@ int store_signing_set_pcrs(struct store *s, int64_t log_id, uint64_t log_index,
 typedef int (*store_ct_cert_fn)(void *arg, const struct store_ct_cert *row);
 /*
  * The CT certificates still "pending" whose deadline is at or before
- * until and that no signing with their link id has logged, oldest
- * deadline first, at most limit (0: no limit).  A partial index holds
- * the pending rows only.
+ * until, whose NotBefore is at or after since, and that no signing with
+ * their link id has logged, oldest deadline first, at most limit (0: no
+ * limit).  A partial index holds the pending rows only.
  */
-int store_ct_certs_due(struct store *s, int64_t until, size_t limit,
-                       store_ct_cert_fn fn, void *arg);
+int store_ct_certs_due(struct store *s, int64_t since, int64_t until,
+                       size_t limit, store_ct_cert_fn fn, void *arg);
 /*
  * In one transaction: when (link_id, rule) is still pending and no
  * signing with link_id exists, mark it "unlogged" and record alert (as
