@@ -1244,7 +1244,14 @@ cv_sink(struct cv *cv, const struct config_node *v, const char *path,
         k->type == CONFIG_SINK_ALERTMANAGER) {
         if ((n = cv_require(cv, v, path, "url")) != NULL) {
             cv_join(p, sizeof(p), path, "url");
-            (void)cv_url(cv, n, p, 1, &k->url);
+            if (cv_url(cv, n, p, 1, &k->url) == 0 &&
+                k->type == CONFIG_SINK_ALERTMANAGER &&
+                strpbrk(k->url, "?#") != NULL) {
+                /* /api/v2/alerts is appended to it. */
+                cv_err(cv, n, p,
+                       "an Alertmanager URL is its base URL, without a "
+                       "query or fragment");
+            }
         }
     }
     if ((n = config_tree_get(v, "format")) != NULL &&

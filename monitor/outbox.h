@@ -10,8 +10,9 @@
  * stdout send the sink's envelope (format: tlogwatch, cloudevents, ocsf);
  * a webhook with signing: standard carries the Standard Webhooks
  * headers (webhook-id, webhook-timestamp, webhook-signature) instead of
- * X-Tlogwatch-Signature.  Also the heartbeat (monitor.heartbeat every heartbeat.every to
- * its sinks, through the outbox) and direct sends for `test-alert`.
+ * X-Tlogwatch-Signature.  Also the heartbeat (monitor.heartbeat every
+ * heartbeat.every to its sinks, through the outbox) and direct sends for
+ * `test-alert`.
  *
  * Invariants:
  *  - at-least-once: a row leaves "pending" only when its sink accepted it

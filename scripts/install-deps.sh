@@ -14,7 +14,11 @@ jq sqlite3 python3 procps bc time docker-registry groff-base man-db $*"
 PKGS="$PKGS chromium"
 # npm (and nodejs): e2e_envelopes installs its reference packages with it
 # (tests/tools/npm-deps.sh: standardwebhooks, cloudevents) into a cache.
-PKGS="$PKGS npm"
+# Debian's npm only when there is no npm at all (a nodejs package of
+# another origin bundles its own, and conflicts with Debian's).
+if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
+    PKGS="$PKGS npm"
+fi
 missing=""
 for p in $PKGS; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
@@ -34,6 +38,28 @@ if ! command -v promtool >/dev/null 2>&1 && [ ! -x "$PROMTOOL_DIR/promtool" ]; t
     (cd "$tmp" && apt-get download -qq prometheus && dpkg-deb -x prometheus_*.deb x)
     mkdir -p "$PROMTOOL_DIR"
     cp "$tmp/x/usr/bin/promtool" "$PROMTOOL_DIR/promtool"
+    rm -rf "$tmp"
+fi
+# prometheus-alertmanager, for e2e_alertmanager (a real Alertmanager that
+# the alertmanager sink posts to): its binary taken out of the Debian
+# package into $PROMTOOL_DIR like promtool, since installing the package
+# would enable and start an Alertmanager service; its templates go where
+# Debian's build looks for them (/usr/share/prometheus/alertmanager).
+AM_SHARE=/usr/share/prometheus/alertmanager
+if ! command -v prometheus-alertmanager >/dev/null 2>&1 &&
+    { [ ! -x "$PROMTOOL_DIR/prometheus-alertmanager" ] ||
+        [ ! -f "$AM_SHARE/default.tmpl" ]; }; then
+    echo "install-deps: fetching prometheus-alertmanager into $PROMTOOL_DIR (templates: $AM_SHARE)"
+    s=""
+    [ "$(id -u)" -ne 0 ] && s=sudo
+    $s apt-get update -qq
+    tmp=$(mktemp -d)
+    (cd "$tmp" && apt-get download -qq prometheus-alertmanager &&
+        dpkg-deb -x prometheus-alertmanager_*.deb x)
+    mkdir -p "$PROMTOOL_DIR"
+    cp "$tmp/x/usr/bin/prometheus-alertmanager" "$PROMTOOL_DIR/prometheus-alertmanager"
+    $s mkdir -p "$AM_SHARE"
+    $s cp -R "$tmp/x$AM_SHARE/." "$AM_SHARE/"
     rm -rf "$tmp"
 fi
 [ -z "$missing" ] && exit 0

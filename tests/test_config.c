@@ -1041,6 +1041,10 @@ static const struct bad_case bad_cases[] = {
               "\"https://h.example/x\", resolve_after: 1h}\n",
      "resolve_after", 1,
      "notify[0]: key 'resolve_after' does not apply to type webhook"},
+    {BASE_LOG "notify:\n  - {name: s, type: alertmanager, url: "
+              "\"https://am.example/?token=x\"}\n",
+     "\"https://am", 1,
+     "notify[0].url: an Alertmanager URL is its base URL, without a query"},
     {BASE_LOG "notify:\n  - {name: s, type: alertmanager}\n", "{name: s", 1,
      "notify[0]: missing required key 'url'"},
     {BASE_LOG "notify:\n  - {name: s, type: alertmanager, url: "
