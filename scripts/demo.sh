@@ -6,6 +6,8 @@
 #     told to misbehave through its admin API;
 #   - a webhook receiver (python3 http.server) that prints every alert that
 #     arrives and checks its HMAC signature;
+#   - when installed, a Prometheus Alertmanager that gets the warning and
+#     critical alerts through the alertmanager sink (shown at the end);
 #   - `tlogwatch run` with a config written to a temporary directory,
 #     watching the repository acme/enclave-app;
 # then tells a short story through the test log's admin API (an expected
@@ -191,6 +193,39 @@ else
     note "(docker-registry is not installed: the PCR story is skipped; apt-get install docker-registry)"
 fi
 
+# ---- 2c. a Prometheus Alertmanager (optional) --------------------------------
+# Debian's prometheus-alertmanager (scripts/install-deps.sh fetches its
+# binary into ~/.cache/tlogwatch without starting a service): the
+# alertmanager sink posts warning and critical alerts to it.
+AM_BIN=$(command -v prometheus-alertmanager ||
+    echo "${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/tlogwatch/prometheus-alertmanager")
+AM_YAML=""
+AM_URL=""
+if [ -x "$AM_BIN" ]; then
+    AM_PORT=$(free_port)
+    mkdir -p "$DEMO/alertmanager"
+    printf 'route: {receiver: "null", group_wait: 1h}\nreceivers: [{name: "null"}]\n' \
+        >"$DEMO/alertmanager/am.yml"
+    say "Starting a Prometheus Alertmanager on 127.0.0.1:$AM_PORT (it gets the warning and critical alerts)"
+    setsid "$AM_BIN" --config.file="$DEMO/alertmanager/am.yml" \
+        --storage.path="$DEMO/alertmanager/data" \
+        --web.listen-address="127.0.0.1:$AM_PORT" --cluster.listen-address= \
+        >"$DEMO/alertmanager/out" 2>&1 &
+    PIDS+=($!)
+    for i in $(seq 1 300); do
+        curl -fsS -o /dev/null "http://127.0.0.1:$AM_PORT/-/ready" 2>/dev/null && break
+        sleep 0.1
+    done
+    if curl -fsS -o /dev/null "http://127.0.0.1:$AM_PORT/-/ready" 2>/dev/null; then
+        AM_URL="http://127.0.0.1:$AM_PORT"
+        AM_YAML="  - {name: alertmanager, type: alertmanager, url: \"$AM_URL\", min_severity: warning}"
+    else
+        note "the Alertmanager did not start ($DEMO/alertmanager/out): skipped"
+    fi
+else
+    note "(prometheus-alertmanager not found: that part is skipped; scripts/install-deps.sh fetches it)"
+fi
+
 # ---- 3. tlogwatch -----------------------------------------------------------
 cat >"$DEMO/tlogwatch.yaml" <<YAML
 # The demo's configuration (DESIGN.md "Config").
@@ -213,6 +248,7 @@ $PCRS_YAML
 notify:
   - {name: receiver, type: webhook, url: "http://127.0.0.1:$HOOK_PORT/hook", secret: "\${DEMO_HOOK_SECRET}"}
   - {name: console, type: stdout}
+$AM_YAML
 report:
   every: 24h
   notify: [receiver]
@@ -338,6 +374,23 @@ n=$(received log.inconsistent)
 admin fork '{}' >/dev/null
 await_alert log.inconsistent "$n"
 note "the alert carries both signed checkpoints as evidence a third party can check offline"
+
+# ---- 4b. what the Alertmanager holds ------------------------------------------
+if [ -n "$AM_URL" ]; then
+    say "What the Alertmanager holds (GET $AM_URL/api/v2/alerts)"
+    for i in $(seq 1 300); do
+        curl -fsS "$AM_URL/api/v2/alerts" 2>/dev/null | grep -q log.inconsistent && break
+        sleep 0.1
+    done
+    curl -fsS "$AM_URL/api/v2/alerts" | python3 -c '
+import json, sys
+for a in sorted(json.load(sys.stdin), key=lambda a: a["startsAt"]):
+    l = a["labels"]
+    print("    [alertmanager] %-8s %s  repository=%s rule=%s log=%s  until %s" % (
+        l.get("severity"), l.get("alertname"), l.get("repository", "-"),
+        l.get("rule", "-"), l.get("log", "-"), a["endsAt"]))'
+    note "routed, grouped and silenced there like any other alert; each resolves by itself after resolve_after (24h)"
+fi
 
 # ---- 5. the auditor's view --------------------------------------------------
 say "What tlogwatch status says"

@@ -26,6 +26,17 @@ check "demo: status shows signing #2000 allowed" grep -Eq '^ +[^ ]+ \([0-9]+s ag
 if [ -x /usr/bin/docker-registry ]; then
     check "demo: #2000's PCR lookup found its image" grep -q '^    PCR lookup: found$' "$T/demo.out"
 fi
+AM_BIN=$(command -v prometheus-alertmanager ||
+    echo "${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/tlogwatch/prometheus-alertmanager")
+if [ -x "$AM_BIN" ]; then
+    # The Alertmanager part runs where install-deps fetched it.
+    check "demo: the Alertmanager holds log.inconsistent" \
+        grep -Eq '^    \[alertmanager\] critical +log.inconsistent ' "$T/demo.out"
+    check "demo: ... and the self-hosted signing, with repository and rule" \
+        grep -Eq '^    \[alertmanager\] critical +signing.self_hosted_runner +repository=acme/enclave-app rule=enclave-app log=testlog' "$T/demo.out"
+    check "demo: ... and nothing below warning (min_severity)" \
+        bash -c '! grep -Eq "^    \[alertmanager\] info " "$1"' _ "$T/demo.out"
+fi
 check "demo: $NALERTS alerts reached the receiver" grep -q "Done: $NALERTS alerts reached the receiver" "$T/demo.out"
 check "demo: no HMAC failure" bash -c '! grep -q "HMAC MISSING" "$1"' _ "$T/demo.out"
 dir=$(sed -n 's/.*HTML: \(\/tmp\/tlogwatch-demo\.[A-Za-z0-9]*\)\/report.html.*/\1/p' "$T/demo.out")
