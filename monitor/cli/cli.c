@@ -15,6 +15,7 @@ static const struct cli_command cli_commands[] = {
     {"status", cli_status},
     {"report", cli_report},
     {"test-alert", cli_test_alert},
+    {"attestation", cli_attestation},
 };
 
 const struct cli_command *

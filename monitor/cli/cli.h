@@ -31,6 +31,7 @@ int cli_once(int argc, char **argv);
 int cli_status(int argc, char **argv);
 int cli_report(int argc, char **argv);
 int cli_test_alert(int argc, char **argv);
+int cli_attestation(int argc, char **argv);
 
 /*
  * Parse [-c FILE | --config FILE] for the config-driven subcommands.

@@ -363,6 +363,7 @@ enum store_stmt {
     S_ENTRY_ALERTS,
     S_SINKS,
     S_SIGNINGS_PENDING,
+    S_SIGNINGS_BY_PCRS,
     S_SIGNING_SET_PCRS,
     S_DUE,
     S_DELIVERY_SENT,
@@ -535,6 +536,14 @@ static const char *const store_sql[S_COUNT_] = {
     [S_SIGNINGS_PENDING] =
         STORE_SIGNING_COLUMNS " WHERE recorded_at >= ?1"
                               " AND pcrs_state = 'pending' ORDER BY seq",
+    /* A scan of the signings (one row per watched signing); lower():
+     * the PCRs are written lowercase, but a comparison never depends on
+     * it. */
+    [S_SIGNINGS_BY_PCRS] =
+        STORE_SIGNING_COLUMNS " WHERE lower(pcr0) = ?1 AND lower(pcr1) = ?2"
+                              " AND lower(pcr2) = ?3 AND (?4 IS NULL OR"
+                              " pcr8 IS NULL OR lower(pcr8) = ?4)"
+                              " ORDER BY seq LIMIT ?5",
     [S_SIGNING_SET_PCRS] =
         "UPDATE signings SET pcr0 = ?5, pcr1 = ?6, pcr2 = ?7,"
         " pcrs_state = ?8, pcrs_deadline = ?9, pcr8 = ?10,"
@@ -3058,6 +3067,59 @@ store_signings_pending(struct store *s, int64_t since, store_signing_fn fn,
     }
     return store_signings_each(s, S_SIGNINGS_PENDING, st,
                                "list pending signings", fn, arg);
+}
+
+/* A PCR value for store_signings_by_pcrs: 96 hex digits, lowercased into
+ * out.  0 or -1. */
+static int
+store_pcr_arg(struct store *s, const char *what, const char *v, char out[97])
+{
+    size_t i;
+
+    if (v == NULL || strlen(v) != 96) {
+        store_err(s, "signings by PCRs: %s is not 96 hex digits", what);
+        return -1;
+    }
+    for (i = 0; i < 96; i++) {
+        char c = v[i];
+
+        if (c >= 'A' && c <= 'F') {
+            c = (char)(c - 'A' + 'a');
+        }
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            store_err(s, "signings by PCRs: %s is not 96 hex digits", what);
+            return -1;
+        }
+        out[i] = c;
+    }
+    out[96] = '\0';
+    return 0;
+}
+
+int
+store_signings_by_pcrs(struct store *s, const char *pcr0, const char *pcr1,
+                       const char *pcr2, const char *pcr8, size_t n,
+                       store_signing_fn fn, void *arg)
+{
+    char p[4][97];
+    sqlite3_stmt *st;
+
+    if (store_pcr_arg(s, "PCR0", pcr0, p[0]) != 0 ||
+        store_pcr_arg(s, "PCR1", pcr1, p[1]) != 0 ||
+        store_pcr_arg(s, "PCR2", pcr2, p[2]) != 0 ||
+        (pcr8 != NULL && store_pcr_arg(s, "PCR8", pcr8, p[3]) != 0)) {
+        return -1;
+    }
+    st = store_stmt(s, S_SIGNINGS_BY_PCRS);
+    if (store_bind_str(s, st, 1, p[0]) != 0 ||
+        store_bind_str(s, st, 2, p[1]) != 0 ||
+        store_bind_str(s, st, 3, p[2]) != 0 ||
+        store_bind_str(s, st, 4, pcr8 != NULL ? p[3] : NULL) != 0 ||
+        store_bind_i64(s, st, 5, store_limit(n)) != 0) {
+        return -1;
+    }
+    return store_signings_each(s, S_SIGNINGS_BY_PCRS, st,
+                               "list signings by PCRs", fn, arg);
 }
 
 int

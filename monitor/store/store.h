@@ -541,6 +541,18 @@ int store_signings_between(struct store *s, const char *rule, int64_t since,
 int store_signings_pending(struct store *s, int64_t since, store_signing_fn fn,
                            void *arg);
 
+/*
+ * The signings whose recorded PCRs are pcr0, pcr1 and pcr2 (96 hex digits
+ * each, either case), and, when pcr8 is not NULL, whose PCR8 is pcr8 or
+ * was not recorded (an unsigned EIF), oldest first, at most n (0: no
+ * limit): the builds that explain an enclave's measurements (`tlogwatch
+ * attestation verify`).  A scan of the signings table (one row per watched
+ * signing), no index.  A malformed PCR argument is an error.
+ */
+int store_signings_by_pcrs(struct store *s, const char *pcr0, const char *pcr1,
+                           const char *pcr2, const char *pcr8, size_t n,
+                           store_signing_fn fn, void *arg);
+
 /* What a PCR lookup found, for store_signing_set_pcrs().  Borrowed. */
 struct store_pcrs_update {
     const char *state;              /* "none", "pending", "found" or
