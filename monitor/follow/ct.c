@@ -80,9 +80,23 @@ struct cslot {
     uint64_t got;
     uint8_t (*hashes)[MERKLE_HASH_LEN];
     /* The entries the watch rules' prefilter let through (claims read),
-     * by index - first; NULL when none (most units).  Owned. */
+     * by index - first; NULL when none (most units).  Owned; their
+     * bytes (ct_leaf_bytes) count in the engine's look-ahead. */
     struct ctleaf **watched;
+    size_t watched_bytes;
 };
+
+/* About what a kept entry holds: its bytes and its parsed certificate. */
+static size_t
+ct_leaf_bytes(const struct ctleaf *l)
+{
+    size_t n = l->leaf_input_len + l->precert_len + 4096, i;
+
+    for (i = 0; i < l->nchain; i++) {
+        n += l->chain_len[i];
+    }
+    return n;
+}
 
 struct ct {
     struct follower *f;                             /* the engine, borrowed */
@@ -621,6 +635,7 @@ ct_slot_clear(struct ct *c, struct cslot *s)
     }
     if (s->watched != NULL) {
         ctleaf_array_free(s->watched, CT_UNIT);
+        c->f->ahead_bytes -= s->watched_bytes;
     }
     free(s->hashes);
     memset(s, 0, sizeof(*s));
@@ -875,8 +890,15 @@ ct_on_entries(struct ct *c, struct fe_req *r, const struct http_response *resp)
                 follow_fatal(c->f->env, "out of memory");
                 return;
             }
-            ctleaf_free(s->watched[from - s->first + i]);
+            if (s->watched[from - s->first + i] != NULL) {
+                size_t old = ct_leaf_bytes(s->watched[from - s->first + i]);
+                s->watched_bytes -= old;
+                c->f->ahead_bytes -= old;
+                ctleaf_free(s->watched[from - s->first + i]);
+            }
             s->watched[from - s->first + i] = a[i];
+            s->watched_bytes += ct_leaf_bytes(a[i]);
+            c->f->ahead_bytes += ct_leaf_bytes(a[i]);
             a[i] = NULL;
         }
     }

@@ -1,10 +1,13 @@
 /*
  * fuzz_policy.c: libFuzzer target for policy_eval, the engine that reads
  * every untrusted entry body the follower applies.  Each input is tried
- * three ways: as an entry body, as a Rekor API entry element (entry_parse),
- * and as a verifier (certificate bytes) wrapped into a hashedrekord body,
- * so the real leaves of the test data reach the claims, chain and rule
- * paths.  Checked on every input:
+ * five ways: as an entry body, as a Rekor API entry element (entry_parse),
+ * as a verifier (certificate bytes) wrapped into a hashedrekord body, so
+ * the real leaves of the test data reach the claims, chain and rule
+ * paths, and for policy_eval_ct as a CT MerkleTreeLeaf and as a
+ * certificate wrapped into an x509_entry leaf (the CT rows must carry
+ * their alert and a deadline not before NotBefore, the ids stay stable).
+ * Checked on every input:
  *  - policy_eval never fails (only out of memory may) and never crashes;
  *  - every alert is a known type with a 64-hex id, an "entry" whose
  *    log_index is the one given, and a rule unless entry.malformed;
@@ -24,6 +27,7 @@
 #include "config/config.h"
 #include "config/trusted_root.h"
 #include "merkle/merkle.h"
+#include "monitor/identity/ctleaf.h"
 #include "monitor/identity/entry.h"
 #include "monitor/identity/policy.h"
 #include "notify/alert.h"
@@ -169,6 +173,54 @@ fuzz_eval(struct policy *p, const struct entry *e, uint64_t index)
     json_decref(a2);
 }
 
+static void
+fuzz_eval_ct(struct policy *p, const uint8_t *leaf, size_t len)
+{
+    struct policy_ct_ctx c1 = {"ct", "ct.example/2022", 5, "{}", 1};
+    struct policy_ct_ctx c2 = {"ct", "ct.example/2022", 5, NULL, 99999};
+    struct ctleaf *l = ctleaf_parse_raw(leaf, len, NULL, 0, NULL, 0);
+    json_t *a1 = json_array(), *a2 = json_array();
+    struct policy_batch b1, b2;
+    struct policy_result r1, r2;
+    size_t i;
+
+    if (l == NULL || a1 == NULL || a2 == NULL) {
+        ctleaf_free(l);
+        json_decref(a1);
+        json_decref(a2);
+        return;
+    }
+    memset(&b1, 0, sizeof(b1));
+    memset(&b2, 0, sizeof(b2));
+    if (policy_eval_ct(p, &c1, l, a1, &b1, &r1) != 0 ||
+        policy_eval_ct(p, &c2, l, a2, &b2, &r2) != 0) {
+        abort();
+    }
+    fuzz_check_alerts(a1, 5, &r1);
+    if (b1.n != 0 || (r1.prefilter == 0 && b1.nct != 0) ||
+        json_array_size(a1) != json_array_size(a2) || b1.nct != b2.nct) {
+        abort();
+    }
+    for (i = 0; i < json_array_size(a1); i++) {
+        if (strcmp(notify_alert_get_id(json_array_get(a1, i)),
+                   notify_alert_get_id(json_array_get(a2, i))) != 0) {
+            abort();
+        }
+    }
+    for (i = 0; i < b1.nct; i++) {
+        if (b1.ct[i].alert == NULL || b1.ct[i].link_id == NULL ||
+            b1.ct[i].deadline < b1.ct[i].not_before ||
+            b1.ct[i].log_index != 5) {
+            abort();
+        }
+    }
+    policy_batch_free(&b1);
+    policy_batch_free(&b2);
+    json_decref(a1);
+    json_decref(a2);
+    ctleaf_free(l);
+}
+
 /* An entry whose body is a copy of body[0 .. len). */
 static struct entry *
 fuzz_entry(const uint8_t *body, size_t len)
@@ -234,5 +286,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         entry_free(e);
     }
     free(wrapped);
+    /* 4. The input as a CT MerkleTreeLeaf. */
+    fuzz_eval_ct(p, data, size);
+    /* 5. The input as the certificate of an x509_entry leaf. */
+    if (size < (1u << 24)) {
+        uint8_t *leaf = malloc(size + 17);
+        if (leaf == NULL) {
+            abort();
+        }
+        memset(leaf, 0, 12); /* v1, timestamped_entry, ts 0, x509_entry */
+        leaf[12] = (uint8_t)(size >> 16);
+        leaf[13] = (uint8_t)(size >> 8);
+        leaf[14] = (uint8_t)size;
+        memcpy(leaf + 15, data, size);
+        leaf[15 + size] = 0; /* no extensions */
+        leaf[16 + size] = 0;
+        fuzz_eval_ct(p, leaf, size + 17);
+        free(leaf);
+    }
     return 0;
 }
