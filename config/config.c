@@ -77,8 +77,9 @@ static const char *const pcrs_keys[] = {"registry", "credentials", "allow",
                                         "lookup_timeout", NULL};
 static const char *const pcr_names[] = {"PCR0", "PCR1", "PCR2", "PCR8", NULL};
 static const char *const sink_keys[] = {
-    "name",    "type",   "min_severity", "url",           "secret", "command",
-    "timeout", "format", "signing",      "resolve_after", NULL};
+    "name",    "type",          "min_severity", "url",
+    "secret",  "command",       "timeout",      "format",
+    "signing", "resolve_after", "routing_key",  NULL};
 static const char *const heartbeat_keys[] = {"every", "notify", NULL};
 static const char *const report_keys[] = {"every", "notify", "dir", NULL};
 static const char *const http_keys[] = {"listen", "token", "ready_lag", NULL};
@@ -87,8 +88,8 @@ static const char *const retention_keys[] = {"checkpoints", "alerts",
 
 static const char *const log_kind_names[] = {"rekor-v1", "rekor-v2", "ct",
                                              NULL};
-static const char *const sink_type_names[] = {"slack",  "webhook",      "exec",
-                                              "stdout", "alertmanager", NULL};
+static const char *const sink_type_names[] = {
+    "slack", "webhook", "exec", "stdout", "alertmanager", "pagerduty", NULL};
 static const char *const sink_format_names[] = {"tlogwatch", "cloudevents",
                                                 "ocsf", NULL};
 static const char *const sink_signing_names[] = {"tlogwatch", "standard", NULL};
@@ -1102,7 +1103,10 @@ sink_key_types(const char *key)
 {
     if (strcmp(key, "url") == 0) {
         return 1u << CONFIG_SINK_SLACK | 1u << CONFIG_SINK_WEBHOOK |
-               1u << CONFIG_SINK_ALERTMANAGER;
+               1u << CONFIG_SINK_ALERTMANAGER | 1u << CONFIG_SINK_PAGERDUTY;
+    }
+    if (strcmp(key, "routing_key") == 0) {
+        return 1u << CONFIG_SINK_PAGERDUTY;
     }
     if (strcmp(key, "secret") == 0 || strcmp(key, "signing") == 0) {
         return 1u << CONFIG_SINK_WEBHOOK;
@@ -1199,9 +1203,9 @@ static void
 cv_sink(struct cv *cv, const struct config_node *v, const char *path,
         struct config_sink *k)
 {
-    static const char *const specific[] = {"url",           "secret", "command",
-                                           "timeout",       "format", "signing",
-                                           "resolve_after", NULL};
+    static const char *const specific[] = {
+        "url",     "secret",        "command",     "timeout", "format",
+        "signing", "resolve_after", "routing_key", NULL};
     const struct config_node *n;
     char p[CV_PATH_MAX];
     const char *s;
@@ -1251,6 +1255,24 @@ cv_sink(struct cv *cv, const struct config_node *v, const char *path,
                 cv_err(cv, n, p,
                        "an Alertmanager URL is its base URL, without a "
                        "query or fragment");
+            }
+        }
+    }
+    if (k->type == CONFIG_SINK_PAGERDUTY) {
+        if ((n = config_tree_get(v, "url")) != NULL) {
+            cv_join(p, sizeof(p), path, "url");
+            (void)cv_url(cv, n, p, 1, &k->url);
+        } else {
+            k->url = cv_dup(cv, v, path, CONFIG_DEFAULT_PAGERDUTY_URL);
+        }
+        if ((n = cv_require(cv, v, path, "routing_key")) != NULL) {
+            cv_join(p, sizeof(p), path, "routing_key");
+            if (cv_secret(cv, n, p, &k->secret) == 0 &&
+                (strlen(k->secret) > 128 ||
+                 strpbrk(k->secret, " \t\r\n\"\\") != NULL)) {
+                cv_err(cv, n, p,
+                       "a routing key is an integration key: at most 128 "
+                       "characters, no blanks or quotes");
             }
         }
     }
@@ -2034,7 +2056,7 @@ config_log_kind_name(enum config_log_kind k)
 const char *
 config_sink_type_name(enum config_sink_type t)
 {
-    return (unsigned)t < 5 ? sink_type_names[t] : "unknown";
+    return (unsigned)t < 6 ? sink_type_names[t] : "unknown";
 }
 
 const char *

@@ -94,6 +94,7 @@
 #define CONFIG_MAX_UNLOGGED_AFTER_MS (7ULL * 86400 * 1000) /* 7d */
 #define CONFIG_DEFAULT_EXEC_TIMEOUT_MS (30ULL * 1000)
 #define CONFIG_DEFAULT_RESOLVE_AFTER_MS (24ULL * 3600 * 1000)
+#define CONFIG_DEFAULT_PAGERDUTY_URL "https://events.pagerduty.com/v2/enqueue"
 #define CONFIG_MAX_SECRETS 8               /* keys in a webhook secret: list */
 #define CONFIG_DEFAULT_READY_LAG 100000ULL /* http.ready_lag */
 #define CONFIG_MIN_TOKEN 16                /* bytes in http.token */
@@ -111,6 +112,7 @@ enum config_sink_type {
     CONFIG_SINK_EXEC,
     CONFIG_SINK_STDOUT,
     CONFIG_SINK_ALERTMANAGER, /* Prometheus Alertmanager, API v2 */
+    CONFIG_SINK_PAGERDUTY,    /* PagerDuty Events API v2 */
 };
 
 /* The envelope of a webhook, exec or stdout sink (format:); same order
@@ -225,8 +227,10 @@ struct config_sink {
     char *name;
     enum config_sink_type type;
     enum config_severity min_severity; /* default info */
-    char *url;                         /* slack, webhook (required); secret */
-    char *secret;                      /* webhook HMAC key, or NULL; secret */
+    char *url;           /* slack, webhook, alertmanager (required), pagerduty
+                            (default CONFIG_DEFAULT_PAGERDUTY_URL); secret */
+    char *secret;        /* webhook HMAC key, or NULL; pagerduty: the
+                            routing_key (required); secret */
     char **secrets_more; /* webhook, signing standard: the keys after
                             the first of a secret: list (rotation); each
                             a secret; n_secrets_more of them */

@@ -416,14 +416,18 @@ ob_render(struct ob_sink *s, const struct outbox *o, const char *stored,
         body =
             notify_render_alertmanager(alert, s->resolve_after_s, o->generator);
         break;
+    case CONFIG_SINK_PAGERDUTY:
+        body = notify_render_pagerduty(alert, s->secret, o->host, o->generator);
+        break;
     default:
         break;
     }
     if (body == NULL) {
         snprintf(err, errlen, "cannot render the %s body",
-                 s->type == CONFIG_SINK_SLACK ? "Slack"
-                 : s->type == CONFIG_SINK_ALERTMANAGER
-                     ? "Alertmanager"
+                 s->type == CONFIG_SINK_SLACK          ? "Slack"
+                 : s->type == CONFIG_SINK_ALERTMANAGER ? "Alertmanager"
+                 : s->type == CONFIG_SINK_PAGERDUTY
+                     ? "PagerDuty"
                      : notify_format_name((enum notify_format)s->format));
     }
     return body;
@@ -508,6 +512,10 @@ job_start_http(struct ob_job *j, char *err, size_t errlen)
     rc = 0;
 out:
     OPENSSL_cleanse(sig, sizeof(sig));
+    if (payload != NULL) {
+        /* A PagerDuty body holds its routing key. */
+        OPENSSL_cleanse(payload, strlen(payload));
+    }
     free(payload);
     json_decref(alert);
     return rc;
@@ -739,6 +747,7 @@ job_start(struct ob_job *j)
     case CONFIG_SINK_SLACK:
     case CONFIG_SINK_WEBHOOK:
     case CONFIG_SINK_ALERTMANAGER:
+    case CONFIG_SINK_PAGERDUTY:
     default:
         rc = job_start_http(j, err, sizeof(err));
         break;

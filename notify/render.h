@@ -174,6 +174,21 @@ char *notify_render_alertmanager(const json_t *alert, uint64_t resolve_after_s,
                                  const char *generator_url);
 
 /*
+ * The PagerDuty Events API v2 body for alert: {routing_key (borrowed,
+ * a secret: the result holds it), event_action "trigger", dedup_key = the
+ * alert id, payload {summary (<= NOTIFY_PAGERDUTY_SUMMARY_MAX bytes),
+ * source (the repository, else the log name, else host), severity
+ * (critical, warning, info), timestamp = detected_at, component (log
+ * name), group (rule), class (type), custom_details = the alert},
+ * client "tlogwatch", client_url (when given), links [the entry on
+ * search.sigstore.dev] when the alert has a log index}.  Returns new
+ * (free() after wiping: it holds the key), or NULL.
+ */
+#define NOTIFY_PAGERDUTY_SUMMARY_MAX 1024
+char *notify_render_pagerduty(const json_t *alert, const char *routing_key,
+                              const char *host, const char *client_url);
+
+/*
  * A Standard Webhooks key: "whsec_" + base64, decoded into out (outcap
  * bytes, wiped on failure), its length in *outlen.  Returns 0 or -1.
  */

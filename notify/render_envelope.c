@@ -436,6 +436,77 @@ notify_render_alertmanager(const json_t *alert, uint64_t resolve_after_s,
     return dump(list);
 }
 
+/* ---- PagerDuty -------------------------------------------------------------
+ */
+
+char *
+notify_render_pagerduty(const json_t *alert, const char *routing_key,
+                        const char *host, const char *client_url)
+{
+    struct notify_alert_fields f;
+    json_t *ev, *payload;
+    char summary[NOTIFY_PAGERDUTY_SUMMARY_MAX + 1], url[96];
+    const char *source, *sev;
+    size_t n;
+
+    if (!json_is_object(alert) || routing_key == NULL || host == NULL) {
+        return NULL;
+    }
+    notify_alert_fields(alert, &f);
+    if (f.id == NULL || f.type == NULL) {
+        return NULL;
+    }
+    /* summary: at most 1024 characters (cut on a UTF-8 boundary). */
+    snprintf(summary, sizeof(summary), "%s",
+             f.summary != NULL ? f.summary : f.type);
+    n = strlen(summary);
+    if (n == NOTIFY_PAGERDUTY_SUMMARY_MAX) {
+        while (n > 0 && ((unsigned char)summary[n] & 0xc0) == 0x80) {
+            n--;
+        }
+        summary[n] = '\0';
+    }
+    source = f.repository != NULL ? f.repository
+             : f.log_name != NULL ? f.log_name
+             : host[0] != '\0'    ? host
+                                  : "tlogwatch";
+    sev = f.severity != NULL && (strcmp(f.severity, "critical") == 0 ||
+                                 strcmp(f.severity, "warning") == 0)
+              ? f.severity
+              : "info";
+    ev = json_object();
+    payload = json_object();
+    if (ev == NULL || payload == NULL) {
+        json_decref(ev);
+        json_decref(payload);
+        return NULL;
+    }
+    json_object_set_new(ev, "routing_key", json_string(routing_key));
+    json_object_set_new(ev, "event_action", json_string("trigger"));
+    json_object_set_new(ev, "dedup_key", json_string(f.id));
+    json_object_set_new(payload, "summary", json_string(summary));
+    set_str(payload, "source", source);
+    json_object_set_new(payload, "severity", json_string(sev));
+    set_str(payload, "timestamp", f.detected_at);
+    set_str(payload, "component", f.log_name);
+    set_str(payload, "group", f.rule);
+    set_str(payload, "class", f.type);
+    json_object_set_new(payload, "custom_details", json_deep_copy(alert));
+    json_object_set_new(ev, "payload", payload);
+    json_object_set_new(ev, "client", json_string("tlogwatch"));
+    if (client_url != NULL && client_url[0] != '\0') {
+        json_object_set_new(ev, "client_url", json_string(client_url));
+    }
+    if (f.has_log_index) {
+        json_object_set_new(
+            ev, "links",
+            json_pack("[{s:s,s:s}]", "href",
+                      notify_render_search_url(f.log_index, url, sizeof(url)),
+                      "text", "The entry on search.sigstore.dev"));
+    }
+    return dump(ev);
+}
+
 /* ---- Standard Webhooks ----------------------------------------------------
  */
 

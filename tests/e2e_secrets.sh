@@ -34,9 +34,10 @@ WHKEY1=$(openssl rand -base64 32)
 WHKEY2=$(openssl rand -base64 30)
 export STD_KEY1="whsec_$WHKEY1" STD_KEY2="whsec_$WHKEY2"
 AMTOK=$(tok)
+export PD_ROUTING_KEY="R$(openssl rand -hex 15)q"
 NEEDLES=("$PATHTOK" "$QTOK" "$SLACKTOK" "$REPLYTOK" "$REPLYTOK2"
     "$REPLYTOK3" "$HOOK_SECRET" "webhooks/987654" "services/T0001"
-    "$WHKEY1" "$WHKEY2" "$AMTOK")
+    "$WHKEY1" "$WHKEY2" "$AMTOK" "$PD_ROUTING_KEY")
 
 # ---- the receiver ------------------------------------------------------
 RPORT=$(free_port)
@@ -84,6 +85,7 @@ tw_config "$T/a.yaml" "$TL_URL_a" "$ROOT" "$T/state.db" \
     "  - {name: sl, type: slack, url: \"$SLACK\"}" \
     "  - {name: std, type: webhook, url: \"$HOOK\", format: cloudevents, signing: standard, secret: [\"\${STD_KEY1}\", \"\${STD_KEY2}\"]}" \
     "  - {name: am, type: alertmanager, url: \"http://127.0.0.1:$RPORT/am/$AMTOK\"}" \
+    "  - {name: pd, type: pagerduty, url: \"http://127.0.0.1:$RPORT/pd/v2/enqueue\", routing_key: \"\${PD_ROUTING_KEY}\"}" \
     "watch:" \
     "  - name: enclave-app" \
     "    repository: acme/enclave-app" \
@@ -104,6 +106,7 @@ check "the webhook was tried twice (a retry after the 500)" \
 check "the Slack hook was tried" wait_until 120 at_least "/services/T0001/B0001/$SLACKTOK" 1
 check "the Alertmanager sink was tried (its API v2 under the secret path)" \
     wait_until 120 at_least "/am/$AMTOK/api/v2/alerts" 1
+check "the PagerDuty sink was tried" wait_until 120 at_least "/pd/v2/enqueue" 1
 dump() { sqlite3 "$T/state.db" .dump >"$T/dump.sql" 2>"$T/dump.err"; }
 stored() { dump && grep -q 'HTTP 500' "$T/dump.sql" && grep -q 'HTTP 400' "$T/dump.sql"; }
 check "the store holds both receivers' replies" wait_until 120 stored

@@ -570,7 +570,11 @@ check_full(const struct config *cfg, const char *dir)
     assert_int_equal(w->record_expected, 1);
     assert_int_equal(w->unlogged_after_ms, 30ULL * 60 * 1000);
 
-    assert_int_equal(cfg->n_sinks, 6);
+    assert_int_equal(cfg->n_sinks, 7);
+    k = config_sink_find(cfg, "oncall");
+    assert_int_equal(k->type, CONFIG_SINK_PAGERDUTY);
+    assert_string_equal(k->url, CONFIG_DEFAULT_PAGERDUTY_URL);
+    assert_int_equal(k->min_severity, CONFIG_SEVERITY_CRITICAL);
     k = config_sink_find(cfg, "siem-events");
     assert_int_equal(k->format, CONFIG_FORMAT_CLOUDEVENTS);
     assert_int_equal(k->signing, CONFIG_SIGNING_STANDARD);
@@ -1013,7 +1017,18 @@ static const struct bad_case bad_cases[] = {
      "warn", 1, "must be one of info, warning, critical, not 'warn'"},
     {BASE_LOG "notify:\n  - {name: s, type: email}\n", "email", 1,
      "notify[0].type: must be one of slack, webhook, exec, stdout, "
-     "alertmanager"},
+     "alertmanager, pagerduty"},
+    {BASE_LOG "notify:\n  - {name: s, type: pagerduty}\n", "{name: s", 1,
+     "notify[0]: missing required key 'routing_key'"},
+    {BASE_LOG "notify:\n  - {name: s, type: pagerduty, routing_key: \"a b\"}\n",
+     "\"a b", 1, "notify[0].routing_key: a routing key is an integration key"},
+    {BASE_LOG "notify:\n  - {name: s, type: webhook, url: "
+              "\"https://h.example/x\", routing_key: abc}\n",
+     "routing_key", 1,
+     "notify[0]: key 'routing_key' does not apply to type webhook"},
+    {BASE_LOG "notify:\n  - {name: s, type: pagerduty, routing_key: abc, "
+              "url: \"http://pd.example/x\"}\n",
+     "\"http://pd", 1, "only allowed for loopback"},
     {BASE_LOG "notify:\n  - {name: s, type: slack, url: "
               "\"https://h.example/x\", format: ocsf}\n",
      "format", 1, "notify[0]: key 'format' does not apply to type slack"},
@@ -1512,7 +1527,11 @@ test_sink_formats(void **state)
         "  - {name: am2, type: alertmanager, url: "
         "\"https://am.example\"}\n"
         "  - {name: w, type: webhook, url: \"https://h.example/\", "
-        "secret: plain}\n";
+        "secret: plain}\n"
+        "  - {name: pd, type: pagerduty, routing_key: "
+        "R0123456789abcdef0123456789abcdef}\n"
+        "  - {name: pd2, type: pagerduty, routing_key: x, url: "
+        "\"http://127.0.0.1:8/v2/enqueue\"}\n";
 
     (void)state;
     setenv("TLW_WH1", "whsec_C2lnbmluZy1rZXktb25lLXRoaXJ0eS10d28tYnl0", 1);
@@ -1540,6 +1559,12 @@ test_sink_formats(void **state)
     assert_int_equal(k->n_secrets_more, 0);
     assert_string_equal(config_sink_type_name(CONFIG_SINK_ALERTMANAGER),
                         "alertmanager");
+    k = config_sink_find(cfg, "pd");
+    assert_int_equal(k->type, CONFIG_SINK_PAGERDUTY);
+    assert_string_equal(k->url, CONFIG_DEFAULT_PAGERDUTY_URL);
+    assert_string_equal(k->secret, "R0123456789abcdef0123456789abcdef");
+    k = config_sink_find(cfg, "pd2");
+    assert_string_equal(k->url, "http://127.0.0.1:8/v2/enqueue");
     config_free(cfg);
     unsetenv("TLW_WH1");
 }

@@ -579,6 +579,42 @@ test_alertmanager(void **state)
     json_decref(a);
 }
 
+static void
+test_pagerduty(void **state)
+{
+    json_t *a = full_alert(), *e, *p;
+    char big[2000];
+
+    (void)state;
+    e = parse(notify_render_pagerduty(a, "KEY123", "h", "http://x/#alerts"));
+    assert_string_equal(jstr(e, "routing_key"), "KEY123");
+    assert_string_equal(jstr(e, "event_action"), "trigger");
+    assert_string_equal(jstr(e, "dedup_key"), notify_alert_get_id(a));
+    assert_string_equal(jstr(e, "payload.severity"), "critical");
+    assert_string_equal(jstr(e, "payload.source"), REPO);
+    assert_string_equal(jstr(e, "payload.group"), "enclave-app");
+    assert_string_equal(jstr(e, "payload.class"), "signing.self_hosted_runner");
+    assert_string_equal(jstr(e, "client_url"), "http://x/#alerts");
+    p = json_object_get(json_object_get(e, "payload"), "custom_details");
+    assert_true(json_equal(p, a));
+    assert_non_null(
+        strstr(json_string_value(json_object_get(
+                   json_array_get(json_object_get(e, "links"), 0), "href")),
+               NOTIFY_SEARCH_URL));
+    json_decref(e);
+    /* A long summary is cut to 1024 bytes; no key, no document. */
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    json_object_set_new(a, "summary", json_string(big));
+    e = parse(notify_render_pagerduty(a, "K", "h", NULL));
+    assert_int_equal(strlen(jstr(e, "payload.summary")),
+                     NOTIFY_PAGERDUTY_SUMMARY_MAX);
+    assert_null(json_object_get(e, "client_url"));
+    json_decref(e);
+    assert_null(notify_render_pagerduty(a, NULL, "h", NULL));
+    json_decref(a);
+}
+
 /* Standard Webhooks: each signature is base64 HMAC-SHA256 under the
  * decoded key of "<id>.<t>.<body>", computed here independently. */
 static void
@@ -725,6 +761,7 @@ main(void)
         cmocka_unit_test(test_cloudevent),
         cmocka_unit_test(test_ocsf),
         cmocka_unit_test(test_alertmanager),
+        cmocka_unit_test(test_pagerduty),
         cmocka_unit_test(test_std_signature),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
