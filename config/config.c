@@ -27,6 +27,9 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "config/config.h"
 #include "config/config_tree.h"
@@ -57,6 +60,7 @@ static const char *const root_keys[] = {"state",
                                         "retention",
                                         "logs_from_trusted_root",
                                         "discovered_start",
+                                        "attestation",
                                         NULL};
 static const char *const log_keys[] = {"name",
                                        "kind",
@@ -83,6 +87,7 @@ static const char *const sink_keys[] = {
 static const char *const heartbeat_keys[] = {"every", "notify", NULL};
 static const char *const report_keys[] = {"every", "notify", "dir", NULL};
 static const char *const http_keys[] = {"listen", "token", "ready_lag", NULL};
+static const char *const attestation_keys[] = {"root", NULL};
 static const char *const retention_keys[] = {"checkpoints", "alerts",
                                              "signings", NULL};
 
@@ -1493,6 +1498,41 @@ cv_http(struct cv *cv, const struct config_node *v, struct config_http *h)
 }
 
 /*
+ * attestation: {root: PATH}: the trust anchor of the status server's POST
+ * /api/v1/attestation instead of the AWS Nitro Enclaves root compiled in
+ * (for tests).  The file must hold a PEM certificate now; the server
+ * reads it again at each request.
+ */
+static void
+cv_attestation(struct cv *cv, const struct config_node *v, char **root)
+{
+    const struct config_node *n;
+    FILE *f;
+    X509 *x = NULL;
+    int e;
+
+    if (cv_map(cv, v, "attestation", attestation_keys) != 0) {
+        return;
+    }
+    if ((n = config_tree_get(v, "root")) == NULL ||
+        cv_path(cv, n, "attestation.root", root) != 0) {
+        return;
+    }
+    f = fopen(*root, "r");
+    e = errno;
+    if (f != NULL) {
+        x = PEM_read_X509(f, NULL, NULL, NULL);
+        fclose(f);
+    }
+    ERR_clear_error();
+    if (x == NULL) {
+        cv_err(cv, n, "attestation.root", "%s: %s", *root,
+               f == NULL ? strerror(e) : "no PEM certificate");
+    }
+    X509_free(x);
+}
+
+/*
  * A retention: a plain 0 (keep forever) or a duration of at least
  * CONFIG_MIN_RETENTION_MS (a typo such as 400m for 400d would delete
  * the evidence of the last 400 days).
@@ -1631,6 +1671,9 @@ cv_root(struct cv *cv, const struct config_node *root, struct config *cfg)
     }
     if ((n = config_tree_get(root, "retention")) != NULL) {
         cv_retention(cv, n, &cfg->retention);
+    }
+    if ((n = config_tree_get(root, "attestation")) != NULL) {
+        cv_attestation(cv, n, &cfg->attestation_root);
     }
 }
 
@@ -2005,6 +2048,7 @@ config_free(struct config *cfg)
     free(cfg->base_dir);
     free(cfg->state);
     free(cfg->trusted_root);
+    free(cfg->attestation_root);
     free(cfg);
 }
 

@@ -301,6 +301,10 @@ struct config {
     struct config_report report;
     struct config_http http;
     struct config_retention retention;
+    /* attestation.root: the status server's trust anchor for attestation
+     * documents (a PEM file, checked at load), or NULL: the AWS Nitro
+     * Enclaves Root G1 compiled in. */
+    char *attestation_root;
 };
 
 /* One error.  line and col are 1-based; line == 0 for an error about the

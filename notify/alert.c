@@ -44,6 +44,9 @@ static const struct notify_alert_type alert_types[] = {
     {"signing.unlogged_certificate", NOTIFY_WARNING,
      "a Fulcio certificate for a watched repository (seen in Fulcio's CT "
      "log) with no Rekor entry within unlogged_after"},
+    {"attestation.unknown_build", NOTIFY_CRITICAL,
+     "an attestation document checked through the status server whose PCRs "
+     "no recorded signing explains (or a debug-mode enclave)"},
     {"entry.malformed", NOTIFY_INFO,
      "an entry could not be decoded (recorded, never blocks the cursor)"},
     {"monitor.test", NOTIFY_INFO, "test alert (tlogwatch test-alert)"},

@@ -19,7 +19,12 @@
 #    debug_mode (signature and chain pass, no state read: the config need
 #    not exist), the invalid one is invalid naming the signature;
 #  - input errors exit 2 with a reason (truncated, trailing bytes, not
-#    base64, bad --nonce or --max-age); an unreadable state exits 3.
+#    base64, bad --nonce or --max-age); an unreadable state exits 3;
+#  - POST /api/v1/attestation on `tlogwatch run`'s status server, with
+#    attestation.root the test root: the same answers; unknown_build and
+#    debug_mode raise attestation.unknown_build once per PCR set through
+#    the stdout sink; an invalid document is answered, not alerted; a
+#    body that is not a document gets 400; /metrics counts each verdict.
 . "$TLOGWATCH_SRC/tests/lib/e2e.sh"
 T=$E2E_TMP
 BIN=$TLOGWATCH_BIN
@@ -246,6 +251,94 @@ check "right nonce: exit 0 [$RC]" test "$RC" -eq 0
 verify awsroot "$T/known.cbor"
 check "a test document under the AWS root: invalid naming the chain [$RC]" \
     test "$RC $(field awsroot verdict) $(field awsroot reasons.0 | cut -d: -f1)" = "1 invalid chain"
+
+# ---- the same question over HTTP: POST /api/v1/attestation -----------------
+HPORT=$(free_port)
+{ cat "$T/p.yaml"; printf 'http:\n  listen: 127.0.0.1:%s\nattestation:\n  root: %s\n' \
+    "$HPORT" "$T/ca/root.pem"; } >"$T/h.yaml"
+"$BIN" check-config -c "$T/h.yaml" >"$T/cc.out" 2>&1
+check "attestation.root: configuration OK" grep -q "configuration OK" "$T/cc.out"
+printf 'attestation:\n  root: %s\n' "$T/known.cbor" >"$T/badroot.yaml"
+sed -n '/^attestation:/,$!p' "$T/p.yaml" >>"$T/badroot.yaml"
+"$BIN" check-config -c "$T/badroot.yaml" >"$T/cc2.out" 2>&1
+RC=$?
+check "attestation.root not a PEM certificate: refused at load [$RC]" \
+    eval 'test "$RC" -eq 2 && grep -q "attestation.root: .*no PEM certificate" "$T/cc2.out"'
+"$BIN" run -c "$T/h.yaml" >"$T/run.out" 2>"$T/run.err" &
+DPID=$!
+E2E_PIDS+=($DPID)
+URL=http://127.0.0.1:$HPORT
+wait_until 60 e2e_up_or_gone "$URL/livez" "$DPID"
+post() { # name file [content-type]: the answer in $T/NAME.json, HTTP code in HC
+    HC=$(curl -sS -o "$T/$1.json" -w '%{http_code}' --data-binary "@$2" \
+        -H "Content-Type: ${3:-application/cbor}" "$URL/api/v1/attestation")
+}
+post hknown "$T/known.cbor"
+check "POST known build: 200 known_build naming the commit [$HC]" \
+    test "$HC $(field hknown verdict) $(field hknown signings.0.commit)" = "200 known_build $SHA_OK"
+"$MK" --ca "$T/ca" --pcr "0=$PCR0" --pcr "1=$PCR1" --pcr "2=$PCR2" --base64 >"$T/known.b64"
+post hknownb64 "$T/known.b64" text/plain
+check "POST known build in base64: 200 known_build [$HC]" \
+    test "$HC $(field hknownb64 verdict)" = "200 known_build"
+post hunknown "$T/unknown.cbor"
+check "POST PCR2 changed: 200 unknown_build [$HC]" \
+    test "$HC $(field hunknown verdict)" = "200 unknown_build"
+post hunknown2 "$T/unknown.cbor"
+check "POST it again: unknown_build again [$HC]" \
+    test "$HC $(field hunknown2 verdict)" = "200 unknown_build"
+"$MK" --ca "$T/ca" >"$T/debug.cbor" # PCRs all zero
+post hdebug "$T/debug.cbor"
+check "POST debug-mode document: 200 debug_mode [$HC]" \
+    test "$HC $(field hdebug verdict)" = "200 debug_mode"
+mkdir "$T/otherca"
+"$MK" --ca "$T/otherca" --pcr "0=$PCR0" --pcr "1=$PCR1" --pcr "2=$NEVER2" >"$T/foreign.cbor"
+post hforeign "$T/foreign.cbor"
+check "POST document of another CA: 200 invalid naming the chain [$HC]" \
+    test "$HC $(field hforeign verdict) $(field hforeign reasons.0 | cut -d: -f1)" = "200 invalid chain"
+post hgarbage "$ND/PROVENANCE.md" text/plain
+check "POST garbage: 400 with the reason [$HC]" \
+    eval 'test "$HC" = 400 && grep -q "neither CBOR" "$T/hgarbage.json"'
+HC=$(curl -sS -o /dev/null -w '%{http_code}' "$URL/api/v1/attestation")
+check "GET /api/v1/attestation: 405 [$HC]" test "$HC" = 405
+# attestation.unknown_build: one per distinct PCR set (the PCR2-changed set
+# posted twice, the debug-mode one), none for the invalid document.  The
+# stdout sink writes in order: wait for the debug-mode one, posted last.
+has_debug_alert() {
+    python3 - "$T/run.out" <<'PY'
+import json, sys
+for l in open(sys.argv[1]):
+    if l.startswith("{"):
+        a = json.loads(l)
+        if a["type"] == "attestation.unknown_build" and \
+                a["pcrs"]["PCR0"] == "0" * 96:
+            sys.exit(0)
+sys.exit(1)
+PY
+}
+wait_until 60 has_debug_alert
+check "attestation.unknown_build: exactly two (PCR2 changed once, debug mode)" \
+    test "$(alerts_of "$T/run.out" attestation.unknown_build)" -eq 2
+check "attestation.unknown_build: critical, names the PCRs and the module" \
+    python3 - "$T/run.out" "$NEVER2" <<'PY'
+import json, sys
+for l in open(sys.argv[1]):
+    if l.startswith("{"):
+        a = json.loads(l)
+        if a["type"] == "attestation.unknown_build" and a["pcrs"]["PCR2"] == sys.argv[2]:
+            ok = (a["severity"] == "critical"
+                  and "module_id i-0123456789abcdef0-enc0123456789abcd" in a["reasons"]
+                  and "verdict unknown_build" in a["reasons"])
+            sys.exit(0 if ok else "alert: %r" % a)
+sys.exit("no alert for the changed PCR2")
+PY
+curl -sS "$URL/metrics" >"$T/metrics.txt"
+check "metrics: answers counted by verdict, the refused one too" \
+    eval 'grep -q "^tlogwatch_attestation_documents_total{verdict=\"known_build\"} 2$" "$T/metrics.txt" &&
+          grep -q "^tlogwatch_attestation_documents_total{verdict=\"unknown_build\"} 2$" "$T/metrics.txt" &&
+          grep -q "^tlogwatch_attestation_documents_total{verdict=\"invalid\"} 1$" "$T/metrics.txt" &&
+          grep -q "^tlogwatch_attestation_documents_total{verdict=\"refused\"} 1$" "$T/metrics.txt"'
+kill "$DPID" 2>/dev/null
+wait "$DPID" 2>/dev/null
 
 # An unreadable state: could not complete.
 sed "s|^state: .*|state: $T/missing/state.db|" "$T/p.yaml" >"$T/nostate.yaml"

@@ -47,8 +47,7 @@ read_design(void)
 static int
 design_pending(const char *t)
 {
-    static const char *const pending[] = {"log.added", "log.retired",
-                                          "attestation.unknown_build", NULL};
+    static const char *const pending[] = {"log.added", "log.retired", NULL};
     size_t i;
 
     for (i = 0; pending[i] != NULL; i++) {

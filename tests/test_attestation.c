@@ -35,6 +35,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "config/config.h"
 #include "merkle/merkle.h"
 #include "monitor/store/store.h"
 #include "monitor/view/attestation.h"
@@ -535,6 +536,68 @@ test_store_query_args(void **state)
                      -1);
 }
 
+/* attestation.root: a PEM certificate is taken; anything else refused at
+ * load, with the key named. */
+static void
+test_config_root(void **state)
+{
+    struct fx *f = *state;
+    struct config_errors *errs = NULL;
+    struct config *cfg;
+    char path[256], text[1024];
+    char *pem = nitro_mint_root_pem(f->ca);
+    FILE *fp;
+
+    assert_non_null(pem);
+    snprintf(path, sizeof(path), "%s/root.pem", f->dir);
+    fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(pem, fp);
+    fclose(fp);
+    free(pem);
+    snprintf(text, sizeof(text),
+             "state: /nonexistent/state.db\n"
+             "logs:\n  - {name: rekor, url: https://rekor.example}\n"
+             "attestation:\n  root: %s\n",
+             path);
+    cfg = config_load_mem(text, strlen(text), "t.yaml", &errs);
+    if (cfg == NULL) {
+        fail_msg("config: %s", errs->n > 0 ? errs->v[0].message : "?");
+    }
+    assert_string_equal(cfg->attestation_root, path);
+    config_free(cfg);
+    /* twins: not a certificate (the state file), a missing file, an
+     * unknown key */
+    snprintf(text, sizeof(text),
+             "state: /nonexistent/state.db\n"
+             "logs:\n  - {name: rekor, url: https://rekor.example}\n"
+             "attestation:\n  root: %s\n",
+             f->path);
+    assert_null(config_load_mem(text, strlen(text), "t.yaml", &errs));
+    assert_non_null(errs);
+    assert_non_null(strstr(errs->v[0].message, "attestation.root"));
+    assert_non_null(strstr(errs->v[0].message, "no PEM certificate"));
+    config_errors_free(errs);
+    errs = NULL;
+    snprintf(text, sizeof(text),
+             "state: /nonexistent/state.db\n"
+             "logs:\n  - {name: rekor, url: https://rekor.example}\n"
+             "attestation:\n  root: %s/none.pem\n",
+             f->dir);
+    assert_null(config_load_mem(text, strlen(text), "t.yaml", &errs));
+    assert_non_null(strstr(errs->v[0].message, "No such file"));
+    config_errors_free(errs);
+    errs = NULL;
+    snprintf(text, sizeof(text),
+             "state: /nonexistent/state.db\n"
+             "logs:\n  - {name: rekor, url: https://rekor.example}\n"
+             "attestation:\n  root: %s\n  roots: x\n",
+             path);
+    assert_null(config_load_mem(text, strlen(text), "t.yaml", &errs));
+    assert_non_null(strstr(errs->v[0].message, "roots"));
+    config_errors_free(errs);
+}
+
 int
 main(void)
 {
@@ -546,6 +609,7 @@ main(void)
         cmocka_unit_test(test_invalid),
         cmocka_unit_test(test_real_debug_mode),
         cmocka_unit_test(test_store_query_args),
+        cmocka_unit_test(test_config_root),
     };
 
     return cmocka_run_group_tests(tests, fx_setup, fx_teardown);

@@ -36,8 +36,10 @@
 #include "monitor/server/server.h"
 #include "monitor/store/store.h"
 #include "monitor/tlw.h"
+#include "monitor/view/attestation.h"
 #include "monitor/view/dashboard.h"
 #include "monitor/view/view.h"
+#include "notify/alert.h"
 
 #define SERVER_PROBE_KEY "server.readyz_probe"
 
@@ -51,6 +53,10 @@ struct server {
     uint64_t probe_ms; /* monotonic; 0: never */
     int probe_ok;
     char probe_err[256];
+    /* POST /api/v1/attestation answers since start, by verdict
+     * (enum attestation_verdict), and documents refused as input errors. */
+    uint64_t att_answers[ATTESTATION_INVALID + 1];
+    uint64_t att_refused;
 };
 
 static uint64_t
@@ -188,6 +194,43 @@ serve_readyz(struct server *sv, struct evhttp_request *req)
     }
 }
 
+/* text (len bytes) followed by the attestation counters; new (free()),
+ * its length in *len. */
+static char *
+att_metrics(const struct server *sv, const char *text, size_t *len)
+{
+    size_t cap = *len + 1024, n;
+    char *out = malloc(cap);
+    int v, w;
+
+    if (out == NULL) {
+        return NULL;
+    }
+    memcpy(out, text, *len);
+    n = *len;
+    w = snprintf(out + n, cap - n,
+                 "# HELP tlogwatch_attestation_documents_total Attestation "
+                 "documents checked through POST /api/v1/attestation since "
+                 "start, by verdict (refused: not a well-formed document).\n"
+                 "# TYPE tlogwatch_attestation_documents_total counter\n");
+    n += (size_t)w;
+    for (v = 0; v <= ATTESTATION_INVALID; v++) {
+        w = snprintf(out + n, cap - n,
+                     "tlogwatch_attestation_documents_total{verdict=\"%s\"} "
+                     "%" PRIu64 "\n",
+                     attestation_verdict_str((enum attestation_verdict)v),
+                     sv->att_answers[v]);
+        n += (size_t)w;
+    }
+    w = snprintf(out + n, cap - n,
+                 "tlogwatch_attestation_documents_total{verdict=\"refused\"} "
+                 "%" PRIu64 "\n",
+                 sv->att_refused);
+    n += (size_t)w;
+    *len = n;
+    return out;
+}
+
 static void
 serve_metrics(struct server *sv, struct evhttp_request *req)
 {
@@ -220,8 +263,17 @@ serve_metrics(struct server *sv, struct evhttp_request *req)
         reply_text(req, 500, "Internal Server Error", "out of memory\n");
         goto done;
     }
-    reply(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", text,
-          len);
+    {
+        char *all = att_metrics(sv, text, &len);
+
+        if (all == NULL) {
+            reply_text(req, 500, "Internal Server Error", "out of memory\n");
+            goto done;
+        }
+        reply(req, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", all,
+              len);
+        free(all);
+    }
 done:
     free(text);
     free(ls);
@@ -279,18 +331,174 @@ serve_dashboard(struct server *sv, struct evhttp_request *req)
     free(html);
 }
 
+/* The trust anchor: attestation.root (read at each request, so a new
+ * file needs no restart) or the AWS root compiled in.  NULL after
+ * logging why. */
+static X509 *
+att_root(const struct tlw *t)
+{
+    char why[NITRO_WHY_MAX];
+    FILE *f;
+    char buf[64 * 1024];
+    size_t n;
+    X509 *x;
+
+    if (t->cfg->attestation_root == NULL) {
+        return nitro_root_default();
+    }
+    f = fopen(t->cfg->attestation_root, "r");
+    if (f == NULL) {
+        log_warn("status server: attestation.root %s",
+                 t->cfg->attestation_root);
+        return NULL;
+    }
+    n = fread(buf, 1, sizeof(buf), f);
+    fclose(f);
+    x = nitro_root_from_pem(buf, n, why);
+    if (x == NULL) {
+        log_warnx("status server: attestation.root %s: %s",
+                  t->cfg->attestation_root, why);
+    }
+    return x;
+}
+
+/*
+ * An unknown_build or debug_mode answer raises attestation.unknown_build
+ * (critical), once per distinct PCR set (the id's key is the document's
+ * PCR0, PCR1, PCR2 and PCR8), with the PCRs and the module id.
+ */
+static void
+att_alert(struct server *sv, const json_t *answer,
+          enum attestation_verdict verdict)
+{
+    static const char *const keep[] = {"PCR0", "PCR1", "PCR2", "PCR8"};
+    const json_t *doc = json_object_get(answer, "document");
+    const json_t *dp = json_object_get(doc, "pcrs");
+    const char *module = json_string_value(json_object_get(doc, "module_id"));
+    json_t *alert, *pcrs = json_object(), *reasons = json_array();
+    char key[4 * (NITRO_PCR_HEX + 1) + 16], summary[512], line[320];
+    size_t i, n = 0;
+
+    key[0] = '\0';
+    for (i = 0; i < 4; i++) {
+        const char *h = json_string_value(json_object_get(dp, keep[i]));
+
+        n += (size_t)snprintf(key + n, sizeof(key) - n, "%s%s", i ? "/" : "",
+                              h != NULL ? h : "-");
+        if (h != NULL && pcrs != NULL) {
+            json_object_set_new(pcrs, keep[i], json_string(h));
+        }
+    }
+    snprintf(summary, sizeof(summary),
+             verdict == ATTESTATION_DEBUG_MODE
+                 ? "An enclave (%s) attested from debug mode: PCR0-2 are "
+                   "zero, its measurements prove nothing"
+                 : "An enclave (%s) runs measurements that no recorded "
+                   "signing explains",
+             module != NULL ? module : "?");
+    alert =
+        notify_alert_new("attestation.unknown_build", key, summary, time(NULL));
+    snprintf(line, sizeof(line), "verdict %s",
+             attestation_verdict_str(verdict));
+    json_array_append_new(reasons, json_string(line));
+    snprintf(line, sizeof(line), "module_id %s", module != NULL ? module : "?");
+    json_array_append_new(reasons, json_string(line));
+    if (alert == NULL || pcrs == NULL || reasons == NULL ||
+        notify_alert_set(alert, "pcrs", pcrs) != 0 ||
+        notify_alert_set(alert, "reasons", reasons) != 0) {
+        log_warnx("status server: attestation.unknown_build: out of memory");
+        json_decref(alert);
+        return;
+    }
+    if (tlw_alert_record(sv->t, 0, alert) != 0) {
+        log_warnx("status server: attestation.unknown_build: cannot record "
+                  "it: %s",
+                  store_errmsg(sv->t->store));
+    }
+    json_decref(alert);
+}
+
+/*
+ * POST /api/v1/attestation: the body is an attestation document, raw or
+ * base64; the answer is `tlogwatch attestation verify`'s (200), or 400
+ * {"error"} for a body that is not a well-formed document.
+ */
+static void
+serve_attestation(struct server *sv, struct evhttp_request *req)
+{
+    struct tlw *t = sv->t;
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t blen = evbuffer_get_length(in);
+    struct attestation_opts o;
+    struct attestation a;
+    enum attestation_verdict verdict;
+    char why[NITRO_WHY_MAX], err[STORE_ERRMSG_MAX];
+    const uint8_t *body;
+    uint8_t *doc = NULL;
+    json_t *answer = NULL;
+    long n;
+    int clean;
+
+    memset(&o, 0, sizeof(o));
+    memset(&a, 0, sizeof(a));
+    body = blen > 0 ? evbuffer_pullup(in, -1) : NULL;
+    doc = malloc(NITRO_MAX_BYTES);
+    if (doc == NULL) {
+        reply_text(req, 500, "Internal Server Error", "out of memory\n");
+        return;
+    }
+    n = nitro_decode_input(body, blen, doc, NITRO_MAX_BYTES, why);
+    o.root = n >= 0 ? att_root(t) : NULL;
+    if (n >= 0 && o.root == NULL) {
+        reply_text(req, 500, "Internal Server Error",
+                   "the trust anchor could not be read\n");
+        goto out;
+    }
+    o.now = (int64_t)time(NULL);
+    if (n < 0 || attestation_check(doc, (size_t)n, &o, &a, why) != 0) {
+        json_t *e = json_object();
+
+        sv->att_refused++;
+        json_object_set_new(e, "error", json_string(why));
+        reply_json(req, 400, "Bad Request", e);
+        goto out;
+    }
+    answer =
+        attestation_answer(&a, t->store, &verdict, &clean, err, sizeof(err));
+    if (answer == NULL) {
+        log_warnx("status server: attestation: %s", err);
+        reply_text(req, 500, "Internal Server Error",
+                   "the store could not be read\n");
+        goto out;
+    }
+    sv->att_answers[verdict]++;
+    if (verdict == ATTESTATION_UNKNOWN_BUILD ||
+        verdict == ATTESTATION_DEBUG_MODE) {
+        att_alert(sv, answer, verdict);
+    }
+    reply_json(req, 200, "OK", answer);
+out:
+    attestation_release(&a);
+    X509_free(o.root);
+    free(doc);
+}
+
 /* ---- routing ------------------------------------------------------------ */
 
 struct route {
     const char *path;
     int public; /* no token needed */
     void (*serve)(struct server *sv, struct evhttp_request *req);
+    int post; /* POST only (else GET and HEAD) */
 };
 
 static const struct route routes[] = {
-    {"/livez", 1, serve_livez},     {"/readyz", 1, serve_readyz},
-    {"/metrics", 0, serve_metrics}, {"/api/v1/status", 0, serve_status},
-    {"/", 0, serve_dashboard},
+    {"/livez", 1, serve_livez, 0},
+    {"/readyz", 1, serve_readyz, 0},
+    {"/metrics", 0, serve_metrics, 0},
+    {"/api/v1/status", 0, serve_status, 0},
+    {"/api/v1/attestation", 0, serve_attestation, 1},
+    {"/", 0, serve_dashboard, 0},
 };
 
 /* Does the request carry the token?  Compared as digests in constant
@@ -340,9 +548,10 @@ server_cb(struct evhttp_request *req, void *arg)
         reply_text(req, 404, "Not Found", "not found\n");
         return;
     }
-    if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
+    if (r->post ? m != EVHTTP_REQ_POST
+                : m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Allow",
-                          "GET, HEAD");
+                          r->post ? "POST" : "GET, HEAD");
         reply_text(req, 405, "Method Not Allowed", "method not allowed\n");
         return;
     }

@@ -9,8 +9,19 @@
  *   GET /api/v1/status  the status document (view.h), exactly what
  *                       `tlogwatch status --format json` prints
  *   GET /               the HTML dashboard (view/dashboard.h)
+ *   POST /api/v1/attestation  an AWS Nitro attestation document (raw or
+ *                       base64) in the body: 200 and the answer of
+ *                       `tlogwatch attestation verify` (view/attestation.h;
+ *                       trust anchor: attestation.root or the AWS root),
+ *                       or 400 {"error"} when it is not a well-formed
+ *                       document.  unknown_build and debug_mode also raise
+ *                       attestation.unknown_build once per PCR set;
+ *                       invalid documents are answered, not alerted, and
+ *                       counted in /metrics
+ *                       (tlogwatch_attestation_documents_total)
  *
- * HEAD is answered like GET.  Other methods on these paths: 405 (with
+ * HEAD is answered like GET.  Other methods on these paths (GET and HEAD
+ * on /api/v1/attestation): 405 (with
  * Allow); other paths: 404.  With http.token (required by the config for
  * a listen address that is not loopback) every path but /livez and
  * /readyz needs "Authorization: Bearer <token>" (compared in constant
@@ -36,7 +47,7 @@ struct tlw;
 struct server;
 
 #define SERVER_MAX_HEADERS 8192
-#define SERVER_MAX_BODY 4096
+#define SERVER_MAX_BODY (33 * 1024) /* an attestation document in base64 */
 #define SERVER_TIMEOUT_S 10
 #define SERVER_PROBE_EVERY_MS 5000
 
