@@ -70,12 +70,13 @@ retention_log(const struct store_retention *r,
     log_info("retention: pruned %" PRIu64 " checkpoints, %" PRIu64
              " alerts (%" PRIu64 " deliveries), %" PRIu64
              " signings in %" PRIu64 " transactions, %.1f s "
-             "(expire: checkpoints %s, alerts %s, signings %s)",
+             "(expire: checkpoints %s, alerts %s, signings %s); %" PRIu64
+             " CT certificates",
              st->checkpoints, st->alerts, st->deliveries, st->signings,
              st->transactions, secs,
              retention_show(r->checkpoints, a, sizeof(a)),
              retention_show(r->alerts, b, sizeof(b)),
-             retention_show(r->signings, c, sizeof(c)));
+             retention_show(r->signings, c, sizeof(c)), st->ct_certs);
 }
 
 static double
@@ -95,6 +96,7 @@ retention_add(struct store_prune_stats *sum, const struct store_prune_stats *st)
     sum->alerts += st->alerts;
     sum->deliveries += st->deliveries;
     sum->signings += st->signings;
+    sum->ct_certs += st->ct_certs;
     sum->transactions += st->transactions;
 }
 

@@ -3216,7 +3216,9 @@ test_ct_certs(void **state)
     struct fx *f = *state;
     const char *sinks[] = {"slack"};
     uint8_t leaves[TESSERA_MAX][MERKLE_HASH_LEN];
-    struct store_ct_cert cts[3], bad;
+    struct store_ct_cert cts[3], bad, more[2];
+    struct store_retention rt;
+    struct store_prune_stats ps;
     struct store_signing g;
     struct store_progress p;
     struct store_alert a;
@@ -3285,13 +3287,15 @@ test_ct_certs(void **state)
     g.shard_index = 7;
     g.link_id = "bb";
     g.rule = "another";
-    cts[1].log_index = 8;
+    more[0] = cts[1];
+    more[0].log_index = 8;
+    more[1] = ct_cert("ee", 9, T0 + 1000000);
     range_upto(&r, (const uint8_t(*)[MERKLE_HASH_LEN])leaves, 10);
     p = progress(5, 10, &r);
     p.signings = &g;
     p.nsignings = 1;
-    p.ct_certs = &cts[1];
-    p.nct_certs = 1;
+    p.ct_certs = more;
+    p.nct_certs = 2;
     assert_int_equal(store_commit_progress(s, id, &p, T0, NULL), 0);
     assert_string_equal(ct_state(s, "bb", buf, sizeof(buf)), "logged");
     assert_int_equal(ct_due(s, T0 + 100, &d), 1);
@@ -3310,7 +3314,7 @@ test_ct_certs(void **state)
     assert_int_equal(
         store_deliveries_due(s, T0 + 200, 0, delivery_count_fn, &due), 0);
     assert_int_equal(due, 1);
-    assert_int_equal(ct_due(s, INT64_MAX, &d), 0);
+    assert_int_equal(ct_due(s, T0 + 999999, &d), 0); /* ee: later */
     /* bb is logged: firing it records nothing */
     a.id = "unlogged-bb";
     assert_int_equal(store_ct_cert_fire(s, "bb", "app", id, &a, &fired), 0);
@@ -3322,11 +3326,22 @@ test_ct_certs(void **state)
     s = open_ok(f->path);
     assert_string_equal(ct_state(s, "aa", buf, sizeof(buf)), "unlogged");
     assert_string_equal(ct_state(s, "bb", buf, sizeof(buf)), "logged");
-    assert_int_equal(ct_due(s, INT64_MAX, &d), 0);
+    assert_int_equal(ct_due(s, T0 + 999999, &d), 0); /* ee: later */
     a.id = "unlogged-aa";
     assert_int_equal(store_ct_cert_fire(s, "aa", "app", id, &a, &fired), 0);
     assert_int_equal(fired, 0);
     assert_int_equal(alert_count(s), 1);
+
+    /* retention (the signings'): the judged rows go, the pending stays */
+    memset(&rt, 0, sizeof(rt));
+    rt.signings = 86400;
+    assert_int_equal(store_prune(s, &rt, T0 + 86400, &ps), 0);
+    assert_int_equal(ps.ct_certs, 0); /* not older than a day yet */
+    assert_int_equal(store_prune(s, &rt, T0 + 86401, &ps), 0);
+    assert_int_equal(ps.ct_certs, 3);
+    assert_string_equal(ct_state(s, "aa", buf, sizeof(buf)), "absent");
+    assert_string_equal(ct_state(s, "cc", buf, sizeof(buf)), "absent");
+    assert_string_equal(ct_state(s, "ee", buf, sizeof(buf)), "pending");
     store_close(s);
 }
 

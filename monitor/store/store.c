@@ -388,6 +388,7 @@ enum store_stmt {
     S_CT_DUE,
     S_CT_FIRE,
     S_CT_GET,
+    S_PRUNE_CT,
     S_COUNT_
 };
 
@@ -642,6 +643,9 @@ static const char *const store_sql[S_COUNT_] = {
         "SELECT link_id, rule, log_id, log_index, leaf_hash, entry_type,"
         " cert_sha256, not_before, deadline, verdict, state, alert,"
         " recorded_at FROM ct_certs WHERE link_id = ?1 AND rule = ?2",
+    [S_PRUNE_CT] = "DELETE FROM ct_certs WHERE (link_id, rule) IN"
+                   " (SELECT link_id, rule FROM ct_certs WHERE recorded_at < ?1"
+                   " AND state <> 'pending' ORDER BY recorded_at LIMIT ?2)",
 };
 
 struct store {
@@ -3915,6 +3919,7 @@ store_prune(struct store *s, const struct store_retention *r, int64_t now,
     static const enum store_stmt alerts[] = {S_PRUNE_DELIVERIES,
                                              S_PRUNE_ALERTS};
     static const enum store_stmt signings[] = {S_PRUNE_SIGNINGS};
+    static const enum store_stmt ct[] = {S_PRUNE_CT};
     struct store_pruning p;
     int64_t c_cp, c_alert, c_sign;
     int rc = -1;
@@ -3944,10 +3949,12 @@ store_prune(struct store *s, const struct store_retention *r, int64_t now,
         uint64_t *const cp_out[] = {&p.st.checkpoints};
         uint64_t *const alert_out[] = {&p.st.deliveries, &p.st.alerts};
         uint64_t *const sign_out[] = {&p.st.signings};
+        uint64_t *const ct_out[] = {&p.st.ct_certs};
 
         if (store_prune_kind(s, &p, cps, 1, c_cp, cp_out) != 0 ||
             store_prune_kind(s, &p, alerts, 2, c_alert, alert_out) != 0 ||
-            store_prune_kind(s, &p, signings, 1, c_sign, sign_out) != 0) {
+            store_prune_kind(s, &p, signings, 1, c_sign, sign_out) != 0 ||
+            store_prune_kind(s, &p, ct, 1, c_sign, ct_out) != 0) {
             goto out;
         }
     }

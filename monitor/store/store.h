@@ -685,7 +685,7 @@ int store_signing_counts_each(struct store *s, int64_t since, int64_t until,
 struct store_retention {
     int64_t checkpoints; /* by verified_at */
     int64_t alerts;      /* by detected_at, with their deliveries */
-    int64_t signings;    /* by recorded_at */
+    int64_t signings;    /* by recorded_at; CT certificates too */
     size_t batch;        /* rows per transaction, 1..STORE_PRUNE_BATCH;
                             0: STORE_PRUNE_BATCH */
     size_t max_batches;  /* stop after this many transactions that deleted
@@ -698,6 +698,7 @@ struct store_prune_stats {
     uint64_t alerts;
     uint64_t deliveries; /* of those alerts */
     uint64_t signings;
+    uint64_t ct_certs;     /* CT certificates (with the signings' retention) */
     uint64_t transactions; /* committed */
     int more;              /* stopped at max_batches: call again for the rest */
 };
@@ -714,7 +715,9 @@ struct store_prune_stats {
  *    itself is never pruned);
  *  - alerts: one with a pending delivery ("never loses an alert"); the
  *    others go with their deliveries (all sent or failed);
- *  - signings: one pending a PCR lookup.
+ *  - signings: one pending a PCR lookup;
+ *  - CT certificates (by recorded_at, with the signings' retention): one
+ *    still pending (its verdict is not in yet).
  * Work goes in batches of at most r->batch rows of one kind (an alert
  * batch also deletes those alerts' deliveries), one transaction each,
  * until a batch is not full, so a writer waits for one batch at most
