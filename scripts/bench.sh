@@ -1,8 +1,9 @@
 #!/bin/bash
 # bench.sh BUILD: the project's benchmarks; prints figures, never fails on a
 # slow machine.  `make bench` runs it.  Each part can be run alone:
-#   BENCH=catchup|catchup2|ratelimit|micro bash scripts/bench.sh build
-#   CATCHUP_ENTRIES=1000000 RATES="20 200" RATE_SECONDS=30
+#   BENCH=catchup|catchup2|catchupct|ratelimit|micro bash scripts/bench.sh build
+#   CATCHUP_ENTRIES=1000000 CATCHUPCT_ENTRIES=200000 CATCHUPCT_BATCH=256
+#   RATES="20 200" RATE_SECONDS=30
 set -u
 BUILD=$(cd "${1:-build}" && pwd)
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,6 +54,31 @@ catchup2() {
     kill "$TL_PID_cv" 2>/dev/null
 }
 
+catchupct() {
+    local n=${CATCHUPCT_ENTRIES:-200000} t0 t1 url
+    echo "== (a3) unthrottled catch-up of $n entries from the loopback test log's RFC 6962 CT view (--ct, Fulcio's ctfe shape)"
+    tl_start ctrk 10 || return # its tlogs: the trusted root loader wants one
+    t0=$(date +%s.%N)
+    tl_start_ct cc "$n" ${CATCHUPCT_BATCH:+--ct-batch "$CATCHUPCT_BATCH"} || return
+    t1=$(date +%s.%N)
+    printf 'test log startup: %.1f s for %d entries\n' "$(echo "$t1 - $t0" | bc)" "$n"
+    python3 -c '
+import json, sys
+ct, rk = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+ct["tlogs"] = rk["tlogs"]
+json.dump(ct, open(sys.argv[3], "w"))' "$TL_DIR_cc/trusted_root.json" "$TL_DIR_ctrk/trusted_root.json" "$T/cc.root.json"
+    url=$(cat "$TL_DIR_cc/url")
+    TW_CONC=${CATCHUP_CONC:-16} tw_config "$T/cc.yaml" "$url" "$T/cc.root.json" "$T/cc.db"
+    sed -i 's/^    url: \(.*\)$/    url: \1\n    kind: ct/' "$T/cc.yaml"
+    /usr/bin/time -f '%e %M' -o "$T/cc.time" "$TLOGWATCH_BIN" once -c "$T/cc.yaml" >/dev/null 2>"$T/cc.err"
+    read -r wall rss <"$T/cc.time"
+    printf 'catch-up (ct): %d entries in %.1f s = %.0f entries/s; peak RSS %.1f MiB; load average %s\n' \
+        "$(status_field "$T/cc.yaml" cursor)" "$wall" \
+        "$(echo "$(status_field "$T/cc.yaml" cursor) / $wall" | bc -l)" \
+        "$(echo "$rss / 1024" | bc -l)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+    kill "$TL_PID_cc" "$TL_PID_ctrk" 2>/dev/null
+}
+
 ratelimit() {
     local r secs=${RATE_SECONDS:-30} n wall got rejected
     for r in ${RATES:-20 200}; do
@@ -74,7 +100,7 @@ ratelimit() {
 
 micro() {
     local b
-    for b in bench_merkle bench_store bench_http bench_pipeline bench_fulcio; do
+    for b in bench_merkle bench_store bench_http bench_pipeline bench_fulcio bench_ctleaf; do
         if [ -x "$BUILD/tests/$b" ]; then
             echo "== $b"
             (cd "$T" && "$BUILD/tests/$b")
@@ -85,7 +111,8 @@ micro() {
 case $WHAT in
 catchup) catchup ;;
 catchup2) catchup2 ;;
+catchupct) catchupct ;;
 ratelimit) ratelimit ;;
 micro) micro ;;
-*) micro; catchup; catchup2; ratelimit ;;
+*) micro; catchup; catchup2; catchupct; ratelimit ;;
 esac

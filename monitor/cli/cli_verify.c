@@ -9,6 +9,36 @@
  *                      --new-root HEX --proof FILE
  *   verify inclusion   --index I --size N --root HEX
  *                      (--leaf-hash HEX | --entry FILE) --proof FILE
+ *   verify sth         --trusted-root FILE FILE
+ *   verify evidence    --trusted-root FILE ALERT
+ *
+ * sth: FILE is an RFC 6962 signed tree head as tlogwatch records it (STH
+ * evidence text, monitor/identity/ctleaf.h: the get-sth answer with the
+ * CT log's log id); its TreeHeadSignature must verify with the key of the
+ * trusted root's ctlogs entry of that log id.
+ *
+ * evidence: ALERT is one alert (JSON: a JSONL line, a webhook body, an
+ * exec hook's file) raised from a CT log; its evidence's tree heads are
+ * checked as for sth, and exit 0 says the evidence shows what the alert
+ * type says (so a tampered copy exits 1):
+ *   log.inconsistent   both heads signed by the same log and either the
+ *                      same size with other roots, or a larger new head
+ *                      that the evidence's consistency proof does not
+ *                      link (merkle_verify_consistency fails), or (no
+ *                      old head needed) a new head of size 2^63 or more;
+ *   log.rollback       both signed by the same log, the new head smaller
+ *                      and not older (its signed timestamp) than the old
+ *                      one;
+ *   log.bad_signature  the new head does NOT verify with the key of its
+ *                      log id (the old one, when present, does);
+ *   log.entries_mismatch  the signed head verifies, the size the entries
+ *                      were checked at is at most its size, and at its
+ *                      size the computed root is not the signed root (the
+ *                      entries themselves are not in the evidence);
+ *   log.entries_withheld  the signed head verifies and commits to the
+ *                      withheld index (log_index < its size).
+ * Evidence in signed notes (Rekor) is checked with verify checkpoint and
+ * verify consistency instead (exit 2 here).
  *
  * KEY is a PEM public key file (ECDSA P-256 or Ed25519; signer name from
  * --name, else the first word of the checkpoint origin), or a signed-note
@@ -27,17 +57,21 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <jansson.h>
 #include <openssl/evp.h>
 
+#include "config/trusted_root.h"
 #include "merkle/merkle.h"
 #include "merkle/note.h"
 #include "monitor/cli/cli.h"
 #include "monitor/cli/cli_io.h"
+#include "monitor/identity/ctleaf.h"
 #include "monitor/identity/entry.h"
 #include "monitor/log.h"
 
 #define VERIFY_MAX_KEYS 16
 #define VERIFY_MAX_KEYFILE (64 * 1024)
+#define VERIFY_MAX_ALERT (1024 * 1024) /* bytes of an alert document */
 
 /* Parsed command line: every value points into argv. */
 struct verify_args {
@@ -47,6 +81,7 @@ struct verify_args {
     const char *name, *origin;
     const char *old_size, *old_root, *new_size, *new_root;
     const char *index, *size, *root, *leaf_hash, *entry, *proof;
+    const char *trusted_root;
     const char *file;
 };
 
@@ -77,11 +112,14 @@ verify_usage(FILE *f)
           "       tlogwatch verify consistency --old-size M --old-root HEX "
           "--new-size N --new-root HEX --proof FILE\n"
           "       tlogwatch verify inclusion   --index I --size N --root HEX "
-          "(--leaf-hash HEX | --entry FILE) --proof FILE\n",
+          "(--leaf-hash HEX | --entry FILE) --proof FILE\n"
+          "       tlogwatch verify sth         --trusted-root FILE FILE\n"
+          "       tlogwatch verify evidence    --trusted-root FILE ALERT\n",
           f);
 }
 
-/* c(heckpoint), n(ote), (c)o(nsistency) or i(nclusion). */
+/* c(heckpoint), n(ote), (c)o(nsistency), i(nclusion), s(th) or
+ * e(vidence). */
 static char
 verify_letter(const struct verify_args *a)
 {
@@ -109,6 +147,7 @@ verify_slot(struct verify_args *a, const char *name)
         {"root", "i", offsetof(struct verify_args, root)},
         {"leaf-hash", "i", offsetof(struct verify_args, leaf_hash)},
         {"entry", "i", offsetof(struct verify_args, entry)},
+        {"trusted-root", "se", offsetof(struct verify_args, trusted_root)},
     };
     char s = verify_letter(a);
     size_t i;
@@ -160,8 +199,7 @@ verify_parse_args(int argc, char **argv, struct verify_args *a)
             return verify_err(CLI_EXIT_USAGE, "%s: --%s needs a value", a->sub,
                               name);
         }
-        if (strcmp(name, "key") == 0 && verify_letter(a) != 'o' &&
-            verify_letter(a) != 'i') {
+        if (strcmp(name, "key") == 0 && strchr("cn", verify_letter(a))) {
             if (a->nkeys == VERIFY_MAX_KEYS) {
                 return verify_err(CLI_EXIT_USAGE, "%s: more than %d --key",
                                   a->sub, VERIFY_MAX_KEYS);
@@ -602,6 +640,484 @@ out:
     return rc;
 }
 
+/* ---- RFC 6962 signed tree heads (CT) --------------------------------- */
+
+/* A tree head of the evidence, parsed, and what checking it found. */
+struct verify_head {
+    const char *what; /* "old_checkpoint", ... */
+    struct ctleaf_sth sth;
+    uint8_t log_id[CTLEAF_HASH_LEN];
+    const struct config_log_key *key; /* the trusted root's, or NULL */
+    enum ctleaf_sth_result res;
+};
+
+/* Parse text as STH evidence; 0 or an exit code (2). */
+static int
+verify_head_parse(const char *what, const char *text, size_t len,
+                  struct verify_head *h)
+{
+    char err[CTLEAF_ERR_LEN];
+
+    memset(h, 0, sizeof(*h));
+    h->what = what;
+    if (ctleaf_sth_evidence_parse(text, len, &h->sth, h->log_id, err,
+                                  sizeof(err)) != 0) {
+        return verify_err(CLI_EXIT_USAGE, "%s: not a CT tree head: %s", what,
+                          err);
+    }
+    return 0;
+}
+
+/* Find the key of h's log id in root and check the signature (h->res,
+ * CTLEAF_STH_NO_KEY without such a log). */
+static void
+verify_head_check(const struct config_trusted_root *root, struct verify_head *h)
+{
+    size_t i, n = config_trusted_root_nctlogs(root);
+
+    h->key = NULL;
+    for (i = 0; i < n && h->key == NULL; i++) {
+        const struct config_log_key *k = config_trusted_root_ctlog(root, i);
+        if (k != NULL && memcmp(k->log_id, h->log_id, CTLEAF_HASH_LEN) == 0) {
+            h->key = k;
+        }
+    }
+    h->res =
+        h->key != NULL ? ctleaf_sth_verify(&h->sth, h->key) : CTLEAF_STH_NO_KEY;
+}
+
+/* h must verify: 0, or an exit code with the reason. */
+static int
+verify_head_must(const struct verify_head *h)
+{
+    char hex[2 * CTLEAF_HASH_LEN + 1];
+
+    if (h->res == CTLEAF_STH_OK) {
+        return 0;
+    }
+    if (h->key == NULL) {
+        hex32(h->log_id, hex);
+        return verify_err(CLI_EXIT_FAIL,
+                          "%s: no CT log with log_id %s in the trusted root",
+                          h->what, hex);
+    }
+    return verify_err(h->res == CTLEAF_STH_INTERNAL ? CLI_EXIT_ERROR
+                                                    : CLI_EXIT_FAIL,
+                      "%s: %s", h->what, ctleaf_sth_strerror(h->res));
+}
+
+static void
+verify_head_print(const char *label, const struct verify_head *h)
+{
+    char id[2 * CTLEAF_HASH_LEN + 1], root[2 * CTLEAF_HASH_LEN + 1];
+
+    hex32(h->log_id, id);
+    hex32(h->sth.root_hash, root);
+    printf("%s: log_id %s size %llu timestamp %llu root %s\n", label, id,
+           (unsigned long long)h->sth.tree_size,
+           (unsigned long long)h->sth.timestamp, root);
+}
+
+static struct config_trusted_root *
+verify_load_root(const struct verify_args *a, int *rc)
+{
+    char err[512];
+    struct config_trusted_root *root;
+
+    *rc = verify_need(a, a->trusted_root, "--trusted-root");
+    if (*rc != 0) {
+        return NULL;
+    }
+    root = config_trusted_root_load(a->trusted_root, err, sizeof(err));
+    if (root == NULL) {
+        *rc = verify_err(CLI_EXIT_USAGE, "--trusted-root: %s", err);
+    }
+    return root;
+}
+
+static int
+verify_sth(const struct verify_args *a)
+{
+    char err[CLI_ERR_LEN];
+    struct config_trusted_root *root = NULL;
+    struct verify_head h;
+    char *buf = NULL;
+    size_t len;
+    int rc;
+
+    if (a->file == NULL) {
+        return verify_err(CLI_EXIT_USAGE, "sth: FILE is required");
+    }
+    if ((root = verify_load_root(a, &rc)) == NULL) {
+        return rc;
+    }
+    if (cli_read_input(a->file, CTLEAF_EVIDENCE_MAX, &buf, &len, err,
+                       sizeof(err)) != 0) {
+        rc = verify_err(CLI_EXIT_USAGE, "sth: %s", err);
+        goto out;
+    }
+    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r')) {
+        buf[--len] = '\0';
+    }
+    if ((rc = verify_head_parse("sth", buf, len, &h)) != 0) {
+        goto out;
+    }
+    verify_head_check(root, &h);
+    if ((rc = verify_head_must(&h)) != 0) {
+        goto out;
+    }
+    verify_head_print("sth", &h);
+    printf("signed by: %s\n", h.key->base_url != NULL ? h.key->base_url : "");
+    rc = CLI_EXIT_OK;
+out:
+    free(buf);
+    config_trusted_root_free(root);
+    return rc;
+}
+
+/* The evidence member name as a tree head (*present: it is there).
+ * Returns 0, or an exit code: missing when required, not a string, a
+ * signed note (Rekor), or not STH evidence text. */
+static int
+verify_ev_head(json_t *ev, const char *name, int required,
+               struct verify_head *h, int *present)
+{
+    json_t *v = json_object_get(ev, name);
+    const char *s = json_string_value(v);
+
+    *present = 0;
+    if (v == NULL) {
+        return required
+                   ? verify_err(CLI_EXIT_USAGE, "evidence: %s is missing", name)
+                   : 0;
+    }
+    if (s == NULL) {
+        return verify_err(CLI_EXIT_USAGE, "evidence: %s: not a string", name);
+    }
+    if (s[0] != '{') {
+        return verify_err(CLI_EXIT_USAGE,
+                          "evidence: %s is a signed note (Rekor): check it "
+                          "with verify checkpoint / verify consistency",
+                          name);
+    }
+    *present = 1;
+    return verify_head_parse(name, s, json_string_length(v), h);
+}
+
+static int
+verify_same_log(const struct verify_head *o, const struct verify_head *n)
+{
+    if (memcmp(o->log_id, n->log_id, CTLEAF_HASH_LEN) != 0) {
+        return verify_err(CLI_EXIT_FAIL,
+                          "evidence: the two heads are of different logs");
+    }
+    return 0;
+}
+
+/* log.inconsistent: see the top. */
+static int
+verify_ev_inconsistent(json_t *ev, struct verify_head *o, int has_old,
+                       struct verify_head *n)
+{
+    uint8_t proof[MERKLE_MAX_PROOF][MERKLE_HASH_LEN];
+    json_t *p = json_object_get(ev, "proof");
+    size_t np = 0, i;
+    enum merkle_result r;
+    int rc;
+
+    if (p != NULL &&
+        (!json_is_array(p) || json_array_size(p) > MERKLE_MAX_PROOF)) {
+        return verify_err(CLI_EXIT_USAGE,
+                          "evidence: proof: not an array of at most %d "
+                          "hashes",
+                          MERKLE_MAX_PROOF);
+    }
+    for (i = 0; p != NULL && i < json_array_size(p); i++) {
+        const char *h = json_string_value(json_array_get(p, i));
+        if (h == NULL || cli_parse_hash(h, proof[i]) != 0) {
+            return verify_err(CLI_EXIT_USAGE,
+                              "evidence: proof[%zu]: not 64 hex digits", i);
+        }
+        np++;
+    }
+    if ((rc = verify_head_must(n)) != 0) {
+        return rc;
+    }
+    if (n->sth.tree_size >= ((uint64_t)1 << 63)) {
+        verify_head_print("new", n);
+        printf("verdict: the log signed a tree head of size 2^63 or more, "
+               "which no log can have grown to\n");
+        return CLI_EXIT_OK;
+    }
+    if (!has_old) {
+        return verify_err(CLI_EXIT_USAGE,
+                          "evidence: old_checkpoint is missing");
+    }
+    if ((rc = verify_head_must(o)) != 0 || (rc = verify_same_log(o, n)) != 0) {
+        return rc;
+    }
+    verify_head_print("old", o);
+    verify_head_print("new", n);
+    if (o->sth.tree_size == n->sth.tree_size) {
+        if (merkle_hash_equal(o->sth.root_hash, n->sth.root_hash)) {
+            return verify_err(CLI_EXIT_FAIL,
+                              "evidence: the same size and the same root: "
+                              "no conflict");
+        }
+        printf("verdict: the log signed two different roots for size %llu\n",
+               (unsigned long long)n->sth.tree_size);
+        return CLI_EXIT_OK;
+    }
+    if (o->sth.tree_size > n->sth.tree_size) {
+        return verify_err(CLI_EXIT_FAIL,
+                          "evidence: the new head is smaller than the old "
+                          "one (that is log.rollback's evidence)");
+    }
+    r = merkle_verify_consistency(o->sth.tree_size, n->sth.tree_size,
+                                  o->sth.root_hash, n->sth.root_hash,
+                                  (const uint8_t(*)[MERKLE_HASH_LEN])proof, np);
+    if (r == MERKLE_OK) {
+        return verify_err(CLI_EXIT_FAIL,
+                          "evidence: the proof links the two heads: they are "
+                          "consistent");
+    }
+    if (r == MERKLE_ERR_INTERNAL) {
+        return verify_merkle_fail("consistency", r);
+    }
+    printf("verdict: the log's consistency proof from size %llu to %llu "
+           "does not verify (%s)\n",
+           (unsigned long long)o->sth.tree_size,
+           (unsigned long long)n->sth.tree_size, merkle_strerror(r));
+    return CLI_EXIT_OK;
+}
+
+static int
+verify_ev_rollback(struct verify_head *o, int has_old, struct verify_head *n)
+{
+    int rc;
+
+    if (!has_old) {
+        return verify_err(CLI_EXIT_USAGE,
+                          "evidence: old_checkpoint is missing");
+    }
+    if ((rc = verify_head_must(o)) != 0 || (rc = verify_head_must(n)) != 0 ||
+        (rc = verify_same_log(o, n)) != 0) {
+        return rc;
+    }
+    verify_head_print("old", o);
+    verify_head_print("new", n);
+    if (n->sth.tree_size >= o->sth.tree_size) {
+        return verify_err(CLI_EXIT_FAIL,
+                          "evidence: the new head is not smaller than the "
+                          "old one");
+    }
+    if (n->sth.timestamp < o->sth.timestamp) {
+        return verify_err(CLI_EXIT_FAIL,
+                          "evidence: the smaller head is the older one "
+                          "(signed timestamps): an old head, not a "
+                          "rollback");
+    }
+    printf("verdict: the log signed size %llu after size %llu (timestamps "
+           "%llu >= %llu)\n",
+           (unsigned long long)n->sth.tree_size,
+           (unsigned long long)o->sth.tree_size,
+           (unsigned long long)n->sth.timestamp,
+           (unsigned long long)o->sth.timestamp);
+    return CLI_EXIT_OK;
+}
+
+static int
+verify_ev_bad_signature(struct verify_head *o, int has_old,
+                        struct verify_head *n)
+{
+    int rc;
+
+    if (has_old && (rc = verify_head_must(o)) != 0) {
+        return rc;
+    }
+    if (n->key == NULL) {
+        return verify_head_must(n); /* no such log: nothing to fail with */
+    }
+    if (n->res == CTLEAF_STH_OK) {
+        return verify_err(CLI_EXIT_FAIL,
+                          "evidence: new_checkpoint verifies with the log's "
+                          "key: no bad signature");
+    }
+    if (n->res == CTLEAF_STH_INTERNAL) {
+        return verify_head_must(n);
+    }
+    if (has_old) {
+        verify_head_print("old", o);
+    }
+    verify_head_print("new", n);
+    printf("verdict: the new head does not verify with the log's key (%s)\n",
+           ctleaf_sth_strerror(n->res));
+    return CLI_EXIT_OK;
+}
+
+/* A non-negative integer member of the evidence; 0 or an exit code. */
+static int
+verify_ev_u64(json_t *ev, const char *name, uint64_t *v)
+{
+    json_t *j = json_object_get(ev, name);
+
+    if (!json_is_integer(j) || json_integer_value(j) < 0) {
+        return verify_err(CLI_EXIT_USAGE,
+                          "evidence: %s: not a non-negative integer", name);
+    }
+    *v = (uint64_t)json_integer_value(j);
+    return 0;
+}
+
+static int
+verify_ev_mismatch(json_t *ev, struct verify_head *h)
+{
+    const char *cr = json_string_value(json_object_get(ev, "computed_root"));
+    uint8_t computed[MERKLE_HASH_LEN];
+    uint64_t size;
+    int rc;
+
+    if ((rc = verify_ev_u64(ev, "size", &size)) != 0) {
+        return rc;
+    }
+    if (cr == NULL || cli_parse_hash(cr, computed) != 0) {
+        return verify_err(CLI_EXIT_USAGE,
+                          "evidence: computed_root: not 64 hex digits");
+    }
+    if ((rc = verify_head_must(h)) != 0) {
+        return rc;
+    }
+    verify_head_print("signed", h);
+    if (size > h->sth.tree_size) {
+        return verify_err(CLI_EXIT_FAIL,
+                          "evidence: size %llu is beyond the signed head",
+                          (unsigned long long)size);
+    }
+    if (size == h->sth.tree_size &&
+        merkle_hash_equal(computed, h->sth.root_hash)) {
+        return verify_err(CLI_EXIT_FAIL,
+                          "evidence: the computed root is the signed root: "
+                          "no mismatch");
+    }
+    printf("verdict: the signed head verifies; the entries up to size %llu "
+           "were computed to %s, %s (recheck with the log's entries)\n",
+           (unsigned long long)size, cr,
+           size == h->sth.tree_size
+               ? "not its root"
+               : "which its consistency proof did not link to it");
+    return CLI_EXIT_OK;
+}
+
+static int
+verify_ev_withheld(json_t *ev, struct verify_head *h)
+{
+    uint64_t index, last;
+    int rc;
+
+    if ((rc = verify_ev_u64(ev, "log_index", &index)) != 0) {
+        return rc;
+    }
+    last = index;
+    if (json_object_get(ev, "last_log_index") != NULL &&
+        (rc = verify_ev_u64(ev, "last_log_index", &last)) != 0) {
+        return rc;
+    }
+    if ((rc = verify_head_must(h)) != 0) {
+        return rc;
+    }
+    verify_head_print("signed", h);
+    if (index >= h->sth.tree_size || last < index) {
+        return verify_err(CLI_EXIT_FAIL,
+                          "evidence: the signed head (size %llu) does not "
+                          "commit to index %llu",
+                          (unsigned long long)h->sth.tree_size,
+                          (unsigned long long)index);
+    }
+    printf("verdict: the signed head commits to index %llu (size %llu)\n",
+           (unsigned long long)index, (unsigned long long)h->sth.tree_size);
+    return CLI_EXIT_OK;
+}
+
+static int
+verify_evidence(const struct verify_args *a)
+{
+    char err[CLI_ERR_LEN];
+    struct config_trusted_root *root = NULL;
+    struct verify_head o, n;
+    json_t *doc = NULL, *ev;
+    json_error_t jerr;
+    const char *type;
+    char *buf = NULL;
+    size_t len;
+    int rc, has_old = 0, has_new = 0;
+
+    if (a->file == NULL) {
+        return verify_err(CLI_EXIT_USAGE, "evidence: ALERT is required");
+    }
+    if ((root = verify_load_root(a, &rc)) == NULL) {
+        return rc;
+    }
+    if (cli_read_input(a->file, VERIFY_MAX_ALERT, &buf, &len, err,
+                       sizeof(err)) != 0) {
+        rc = verify_err(CLI_EXIT_USAGE, "evidence: %s", err);
+        goto out;
+    }
+    doc = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+    type = json_string_value(json_object_get(doc, "type"));
+    ev = json_object_get(doc, "evidence");
+    if (doc == NULL || type == NULL || !json_is_object(ev)) {
+        rc = verify_err(CLI_EXIT_USAGE,
+                        "evidence: not an alert with a type and an evidence "
+                        "object");
+        goto out;
+    }
+    memset(&o, 0, sizeof(o));
+    memset(&n, 0, sizeof(n));
+    if (strcmp(type, "log.inconsistent") == 0 ||
+        strcmp(type, "log.rollback") == 0 ||
+        strcmp(type, "log.bad_signature") == 0) {
+        if ((rc = verify_ev_head(ev, "old_checkpoint", 0, &o, &has_old)) != 0 ||
+            (rc = verify_ev_head(ev, "new_checkpoint", 1, &n, &has_new)) != 0) {
+            goto out;
+        }
+    } else if (strcmp(type, "log.entries_mismatch") == 0) {
+        if ((rc = verify_ev_head(ev, "old_checkpoint", 1, &n, &has_new)) != 0) {
+            goto out;
+        }
+    } else if (strcmp(type, "log.entries_withheld") == 0) {
+        if ((rc = verify_ev_head(ev, "checkpoint", 1, &n, &has_new)) != 0) {
+            goto out;
+        }
+    } else {
+        rc = verify_err(CLI_EXIT_USAGE,
+                        "evidence: alert type %.64s carries no tree head "
+                        "evidence to check",
+                        type);
+        goto out;
+    }
+    if (has_old) {
+        verify_head_check(root, &o);
+    }
+    verify_head_check(root, &n);
+    printf("alert: %s\n", type);
+    if (strcmp(type, "log.inconsistent") == 0) {
+        rc = verify_ev_inconsistent(ev, &o, has_old, &n);
+    } else if (strcmp(type, "log.rollback") == 0) {
+        rc = verify_ev_rollback(&o, has_old, &n);
+    } else if (strcmp(type, "log.bad_signature") == 0) {
+        rc = verify_ev_bad_signature(&o, has_old, &n);
+    } else if (strcmp(type, "log.entries_mismatch") == 0) {
+        rc = verify_ev_mismatch(ev, &n);
+    } else {
+        rc = verify_ev_withheld(ev, &n);
+    }
+out:
+    json_decref(doc);
+    free(buf);
+    config_trusted_root_free(root);
+    return rc;
+}
+
 int
 cli_verify(int argc, char **argv)
 {
@@ -612,7 +1128,8 @@ cli_verify(int argc, char **argv)
     if (argc < 2) {
         return verify_err(CLI_EXIT_USAGE,
                           "usage: tlogwatch verify checkpoint|note|"
-                          "consistency|inclusion [options] (see --help)");
+                          "consistency|inclusion|sth|evidence [options] "
+                          "(see --help)");
     }
     if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         verify_usage(stdout);
@@ -620,10 +1137,11 @@ cli_verify(int argc, char **argv)
     }
     if (strcmp(argv[1], "checkpoint") != 0 && strcmp(argv[1], "note") != 0 &&
         strcmp(argv[1], "consistency") != 0 &&
-        strcmp(argv[1], "inclusion") != 0) {
+        strcmp(argv[1], "inclusion") != 0 && strcmp(argv[1], "sth") != 0 &&
+        strcmp(argv[1], "evidence") != 0) {
         return verify_err(CLI_EXIT_USAGE,
                           "unknown subcommand (checkpoint, note, "
-                          "consistency or inclusion)");
+                          "consistency, inclusion, sth or evidence)");
     }
     a.sub = argv[1];
     if ((rc = verify_parse_args(argc, argv, &a)) != 0) {
@@ -640,6 +1158,10 @@ cli_verify(int argc, char **argv)
         return verify_consistency(&a);
     case 'n':
         return verify_note(&a, 0);
+    case 's':
+        return verify_sth(&a);
+    case 'e':
+        return verify_evidence(&a);
     default:
         return verify_inclusion(&a);
     }

@@ -197,6 +197,24 @@ ct_note(const struct ctleaf_sth *sth, const struct config_log_key *key)
     return strdup(buf);
 }
 
+/* What names a tree head in an alert id: hex of SHA-256(tree_size as 8
+ * bytes || root), the first 16 bytes.  Not the answer's bytes: a log's
+ * get-sth carries the current time, so every poll of the same bad or
+ * impossible head is another answer, but the same claim (raised once). */
+static void
+ct_head_id(const struct ctleaf_sth *sth, char out[33])
+{
+    uint8_t buf[8 + MERKLE_HASH_LEN], h[MERKLE_HASH_LEN];
+    int i;
+
+    for (i = 0; i < 8; i++) {
+        buf[i] = (uint8_t)(sth->tree_size >> (56 - 8 * i));
+    }
+    memcpy(buf + 8, sth->root_hash, MERKLE_HASH_LEN);
+    merkle_leaf_hash(buf, sizeof(buf), h);
+    follow_hex(h, 16, out, 33);
+}
+
 /* ---- requests -------------------------------------------------------- */
 
 static struct fe_req *
@@ -337,12 +355,17 @@ ct_on_sth(struct ct *c, const struct http_response *resp)
     }
     key = ct_verify(c, &sth, &vr);
     if (key == NULL) {
-        uint8_t h[MERKLE_HASH_LEN];
-        char hex[2 * MERKLE_HASH_LEN + 1];
-        char *copy = strndup(resp->body, resp->body_len);
+        char hex[33];
+        /* Evidence: the head as STH evidence text with the log id of
+         * the pinned key, so that `tlogwatch verify evidence` finds the
+         * key it fails with; the answer as served if that cannot be. */
+        char *copy = ct_note(&sth, c->keys[0]);
 
-        merkle_leaf_hash((const uint8_t *)resp->body, resp->body_len, h);
-        follow_hex(h, 8, hex, sizeof(hex));
+        if (copy == NULL) {
+            copy = strndup(resp->body, resp->body_len);
+        }
+
+        ct_head_id(&sth, hex);
         snprintf(key_s, sizeof(key_s), "bad_signature|%s", hex);
         snprintf(msg, sizeof(msg),
                  "Log %s served a signed tree head whose signature does "
@@ -359,10 +382,18 @@ ct_on_sth(struct ct *c, const struct http_response *resp)
         return;
     }
     if (sth.tree_size >= FOLLOW_MAX_TREE_SIZE) {
-        follow_raise_impossible(c->f->env, c->f->cfg->name, c->log_id,
-                                c->origin, c->vnote, note, strlen(note),
-                                "its size is 2^63 or more: no log can have "
-                                "grown to it");
+        /* As follow_raise_impossible, with the id of the head (size and
+         * root), not of the note: one alert however often it is served. */
+        char hex[33];
+
+        ct_head_id(&sth, hex);
+        snprintf(key_s, sizeof(key_s), "impossible|%s", hex);
+        snprintf(msg, sizeof(msg),
+                 "Log %s signed a checkpoint that cannot be a tree of this "
+                 "log: its size is 2^63 or more: no log can have grown to it",
+                 c->f->cfg->name);
+        fe_log_alert(c->f, "log.inconsistent", key_s, msg, c->origin,
+                     follow_evidence_new(c->vnote, note, NULL, 0));
         free(note);
         ct_stop(c);
         return;
