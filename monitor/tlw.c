@@ -315,6 +315,47 @@ tlw_discover(struct tlw *t, struct config *cfg,
     return 0;
 }
 
+int
+tlw_discover_view(struct config *cfg, struct store *s, char *warn,
+                  size_t warnlen)
+{
+    struct config_trusted_root *tr;
+    struct config_discovery *d = NULL;
+    struct tlw_known k;
+    char mc[4096], tre[CONFIG_TRUSTED_ROOT_ERR_LEN];
+    size_t n = 0;
+    int64_t now = (int64_t)time(NULL);
+    int rc = 0;
+
+    warn[0] = '\0';
+    if (!cfg->logs_from_trusted_root) {
+        return 0;
+    }
+    tr = config_trusted_root_load(cfg->trusted_root, tre, sizeof(tre));
+    if (tr == NULL) {
+        snprintf(warn, warnlen, "logs_from_trusted_root: %s", tre);
+        return 0;
+    }
+    memset(&k, 0, sizeof(k));
+    if (store_logs_each(s, tlw_known_cb, &k) != 0) {
+        snprintf(warn, warnlen, "%s", store_errmsg(s));
+        config_trusted_root_free(tr);
+        return -1;
+    }
+    if (config_discover(
+            cfg, tr,
+            config_discovery_monitor_path(cfg->trusted_root, mc, sizeof(mc)),
+            now, k.n > 0 ? k.oldest : now, &d, &n, tre, sizeof(tre)) != 0) {
+        snprintf(warn, warnlen, "logs_from_trusted_root: %s", tre);
+    } else if (config_discovery_apply(cfg, d, n) != 0) {
+        snprintf(warn, warnlen, "out of memory");
+        rc = -1;
+    }
+    config_discovery_free(d, n);
+    config_trusted_root_free(tr);
+    return rc;
+}
+
 static int
 tlw_build_followers(struct tlw *t, char *err, size_t errlen)
 {

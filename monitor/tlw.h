@@ -77,6 +77,18 @@ struct tlw {
  */
 int tlw_init(struct tlw *t, struct event_base *base, const char *config_path,
              enum tlw_mode mode, char *err, size_t errlen);
+/*
+ * For status and report, which read the state without running: append to
+ * cfg the logs its trusted root announces (logs_from_trusted_root), as
+ * the daemon does at start, so that a discovered log shows with its kind,
+ * url and deadlines, and one not reached yet shows at all.  No alert, no
+ * write.  A trusted root that does not load (or a bad monitor config)
+ * leaves cfg as it is: 0 with a warning in warn.  -1 with warn when the
+ * store cannot be read or memory ran out.  warn is "" otherwise.
+ */
+int tlw_discover_view(struct config *cfg, struct store *s, char *warn,
+                      size_t warnlen);
+
 /* Arm signals and start every follower. */
 int tlw_start(struct tlw *t);
 /* Stop: commit what followers hold, free everything.  Safe on a

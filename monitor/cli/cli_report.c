@@ -15,6 +15,7 @@
 #include "monitor/cli/cli.h"
 #include "monitor/report/report.h"
 #include "monitor/store/store.h"
+#include "monitor/tlw.h"
 
 #define REPORT_DEFAULT_SINCE "24h"
 
@@ -94,6 +95,14 @@ cli_report(int argc, char **argv)
     if (s == NULL) {
         fprintf(stderr, "tlogwatch report: %s\n", err);
         goto out;
+    }
+    /* The logs the daemon follows from the trusted root, as it would. */
+    if (tlw_discover_view(cfg, s, err, sizeof(err)) != 0) {
+        fprintf(stderr, "tlogwatch report: %s\n", err);
+        goto out;
+    }
+    if (err[0] != '\0') {
+        fprintf(stderr, "tlogwatch report: warning: %s\n", err);
     }
     now = (int64_t)time(NULL);
     /* until = now + 1: what was recorded in this very second counts. */

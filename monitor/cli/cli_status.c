@@ -22,6 +22,7 @@
 #include "config/config.h"
 #include "monitor/cli/cli.h"
 #include "monitor/store/store.h"
+#include "monitor/tlw.h"
 #include "monitor/view/dashboard.h"
 #include "monitor/view/view.h"
 
@@ -300,6 +301,16 @@ cli_status(int argc, char **argv)
         fprintf(stderr, "tlogwatch status: %s\n", err);
         config_free(cfg);
         return CLI_EXIT_ERROR;
+    }
+    /* The logs the daemon follows from the trusted root, as it would. */
+    if (tlw_discover_view(cfg, s, err, sizeof(err)) != 0) {
+        fprintf(stderr, "tlogwatch status: %s\n", err);
+        store_close(s);
+        config_free(cfg);
+        return CLI_EXIT_ERROR;
+    }
+    if (err[0] != '\0') {
+        fprintf(stderr, "tlogwatch status: warning: %s\n", err);
     }
     now = (int64_t)time(NULL);
     doc = view_status_json(s, cfg, now, err, sizeof(err));
