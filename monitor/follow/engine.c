@@ -742,6 +742,54 @@ fe_log_alert(struct follower *f, const char *type, const char *key,
                            summary, evidence);
 }
 
+int
+fe_frozen_check(struct follower *f, const char *label, const char *origin,
+                const char *alert_origin, const char *note, size_t len,
+                const struct merkle_checkpoint *cp, int *res)
+{
+    struct store *st = f->env->store;
+    struct store_checkpoint scp;
+    struct store_checkpoint_row stored;
+    enum store_frozen_result r;
+    char *copy;
+    char key[1024], msg[1024], r1[65], r2[65];
+
+    if ((copy = strndup(note, len)) == NULL) {
+        follow_fatal(f->env, "out of memory");
+        return -1;
+    }
+    memset(&scp, 0, sizeof(scp));
+    memset(&stored, 0, sizeof(stored));
+    scp.note = copy;
+    scp.note_len = len;
+    scp.size = cp->size;
+    memcpy(scp.root, cp->root, MERKLE_HASH_LEN);
+    if (store_frozen_check(st, f->cfg->name, origin, &scp, follow_wall(f->env),
+                           &r, &stored) != 0) {
+        free(copy);
+        follow_fatal(f->env, store_errmsg(st));
+        return -1;
+    }
+    *res = (int)r;
+    if (r == STORE_FROZEN_DIFFERENT) {
+        follow_hex(stored.root, MERKLE_HASH_LEN, r1, sizeof(r1));
+        follow_hex(cp->root, MERKLE_HASH_LEN, r2, sizeof(r2));
+        snprintf(key, sizeof(key), "frozen|%s|%llu|%s|%llu|%s", origin,
+                 (unsigned long long)stored.size, r1,
+                 (unsigned long long)cp->size, r2);
+        snprintf(msg, sizeof(msg),
+                 "Frozen %s changed its final checkpoint from size %llu to "
+                 "size %llu",
+                 label, (unsigned long long)stored.size,
+                 (unsigned long long)cp->size);
+        fe_log_alert(f, "log.inconsistent", key, msg, alert_origin,
+                     follow_evidence_new(stored.note, copy, NULL, 0));
+    }
+    store_checkpoint_row_free(&stored);
+    free(copy);
+    return 0;
+}
+
 /* ---- pacing, liveness, the poll cycle ---------------------------------- */
 
 void

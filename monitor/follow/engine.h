@@ -189,6 +189,19 @@ void fe_response_error(struct follower *f, const struct http_response *resp,
 /* Raise a log.* alert now about this log; evidence is stolen. */
 void fe_log_alert(struct follower *f, const char *type, const char *key,
                   const char *summary, const char *origin, json_t *evidence);
+/*
+ * A final checkpoint (a frozen Rekor v2 log's, a Rekor v1 inactive
+ * shard's) must never change: compare cp (its signed note: note, len)
+ * with the one recorded for (this log, origin), recording it on first
+ * sight (store_frozen_check).  Another size or root raises
+ * log.inconsistent (critical, both notes as evidence; id stable per pair,
+ * so raised once); label names the frozen thing in the summary ("log
+ * NAME", "shard ORIGIN"); alert_origin as for fe_log_alert.  Returns 0
+ * with *res, or -1 after follow_fatal (store).
+ */
+int fe_frozen_check(struct follower *f, const char *label, const char *origin,
+                    const char *alert_origin, const char *note, size_t len,
+                    const struct merkle_checkpoint *cp, int *res);
 void fe_liveness(struct follower *f, int ok);
 void fe_throttle(struct follower *f, const struct http_response *resp);
 void fe_unthrottle(struct follower *f);

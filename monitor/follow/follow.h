@@ -22,9 +22,11 @@
  *     waits; v1 scans the entries after it, each proven on its own);
  *  4. a start point is seeded from a compact range checked against a
  *     signed root;
- *  5. (v1) frozen shards' final checkpoints never change; a rotation is
- *     followed: the old shard is finished to its final checkpoint, then
- *     the new one starts at 0 at the virtual offset the log states;
+ *  5. final checkpoints never change (v1 inactive shards, a v2 log
+ *     frozen: fe_frozen_check; re-checked every FOLLOW_FROZEN_POLL_MS, a
+ *     v1 head that differs at once); a v1 rotation is followed: the old
+ *     shard is finished to its final checkpoint, then the new one starts
+ *     at 0 at the virtual offset the log states;
  *  7. the cursor, the compact range and the alerts found up to it are
  *     committed in one store transaction.
  *
@@ -61,6 +63,12 @@ struct policy_batch;
  * withheld entry does not hide the signings soon after it. */
 #define FOLLOW_LOOKAHEAD_ENTRIES 4096
 #define FOLLOW_MAX_SHARDS 64 /* inactive shards we accept */
+/* A final checkpoint, once checked (a frozen Rekor v2 log read to its
+ * size, a Rekor v1 inactive shard), is checked again this rarely: a v2
+ * log is polled, a v1 shard's signed head (served with every poll of the
+ * log) is verified and compared with the recorded one; a v1 head that
+ * differs in any byte is checked at once. */
+#define FOLLOW_FROZEN_POLL_MS (3600ULL * 1000)
 #define FOLLOW_BACKOFF_BASE_MS 500
 #define FOLLOW_BACKOFF_MAX_MS 60000
 #define FOLLOW_ONCE_MAX_FAILURES 5 /* once: consecutive failures, then 3 */

@@ -5,7 +5,8 @@
  * Shape of the machine, per log:
  *
  *   poll timer -> GET /api/v1/log -> verify every signed tree head
- *     -> frozen shards unchanged?            (else log.inconsistent)
+ *     -> frozen shards unchanged?            (else log.inconsistent;
+ *        a head served as checked within the hour: not again)
  *     -> our shard rotated away?             (finish it to its final cp)
  *     -> compare with the verified checkpoint:
  *          smaller                           log.rollback
@@ -70,6 +71,21 @@ struct head {
     size_t note_len;
     struct merkle_checkpoint cp;
     uint64_t offset; /* virtual index of its local 0 */
+    int checked;     /* an inactive shard's head, the same signed note as
+                        checked within FOLLOW_FROZEN_POLL_MS (frozen_seen) */
+};
+
+/*
+ * An inactive shard's final signed head as last checked (signature, and
+ * store_frozen_check against the recorded one).  The log serves it with
+ * every poll; the same bytes again within FOLLOW_FROZEN_POLL_MS are not
+ * verified nor compared again, other bytes are at once.
+ */
+struct frozen_seen {
+    char tree_id[FOLLOW_TREE_ID_MAX];
+    uint8_t fp[MERKLE_HASH_LEN]; /* fingerprint of the signed note */
+    struct merkle_checkpoint cp;
+    uint64_t checked_ms; /* monotonic */
 };
 
 /* The verified view of the whole log from one poll. */
@@ -119,6 +135,8 @@ struct v1 {
     struct shard cur;
     struct log_view view; /* last verified poll (heads owned) */
     int have_view;
+    struct frozen_seen frozen[FOLLOW_MAX_SHARDS];
+    size_t nfrozen;
 
     struct rootcheck checks[8]; /* verified sizes ahead of the cursor */
     size_t nchecks;
@@ -252,24 +270,92 @@ v1_poll(struct follower *f)
     f->polling = 1;
 }
 
+/* The inactive shard tree_id's head as checked within
+ * FOLLOW_FROZEN_POLL_MS with these very bytes, or NULL. */
+static const struct frozen_seen *
+frozen_seen_find(struct follower *f, const char *tree_id, const char *note,
+                 size_t note_len)
+{
+    struct v1 *v = f->p;
+    uint8_t fp[MERKLE_HASH_LEN];
+    size_t i;
+
+    merkle_leaf_hash((const uint8_t *)note, note_len, fp);
+    for (i = 0; i < v->nfrozen; i++) {
+        const struct frozen_seen *s = &v->frozen[i];
+        if (strcmp(s->tree_id, tree_id) == 0) {
+            return merkle_hash_equal(s->fp, fp) &&
+                           follow_mono(f->env) - s->checked_ms <
+                               FOLLOW_FROZEN_POLL_MS
+                       ? s
+                       : NULL;
+        }
+    }
+    return NULL;
+}
+
+/* h (an inactive shard's head) is checked now. */
+static void
+frozen_seen_set(struct follower *f, const struct head *h)
+{
+    struct v1 *v = f->p;
+    struct frozen_seen *s = NULL;
+    size_t i;
+
+    for (i = 0; i < v->nfrozen && s == NULL; i++) {
+        if (strcmp(v->frozen[i].tree_id, h->tree_id) == 0) {
+            s = &v->frozen[i];
+        }
+    }
+    if (s == NULL) {
+        if (v->nfrozen == FOLLOW_MAX_SHARDS) {
+            return; /* cannot happen: at most that many per view */
+        }
+        s = &v->frozen[v->nfrozen++];
+    }
+    snprintf(s->tree_id, sizeof(s->tree_id), "%s", h->tree_id);
+    merkle_leaf_hash((const uint8_t *)h->note, h->note_len, s->fp);
+    s->cp = h->cp;
+    s->checked_ms = follow_mono(f->env);
+}
+
 /*
  * Verify one signed tree head: note signature with our keys, checkpoint
- * parse, origin "<name> - <treeID>".  0, or -1 after raising
- * log.bad_signature (signature) or recording an error (malformed).
+ * parse, origin "<name> - <treeID>".  An inactive shard's head (inactive)
+ * served as checked within FOLLOW_FROZEN_POLL_MS is taken from
+ * frozen_seen, marked checked.  0, or -1 after raising log.bad_signature
+ * (signature) or recording an error (malformed).
  */
 static int
 follow_verify_head(struct follower *f, const char *tree_id, const char *note,
-                   size_t note_len, uint64_t offset, struct head *out)
+                   size_t note_len, uint64_t offset, int inactive,
+                   struct head *out)
 {
     struct v1 *v = f->p;
     enum merkle_result r;
     const char *dash, *why;
     char key[1024], msg[1024];
+    const struct frozen_seen *seen;
 
     memset(out, 0, sizeof(*out));
     if (note_len > MERKLE_NOTE_MAX_SIZE) {
         fe_error(f, "signed tree head too large");
         return -1;
+    }
+    /* An inactive shard (not ours) serving the head it served when last
+     * checked: verified then, not again until FOLLOW_FROZEN_POLL_MS. */
+    if (inactive && strcmp(tree_id, v->cur.tree_id) != 0 &&
+        strlen(tree_id) < sizeof(out->tree_id) &&
+        (seen = frozen_seen_find(f, tree_id, note, note_len)) != NULL &&
+        follow_checkpoint_impossible(&seen->cp, offset, NULL) == NULL) {
+        out->cp = seen->cp;
+        strcpy(out->tree_id, tree_id);
+        if ((out->note = strndup(note, note_len)) == NULL) {
+            return -1;
+        }
+        out->note_len = note_len;
+        out->checked = 1;
+        return 0;
     }
     r = merkle_checkpoint_verify(note, note_len, v->keys, v->nkeys, &out->cp);
     if (r == MERKLE_ERR_NOTE_UNVERIFIED || r == MERKLE_ERR_NOTE_BAD_SIGNATURE) {
@@ -325,7 +411,7 @@ follow_verify_head(struct follower *f, const char *tree_id, const char *note,
 
 /* Parse a tree head object {treeID, treeSize, signedTreeHead, rootHash}. */
 static int
-follow_parse_head(struct follower *f, json_t *o, uint64_t offset,
+follow_parse_head(struct follower *f, json_t *o, uint64_t offset, int inactive,
                   struct head *out)
 {
     const char *tid = json_string_value(json_object_get(o, "treeID"));
@@ -339,7 +425,8 @@ follow_parse_head(struct follower *f, json_t *o, uint64_t offset,
         return -1;
     }
     if (follow_verify_head(f, tid, json_string_value(sth),
-                           json_string_length(sth), offset, out) != 0) {
+                           json_string_length(sth), offset, inactive,
+                           out) != 0) {
         return -1;
     }
     /* Numbers are read as reals (an integer beyond int64 must not make
@@ -393,7 +480,7 @@ follow_on_log(struct follower *f, const struct http_response *resp)
         goto fail;
     }
     for (i = 0; i < json_array_size(inactive); i++) {
-        if (follow_parse_head(f, json_array_get(inactive, i), offset,
+        if (follow_parse_head(f, json_array_get(inactive, i), offset, 1,
                               &lv.inactive[i]) != 0) {
             lv.ninactive = i;
             goto fail;
@@ -402,7 +489,7 @@ follow_on_log(struct follower *f, const struct http_response *resp)
         offset += lv.inactive[i].cp.size;
         lv.ninactive = i + 1;
     }
-    if (follow_parse_head(f, root, offset, &lv.active) != 0) {
+    if (follow_parse_head(f, root, offset, 0, &lv.active) != 0) {
         goto fail;
     }
     lv.active.offset = offset;
@@ -434,7 +521,12 @@ fail:
 
 /* ---- checkpoints ----------------------------------------------------- */
 
-/* Frozen shards: their final checkpoint must never change. */
+/*
+ * Frozen shards: their final checkpoint must never change
+ * (fe_frozen_check).  A head served as last checked within
+ * FOLLOW_FROZEN_POLL_MS (h->checked) is not compared again; any other is,
+ * at once.  0 when a final checkpoint changed (alert raised), else 1.
+ */
 static int
 follow_check_frozen(struct follower *f)
 {
@@ -444,39 +536,22 @@ follow_check_frozen(struct follower *f)
 
     for (i = 0; i < v->view.ninactive; i++) {
         struct head *h = &v->view.inactive[i];
-        struct store_checkpoint cp;
-        struct store_checkpoint_row stored;
-        enum store_frozen_result res;
-        char key[1024], msg[1024];
+        char label[MERKLE_ORIGIN_MAX + 8];
+        int res;
 
-        memset(&cp, 0, sizeof(cp));
-        memset(&stored, 0, sizeof(stored));
-        cp.note = h->note;
-        cp.note_len = h->note_len;
-        cp.size = h->cp.size;
-        memcpy(cp.root, h->cp.root, MERKLE_HASH_LEN);
-        if (store_frozen_check(f->env->store, f->cfg->name, h->cp.origin, &cp,
-                               follow_wall(f->env), &res, &stored) != 0) {
-            follow_fatal(f->env, store_errmsg(f->env->store));
+        if (h->checked ||
+            frozen_seen_find(f, h->tree_id, h->note, h->note_len) != NULL) {
+            continue;
+        }
+        snprintf(label, sizeof(label), "shard %s", h->cp.origin);
+        if (fe_frozen_check(f, label, h->cp.origin, h->cp.origin, h->note,
+                            h->note_len, &h->cp, &res) != 0) {
             return 0;
         }
         if (res == STORE_FROZEN_DIFFERENT) {
-            char r1[65], r2[65];
-            follow_hex(stored.root, MERKLE_HASH_LEN, r1, sizeof(r1));
-            follow_hex(h->cp.root, MERKLE_HASH_LEN, r2, sizeof(r2));
-            snprintf(key, sizeof(key), "frozen|%s|%llu|%s|%llu|%s",
-                     h->cp.origin, (unsigned long long)stored.size, r1,
-                     (unsigned long long)h->cp.size, r2);
-            snprintf(msg, sizeof(msg),
-                     "Frozen shard %s changed its final checkpoint from "
-                     "size %llu to size %llu",
-                     h->cp.origin, (unsigned long long)stored.size,
-                     (unsigned long long)h->cp.size);
-            fe_log_alert(f, "log.inconsistent", key, msg, h->cp.origin,
-                         follow_evidence_new(stored.note, h->note, NULL, 0));
             ok = 0;
         }
-        store_checkpoint_row_free(&stored);
+        frozen_seen_set(f, h);
     }
     return ok;
 }

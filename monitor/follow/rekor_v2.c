@@ -50,9 +50,6 @@
 #include "notify/alert.h"
 
 #define TF_URL_MAX 2048
-/* A frozen log (a checkpoint with a "Log frozen" extension line): after it
- * is checked to its final size, it is polled this rarely. */
-#define TF_FROZEN_POLL_MS (3600ULL * 1000)
 #define TF_FROZEN_LINE "Log frozen"
 #define TF_SPKI_MAX 256
 #define TF_NEED_MAX (2 * TILES_SET_MAX)
@@ -332,11 +329,8 @@ tf_frozen_check(struct tfollower *tf, const char *note, size_t len,
                 const struct merkle_checkpoint *cp)
 {
     struct store *st = tf->f->env->store;
-    struct store_checkpoint scp;
-    struct store_checkpoint_row stored;
-    enum store_frozen_result res;
-    char *copy;
-    char key[1024], msg[1024], r1[65], r2[65];
+    char label[300];
+    int res;
 
     if (!tf->frozen_known) {
         struct store_log_status ls;
@@ -350,20 +344,9 @@ tf_frozen_check(struct tfollower *tf, const char *note, size_t len,
     if (!tf->frozen && !tf_note_frozen(note, len, cp)) {
         return 0;
     }
-    if ((copy = strndup(note, len)) == NULL) {
-        follow_fatal(tf->f->env, "out of memory");
-        return -1;
-    }
-    memset(&scp, 0, sizeof(scp));
-    memset(&stored, 0, sizeof(stored));
-    scp.note = copy;
-    scp.note_len = len;
-    scp.size = cp->size;
-    memcpy(scp.root, cp->root, MERKLE_HASH_LEN);
-    if (store_frozen_check(st, tf->f->cfg->name, tf->origin, &scp,
-                           follow_wall(tf->f->env), &res, &stored) != 0) {
-        free(copy);
-        follow_fatal(tf->f->env, store_errmsg(st));
+    snprintf(label, sizeof(label), "log %s", tf->f->cfg->name);
+    if (fe_frozen_check(tf->f, label, tf->origin, NULL, note, len, cp, &res) !=
+        0) {
         return -1;
     }
     if (res == STORE_FROZEN_RECORDED) {
@@ -371,26 +354,11 @@ tf_frozen_check(struct tfollower *tf, const char *note, size_t len,
         log_info("%s: log frozen at size %llu: checked to it, then polled "
                  "every %llus",
                  tf->f->cfg->name, (unsigned long long)cp->size,
-                 (unsigned long long)(TF_FROZEN_POLL_MS / 1000));
+                 (unsigned long long)(FOLLOW_FROZEN_POLL_MS / 1000));
     }
     if (res != STORE_FROZEN_DIFFERENT) {
-        free(copy);
         return 0;
     }
-    follow_hex(stored.root, MERKLE_HASH_LEN, r1, sizeof(r1));
-    follow_hex(cp->root, MERKLE_HASH_LEN, r2, sizeof(r2));
-    snprintf(key, sizeof(key), "frozen|%s|%llu|%s|%llu|%s", tf->origin,
-             (unsigned long long)stored.size, r1, (unsigned long long)cp->size,
-             r2);
-    snprintf(msg, sizeof(msg),
-             "Frozen log %s changed its final checkpoint from size %llu to "
-             "size %llu",
-             tf->f->cfg->name, (unsigned long long)stored.size,
-             (unsigned long long)cp->size);
-    fe_log_alert(tf->f, "log.inconsistent", key, msg, NULL,
-                 follow_evidence_new(stored.note, copy, NULL, 0));
-    free(copy);
-    store_checkpoint_row_free(&stored);
     tf->f->stopped = 1;
     return 1;
 }
@@ -1326,7 +1294,7 @@ tf_after_checkpoint(struct tfollower *tf)
         if (tf->frozen && !tf->f->env->once &&
             !tf->f->env->ops->timer_pending(tf->f->poll_ev)) {
             fe_arm_poll(tf->f,
-                        follow_jitter(tf->f->env, TF_FROZEN_POLL_MS, 10));
+                        follow_jitter(tf->f->env, FOLLOW_FROZEN_POLL_MS, 10));
         }
         fe_cycle_done(tf->f, 0);
         return;
