@@ -34,19 +34,12 @@ ct_start() {
     cat "$dir/stderr" >&2
     return 1
 }
-# ct_root NAME: a trusted root like Sigstore's, with the CT test log under
-# ctlogs and the Rekor test log "rk" under tlogs (the loader refuses a
-# root without tlogs; the test log's --ct root has none).  Prints its path.
+# ct_root NAME: the CT test log's own trusted root (its key under
+# ctlogs, "tlogs": [] -- a root with CT logs only loads).  Prints its path.
 ct_root() {
-    local out="$E2E_TMP/root-$1.json" dir
+    local dir
     eval "dir=\$TL_DIR_$1"
-    python3 - "$dir/trusted_root.json" "$TL_DIR_rk/trusted_root.json" "$out" <<'PY'
-import json, sys
-ct, rk = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
-ct["tlogs"] = rk["tlogs"]
-json.dump(ct, open(sys.argv[3], "w"), indent=2)
-PY
-    echo "$out"
+    echo "$dir/trusted_root.json"
 }
 # twct_config FILE URL ROOT STATE [extra yaml]: tw_config, kind ct.
 twct_config() {
@@ -59,7 +52,6 @@ scanned() { # config: entries scanned of the first log
 
 # ---- catch-up from 0 in short batches, then growth -----------------------
 # The log grants 100 entries per get-entries (less than the 256 asked).
-tl_start rk 10
 ct_start a 1500 --ct-batch 100
 ROOT_A=$(ct_root a)
 twct_config "$T/a.yaml" "$TL_URL_a" "$ROOT_A" "$T/a.db"
