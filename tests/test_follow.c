@@ -41,6 +41,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
@@ -51,6 +52,7 @@
 #include "monitor/follow/follow.h"
 #include "monitor/http.h"
 #include "monitor/identity/ctleaf.h"
+#include "monitor/identity/policy.h"
 #include "monitor/log.h"
 #include "monitor/store/store.h"
 #include "notify/alert.h"
@@ -3779,6 +3781,168 @@ test_ct_commit_point_tampered(void **state)
     cmocka_unit_test_prestate_setup_teardown(fn, fx_setup, fx_teardown,        \
                                              (void *)&proto_ct)
 
+/* ---- the watch rules on a CT log ---------------------------------------- */
+
+/* The trusted root of x with the certificate authorities of Sigstore's
+ * real trusted root (testdata), reloaded into x->troot. */
+static void
+ct_root_with_fulcio(struct fx *x)
+{
+    char path[4096], err[CONFIG_TRUSTED_ROOT_ERR_LEN];
+    json_error_t jerr;
+    json_t *mine = json_load_file(x->trpath, 0, &jerr), *real;
+
+    snprintf(path, sizeof(path), "%s/fulcio/trusted_root.json",
+             getenv("TLOGWATCH_TESTDATA"));
+    real = json_load_file(path, 0, &jerr);
+    assert_non_null(mine);
+    assert_non_null(real);
+    json_object_set(mine, "certificateAuthorities",
+                    json_object_get(real, "certificateAuthorities"));
+    assert_int_equal(json_dump_file(mine, x->trpath, JSON_INDENT(2)), 0);
+    json_decref(mine);
+    json_decref(real);
+    config_trusted_root_free(x->troot);
+    x->troot = config_trusted_root_load(x->trpath, err, sizeof(err));
+    if (x->troot == NULL) {
+        fail_msg("trusted root: %s", err);
+    }
+    x->fe.env.troot = x->troot;
+}
+
+/* The DER of a real Fulcio leaf (testdata fulcio/leaf/NAME), malloc'ed. */
+static uint8_t *
+real_leaf_der(const char *name, size_t *len)
+{
+    char path[4096];
+    FILE *fp;
+    X509 *c;
+    uint8_t *der, *p;
+    int n;
+
+    snprintf(path, sizeof(path), "%s/fulcio/leaf/%s",
+             getenv("TLOGWATCH_TESTDATA"), name);
+    fp = fopen(path, "r");
+    assert_non_null(fp);
+    c = PEM_read_X509(fp, NULL, NULL, NULL);
+    fclose(fp);
+    assert_non_null(c);
+    n = i2d_X509(c, NULL);
+    assert_true(n > 0);
+    der = malloc((size_t)n);
+    assert_non_null(der);
+    p = der;
+    assert_int_equal(i2d_X509(c, &p), n);
+    X509_free(c);
+    *len = (size_t)n;
+    return der;
+}
+
+/* x's log grows by one x509_entry of the certificate der. */
+static void
+ct_grow_cert(struct fx *x, uint8_t *der, size_t len)
+{
+    uint8_t *keep = x->log->cert;
+    size_t keep_len = x->log->cert_len;
+
+    x->log->cert = der;
+    x->log->cert_len = len;
+    fx_grow(x, 1);
+    x->log->cert = keep;
+    x->log->cert_len = keep_len;
+}
+
+/*
+ * A CT log of 5,000 entries, one of them (index 300) the real rfc8785.py
+ * leaf, under a rule for its repository that allows another trigger:
+ * catch-up records exactly one signing.unexpected about CT index 300,
+ * committed with the cursor (evidence: the verified STH, which holds
+ * it), and one CT certificate row, pending, for its link id.  Twin: the
+ * same log under a rule for another repository records nothing.
+ */
+static void
+test_ct_watch(void **state)
+{
+    struct fx *x = *state;
+    static const char rules[] =
+        "{\"state\":\"/nonexistent/s.db\",\"logs\":[{\"name\":\"ct\","
+        "\"url\":\"https://ctfe.test/2022\"}],\"watch\":[{\"name\":\"app\","
+        "\"repository\":\"trailofbits/rfc8785.py\",\"allow\":{\"triggers\":"
+        "[\"pull_request\"]}}]}";
+    static const char other[] =
+        "{\"state\":\"/nonexistent/s.db\",\"logs\":[{\"name\":\"ct\","
+        "\"url\":\"https://ctfe.test/2022\"}],\"watch\":[{\"name\":\"app\","
+        "\"repository\":\"acme/enclave-app\"}]}";
+    const char *cfgs[2] = {other, rules};
+    struct config_errors *errs = NULL;
+    struct config *cfg;
+    struct policy *p;
+    struct store_ct_cert row;
+    uint8_t *der, link[CTLEAF_HASH_LEN];
+    char link_hex[65], buf[8192], perr[POLICY_ERR_LEN];
+    size_t len;
+    int found, k;
+    json_t *a, *sth;
+    json_error_t jerr;
+
+    ct_root_with_fulcio(x);
+    der = real_leaf_der("gha-hashedrekord-rfc8785py.pem", &len);
+    assert_int_equal(ctleaf_link_id_der(der, len, link), 0);
+    merkle_hex_encode(link, sizeof(link), link_hex, sizeof(link_hex));
+    fx_grow(x, 300);
+    ct_grow_cert(x, der, len);
+    fx_grow(x, 4699);
+    for (k = 0; k < 2; k++) {
+        cfg = config_load_mem(cfgs[k], strlen(cfgs[k]), "t", &errs);
+        assert_non_null(cfg);
+        p = policy_new(cfg, x->troot, perr, sizeof(perr));
+        assert_non_null(p);
+        config_free(cfg);
+        x->fe.env.policy = p;
+        fx_start(x);
+        assert_true(fx_run_until(x, 5 * MIN, pred_caught_up));
+        assert_int_equal(fx_cursor(x), 5000);
+        fx_stop(x);
+        if (k == 0) {
+            /* the twin: nothing; then a fresh state for the rule */
+            assert_int_equal(fx_stored_alerts(x, NULL), 0);
+            assert_int_equal(store_ct_cert_get(x->store, link_hex, "app",
+                                               &found, &row, buf, sizeof(buf)),
+                             0);
+            assert_false(found);
+            store_close(x->store);
+            unlink(x->db);
+            x->store =
+                store_open(x->db, STORE_OPEN_SYNC_NORMAL, perr, sizeof(perr));
+            assert_non_null(x->store);
+            x->fe.env.store = x->store;
+        }
+        x->fe.env.policy = NULL;
+        policy_free(p);
+    }
+    assert_int_equal(fx_stored_alerts(x, NULL), 1);
+    assert_int_equal(fx_stored_alerts(x, "signing.unexpected"), 1);
+    assert_int_equal(store_ct_cert_get(x->store, link_hex, "app", &found, &row,
+                                       buf, sizeof(buf)),
+                     0);
+    assert_true(found);
+    assert_string_equal(row.state, "pending");
+    assert_string_equal(row.entry_type, "x509");
+    assert_string_equal(row.verdict, "unexpected");
+    assert_int_equal(row.log_index, 300);
+    a = json_loads(row.alert, 0, &jerr);
+    assert_non_null(a);
+    sth = json_loads(json_string_value(json_object_get(
+                         json_object_get(a, "evidence"), "sth")),
+                     0, &jerr);
+    assert_non_null(sth);
+    assert_true(json_integer_value(json_object_get(sth, "tree_size")) > 300);
+    json_decref(sth);
+    json_decref(a);
+    free(der);
+    assert_int_equal(x->fe.fatal_calls, 0);
+}
+
 int
 main(void)
 {
@@ -3810,6 +3974,7 @@ main(void)
         BOTH(test_throttle_5xx),
         CT(test_catch_up),
         CT(test_ct_short_batches),
+        CT(test_ct_watch),
         CT(test_catch_up_tampered),
         CT(test_bad_signature),
         CT(test_withheld),
