@@ -83,7 +83,8 @@ static const char *const pcr_names[] = {"PCR0", "PCR1", "PCR2", "PCR8", NULL};
 static const char *const sink_keys[] = {
     "name",    "type",          "min_severity", "url",
     "secret",  "command",       "timeout",      "format",
-    "signing", "resolve_after", "routing_key",  NULL};
+    "signing", "resolve_after", "routing_key",  "repository",
+    "token",   "labels",        "api_url",      NULL};
 static const char *const heartbeat_keys[] = {"every", "notify", NULL};
 static const char *const report_keys[] = {"every", "notify", "dir", NULL};
 static const char *const http_keys[] = {"listen", "token", "ready_lag", NULL};
@@ -94,7 +95,8 @@ static const char *const retention_keys[] = {"checkpoints", "alerts",
 static const char *const log_kind_names[] = {"rekor-v1", "rekor-v2", "ct",
                                              NULL};
 static const char *const sink_type_names[] = {
-    "slack", "webhook", "exec", "stdout", "alertmanager", "pagerduty", NULL};
+    "slack",        "webhook",   "exec",         "stdout",
+    "alertmanager", "pagerduty", "github_issue", NULL};
 static const char *const sink_format_names[] = {"tlogwatch", "cloudevents",
                                                 "ocsf", NULL};
 static const char *const sink_signing_names[] = {"tlogwatch", "standard", NULL};
@@ -1113,6 +1115,10 @@ sink_key_types(const char *key)
     if (strcmp(key, "routing_key") == 0) {
         return 1u << CONFIG_SINK_PAGERDUTY;
     }
+    if (strcmp(key, "repository") == 0 || strcmp(key, "token") == 0 ||
+        strcmp(key, "labels") == 0 || strcmp(key, "api_url") == 0) {
+        return 1u << CONFIG_SINK_GITHUB_ISSUE;
+    }
     if (strcmp(key, "secret") == 0 || strcmp(key, "signing") == 0) {
         return 1u << CONFIG_SINK_WEBHOOK;
     }
@@ -1127,6 +1133,26 @@ sink_key_types(const char *key)
         return 1u << CONFIG_SINK_ALERTMANAGER;
     }
     return ~0u;
+}
+
+/* A GitHub label: 1 to 50 characters, no comma (the API's list
+ * separator) and no control byte. */
+static int
+check_label(const char *s, const char **why)
+{
+    size_t i, n = strlen(s);
+
+    for (i = 0; i < n; i++) {
+        if ((unsigned char)s[i] < 0x20 || s[i] == ',' || s[i] == 0x7f) {
+            *why = "a label has no comma or control character";
+            return -1;
+        }
+    }
+    if (n > 50) {
+        *why = "a label is at most 50 characters";
+        return -1;
+    }
+    return 0;
 }
 
 /* Is s a Standard Webhooks secret: "whsec_" then standard base64 of
@@ -1209,8 +1235,9 @@ cv_sink(struct cv *cv, const struct config_node *v, const char *path,
         struct config_sink *k)
 {
     static const char *const specific[] = {
-        "url",     "secret",        "command",     "timeout", "format",
-        "signing", "resolve_after", "routing_key", NULL};
+        "url",     "secret",        "command",     "timeout",    "format",
+        "signing", "resolve_after", "routing_key", "repository", "token",
+        "labels",  "api_url",       NULL};
     const struct config_node *n;
     char p[CV_PATH_MAX];
     const char *s;
@@ -1260,6 +1287,39 @@ cv_sink(struct cv *cv, const struct config_node *v, const char *path,
                 cv_err(cv, n, p,
                        "an Alertmanager URL is its base URL, without a "
                        "query or fragment");
+            }
+        }
+    }
+    if (k->type == CONFIG_SINK_GITHUB_ISSUE) {
+        if ((n = config_tree_get(v, "api_url")) != NULL) {
+            cv_join(p, sizeof(p), path, "api_url");
+            (void)cv_url(cv, n, p, 0, &k->url);
+        } else {
+            k->url = cv_dup(cv, v, path, CONFIG_DEFAULT_GITHUB_API_URL);
+        }
+        if ((n = cv_require(cv, v, path, "repository")) != NULL) {
+            const char *why;
+            cv_join(p, sizeof(p), path, "repository");
+            if (cv_str(cv, n, p, &s) == 0) {
+                if (config_value_repository(s, &why) != 0) {
+                    cv_err(cv, n, p, "%s", why);
+                } else {
+                    k->repository = cv_dup(cv, n, p, s);
+                }
+            }
+        }
+        if ((n = cv_require(cv, v, path, "token")) != NULL) {
+            cv_join(p, sizeof(p), path, "token");
+            if (cv_secret(cv, n, p, &k->secret) == 0 &&
+                strpbrk(k->secret, " \t\r\n") != NULL) {
+                cv_err(cv, n, p, "a token has no blanks");
+            }
+        }
+        if ((n = config_tree_get(v, "labels")) != NULL) {
+            cv_join(p, sizeof(p), path, "labels");
+            if (cv_strings(cv, n, p, check_label, &k->labels) == 0 &&
+                k->labels.n > CONFIG_MAX_LABELS) {
+                cv_err(cv, n, p, "at most %d labels", CONFIG_MAX_LABELS);
             }
         }
     }
@@ -2035,6 +2095,11 @@ config_free(struct config *cfg)
             free_secret(cfg->sinks[i].secrets_more[j]);
         }
         free(cfg->sinks[i].secrets_more);
+        free(cfg->sinks[i].repository);
+        for (j = 0; j < cfg->sinks[i].labels.n; j++) {
+            free(cfg->sinks[i].labels.v[j]);
+        }
+        free(cfg->sinks[i].labels.v);
         free(cfg->sinks[i].command);
     }
     free(cfg->sinks);
@@ -2100,7 +2165,7 @@ config_log_kind_name(enum config_log_kind k)
 const char *
 config_sink_type_name(enum config_sink_type t)
 {
-    return (unsigned)t < 6 ? sink_type_names[t] : "unknown";
+    return (unsigned)t < 7 ? sink_type_names[t] : "unknown";
 }
 
 const char *

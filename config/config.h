@@ -95,6 +95,8 @@
 #define CONFIG_DEFAULT_EXEC_TIMEOUT_MS (30ULL * 1000)
 #define CONFIG_DEFAULT_RESOLVE_AFTER_MS (24ULL * 3600 * 1000)
 #define CONFIG_DEFAULT_PAGERDUTY_URL "https://events.pagerduty.com/v2/enqueue"
+#define CONFIG_DEFAULT_GITHUB_API_URL "https://api.github.com"
+#define CONFIG_MAX_LABELS 10
 #define CONFIG_MAX_SECRETS 8               /* keys in a webhook secret: list */
 #define CONFIG_DEFAULT_READY_LAG 100000ULL /* http.ready_lag */
 #define CONFIG_MIN_TOKEN 16                /* bytes in http.token */
@@ -113,6 +115,7 @@ enum config_sink_type {
     CONFIG_SINK_STDOUT,
     CONFIG_SINK_ALERTMANAGER, /* Prometheus Alertmanager, API v2 */
     CONFIG_SINK_PAGERDUTY,    /* PagerDuty Events API v2 */
+    CONFIG_SINK_GITHUB_ISSUE, /* one GitHub issue per alert */
 };
 
 /* The envelope of a webhook, exec or stdout sink (format:); same order
@@ -240,6 +243,8 @@ struct config_sink {
     enum config_sink_format format;   /* webhook, exec, stdout */
     enum config_sink_signing signing; /* webhook, with a secret */
     uint64_t resolve_after_ms;        /* alertmanager: endsAt - startsAt, 24h */
+    char *repository;                 /* github_issue: owner/repo (required) */
+    struct config_strings labels;     /* github_issue: labels of new issues */
 };
 
 struct config_heartbeat {

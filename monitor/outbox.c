@@ -56,6 +56,9 @@ struct ob_sink {
     enum config_sink_format format;
     enum config_sink_signing signing;
     uint64_t resolve_after_s; /* alertmanager */
+    char *repository;         /* github_issue: owner/repo */
+    char **labels;            /* github_issue: NULL-terminated */
+    size_t nlabels;
     uint64_t timeout_ms;
     char where[OUTBOX_WHERE_MAX]; /* outbox_sink_where: loggable */
     struct ob_job *job;           /* in flight, or NULL */
@@ -73,6 +76,7 @@ struct ob_job {
     char *body;
     uint64_t attempts; /* of the row before this one */
     int direct;
+    int step;          /* github_issue: 0 look for the issue, 1 open it */
     outbox_send_cb cb; /* direct */
     void *arg;
     struct http_handle *h;
@@ -362,6 +366,8 @@ ob_job_free(struct ob_job *j)
 
 /* ---- HTTP sinks ------------------------------------------------------- */
 
+static int github_found(struct ob_job *j, const struct http_response *resp);
+
 static void
 http_done(const struct http_response *resp, void *arg)
 {
@@ -370,7 +376,17 @@ http_done(const struct http_response *resp, void *arg)
     char err[OUTBOX_ERROR_MAX];
 
     j->h = NULL;
+    if (j->sink->type == CONFIG_SINK_GITHUB_ISSUE && j->step == 0 &&
+        resp->result == HTTP_COMPLETE && resp->status == 200) {
+        (void)github_found(j, resp);
+        return;
+    }
     v = outbox_http_verdict(resp->result == HTTP_COMPLETE, resp->status);
+    if (j->sink->type == CONFIG_SINK_GITHUB_ISSUE &&
+        resp->result == HTTP_COMPLETE && resp->status == 403 &&
+        resp->has_retry_after) {
+        v = OUTBOX_RETRY; /* GitHub's secondary rate limit */
+    }
     if (resp->result != HTTP_COMPLETE) {
         snprintf(err, sizeof(err), "%s: %s", http_result_str(resp->result),
                  resp->error != NULL ? resp->error : "");
@@ -419,6 +435,10 @@ ob_render(struct ob_sink *s, const struct outbox *o, const char *stored,
     case CONFIG_SINK_PAGERDUTY:
         body = notify_render_pagerduty(alert, s->secret, o->host, o->generator);
         break;
+    case CONFIG_SINK_GITHUB_ISSUE:
+        body = notify_render_github_issue(alert, (const char *const *)s->labels,
+                                          s->nlabels);
+        break;
     default:
         break;
     }
@@ -426,11 +446,98 @@ ob_render(struct ob_sink *s, const struct outbox *o, const char *stored,
         snprintf(err, errlen, "cannot render the %s body",
                  s->type == CONFIG_SINK_SLACK          ? "Slack"
                  : s->type == CONFIG_SINK_ALERTMANAGER ? "Alertmanager"
-                 : s->type == CONFIG_SINK_PAGERDUTY
-                     ? "PagerDuty"
+                 : s->type == CONFIG_SINK_PAGERDUTY    ? "PagerDuty"
+                 : s->type == CONFIG_SINK_GITHUB_ISSUE
+                     ? "GitHub issue"
                      : notify_format_name((enum notify_format)s->format));
     }
     return body;
+}
+
+static int job_start_http(struct ob_job *j, char *err, size_t errlen);
+
+/* github_issue, step 0 answered 200: the issue exists (sent), or open it
+ * now (step 1).  Returns 1 when the job goes on, 0 when it is done. */
+static int
+github_found(struct ob_job *j, const struct http_response *resp)
+{
+    char err[OUTBOX_ERROR_MAX] = "";
+    uint64_t number = 0;
+    int r =
+        notify_github_find(resp->body, resp->body_len, j->alert_id, &number);
+
+    if (r == 1) {
+        log_debug("outbox: %s: alert %.12s already has issue #%llu",
+                  j->sink->name, j->alert_id, (unsigned long long)number);
+        job_done(j, OUTBOX_SENT, resp->status, 0, 0, "");
+        return 0;
+    }
+    if (r < 0) {
+        job_done(j, OUTBOX_RETRY, resp->status, 0, 0,
+                 "the issues list is not a JSON list of issues");
+        return 0;
+    }
+    j->step = 1;
+    if (job_start_http(j, err, sizeof(err)) != 0) {
+        job_done(j, OUTBOX_RETRY, 0, 0, 0, err);
+        return 0;
+    }
+    return 1;
+}
+
+/* Append s percent-encoded (all but RFC 3986 unreserved) to out. */
+static void
+pct_cat(char *out, size_t cap, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(out);
+
+    for (; *s != '\0' && n + 4 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+            c == '~') {
+            out[n++] = (char)c;
+        } else {
+            out[n++] = '%';
+            out[n++] = hex[c >> 4];
+            out[n++] = hex[c & 15];
+        }
+    }
+    out[n] = '\0';
+}
+
+/* The GitHub API URL of j's step into out: the newest issues (labelled
+ * with the sink's labels), or the issues collection to POST to. */
+static int
+github_url(const struct ob_job *j, char *out, size_t cap)
+{
+    const struct ob_sink *s = j->sink;
+    size_t i;
+    int n;
+
+    n = snprintf(out, cap, "%s/repos/%s/issues", s->url, s->repository);
+    if (n < 0 || (size_t)n >= cap) {
+        return -1;
+    }
+    if (j->step == 0) {
+        n = snprintf(out + n, cap - (size_t)n,
+                     "?state=all&sort=created&direction=desc&per_page=%d",
+                     NOTIFY_GITHUB_PAGE);
+        if (s->nlabels > 0) {
+            strncat(out, "&labels=", cap - strlen(out) - 1);
+            for (i = 0; i < s->nlabels; i++) {
+                if (i > 0) {
+                    strncat(out, ",", cap - strlen(out) - 1);
+                }
+                pct_cat(out, cap, s->labels[i]);
+            }
+        }
+        if (strlen(out) + 8 >= cap) {
+            return -1;
+        }
+    }
+    return 0;
 }
 
 static int
@@ -440,17 +547,39 @@ job_start_http(struct ob_job *j, char *err, size_t errlen)
     struct http_request_opts ro;
     struct http_header hdr[5];
     char sig[NOTIFY_STD_SIGNATURE_MAX], ts[24];
+    char auth[CONFIG_MAX_STRING + 16], gurl[4096];
     char *payload = NULL;
     json_t *alert = NULL;
     size_t nh = 0;
     int64_t now = (int64_t)time(NULL);
-    int rc = -1;
+    int rc = -1, gh = s->type == CONFIG_SINK_GITHUB_ISSUE;
 
     sig[0] = '\0';
+    auth[0] = '\0';
     alert = json_loads(j->body, 0, NULL);
     if (alert == NULL || notify_alert_get_id(alert) == NULL) {
         snprintf(err, errlen, "the stored alert is not an alert object");
         goto out;
+    }
+    if (gh) {
+        /* Step 0 lists the newest issues (is it open already?), step 1
+         * opens it. */
+        if (github_url(j, gurl, sizeof(gurl)) != 0) {
+            snprintf(err, errlen, "the GitHub API URL is too long");
+            goto out;
+        }
+        if (j->step == 1 && (payload = ob_render(s, j->o, j->body, alert, err,
+                                                 errlen)) == NULL) {
+            goto out;
+        }
+        snprintf(auth, sizeof(auth), "Bearer %s", s->secret);
+        hdr[nh].name = "Authorization";
+        hdr[nh++].value = auth;
+        hdr[nh].name = "Accept";
+        hdr[nh++].value = "application/vnd.github+json";
+        hdr[nh].name = "X-GitHub-Api-Version";
+        hdr[nh++].value = "2022-11-28";
+        goto send;
     }
     payload = ob_render(s, j->o, j->body, alert, err, errlen);
     if (payload == NULL) {
@@ -489,19 +618,22 @@ job_start_http(struct ob_job *j, char *err, size_t errlen)
         hdr[nh].name = "X-Tlogwatch-Signature";
         hdr[nh++].value = sig;
     }
+send:
     memset(&ro, 0, sizeof(ro));
-    ro.method = HTTP_POST;
-    ro.url = s->url;
+    ro.method = payload != NULL ? HTTP_POST : HTTP_GET;
+    ro.url = gh ? gurl : s->url;
     ro.body = payload;
-    ro.body_len = strlen(ro.body);
+    ro.body_len = payload != NULL ? strlen(payload) : 0;
     ro.content_type =
-        s->type == CONFIG_SINK_WEBHOOK
+        payload == NULL ? NULL
+        : s->type == CONFIG_SINK_WEBHOOK
             ? notify_format_content_type((enum notify_format)s->format)
             : "application/json";
     ro.headers = hdr;
     ro.nheaders = nh;
     ro.timeout_ms = s->timeout_ms ? s->timeout_ms : OUTBOX_HTTP_TIMEOUT_MS;
-    ro.max_response_bytes = OUTBOX_HTTP_RESPONSE_CAP;
+    ro.max_response_bytes =
+        gh && j->step == 0 ? NOTIFY_GITHUB_LIST_MAX : OUTBOX_HTTP_RESPONSE_CAP;
     ro.follow_redirects = 0;
     ro.url_secret = 1;
     j->h = http_request(j->o->http, &ro, http_done, j);
@@ -512,6 +644,7 @@ job_start_http(struct ob_job *j, char *err, size_t errlen)
     rc = 0;
 out:
     OPENSSL_cleanse(sig, sizeof(sig));
+    OPENSSL_cleanse(auth, sizeof(auth));
     if (payload != NULL) {
         /* A PagerDuty body holds its routing key. */
         OPENSSL_cleanse(payload, strlen(payload));
@@ -748,6 +881,7 @@ job_start(struct ob_job *j)
     case CONFIG_SINK_WEBHOOK:
     case CONFIG_SINK_ALERTMANAGER:
     case CONFIG_SINK_PAGERDUTY:
+    case CONFIG_SINK_GITHUB_ISSUE:
     default:
         rc = job_start_http(j, err, sizeof(err));
         break;
@@ -1217,6 +1351,18 @@ outbox_new(const struct outbox_opts *opts, char *err, size_t errlen)
         s->secret = dup_or_null(cs->secret, &oom);
         s->command = dup_or_null(cs->command, &oom);
         s->format = cs->format;
+        s->repository = dup_or_null(cs->repository, &oom);
+        if (cs->labels.n > 0) {
+            size_t k;
+            s->labels = calloc(cs->labels.n + 1, sizeof(char *));
+            if (s->labels == NULL) {
+                goto oom;
+            }
+            for (k = 0; k < cs->labels.n; k++) {
+                s->labels[k] = dup_or_null(cs->labels.v[k], &oom);
+                s->nlabels += s->labels[k] != NULL;
+            }
+        }
         s->signing = cs->signing;
         s->resolve_after_s = cs->resolve_after_ms / 1000;
         if (cs->secret != NULL && cs->signing == CONFIG_SIGNING_STANDARD) {
@@ -1303,6 +1449,14 @@ outbox_free(struct outbox *o)
             s->job = NULL;
         }
         free(s->name);
+        free(s->repository);
+        if (s->labels != NULL) {
+            size_t k;
+            for (k = 0; k < s->nlabels; k++) {
+                free(s->labels[k]);
+            }
+            free(s->labels);
+        }
         wipe_free(s->url);
         if (s->keys != NULL) {
             size_t k;

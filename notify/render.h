@@ -188,6 +188,37 @@ char *notify_render_alertmanager(const json_t *alert, uint64_t resolve_after_s,
 char *notify_render_pagerduty(const json_t *alert, const char *routing_key,
                               const char *host, const char *client_url);
 
+/* ---- GitHub issues (render_github.c) --------------------------------- */
+
+#define NOTIFY_GITHUB_TITLE_MAX 256               /* bytes of an issue title */
+#define NOTIFY_GITHUB_LIST_MAX (8u * 1024 * 1024) /* issues list bytes read */
+#define NOTIFY_GITHUB_PAGE 100 /* issues listed when looking for one */
+
+/* The hidden marker of alert_id's issue, "<!-- tlogwatch-alert-id: ID
+ * -->", into out (outcap >= NOTIFY_ALERT_ID_LEN + 40).  Returns out. */
+char *notify_github_marker(const char *alert_id, char *out, size_t outcap);
+
+/*
+ * The body of POST /repos/{owner}/{repo}/issues for alert: {"title": the
+ * summary (cut to NOTIFY_GITHUB_TITLE_MAX bytes, control bytes as
+ * blanks), "body": Markdown: the marker, the severity, the plain-text
+ * rendering and the whole alert as JSON (with its evidence) in fenced
+ * code blocks that nothing from the alert can close, "labels": labels
+ * (borrowed; omitted when nlabels is 0)}.  Returns new (free()) or NULL.
+ */
+char *notify_render_github_issue(const json_t *alert, const char *const *labels,
+                                 size_t nlabels);
+
+/*
+ * Look for alert_id's issue in len bytes of a GET /repos/{o}/{r}/issues
+ * answer (untrusted: a JSON array of issues, at most
+ * NOTIFY_GITHUB_LIST_MAX bytes): an issue whose body holds the marker.
+ * Returns 1 with its number in *number, 0 when none does, -1 when the
+ * bytes are not such a list.
+ */
+int notify_github_find(const char *body, size_t len, const char *alert_id,
+                       uint64_t *number);
+
 /*
  * A Standard Webhooks key: "whsec_" + base64, decoded into out (outcap
  * bytes, wiped on failure), its length in *outlen.  Returns 0 or -1.

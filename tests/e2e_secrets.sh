@@ -35,9 +35,10 @@ WHKEY2=$(openssl rand -base64 30)
 export STD_KEY1="whsec_$WHKEY1" STD_KEY2="whsec_$WHKEY2"
 AMTOK=$(tok)
 export PD_ROUTING_KEY="R$(openssl rand -hex 15)q"
+export GH_TOKEN_SECRET="ghp_$(openssl rand -hex 18)"
 NEEDLES=("$PATHTOK" "$QTOK" "$SLACKTOK" "$REPLYTOK" "$REPLYTOK2"
     "$REPLYTOK3" "$HOOK_SECRET" "webhooks/987654" "services/T0001"
-    "$WHKEY1" "$WHKEY2" "$AMTOK" "$PD_ROUTING_KEY")
+    "$WHKEY1" "$WHKEY2" "$AMTOK" "$PD_ROUTING_KEY" "$GH_TOKEN_SECRET")
 
 # ---- the receiver ------------------------------------------------------
 RPORT=$(free_port)
@@ -68,6 +69,7 @@ class H(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(b)))
         self.end_headers()
         self.wfile.write(b)
+    do_GET = do_POST  # the github_issue sink lists issues first
 print("listening", flush=True)
 http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
 PY
@@ -86,6 +88,7 @@ tw_config "$T/a.yaml" "$TL_URL_a" "$ROOT" "$T/state.db" \
     "  - {name: std, type: webhook, url: \"$HOOK\", format: cloudevents, signing: standard, secret: [\"\${STD_KEY1}\", \"\${STD_KEY2}\"]}" \
     "  - {name: am, type: alertmanager, url: \"http://127.0.0.1:$RPORT/am/$AMTOK\"}" \
     "  - {name: pd, type: pagerduty, url: \"http://127.0.0.1:$RPORT/pd/v2/enqueue\", routing_key: \"\${PD_ROUTING_KEY}\"}" \
+    "  - {name: gh, type: github_issue, api_url: \"http://127.0.0.1:$RPORT/gh\", repository: acme/alerts, token: \"\${GH_TOKEN_SECRET}\"}" \
     "watch:" \
     "  - name: enclave-app" \
     "    repository: acme/enclave-app" \
@@ -107,6 +110,7 @@ check "the Slack hook was tried" wait_until 120 at_least "/services/T0001/B0001/
 check "the Alertmanager sink was tried (its API v2 under the secret path)" \
     wait_until 120 at_least "/am/$AMTOK/api/v2/alerts" 1
 check "the PagerDuty sink was tried" wait_until 120 at_least "/pd/v2/enqueue" 1
+check "the GitHub issue sink was tried" wait_until 120 at_least "/gh/repos/acme/alerts/issues" 1
 dump() { sqlite3 "$T/state.db" .dump >"$T/dump.sql" 2>"$T/dump.err"; }
 stored() { dump && grep -q 'HTTP 500' "$T/dump.sql" && grep -q 'HTTP 400' "$T/dump.sql"; }
 check "the store holds both receivers' replies" wait_until 120 stored

@@ -570,7 +570,12 @@ check_full(const struct config *cfg, const char *dir)
     assert_int_equal(w->record_expected, 1);
     assert_int_equal(w->unlogged_after_ms, 30ULL * 60 * 1000);
 
-    assert_int_equal(cfg->n_sinks, 7);
+    assert_int_equal(cfg->n_sinks, 8);
+    k = config_sink_find(cfg, "issues");
+    assert_int_equal(k->type, CONFIG_SINK_GITHUB_ISSUE);
+    assert_string_equal(k->repository, "acme/security-alerts");
+    assert_string_equal(k->url, CONFIG_DEFAULT_GITHUB_API_URL);
+    assert_int_equal(k->labels.n, 1);
     k = config_sink_find(cfg, "oncall");
     assert_int_equal(k->type, CONFIG_SINK_PAGERDUTY);
     assert_string_equal(k->url, CONFIG_DEFAULT_PAGERDUTY_URL);
@@ -1017,7 +1022,15 @@ static const struct bad_case bad_cases[] = {
      "warn", 1, "must be one of info, warning, critical, not 'warn'"},
     {BASE_LOG "notify:\n  - {name: s, type: email}\n", "email", 1,
      "notify[0].type: must be one of slack, webhook, exec, stdout, "
-     "alertmanager, pagerduty"},
+     "alertmanager, pagerduty, github_issue"},
+    {BASE_LOG "notify:\n  - {name: s, type: github_issue, token: t}\n",
+     "{name: s", 1, "notify[0]: missing required key 'repository'"},
+    {BASE_LOG "notify:\n  - {name: s, type: github_issue, repository: a/b, "
+              "token: t, labels: [\"a,b\"]}\n",
+     "\"a,b", 1, "notify[0].labels[0]: a label has no comma"},
+    {BASE_LOG "notify:\n  - {name: s, type: github_issue, repository: a, "
+              "token: t}\n",
+     "a, token", 1, "notify[0].repository: must be a GitHub repository"},
     {BASE_LOG "notify:\n  - {name: s, type: pagerduty}\n", "{name: s", 1,
      "notify[0]: missing required key 'routing_key'"},
     {BASE_LOG "notify:\n  - {name: s, type: pagerduty, routing_key: \"a b\"}\n",

@@ -615,6 +615,45 @@ test_pagerduty(void **state)
     json_decref(a);
 }
 
+static void
+test_github(void **state)
+{
+    static const char *const labels[] = {"tlogwatch"};
+    json_t *a = full_alert(), *i;
+    char list[1024], marker[NOTIFY_ALERT_ID_LEN + 40];
+    const char *body;
+    uint64_t num = 0;
+
+    (void)state;
+    /* A hostile summary cannot close the fence nor mention anyone out of
+     * it: its backticks are gone. */
+    json_object_set_new(a, "summary", json_string("x ``` @org/team"));
+    i = parse(notify_render_github_issue(a, labels, 1));
+    body = jstr(i, "body");
+    assert_string_equal(jstr(i, "title"), "x ``` @org/team");
+    assert_non_null(strstr(body, notify_github_marker(notify_alert_get_id(a),
+                                                      marker, sizeof(marker))));
+    assert_non_null(strstr(body, "x ''' @org/team"));
+    assert_null(strstr(body, "x ```"));
+    assert_string_equal(
+        json_string_value(json_array_get(json_object_get(i, "labels"), 0)),
+        "tlogwatch");
+    json_decref(i);
+    /* Found by its marker; not found; not a list. */
+    snprintf(list, sizeof(list),
+             "[{\"number\":7,\"body\":\"a\"},{\"number\":5,\"body\":\"%s\"}]",
+             marker);
+    assert_int_equal(
+        notify_github_find(list, strlen(list), notify_alert_get_id(a), &num),
+        1);
+    assert_int_equal(num, 5);
+    assert_int_equal(notify_github_find(list, strlen(list), "00ff", &num), 0);
+    assert_int_equal(notify_github_find("{\"message\":\"x\"}", 15,
+                                        notify_alert_get_id(a), &num),
+                     -1);
+    json_decref(a);
+}
+
 /* Standard Webhooks: each signature is base64 HMAC-SHA256 under the
  * decoded key of "<id>.<t>.<body>", computed here independently. */
 static void
@@ -762,6 +801,7 @@ main(void)
         cmocka_unit_test(test_ocsf),
         cmocka_unit_test(test_alertmanager),
         cmocka_unit_test(test_pagerduty),
+        cmocka_unit_test(test_github),
         cmocka_unit_test(test_std_signature),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
