@@ -70,12 +70,13 @@ json.dump(ct, open(sys.argv[3], "w"))' "$TL_DIR_cc/trusted_root.json" "$TL_DIR_c
     url=$(cat "$TL_DIR_cc/url")
     TW_CONC=${CATCHUP_CONC:-16} tw_config "$T/cc.yaml" "$url" "$T/cc.root.json" "$T/cc.db"
     sed -i 's/^    url: \(.*\)$/    url: \1\n    kind: ct/' "$T/cc.yaml"
-    /usr/bin/time -f '%e %M' -o "$T/cc.time" "$TLOGWATCH_BIN" once -c "$T/cc.yaml" >/dev/null 2>"$T/cc.err"
-    read -r wall rss <"$T/cc.time"
-    printf 'catch-up (ct): %d entries in %.1f s = %.0f entries/s; peak RSS %.1f MiB; load average %s\n' \
+    /usr/bin/time -f '%e %M %U %S' -o "$T/cc.time" "$TLOGWATCH_BIN" once -c "$T/cc.yaml" >/dev/null 2>"$T/cc.err"
+    read -r wall rss usr sys <"$T/cc.time"
+    printf 'catch-up (ct): %d entries in %.1f s = %.0f entries/s; peak RSS %.1f MiB; tlogwatch CPU %.1f s; load average %s\n' \
         "$(status_field "$T/cc.yaml" cursor)" "$wall" \
         "$(echo "$(status_field "$T/cc.yaml" cursor) / $wall" | bc -l)" \
-        "$(echo "$rss / 1024" | bc -l)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+        "$(echo "$rss / 1024" | bc -l)" "$(echo "$usr + $sys" | bc -l)" \
+        "$(cut -d' ' -f1-3 /proc/loadavg)"
     kill "$TL_PID_cc" "$TL_PID_ctrk" 2>/dev/null
 }
 
