@@ -179,7 +179,7 @@ all_positioned "$tmp/noroot.yaml"
 grep -q "^$tmp/noroot.yaml:1:15: trusted_root: .*missing.json" "$tmp/err" && ok ||
     bad "noroot.yaml: $(cat "$tmp/err")"
 printf '{"not": "a trusted root"}\n' >"$tmp/notroot.json"
-printf 'trusted_root: notroot.json\nlogs:\n  - {name: r, url: "https://x.example"}\nstate: state/s.db\n' \
+printf 'trusted_root: notroot.json\nlogs:\n  - {name: r, url: "https://rekor.sigstore.dev"}\nstate: state/s.db\n' \
     >"$tmp/notroot.yaml"
 run -c "$tmp/notroot.yaml"
 [ "$rc" -eq 2 ] && ok || bad "notroot.yaml: exit $rc"
@@ -189,6 +189,30 @@ grep -q "^$tmp/notroot.yaml:1:15: trusted_root: " "$tmp/err" && ok ||
 cp "$src/deploy/trusted_root.json" "$tmp/notroot.json"
 run -c "$tmp/notroot.yaml"
 [ "$rc" -eq 0 ] && ok || bad "notroot.yaml with the real root: exit $rc $(cat "$tmp/err")"
+# a log the trusted root has no key for: the daemon would refuse it
+printf 'trusted_root: notroot.json\nlogs:\n  - {name: r, url: "https://rekor.sigstore.dev"}\n  - {name: x, url: "https://x.example"}\nstate: state/s.db\n' \
+    >"$tmp/nokey.yaml"
+run -c "$tmp/nokey.yaml"
+[ "$rc" -eq 2 ] && ok || bad "nokey.yaml: exit $rc"
+expect_line "$tmp/nokey.yaml:4:5: logs: x: the trusted root ($tmp/notroot.json) has no usable tlogs key for https://x.example"
+[ "$(wc -l <"$tmp/err")" -eq 1 ] && ok || bad "nokey.yaml: want 1 error: $(cat "$tmp/err")"
+# a trusted root with CT logs only ("tlogs": []): a CT log is OK, a Rekor
+# log is not; with no log at all the root is refused
+jq '.tlogs = []' "$src/deploy/trusted_root.json" >"$tmp/ctonly.json"
+printf 'trusted_root: ctonly.json\nlogs:\n  - {name: ct, kind: ct, url: "https://ctfe.sigstore.dev/2022"}\nstate: state/s.db\n' \
+    >"$tmp/ctonly.yaml"
+run -c "$tmp/ctonly.yaml"
+[ "$rc" -eq 0 ] && ok || bad "ctonly.yaml: exit $rc $(cat "$tmp/err")"
+printf 'trusted_root: ctonly.json\nlogs:\n  - {name: r, url: "https://rekor.sigstore.dev"}\nstate: state/s.db\n' \
+    >"$tmp/ctonly-rekor.yaml"
+run -c "$tmp/ctonly-rekor.yaml"
+[ "$rc" -eq 2 ] && ok || bad "ctonly-rekor.yaml: exit $rc"
+expect_line "$tmp/ctonly-rekor.yaml:3:5: logs: r: the trusted root ($tmp/ctonly.json) has no usable tlogs key for https://rekor.sigstore.dev"
+jq '.tlogs = [] | .ctlogs = []' "$src/deploy/trusted_root.json" >"$tmp/nologs.json"
+sed 's/ctonly.json/nologs.json/' "$tmp/ctonly.yaml" >"$tmp/nologs.yaml"
+run -c "$tmp/nologs.yaml"
+[ "$rc" -eq 2 ] && grep -q "^$tmp/nologs.yaml:1:15: trusted_root: .*no transparency log" "$tmp/err" &&
+    ok || bad "nologs.yaml: rc=$rc $(cat "$tmp/err")"
 
 # --- every kind of error at once: a bad duration hides neither a missing
 # trusted root nor a missing state directory -------------------------------
@@ -225,7 +249,7 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
     chmod 0755 "$pub"
     cp "$src/deploy/trusted_root.json" "$pub/trusted_root.json"
     install -d -m 0755 "$pub/state"
-    printf 'state: state/s.db\ntrusted_root: trusted_root.json\nlogs:\n  - {name: r, url: "https://x.example"}\n' \
+    printf 'state: state/s.db\ntrusted_root: trusted_root.json\nlogs:\n  - {name: r, url: "https://rekor.sigstore.dev"}\n' \
         >"$pub/c.yaml"
     chmod 0644 "$pub/c.yaml" "$pub/trusted_root.json"
     nobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }

@@ -17,7 +17,9 @@
 #include <string.h>
 
 #include "config/config.h"
+#include "config/trusted_root.h"
 #include "monitor/cli/cli.h"
+#include "monitor/follow/follow.h"
 
 #define CHECK_LINE_MAX 4096 /* one printed error line */
 
@@ -39,6 +41,38 @@ check_print(const struct config_errors *errs)
         fprintf(stderr, "%s\n",
                 config_error_format(&errs->v[i], line, sizeof(line)));
     }
+}
+
+/*
+ * Every log of logs: has a key in the trusted root (else the daemon
+ * would refuse to start it); printed as errors.  Returns how many logs
+ * have none (a root that does not load is already an error).
+ */
+static size_t
+check_keys(const char *path, const struct config *cfg)
+{
+    char err[CONFIG_TRUSTED_ROOT_ERR_LEN];
+    struct config_trusted_root *tr;
+    size_t i, bad = 0;
+
+    tr = config_trusted_root_load(cfg->trusted_root, err, sizeof(err));
+    if (tr == NULL) {
+        return 0;
+    }
+    for (i = 0; i < cfg->n_logs; i++) {
+        const struct config_log *l = &cfg->logs[i];
+        if (follow_root_has_key(tr, l)) {
+            continue;
+        }
+        fprintf(stderr,
+                "%s:%lu:%lu: logs: %s: the trusted root (%s) has no usable "
+                "%s key for %s\n",
+                path, l->pos.line, l->pos.col, l->name, cfg->trusted_root,
+                l->kind == CONFIG_LOG_CT ? "ctlogs" : "tlogs", l->url);
+        bad++;
+    }
+    config_trusted_root_free(tr);
+    return bad;
 }
 
 int
@@ -82,6 +116,8 @@ cli_check_config(int argc, char **argv)
     }
     if (errs != NULL) {
         check_print(errs);
+        rc = CLI_EXIT_USAGE;
+    } else if (check_keys(path, cfg) > 0) {
         rc = CLI_EXIT_USAGE;
     } else {
         printf("configuration OK\n");

@@ -24,6 +24,7 @@
 #include <jansson.h>
 
 #include "config/config.h"
+#include "config/trusted_root.h"
 #include "merkle/merkle.h"
 #include "merkle/note.h"
 #include "monitor/follow/engine.h"
@@ -303,6 +304,35 @@ follow_same_url(const char *a, const char *b)
         lb--;
     }
     return la == lb && strncasecmp(a, b, la) == 0;
+}
+
+int
+follow_root_has_key(const struct config_trusted_root *tr,
+                    const struct config_log *cfg)
+{
+    size_t i;
+
+    if (cfg->kind == CONFIG_LOG_CT) {
+        for (i = 0; i < config_trusted_root_nctlogs(tr); i++) {
+            const struct config_log_key *k = config_trusted_root_ctlog(tr, i);
+            if (k->pkey != NULL && follow_same_url(k->base_url, cfg->url)) {
+                return 1;
+            }
+        }
+        return 0;
+    }
+    for (i = 0; i < config_trusted_root_ntlogs(tr); i++) {
+        const struct config_log_key *k = config_trusted_root_tlog(tr, i);
+        int same = cfg->kind == CONFIG_LOG_REKOR_V2
+                       ? follow_same_host(k->base_url, cfg->url)
+                       : follow_same_url(k->base_url, cfg->url);
+        if (same && k->pkey != NULL &&
+            (k->alg == CONFIG_KEY_ECDSA_P256_SHA256 ||
+             k->alg == CONFIG_KEY_ED25519)) {
+            return 1;
+        }
+    }
+    return 0;
 }
 
 void

@@ -189,6 +189,16 @@ int follow_same_host(const char *a, const char *b);
 /* "https://Host:443/" and "https://host:443" name the same log. */
 int follow_same_url(const char *a, const char *b);
 
+struct config_trusted_root;
+/*
+ * 1 when tr holds a key the follower of cfg would pin (its kind's rule:
+ * Rekor v1 a tlogs entry with its url, Rekor v2 one with its host, CT a
+ * ctlogs entry with its url; a supported key), else 0 (follower_new
+ * would fail with "no usable key").  For check-config.
+ */
+int follow_root_has_key(const struct config_trusted_root *tr,
+                        const struct config_log *cfg);
+
 /* Evidence {"old_checkpoint", "new_checkpoint", "proof": [hex...]}; the
  * notes may be NULL (left out).  New, or NULL without memory. */
 json_t *follow_evidence_new(const char *old_note, const char *new_note,
