@@ -6,7 +6,8 @@
  * directory.  Each alert type's evidence is checked as the daemon writes
  * it (exit 0), and its tampered or forged twins are refused (exit 1);
  * malformed input is exit 2.  Real trees: the roots and the consistency
- * proof of sizes 2 -> 3 are computed with merkle/ from three leaves.
+ * proof of sizes 2 -> 3 are computed with merkle/ from three leaves; and
+ * the real tree heads of Go's CT library (tests/data/ct) under their key.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/sha.h>
 #include <openssl/x509.h>
 
@@ -120,6 +122,65 @@ run(struct fx *x, const char *sub, const char *file)
     return cli_verify(5, argv);
 }
 
+/* The file rel under $TLOGWATCH_SRC, NUL-terminated, new. */
+static char *
+src_file(const char *rel, size_t *len)
+{
+    char path[4096];
+    FILE *f;
+    char *buf;
+    long n;
+
+    snprintf(path, sizeof(path), "%s/%s", getenv("TLOGWATCH_SRC"), rel);
+    f = fopen(path, "rb");
+    if (f == NULL) {
+        fail_msg("cannot open %s", path);
+    }
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    n = ftell(f);
+    assert_true(n > 0);
+    rewind(f);
+    buf = malloc((size_t)n + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    buf[n] = '\0';
+    fclose(f);
+    *len = (size_t)n;
+    return buf;
+}
+
+/* Append a ctlogs entry for the PEM key rel (under $TLOGWATCH_SRC). */
+static void
+add_ctlog(json_t *doc, const char *rel, const char *url)
+{
+    size_t n;
+    char *pem = src_file(rel, &n), r64[512], i64[64];
+    BIO *b = BIO_new_mem_buf(pem, (int)n);
+    EVP_PKEY *k = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
+    unsigned char *spki = NULL;
+    int len;
+    uint8_t id[32];
+
+    assert_non_null(k);
+    len = i2d_PUBKEY(k, &spki);
+    assert_true(len > 0);
+    SHA256(spki, (size_t)len, id);
+    assert_true(merkle_b64_encode(spki, (size_t)len, r64, sizeof(r64)) > 0);
+    assert_true(merkle_b64_encode(id, 32, i64, sizeof(i64)) > 0);
+    assert_int_equal(
+        json_array_append_new(
+            json_object_get(doc, "ctlogs"),
+            json_pack("{s:s, s:s, s:{s:s, s:s, s:{s:s}}, s:{s:s}}", "baseUrl",
+                      url, "hashAlgorithm", "SHA2_256", "publicKey", "rawBytes",
+                      r64, "keyDetails", "PKIX_ECDSA_P256_SHA_256", "validFor",
+                      "start", "2021-01-01T00:00:00Z", "logId", "keyId", i64)),
+        0);
+    OPENSSL_free(spki);
+    EVP_PKEY_free(k);
+    BIO_free(b);
+    free(pem);
+}
+
 static int
 fx_setup(void **state)
 {
@@ -164,6 +225,7 @@ fx_setup(void **state)
     assert_non_null(log);
     assert_int_equal(json_array_append_new(json_object_get(doc, "ctlogs"), log),
                      0);
+    add_ctlog(doc, "tests/data/ct/witness_m.pub", "https://ct-m.example");
     text = json_dumps(doc, JSON_COMPACT);
     snprintf(x->root, sizeof(x->root), "%s", fx_file(x, text));
     free(text);
@@ -367,6 +429,70 @@ test_mismatch_withheld(void **state)
     free(o);
 }
 
+/* Tree heads signed by another implementation (Go's CT library,
+ * tests/data/ct, PROVENANCE.md) as a tlogwatch alert would carry them:
+ * the get-sth answer with the log id of its key (witness_m, listed in the
+ * fixture's trusted root). */
+static char *
+real_head(const char *rel, const char *id_hex)
+{
+    size_t n;
+    char *sth = src_file(rel, &n), *ev;
+
+    assert_int_equal(sth[0], '{');
+    ev = malloc(n + 128);
+    assert_non_null(ev);
+    snprintf(ev, n + 128, "{\"ct_sth\":1,\"log_id\":\"%s\",%s", id_hex,
+             sth + 1);
+    free(sth);
+    return ev;
+}
+
+static void
+test_real_heads(void **state)
+{
+    struct fx *x = *state;
+    size_t n;
+    char *pem = src_file("tests/data/ct/witness_m.pub", &n), hex[65];
+    BIO *b = BIO_new_mem_buf(pem, (int)n);
+    EVP_PKEY *k = PEM_read_bio_PUBKEY(b, NULL, NULL, NULL);
+    unsigned char *spki = NULL;
+    uint8_t id[32];
+    int len = i2d_PUBKEY(k, &spki);
+    char *m5, *m8, *b5;
+    json_t *ev;
+
+    assert_true(len > 0);
+    SHA256(spki, (size_t)len, id);
+    assert_true(merkle_hex_encode(id, 32, hex, sizeof(hex)) > 0);
+    m5 = real_head("tests/data/ct/sth_m_init.json", hex);
+    m8 = real_head("tests/data/ct/sth_m_next.json", hex);
+    b5 = real_head("tests/data/ct/sth_b_init.json", hex); /* key b's */
+
+    assert_int_equal(run(x, "sth", fx_file(x, m5)), 0);
+    assert_int_equal(run(x, "sth", fx_file(x, m8)), 0);
+    assert_int_equal(run(x, "sth", fx_file(x, b5)), 1);
+    /* 5 -> 8 with no proof: not proven consistent (exit 0) */
+    ev = json_pack("{s:[]}", "proof");
+    assert_int_equal(
+        run(x, "evidence", alert(x, "log.inconsistent", m5, m8, ev)), 0);
+    /* 8 then 5: the smaller head is the older (timestamp 0 < 1) */
+    assert_int_equal(run(x, "evidence", alert(x, "log.rollback", m8, m5, NULL)),
+                     1);
+    /* key b's head under key m's log id does not verify */
+    assert_int_equal(
+        run(x, "evidence", alert(x, "log.bad_signature", m5, b5, NULL)), 0);
+    assert_int_equal(
+        run(x, "evidence", alert(x, "log.bad_signature", m5, m8, NULL)), 1);
+    free(m5);
+    free(m8);
+    free(b5);
+    OPENSSL_free(spki);
+    EVP_PKEY_free(k);
+    BIO_free(b);
+    free(pem);
+}
+
 /* Not an alert, a type without tree heads, a Rekor note: exit 2. */
 static void
 test_malformed(void **state)
@@ -394,6 +520,7 @@ main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_mismatch_withheld, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(test_real_heads, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_malformed, fx_setup, fx_teardown),
     };
 
