@@ -3933,7 +3933,7 @@ test_ct_watch(void **state)
     a = json_loads(row.alert, 0, &jerr);
     assert_non_null(a);
     sth = json_loads(json_string_value(json_object_get(
-                         json_object_get(a, "evidence"), "sth")),
+                         json_object_get(a, "evidence"), "checkpoint")),
                      0, &jerr);
     assert_non_null(sth);
     assert_true(json_integer_value(json_object_get(sth, "tree_size")) > 300);

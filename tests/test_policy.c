@@ -1253,7 +1253,7 @@ test_ct_cert(void **state)
     assert_string_equal(notify_alert_get_type(alert),
                         "signing.unlogged_certificate");
     assert_string_equal(json_string_value(json_object_get(
-                            json_object_get(alert, "evidence"), "sth")),
+                            json_object_get(alert, "evidence"), "checkpoint")),
                         "{\"ct_sth\":1,\"test\":\"STH\"}");
     assert_string_equal(
         json_string_value(json_object_get(json_object_get(alert, "identity"),

@@ -36,7 +36,15 @@
  *                      size the computed root is not the signed root (the
  *                      entries themselves are not in the evidence);
  *   log.entries_withheld  the signed head verifies and commits to the
- *                      withheld index (log_index < its size).
+ *                      withheld index (log_index < its size);
+ *   signing.unlogged_certificate, signing.unexpected,
+ *   signing.self_hosted_runner, signing.impostor (raised from a CT log
+ *                      entry: evidence ct_log, log_index, leaf_hash,
+ *                      checkpoint)  the signed head verifies and holds the
+ *                      certificate's index (log_index < its size); that
+ *                      leaf_hash is at that index takes an inclusion proof
+ *                      from the log (get-proof-by-hash, verify
+ *                      inclusion).
  * Evidence in signed notes (Rekor) is checked with verify checkpoint and
  * verify consistency instead (exit 2 here).
  *
@@ -1084,7 +1092,11 @@ verify_evidence(const struct verify_args *a)
         if ((rc = verify_ev_head(ev, "old_checkpoint", 1, &n, &has_new)) != 0) {
             goto out;
         }
-    } else if (strcmp(type, "log.entries_withheld") == 0) {
+    } else if (strcmp(type, "log.entries_withheld") == 0 ||
+               strcmp(type, "signing.unlogged_certificate") == 0 ||
+               strcmp(type, "signing.unexpected") == 0 ||
+               strcmp(type, "signing.self_hosted_runner") == 0 ||
+               strcmp(type, "signing.impostor") == 0) {
         if ((rc = verify_ev_head(ev, "checkpoint", 1, &n, &has_new)) != 0) {
             goto out;
         }

@@ -1108,7 +1108,8 @@ ct_evidence_obj(const struct policy_ct_ctx *ctx, const struct ctleaf *l)
     merkle_hex_encode(l->leaf_hash, CTLEAF_HASH_LEN, lh, sizeof(lh));
     o = json_pack("{s:s, s:I, s:s}", "ct_log", ctx->origin, "log_index",
                   (json_int_t)ctx->log_index, "leaf_hash", lh);
-    if (o != NULL && ctx->sth != NULL && set_str(o, "sth", ctx->sth) != 0) {
+    if (o != NULL && ctx->sth != NULL &&
+        set_str(o, "checkpoint", ctx->sth) != 0) {
         json_decref(o);
         return NULL;
     }
