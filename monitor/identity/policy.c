@@ -1190,8 +1190,8 @@ policy_ct_row_add(struct policy_batch *b, const struct policy_ct_ctx *ctx,
 
 int
 policy_eval_ct(struct policy *p, const struct policy_ct_ctx *ctx,
-               struct ctleaf *l, json_t *alerts, struct policy_batch *batch,
-               struct policy_result *res)
+               const struct ctleaf *l, json_t *alerts,
+               struct policy_batch *batch, struct policy_result *res)
 {
     struct policy_result local;
     struct policy_entry_ctx ec;
@@ -1206,8 +1206,10 @@ policy_eval_ct(struct policy *p, const struct policy_ct_ctx *ctx,
         res = &local;
     }
     memset(res, 0, sizeof(*res));
-    if (p->nrules == 0 || ctleaf_load_claims(l) != 0 || l->claims == NULL) {
-        return 0; /* no rule, or not a Fulcio certificate */
+    if (p->nrules == 0 || l->claims_skipped || l->claims == NULL) {
+        /* no rule, ruled out by the prefilter, or not a Fulcio
+         * certificate */
+        return 0;
     }
     cl = l->claims;
     res->prefilter++;

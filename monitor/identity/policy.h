@@ -171,14 +171,15 @@ int policy_eval_result(struct policy *p, const struct policy_entry_ctx *ctx,
                        struct policy_batch *batch, struct policy_result *res);
 
 /*
- * Evaluate the CT log entry l (borrowed; its claims are loaded when they
- * were skipped by a prefilter that let it through: see ctleaf.h) as the
- * top of this file says.  Alerts are appended to alerts, CT certificate
- * rows to batch->ct.  Returns 0, or -1 only when memory ran out.
+ * Evaluate the CT log entry l (borrowed; parsed without needles or with
+ * policy_needles(p): an entry whose claims the prefilter skipped names no
+ * watched repository and is passed over) as the top of this file says.  Alerts
+ * are appended to alerts, CT certificate rows to batch->ct.  Returns 0, or -1
+ * only when memory ran out.
  */
 int policy_eval_ct(struct policy *p, const struct policy_ct_ctx *ctx,
-                   struct ctleaf *l, json_t *alerts, struct policy_batch *batch,
-                   struct policy_result *res);
+                   const struct ctleaf *l, json_t *alerts,
+                   struct policy_batch *batch, struct policy_result *res);
 
 /* The prefilter needles of every rule (borrowed, valid while p lives):
  * for ctleaf_entries_parse_needles. */
