@@ -19,7 +19,8 @@
 . "$TLOGWATCH_SRC/tests/lib/e2e.sh"
 T=$E2E_TMP
 BIN=$TLOGWATCH_BIN
-UNLOGGED=20 # unlogged_after, s (the test log backdates NotBefore by 5 s)
+UNLOGGED=20   # unlogged_after, s (the test log backdates NotBefore by 5 s)
+UNLOGGED_D=60 # (d)'s: once must have read it before, however loaded the machine
 
 tl_start rk 10
 tl_start_ct ct 30
@@ -52,6 +53,13 @@ watch:
       workflows: [.github/workflows/build-eif.yml]
       refs: [refs/heads/main]
     unlogged_after: 10m
+  # (d): seen by one once, raised by a later one
+  - name: later
+    repository: acme/later-app
+    allow:
+      workflows: [.github/workflows/build-eif.yml]
+      refs: [refs/heads/main]
+    unlogged_after: ${UNLOGGED_D}s
 notify:
   - {name: console, type: stdout}
 YAML
@@ -190,7 +198,9 @@ check "(a) and refuses a copy naming an index beyond it [$?]" test $? -eq 1
 # (b) was logged in Rekor: its deadline passes without an alert
 deadline=$(( $(date +%s) + UNLOGGED ))
 wait_until 60 past "$deadline"
-issue probe github-hosted # one more CT entry: the daemon read past the deadline
+# one more CT entry, of a repository nobody watches (so it never comes due
+# itself): the daemon read past the deadline
+issue probe github-hosted acme/unwatched
 wait_until 60 cursor_past "$T/w.yaml" ct "$(field probe index)"
 kill -TERM $RUN
 wait $RUN
@@ -211,15 +221,15 @@ check "(a) exactly one signing.unlogged_certificate in the whole run" \
 # (d) seen, then the daemon stops before the deadline: a later once
 # raises it (after the deadline), the next once does not again.
 "$BIN" once -c "$T/w.yaml" >"$T/once1.out" 2>"$T/once1.err"
-issue d github-hosted
+issue d github-hosted acme/later-app
 ID=$(field d index)
-d_deadline=$(( $(date +%s) - 5 + UNLOGGED ))
+d_deadline=$(( $(date +%s) - 5 + UNLOGGED_D ))
 "$BIN" once -c "$T/w.yaml" >"$T/once2.out" 2>"$T/once2.err"
 check "(d) seen by once before its deadline: no alert yet" \
     test "$(count "$T/once2.out" signing.unlogged_certificate "$ID")" = 0
 check "(d) once read it (the CT cursor passed index $ID)" \
     cursor_past "$T/w.yaml" ct "$ID"
-wait_until 60 past $((d_deadline + 1))
+wait_until $((UNLOGGED_D + 60)) past $((d_deadline + 1))
 "$BIN" once -c "$T/w.yaml" >"$T/once3.out" 2>"$T/once3.err"
 RC=$?
 check "(d) after the deadline, once raises it [rc $RC: 1, a warning]" \
