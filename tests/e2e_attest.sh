@@ -117,13 +117,7 @@ PY
 
 HAVE_REG=0
 if [ -x "$REG_BIN" ]; then
-    python3 "$TLOGWATCH_SRC/tests/tools/registry.py" "$T/reg" >"$T/reg.out" \
-        2>"$T/reg.err" &
-    E2E_PIDS+=($!)
-    wait_until 120 test -s "$T/reg.out"
-    read -r PPORT RPORT <"$T/reg.out"
-    [ -n "${RPORT:-}" ] && HAVE_REG=1
-    check "registry: started" test "$HAVE_REG" -eq 1
+    reg_start && HAVE_REG=1
 else
     echo "note: $REG_BIN missing: the subject lookups are skipped"
     PPORT=$(free_port)

@@ -166,13 +166,7 @@ PY
 }
 
 # ---- the registry and two signings (as e2e_pcr) --------------------------
-python3 "$TLOGWATCH_SRC/tests/tools/registry.py" "$T/reg" >"$T/reg.out" \
-    2>"$T/reg.err" &
-E2E_PIDS+=($!)
-wait_until 120 test -s "$T/reg.out"
-read -r PPORT RPORT <"$T/reg.out"
-check "registry: started" test -n "${RPORT:-}"
-[ -n "${RPORT:-}" ] || { cat "$T/reg.err"; finish; exit 1; }
+reg_start || { finish; exit 1; }
 
 python3 - "$TLOGWATCH_TESTDATA/nitro/nitro-cli-pcrs.json" "$T" <<'PY'
 import json, sys

@@ -32,13 +32,7 @@ if [ ! -x "$REG_BIN" ]; then
 fi
 
 # ---- the registry ------------------------------------------------------
-python3 "$TLOGWATCH_SRC/tests/tools/registry.py" "$T/reg" >"$T/reg.out" \
-    2>"$T/reg.err" &
-E2E_PIDS+=($!)
-wait_until 120 test -s "$T/reg.out"
-read -r PPORT RPORT <"$T/reg.out"
-check "registry: started" test -n "${RPORT:-}"
-[ -n "${RPORT:-}" ] || { cat "$T/reg.err"; finish; exit 1; }
+reg_start || { finish; exit 1; }
 
 # describe-eif info files: the real x86_64 sample set, and that set with
 # one digit of PCR2 changed.

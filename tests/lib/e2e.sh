@@ -126,6 +126,19 @@ finish() {
 # until SECONDS of wall-clock time have passed (1).  The deadline only
 # bounds a failing test: the wait ends as soon as CMD holds, so make it
 # generous (the machine may be loaded many times over).
+# reg_start: Debian's docker-registry behind tests/tools/registry.py, in
+# $E2E_TMP/reg; sets PPORT and RPORT (read from its first line) and checks
+# it started.  Returns 1, after showing its stderr, when it did not.
+reg_start() {
+    python3 "$TLOGWATCH_SRC/tests/tools/registry.py" "$E2E_TMP/reg" \
+        >"$E2E_TMP/reg.out" 2>"$E2E_TMP/reg.err" &
+    E2E_PIDS+=($!)
+    wait_until 120 test -s "$E2E_TMP/reg.out"
+    read -r PPORT RPORT <"$E2E_TMP/reg.out"
+    check "registry: started" test -n "${RPORT:-}"
+    [ -n "${RPORT:-}" ] || { cat "$E2E_TMP/reg.err" >&2; return 1; }
+}
+
 wait_until() {
     local end=$((SECONDS + $1))
     shift
