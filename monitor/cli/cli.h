@@ -40,4 +40,12 @@ int cli_attestation(int argc, char **argv);
  */
 const char *cli_config_arg(int argc, char **argv);
 
+struct config;
+
+/*
+ * config_load(path) for a subcommand: on failure every error is printed
+ * to stderr, one line each, and NULL is returned (exit CLI_EXIT_USAGE).
+ */
+struct config *cli_config_load(const char *path);
+
 #endif

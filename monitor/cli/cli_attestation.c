@@ -47,20 +47,11 @@ att_usage(void)
 static struct store *
 att_store(const char *path, struct config **cfg, int *rc)
 {
-    struct config_errors *errs = NULL;
     char err[STORE_ERRMSG_MAX];
     struct store *s;
 
-    *cfg = config_load(path, &errs);
+    *cfg = cli_config_load(path);
     if (*cfg == NULL) {
-        char line[1024];
-        size_t i;
-
-        for (i = 0; errs != NULL && i < errs->n; i++) {
-            fprintf(stderr, "%s\n",
-                    config_error_format(&errs->v[i], line, sizeof(line)));
-        }
-        config_errors_free(errs);
         *rc = CLI_EXIT_USAGE;
         return NULL;
     }

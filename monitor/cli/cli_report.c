@@ -39,7 +39,6 @@ cli_report(int argc, char **argv)
     const char *path = CLI_DEFAULT_CONFIG, *since_arg = REPORT_DEFAULT_SINCE;
     const char *why = NULL;
     enum report_format fmt = REPORT_MD;
-    struct config_errors *errs = NULL;
     struct config *cfg = NULL;
     struct store *s = NULL;
     struct report *r = NULL;
@@ -79,16 +78,8 @@ cli_report(int argc, char **argv)
         fprintf(stderr, "tlogwatch report: --since '%s': %s\n", since_arg, why);
         return report_usage();
     }
-    cfg = config_load(path, &errs);
+    cfg = cli_config_load(path);
     if (cfg == NULL) {
-        char line[1024];
-        size_t i;
-
-        for (i = 0; errs != NULL && i < errs->n; i++) {
-            fprintf(stderr, "%s\n",
-                    config_error_format(&errs->v[i], line, sizeof(line)));
-        }
-        config_errors_free(errs);
         return CLI_EXIT_USAGE;
     }
     s = store_open(cfg->state, STORE_OPEN_READONLY, err, sizeof(err));

@@ -12,6 +12,7 @@
 
 #include <event2/event.h>
 
+#include "config/config.h"
 #include "monitor/cli/cli.h"
 #include "monitor/http.h"
 #include "monitor/log.h"
@@ -42,6 +43,24 @@ cli_config_arg(int argc, char **argv)
         return NULL;
     }
     return path;
+}
+
+struct config *
+cli_config_load(const char *path)
+{
+    struct config_errors *errs = NULL;
+    struct config *cfg = config_load(path, &errs);
+    char line[1024];
+    size_t i;
+
+    if (cfg == NULL) {
+        for (i = 0; errs != NULL && i < errs->n; i++) {
+            fprintf(stderr, "%s\n",
+                    config_error_format(&errs->v[i], line, sizeof(line)));
+        }
+        config_errors_free(errs);
+    }
+    return cfg;
 }
 
 static int

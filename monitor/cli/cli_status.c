@@ -244,7 +244,6 @@ cli_status(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     const char *path = CLI_DEFAULT_CONFIG;
-    struct config_errors *errs = NULL;
     struct config *cfg;
     struct store *s;
     json_t *doc;
@@ -285,15 +284,8 @@ cli_status(int argc, char **argv)
                 argv[optind]);
         return status_usage();
     }
-    cfg = config_load(path, &errs);
+    cfg = cli_config_load(path);
     if (cfg == NULL) {
-        char line[1024];
-        size_t i;
-        for (i = 0; errs != NULL && i < errs->n; i++) {
-            fprintf(stderr, "%s\n",
-                    config_error_format(&errs->v[i], line, sizeof(line)));
-        }
-        config_errors_free(errs);
         return CLI_EXIT_USAGE;
     }
     s = store_open(cfg->state, STORE_OPEN_READONLY, err, sizeof(err));

@@ -76,7 +76,6 @@ int
 cli_test_alert(int argc, char **argv)
 {
     const char *path = cli_config_arg(argc, argv);
-    struct config_errors *errs = NULL;
     struct config *cfg = NULL;
     struct event_base *base = NULL;
     struct http_client *http = NULL;
@@ -93,14 +92,8 @@ cli_test_alert(int argc, char **argv)
         fprintf(stderr, "usage: tlogwatch test-alert [-c FILE]\n");
         return CLI_EXIT_USAGE;
     }
-    cfg = config_load(path, &errs);
+    cfg = cli_config_load(path);
     if (cfg == NULL) {
-        char line[1024];
-        for (i = 0; errs != NULL && i < errs->n; i++) {
-            fprintf(stderr, "%s\n",
-                    config_error_format(&errs->v[i], line, sizeof(line)));
-        }
-        config_errors_free(errs);
         return CLI_EXIT_USAGE;
     }
     if (cfg->n_sinks == 0) {
