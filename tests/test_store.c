@@ -3345,12 +3345,173 @@ test_ct_certs(void **state)
     store_close(s);
 }
 
+struct ct_seen {
+    size_t n;
+    char link[8][8];
+    char state[8][12];
+    int64_t judged[8];
+    uint64_t count[3]; /* app: pending, logged, unlogged */
+};
+
+static int
+ct_seen_fn(void *arg, const struct store_ct_cert *c)
+{
+    struct ct_seen *d = arg;
+
+    assert_true(d->n < 8);
+    snprintf(d->link[d->n], sizeof(d->link[0]), "%s", c->link_id);
+    snprintf(d->state[d->n], sizeof(d->state[0]), "%s", c->state);
+    d->judged[d->n++] = c->judged_at;
+    return 0;
+}
+
+static int
+ct_count_fn(void *arg, const char *rule, const char *state, uint64_t count)
+{
+    struct ct_seen *d = arg;
+
+    assert_string_equal(rule, "app");
+    if (strcmp(state, "pending") == 0) {
+        d->count[0] = count;
+    } else if (strcmp(state, "logged") == 0) {
+        d->count[1] = count;
+    } else if (strcmp(state, "unlogged") == 0) {
+        d->count[2] = count;
+    } else {
+        fail_msg("state %s", state);
+    }
+    return 0;
+}
+
+/*
+ * Schema 7 keeps when a CT certificate was judged (judged_at) and indexes
+ * what the read model lists.  A file of schema 6 with a pending, a logged
+ * and an unlogged certificate (made here by taking schema 7's additions
+ * off a current file with the sqlite3 shell: the v6 shape exactly)
+ * migrates: the unlogged one takes its alert's detected_at, the others
+ * none; then new judgements record their time.  Listings: the latest of a
+ * rule (newest first, bounded), the counts per state, the unlogged ones
+ * of a period.
+ */
+static void
+test_migrate_v6_ct_judged(void **state)
+{
+    struct fx *f = *state;
+    uint8_t leaves[TESSERA_MAX][MERKLE_HASH_LEN];
+    struct store_ct_cert cts[3];
+    struct store_signing g;
+    struct store_progress p;
+    struct store_alert a;
+    struct merkle_range r;
+    struct ct_seen d;
+    struct store *s;
+    char cmd[1024];
+    int64_t id;
+    int fired;
+
+    assert_int_equal(leaves_load(leaves, TESSERA_MAX), 15);
+    s = open_ok(f->path);
+    id = log_with_checkpoints(s, 15);
+    merkle_range_init(&r);
+    assert_int_equal(store_cursor_seed(s, id, 0, &r, T0), 0);
+    cts[0] = ct_cert("aa", 2, T0 + 100);
+    cts[0].alert = "{\"schema\":\"tlogwatch.alert/v1\",\"id\":\"unlogged-aa\"}";
+    cts[1] = ct_cert("bb", 3, T0 + 100);
+    cts[2] = ct_cert("cc", 3, T0 + 100);
+    memset(&g, 0, sizeof(g));
+    g.uuid = "u4";
+    g.cert_sha256 = "c4";
+    g.rule = "app";
+    g.verdict = "allowed";
+    g.log_index = 4;
+    g.shard_index = 4;
+    g.link_id = "cc";
+    range_upto(&r, (const uint8_t(*)[MERKLE_HASH_LEN])leaves, 5);
+    p = progress(0, 5, &r);
+    p.ct_certs = cts;
+    p.nct_certs = 3;
+    p.signings = &g;
+    p.nsignings = 1;
+    assert_int_equal(store_commit_progress(s, id, &p, T0, NULL), 0);
+    a = alert("unlogged-aa", "signing.unlogged_certificate", NOTIFY_WARNING,
+              T0 + 101);
+    assert_int_equal(store_ct_cert_fire(s, "aa", "app", id, &a, &fired), 0);
+    assert_int_equal(fired, 1);
+    store_close(s);
+
+    /* back to the shape of schema 6 */
+    snprintf(cmd, sizeof(cmd),
+             "sqlite3 '%s' 'DROP INDEX ct_certs_rule; DROP INDEX "
+             "ct_certs_state; DROP INDEX ct_certs_unlogged; ALTER TABLE "
+             "ct_certs DROP COLUMN judged_at; PRAGMA user_version = 6;'",
+             f->path);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(file_get_u32(f->path, HDR_USER_VERSION), 6);
+
+    s = open_ok(f->path);
+    assert_int_equal(store_schema_version(s), STORE_SCHEMA_VERSION);
+    assert_int_equal(STORE_SCHEMA_VERSION, 7);
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(store_ct_certs_latest(s, "app", 0, ct_seen_fn, &d), 0);
+    assert_int_equal(d.n, 3);
+    /* same recorded_at: the higher CT index first; aa judged at its
+     * alert, cc (logged before schema 7) and bb (pending) not */
+    assert_string_equal(d.link[2], "aa");
+    assert_string_equal(d.state[2], "unlogged");
+    assert_int_equal(d.judged[2], T0 + 101);
+    assert_int_equal(d.judged[0], 0);
+    assert_int_equal(d.judged[1], 0);
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(store_ct_certs_latest(s, "app", 2, ct_seen_fn, &d), 0);
+    assert_int_equal(d.n, 2);
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(store_ct_certs_latest(s, "other", 0, ct_seen_fn, &d), 0);
+    assert_int_equal(d.n, 0);
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(store_ct_cert_counts_each(s, ct_count_fn, &d), 0);
+    assert_int_equal(d.count[0], 1);
+    assert_int_equal(d.count[1], 1);
+    assert_int_equal(d.count[2], 1);
+    /* the unlogged ones of a period: [since, until) of judged_at */
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(
+        store_ct_certs_unlogged(s, T0 + 101, T0 + 102, 0, ct_seen_fn, &d), 0);
+    assert_int_equal(d.n, 1);
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(
+        store_ct_certs_unlogged(s, T0, T0 + 101, 0, ct_seen_fn, &d), 0);
+    assert_int_equal(d.n, 0);
+
+    /* after the migration, bb's signing arrives: judged now */
+    g.uuid = "u7";
+    g.log_index = 7;
+    g.shard_index = 7;
+    g.link_id = "bb";
+    range_upto(&r, (const uint8_t(*)[MERKLE_HASH_LEN])leaves, 8);
+    p = progress(5, 8, &r);
+    p.signings = &g;
+    p.nsignings = 1;
+    assert_int_equal(store_commit_progress(s, id, &p, T0 + 500, NULL), 0);
+    memset(&d, 0, sizeof(d));
+    assert_int_equal(store_ct_certs_latest(s, "app", 0, ct_seen_fn, &d), 0);
+    assert_int_equal(d.n, 3);
+    {
+        size_t k = strcmp(d.link[0], "bb") == 0 ? 0 : 1;
+
+        assert_string_equal(d.link[k], "bb");
+        assert_string_equal(d.state[k], "logged");
+        assert_int_equal(d.judged[k], T0 + 500);
+    }
+    store_close(s);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
         T(test_ct_certs),
+        T(test_migrate_v6_ct_judged),
         T(test_create_reopen),
         T(test_create_reopen_negative),
         T(test_migrate_from_empty_file),

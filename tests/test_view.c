@@ -591,6 +591,317 @@ test_history_sampling(void **state)
     }
 }
 
+/* ---- CT certificates ------------------------------------------------ */
+
+/* Record alert type about CT entry index of log_id (rule app). */
+static void
+alert_on(struct fx *f, int64_t log_id, const char *type, const char *key,
+         uint64_t index, int64_t at)
+{
+    json_t *a = notify_alert_new(type, key, "about a CT entry", at);
+    struct store_alert sa;
+    char *body;
+
+    assert_non_null(a);
+    body = notify_alert_render(a);
+    assert_non_null(body);
+    memset(&sa, 0, sizeof(sa));
+    sa.id = notify_alert_get_id(a);
+    sa.type = type;
+    sa.severity = notify_alert_get_severity(a);
+    sa.detected_at = at;
+    sa.has_index = 1;
+    sa.log_index = index;
+    sa.rule = "app";
+    sa.body = body;
+    if (store_alert_record(f->s, log_id, &sa, NULL) != 0) {
+        fail_msg("alert: %s", store_errmsg(f->s));
+    }
+    free(body);
+    json_decref(a);
+}
+
+/* A CT certificate row of rule app; its prepared alert carries the
+ * claims (as policy_eval_ct writes them). */
+static struct store_ct_cert
+ct_row(const char *link, uint64_t index, const char *verdict,
+       const char *runner, int64_t deadline)
+{
+    static char alerts[8][1024];
+    static size_t next;
+    struct store_ct_cert c;
+    char *alert = alerts[next++ % 8];
+
+    snprintf(alert, 1024,
+             "{\"schema\":\"tlogwatch.alert/v1\",\"id\":\"unlogged-%s\","
+             "\"type\":\"signing.unlogged_certificate\","
+             "\"identity\":{\"repository\":\"acme/enclave-app\","
+             "\"workflow_path\":\".github/workflows/build-eif.yml\","
+             "\"workflow_ref\":\"refs/heads/main\","
+             "\"workflow_sha\":\"%s\",\"runner_environment\":\"%s\","
+             "\"trigger\":\"push\",\"run_invocation_uri\":"
+             "\"https://github.com/acme/enclave-app/actions/runs/7\"}}",
+             link, "89abcdef0123456789abcdef0123456789abcdef", runner);
+    memset(&c, 0, sizeof(c));
+    c.link_id = link;
+    c.rule = "app";
+    c.log_index = index;
+    c.leaf_hash = "1eaf";
+    c.entry_type = "precert";
+    c.cert_sha256 = "ce27";
+    c.not_before = deadline - 50;
+    c.deadline = deadline;
+    c.verdict = verdict;
+    c.alert = alert;
+    return c;
+}
+
+static json_t *
+ct_at(json_t *doc, uint64_t index)
+{
+    json_t *rule = json_array_get(json_object_get(doc, "rules"), 0), *g;
+    size_t i;
+
+    json_array_foreach(json_object_get(rule, "ct_certificates"), i, g)
+    {
+        if ((uint64_t)json_integer_value(json_object_get(g, "ct_log_index")) ==
+            index) {
+            return g;
+        }
+    }
+    return NULL;
+}
+
+static uint64_t
+ct_count(json_t *doc, const char *state)
+{
+    json_t *rule = json_array_get(json_object_get(doc, "rules"), 0);
+
+    return (uint64_t)json_integer_value(
+        json_object_get(json_object_get(rule, "ct_counts"), state));
+}
+
+/*
+ * Certificates of rule app seen in CT log "ct" (entries 0..4):
+ *  0 "p1": allowed by the policy, pending (deadline ahead): rekor_pending;
+ *  1 "u1": allowed, deadline passed, fired: unlogged, its
+ *    signing.unlogged_certificate listed, judged at the alert's time;
+ *  2 "l1": logged (its signing came after it) by Rekor entry 16, whose
+ *    PCRs are not allowed (signing.unknown_pcrs): the certificate says
+ *    unknown_pcrs too, and names the signing;
+ *  3 "l2": logged by entry 17 (allowed, PCRs found) before it was seen:
+ *    allowed, the twin of 2;
+ *  4 "s1": a self-hosted runner, pending, its CT alert raised:
+ *    self_hosted_runner.
+ * The status document lists each with its state and links, counts them
+ * per state, and view_ct_unlogged lists 1 in its period only.  Also:
+ * the view's verdicts agree with the alerts of the same document.
+ */
+static void
+test_ct_certificates(void **state)
+{
+    struct fx *f = *state;
+    uint8_t leaf[MERKLE_HASH_LEN];
+    struct store_ct_cert cts[5];
+    struct store_signing g[2];
+    struct store_progress p;
+    struct store_checkpoint cp;
+    struct store_alert sa;
+    struct merkle_range r;
+    json_t *doc, *c, *a, *list;
+    char err[256];
+    int64_t ct_id;
+    int fired = 0;
+    size_t i;
+
+    assert_int_equal(store_log_open(f->s, "ct", "ct.example/2026", T0, &ct_id),
+                     0);
+    merkle_range_init(&r);
+    assert_int_equal(store_cursor_seed(f->s, ct_id, 0, &r, T0), 0);
+    /* entry 17's signing exists before its certificate is seen */
+    g[0] = signing(16, "allowed", "found");
+    g[0].link_id = "l1";
+    g[0].cert_sha256 = "c16";
+    g[1] = signing(17, "allowed", "found");
+    g[1].link_id = "l2";
+    g[1].cert_sha256 = "c17";
+    if (store_record_ahead(f->s, f->log_id, NULL, 0, &g[1], 1, T0 + 3, NULL) !=
+        0) {
+        fail_msg("record: %s", store_errmsg(f->s));
+    }
+    cts[0] = ct_row("p1", 0, "allowed", "github-hosted", T0 + 100000);
+    cts[1] = ct_row("u1", 1, "allowed", "github-hosted", T0 + 50);
+    cts[2] = ct_row("l1", 2, "allowed", "github-hosted", T0 + 100000);
+    cts[3] = ct_row("l2", 3, "allowed", "github-hosted", T0 + 100000);
+    cts[4] = ct_row("s1", 4, "self_hosted_runner", "self-hosted", T0 + 100000);
+    for (i = 0; i < 5; i++) {
+        memset(leaf, (int)i + 1, sizeof(leaf));
+        assert_int_equal(merkle_range_append(&r, leaf), MERKLE_OK);
+    }
+    memset(&cp, 0, sizeof(cp));
+    cp.note = "ct.example/2026\n5\n";
+    cp.note_len = strlen(cp.note);
+    cp.size = 5;
+    merkle_range_root(&r, cp.root);
+    cp.link = STORE_LINK_NONE;
+    if (store_checkpoint_record(f->s, ct_id, &cp, T0 + 4) != 0) {
+        fail_msg("checkpoint: %s", store_errmsg(f->s));
+    }
+    memset(&p, 0, sizeof(p));
+    p.from_index = 0;
+    p.to_index = 5;
+    p.range = &r;
+    p.ct_certs = cts;
+    p.nct_certs = 5;
+    if (store_commit_progress(f->s, ct_id, &p, T0 + 4, NULL) != 0) {
+        fail_msg("commit: %s", store_errmsg(f->s));
+    }
+    alert_on(f, ct_id, "signing.self_hosted_runner", "s1", 4, T0 + 4);
+
+    /* before u1's deadline and l1's Rekor entry: four pending */
+    doc = doc_of(f);
+    assert_int_equal(ct_count(doc, "pending"), 4);
+    assert_int_equal(ct_count(doc, "logged"), 1);
+    assert_int_equal(ct_count(doc, "unlogged"), 0);
+    c = ct_at(doc, 0);
+    assert_non_null(c);
+    assert_string_equal(sget(c, "state"), "pending");
+    assert_string_equal(sget(c, "verdict"), "rekor_pending");
+    assert_true(json_is_false(json_object_get(c, "allowed")));
+    assert_true(json_is_null(json_object_get(c, "signing")));
+    assert_true(json_is_null(json_object_get(c, "judged_at")));
+    assert_string_equal(sget(c, "ct_log"), "ct");
+    assert_string_equal(sget(c, "rule"), "app");
+    assert_string_equal(sget(c, "first_seen"), "2023-11-14T22:13:24Z");
+    assert_string_equal(sget(c, "deadline"), "2023-11-16T02:00:00Z");
+    assert_string_equal(sget(c, "commit_url"),
+                        "https://github.com/acme/enclave-app/commit/"
+                        "89abcdef0123456789abcdef0123456789abcdef");
+    assert_string_equal(sget(c, "workflow"), ".github/workflows/build-eif.yml");
+    assert_string_equal(sget(c, "ref"), "refs/heads/main");
+    assert_string_equal(sget(c, "run_url"),
+                        "https://github.com/acme/enclave-app/actions/runs/7");
+    c = ct_at(doc, 4);
+    assert_string_equal(sget(c, "verdict"), "self_hosted_runner");
+    assert_string_equal(sget(c, "runner"), "self-hosted");
+    assert_string_equal(
+        sget(json_array_get(json_object_get(c, "alerts"), 0), "type"),
+        "signing.self_hosted_runner");
+    c = ct_at(doc, 3); /* logged when seen */
+    assert_string_equal(sget(c, "state"), "logged");
+    assert_string_equal(sget(c, "verdict"), "allowed");
+    assert_true(json_is_true(json_object_get(c, "allowed")));
+    assert_string_equal(sget(json_object_get(c, "signing"), "log"), "rekor");
+    assert_int_equal(json_integer_value(json_object_get(
+                         json_object_get(c, "signing"), "log_index")),
+                     17);
+    assert_string_equal(sget(c, "judged_at"), "2023-11-14T22:13:24Z");
+    json_decref(doc);
+
+    /* u1's deadline passes with no signing: fired once, judged then */
+    memset(&sa, 0, sizeof(sa));
+    {
+        json_t *al = notify_alert_new("signing.unlogged_certificate", "u1",
+                                      "unlogged", T0 + 60);
+        char *body = notify_alert_render(al);
+
+        sa.id = notify_alert_get_id(al);
+        sa.type = "signing.unlogged_certificate";
+        sa.severity = notify_alert_get_severity(al);
+        sa.detected_at = T0 + 60;
+        sa.has_index = 1;
+        sa.log_index = 1;
+        sa.rule = "app";
+        sa.body = body;
+        assert_int_equal(
+            store_ct_cert_fire(f->s, "u1", "app", ct_id, &sa, &fired), 0);
+        assert_int_equal(fired, 1);
+        free(body);
+        json_decref(al);
+    }
+    /* l1's Rekor entry arrives, and its PCRs are not allowed */
+    if (store_record_ahead(f->s, f->log_id, NULL, 0, &g[0], 1, T0 + 70, NULL) !=
+        0) {
+        fail_msg("record: %s", store_errmsg(f->s));
+    }
+    alert_about(f, "signing.unknown_pcrs", "u16", 16, T0 + 71, NULL, 0);
+
+    doc = doc_of(f);
+    assert_int_equal(ct_count(doc, "pending"), 2);
+    assert_int_equal(ct_count(doc, "logged"), 2);
+    assert_int_equal(ct_count(doc, "unlogged"), 1);
+    c = ct_at(doc, 1);
+    assert_string_equal(sget(c, "state"), "unlogged");
+    assert_string_equal(sget(c, "verdict"), "unlogged_certificate");
+    assert_true(json_is_false(json_object_get(c, "allowed")));
+    assert_string_equal(sget(c, "judged_at"), "2023-11-14T22:14:20Z");
+    a = json_array_get(json_object_get(c, "alerts"), 0);
+    assert_string_equal(sget(a, "type"), "signing.unlogged_certificate");
+    assert_string_equal(sget(a, "severity"), "warning");
+    c = ct_at(doc, 2);
+    assert_string_equal(sget(c, "state"), "logged");
+    assert_string_equal(sget(c, "verdict"), "unknown_pcrs");
+    assert_string_equal(sget(c, "policy_verdict"), "allowed");
+    assert_true(json_is_false(json_object_get(c, "allowed")));
+    assert_string_equal(sget(json_object_get(c, "signing"), "verdict"),
+                        "unknown_pcrs");
+    assert_string_equal(sget(json_object_get(c, "signing"), "verdict"),
+                        sget(signing_at(doc, 16), "verdict"));
+    assert_string_equal(sget(c, "judged_at"), "2023-11-14T22:14:30Z");
+    /* the unlogged alert of the document's alerts is about this row */
+    list = json_object_get(json_object_get(doc, "alerts"), "latest");
+    for (i = 0; i < json_array_size(list); i++) {
+        a = json_array_get(list, i);
+        if (strcmp(sget(a, "type"), "signing.unlogged_certificate") == 0) {
+            assert_string_equal(sget(a, "log"), "ct");
+            assert_string_equal(sget(a, "rule"), "app");
+            break;
+        }
+    }
+    assert_true(i < json_array_size(list));
+    json_decref(doc);
+
+    /* the reports' listing: u1 in the period it was judged in only */
+    list = view_ct_unlogged(f->s, f->cfg, T0, T0 + 61, 0, err, sizeof(err));
+    assert_non_null(list);
+    assert_int_equal(json_array_size(list), 1);
+    assert_string_equal(sget(json_array_get(list, 0), "link_id"), "u1");
+    assert_string_equal(sget(json_array_get(list, 0), "rule"), "app");
+    json_decref(list);
+    list =
+        view_ct_unlogged(f->s, f->cfg, T0 + 61, T0 + 1000, 0, err, sizeof(err));
+    assert_non_null(list);
+    assert_int_equal(json_array_size(list), 0);
+    json_decref(list);
+}
+
+/* view_ct_verdict on its own, with its twins. */
+static void
+test_ct_verdict_function(void **state)
+{
+    struct store_ct_cert c;
+    const char *warn[] = {"signing.unlogged_certificate"};
+    const char *info[] = {"signing.recorded"};
+
+    (void)state;
+    memset(&c, 0, sizeof(c));
+    c.verdict = "allowed";
+    c.state = "pending";
+    assert_string_equal(view_ct_verdict(&c, NULL, 0, NULL), "rekor_pending");
+    c.state = "unlogged";
+    assert_string_equal(view_ct_verdict(&c, NULL, 0, NULL),
+                        "unlogged_certificate");
+    c.state = "logged";
+    assert_string_equal(view_ct_verdict(&c, NULL, 0, NULL), "allowed");
+    assert_string_equal(view_ct_verdict(&c, info, 1, NULL), "allowed");
+    assert_string_equal(view_ct_verdict(&c, NULL, 0, "pcrs_pending"),
+                        "pcrs_pending");
+    assert_string_equal(view_ct_verdict(&c, warn, 1, "allowed"),
+                        "unlogged_certificate");
+    c.verdict = "unexpected";
+    assert_string_equal(view_ct_verdict(&c, NULL, 0, "allowed"), "unexpected");
+}
+
 int
 main(void)
 {
@@ -612,6 +923,9 @@ main(void)
                                         fx_teardown),
         cmocka_unit_test_setup_teardown(test_history_sampling, fx_setup,
                                         fx_teardown),
+        cmocka_unit_test_setup_teardown(test_ct_certificates, fx_setup,
+                                        fx_teardown),
+        cmocka_unit_test(test_ct_verdict_function),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -78,7 +78,11 @@ status_time(const json_t *o, const char *key, int64_t now, char *out,
         snprintf(out, cap, "%s", s);
         return;
     }
-    snprintf(out, cap, "%s (%llds ago)", s, (long long)(now - timegm(&tm)));
+    if (now >= timegm(&tm)) {
+        snprintf(out, cap, "%s (%llds ago)", s, (long long)(now - timegm(&tm)));
+    } else {
+        snprintf(out, cap, "%s (in %llds)", s, (long long)(timegm(&tm) - now));
+    }
 }
 
 /* ---- text ----------------------------------------------------------- */
@@ -182,6 +186,33 @@ text_signing(const json_t *g, int64_t now)
     }
 }
 
+/* A CT certificate of a rule (view.h "ct_certificates"). */
+static void
+text_ct_cert(const json_t *g, int64_t now)
+{
+    const json_t *sg = json_object_get(g, "signing");
+    char seen[96], deadline[96];
+
+    status_time(g, "first_seen", now, seen, sizeof(seen));
+    status_time(g, "deadline", now, deadline, sizeof(deadline));
+    printf("    %s  %s index %llu  %s  %s", seen, jstr_or(g, "ct_log"),
+           juint(g, "ct_log_index"), jstr_or(g, "state"),
+           jstr_or(g, "verdict"));
+    if (jstr(g, "policy_verdict") != NULL &&
+        strcmp(jstr(g, "policy_verdict"), jstr_or(g, "verdict")) != 0) {
+        printf("  (policy: %s)", jstr(g, "policy_verdict"));
+    }
+    printf("\n");
+    printf("      commit %s  workflow %s  ref %s\n", jstr_or(g, "commit"),
+           jstr_or(g, "workflow"), jstr_or(g, "ref"));
+    printf("      runner %s  deadline %s\n", jstr_or(g, "runner"), deadline);
+    if (json_is_object(sg)) {
+        printf("      logged in %s index %llu  uuid %s  %s\n",
+               jstr_or(sg, "log"), juint(sg, "log_index"), jstr_or(sg, "uuid"),
+               jstr_or(sg, "verdict"));
+    }
+}
+
 static void
 text_doc(const json_t *doc, int64_t now)
 {
@@ -207,6 +238,20 @@ text_doc(const json_t *doc, int64_t now)
         }
         if (json_array_size(list) == 0) {
             printf("    none yet\n");
+        }
+        {
+            const json_t *cc = json_object_get(v, "ct_counts");
+
+            list = json_object_get(v, "ct_certificates");
+            printf("  certificates seen in CT: %llu pending, %llu unlogged, "
+                   "%llu logged%s\n",
+                   juint(cc, "pending"), juint(cc, "unlogged"),
+                   juint(cc, "logged"),
+                   json_array_size(list) > 0 ? " (newest first):" : "");
+            json_array_foreach(list, j, g)
+            {
+                text_ct_cert(g, now);
+            }
         }
     }
     printf("outbox: %llu pending, %llu sent, %llu failed\n",

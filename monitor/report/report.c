@@ -869,6 +869,7 @@ report_free(struct report *r)
     if (r == NULL) {
         return;
     }
+    json_decref(r->ct_unlogged);
     for (i = 0; i < r->nlogs; i++) {
         struct report_log *l = &r->logs[i];
 
@@ -1007,6 +1008,13 @@ report_build(struct store *s, const struct config *cfg, int64_t since,
     }
     if (b.failed) {
         goto oom;
+    }
+    /* Through the read model, as status and the dashboard show them. */
+    r->ct_unlogged = view_ct_unlogged(s, cfg, since, until, REPORT_MAX_UNLOGGED,
+                                      err, errcap);
+    if (r->ct_unlogged == NULL) {
+        report_free(r);
+        return NULL;
     }
     for (i = 0; i < r->nrules; i++) {
         b.rule = &r->rules[i];
@@ -1519,6 +1527,10 @@ report_json(const struct report *r)
     if (o != NULL) {
         json_object_set_new(o, "unreached_logs",
                             unreached != NULL ? unreached : json_null());
+        json_object_set_new(o, "unlogged_certificates",
+                            r->ct_unlogged != NULL
+                                ? json_deep_copy(r->ct_unlogged)
+                                : json_array());
     } else {
         json_decref(unreached);
     }
@@ -1526,6 +1538,61 @@ report_json(const struct report *r)
 }
 
 /* ---- Markdown --------------------------------------------------------- */
+
+/* A string member of o or "-". */
+static const char *
+jstr_or_dash(const json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+
+    return v != NULL ? v : "-";
+}
+
+/* The certificates judged unlogged in the period (read model rows). */
+static void
+md_unlogged(struct rbuf *b, const struct report *r)
+{
+    size_t i, n = json_array_size(r->ct_unlogged);
+    const json_t *c;
+
+    rb_str(b, "## Certificates never logged in Rekor\n\n");
+    if (n == 0) {
+        rb_str(b, "No certificate seen in a CT log was judged unlogged in "
+                  "this period.\n\n");
+        return;
+    }
+    rb_str(b, "| rule | CT entry | first seen | deadline | commit | "
+              "workflow | ref | runner | verdict |\n"
+              "|---|---|---|---|---|---|---|---|---|\n");
+    json_array_foreach(r->ct_unlogged, i, c)
+    {
+        rb_str(b, "| ");
+        rb_mdcode(b, jstr_or_dash(c, "rule"));
+        rb_str(b, " | ");
+        rb_mdcode(b, jstr_or_dash(c, "ct_log"));
+        rb_printf(
+            b, " #%lld | ",
+            (long long)json_integer_value(json_object_get(c, "ct_log_index")));
+        rb_mdcode(b, jstr_or_dash(c, "first_seen"));
+        rb_str(b, " | ");
+        rb_mdcode(b, jstr_or_dash(c, "deadline"));
+        rb_str(b, " | ");
+        rb_mdcode(b, jstr_or_dash(c, "commit"));
+        rb_str(b, " | ");
+        rb_mdcode(b, jstr_or_dash(c, "workflow"));
+        rb_str(b, " | ");
+        rb_mdcode(b, jstr_or_dash(c, "ref"));
+        rb_str(b, " | ");
+        rb_mdcode(b, jstr_or_dash(c, "runner"));
+        rb_str(b, " | ");
+        rb_mdcode(b, jstr_or_dash(c, "verdict"));
+        rb_str(b, " |\n");
+    }
+    if (n == REPORT_MAX_UNLOGGED) {
+        rb_printf(b, "\n(the newest %d are listed)\n", REPORT_MAX_UNLOGGED);
+    }
+    rb_str(b, "\n");
+}
 
 static void
 md_checkpoint(struct rbuf *b, const char *what,
@@ -1786,6 +1853,7 @@ render_md(const struct report *r)
     for (i = 0; i < r->nrules; i++) {
         md_rule(&b, &r->rules[i]);
     }
+    md_unlogged(&b, r);
     rb_str(&b, "## Alerts\n\n");
     if (r->nalert_types > 0) {
         rb_str(&b, "| type | severity | count |\n|---|---|---|\n");
@@ -2335,6 +2403,49 @@ html_rule(struct rbuf *b, const struct report_rule *ru)
     rb_str(b, "</section>\n");
 }
 
+/* The certificates judged unlogged in the period (read model rows). */
+static void
+html_unlogged(struct rbuf *b, const struct report *r)
+{
+    static const char *const cols[] = {"first_seen", "deadline", "commit",
+                                       "workflow",   "ref",      "runner",
+                                       "verdict"};
+    size_t i, k, n = json_array_size(r->ct_unlogged);
+    const json_t *c;
+
+    rb_str(b, "<h2>Certificates never logged in Rekor</h2>\n"
+              "<section class=\"box\" id=\"unlogged\">");
+    if (n == 0) {
+        rb_str(b, "<p>No certificate seen in a CT log was judged unlogged in "
+                  "this period.</p></section>\n");
+        return;
+    }
+    rb_str(b, "<table><thead><tr><th>Rule</th><th>CT entry</th>"
+              "<th>First seen</th><th>Deadline</th><th>Commit</th>"
+              "<th>Workflow</th><th>Ref</th><th>Runner</th>"
+              "<th>Verdict</th></tr></thead><tbody>\n");
+    json_array_foreach(r->ct_unlogged, i, c)
+    {
+        rb_str(b, "<tr class=\"unlogged\"><td>");
+        rb_html(b, jstr_or_dash(c, "rule"));
+        rb_str(b, "</td><td class=\"mono\">");
+        rb_html(b, jstr_or_dash(c, "ct_log"));
+        rb_printf(
+            b, " #%lld",
+            (long long)json_integer_value(json_object_get(c, "ct_log_index")));
+        for (k = 0; k < sizeof(cols) / sizeof(cols[0]); k++) {
+            rb_str(b, "</td><td class=\"mono\">");
+            rb_html(b, jstr_or_dash(c, cols[k]));
+        }
+        rb_str(b, "</td></tr>\n");
+    }
+    rb_str(b, "</tbody></table>");
+    if (n == REPORT_MAX_UNLOGGED) {
+        rb_printf(b, "<p>The newest %d are listed.</p>", REPORT_MAX_UNLOGGED);
+    }
+    rb_str(b, "</section>\n");
+}
+
 static void
 html_alerts(struct rbuf *b, const struct report *r)
 {
@@ -2533,6 +2644,7 @@ render_html(const struct report *r)
     for (i = 0; i < r->nrules; i++) {
         html_rule(&b, &r->rules[i]);
     }
+    html_unlogged(&b, r);
     if (r->nlogs > 0) {
         rb_str(&b, "<h2>Evidence per log</h2>\n");
     }

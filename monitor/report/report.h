@@ -186,6 +186,8 @@ struct report_alert {
     uint64_t log_index;
 };
 
+#define REPORT_MAX_UNLOGGED 100 /* unlogged certificates listed */
+
 struct report {
     int64_t since, until, generated_at;
     struct store_counts counts; /* store_counts(since, until) */
@@ -201,6 +203,11 @@ struct report {
     struct report_alert *alerts; /* owned: newest first */
     size_t nalerts;
     uint64_t alerts_total;
+    /* The certificates seen in a CT log that were judged unlogged in
+     * [since, until) (no Rekor entry by their deadline), newest first,
+     * at most REPORT_MAX_UNLOGGED: a JSON array of the read model's
+     * objects (view.h "ct_certificates", with "rule").  Owned. */
+    json_t *ct_unlogged;
     /* Signings per bin of [since, until), all rules: allowed / other. */
     uint64_t bins_allowed[REPORT_CHART_BINS];
     uint64_t bins_other[REPORT_CHART_BINS];

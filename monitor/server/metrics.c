@@ -351,6 +351,28 @@ alerts_and_outbox(struct mbuf *b, const json_t *status)
                       v);
         }
     }
+    family(b, "ct_certificates", "gauge",
+           "Certificates of a watched repository seen in a CT log, per "
+           "rule and state (pending: no Rekor entry yet, before its "
+           "deadline; unlogged: none by its deadline; logged).");
+    json_array_foreach(json_object_get(status, "rules"), i, a)
+    {
+        static const char *const states[] = {"pending", "unlogged", "logged"};
+        const json_t *cc = json_object_get(a, "ct_counts");
+        size_t k;
+
+        for (k = 0; k < sizeof(states) / sizeof(states[0]); k++) {
+            if (get_u64(cc, states[k], &v) == 0) {
+                mb_printf(b,
+                          "tlogwatch_ct_certificates{rule=\"%s\","
+                          "state=\"%s\"} %" PRIu64 "\n",
+                          server_label_escape(
+                              json_string_value(json_object_get(a, "name")), l1,
+                              sizeof(l1)),
+                          states[k], v);
+            }
+        }
+    }
     family(b, "pcr_lookups_pending", "gauge",
            "Watched signings whose PCR lookup in the registry is pending.");
     if (get_u64(status, "pcr_lookups_pending", &v) == 0) {

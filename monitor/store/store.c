@@ -314,6 +314,29 @@ static const char *const store_v6[] = {
     NULL,
 };
 
+/*
+ * Version 7 (the read model shows CT sightings): a CT certificate keeps
+ * when it was judged (judged_at: logged or unlogged; NULL while
+ * pending), so that a report lists the certificates found unlogged in
+ * its period.  Rows judged before: an unlogged one takes its alert's
+ * detected_at (NULL when that alert was pruned), a logged one stays
+ * NULL.  The indexes serve the read model: a rule's latest
+ * certificates, the count per (rule, state), and the unlogged ones by
+ * judged_at.
+ */
+static const char *const store_v7[] = {
+    "ALTER TABLE ct_certs ADD COLUMN judged_at INTEGER;\n",
+    "UPDATE ct_certs SET judged_at = (SELECT a.detected_at FROM alerts a\n"
+    "  WHERE a.id = json_extract(ct_certs.alert, '$.id'))\n"
+    "  WHERE state = 'unlogged' AND json_valid(alert);\n",
+    "CREATE INDEX ct_certs_rule ON ct_certs(rule, recorded_at);\n",
+    "CREATE INDEX ct_certs_state ON ct_certs(rule, state);\n",
+    "CREATE INDEX ct_certs_unlogged ON ct_certs(judged_at)\n"
+    "  WHERE state = 'unlogged';\n",
+    "PRAGMA user_version = 7;\n",
+    NULL,
+};
+
 static const char *const *const store_migrations[STORE_SCHEMA_VERSION] = {
     store_v1, /* 0 -> 1 */
     store_v2, /* 1 -> 2 */
@@ -321,6 +344,7 @@ static const char *const *const store_migrations[STORE_SCHEMA_VERSION] = {
     store_v4, /* 3 -> 4 */
     store_v5, /* 4 -> 5 */
     store_v6, /* 5 -> 6 */
+    store_v7, /* 6 -> 7 */
 };
 
 /* The cached statements; ids index store_sql[] and s->stmt[]. */
@@ -389,6 +413,10 @@ enum store_stmt {
     S_CT_FIRE,
     S_CT_GET,
     S_PRUNE_CT,
+    S_CT_LATEST,
+    S_CT_COUNTS,
+    S_CT_UNLOGGED,
+    S_SIGNING_BY_LINK,
     S_COUNT_
 };
 
@@ -622,38 +650,61 @@ static const char *const store_sql[S_COUNT_] = {
     [S_CT_INSERT] =
         "INSERT INTO ct_certs (link_id, rule, log_id, log_index, leaf_hash,"
         " entry_type, cert_sha256, not_before, deadline, verdict, state,"
-        " alert, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,"
+        " alert, recorded_at, judged_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7,"
+        " ?8, ?9,"
         " ?10, CASE WHEN EXISTS (SELECT 1 FROM signings WHERE link_id = ?1)"
-        " THEN 'logged' ELSE 'pending' END, ?11, ?12)"
+        " THEN 'logged' ELSE 'pending' END, ?11, ?12, CASE WHEN EXISTS"
+        " (SELECT 1 FROM signings WHERE link_id = ?1) THEN ?12 END)"
         " ON CONFLICT (link_id, rule) DO NOTHING",
-    [S_CT_LOGGED] = "UPDATE ct_certs SET state = 'logged'"
+    [S_CT_LOGGED] = "UPDATE ct_certs SET state = 'logged', judged_at = ?2"
                     " WHERE link_id = ?1 AND state = 'pending'",
     [S_CT_DUE] =
         "SELECT c.link_id, c.rule, c.log_id, c.log_index, c.leaf_hash,"
         " c.entry_type, c.cert_sha256, c.not_before, c.deadline, c.verdict,"
-        " c.state, c.alert, c.recorded_at FROM ct_certs c"
+        " c.state, c.alert, c.recorded_at, c.judged_at FROM ct_certs c"
         " WHERE c.state = 'pending' AND c.deadline <= ?1"
         " AND c.not_before >= ?3 AND NOT EXISTS (SELECT 1 FROM signings g"
         " WHERE g.link_id = c.link_id) ORDER BY c.deadline LIMIT ?2",
     [S_CT_FIRE] =
         "UPDATE ct_certs SET state = CASE WHEN EXISTS (SELECT 1 FROM"
-        " signings WHERE link_id = ?1) THEN 'logged' ELSE 'unlogged' END"
-        " WHERE link_id = ?1 AND rule = ?2 AND state = 'pending'",
+        " signings WHERE link_id = ?1) THEN 'logged' ELSE 'unlogged' END,"
+        " judged_at = ?3 WHERE link_id = ?1 AND rule = ?2"
+        " AND state = 'pending'",
     [S_CT_GET] =
         "SELECT link_id, rule, log_id, log_index, leaf_hash, entry_type,"
         " cert_sha256, not_before, deadline, verdict, state, alert,"
-        " recorded_at FROM ct_certs WHERE link_id = ?1 AND rule = ?2",
+        " recorded_at, judged_at FROM ct_certs WHERE link_id = ?1"
+        " AND rule = ?2",
     [S_PRUNE_CT] = "DELETE FROM ct_certs WHERE (link_id, rule) IN"
                    " (SELECT link_id, rule FROM ct_certs WHERE recorded_at < ?1"
                    " AND state <> 'pending' ORDER BY recorded_at LIMIT ?2)",
+    [S_CT_LATEST] =
+        "SELECT link_id, rule, log_id, log_index, leaf_hash, entry_type,"
+        " cert_sha256, not_before, deadline, verdict, state, alert,"
+        " recorded_at, judged_at FROM ct_certs WHERE rule = ?1"
+        " ORDER BY recorded_at DESC, log_index DESC LIMIT ?2",
+    [S_CT_COUNTS] = "SELECT rule, state, count(*) FROM ct_certs"
+                    " GROUP BY rule, state ORDER BY rule, state",
+    [S_CT_UNLOGGED] =
+        "SELECT link_id, rule, log_id, log_index, leaf_hash, entry_type,"
+        " cert_sha256, not_before, deadline, verdict, state, alert,"
+        " recorded_at, judged_at FROM ct_certs WHERE state = 'unlogged'"
+        " AND judged_at >= ?1 AND judged_at < ?2"
+        " ORDER BY judged_at DESC LIMIT ?3",
+    [S_SIGNING_BY_LINK] = STORE_SIGNING_COLUMNS
+    " WHERE link_id = ?1 AND rule = ?2 ORDER BY seq LIMIT 1",
 };
+
+#define STORE_ITER_WORDS 2 /* s->iterating: 128 statements */
 
 struct store {
     sqlite3 *db;
-    int version;        /* user_version once open */
-    int readonly;       /* STORE_OPEN_READONLY */
-    int in_txn;         /* inside store_txn_begin .. commit/rollback */
-    uint64_t iterating; /* bit id set while statement id's callback runs */
+    int version;  /* user_version once open */
+    int readonly; /* STORE_OPEN_READONLY */
+    int in_txn;   /* inside store_txn_begin .. commit/rollback */
+    /* Bit id % 64 of word id / 64 set while statement id's callback
+     * runs. */
+    uint64_t iterating[STORE_ITER_WORDS];
     sqlite3_stmt *stmt[S_COUNT_];
     char errmsg[STORE_ERRMSG_MAX];
 };
@@ -693,7 +744,7 @@ store_stmt(struct store *s, enum store_stmt id)
 {
     sqlite3_stmt *st = s->stmt[id];
 
-    if (s->iterating & ((uint64_t)1 << id)) {
+    if (s->iterating[id / 64] & ((uint64_t)1 << (id % 64))) {
         store_err(s, "a store listing was called again from its own "
                      "callback");
         return NULL;
@@ -703,10 +754,8 @@ store_stmt(struct store *s, enum store_stmt id)
     return st;
 }
 
-_Static_assert(S_COUNT_ <= 64, "s->iterating has one bit per statement");
-
-/* The bit of statement id in s->iterating. */
-#define STORE_BIT(id) ((uint64_t)1 << (id))
+_Static_assert(S_COUNT_ <= 64 * STORE_ITER_WORDS,
+               "s->iterating has one bit per statement");
 
 /* Release a statement after use (ends its read, keeps it cached). */
 static void
@@ -1551,9 +1600,10 @@ store_logs_each(struct store *s, store_log_fn fn, void *arg)
             store_done(st);
             return -1;
         }
-        s->iterating |= STORE_BIT(S_LOG_STATUS);
+        s->iterating[S_LOG_STATUS / 64] |= (uint64_t)1 << (S_LOG_STATUS % 64);
         stop = fn(arg, &row);
-        s->iterating &= ~STORE_BIT(S_LOG_STATUS);
+        s->iterating[S_LOG_STATUS / 64] &=
+            ~((uint64_t)1 << (S_LOG_STATUS % 64));
         if (stop != 0) {
             break;
         }
@@ -1681,9 +1731,9 @@ store_log_errors_each(struct store *s, int64_t log_id, store_error_fn fn,
     while ((r = store_step(s, st, "list errors")) == 1) {
         const char *m = store_col_str(st, 1);
 
-        s->iterating |= STORE_BIT(S_ERR_LIST);
+        s->iterating[S_ERR_LIST / 64] |= (uint64_t)1 << (S_ERR_LIST % 64);
         stop = fn(arg, store_col_i64(st, 0), m != NULL ? m : "");
-        s->iterating &= ~STORE_BIT(S_ERR_LIST);
+        s->iterating[S_ERR_LIST / 64] &= ~((uint64_t)1 << (S_ERR_LIST % 64));
         if (stop != 0) {
             break;
         }
@@ -1757,9 +1807,11 @@ store_name_errors_each(struct store *s, const char *log_name, size_t limit,
     while ((r = store_step(s, st, "list errors")) == 1) {
         const char *m = store_col_str(st, 1);
 
-        s->iterating |= STORE_BIT(S_NAME_ERR_LIST);
+        s->iterating[S_NAME_ERR_LIST / 64] |= (uint64_t)1
+                                              << (S_NAME_ERR_LIST % 64);
         stop = fn(arg, store_col_i64(st, 0), m != NULL ? m : "");
-        s->iterating &= ~STORE_BIT(S_NAME_ERR_LIST);
+        s->iterating[S_NAME_ERR_LIST / 64] &=
+            ~((uint64_t)1 << (S_NAME_ERR_LIST % 64));
         if (stop != 0) {
             break;
         }
@@ -1787,9 +1839,11 @@ store_history_each(struct store *s, int64_t log_id, int64_t since, size_t limit,
             store_done(st);
             return -1;
         }
-        s->iterating |= STORE_BIT(S_HISTORY_LIST);
+        s->iterating[S_HISTORY_LIST / 64] |= (uint64_t)1
+                                             << (S_HISTORY_LIST % 64);
         stop = fn(arg, store_col_i64(st, 0), size, scanned);
-        s->iterating &= ~STORE_BIT(S_HISTORY_LIST);
+        s->iterating[S_HISTORY_LIST / 64] &=
+            ~((uint64_t)1 << (S_HISTORY_LIST % 64));
         if (stop != 0) {
             break;
         }
@@ -1947,9 +2001,10 @@ store_checkpoints_each(struct store *s, int64_t log_id, int64_t since,
             store_done(st);
             return -1;
         }
-        s->iterating |= STORE_BIT(S_CP_HISTORY);
+        s->iterating[S_CP_HISTORY / 64] |= (uint64_t)1 << (S_CP_HISTORY % 64);
         stop = fn(arg, &row);
-        s->iterating &= ~STORE_BIT(S_CP_HISTORY);
+        s->iterating[S_CP_HISTORY / 64] &=
+            ~((uint64_t)1 << (S_CP_HISTORY % 64));
         if (stop != 0) {
             break;
         }
@@ -2536,7 +2591,8 @@ store_signing_insert(struct store *s, int64_t log_id,
     }
     /* Its CT certificates are logged now (any log, any rule). */
     st = store_stmt(s, S_CT_LOGGED);
-    if (store_bind_str(s, st, 1, g->link_id) != 0) {
+    if (store_bind_str(s, st, 1, g->link_id) != 0 ||
+        store_bind_i64(s, st, 2, now) != 0) {
         return -1;
     }
     return store_exec_stmt(s, st, "mark CT certificates logged");
@@ -2906,9 +2962,9 @@ store_alert_rows(struct store *s, enum store_stmt id, sqlite3_stmt *st,
             }
         }
         row.rule = store_col_str(st, 6);
-        s->iterating |= STORE_BIT(id);
+        s->iterating[id / 64] |= (uint64_t)1 << (id % 64);
         stop = fn(arg, &row);
-        s->iterating &= ~STORE_BIT(id);
+        s->iterating[id / 64] &= ~((uint64_t)1 << (id % 64));
         if (stop != 0) {
             break;
         }
@@ -3011,9 +3067,9 @@ store_signings_each(struct store *s, enum store_stmt id, sqlite3_stmt *st,
             store_done(st);
             return -1;
         }
-        s->iterating |= STORE_BIT(id);
+        s->iterating[id / 64] |= (uint64_t)1 << (id % 64);
         stop = fn(arg, &g);
-        s->iterating &= ~STORE_BIT(id);
+        s->iterating[id / 64] &= ~((uint64_t)1 << (id % 64));
         if (stop != 0) {
             break;
         }
@@ -3038,6 +3094,25 @@ store_signings_latest(struct store *s, const char *rule, size_t n,
     }
     return store_signings_each(s, S_SIGNINGS_LATEST, st, "list signings", fn,
                                arg);
+}
+
+int
+store_signing_by_link(struct store *s, const char *link_id, const char *rule,
+                      store_signing_fn fn, void *arg)
+{
+    sqlite3_stmt *st;
+
+    if (store_check_str(s, "link_id", link_id, STORE_NAME_MAX) != 0 ||
+        store_check_str(s, "rule", rule, STORE_NAME_MAX) != 0) {
+        return -1;
+    }
+    st = store_stmt(s, S_SIGNING_BY_LINK);
+    if (st == NULL || store_bind_str(s, st, 1, link_id) != 0 ||
+        store_bind_str(s, st, 2, rule) != 0) {
+        return -1;
+    }
+    return store_signings_each(s, S_SIGNING_BY_LINK, st,
+                               "read the signing of a certificate", fn, arg);
 }
 
 int
@@ -3202,7 +3277,8 @@ fail:
 
 /* ---- CT certificates ------------------------------------------------- */
 
-/* A ct_certs row (S_CT_DUE / S_CT_GET column order); strings borrowed. */
+/* A ct_certs row (S_CT_DUE / S_CT_GET / S_CT_LATEST / S_CT_UNLOGGED
+ * column order); strings borrowed. */
 static int
 store_ct_row(struct store *s, sqlite3_stmt *st, struct store_ct_cert *c)
 {
@@ -3222,7 +3298,91 @@ store_ct_row(struct store *s, sqlite3_stmt *st, struct store_ct_cert *c)
     c->not_before = store_col_i64(st, 7);
     c->deadline = store_col_i64(st, 8);
     c->recorded_at = store_col_i64(st, 12);
+    c->judged_at = store_col_i64(st, 13); /* NULL reads 0 */
     return 0;
+}
+
+/* Call fn for each row of the bound ct_certs listing id. */
+static int
+store_ct_each(struct store *s, enum store_stmt id, sqlite3_stmt *st,
+              const char *what, store_ct_cert_fn fn, void *arg)
+{
+    struct store_ct_cert c;
+    int r, stop;
+
+    while ((r = store_step(s, st, what)) == 1) {
+        if (store_ct_row(s, st, &c) != 0) {
+            store_done(st);
+            return -1;
+        }
+        s->iterating[id / 64] |= (uint64_t)1 << (id % 64);
+        stop = fn(arg, &c);
+        s->iterating[id / 64] &= ~((uint64_t)1 << (id % 64));
+        if (stop != 0) {
+            break;
+        }
+    }
+    store_done(st);
+    return r < 0 ? -1 : 0;
+}
+
+int
+store_ct_certs_latest(struct store *s, const char *rule, size_t n,
+                      store_ct_cert_fn fn, void *arg)
+{
+    sqlite3_stmt *st;
+
+    if (store_check_str(s, "rule", rule, STORE_NAME_MAX) != 0) {
+        return -1;
+    }
+    st = store_stmt(s, S_CT_LATEST);
+    if (st == NULL || store_bind_str(s, st, 1, rule) != 0 ||
+        store_bind_i64(s, st, 2, store_limit(n)) != 0) {
+        return -1;
+    }
+    return store_ct_each(s, S_CT_LATEST, st, "list CT certificates", fn, arg);
+}
+
+int
+store_ct_certs_unlogged(struct store *s, int64_t since, int64_t until, size_t n,
+                        store_ct_cert_fn fn, void *arg)
+{
+    sqlite3_stmt *st = store_stmt(s, S_CT_UNLOGGED);
+
+    if (st == NULL || store_bind_i64(s, st, 1, since) != 0 ||
+        store_bind_i64(s, st, 2, until) != 0 ||
+        store_bind_i64(s, st, 3, store_limit(n)) != 0) {
+        return -1;
+    }
+    return store_ct_each(s, S_CT_UNLOGGED, st, "list unlogged certificates", fn,
+                         arg);
+}
+
+int
+store_ct_cert_counts_each(struct store *s, store_ct_count_fn fn, void *arg)
+{
+    sqlite3_stmt *st = store_stmt(s, S_CT_COUNTS);
+    const char *rule, *state;
+    int r, stop;
+
+    if (st == NULL) {
+        return -1;
+    }
+    while ((r = store_step(s, st, "count CT certificates")) == 1) {
+        if ((rule = store_col_req(s, st, 0)) == NULL ||
+            (state = store_col_req(s, st, 1)) == NULL) {
+            store_done(st);
+            return -1;
+        }
+        s->iterating[S_CT_COUNTS / 64] |= (uint64_t)1 << (S_CT_COUNTS % 64);
+        stop = fn(arg, rule, state, (uint64_t)store_col_i64(st, 2));
+        s->iterating[S_CT_COUNTS / 64] &= ~((uint64_t)1 << (S_CT_COUNTS % 64));
+        if (stop != 0) {
+            break;
+        }
+    }
+    store_done(st);
+    return r < 0 ? -1 : 0;
 }
 
 int
@@ -3243,9 +3403,9 @@ store_ct_certs_due(struct store *s, int64_t since, int64_t until, size_t limit,
             store_done(st);
             return -1;
         }
-        s->iterating |= STORE_BIT(S_CT_DUE);
+        s->iterating[S_CT_DUE / 64] |= (uint64_t)1 << (S_CT_DUE % 64);
         stop = fn(arg, &c);
-        s->iterating &= ~STORE_BIT(S_CT_DUE);
+        s->iterating[S_CT_DUE / 64] &= ~((uint64_t)1 << (S_CT_DUE % 64));
         if (stop != 0) {
             break;
         }
@@ -3300,6 +3460,7 @@ store_ct_cert_fire(struct store *s, const char *link_id, const char *rule,
     st = store_stmt(s, S_CT_FIRE);
     if (st == NULL || store_bind_str(s, st, 1, link_id) != 0 ||
         store_bind_str(s, st, 2, rule) != 0 ||
+        store_bind_i64(s, st, 3, alert->detected_at) != 0 ||
         store_exec_stmt(s, st, "fire CT certificate") != 0) {
         goto fail;
     }
@@ -3412,9 +3573,9 @@ store_deliveries_due(struct store *s, int64_t now, size_t limit,
         }
         d.next_attempt_at = store_col_i64(st, 6);
         d.last_error = store_col_str(st, 7);
-        s->iterating |= STORE_BIT(S_DUE);
+        s->iterating[S_DUE / 64] |= (uint64_t)1 << (S_DUE % 64);
         stop = fn(arg, &d);
-        s->iterating &= ~STORE_BIT(S_DUE);
+        s->iterating[S_DUE / 64] &= ~((uint64_t)1 << (S_DUE % 64));
         if (stop != 0) {
             break;
         }
@@ -3508,9 +3669,9 @@ store_sinks_each(struct store *s, size_t limit, store_sink_fn fn, void *arg)
             store_done(st);
             return -1;
         }
-        s->iterating |= STORE_BIT(S_SINKS);
+        s->iterating[S_SINKS / 64] |= (uint64_t)1 << (S_SINKS % 64);
         stop = fn(arg, sink, pending, failed, store_col_str(st, 3));
-        s->iterating &= ~STORE_BIT(S_SINKS);
+        s->iterating[S_SINKS / 64] &= ~((uint64_t)1 << (S_SINKS % 64));
         if (stop != 0) {
             break;
         }
@@ -3628,9 +3789,9 @@ store_counts_each(struct store *s, enum store_stmt id, int64_t since,
             store_done(st);
             return -1;
         }
-        s->iterating |= STORE_BIT(id);
+        s->iterating[id / 64] |= (uint64_t)1 << (id % 64);
         stop = fn(arg, k1, k2, n);
-        s->iterating &= ~STORE_BIT(id);
+        s->iterating[id / 64] &= ~((uint64_t)1 << (id % 64));
         if (stop != 0) {
             break;
         }
@@ -3941,7 +4102,7 @@ store_prune(struct store *s, const struct store_retention *r, int64_t now,
         store_cutoff(s, "signings", r->signings, now, &c_sign) != 0) {
         goto out;
     }
-    if (s->in_txn || s->iterating != 0) {
+    if (s->in_txn || s->iterating[0] != 0 || s->iterating[1] != 0) {
         store_err(s, "store_prune cannot run inside another store call");
         goto out;
     }

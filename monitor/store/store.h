@@ -92,7 +92,7 @@
 #include "notify/severity.h"
 
 /* Schema version written to PRAGMA user_version by this build. */
-#define STORE_SCHEMA_VERSION 6
+#define STORE_SCHEMA_VERSION 7
 /* PRAGMA application_id of a tlogwatch state file ("TLGW"). */
 #define STORE_APPLICATION_ID 0x544c4757
 
@@ -423,8 +423,10 @@ struct store_ct_cert {
     const char *alert;
     /* Read back only: */
     int64_t log_id;
-    const char *state; /* "pending", "logged" or "unlogged" */
-    int64_t recorded_at;
+    const char *state;   /* "pending", "logged" or "unlogged" */
+    int64_t recorded_at; /* first seen */
+    int64_t judged_at;   /* logged or unlogged since; 0: pending, or
+                            judged before schema 7 (logged) */
 };
 
 /* One batch of entries [from_index, to_index) read and checked. */
@@ -527,6 +529,10 @@ typedef int (*store_signing_fn)(void *arg, const struct store_signing *row);
 /* The latest n signings of a rule (by insertion), newest first. */
 int store_signings_latest(struct store *s, const char *rule, size_t n,
                           store_signing_fn fn, void *arg);
+/* The first signing of rule whose certificate has link_id (the Rekor
+ * entry of a logged CT certificate): fn at most once. */
+int store_signing_by_link(struct store *s, const char *link_id,
+                          const char *rule, store_signing_fn fn, void *arg);
 
 /* The signings of a rule recorded in [since, until), newest first (by
  * insertion), at most n (0: no limit); served by the index on (rule,
@@ -606,6 +612,21 @@ int store_ct_cert_fire(struct store *s, const char *link_id, const char *rule,
 int store_ct_cert_get(struct store *s, const char *link_id, const char *rule,
                       int *found, struct store_ct_cert *out, char *buf,
                       size_t cap);
+
+/* The CT certificates of rule, newest first (recorded_at), at most n
+ * (0: no limit); index ct_certs_rule. */
+int store_ct_certs_latest(struct store *s, const char *rule, size_t n,
+                          store_ct_cert_fn fn, void *arg);
+/* The CT certificates judged unlogged in [since, until) (judged_at),
+ * newest first, at most n (0: no limit); partial index
+ * ct_certs_unlogged. */
+int store_ct_certs_unlogged(struct store *s, int64_t since, int64_t until,
+                            size_t n, store_ct_cert_fn fn, void *arg);
+typedef int (*store_ct_count_fn)(void *arg, const char *rule, const char *state,
+                                 uint64_t count);
+/* How many CT certificates per (rule, state), ordered by rule then
+ * state; reads the covering index ct_certs_state once. */
+int store_ct_cert_counts_each(struct store *s, store_ct_count_fn fn, void *arg);
 
 /* ---- outbox ------------------------------------------------------- */
 

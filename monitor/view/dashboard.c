@@ -492,6 +492,8 @@ put_head(struct page *pg, const json_t *st, const struct dashboard_opts *o)
     pg_str(pg, "</p></header>\n<main>\n");
 }
 
+static int signing_allowed(const json_t *s);
+
 /* Counts for the summary line. */
 static void
 put_summary(struct page *pg, const json_t *st)
@@ -500,7 +502,8 @@ put_summary(struct page *pg, const json_t *st)
     const json_t *rules = json_object_get(st, "rules");
     const json_t *by =
         json_object_get(json_object_get(st, "alerts"), "by_severity");
-    size_t i, j, nlogs = 0, nstale = 0, nsig = 0, nbad = 0;
+    size_t i, j, nlogs = 0, nstale = 0, nsig = 0, nbad = 0, nct = 0;
+    size_t nctbad = 0;
     json_int_t crit = 0, warn = 0;
 
     for (i = 0; i < json_array_size(logs); i++) {
@@ -512,7 +515,20 @@ put_summary(struct page *pg, const json_t *st)
     for (i = 0; i < json_array_size(rules); i++) {
         const json_t *sg =
             json_object_get(json_array_get(rules, i), "signings");
+        const json_t *ct =
+            json_object_get(json_array_get(rules, i), "ct_certificates");
 
+        for (j = 0; j < json_array_size(ct); j++) {
+            const json_t *c = json_array_get(ct, j);
+
+            /* a logged one is counted with its Rekor signing */
+            if (!json_is_object(json_object_get(c, "signing"))) {
+                nct++;
+                if (!signing_allowed(c)) {
+                    nctbad++;
+                }
+            }
+        }
         for (j = 0; j < json_array_size(sg); j++) {
             const json_t *s = json_array_get(sg, j);
             const char *v = jstr(s, "verdict");
@@ -535,6 +551,12 @@ put_summary(struct page *pg, const json_t *st)
               "<span class=\"badge %s\">%zu of %zu latest signing%s not "
               "allowed</span>",
               nbad ? "bad" : "ok", nbad, nsig, nsig == 1 ? "" : "s");
+    if (nct > 0) {
+        pg_printf(pg,
+                  "<span class=\"badge %s\">%zu of %zu latest certificate%s "
+                  "seen only in CT not allowed</span>",
+                  nctbad ? "bad" : "ok", nctbad, nct, nct == 1 ? "" : "s");
+    }
     pg_printf(pg,
               "<span class=\"badge %s\">%" JSON_INTEGER_FORMAT
               " critical, %" JSON_INTEGER_FORMAT " warning alerts</span>",
@@ -753,6 +775,116 @@ put_signing(struct page *pg, const json_t *s)
     pg_str(pg, "</td></tr>\n");
 }
 
+/* A CT certificate row (view.h "ct_certificates"). */
+static void
+put_ct_cert(struct page *pg, const json_t *c)
+{
+    const json_t *alerts = json_object_get(c, "alerts");
+    const json_t *sg = json_object_get(c, "signing");
+    const char *commit = jstr(c, "commit");
+    int ok = signing_allowed(c);
+    size_t i;
+
+    pg_printf(pg, "<tr class=\"%s\"><td>", ok ? "allowed" : "notallowed");
+    if (ok) {
+        pg_str(pg, "<span class=\"ok\">allowed</span>");
+    } else {
+        pg_str(pg, "<span class=\"bad\">NOT ALLOWED: ");
+        put_field(pg, c, "verdict");
+        pg_str(pg, "</span>");
+    }
+    if (jstr(c, "policy_verdict") != NULL) {
+        pg_str(pg, "<br><span class=\"muted\">policy: ");
+        put_field(pg, c, "policy_verdict");
+        pg_str(pg, "</span>");
+    }
+    pg_str(pg, "</td><td class=\"ctstate\">");
+    put_field(pg, c, "state");
+    pg_str(pg, "</td><td class=\"mono nowrap\">");
+    put_field(pg, c, "ct_log");
+    pg_str(pg, " #");
+    put_num(pg, c, "ct_log_index");
+    pg_str(pg, "<br>seen ");
+    put_field(pg, c, "first_seen");
+    pg_str(pg, "<br>deadline ");
+    put_field(pg, c, "deadline");
+    pg_str(pg, "</td><td class=\"mono commit\">");
+    if (commit != NULL) {
+        put_link(pg, c, "commit_url", commit);
+    } else {
+        pg_str(pg, "-");
+    }
+    pg_str(pg, "</td><td class=\"wrap\">");
+    put_field(pg, c, "workflow");
+    pg_str(pg, "<br><span class=\"mono\">");
+    put_field(pg, c, "ref");
+    pg_str(pg, "</span><br>runner ");
+    put_field(pg, c, "runner");
+    pg_str(pg, "</td><td class=\"mono nowrap\">");
+    if (json_is_object(sg)) {
+        put_field(pg, sg, "log");
+        pg_str(pg, " #");
+        put_num(pg, sg, "log_index");
+        pg_str(pg, "<br>");
+        put_field(pg, sg, "verdict");
+    } else {
+        pg_str(pg, "<span class=\"muted\">none</span>");
+    }
+    pg_str(pg, "</td><td>");
+    if (json_array_size(alerts) == 0) {
+        pg_str(pg, "<span class=\"muted\">none</span>");
+    }
+    for (i = 0; i < json_array_size(alerts) && i < DASHBOARD_MAX_ERRORS; i++) {
+        const json_t *a = json_array_get(alerts, i);
+
+        pg_printf(pg, "<div class=\"%s\">", sev_class(jstr(a, "severity")));
+        put_field(pg, a, "severity");
+        pg_str(pg, " ");
+        put_field(pg, a, "type");
+        pg_str(pg, "</div>");
+    }
+    pg_str(pg, "</td></tr>\n");
+}
+
+/* The rule's certificates seen in CT: counts, then the newest rows. */
+static void
+put_ct_certs(struct page *pg, const json_t *r)
+{
+    const json_t *cc = json_object_get(r, "ct_counts");
+    const json_t *list = json_object_get(r, "ct_certificates");
+    size_t j, m = json_array_size(list), mark = row_begin(pg);
+    json_int_t pend = 0, unl = 0, lg = 0;
+
+    jint(cc, "pending", &pend);
+    jint(cc, "unlogged", &unl);
+    jint(cc, "logged", &lg);
+    pg_printf(pg,
+              "<p class=\"ctcounts\">Certificates seen in CT: "
+              "<span class=\"badge %s\">%" JSON_INTEGER_FORMAT
+              " unlogged</span><span class=\"badge %s\">%" JSON_INTEGER_FORMAT
+              " pending</span><span class=\"badge ok\">%" JSON_INTEGER_FORMAT
+              " logged</span></p>",
+              unl > 0 ? "warn" : "ok", unl, pend > 0 ? "muted" : "ok", pend,
+              lg);
+    if (!row_end(pg, mark) || m == 0) {
+        return;
+    }
+    if (!pg_open(pg, "<table class=\"ct\"><thead><tr><th>Verdict</th>"
+                     "<th>State</th><th>CT entry</th><th>Commit</th>"
+                     "<th>Workflow, ref, runner</th><th>Rekor signing</th>"
+                     "<th>Alerts</th></tr></thead><tbody>\n")) {
+        return;
+    }
+    for (j = 0; j < m && j < DASHBOARD_MAX_SIGNINGS; j++) {
+        mark = row_begin(pg);
+        put_ct_cert(pg, json_array_get(list, j));
+        if (!row_end(pg, mark)) {
+            break;
+        }
+    }
+    pg_close(pg, "</tbody></table>\n");
+}
+
 static void
 put_rules(struct page *pg, const json_t *st)
 {
@@ -782,22 +914,23 @@ put_rules(struct page *pg, const json_t *st)
         }
         if (m == 0) {
             pg_str(pg, "<p class=\"muted\">No signing recorded.</p>");
-            continue;
-        }
-        if (!pg_open(pg, "<table><thead><tr><th>Verdict</th><th>Entry</th>"
-                         "<th>Commit</th><th>Workflow, ref, run</th>"
-                         "<th>Runner</th><th>PCRs</th><th>Alerts</th>"
-                         "</tr></thead><tbody>\n")) {
-            break;
-        }
-        for (j = 0; j < m && j < DASHBOARD_MAX_SIGNINGS; j++) {
-            mark = row_begin(pg);
-            put_signing(pg, json_array_get(sg, j));
-            if (!row_end(pg, mark)) {
+        } else {
+            if (!pg_open(pg, "<table><thead><tr><th>Verdict</th><th>Entry</th>"
+                             "<th>Commit</th><th>Workflow, ref, run</th>"
+                             "<th>Runner</th><th>PCRs</th><th>Alerts</th>"
+                             "</tr></thead><tbody>\n")) {
                 break;
             }
+            for (j = 0; j < m && j < DASHBOARD_MAX_SIGNINGS; j++) {
+                mark = row_begin(pg);
+                put_signing(pg, json_array_get(sg, j));
+                if (!row_end(pg, mark)) {
+                    break;
+                }
+            }
+            pg_close(pg, "</tbody></table>\n");
         }
-        pg_close(pg, "</tbody></table>\n");
+        put_ct_certs(pg, r);
     }
     pg_close(pg, "</section>\n");
 }

@@ -653,34 +653,303 @@ rule_signing_cb(void *arg, const struct store_signing *g)
     return c->failed ? 1 : 0;
 }
 
+/* ---- CT certificates ------------------------------------------------ */
+
+const char *
+view_ct_verdict(const struct store_ct_cert *row, const char *const *alert_types,
+                size_t n_alerts, const char *signing_verdict)
+{
+    size_t i;
+
+    if (row->verdict == NULL) {
+        return "unknown";
+    }
+    if (strcmp(row->verdict, "allowed") != 0) {
+        return row->verdict;
+    }
+    for (i = 0; i < n_alerts; i++) {
+        const char *t = alert_types[i], *dot;
+
+        if (t == NULL || strcmp(t, "signing.recorded") == 0) {
+            continue;
+        }
+        dot = strchr(t, '.');
+        return dot != NULL && dot[1] != '\0' ? dot + 1 : t;
+    }
+    if (row->state == NULL) {
+        return "unknown";
+    }
+    if (strcmp(row->state, "unlogged") == 0) {
+        return "unlogged_certificate";
+    }
+    if (strcmp(row->state, "pending") == 0) {
+        return "rekor_pending";
+    }
+    return signing_verdict != NULL ? signing_verdict : "allowed";
+}
+
+/* The Rekor signing of a logged certificate: its JSON and verdict. */
+struct ct_signing {
+    struct view_ctx *c;
+    json_t *obj;   /* {"log", "log_index", "uuid", "verdict"} or NULL */
+    char *verdict; /* its effective verdict, owned */
+};
+
+static int
+ct_signing_cb(void *arg, const struct store_signing *g)
+{
+    struct ct_signing *cs = arg;
+    struct view_ctx *c = cs->c;
+    struct entry_alerts ea;
+    size_t i;
+
+    memset(&ea, 0, sizeof(ea));
+    ea.c = c;
+    ea.list = NULL;
+    if (store_entry_alerts_each(c->s, g->log_id, g->log_index, g->rule,
+                                NOTIFY_WARNING, VIEW_ENTRY_ALERTS,
+                                entry_alert_cb, &ea) != 0) {
+        c->store_failed = 1;
+    } else {
+        cs->verdict = strdup(
+            view_signing_verdict(g, (const char *const *)ea.types, ea.ntypes));
+        cs->obj = vobj(c);
+        if (cs->verdict == NULL) {
+            c->failed = 1;
+        }
+        put(c, cs->obj, "log", vstr(log_name_of(c, g->log_id)));
+        put(c, cs->obj, "log_index", vuint(g->log_index));
+        put(c, cs->obj, "uuid", vstr(g->uuid));
+        put(c, cs->obj, "verdict", vstr(cs->verdict));
+    }
+    for (i = 0; i < ea.ntypes; i++) {
+        free(ea.types[i]);
+    }
+    return 1; /* the first is the one */
+}
+
+/* A string member of o, or NULL. */
+static const char *
+jget(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+/*
+ * The document's object of CT certificate row (see view.h), or NULL
+ * with c->failed or c->store_failed set.  The claims come from the
+ * identity of the alert policy_eval_ct prepared (the certificate's own
+ * claims); the alerts are those about its CT entry (this rule or none);
+ * a logged one names its Rekor signing (first by link id and rule).
+ */
+static json_t *
+ct_row_json(struct view_ctx *c, const struct store_ct_cert *row)
+{
+    struct entry_alerts ea;
+    struct ct_signing cs;
+    json_t *o, *alert = NULL;
+    const json_t *idn = NULL;
+    const char *verdict;
+    size_t i;
+
+    memset(&ea, 0, sizeof(ea));
+    memset(&cs, 0, sizeof(cs));
+    ea.c = c;
+    ea.list = varr(c);
+    cs.c = c;
+    if (store_entry_alerts_each(c->s, row->log_id, row->log_index, row->rule,
+                                NOTIFY_INFO, VIEW_ENTRY_ALERTS, entry_alert_cb,
+                                &ea) != 0 ||
+        (strcmp(row->state, "logged") == 0 &&
+         store_signing_by_link(c->s, row->link_id, row->rule, ct_signing_cb,
+                               &cs) != 0) ||
+        c->store_failed) {
+        c->store_failed = 1;
+        for (i = 0; i < ea.ntypes; i++) {
+            free(ea.types[i]);
+        }
+        json_decref(ea.list);
+        json_decref(cs.obj);
+        free(cs.verdict);
+        return NULL;
+    }
+    if (row->alert != NULL && strlen(row->alert) <= VIEW_SUMMARY_BODY_MAX) {
+        alert = json_loads(row->alert, 0, NULL);
+        idn = json_object_get(alert, "identity");
+    }
+    verdict = view_ct_verdict(row, (const char *const *)ea.types, ea.ntypes,
+                              cs.verdict);
+    o = vobj(c);
+    put(c, o, "rule", vstr(row->rule));
+    put(c, o, "ct_log", vstr(log_name_of(c, row->log_id)));
+    put(c, o, "ct_log_index", vuint(row->log_index));
+    put(c, o, "entry_type", vstr(row->entry_type));
+    put(c, o, "leaf_hash", vstr(row->leaf_hash));
+    put(c, o, "cert_sha256", vstr(row->cert_sha256));
+    put(c, o, "link_id", vstr(row->link_id));
+    put(c, o, "state", vstr(row->state));
+    put(c, o, "first_seen", vtime(row->recorded_at));
+    put(c, o, "not_before", vtime(row->not_before));
+    put(c, o, "deadline", vtime(row->deadline));
+    put(c, o, "judged_at", vtime(row->judged_at));
+    put(c, o, "verdict", vstr(verdict));
+    put(c, o, "allowed", json_boolean(view_verdict_allowed(verdict)));
+    put(c, o, "policy_verdict", vstr(row->verdict));
+    put(c, o, "alerts", ea.list);
+    put(c, o, "commit", vstr(jget(idn, "workflow_sha")));
+    put(c, o, "commit_url",
+        commit_url(jget(idn, "repository"), jget(idn, "workflow_sha")));
+    put(c, o, "workflow", vstr(jget(idn, "workflow_path")));
+    put(c, o, "ref", vstr(jget(idn, "workflow_ref")));
+    put(c, o, "trigger", vstr(jget(idn, "trigger")));
+    put(c, o, "runner", vstr(jget(idn, "runner_environment")));
+    put(c, o, "run_url", https_url(jget(idn, "run_invocation_uri")));
+    put(c, o, "signing", cs.obj != NULL ? cs.obj : json_null());
+    json_decref(alert);
+    free(cs.verdict);
+    for (i = 0; i < ea.ntypes; i++) {
+        free(ea.types[i]);
+    }
+    return o;
+}
+
+struct ct_list {
+    struct view_ctx *c;
+    json_t *list;
+};
+
+static int
+ct_list_cb(void *arg, const struct store_ct_cert *row)
+{
+    struct ct_list *l = arg;
+    json_t *o = ct_row_json(l->c, row);
+
+    if (o == NULL) {
+        return 1;
+    }
+    push(l->c, l->list, o);
+    return l->c->failed ? 1 : 0;
+}
+
+/* The CT certificates counted per (rule, state), for configured rules. */
+struct ct_counts {
+    const struct config *cfg;
+    uint64_t (*n)[3]; /* per configured rule: pending, logged, unlogged */
+};
+
+static int
+ct_count_cb(void *arg, const char *rule, const char *state, uint64_t count)
+{
+    struct ct_counts *cc = arg;
+    size_t i, k;
+
+    if (strcmp(state, "pending") == 0) {
+        k = 0;
+    } else if (strcmp(state, "logged") == 0) {
+        k = 1;
+    } else if (strcmp(state, "unlogged") == 0) {
+        k = 2;
+    } else {
+        return 0;
+    }
+    for (i = 0; i < cc->cfg->n_watch; i++) {
+        if (strcmp(cc->cfg->watch[i].name, rule) == 0) {
+            cc->n[i][k] = count;
+        }
+    }
+    return 0;
+}
+
 static int
 rules_json(struct view_ctx *c, json_t *doc)
 {
     json_t *rules = varr(c);
+    struct ct_counts cc;
     size_t i;
 
+    cc.cfg = c->cfg;
+    cc.n = calloc(c->cfg->n_watch + 1, sizeof(*cc.n));
+    if (cc.n == NULL) {
+        c->failed = 1;
+        json_decref(rules);
+        return 0;
+    }
+    if (store_ct_cert_counts_each(c->s, ct_count_cb, &cc) != 0) {
+        free(cc.n);
+        json_decref(rules);
+        return -1;
+    }
     for (i = 0; i < c->cfg->n_watch; i++) {
         const struct config_watch *w = &c->cfg->watch[i];
         struct rule_ctx rc;
-        json_t *r = vobj(c);
+        struct ct_list cl;
+        json_t *r = vobj(c), *counts = vobj(c);
 
         rc.c = c;
         rc.signings = varr(c);
+        cl.c = c;
+        cl.list = varr(c);
         put(c, r, "name", vstr(w->name));
         put(c, r, "repository", vstr(w->repository));
         if (store_signings_latest(c->s, w->name, VIEW_SIGNINGS, rule_signing_cb,
                                   &rc) != 0 ||
+            c->store_failed ||
+            store_ct_certs_latest(c->s, w->name, VIEW_SIGNINGS, ct_list_cb,
+                                  &cl) != 0 ||
             c->store_failed) {
             json_decref(r);
+            json_decref(counts);
             json_decref(rc.signings);
+            json_decref(cl.list);
             json_decref(rules);
+            free(cc.n);
             return -1;
         }
         put(c, r, "signings", rc.signings);
+        put(c, counts, "pending", vuint(cc.n[i][0]));
+        put(c, counts, "logged", vuint(cc.n[i][1]));
+        put(c, counts, "unlogged", vuint(cc.n[i][2]));
+        put(c, r, "ct_counts", counts);
+        put(c, r, "ct_certificates", cl.list);
         push(c, rules, r);
     }
+    free(cc.n);
     put(c, doc, "rules", rules);
     return 0;
+}
+
+json_t *
+view_ct_unlogged(struct store *s, const struct config *cfg, int64_t since,
+                 int64_t until, size_t limit, char *err, size_t errcap)
+{
+    struct view_ctx c;
+    struct ct_list cl;
+    const char *what = NULL;
+
+    memset(&c, 0, sizeof(c));
+    c.s = s;
+    c.cfg = cfg;
+    c.shards = calloc(VIEW_MAX_SHARDS, sizeof(*c.shards));
+    cl.c = &c;
+    cl.list = json_array();
+    if (c.shards == NULL || cl.list == NULL) {
+        free(c.shards);
+        json_decref(cl.list);
+        snprintf(err, errcap, "out of memory");
+        return NULL;
+    }
+    if (store_logs_each(s, shard_cb, &c) != 0 ||
+        store_ct_certs_unlogged(s, since, until, limit, ct_list_cb, &cl) != 0 ||
+        c.store_failed) {
+        what = store_errmsg(s);
+    }
+    free(c.shards);
+    if (what != NULL || c.failed) {
+        snprintf(err, errcap, "%s", c.failed ? "out of memory" : what);
+        json_decref(cl.list);
+        return NULL;
+    }
+    return cl.list;
 }
 
 /* ---- alerts --------------------------------------------------------- */

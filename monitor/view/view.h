@@ -46,7 +46,27 @@
  *       null unless both look right), "workflow", "ref", "trigger",
  *       "runner", "run_url" (https:// only, else null),
  *       "pcrs": {"state", "source", "note", "PCR0", "PCR1", "PCR2",
- *                "PCR8"} }] }],
+ *                "PCR8"} }],
+ *     "ct_counts": {"pending", "logged", "unlogged"}   the rule's
+ *                      certificates seen in a CT log, all kept, by state
+ *     "ct_certificates": [{            seen in a CT log (Fulcio's), newest
+ *                                      first, at most VIEW_SIGNINGS
+ *       "rule", "ct_log", "ct_log_index", "entry_type" ("precert" |
+ *       "x509"),
+ *       "leaf_hash", "cert_sha256", "link_id",
+ *       "state",          "pending" (waiting for its Rekor entry until
+ *                         deadline), "logged" or "unlogged"
+ *       "first_seen", "not_before", "deadline" (NotBefore +
+ *       unlogged_after), "judged_at" (logged or unlogged since; null
+ *       while pending),
+ *       "verdict", "allowed", "policy_verdict"   see view_ct_verdict
+ *       "alerts"          about its CT entry, as a signing's
+ *       "commit", "commit_url", "workflow", "ref", "trigger", "runner",
+ *       "run_url"         its certificate's claims, as a signing's
+ *       "signing": {"log", "log_index", "uuid", "verdict"} | null   the
+ *                         Rekor signing that logged it (same link id and
+ *                         rule), with that signing's effective verdict
+ *     }] }],
  *   "alerts": { "window_s" (86400), "by_severity": {"info", "warning",
  *               "critical"} (detected in the last window_s),
  *               "latest": [{"id", "type", "severity", "at", "summary",
@@ -103,6 +123,29 @@ json_t *view_status_json(struct store *s, const struct config *cfg, int64_t now,
 const char *view_signing_verdict(const struct store_signing *row,
                                  const char *const *alert_types,
                                  size_t n_alerts);
+/*
+ * A CT certificate's effective verdict, told as its alerts tell it: the
+ * policy's verdict when not "allowed" (e.g. "self_hosted_runner",
+ * raised from the CT log); else the first of alert_types (severity
+ * warning or above, about its CT entry, most severe first) without its
+ * prefix, e.g. "unlogged_certificate"; else by state: "unlogged" ->
+ * "unlogged_certificate", "pending" -> "rekor_pending", "logged" ->
+ * signing_verdict (the effective verdict of the Rekor signing that
+ * logged it) or "allowed" when NULL.  Only "allowed" is allowed.
+ * Returns a string borrowed from its arguments or static storage.
+ */
+const char *view_ct_verdict(const struct store_ct_cert *row,
+                            const char *const *alert_types, size_t n_alerts,
+                            const char *signing_verdict);
+/*
+ * The CT certificates judged unlogged in [since, until) (judged_at),
+ * newest first, at most limit (0: all): a new JSON array of the objects
+ * "ct_certificates" holds in the status document.  NULL with err set on
+ * a store error.  For the reports.
+ */
+json_t *view_ct_unlogged(struct store *s, const struct config *cfg,
+                         int64_t since, int64_t until, size_t limit, char *err,
+                         size_t errcap);
 /* 1 when verdict is "allowed", else 0 (NULL included). */
 int view_verdict_allowed(const char *verdict);
 /*
