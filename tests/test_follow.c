@@ -66,6 +66,7 @@
 #define V1_HOST "rekor.test"
 #define V1_URL "https://" V1_HOST
 #define V1_TREE_ID 1193050959916656506ULL
+#define INACTIVE_TREE_ID "3904496407287907110" /* v1: an inactive shard */
 #define V2_HOST "log2025-1.rekor.test"
 #define V2_URL "https://" V2_HOST
 #define CT_HOST "ctfe.test/2022" /* host and path: url_path strips both */
@@ -325,6 +326,12 @@ struct flog {
     int fake_raw_size; /* v1: treeSize written as the note's size even
                           beyond int64 */
     int sign_wrong;    /* sign with another key */
+    int frozen;        /* v2: checkpoints carry the "Log frozen" line */
+    /* v1: one inactive shard before this one (its final signed head,
+     * owned, of inactive_size entries; NULL: none); offset is the
+     * virtual index of this shard's local 0 (= inactive_size). */
+    char *inactive_note;
+    uint64_t inactive_size, offset;
 
     /* Misbehaviour. */
     uint64_t drop[MAX_RULES]; /* v1 index or v2 bundle never returned */
@@ -403,8 +410,9 @@ flog_sign(struct flog *lg, uint64_t size, const uint8_t root[MERKLE_HASH_LEN])
     }
 
     rb64 = b64_new(root, MERKLE_HASH_LEN);
-    len = snprintf(text, sizeof(text), "%s\n%llu\n%s\n", lg->origin,
-                   (unsigned long long)size, rb64);
+    len = snprintf(text, sizeof(text), "%s\n%llu\n%s\n%s", lg->origin,
+                   (unsigned long long)size, rb64,
+                   lg->v2 && lg->frozen ? "Log frozen\n" : "");
     free(rb64);
     assert_true(len > 0 && (size_t)len < sizeof(text));
     tl = (size_t)len;
@@ -544,6 +552,7 @@ flog_free(struct flog *lg)
     mt_free(&lg->t);
     flog_note_free(lg);
     free(lg->fake_note);
+    free(lg->inactive_note);
     free(lg->asked);
     free(lg->first_ask_ms);
     free(lg->reqs);
@@ -703,6 +712,25 @@ flog_fake(struct flog *lg, uint64_t size, const uint8_t *root)
         root = r;
     }
     lg->fake_note = flog_sign(lg, size, root);
+}
+
+/* v1: serve an inactive shard before this one, its final head signed at
+ * size and root (with the log's key; origin "<host> - <its tree id>"):
+ * this shard's entries start at virtual index size. */
+static void
+flog_inactive(struct flog *lg, uint64_t size, const uint8_t *root)
+{
+    char origin[sizeof(lg->origin)];
+
+    assert_false(lg->v2 || lg->ct);
+    memcpy(origin, lg->origin, sizeof(origin));
+    snprintf(lg->origin, sizeof(lg->origin), "%s - %s", lg->host,
+             INACTIVE_TREE_ID);
+    free(lg->inactive_note);
+    lg->inactive_note = flog_sign(lg, size, root);
+    memcpy(lg->origin, origin, sizeof(origin));
+    lg->inactive_size = size;
+    lg->offset = size;
 }
 
 static void
@@ -982,11 +1010,15 @@ flog_answer_index(struct flog *lg, uint64_t i)
     uint64_t j;
     int lie;
 
-    if (i >= lg->cp_size || in_list(lg->drop, lg->ndrop, i)) {
+    if (i < lg->offset || i - lg->offset >= lg->cp_size ||
+        in_list(lg->drop, lg->ndrop, i)) {
         return NULL;
     }
     j = flog_redirect(lg, i, &lie);
-    return flog_entry_json(lg, j, lie ? i : j);
+    if (j < lg->offset || j - lg->offset >= lg->cp_size) {
+        return NULL;
+    }
+    return flog_entry_json(lg, j - lg->offset, lie ? i : j);
 }
 
 static void
@@ -1019,6 +1051,23 @@ v1_log(struct flog *lg, struct fresp *r)
              rhex, note, (unsigned long long)lg->tree_id,
              (unsigned long long)size);
     free(note);
+    if (lg->inactive_note != NULL) {
+        /* inactiveShards: [{rootHash, signedTreeHead, treeID, treeSize}]
+         * (the root and size fields are noise; the note counts). */
+        json_t *o = json_loads(body, 0, NULL);
+        assert_non_null(o);
+        assert_int_equal(
+            json_object_set_new(o, "inactiveShards",
+                                json_pack("[{s:s, s:s, s:s, s:I}]", "rootHash",
+                                          rhex, "signedTreeHead",
+                                          lg->inactive_note, "treeID",
+                                          INACTIVE_TREE_ID, "treeSize",
+                                          (json_int_t)lg->inactive_size)),
+            0);
+        free(body);
+        body = dumps(o);
+        json_decref(o);
+    }
     resp_set(r, 200, body, "application/json");
 }
 
@@ -2395,7 +2444,7 @@ pred_done(struct fx *x)
 static int
 pred_caught_up(struct fx *x)
 {
-    return fx_cursor(x) == x->log->cp_size;
+    return fx_cursor(x) == x->log->offset + x->log->cp_size;
 }
 
 static int
@@ -3943,6 +3992,218 @@ test_ct_watch(void **state)
     assert_int_equal(x->fe.fatal_calls, 0);
 }
 
+/* ---- frozen logs ---------------------------------------------------------
+ *
+ * A final checkpoint (a Rekor v1 inactive shard's, a frozen Rekor v2
+ * log's) is compared with the recorded one (fe_frozen_check) when first
+ * seen and then once per FOLLOW_FROZEN_POLL_MS on the monotonic clock: v1
+ * serves the head with every poll of the log (the same bytes are not
+ * checked again within the hour, other bytes at once); a frozen v2 log
+ * is only polled again after the hour (+-10% jitter).  A change raises
+ * exactly one log.inconsistent with both notes; an unchanged head none;
+ * an unreachable log no inconsistency. */
+
+static uint64_t
+fx_frozen_checks(struct fx *x)
+{
+    struct follower_stats st;
+
+    follower_stats(x->f, &st);
+    return st.frozen_checks;
+}
+
+/* The log.inconsistent about a frozen head: raised at least once, stored
+ * exactly once, evidence the recorded note and the served one. */
+static void
+assert_frozen_alert(struct fx *x, const char *old_note, const char *new_note)
+{
+    json_t *a = fx_alert(x, "log.inconsistent"), *ev;
+
+    if (fx_stored_alerts(x, "log.inconsistent") != 1) {
+        fx_dump_alerts(x);
+        fail_msg("log.inconsistent stored %u times, want 1",
+                 fx_stored_alerts(x, "log.inconsistent"));
+    }
+    assert_non_null(a);
+    assert_non_null(
+        strstr(json_string_value(json_object_get(a, "summary")), "Frozen"));
+    ev = json_object_get(a, "evidence");
+    assert_string_equal(
+        json_string_value(json_object_get(ev, "old_checkpoint")), old_note);
+    assert_string_equal(
+        json_string_value(json_object_get(ev, "new_checkpoint")), new_note);
+}
+
+static void
+test_frozen_shard(void **state)
+{
+    struct fx *x = *state;
+    uint8_t root[MERKLE_HASH_LEN], forked[MERKLE_HASH_LEN];
+    char *first;
+    size_t mark;
+
+    memset(root, 0x5a, sizeof(root));
+    memset(forked, 0xa5, sizeof(forked));
+    flog_inactive(x->log, 7000, root);
+    first = strdup(x->log->inactive_note);
+    assert_non_null(first);
+    x->cfg.start_latest = 1;
+    x->cfg.stale_after_ms = 24 * 3600 * SEC; /* the active shard idles */
+    fx_grow(x, 100);
+    fx_start(x);
+
+    /* The first poll checks (and records) the shard's final head. */
+    assert_true(fx_run_until(x, 1 * MIN, pred_caught_up));
+    assert_int_equal(fx_cursor(x), 7100);
+    assert_int_equal(fx_frozen_checks(x), 1);
+
+    /* Served with every poll for 59 minutes: not checked again. */
+    mark = x->log->nreqs;
+    fx_run(x, 59 * MIN);
+    assert_true(fx_requests_since(x, K_LOG, mark, 0) >= 100);
+    assert_int_equal(fx_frozen_checks(x), 1);
+
+    /* Past the hour: checked again at the next poll; unchanged, no
+     * alert. */
+    fx_run(x, 2 * MIN);
+    assert_int_equal(fx_frozen_checks(x), 2);
+    fx_run(x, 30 * MIN);
+    assert_int_equal(fx_frozen_checks(x), 2);
+    assert_no_alerts(x);
+
+    /* Unreachable for two hours: no check, no inconsistency (the outage
+     * is log.unreachable); back, the head is checked at once (the hour
+     * has passed), unchanged. */
+    x->log->down = HTTP_ERR_TIMEOUT;
+    fx_run(x, 2 * 60 * MIN);
+    assert_int_equal(fx_frozen_checks(x), 2);
+    x->log->down = HTTP_COMPLETE;
+    fx_run(x, 2 * MIN);
+    assert_int_equal(fx_frozen_checks(x), 3);
+    assert_int_equal(fx_stored_alerts(x, "log.inconsistent"), 0);
+    assert_int_equal(fx_stored_alerts(x, "log.unreachable"), 1);
+    assert_int_equal(fx_stored_alerts(x, NULL), 1);
+
+    /* The shard's head changes (same size, another root): other bytes
+     * are checked at the next poll, not after the hour; one
+     * log.inconsistent, however long it is served. */
+    flog_inactive(x->log, 7000, forked);
+    fx_run(x, 1 * MIN);
+    assert_int_equal(fx_frozen_checks(x), 4);
+    assert_frozen_alert(x, first, x->log->inactive_note);
+    fx_run(x, 3 * 60 * MIN);
+    assert_in_range(fx_frozen_checks(x), 6, 7); /* hourly again */
+    assert_frozen_alert(x, first, x->log->inactive_note);
+    assert_int_equal(fx_stored_alerts(x, NULL), 2);
+
+    /* The shard it follows carried on meanwhile. */
+    fx_grow(x, 50);
+    assert_true(fx_run_until(x, 2 * MIN, pred_caught_up));
+    assert_int_equal(fx_cursor(x), 7150);
+    assert_int_equal(x->fe.fatal_calls, 0);
+    free(first);
+}
+
+static int
+pred_asked_checkpoint(struct fx *x)
+{
+    return fx_requests_since(x, K_CHECKPOINT, (size_t)x->target, 0) > 0;
+}
+
+/* Run until the log is asked for its checkpoint (at most max_ms), then
+ * until that answer is handled: how long it took to be asked, in ms. */
+static uint64_t
+fx_run_to_poll(struct fx *x, uint64_t max_ms)
+{
+    uint64_t t0 = x->fe.mono, took;
+
+    x->target = x->log->nreqs;
+    if (!fx_run_until(x, max_ms, pred_asked_checkpoint)) {
+        fail_msg("no checkpoint request within %llu ms",
+                 (unsigned long long)max_ms);
+    }
+    took = x->fe.mono - t0;
+    fx_run(x, 1 * SEC);
+    return took;
+}
+
+static void
+test_frozen_log(void **state)
+{
+    struct fx *x = *state;
+    uint8_t forked[MERKLE_HASH_LEN];
+    char *first;
+    size_t mark;
+    uint64_t took;
+
+    memset(forked, 0xa5, sizeof(forked));
+    x->log->frozen = 1;
+    fx_grow(x, 600);
+    first = strdup(x->log->note);
+    assert_non_null(first);
+    fx_start(x);
+
+    /* The first checkpoint is checked and recorded; the log is read to
+     * its final size. */
+    assert_true(fx_run_until(x, 2 * MIN, pred_caught_up));
+    assert_int_equal(fx_frozen_checks(x), 1);
+    fx_run(x, 1 * SEC); /* the end of the cycle */
+
+    /* Then the checkpoint is asked for again only after the hour, less
+     * or more its jitter (10%), and nothing else in between; checked,
+     * unchanged: no alert (not log.stale either: a frozen log does not
+     * grow). */
+    mark = x->log->nreqs;
+    took = fx_run_to_poll(x, 70 * MIN);
+    assert_in_range(took, 54 * MIN, 66 * MIN);
+    assert_int_equal(fx_requests_since(x, K_ANY, mark, 0), 1);
+    assert_int_equal(fx_frozen_checks(x), 2);
+    assert_no_alerts(x);
+    mark = x->log->nreqs;
+    took = fx_run_to_poll(x, 70 * MIN);
+    assert_in_range(took, 54 * MIN, 66 * MIN);
+    assert_int_equal(fx_requests_since(x, K_ANY, mark, 0), 1);
+    assert_int_equal(fx_frozen_checks(x), 3);
+    assert_no_alerts(x);
+
+    /* Unreachable at the next check: polled on the backoff, never an
+     * inconsistency (log.unreachable after unreachable_after). */
+    x->log->down = HTTP_ERR_TIMEOUT;
+    (void)fx_run_to_poll(x, 70 * MIN);
+    mark = x->log->nreqs;
+    fx_run(x, 40 * MIN);
+    assert_true(fx_requests_since(x, K_CHECKPOINT, mark, 0) >= 2);
+    assert_int_equal(fx_frozen_checks(x), 3);
+    assert_int_equal(fx_stored_alerts(x, "log.inconsistent"), 0);
+    assert_int_equal(fx_stored_alerts(x, "log.unreachable"), 1);
+    /* Back: checked at its next poll, unchanged; hourly again. */
+    x->log->down = HTTP_COMPLETE;
+    (void)fx_run_to_poll(x, 2 * MIN);
+    assert_int_equal(fx_frozen_checks(x), 4);
+    mark = x->log->nreqs;
+    took = fx_run_to_poll(x, 70 * MIN);
+    assert_in_range(took, 54 * MIN, 66 * MIN);
+    assert_int_equal(fx_requests_since(x, K_ANY, mark, 0), 1);
+    assert_int_equal(fx_frozen_checks(x), 5);
+    assert_int_equal(fx_stored_alerts(x, "log.inconsistent"), 0);
+    assert_int_equal(fx_stored_alerts(x, NULL), 1);
+
+    /* The final checkpoint changes (same size, another root): the next
+     * hourly poll raises log.inconsistent, once, however long the log
+     * serves it. */
+    flog_fake(x->log, x->log->cp_size, forked);
+    took = fx_run_to_poll(x, 70 * MIN);
+    assert_in_range(took, 54 * MIN, 66 * MIN);
+    assert_int_equal(fx_frozen_checks(x), 6);
+    assert_frozen_alert(x, first, x->log->fake_note);
+    fx_run(x, 3 * 60 * MIN);
+    assert_true(fx_frozen_checks(x) > 6);
+    assert_frozen_alert(x, first, x->log->fake_note);
+    assert_int_equal(fx_stored_alerts(x, NULL), 2);
+    assert_int_equal(x->fe.fatal_calls, 0);
+    free(first);
+}
+
 int
 main(void)
 {
@@ -4002,6 +4263,9 @@ main(void)
         V1(test_commit_point_checks),
         V1(test_commit_point_check_fails),
         V1(test_commit_point_check_once),
+        V1(test_frozen_shard),
+        cmocka_unit_test_prestate_setup_teardown(
+            test_frozen_log, fx_setup, fx_teardown, (void *)&proto_v2),
     };
 
     log_init(0);

@@ -801,6 +801,7 @@ fe_frozen_check(struct follower *f, const char *label, const char *origin,
         return -1;
     }
     *res = (int)r;
+    f->stats.frozen_checks++;
     if (r == STORE_FROZEN_DIFFERENT) {
         follow_hex(stored.root, MERKLE_HASH_LEN, r1, sizeof(r1));
         follow_hex(cp->root, MERKLE_HASH_LEN, r2, sizeof(r2));
@@ -827,9 +828,13 @@ fe_liveness(struct follower *f, int ok)
 {
     struct fe_view v;
 
+    memset(&v, 0, sizeof(v));
     f->proto->view(f, &v);
-    follow_liveness_update(f->env, f->cfg, v.log_id, v.origin, v.has_cp,
-                           v.vsize, f->last_growth_ms, &f->pace, ok);
+    /* A frozen log signs no newer checkpoint, by design: not log.stale
+     * (a change of its final one is log.inconsistent). */
+    follow_liveness_update(f->env, f->cfg, v.log_id, v.origin,
+                           v.has_cp && !v.frozen, v.vsize, f->last_growth_ms,
+                           &f->pace, ok);
 }
 
 void

@@ -74,6 +74,8 @@ struct fe_view {
     int has_cp;         /* a verified checkpoint */
     uint64_t vsize;     /* its size */
     const char *vnote;  /* its signed note (NULL when none) */
+    int frozen;         /* its final checkpoint is recorded: never stale
+                           (0 unless the protocol sets it) */
 };
 
 struct fe_proto {

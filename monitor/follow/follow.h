@@ -120,6 +120,9 @@ struct follower_stats {
     uint64_t entries;                   /* entries applied */
     uint64_t http[FOLLOW_HTTP_CLASSES]; /* answers by class */
     uint64_t proofs_failed[FOLLOW_PROOF_KINDS]; /* by kind */
+    /* Final checkpoints (a frozen Rekor v2 log's, a v1 inactive shard's)
+     * compared with the recorded one (fe_frozen_check). */
+    uint64_t frozen_checks;
 };
 /* The class of an answer (resp from the transport). */
 enum follow_http_class follow_http_class_of(const struct http_response *resp);

@@ -1274,6 +1274,19 @@ tf_on_bundle(struct tfollower *tf, struct fe_req *r,
     }
 }
 
+/* A frozen log, checked to its final size, is polled rarely (its
+ * checkpoint must never change): the next poll in FOLLOW_FROZEN_POLL_MS
+ * (+-10%), unless one is armed already. */
+static void
+tf_arm_frozen(struct tfollower *tf)
+{
+    if (tf->frozen && !tf->f->env->once &&
+        !tf->f->env->ops->timer_pending(tf->f->poll_ev)) {
+        fe_arm_poll(tf->f,
+                    follow_jitter(tf->f->env, FOLLOW_FROZEN_POLL_MS, 10));
+    }
+}
+
 static void
 tf_after_checkpoint(struct tfollower *tf)
 {
@@ -1289,13 +1302,8 @@ tf_after_checkpoint(struct tfollower *tf)
         return;
     }
     if (tf->f->next >= tf->vsize && !tf->f->fetching) {
-        /* caught up: nothing to read; a frozen log, checked to its final
-         * size, is polled rarely (its checkpoint must never change) */
-        if (tf->frozen && !tf->f->env->once &&
-            !tf->f->env->ops->timer_pending(tf->f->poll_ev)) {
-            fe_arm_poll(tf->f,
-                        follow_jitter(tf->f->env, FOLLOW_FROZEN_POLL_MS, 10));
-        }
+        /* caught up: nothing to read */
+        tf_arm_frozen(tf);
         fe_cycle_done(tf->f, 0);
         return;
     }
@@ -1347,6 +1355,7 @@ v2_view(const struct follower *f, struct fe_view *out)
     out->has_cp = tf->has_cp;
     out->vsize = tf->vsize;
     out->vnote = tf->vnote;
+    out->frozen = tf->frozen;
 }
 
 /* Units are entry bundles; those the verified size covers exist. */
@@ -1409,6 +1418,8 @@ v2_caught_up(const struct follower *f)
 static void
 v2_on_caught_up(struct follower *f)
 {
+    /* Read to the final size of a frozen log: polled rarely from now. */
+    tf_arm_frozen(f->p);
     fe_cycle_done(f, 0);
 }
 
