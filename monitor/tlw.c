@@ -548,6 +548,49 @@ tlw_start(struct tlw *t)
     return 0;
 }
 
+/*
+ * What the followers carry over a reload (follower_carry: counters and
+ * caught-up time, for logs the reload leaves unchanged).  new (free()),
+ * n of them; NULL without memory (nothing is carried: a warning).
+ */
+static struct follower_carry *
+tlw_carry_take(const struct tlw *t, size_t *n)
+{
+    struct follower_carry *c = calloc(t->n_followers + 1, sizeof(*c));
+    size_t i;
+
+    *n = 0;
+    if (c == NULL) {
+        log_warnx("reload: out of memory: the followers' counters restart");
+        return NULL;
+    }
+    for (i = 0; i < t->n_followers; i++) {
+        follower_carry_get(t->followers[i], &c[i]);
+    }
+    *n = t->n_followers;
+    return c;
+}
+
+/* Give each new follower what the old one of its name carried (the old
+ * config, which c borrows, is still alive). */
+static void
+tlw_carry_put(struct tlw *t, const struct follower_carry *c, size_t n)
+{
+    size_t i, j, carried = 0;
+
+    for (i = 0; i < t->n_followers; i++) {
+        for (j = 0; j < n; j++) {
+            if (strcmp(follower_name(t->followers[i]), c[j].cfg->name) == 0) {
+                carried += (size_t)follower_carry_put(t->followers[i], &c[j]);
+                break;
+            }
+        }
+    }
+    log_info("reload: %zu of %zu logs unchanged (counters and caught-up "
+             "time kept)",
+             carried, t->n_followers);
+}
+
 int
 tlw_reload(struct tlw *t)
 {
@@ -556,8 +599,9 @@ tlw_reload(struct tlw *t)
     struct config *old_cfg = t->cfg;
     struct config_trusted_root *old_tr = t->troot;
     struct policy *pol, *old_pol = t->policy;
+    struct follower_carry *carry;
     char err[512];
-    size_t i;
+    size_t i, ncarry;
 
     if (tlw_load(t->config_path, &cfg, &tr, err, sizeof(err)) != 0) {
         log_warnx("%s", err);
@@ -582,7 +626,9 @@ tlw_reload(struct tlw *t)
         config_trusted_root_free(tr);
         return -1;
     }
-    /* Commit and drop the followers, then rebuild them from the store. */
+    /* Commit and drop the followers, then rebuild them from the store
+     * (with what an unchanged log's follower carries). */
+    carry = tlw_carry_take(t, &ncarry);
     tlw_free_followers(t);
     t->cfg = cfg;
     t->troot = tr;
@@ -597,11 +643,16 @@ tlw_reload(struct tlw *t)
         t->troot = old_tr;
         t->policy = old_pol;
         if (tlw_build_followers(t, err, sizeof(err)) != 0) {
+            free(carry);
             tlw_fatal(t, err);
             return -1;
         }
+        tlw_carry_put(t, carry, ncarry);
     } else {
-        struct outbox *ob = tlw_outbox_new(t, err, sizeof(err));
+        struct outbox *ob;
+
+        tlw_carry_put(t, carry, ncarry);
+        ob = tlw_outbox_new(t, err, sizeof(err));
         if (ob == NULL) {
             log_warnx("reload: %s; keeping the old sinks", err);
         } else {
@@ -616,6 +667,7 @@ tlw_reload(struct tlw *t)
         log_info("configuration reloaded: %zu logs", t->cfg->n_logs);
         server_reloaded(t->server);
     }
+    free(carry);
     for (i = 0; i < t->n_followers; i++) {
         follower_start(t->followers[i]);
     }

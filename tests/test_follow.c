@@ -4204,6 +4204,82 @@ test_frozen_log(void **state)
     free(first);
 }
 
+/* ---- a reload ------------------------------------------------------------
+ *
+ * A reload rebuilds every follower from the store; the one that replaces
+ * a follower of the same log (name, kind, url, log id) carries on its
+ * counters and its caught-up time (follower_seen_until, which
+ * signing.unlogged_certificate waits for); a renamed log or another log
+ * row starts afresh. */
+static void
+test_carry(void **state)
+{
+    struct fx *x = *state;
+    struct follower_carry c, c2;
+    struct follower_stats before, after;
+    struct config_log renamed;
+    int64_t seen;
+    char err[512];
+
+    fx_grow(x, 500);
+    fx_start(x);
+    assert_true(fx_run_until(x, 2 * MIN, pred_caught_up));
+    fx_run(x, 2 * MIN); /* idle cycles: caught up */
+    seen = follower_seen_until(x->f);
+    assert_true(seen > 0 && seen <= fx_now_s(x));
+    follower_stats(x->f, &before);
+    assert_int_equal(before.entries, 500);
+    assert_true(before.http[FOLLOW_HTTP_2XX] > 0);
+    follower_carry_get(x->f, &c);
+    assert_true(c.log_id > 0);
+    follower_free(x->f);
+    x->f = NULL;
+
+    /* Renamed: another log to the store; nothing carried. */
+    renamed = x->cfg;
+    renamed.name = "renamed";
+    x->f = follower_new(&x->fe.env, &renamed, err, sizeof(err));
+    assert_non_null(x->f);
+    assert_int_equal(follower_carry_put(x->f, &c), 0);
+    assert_int_equal(follower_seen_until(x->f), 0);
+    follower_stats(x->f, &after);
+    assert_int_equal(after.entries, 0);
+    assert_int_equal(after.http[FOLLOW_HTTP_2XX], 0);
+    follower_free(x->f);
+    x->f = NULL;
+
+    /* The same name on another log row: nothing carried. */
+    x->f = follower_new(&x->fe.env, &x->cfg, err, sizeof(err));
+    assert_non_null(x->f);
+    c2 = c;
+    c2.log_id = c.log_id + 1;
+    assert_int_equal(follower_carry_put(x->f, &c2), 0);
+    assert_int_equal(follower_seen_until(x->f), 0);
+    follower_stats(x->f, &after);
+    assert_int_equal(after.entries, 0);
+
+    /* Unchanged: carried, before its first poll. */
+    assert_int_equal(follower_carry_put(x->f, &c), 1);
+    assert_int_equal(follower_seen_until(x->f), seen);
+    follower_stats(x->f, &after);
+    assert_int_equal(after.entries, before.entries);
+    assert_int_equal(after.requests, before.requests);
+    assert_int_equal(after.http[FOLLOW_HTTP_2XX], before.http[FOLLOW_HTTP_2XX]);
+
+    /* And it goes on from there: counters grow, the caught-up time moves
+     * at its own next caught-up cycle. */
+    follower_start(x->f);
+    fx_grow(x, 20);
+    assert_true(fx_run_until(x, 2 * MIN, pred_caught_up));
+    fx_run(x, 1 * MIN);
+    follower_stats(x->f, &after);
+    assert_int_equal(after.entries, 520);
+    assert_true(after.http[FOLLOW_HTTP_2XX] > before.http[FOLLOW_HTTP_2XX]);
+    assert_true(follower_seen_until(x->f) > seen);
+    assert_no_alerts(x);
+    assert_int_equal(x->fe.fatal_calls, 0);
+}
+
 int
 main(void)
 {
@@ -4264,6 +4340,8 @@ main(void)
         V1(test_commit_point_check_fails),
         V1(test_commit_point_check_once),
         V1(test_frozen_shard),
+        BOTH(test_carry),
+        CT(test_carry),
         cmocka_unit_test_prestate_setup_teardown(
             test_frozen_log, fx_setup, fx_teardown, (void *)&proto_v2),
     };

@@ -1172,6 +1172,48 @@ follower_seen_until(const struct follower *f)
 }
 
 void
+follower_carry_get(const struct follower *f, struct follower_carry *c)
+{
+    struct fe_view v;
+
+    memset(&v, 0, sizeof(v));
+    f->proto->view(f, &v);
+    memset(c, 0, sizeof(*c));
+    c->cfg = f->cfg;
+    c->log_id = v.log_id;
+    c->seen_until = f->seen_until;
+    follower_stats(f, &c->stats);
+}
+
+int
+follower_carry_put(struct follower *f, const struct follower_carry *c)
+{
+    struct fe_view v;
+    unsigned window_min;
+
+    memset(&v, 0, sizeof(v));
+    f->proto->view(f, &v);
+    if (c->cfg == NULL || c->cfg->kind != f->cfg->kind ||
+        strcmp(c->cfg->name, f->cfg->name) != 0 ||
+        !follow_same_url(c->cfg->url, f->cfg->url) || c->log_id != v.log_id) {
+        return 0;
+    }
+    /* seen_until: every entry the log had integrated by then is
+     * committed in the store, which the new follower resumes from. */
+    if (c->seen_until > f->seen_until) {
+        f->seen_until = c->seen_until;
+    }
+    /* Counters go on; the window is the new follower's own. */
+    window_min = f->stats.window_min < c->stats.window_min
+                     ? f->stats.window_min
+                     : c->stats.window_min;
+    f->stats = c->stats;
+    f->stats.window = f->pace.window;
+    f->stats.window_min = window_min;
+    return 1;
+}
+
+void
 follower_stats(const struct follower *f, struct follower_stats *out)
 {
     *out = f->stats;

@@ -109,8 +109,9 @@ enum follow_proof_kind {
 };
 
 /* Status counters for logs, tests and the status server's /metrics
- * (window, throttles seen, answers by class, ...), since the follower
- * was built (start or reload). */
+ * (window, throttles seen, answers by class, ...), since the daemon
+ * started: a reload carries them to the follower of the same log
+ * (follower_carry_put). */
 struct follower_stats {
     unsigned window;                    /* current request window */
     unsigned window_min;                /* smallest window since start */
@@ -140,6 +141,30 @@ const char *follower_name(const struct follower *f);
  * seen past a certificate's deadline: monitor/unlogged.h.)
  */
 int64_t follower_seen_until(const struct follower *f);
+
+/*
+ * What a reload (SIGHUP: every follower is rebuilt from the store) keeps
+ * of a follower for the one that replaces it: the log it follows (its
+ * config, borrowed from the old config, which must outlive the carry, and
+ * its log id in the store), until when it has read the log
+ * (follower_seen_until) and its counters (follower_stats).
+ */
+struct follower_carry {
+    const struct config_log *cfg; /* borrowed */
+    int64_t log_id;               /* 0: no log row yet */
+    int64_t seen_until;
+    struct follower_stats stats;
+};
+/* Take c from f (before follower_free). */
+void follower_carry_get(const struct follower *f, struct follower_carry *c);
+/*
+ * Give f (new, not started) what c's follower had, when both follow the
+ * same log: the same name, kind and url, and the same log id in the
+ * store (the log row f resumed; 0 for both when never reached).  Returns
+ * 1 when carried, 0 when not: a new or changed log starts afresh (its
+ * counters at zero; not caught up until a cycle of its own).
+ */
+int follower_carry_put(struct follower *f, const struct follower_carry *c);
 
 /* ---- shared by every protocol (engine.c) ------------------------------ */
 

@@ -252,7 +252,7 @@ logs_from_engine(struct mbuf *b, const struct server_log_stats *ls, size_t n)
 
     family(b, "proofs_failed_total", "counter",
            "Proofs that failed (each raised its log alert), since the "
-           "daemon started or reloaded.");
+           "daemon started.");
     for (i = 0; i < n; i++) {
         server_label_escape(ls[i].name, lb, sizeof(lb));
         for (k = 0; k < FOLLOW_PROOF_KINDS; k++) {
@@ -265,7 +265,7 @@ logs_from_engine(struct mbuf *b, const struct server_log_stats *ls, size_t n)
     }
     family(b, "http_responses_total", "counter",
            "Answers to requests to the log by HTTP status class (error: "
-           "none came), since the daemon started or reloaded.");
+           "none came), since the daemon started.");
     for (i = 0; i < n; i++) {
         server_label_escape(ls[i].name, lb, sizeof(lb));
         for (k = 0; k < FOLLOW_HTTP_CLASSES; k++) {
@@ -278,7 +278,7 @@ logs_from_engine(struct mbuf *b, const struct server_log_stats *ls, size_t n)
     }
     family(b, "http_throttled_total", "counter",
            "429 and 5xx answers and transport errors that slowed the "
-           "follower down, since the daemon started or reloaded.");
+           "follower down, since the daemon started.");
     for (i = 0; i < n; i++) {
         mb_printf(b, "tlogwatch_http_throttled_total{log=\"%s\"} %" PRIu64 "\n",
                   server_label_escape(ls[i].name, lb, sizeof(lb)),
