@@ -108,6 +108,9 @@ struct http_handle {
     char *www_authenticate;
     char *retry_after;
     char *date;
+    char *link;         /* RFC 8288 Link: GitHub's pagination */
+    char *rl_remaining; /* x-ratelimit-remaining: GitHub's rate limit */
+    char *rl_reset;     /* x-ratelimit-reset: unix seconds */
     struct http_handle *prev, *next;
 };
 
@@ -758,6 +761,9 @@ handle_free(struct http_handle *h)
     free(h->www_authenticate);
     free(h->retry_after);
     free(h->date);
+    free(h->link);
+    free(h->rl_remaining);
+    free(h->rl_reset);
     free(h);
 }
 
@@ -901,8 +907,12 @@ header_cb(char *buf, size_t size, size_t n, void *userp)
         free(h->www_authenticate);
         free(h->retry_after);
         free(h->date);
+        free(h->link);
+        free(h->rl_remaining);
+        free(h->rl_reset);
         h->content_type = h->location = h->www_authenticate = NULL;
-        h->retry_after = h->date = NULL;
+        h->retry_after = h->date = h->link = NULL;
+        h->rl_remaining = h->rl_reset = NULL;
         h->encoded = 0;
         return len;
     }
@@ -923,6 +933,12 @@ header_cb(char *buf, size_t size, size_t n, void *userp)
         slot = &h->retry_after;
     } else if (name_is(name, nlen, "Date")) {
         slot = &h->date;
+    } else if (name_is(name, nlen, "Link")) {
+        slot = &h->link;
+    } else if (name_is(name, nlen, "X-RateLimit-Remaining")) {
+        slot = &h->rl_remaining;
+    } else if (name_is(name, nlen, "X-RateLimit-Reset")) {
+        slot = &h->rl_reset;
     }
     if (slot != NULL && *slot == NULL) {
         *slot = capture(value, vlen); /* NULL on ENOMEM: header dropped */
@@ -1559,10 +1575,16 @@ make_response(struct http_handle *h, CURLcode rc, struct http_response *r,
     r->content_type = h->content_type;
     r->location = h->location;
     r->www_authenticate = h->www_authenticate;
+    r->link = h->link;
+    r->ratelimit_remaining = h->rl_remaining;
+    r->ratelimit_reset = h->rl_reset;
+    if (h->date != NULL) {
+        time_t d = curl_getdate(h->date, NULL);
+        r->date = d != (time_t)-1 && d > 0 ? (int64_t)d : 0;
+    }
     if (h->retry_after != NULL) {
         /* HTTP-dates against the server's clock, so skew does not count */
-        time_t d = h->date != NULL ? curl_getdate(h->date, NULL) : -1;
-        now = d != (time_t)-1 ? (int64_t)d : (int64_t)time(NULL);
+        now = r->date != 0 ? r->date : (int64_t)time(NULL);
         r->has_retry_after =
             http_parse_retry_after(h->retry_after, strlen(h->retry_after), now,
                                    &r->retry_after_s) == 0;

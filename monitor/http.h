@@ -175,6 +175,13 @@ struct http_response {
     uint64_t redirects;           /* redirects followed */
     const char *error;            /* human-readable cause unless HTTP_COMPLETE;
                                      names no secret (the URL is not in it) */
+
+    /* GitHub's pagination and rate limit: raw header values, NULL when
+     * absent, and the server's clock to read x-ratelimit-reset against. */
+    const char *link;                /* Link (RFC 8288) */
+    const char *ratelimit_remaining; /* X-RateLimit-Remaining */
+    const char *ratelimit_reset;     /* X-RateLimit-Reset: unix seconds */
+    int64_t date; /* the Date header in unix seconds; 0: absent, bad */
 };
 
 typedef void (*http_done_cb)(const struct http_response *resp, void *arg);

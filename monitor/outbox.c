@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -77,6 +78,7 @@ struct ob_job {
     uint64_t attempts; /* of the row before this one */
     int direct;
     int step;          /* github_issue: 0 look for the issue, 1 open it */
+    unsigned page;     /* github_issue, step 0: the page read (1, ...) */
     outbox_send_cb cb; /* direct */
     void *arg;
     struct http_handle *h;
@@ -158,6 +160,60 @@ outbox_http_verdict(int complete, int status)
     if (status >= 400 && status < 500 && status != 408 && status != 429) {
         return OUTBOX_PERMANENT;
     }
+    return OUTBOX_RETRY;
+}
+
+/* Digits only, at most 20 of them, saturating: 0 with *v, or -1. */
+static int
+gh_uint(const char *s, uint64_t *v)
+{
+    uint64_t n = 0;
+    size_t i;
+
+    if (s == NULL || s[0] == '\0' || strlen(s) > 20) {
+        return -1;
+    }
+    for (i = 0; s[i] != '\0'; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return -1;
+        }
+        n = n > (UINT64_MAX - 9) / 10 ? UINT64_MAX
+                                      : n * 10 + (uint64_t)(s[i] - '0');
+    }
+    *v = n;
+    return 0;
+}
+
+enum outbox_verdict
+outbox_github_verdict(int status, int has_retry_after, uint64_t retry_after_s,
+                      const char *remaining, const char *reset,
+                      int says_rate_limit, int64_t now, uint64_t max_wait_s,
+                      uint64_t *wait_s)
+{
+    uint64_t left = 1, at = 0, w;
+
+    *wait_s = 0;
+    if (status != 403 && status != 429) {
+        return outbox_http_verdict(1, status);
+    }
+    if (has_retry_after) {
+        w = retry_after_s; /* a secondary rate limit says how long */
+    } else if (gh_uint(remaining, &left) == 0 && left == 0) {
+        /* the primary rate limit: wait for the window's reset */
+        if (gh_uint(reset, &at) == 0 && now >= 0) {
+            w = at > (uint64_t)now ? at - (uint64_t)now + 1 : 1;
+        } else {
+            w = OUTBOX_GITHUB_MIN_WAIT_S;
+        }
+    } else if (status == 429 || says_rate_limit) {
+        w = OUTBOX_GITHUB_MIN_WAIT_S; /* "wait at least one minute" */
+    } else {
+        return OUTBOX_PERMANENT; /* no permission, bad token, ... */
+    }
+    if (w < 1) {
+        w = 1;
+    }
+    *wait_s = w > max_wait_s ? max_wait_s : w;
     return OUTBOX_RETRY;
 }
 
@@ -368,12 +424,31 @@ ob_job_free(struct ob_job *j)
 
 static int github_found(struct ob_job *j, const struct http_response *resp);
 
+/* Whether a refusal's body names a rate limit ("You have exceeded a
+ * secondary rate limit", "API rate limit exceeded for ..."). */
+static int
+gh_says_rate_limit(const struct http_response *resp)
+{
+    static const char want[] = "rate limit";
+    size_t i, n = sizeof(want) - 1;
+
+    for (i = 0; resp->body != NULL && i + n <= resp->body_len; i++) {
+        if (strncasecmp(resp->body + i, want, n) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void
 http_done(const struct http_response *resp, void *arg)
 {
     struct ob_job *j = arg;
     enum outbox_verdict v;
     char err[OUTBOX_ERROR_MAX];
+    const char *what = "";
+    uint64_t wait_s = 0;
+    int has_wait = 0;
 
     j->h = NULL;
     if (j->sink->type == CONFIG_SINK_GITHUB_ISSUE && j->step == 0 &&
@@ -383,9 +458,19 @@ http_done(const struct http_response *resp, void *arg)
     }
     v = outbox_http_verdict(resp->result == HTTP_COMPLETE, resp->status);
     if (j->sink->type == CONFIG_SINK_GITHUB_ISSUE &&
-        resp->result == HTTP_COMPLETE && resp->status == 403 &&
-        resp->has_retry_after) {
-        v = OUTBOX_RETRY; /* GitHub's secondary rate limit */
+        resp->result == HTTP_COMPLETE &&
+        (resp->status == 403 || resp->status == 429)) {
+        uint64_t max_s = j->o->backoff_max / 1000;
+        v = outbox_github_verdict(
+            resp->status, resp->has_retry_after, resp->retry_after_s,
+            resp->ratelimit_remaining, resp->ratelimit_reset,
+            gh_says_rate_limit(resp),
+            resp->date != 0 ? resp->date : (int64_t)time(NULL),
+            max_s > 0 ? max_s : 1, &wait_s);
+        has_wait = v == OUTBOX_RETRY;
+        what = v == OUTBOX_RETRY ? " (GitHub's rate limit: waiting for it)"
+                                 : " (not a rate limit: GitHub refuses the "
+                                   "sink access to the repository)";
     }
     if (resp->result != HTTP_COMPLETE) {
         snprintf(err, sizeof(err), "%s: %s", http_result_str(resp->result),
@@ -398,8 +483,12 @@ http_done(const struct http_response *resp, void *arg)
         if (resp->body != NULL && resp->body_len > 0) {
             notify_redact_reply(resp->body, resp->body_len, kept, sizeof(kept));
         }
-        snprintf(err, sizeof(err), "HTTP %d%s%s", resp->status,
+        snprintf(err, sizeof(err), "HTTP %d%s%s%s", resp->status, what,
                  kept[0] ? ": " : "", kept);
+    }
+    if (has_wait) {
+        job_done(j, v, resp->status, 1, wait_s, err);
+        return;
     }
     job_done(j, v, resp->status, resp->has_retry_after, resp->retry_after_s,
              err);
@@ -463,8 +552,9 @@ github_found(struct ob_job *j, const struct http_response *resp)
 {
     char err[OUTBOX_ERROR_MAX] = "";
     uint64_t number = 0;
-    int r =
-        notify_github_find(resp->body, resp->body_len, j->alert_id, &number);
+    size_t count = 0;
+    int r = notify_github_find(resp->body, resp->body_len, j->alert_id, &number,
+                               &count);
 
     if (r == 1) {
         log_debug("outbox: %s: alert %.12s already has issue #%llu",
@@ -477,7 +567,22 @@ github_found(struct ob_job *j, const struct http_response *resp)
                  "the issues list is not a JSON list of issues");
         return 0;
     }
-    j->step = 1;
+    if (notify_github_more(count, resp->link)) {
+        if (j->page >= NOTIFY_GITHUB_MAX_PAGES) {
+            /* Opening one now could open a second: wait and look again
+             * (an operator narrows the search with labels). */
+            snprintf(err, sizeof(err),
+                     "looked for the alert's issue in %u pages of %u issues "
+                     "and the list goes on: not opening one, it could be "
+                     "a second (narrow the search with labels)",
+                     j->page, (unsigned)NOTIFY_GITHUB_PAGE);
+            job_done(j, OUTBOX_RETRY, resp->status, 0, 0, err);
+            return 0;
+        }
+        j->page++;
+    } else {
+        j->step = 1;
+    }
     if (job_start_http(j, err, sizeof(err)) != 0) {
         job_done(j, OUTBOX_RETRY, 0, 0, 0, err);
         return 0;
@@ -522,8 +627,9 @@ github_url(const struct ob_job *j, char *out, size_t cap)
     }
     if (j->step == 0) {
         n = snprintf(out + n, cap - (size_t)n,
-                     "?state=all&sort=created&direction=desc&per_page=%d",
-                     NOTIFY_GITHUB_PAGE);
+                     "?state=all&sort=created&direction=desc&per_page=%d"
+                     "&page=%u",
+                     NOTIFY_GITHUB_PAGE, j->page);
         if (s->nlabels > 0) {
             strncat(out, "&labels=", cap - strlen(out) - 1);
             for (i = 0; i < s->nlabels; i++) {
@@ -902,6 +1008,7 @@ job_new(struct outbox *o, struct ob_sink *s, const char *alert_id,
     }
     j->o = o;
     j->sink = s;
+    j->page = 1;
     j->alert_id = strdup(alert_id != NULL ? alert_id : "");
     j->body = strdup(body);
     if (j->alert_id == NULL || j->body == NULL) {

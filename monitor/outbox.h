@@ -17,8 +17,13 @@
  * Invariants:
  *  - at-least-once: a row leaves "pending" only when its sink accepted it
  *    (2xx, exit 0, line written) or failed permanently (HTTP 4xx other
- *    than 408 and 429, logged); anything else is retried with exponential
- *    backoff and jitter, or after Retry-After when the receiver sends one.
+ *    than 408 and 429, logged; for github_issue a 403 only when it is no
+ *    rate limit, see outbox_github_verdict); anything else is retried
+ *    with exponential backoff and jitter, or after Retry-After when the
+ *    receiver sends one (GitHub: its rate-limit reset);
+ *  - github_issue opens an issue only after reading the issues list to
+ *    its end (Link rel="next", at most NOTIFY_GITHUB_MAX_PAGES pages)
+ *    without the alert's marker; past the cap it retries, never opens.
  *    A crash or stop in the middle leaves the row pending: it is sent
  *    again on the next start (the receiver dedupes on the alert id);
  *  - sinks are independent: each has its own queue position, at most one
@@ -179,6 +184,24 @@ enum outbox_verdict outbox_http_verdict(int complete, int status);
 /* The backoff before attempt number attempts + 1 (attempts >= 1 already
  * failed): base * 2^(attempts-1), capped at max, then +- jitter_pct
  * percent using r (any 64-bit random value). */
+/*
+ * The verdict for a github_issue answer of status (403, 429: else as
+ * outbox_http_verdict) after GitHub's documented rate limits: Retry-After
+ * (a secondary limit) says how long; x-ratelimit-remaining "0" (the
+ * primary limit) means wait until x-ratelimit-reset (unix seconds, taken
+ * against now, the server's Date) and one second more; a 429 or a body
+ * that says_rate_limit without either waits OUTBOX_GITHUB_MIN_WAIT_S.
+ * Each is RETRY with the wait in *wait_s, at most max_wait_s (>= 1).  A
+ * 403 that is none of these (bad token, no permission) is PERMANENT.
+ * remaining and reset are the raw header values (untrusted, NULL when
+ * absent): digits only, anything else counts as absent.
+ */
+#define OUTBOX_GITHUB_MIN_WAIT_S 60
+enum outbox_verdict
+outbox_github_verdict(int status, int has_retry_after, uint64_t retry_after_s,
+                      const char *remaining, const char *reset,
+                      int says_rate_limit, int64_t now, uint64_t max_wait_s,
+                      uint64_t *wait_s);
 uint64_t outbox_backoff_ms(uint64_t attempts, uint64_t base_ms, uint64_t max_ms,
                            unsigned jitter_pct, uint64_t r);
 

@@ -192,7 +192,9 @@ char *notify_render_pagerduty(const json_t *alert, const char *routing_key,
 
 #define NOTIFY_GITHUB_TITLE_MAX 256               /* bytes of an issue title */
 #define NOTIFY_GITHUB_LIST_MAX (8u * 1024 * 1024) /* issues list bytes read */
-#define NOTIFY_GITHUB_PAGE 100 /* issues listed when looking for one */
+#define NOTIFY_GITHUB_PAGE 100      /* issues a page when looking for one */
+#define NOTIFY_GITHUB_MAX_PAGES 20  /* pages read when looking for one */
+#define NOTIFY_GITHUB_LINK_MAX 8192 /* bytes of a Link header parsed */
 
 /* The hidden marker of alert_id's issue, "<!-- tlogwatch-alert-id: ID
  * -->", into out (outcap >= NOTIFY_ALERT_ID_LEN + 40).  Returns out. */
@@ -214,10 +216,28 @@ char *notify_render_github_issue(const json_t *alert, const char *const *labels,
  * answer (untrusted: a JSON array of issues, at most
  * NOTIFY_GITHUB_LIST_MAX bytes): an issue whose body holds the marker.
  * Returns 1 with its number in *number, 0 when none does, -1 when the
- * bytes are not such a list.
+ * bytes are not such a list.  *count (may be NULL) gets the number of
+ * elements of the list (0 on -1).
  */
 int notify_github_find(const char *body, size_t len, const char *alert_id,
-                       uint64_t *number);
+                       uint64_t *number, size_t *count);
+
+/*
+ * Whether len bytes of a Link header (RFC 8288, untrusted, at most
+ * NOTIFY_GITHUB_LINK_MAX) name a link with the relation "next": 1 yes,
+ * 0 it parses and names none (the last page), -1 it does not parse.
+ */
+int notify_github_link_next(const char *link, size_t len);
+
+/*
+ * Whether the page after one that listed count issues without the marker
+ * may hold it, given the answer's Link header (NULL when absent): not
+ * when the page was short (count < NOTIFY_GITHUB_PAGE) or its Link header
+ * parses and has no "next" link; yes otherwise (no Link header, an
+ * unparsable one), so a doubt costs a request, never a duplicate issue.
+ * Returns 1 or 0.
+ */
+int notify_github_more(size_t count, const char *link);
 
 /*
  * A Standard Webhooks key: "whsec_" + base64, decoded into out (outcap

@@ -9,11 +9,14 @@
  * replaced), so an alert can neither mention (@user, @org/team) nor
  * format anything; the title is cut to NOTIFY_GITHUB_TITLE_MAX bytes on
  * a UTF-8 boundary.  notify_github_find() reads untrusted bytes (the
- * issues list) with jansson, at most NOTIFY_GITHUB_LIST_MAX of them.
+ * issues list) with jansson, at most NOTIFY_GITHUB_LIST_MAX of them;
+ * notify_github_link_next() reads a Link header (untrusted) by hand, at
+ * most NOTIFY_GITHUB_LINK_MAX bytes, never past len.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "notify/alert.h"
 #include "notify/render.h"
@@ -165,13 +168,16 @@ out:
 
 int
 notify_github_find(const char *body, size_t len, const char *alert_id,
-                   uint64_t *number)
+                   uint64_t *number, size_t *count)
 {
     char marker[NOTIFY_ALERT_ID_LEN + 40];
     json_t *list, *it;
     size_t i;
     int rc = 0;
 
+    if (count != NULL) {
+        *count = 0;
+    }
     if (body == NULL || alert_id == NULL || len > NOTIFY_GITHUB_LIST_MAX) {
         return -1;
     }
@@ -196,6 +202,144 @@ notify_github_find(const char *body, size_t len, const char *alert_id,
             break;
         }
     }
+    if (count != NULL && rc >= 0) {
+        *count = json_array_size(list);
+    }
     json_decref(list);
     return rc;
+}
+
+static int
+gh_tchar(unsigned char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+           (ch >= '0' && ch <= '9') ||
+           (ch != '\0' && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
+static int
+gh_ows(char ch)
+{
+    return ch == ' ' || ch == '\t';
+}
+
+/* Whether the relation types v[0..n) (space-separated) hold "next". */
+static int
+gh_rel_next(const char *v, size_t n)
+{
+    size_t i = 0, w;
+
+    while (i < n) {
+        while (i < n && v[i] == ' ') {
+            i++;
+        }
+        for (w = 0; i + w < n && v[i + w] != ' '; w++) {
+        }
+        if (w == 4 && strncasecmp(v + i, "next", 4) == 0) {
+            return 1;
+        }
+        i += w;
+    }
+    return 0;
+}
+
+int
+notify_github_link_next(const char *s, size_t len)
+{
+    size_t i = 0, name, nlen, val, vlen;
+    int found = 0;
+
+    if (s == NULL || len > NOTIFY_GITHUB_LINK_MAX) {
+        return -1;
+    }
+    for (;;) {
+        /* #link-value: empty elements and blanks between them */
+        while (i < len && (gh_ows(s[i]) || s[i] == ',')) {
+            i++;
+        }
+        if (i == len) {
+            return found;
+        }
+        if (s[i] != '<') {
+            return -1;
+        }
+        while (i < len && s[i] != '>') {
+            i++;
+        }
+        if (i == len) {
+            return -1;
+        }
+        i++;
+        /* *( OWS ";" OWS link-param ) */
+        for (;;) {
+            while (i < len && gh_ows(s[i])) {
+                i++;
+            }
+            if (i == len || s[i] == ',') {
+                break;
+            }
+            if (s[i] != ';') {
+                return -1;
+            }
+            i++;
+            while (i < len && gh_ows(s[i])) {
+                i++;
+            }
+            for (name = i; i < len && gh_tchar((unsigned char)s[i]); i++) {
+            }
+            nlen = i - name;
+            if (nlen == 0) {
+                return -1;
+            }
+            while (i < len && gh_ows(s[i])) {
+                i++;
+            }
+            val = i;
+            vlen = 0;
+            if (i < len && s[i] == '=') {
+                i++;
+                while (i < len && gh_ows(s[i])) {
+                    i++;
+                }
+                if (i < len && s[i] == '"') {
+                    val = ++i;
+                    while (i < len && s[i] != '"') {
+                        if (s[i] == '\\') {
+                            i++; /* quoted-pair */
+                        }
+                        i++;
+                    }
+                    if (i >= len) {
+                        return -1;
+                    }
+                    vlen = i - val;
+                    i++;
+                } else {
+                    for (val = i; i < len && gh_tchar((unsigned char)s[i]);
+                         i++) {
+                    }
+                    vlen = i - val;
+                    if (vlen == 0) {
+                        return -1;
+                    }
+                }
+            }
+            if (nlen == 3 && strncasecmp(s + name, "rel", 3) == 0 &&
+                gh_rel_next(s + val, vlen)) {
+                found = 1;
+            }
+        }
+    }
+}
+
+int
+notify_github_more(size_t count, const char *link)
+{
+    if (count < NOTIFY_GITHUB_PAGE) {
+        return 0;
+    }
+    if (link == NULL) {
+        return 1;
+    }
+    return notify_github_link_next(link, strlen(link)) != 0;
 }

@@ -375,6 +375,25 @@ srv_handle(struct evhttp_request *req, void *arg)
     } else if (strcmp(uri, "/retry/garbage") == 0) {
         evhttp_add_header(out, "Retry-After", "soon");
         evhttp_send_reply(req, 429, "Too Many Requests", b);
+    } else if (sscanf(uri, "/ratelimit/%ld", &skew) == 1) {
+        /* GitHub's primary rate limit, on a server clock off by skew; a
+         * Link header longer than the transport keeps, with a control
+         * byte in it */
+        char link[HTTP_MAX_CAPTURED_HEADER + 200];
+        time_t t = time(NULL) + skew;
+        size_t k;
+        http_date(t, dv, sizeof(dv));
+        evhttp_add_header(out, "Date", dv);
+        evhttp_add_header(out, "x-ratelimit-remaining", "0");
+        snprintf(hv, sizeof(hv), "%lld", (long long)t + 30);
+        evhttp_add_header(out, "X-RATELIMIT-RESET", hv);
+        k = (size_t)snprintf(link, sizeof(link),
+                             "<http://x/?page=2>;\x01"
+                             "rel=\"next\", <");
+        memset(link + k, 'a', sizeof(link) - k - 1);
+        link[sizeof(link) - 1] = '\0';
+        evhttp_add_header(out, "Link", link);
+        evhttp_send_reply(req, 403, "Forbidden", b);
     } else if (sscanf(uri, "/retry/date/%ld/%ld", &skew, &delay) == 2) {
         /* the server's clock is off by skew; Retry-After is on its clock */
         time_t t = time(NULL) + skew;
@@ -690,6 +709,10 @@ struct got {
     char error[256];
     int has_retry;
     uint64_t retry;
+    char link[HTTP_MAX_CAPTURED_HEADER + 1];
+    char rl_remaining[64], rl_reset[64];
+    int has_link, has_rl;
+    int64_t date;
     uint64_t redirects;
     uint64_t at_ms; /* when the callback ran */
     /* optional actions run inside the callback */
@@ -732,6 +755,12 @@ on_done(const struct http_response *r, void *arg)
     opt_copy(g->error, sizeof(g->error), r->error);
     g->has_retry = r->has_retry_after;
     g->retry = r->retry_after_s;
+    opt_copy(g->link, sizeof(g->link), r->link);
+    opt_copy(g->rl_remaining, sizeof(g->rl_remaining), r->ratelimit_remaining);
+    opt_copy(g->rl_reset, sizeof(g->rl_reset), r->ratelimit_reset);
+    g->has_link = r->link != NULL;
+    g->has_rl = r->ratelimit_remaining != NULL || r->ratelimit_reset != NULL;
+    g->date = r->date;
     g->redirects = r->redirects;
     if (g->cancel_other != NULL) {
         http_cancel(g->cancel_other);
@@ -1191,6 +1220,40 @@ test_retry_after_delta(void **state)
     assert_int_equal(run_until(fx, &g.calls, 1), 0);
     assert_int_equal(g.status, 429);
     assert_false(g.has_retry);
+    got_reset(&g);
+}
+
+/* The headers GitHub's pagination and rate limit need, cleaned and cut;
+ * their twin: none of them on a plain answer. */
+static void
+test_ratelimit_headers(void **state)
+{
+    struct fx *fx = *state;
+    struct got g = {0};
+    char url[128], want[64];
+    int64_t t0 = (int64_t)time(NULL) - 3600;
+
+    fmt(url, sizeof(url), "%s/ratelimit/-3600", fx->a.url);
+    assert_non_null(get(fx, url, &g));
+    assert_int_equal(run_until(fx, &g.calls, 1), 0);
+    assert_int_equal(g.result, HTTP_COMPLETE);
+    assert_int_equal(g.status, 403);
+    assert_string_equal(g.rl_remaining, "0");
+    /* the server's clock, not ours */
+    assert_true(g.date >= t0 - 2 && g.date <= t0 + 2);
+    snprintf(want, sizeof(want), "%lld", (long long)g.date + 30);
+    assert_string_equal(g.rl_reset, want);
+    assert_int_equal(strlen(g.link), HTTP_MAX_CAPTURED_HEADER);
+    assert_memory_equal(g.link, "<http://x/?page=2>;?rel=\"next\", <aaa", 36);
+    assert_false(g.has_retry);
+    got_reset(&g);
+
+    fmt(url, sizeof(url), "%s/status/403", fx->a.url);
+    assert_non_null(get(fx, url, &g));
+    assert_int_equal(run_until(fx, &g.calls, 1), 0);
+    assert_int_equal(g.status, 403);
+    assert_false(g.has_link);
+    assert_false(g.has_rl);
     got_reset(&g);
 }
 
@@ -2291,6 +2354,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_retry_after_delta, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_retry_after_date, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ratelimit_headers, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_5xx_and_401, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_size_cap, setup, teardown),

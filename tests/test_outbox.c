@@ -441,6 +441,89 @@ test_verdicts(void **state)
     assert_int_equal(outbox_http_verdict(0, 200), OUTBOX_RETRY);
 }
 
+/* GitHub's rate limits: what to wait, from the status and headers. */
+static void
+test_github_verdicts(void **state)
+{
+    uint64_t w = 99;
+
+    (void)state;
+    /* The primary limit: until the reset (on the server's clock) + 1 s. */
+    assert_int_equal(
+        outbox_github_verdict(403, 0, 0, "0", "1000", 0, 990, 600, &w),
+        OUTBOX_RETRY);
+    assert_int_equal(w, 11);
+    assert_int_equal(
+        outbox_github_verdict(429, 0, 0, "0", "1000", 0, 990, 600, &w),
+        OUTBOX_RETRY);
+    assert_int_equal(w, 11);
+    /* a reset in the past: 1 s; far ahead: the outbox's max backoff */
+    assert_int_equal(
+        outbox_github_verdict(403, 0, 0, "0", "900", 0, 990, 600, &w),
+        OUTBOX_RETRY);
+    assert_int_equal(w, 1);
+    assert_int_equal(outbox_github_verdict(403, 0, 0, "0",
+                                           "99999999999999999999999", 0, 990,
+                                           600, &w),
+                     OUTBOX_RETRY);
+    assert_int_equal(w, OUTBOX_GITHUB_MIN_WAIT_S); /* too long: no reset */
+    assert_int_equal(outbox_github_verdict(403, 0, 0, "0",
+                                           "18446744073709551615", 0, 990, 600,
+                                           &w),
+                     OUTBOX_RETRY);
+    assert_int_equal(w, 600);
+    /* a garbled reset: at least a minute */
+    assert_int_equal(
+        outbox_github_verdict(403, 0, 0, "0", "-5", 0, 990, 600, &w),
+        OUTBOX_RETRY);
+    assert_int_equal(w, OUTBOX_GITHUB_MIN_WAIT_S);
+    /* The secondary limit: Retry-After, whatever else; bounded too. */
+    assert_int_equal(
+        outbox_github_verdict(403, 1, 7, "4999", "1000", 0, 990, 600, &w),
+        OUTBOX_RETRY);
+    assert_int_equal(w, 7);
+    assert_int_equal(
+        outbox_github_verdict(403, 1, 86400, NULL, NULL, 0, 990, 600, &w),
+        OUTBOX_RETRY);
+    assert_int_equal(w, 600);
+    /* without headers, a body naming a rate limit, or a 429: a minute */
+    assert_int_equal(
+        outbox_github_verdict(403, 0, 0, "12", "1000", 1, 990, 600, &w),
+        OUTBOX_RETRY);
+    assert_int_equal(w, OUTBOX_GITHUB_MIN_WAIT_S);
+    assert_int_equal(
+        outbox_github_verdict(429, 0, 0, NULL, NULL, 0, 990, 600, &w),
+        OUTBOX_RETRY);
+    assert_int_equal(w, OUTBOX_GITHUB_MIN_WAIT_S);
+    /* Negative twins: a 403 with requests left, or with garbage or no
+     * rate-limit headers, is no rate limit: refused for good. */
+    w = 99;
+    assert_int_equal(
+        outbox_github_verdict(403, 0, 0, "4999", "1000", 0, 990, 600, &w),
+        OUTBOX_PERMANENT);
+    assert_int_equal(w, 0);
+    assert_int_equal(
+        outbox_github_verdict(403, 0, 0, "0x0", "1000", 0, 990, 600, &w),
+        OUTBOX_PERMANENT);
+    assert_int_equal(
+        outbox_github_verdict(403, 0, 0, "", "1000", 0, 990, 600, &w),
+        OUTBOX_PERMANENT);
+    assert_int_equal(
+        outbox_github_verdict(403, 0, 0, NULL, NULL, 0, 990, 600, &w),
+        OUTBOX_PERMANENT);
+    /* other statuses as outbox_http_verdict */
+    assert_int_equal(
+        outbox_github_verdict(401, 0, 0, "0", "1000", 0, 990, 600, &w),
+        OUTBOX_PERMANENT);
+    assert_int_equal(
+        outbox_github_verdict(201, 0, 0, "0", "1000", 0, 990, 600, &w),
+        OUTBOX_SENT);
+    assert_int_equal(
+        outbox_github_verdict(502, 0, 0, "0", "1000", 0, 990, 600, &w),
+        OUTBOX_RETRY);
+    assert_int_equal(w, 0);
+}
+
 static void
 test_backoff(void **state)
 {
@@ -1014,6 +1097,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_verdicts),
+        cmocka_unit_test(test_github_verdicts),
         cmocka_unit_test(test_backoff),
         cmocka_unit_test_setup_teardown(test_webhook_delivered_and_signed,
                                         setup, teardown),

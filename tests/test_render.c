@@ -643,15 +643,78 @@ test_github(void **state)
     snprintf(list, sizeof(list),
              "[{\"number\":7,\"body\":\"a\"},{\"number\":5,\"body\":\"%s\"}]",
              marker);
-    assert_int_equal(
-        notify_github_find(list, strlen(list), notify_alert_get_id(a), &num),
-        1);
+    assert_int_equal(notify_github_find(list, strlen(list),
+                                        notify_alert_get_id(a), &num, NULL),
+                     1);
     assert_int_equal(num, 5);
-    assert_int_equal(notify_github_find(list, strlen(list), "00ff", &num), 0);
+    assert_int_equal(notify_github_find(list, strlen(list), "00ff", &num, NULL),
+                     0);
     assert_int_equal(notify_github_find("{\"message\":\"x\"}", 15,
-                                        notify_alert_get_id(a), &num),
+                                        notify_alert_get_id(a), &num, NULL),
                      -1);
     json_decref(a);
+}
+
+/* The issues list's count and Link header: when to read another page. */
+static void
+test_github_pages(void **state)
+{
+    static const char *const next[] = {
+        "<https://api.github.com/repositories/1/issues?page=2>; rel=\"next\", "
+        "<https://api.github.com/repositories/1/issues?page=5>; rel=\"last\"",
+        "<https://x/?page=1>; rel=\"prev first\",<https://x/?page=3>;rel=next",
+        "<a>;title=\"a \\\" b\";REL=\"NEXT\"",
+        "<a>; anchor=\"#x\"; rel=\"prefetch next\"",
+    };
+    static const char *const last[] = {
+        "<https://api.github.com/repositories/1/issues?page=4>; rel=\"prev\", "
+        "<https://api.github.com/repositories/1/issues?page=1>; rel=\"first\"",
+        "",
+        "<a>; rel=\"nextpage\"",
+        " , <a>;rel=last ,",
+    };
+    static const char *const bad[] = {
+        "<a; rel=next", "a>; rel=next", "<a>; rel=\"next",     "<a>; =next",
+        "<a>; rel=",    "<a> rel=next", "<a>; rel=\"next\" x", "<a>; rel=\"x\\",
+    };
+    char list[64];
+    uint64_t num = 0;
+    size_t i, count = 99;
+
+    (void)state;
+    for (i = 0; i < sizeof(next) / sizeof(next[0]); i++) {
+        assert_int_equal(notify_github_link_next(next[i], strlen(next[i])), 1);
+        assert_int_equal(notify_github_more(NOTIFY_GITHUB_PAGE, next[i]), 1);
+        /* a short page is the last one, whatever the Link says */
+        assert_int_equal(notify_github_more(NOTIFY_GITHUB_PAGE - 1, next[i]),
+                         0);
+    }
+    for (i = 0; i < sizeof(last) / sizeof(last[0]); i++) {
+        assert_int_equal(notify_github_link_next(last[i], strlen(last[i])), 0);
+        assert_int_equal(notify_github_more(NOTIFY_GITHUB_PAGE, last[i]), 0);
+    }
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(notify_github_link_next(bad[i], strlen(bad[i])), -1);
+        /* a doubt costs a request, never a duplicate issue */
+        assert_int_equal(notify_github_more(NOTIFY_GITHUB_PAGE, bad[i]), 1);
+    }
+    /* len bounds the read: the "next" past it is not seen */
+    assert_int_equal(notify_github_link_next(next[1], 19), 0);
+    assert_int_equal(notify_github_link_next(next[0], 10), -1);
+    assert_int_equal(notify_github_link_next(NULL, 0), -1);
+    /* no Link header: a full page may have a next one */
+    assert_int_equal(notify_github_more(NOTIFY_GITHUB_PAGE, NULL), 1);
+    assert_int_equal(notify_github_more(0, NULL), 0);
+    /* the count of a list, 0 for what is not one */
+    snprintf(list, sizeof(list), "[{\"number\":1},{\"number\":2},{}]");
+    assert_int_equal(notify_github_find(list, strlen(list), "00", &num, &count),
+                     0);
+    assert_int_equal(count, 3);
+    assert_int_equal(notify_github_find("[]", 2, "00", &num, &count), 0);
+    assert_int_equal(count, 0);
+    count = 99;
+    assert_int_equal(notify_github_find("{}", 2, "00", &num, &count), -1);
+    assert_int_equal(count, 0);
 }
 
 /* Standard Webhooks: each signature is base64 HMAC-SHA256 under the
@@ -802,6 +865,7 @@ main(void)
         cmocka_unit_test(test_alertmanager),
         cmocka_unit_test(test_pagerduty),
         cmocka_unit_test(test_github),
+        cmocka_unit_test(test_github_pages),
         cmocka_unit_test(test_std_signature),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,9 +1,13 @@
 /*
  * fuzz_github.c: libFuzzer target for notify_github_find() (render.h),
  * which reads a GitHub issues list (untrusted: whatever the API, or a
- * proxy in front of it, answers), and for the issue and envelope
- * renderers fed with the same bytes as an alert.  Checks the contracts:
- * the finder returns -1, 0 or 1 and a found number is positive; an
+ * proxy in front of it, answers), notify_github_link_next() and
+ * notify_github_more(), which read its Link header, and for the issue
+ * and envelope renderers fed with the same bytes as an alert.  Checks
+ * the contracts: the finder returns -1, 0 or 1, a found number is
+ * positive and the count is the list's length (0 unless it parsed); the
+ * Link parser returns -1, 0 or 1 and reads nothing past len (ASan); a
+ * short page never asks for more; an
  * issue body keeps its code fences closed (an odd number of ``` lines
  * would let alert text escape into Markdown).
  */
@@ -46,16 +50,40 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         "0442e82aa35c118d3742f3848462e28b4a0f1d7c1d2dd7f98df881276a90883d";
     static const char *const labels[] = {"tlogwatch", "a b"};
     uint64_t number = 0;
+    size_t count = 0;
     json_t *a;
-    char *s;
+    char *s, *link;
     int r;
 
     if (size > NOTIFY_GITHUB_LIST_MAX) {
         return 0;
     }
-    r = notify_github_find((const char *)data, size, id, &number);
-    if (r < -1 || r > 1 || (r == 1 && number == 0)) {
+    r = notify_github_find((const char *)data, size, id, &number, &count);
+    if (r < -1 || r > 1 || (r == 1 && number == 0) || (r < 0 && count != 0)) {
         abort();
+    }
+    if (size <= NOTIFY_GITHUB_LINK_MAX) {
+        /* exactly size bytes on the heap: a read past them is caught */
+        if ((link = malloc(size > 0 ? size : 1)) == NULL) {
+            return 0;
+        }
+        memcpy(link, data, size);
+        r = notify_github_link_next(link, size);
+        if (r < -1 || r > 1) {
+            abort();
+        }
+        if ((s = realloc(link, size + 1)) == NULL) {
+            free(link);
+            return 0;
+        }
+        link = s;
+        link[size] = '\0';
+        if (notify_github_more(NOTIFY_GITHUB_PAGE - 1, link) != 0 ||
+            (memchr(data, 0, size) == NULL &&
+             notify_github_more(NOTIFY_GITHUB_PAGE, link) != (r != 0))) {
+            abort();
+        }
+        free(link);
     }
     a = json_loadb((const char *)data, size, 0, NULL);
     if (a != NULL) {
