@@ -81,10 +81,11 @@ static const char *const pcrs_keys[] = {"registry", "credentials", "allow",
                                         "lookup_timeout", NULL};
 static const char *const pcr_names[] = {"PCR0", "PCR1", "PCR2", "PCR8", NULL};
 static const char *const sink_keys[] = {
-    "name",    "type",          "min_severity", "url",
-    "secret",  "command",       "timeout",      "format",
-    "signing", "resolve_after", "routing_key",  "repository",
-    "token",   "labels",        "api_url",      NULL};
+    "name",        "type",       "min_severity", "url",      "secret",
+    "command",     "timeout",    "format",       "signing",  "resolve_after",
+    "routing_key", "repository", "token",        "labels",   "api_url",
+    "from",        "to",         "username",     "password", "ca_file",
+    NULL};
 static const char *const heartbeat_keys[] = {"every", "notify", NULL};
 static const char *const report_keys[] = {"every", "notify", "dir", NULL};
 static const char *const http_keys[] = {"listen", "token", "ready_lag", NULL};
@@ -95,8 +96,8 @@ static const char *const retention_keys[] = {"checkpoints", "alerts",
 static const char *const log_kind_names[] = {"rekor-v1", "rekor-v2", "ct",
                                              NULL};
 static const char *const sink_type_names[] = {
-    "slack",        "webhook",   "exec",         "stdout",
-    "alertmanager", "pagerduty", "github_issue", NULL};
+    "slack",     "webhook",      "exec",  "stdout", "alertmanager",
+    "pagerduty", "github_issue", "email", NULL};
 static const char *const sink_format_names[] = {"tlogwatch", "cloudevents",
                                                 "ocsf", NULL};
 static const char *const sink_signing_names[] = {"tlogwatch", "standard", NULL};
@@ -1110,7 +1111,13 @@ sink_key_types(const char *key)
 {
     if (strcmp(key, "url") == 0) {
         return 1u << CONFIG_SINK_SLACK | 1u << CONFIG_SINK_WEBHOOK |
-               1u << CONFIG_SINK_ALERTMANAGER | 1u << CONFIG_SINK_PAGERDUTY;
+               1u << CONFIG_SINK_ALERTMANAGER | 1u << CONFIG_SINK_PAGERDUTY |
+               1u << CONFIG_SINK_EMAIL;
+    }
+    if (strcmp(key, "from") == 0 || strcmp(key, "to") == 0 ||
+        strcmp(key, "username") == 0 || strcmp(key, "password") == 0 ||
+        strcmp(key, "ca_file") == 0) {
+        return 1u << CONFIG_SINK_EMAIL;
     }
     if (strcmp(key, "routing_key") == 0) {
         return 1u << CONFIG_SINK_PAGERDUTY;
@@ -1230,14 +1237,114 @@ cv_sink_secret(struct cv *cv, const struct config_node *n, const char *p,
     }
 }
 
+/* ca_file must hold a PEM certificate now (libcurl reads it again at
+ * each delivery). */
+static void
+cv_ca_file(struct cv *cv, const struct config_node *n, const char *p,
+           const char *file)
+{
+    char shown[256];
+    FILE *f;
+    X509 *x = NULL;
+    int e;
+
+    f = fopen(file, "r");
+    e = errno;
+    if (f != NULL) {
+        x = PEM_read_X509(f, NULL, NULL, NULL);
+        fclose(f);
+    }
+    ERR_clear_error();
+    if (x == NULL) {
+        cv_clean_path(file, shown, sizeof(shown));
+        cv_err(cv, n, p, "%s: %s", shown,
+               f == NULL ? strerror(e) : "no PEM certificate");
+    }
+    X509_free(x);
+}
+
+static int
+check_email(const char *s, const char **why)
+{
+    return config_value_email(s, why);
+}
+
+/* The email sink's keys: url (smtps://, or smtp:// with STARTTLS always
+ * required), from, to, username and password (both or neither), ca_file
+ * (a readable PEM file of CA certificates). */
+static void
+cv_sink_email(struct cv *cv, const struct config_node *v, const char *path,
+              struct config_sink *k)
+{
+    const struct config_node *n, *un, *pn;
+    char p[CV_PATH_MAX];
+    const char *s, *why;
+
+    if ((n = cv_require(cv, v, path, "url")) != NULL) {
+        cv_join(p, sizeof(p), path, "url");
+        if (cv_str(cv, n, p, &s) == 0) {
+            if (config_value_smtp_url(s, &why) != 0) {
+                cv_err(cv, n, p, "%s", why);
+            } else {
+                k->url = cv_dup(cv, n, p, s);
+            }
+        }
+    }
+    if ((n = cv_require(cv, v, path, "from")) != NULL) {
+        cv_join(p, sizeof(p), path, "from");
+        if (cv_str(cv, n, p, &s) == 0) {
+            if (config_value_email(s, &why) != 0) {
+                cv_err(cv, n, p, "%s", why);
+            } else {
+                k->from = cv_dup(cv, n, p, s);
+            }
+        }
+    }
+    if ((n = cv_require(cv, v, path, "to")) != NULL) {
+        cv_join(p, sizeof(p), path, "to");
+        if (cv_strings(cv, n, p, check_email, &k->to) == 0 &&
+            (n->n == 0 || n->n > CONFIG_MAX_RECIPIENTS)) {
+            cv_err(cv, n, p, "must list 1 to %d addresses",
+                   CONFIG_MAX_RECIPIENTS);
+        }
+    }
+    un = config_tree_get(v, "username");
+    pn = config_tree_get(v, "password");
+    if ((un == NULL) != (pn == NULL)) {
+        cv_err(cv, cv_key_node(v, un != NULL ? "username" : "password"), path,
+               "username and password go together");
+    }
+    if (un != NULL) {
+        cv_join(p, sizeof(p), path, "username");
+        if (cv_secret(cv, un, p, &k->username) == 0 &&
+            strpbrk(k->username, "\r\n") != NULL) {
+            cv_err(cv, un, p, "a username has no line break");
+        }
+    }
+    if (pn != NULL) {
+        cv_join(p, sizeof(p), path, "password");
+        if (cv_secret(cv, pn, p, &k->secret) == 0 &&
+            strpbrk(k->secret, "\r\n") != NULL) {
+            cv_err(cv, pn, p, "a password has no line break");
+        }
+    }
+    if ((n = config_tree_get(v, "ca_file")) != NULL) {
+        cv_join(p, sizeof(p), path, "ca_file");
+        if (cv_path(cv, n, p, &k->ca_file) == 0) {
+            cv_ca_file(cv, n, p, k->ca_file);
+        }
+    }
+}
+
 static void
 cv_sink(struct cv *cv, const struct config_node *v, const char *path,
         struct config_sink *k)
 {
     static const char *const specific[] = {
-        "url",     "secret",        "command",     "timeout",    "format",
-        "signing", "resolve_after", "routing_key", "repository", "token",
-        "labels",  "api_url",       NULL};
+        "url",      "secret",        "command",     "timeout",    "format",
+        "signing",  "resolve_after", "routing_key", "repository", "token",
+        "labels",   "api_url",       "from",        "to",         "username",
+        "password", "ca_file",       NULL};
     const struct config_node *n;
     char p[CV_PATH_MAX];
     const char *s;
@@ -1322,6 +1429,9 @@ cv_sink(struct cv *cv, const struct config_node *v, const char *path,
                 cv_err(cv, n, p, "at most %d labels", CONFIG_MAX_LABELS);
             }
         }
+    }
+    if (k->type == CONFIG_SINK_EMAIL) {
+        cv_sink_email(cv, v, path, k);
     }
     if (k->type == CONFIG_SINK_PAGERDUTY) {
         if ((n = config_tree_get(v, "url")) != NULL) {
@@ -2101,6 +2211,10 @@ config_free(struct config *cfg)
         }
         free(cfg->sinks[i].labels.v);
         free(cfg->sinks[i].command);
+        free(cfg->sinks[i].from);
+        strings_free(&cfg->sinks[i].to);
+        free_secret(cfg->sinks[i].username);
+        free(cfg->sinks[i].ca_file);
     }
     free(cfg->sinks);
     free(cfg->heartbeat.notify.v);
@@ -2165,7 +2279,7 @@ config_log_kind_name(enum config_log_kind k)
 const char *
 config_sink_type_name(enum config_sink_type t)
 {
-    return (unsigned)t < 7 ? sink_type_names[t] : "unknown";
+    return (unsigned)t < 8 ? sink_type_names[t] : "unknown";
 }
 
 const char *

@@ -97,6 +97,7 @@
 #define CONFIG_DEFAULT_PAGERDUTY_URL "https://events.pagerduty.com/v2/enqueue"
 #define CONFIG_DEFAULT_GITHUB_API_URL "https://api.github.com"
 #define CONFIG_MAX_LABELS 10
+#define CONFIG_MAX_RECIPIENTS 32           /* email: addresses in to: */
 #define CONFIG_MAX_SECRETS 8               /* keys in a webhook secret: list */
 #define CONFIG_DEFAULT_READY_LAG 100000ULL /* http.ready_lag */
 #define CONFIG_MIN_TOKEN 16                /* bytes in http.token */
@@ -116,6 +117,7 @@ enum config_sink_type {
     CONFIG_SINK_ALERTMANAGER, /* Prometheus Alertmanager, API v2 */
     CONFIG_SINK_PAGERDUTY,    /* PagerDuty Events API v2 */
     CONFIG_SINK_GITHUB_ISSUE, /* one GitHub issue per alert */
+    CONFIG_SINK_EMAIL,        /* one email per alert, over SMTP + TLS */
 };
 
 /* The envelope of a webhook, exec or stdout sink (format:); same order
@@ -245,6 +247,13 @@ struct config_sink {
     uint64_t resolve_after_ms;        /* alertmanager: endsAt - startsAt, 24h */
     char *repository;                 /* github_issue: owner/repo (required) */
     struct config_strings labels;     /* github_issue: labels of new issues */
+    /* email: url is the smtps:// or smtp:// (STARTTLS required) server,
+     * secret the password (or NULL) */
+    char *from;               /* email: the sender address (required) */
+    struct config_strings to; /* email: 1 to CONFIG_MAX_RECIPIENTS */
+    char *username;           /* email: SMTP AUTH user, or NULL; secret */
+    char *ca_file;            /* email: PEM CAs trusted instead of the
+                                 system's, or NULL */
 };
 
 struct config_heartbeat {

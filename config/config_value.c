@@ -263,6 +263,80 @@ config_value_url(const char *s, const char **why)
 }
 
 int
+config_value_smtp_url(const char *s, const char **why)
+{
+    const char *p, *host;
+    size_t i, auth, hostlen;
+
+    for (i = 0; s[i] != '\0'; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= 0x20 || c >= 0x7f) {
+            *why = "URL contains a space, control or non-ASCII character";
+            return -1;
+        }
+    }
+    if (strncasecmp(s, "smtps://", 8) == 0) {
+        p = s + 8;
+    } else if (strncasecmp(s, "smtp://", 7) == 0) {
+        p = s + 7;
+    } else {
+        *why = "an SMTP URL starts with smtps:// (implicit TLS) or smtp:// "
+               "(STARTTLS, always required)";
+        return -1;
+    }
+    auth = strcspn(p, "/?#");
+    if (memchr(p, '@', auth) != NULL) {
+        *why = "URL must not contain user information (user:password@); "
+               "use username and password";
+        return -1;
+    }
+    if (strpbrk(p, "?#") != NULL) {
+        *why = "an SMTP URL has no query or fragment";
+        return -1;
+    }
+    return value_hostport(p, auth, &host, &hostlen, why);
+}
+
+int
+config_value_email(const char *s, const char **why)
+{
+    static const char atext[] = "!#$%&'*+-/=?^_`{|}~.";
+    const char *at = strchr(s, '@');
+    size_t i, n = strlen(s);
+
+    *why = "an address is local@domain (a dot-atom local part, a domain of "
+           "letters, digits and '-'), without a display name or <>";
+    if (n == 0 || n > 254 || at == NULL || strchr(at + 1, '@') != NULL ||
+        at == s || at - s > 64 || at[1] == '\0' || s[0] == '.' ||
+        at[-1] == '.') {
+        return -1;
+    }
+    for (i = 0; s + i < at; i++) {
+        char c = s[i];
+        if (!(value_is_alnum(c) || strchr(atext, c) != NULL) ||
+            (c == '.' && s[i + 1] == '.')) {
+            return -1;
+        }
+    }
+    for (i = 1; at[i] != '\0';) {
+        size_t len = 0;
+        while (value_is_alnum(at[i + len]) || at[i + len] == '-') {
+            len++;
+        }
+        if (len == 0 || len > 63 || at[i] == '-' || at[i + len - 1] == '-') {
+            return -1;
+        }
+        i += len;
+        if (at[i] == '.' && at[i + 1] != '\0') {
+            i++;
+        } else if (at[i] != '\0') {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int
 config_value_name(const char *s, const char **why)
 {
     size_t i;

@@ -14,6 +14,16 @@
 /* https://host[:port][/...], or http:// when host is loopback. */
 int config_value_url(const char *s, const char **why);
 
+/* smtps://host[:port][/domain] or smtp://host[:port][/domain] (the
+ * latter always with STARTTLS, required by the sender): no userinfo
+ * (credentials are keys of their own), no query or fragment. */
+int config_value_smtp_url(const char *s, const char **why);
+
+/* An email address: an RFC 5322 addr-spec with a dot-atom local part and
+ * a domain of letter, digit and '-' labels, at most 254 bytes; no display
+ * name, comment or quoted string. */
+int config_value_email(const char *s, const char **why);
+
 /* host (len bytes, IPv6 without brackets) is 127.0.0.0/8, ::1, localhost. */
 int config_value_is_loopback(const char *host, size_t len);
 

@@ -203,6 +203,44 @@ struct http_handle *http_request(struct http_client *c,
                                  http_done_cb cb, void *arg);
 
 /*
+ * One email over SMTP, on the same client (connections, timers, budget)
+ * as the HTTP requests.  TLS is always on and verified: smtps:// is
+ * implicit TLS, smtp:// must upgrade with STARTTLS (CURLUSESSL_ALL: a
+ * server that does not offer it, or refuses it, gets nothing, not even
+ * the envelope), whatever the host, loopback included.  Every pointer
+ * is borrowed for the call: the transport copies what it keeps.
+ */
+struct http_smtp_opts {
+    const char *url;             /* smtps://host[:port][/ehlo-domain] or
+                                    smtp://...; no userinfo */
+    const char *mail_from;       /* envelope sender, an address */
+    const char *const *rcpt;     /* envelope recipients */
+    size_t nrcpt;                /* 1 .. HTTP_MAX_HEADERS */
+    const char *username;        /* SMTP AUTH, or NULL: none */
+    const char *password;        /* with username; a secret */
+    const char *ca_file;         /* PEM trust anchors, or NULL: the
+                                    client's (http_client_opts.ca_file) */
+    const void *message;         /* the RFC 5322 message, CRLF lines */
+    size_t message_len;          /* <= HTTP_MAX_REQUEST_BODY */
+    uint64_t connect_timeout_ms; /* TCP + TLS handshake */
+    uint64_t timeout_ms;         /* the whole conversation */
+};
+
+/*
+ * Sends one message as http_request() sends a request, with the same
+ * callback contract.  The response's result is HTTP_COMPLETE when the
+ * server accepted the message (status: its last reply code, 250), else
+ * HTTP_ERR_TRANSPORT (a refused STARTTLS, a TLS or AUTH failure, a
+ * reply code in status such as 550) or HTTP_ERR_TIMEOUT; no body.
+ * Returns NULL (cb never called) for invalid options: a URL that is not
+ * smtp:// or smtps:// or holds userinfo, no sender or recipient, a
+ * sender or recipient with CR, LF, '<' or '>'.
+ */
+struct http_handle *http_smtp_send(struct http_client *c,
+                                   const struct http_smtp_opts *opts,
+                                   http_done_cb cb, void *arg);
+
+/*
  * Cancels a request in flight: its connection is dropped and its callback
  * is NOT called, then or ever.  h must be a live handle (not one whose
  * callback has started).  Cancelling another request from inside a

@@ -60,6 +60,12 @@ struct ob_sink {
     char *repository;         /* github_issue: owner/repo */
     char **labels;            /* github_issue: NULL-terminated */
     size_t nlabels;
+    char *from;     /* email: sender */
+    char **to;      /* email: recipients, NULL-terminated */
+    size_t nto;     /* email */
+    char *username; /* secret; email: SMTP AUTH user or NULL (password:
+                       secret) */
+    char *ca_file;  /* email: PEM CAs, or NULL: the transport's */
     uint64_t timeout_ms;
     char where[OUTBOX_WHERE_MAX]; /* outbox_sink_where: loggable */
     struct ob_job *job;           /* in flight, or NULL */
@@ -760,6 +766,95 @@ out:
     return rc;
 }
 
+/* ---- email sink --------------------------------------------------------- */
+
+/*
+ * The verdict of an SMTP conversation: accepted is sent; a reply of 550
+ * to 554 (mailbox unavailable, not allowed, exceeded storage, bad name,
+ * transaction failed) is a refusal for good; everything else (no
+ * STARTTLS, TLS or AUTH failure, 4xx, timeout) is retried, so an
+ * operator who fixes a certificate or a password loses nothing.
+ */
+enum outbox_verdict
+outbox_smtp_verdict(int complete, int status)
+{
+    if (complete) {
+        return OUTBOX_SENT;
+    }
+    if (status >= 550 && status <= 554) {
+        return OUTBOX_PERMANENT;
+    }
+    return OUTBOX_RETRY;
+}
+
+static void
+smtp_done(const struct http_response *resp, void *arg)
+{
+    struct ob_job *j = arg;
+    enum outbox_verdict v;
+    char err[OUTBOX_ERROR_MAX];
+
+    j->h = NULL;
+    v = outbox_smtp_verdict(resp->result == HTTP_COMPLETE, resp->status);
+    if (v == OUTBOX_SENT) {
+        err[0] = '\0';
+    } else if (resp->status > 0) {
+        snprintf(err, sizeof(err), "SMTP %d: %s: %s", resp->status,
+                 http_result_str(resp->result),
+                 resp->error != NULL ? resp->error : "");
+    } else {
+        snprintf(err, sizeof(err), "SMTP: %s: %s",
+                 http_result_str(resp->result),
+                 resp->error != NULL ? resp->error : "");
+    }
+    job_done(j, v, resp->status, 0, 0, err);
+}
+
+static int
+job_start_smtp(struct ob_job *j, char *err, size_t errlen)
+{
+    struct ob_sink *s = j->sink;
+    struct http_smtp_opts so;
+    json_t *alert = NULL;
+    char *msg = NULL;
+    int rc = -1;
+
+    alert = json_loads(j->body, 0, NULL);
+    if (alert == NULL || notify_alert_get_id(alert) == NULL) {
+        snprintf(err, errlen, "the stored alert is not an alert object");
+        goto out;
+    }
+    /* The attachment is the stored document, byte for byte. */
+    msg =
+        notify_render_email(alert, j->body, s->from, (const char *const *)s->to,
+                            s->nto, (int64_t)time(NULL));
+    if (msg == NULL) {
+        snprintf(err, errlen, "cannot render the email message");
+        goto out;
+    }
+    memset(&so, 0, sizeof(so));
+    so.url = s->url;
+    so.mail_from = s->from;
+    so.rcpt = (const char *const *)s->to;
+    so.nrcpt = s->nto;
+    so.username = s->username;
+    so.password = s->secret;
+    so.ca_file = s->ca_file;
+    so.message = msg;
+    so.message_len = strlen(msg);
+    so.timeout_ms = s->timeout_ms ? s->timeout_ms : OUTBOX_HTTP_TIMEOUT_MS;
+    j->h = http_smtp_send(j->o->http, &so, smtp_done, j);
+    if (j->h == NULL) {
+        snprintf(err, errlen, "the SMTP transport refused the message");
+        goto out;
+    }
+    rc = 0;
+out:
+    free(msg);
+    json_decref(alert);
+    return rc;
+}
+
 /* ---- exec sink ---------------------------------------------------------- */
 
 static void
@@ -982,6 +1077,9 @@ job_start(struct ob_job *j)
         return;
     case CONFIG_SINK_EXEC:
         rc = job_start_exec(j, err, sizeof(err));
+        break;
+    case CONFIG_SINK_EMAIL:
+        rc = job_start_smtp(j, err, sizeof(err));
         break;
     case CONFIG_SINK_SLACK:
     case CONFIG_SINK_WEBHOOK:
@@ -1470,6 +1568,20 @@ outbox_new(const struct outbox_opts *opts, char *err, size_t errlen)
                 s->nlabels += s->labels[k] != NULL;
             }
         }
+        s->from = dup_or_null(cs->from, &oom);
+        s->username = dup_or_null(cs->username, &oom);
+        s->ca_file = dup_or_null(cs->ca_file, &oom);
+        if (cs->to.n > 0) {
+            size_t k;
+            s->to = calloc(cs->to.n + 1, sizeof(char *));
+            if (s->to == NULL) {
+                goto oom;
+            }
+            for (k = 0; k < cs->to.n; k++) {
+                s->to[k] = dup_or_null(cs->to.v[k], &oom);
+                s->nto += s->to[k] != NULL;
+            }
+        }
         s->signing = cs->signing;
         s->resolve_after_s = cs->resolve_after_ms / 1000;
         if (cs->secret != NULL && cs->signing == CONFIG_SIGNING_STANDARD) {
@@ -1564,6 +1676,16 @@ outbox_free(struct outbox *o)
             }
             free(s->labels);
         }
+        if (s->to != NULL) {
+            size_t k;
+            for (k = 0; k < s->nto; k++) {
+                free(s->to[k]);
+            }
+            free(s->to);
+        }
+        free(s->from);
+        wipe_free(s->username);
+        free(s->ca_file);
         wipe_free(s->url);
         if (s->keys != NULL) {
             size_t k;

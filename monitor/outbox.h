@@ -181,6 +181,14 @@ char *outbox_error_kept(const char *error, char *out, size_t outcap);
  * and its status.
  */
 enum outbox_verdict outbox_http_verdict(int complete, int status);
+
+/*
+ * The verdict of an email delivery: complete (the server accepted the
+ * message) is SENT; a final reply of 550 to 554 is PERMANENT; anything
+ * else (no STARTTLS, a TLS or AUTH failure, a 4xx reply, a timeout) is
+ * RETRY.
+ */
+enum outbox_verdict outbox_smtp_verdict(int complete, int status);
 /* The backoff before attempt number attempts + 1 (attempts >= 1 already
  * failed): base * 2^(attempts-1), capped at max, then +- jitter_pct
  * percent using r (any 64-bit random value). */

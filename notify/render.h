@@ -239,6 +239,38 @@ int notify_github_link_next(const char *link, size_t len);
  */
 int notify_github_more(size_t count, const char *link);
 
+/* ---- email (render_email.c) ------------------------------------------ */
+
+#define NOTIFY_EMAIL_ADDR_MAX 254    /* bytes of an address (RFC 5321) */
+#define NOTIFY_EMAIL_SUBJECT_MAX 200 /* bytes of the Subject text */
+#define NOTIFY_EMAIL_LINE_MAX 998    /* RFC 5322: octets of a line */
+#define NOTIFY_EMAIL_FOLD 78         /* RFC 5322: should-fold width */
+
+/*
+ * 1 when s is an address tlogwatch sends to or from: an RFC 5322
+ * addr-spec with a dot-atom local part (no quoted string, no comment, no
+ * display name) and a domain of letters, digits and '-' labels, at most
+ * NOTIFY_EMAIL_ADDR_MAX bytes; 0 otherwise.
+ */
+int notify_email_addr_ok(const char *s);
+
+/*
+ * The RFC 5322 message for alert, CRLF line ends: Date (now, unix
+ * seconds), From "tlogwatch <from>", To (the nto addresses of to), Subject
+ * "[tlogwatch <severity>] <summary>" (RFC 2047 when needed), Message-ID
+ * "<tlogwatch.<alert id>@<from's domain>>", Auto-Submitted,
+ * X-Tlogwatch-Alert-Id / -Event / -Severity, and a multipart/mixed body:
+ * text/plain (notify_render_text) and doc (borrowed: the stored alert
+ * document, sent byte for byte) as the attachment
+ * "tlogwatch-alert-<id>.json" (application/json), both base64.  Header
+ * invariants: see render_email.c.  Returns new (free()), or NULL (an
+ * address notify_email_addr_ok refuses, no recipient, an id that is not
+ * letters and digits, memory).
+ */
+char *notify_render_email(const json_t *alert, const char *doc,
+                          const char *from, const char *const *to, size_t nto,
+                          int64_t now);
+
 /*
  * A Standard Webhooks key: "whsec_" + base64, decoded into out (outcap
  * bytes, wiped on failure), its length in *outlen.  Returns 0 or -1.

@@ -10,6 +10,9 @@ PKGS="cmake make gcc pkg-config libssl-dev libcurl4-openssl-dev libjansson-dev
 libevent-dev libsqlite3-dev libyaml-dev libcmocka-dev libcbor-dev ca-certificates
 curl
 jq sqlite3 python3 procps bc time docker-registry groff-base man-db $*"
+# python3-aiosmtpd: e2e_email's SMTP server (STARTTLS, AUTH) on loopback,
+# which the email sink delivers to.
+PKGS="$PKGS python3-aiosmtpd"
 # chromium: e2e_dashboard (and e2e_report) render pages in headless Chromium.
 PKGS="$PKGS chromium"
 # npm (and nodejs): e2e_envelopes installs its reference packages with it

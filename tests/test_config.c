@@ -570,7 +570,16 @@ check_full(const struct config *cfg, const char *dir)
     assert_int_equal(w->record_expected, 1);
     assert_int_equal(w->unlogged_after_ms, 30ULL * 60 * 1000);
 
-    assert_int_equal(cfg->n_sinks, 8);
+    assert_int_equal(cfg->n_sinks, 9);
+    k = config_sink_find(cfg, "mail");
+    assert_int_equal(k->type, CONFIG_SINK_EMAIL);
+    assert_string_equal(k->url, "smtp://smtp.example.org:587");
+    assert_string_equal(k->from, "tlogwatch@example.org");
+    assert_int_equal(k->to.n, 1);
+    assert_string_equal(k->to.v[0], "security@example.org");
+    assert_string_equal(k->username, "tlogwatch");
+    assert_string_equal(k->secret, "smtp-password-here");
+    assert_null(k->ca_file);
     k = config_sink_find(cfg, "issues");
     assert_int_equal(k->type, CONFIG_SINK_GITHUB_ISSUE);
     assert_string_equal(k->repository, "acme/security-alerts");
@@ -805,6 +814,48 @@ test_json_difference(void **state)
 
 /* ---- error classes ---------------------------------------------------- */
 
+/* An email sink: secrets from the environment, a real PEM ca_file; its
+ * twin: the ca_file that is not PEM is refused. */
+static void
+test_email_sink(void **state)
+{
+    char pem[PATH_MAX], text[PATH_MAX + 512];
+    const struct config_sink *k;
+    struct config *cfg;
+
+    (void)state;
+    src_path("deploy/aws-nitro-enclaves-root-G1.pem", pem, sizeof(pem));
+    setenv("TLW_SMTP_PASS", "p4ss word", 1);
+    setenv("TLW_SMTP_USER", "tlw", 1);
+    fmt(text, sizeof(text),
+        BASE_LOG
+        "notify:\n  - {name: m, type: email, url: "
+        "\"smtps://127.0.0.1:4650/tlogwatch.example\", from: "
+        "a.b@example.org, to: [x@example.org, y+z@mx.example.org], "
+        "username: \"${TLW_SMTP_USER}\", password: \"${TLW_SMTP_PASS}\", "
+        "ca_file: \"%s\", min_severity: warning}\n",
+        pem);
+    cfg = expect_ok(text);
+    k = &cfg->sinks[0];
+    assert_int_equal(k->type, CONFIG_SINK_EMAIL);
+    assert_string_equal(k->url, "smtps://127.0.0.1:4650/tlogwatch.example");
+    assert_string_equal(k->from, "a.b@example.org");
+    assert_int_equal(k->to.n, 2);
+    assert_string_equal(k->to.v[1], "y+z@mx.example.org");
+    assert_string_equal(k->secret, "p4ss word");
+    assert_string_equal(k->username, "tlw");
+    assert_string_equal(k->ca_file, pem);
+    assert_int_equal(k->min_severity, CONFIG_SEVERITY_WARNING);
+    assert_string_equal(config_sink_type_name(k->type), "email");
+    config_free(cfg);
+    unsetenv("TLW_SMTP_PASS");
+    unsetenv("TLW_SMTP_USER");
+    expect_one_error(BASE_LOG "notify:\n  - {name: m, type: email, url: "
+                              "\"smtp://m.example\", from: a@example.org, "
+                              "to: [b@example.org], ca_file: /dev/null}\n",
+                     "/dev/null", 1, "no PEM certificate");
+}
+
 struct bad_case {
     const char *text;
     const char *needle; /* where the error must be */
@@ -1020,9 +1071,43 @@ static const struct bad_case bad_cases[] = {
      "cloud", 1, "must be one of github-hosted, self-hosted, not 'cloud'"},
     {BASE_LOG "notify:\n  - {name: s, type: stdout, min_severity: warn}\n",
      "warn", 1, "must be one of info, warning, critical, not 'warn'"},
-    {BASE_LOG "notify:\n  - {name: s, type: email}\n", "email", 1,
+    {BASE_LOG "notify:\n  - {name: s, type: sms}\n", "sms", 1,
      "notify[0].type: must be one of slack, webhook, exec, stdout, "
-     "alertmanager, pagerduty, github_issue"},
+     "alertmanager, pagerduty, github_issue, email"},
+/* email */
+#define EMAIL_OK "from: a@example.org, to: [b@example.org]"
+    {BASE_LOG "notify:\n  - {name: s, type: email, " EMAIL_OK "}\n", "{name: s",
+     1, "notify[0]: missing required key 'url'"},
+    {BASE_LOG "notify:\n  - {name: s, type: email, url: "
+              "\"https://m.example\", " EMAIL_OK "}\n",
+     "\"https://m", 1, "notify[0].url: an SMTP URL starts with smtps://"},
+    {BASE_LOG "notify:\n  - {name: s, type: email, url: "
+              "\"smtp://u:p@m.example\", " EMAIL_OK "}\n",
+     "\"smtp://u", 1, "use username and password"},
+    {BASE_LOG "notify:\n  - {name: s, type: email, url: "
+              "\"smtps://m.example/?x\", " EMAIL_OK "}\n",
+     "\"smtps://m", 1, "no query or fragment"},
+    {BASE_LOG "notify:\n  - {name: s, type: email, url: "
+              "\"smtps://m.example\", from: \"Me <a@example.org>\", "
+              "to: [b@example.org]}\n",
+     "\"Me", 1, "notify[0].from: an address is local@domain"},
+    {BASE_LOG "notify:\n  - {name: s, type: email, url: "
+              "\"smtps://m.example\", from: a@example.org, to: []}\n",
+     "[]", 1, "notify[0].to: must list 1 to 32 addresses"},
+    {BASE_LOG "notify:\n  - {name: s, type: email, url: "
+              "\"smtps://m.example\", from: a@example.org, "
+              "to: [b@example.org, \"c@d\\r\\nRCPT TO:<e@f>\"]}\n",
+     "\"c@d", 1, "notify[0].to[1]: an address is local@domain"},
+    {BASE_LOG "notify:\n  - {name: s, type: email, url: "
+              "\"smtps://m.example\", " EMAIL_OK ", username: u}\n",
+     "username", 1, "username and password go together"},
+    {BASE_LOG "notify:\n  - {name: s, type: email, url: "
+              "\"smtps://m.example\", " EMAIL_OK
+              ", ca_file: /nonexistent/ca.pem}\n",
+     "/nonexistent", 1, "notify[0].ca_file: /nonexistent/ca.pem: No such file"},
+    {BASE_LOG "notify:\n  - {name: s, type: webhook, url: "
+              "\"https://h.example/x\", to: [a@example.org]}\n",
+     "to:", 1, "notify[0]: key 'to' does not apply to type webhook"},
     {BASE_LOG "notify:\n  - {name: s, type: github_issue, token: t}\n",
      "{name: s", 1, "notify[0]: missing required key 'repository'"},
     {BASE_LOG "notify:\n  - {name: s, type: github_issue, repository: a/b, "
@@ -2272,6 +2357,7 @@ main(void)
         cmocka_unit_test(test_full_example),
         cmocka_unit_test(test_full_example_without_env),
         cmocka_unit_test(test_json_equivalence),
+        cmocka_unit_test(test_email_sink),
         cmocka_unit_test(test_json_difference),
         cmocka_unit_test(test_error_classes),
         cmocka_unit_test(test_valid_variants),

@@ -615,6 +615,131 @@ test_pagerduty(void **state)
     json_decref(a);
 }
 
+/* The header of m (up to the blank line), NUL-terminated, new. */
+static char *
+email_header(const char *m)
+{
+    const char *end = strstr(m, "\r\n\r\n");
+
+    assert_non_null(end);
+    return strndup(m, (size_t)(end - m) + 2);
+}
+
+static void
+test_email(void **state)
+{
+    static const char *const to[] = {"sec@example.org", "oncall@example.org"};
+    json_t *a = full_alert();
+    char *m, *h, want[200], big[3000];
+    const char *p;
+    size_t i;
+
+    (void)state;
+    m = notify_render_email(a, "{\"doc\":1}", "tlogwatch@example.org", to, 2,
+                            1733400000);
+    assert_non_null(m);
+    h = email_header(m);
+    assert_non_null(strstr(h, "Date: Thu, 05 Dec 2024 12:00:00 +0000\r\n"));
+    assert_non_null(strstr(h, "From: tlogwatch <tlogwatch@example.org>\r\n"));
+    assert_non_null(
+        strstr(h, "To: sec@example.org,\r\n oncall@example.org\r\n"));
+    snprintf(want, sizeof(want), "Message-ID: <tlogwatch.%s@example.org>\r\n",
+             notify_alert_get_id(a));
+    assert_non_null(strstr(h, want));
+    assert_non_null(strstr(h, "Subject: [tlogwatch critical] acme/enclave-app "
+                              "signed on a self-hosted runner\r\n"));
+    assert_non_null(strstr(h, "X-Tlogwatch-Event: signing.self_hosted_runner"));
+    assert_non_null(strstr(h, "multipart/mixed"));
+    /* the attachment is the document given, base64 */
+    assert_non_null(strstr(m, "application/json"));
+    assert_non_null(strstr(m, "eyJkb2MiOjF9\r\n")); /* {"doc":1} */
+    for (p = m; *p != '\0'; p++) {
+        assert_true(*p != '\n' || (p > m && p[-1] == '\r'));
+    }
+    free(h);
+    free(m);
+    /* A short ASCII summary stays plain. */
+    json_object_set_new(a, "summary", json_string("short"));
+    m = notify_render_email(a, "{}", "t@example.org", to, 1, 0);
+    assert_non_null(m);
+    assert_non_null(strstr(m, "\r\nSubject: [tlogwatch critical] short\r\n"));
+    assert_non_null(strstr(m, "\r\nTo: sec@example.org\r\n"));
+    free(m);
+    /* Its negative twin: CR/LF in the summary never starts a header. */
+    json_object_set_new(a, "summary",
+                        json_string("x\r\nBcc: victim@example.org\r\n\r\ny"));
+    m = notify_render_email(a, "{}", "t@example.org", to, 1, 0);
+    assert_non_null(m);
+    h = email_header(m);
+    assert_null(strstr(h, "\r\nBcc:"));
+    assert_non_null(strstr(
+        h, "Subject: [tlogwatch critical] x Bcc: victim@example.org y\r\n"));
+    free(h);
+    free(m);
+    /* A long summary: cut, every header line within 998 octets. */
+    for (i = 0; i < sizeof(big) - 1; i++) {
+        big[i] = (char)('a' + i % 26);
+    }
+    big[sizeof(big) - 1] = '\0';
+    json_object_set_new(a, "summary", json_string(big));
+    m = notify_render_email(a, "{}", "t@example.org", to, 1, 0);
+    assert_non_null(m);
+    /* one long word: not folded (no blank), within 998 */
+    assert_non_null(strstr(m, "\r\nSubject: [tlogwatch critical]\r\n abcd"));
+    free(m);
+    /* long ASCII with blanks: folded at 78; non-ASCII: encoded words */
+    json_object_set_new(a, "summary",
+                        json_string("acme/enclave-app   was signed by an "
+                                    "unexpected job, on a branch nobody "
+                                    "reviewed, by a runner nobody knows"));
+    m = notify_render_email(a, "{}", "t@example.org", to, 1, 0);
+    assert_non_null(m);
+    assert_non_null(strstr(m, "\r\nSubject: [tlogwatch critical] acme/enclave-"
+                              "app was signed by an unexpected\r\n job, on"));
+    {
+        /* unfolded (CRLF removed, RFC 5322 2.2.3), it is the summary */
+        char un[400];
+        const char *q = strstr(m, "\r\nSubject: ") + 2;
+        size_t k = 0;
+        for (; !(q[0] == '\r' && q[2] != ' ') && k + 1 < sizeof(un); q++) {
+            if (*q != '\r' && *q != '\n') {
+                un[k++] = *q;
+            }
+        }
+        un[k] = '\0';
+        assert_string_equal(un,
+                            "Subject: [tlogwatch critical] acme/enclave-app "
+                            "was signed by an unexpected job, on a "
+                            "branch nobody reviewed, by a runner nobody "
+                            "knows");
+    }
+    free(m);
+    json_object_set_new(a, "summary", json_string("caf\xc3\xa9 sign\xc3\xa9"));
+    m = notify_render_email(a, "{}", "t@example.org", to, 1, 0);
+    assert_non_null(m);
+    assert_non_null(strstr(m, "\r\nSubject: =?UTF-8?B?"));
+    for (p = m, i = 0; *p != '\0'; p++) {
+        i = *p == '\n' ? 0 : i + 1;
+        assert_true(i <= NOTIFY_EMAIL_LINE_MAX);
+    }
+    free(m);
+    /* Refused: bad addresses, no recipient, an id that is not hex. */
+    assert_null(notify_render_email(a, "{}", "t@example.org>", to, 1, 0));
+    {
+        static const char *const bad[] = {"a@b\r\nRCPT TO:<c@d>"};
+        assert_null(notify_render_email(a, "{}", "t@example.org", bad, 1, 0));
+    }
+    assert_null(notify_render_email(a, "{}", "t@example.org", to, 0, 0));
+    json_object_set_new(a, "id", json_string("../x"));
+    assert_null(notify_render_email(a, "{}", "t@example.org", to, 1, 0));
+    json_decref(a);
+    assert_true(notify_email_addr_ok("a.b+c@mx-1.example.org"));
+    assert_false(notify_email_addr_ok("a..b@example.org"));
+    assert_false(notify_email_addr_ok("Name <a@example.org>"));
+    assert_false(notify_email_addr_ok("a@-x.org"));
+    assert_false(notify_email_addr_ok("a@b@c"));
+}
+
 static void
 test_github(void **state)
 {
@@ -864,6 +989,7 @@ main(void)
         cmocka_unit_test(test_ocsf),
         cmocka_unit_test(test_alertmanager),
         cmocka_unit_test(test_pagerduty),
+        cmocka_unit_test(test_email),
         cmocka_unit_test(test_github),
         cmocka_unit_test(test_github_pages),
         cmocka_unit_test(test_std_signature),
