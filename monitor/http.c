@@ -1541,7 +1541,7 @@ http_smtp_send(struct http_client *c, const struct http_smtp_opts *opts,
     h->client = c;
     h->cb = cb;
     h->arg = arg;
-    h->method = HTTP_POST; /* only for the debug log line */
+    h->method = HTTP_POST; /* unused: the debug line says SMTP */
     h->url_secret = 1;
     /* Never plain text: the plain-HTTP checks of open_socket_cb do not
      * apply (the socket is still opened close-on-exec there). */
@@ -1803,7 +1803,7 @@ process_done(struct http_client *c)
             url = NULL;
         }
         log_debug("http: %s %s: %s, status %d, %zu bytes, %llu us",
-                  method_str(h->method),
+                  h->upload != NULL ? "SMTP" : method_str(h->method),
                   h->url_secret ? notify_redact_url(url, red, sizeof(red))
                                 : http_redact_url(url, red, sizeof(red)),
                   r.error != NULL ? r.error : http_result_str(r.result),

@@ -16,6 +16,9 @@
 #    no AUTH, no MAIL, no RCPT, no DATA; the alert stays pending (status);
 #    once a proper server is back the same alert arrives exactly once,
 #    its attachment byte for byte the document `once` printed;
+#  - a retry sends the same message: a server that answers the first DATA
+#    451 (as when an answer is lost) gets it again, with the same
+#    Message-ID (derived from the alert id) and the same body but Date;
 #  - min_severity: warning keeps the signing.recorded (info) alert away;
 #  - a wrong password: refused, the password appears nowhere;
 #  - the password never appears in check-config, test-alert, once, run
@@ -319,6 +322,34 @@ grep '"type":"signing.unexpected"' "$T/run.out" >"$T/unexp.doc"
 UID_=$("$PY" -c "import json; print(json.load(open('$T/unexp.doc'))['id'])" 2>/dev/null)
 check "run: that message parses, attachment = the alert the daemon printed" \
     msg_ok "$T/srv3/msg-2.eml" "$UID_" "$T/unexp.doc"
+
+# ---- a retry sends the same message: the first DATA answered 451 ------------
+smtp_stop
+mkdir -p "$T/srv4"
+smtp_start tempfail "$T/pki" "$T/srv4"
+tl_admin a append "{\"repository\":\"$REPO\",\"workflow\":\"$WF\",\"ref\":\"refs/heads/dev\",\"trigger\":\"push\",\"runner_environment\":\"github-hosted\",\"sha\":\"$(sha 4)\"}" >"$T/ap4.json"
+: >"$T/tf.out"
+resent() {
+    "$BIN" once -c "$T/a.yaml" >>"$T/tf.out" 2>>"$T/tf.err"
+    ev "$T/srv4" "sys.exit(not any(e['event'] == 'data' and e['accepted'] for e in E))"
+}
+check "451: a later once sends it again and it is accepted" wait_until 120 resent
+grep '"type":"signing.unexpected"' "$T/tf.out" | head -1 >"$T/tf.doc"
+check "451: two copies, the same Message-ID (from the alert id), the same body but Date" \
+    "$PY" - "$T/srv4" "$T/tf.doc" <<'PY'
+import email, email.policy, json, sys
+d, doc = sys.argv[1], json.load(open(sys.argv[2]))
+a = [open("%s/msg-%d.eml" % (d, i), "rb").read() for i in (1, 2)]
+m = [email.message_from_bytes(x, policy=email.policy.default) for x in a]
+want = "<tlogwatch.%s@example.org>" % doc["id"]
+if [x["Message-ID"] for x in m] != [want, want]:
+    sys.exit("Message-IDs %r, want %s" % ([x["Message-ID"] for x in m], want))
+strip = lambda b: b"\r\n".join(l for l in b.split(b"\r\n") if not l.startswith(b"Date: "))
+if strip(a[0]) != strip(a[1]):
+    sys.exit("the retry differs beyond Date")
+PY
+check "451: said so, then delivered: nothing pending" \
+    bash -c "grep -q 'not delivered: SMTP 451' '$T/tf.err' && '$BIN' status -c '$T/a.yaml' | grep -q '^  mail (email smtp://127.0.0.1:$SPORT/...): 0 pending, 0 failed'"
 
 # ---- the password is never shown ---------------------------------------------------
 "$BIN" status -c "$T/a.yaml" >"$T/status4.out" 2>&1

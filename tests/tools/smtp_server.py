@@ -9,7 +9,7 @@ per event in OUT/events.jsonl, and each accepted message as OUT/msg-N.eml:
   {"event": "mail", "tls": bool, "from": s}              MAIL FROM
   {"event": "rcpt", "tls": bool, "to": s}                RCPT TO
   {"event": "data", "tls": bool, "file": "msg-N.eml", "from": s,
-   "to": [s], "user": s or null}                         DATA accepted
+   "to": [s], "user": s or null, "accepted": bool}       DATA received
 
 Modes:
   starttls  STARTTLS offered and required before anything else (RFC 3207)
@@ -17,6 +17,9 @@ Modes:
   notls     no STARTTLS offered; AUTH offered in clear (a client that sends
             anything but EHLO/QUIT here has failed open)
   refuse    STARTTLS offered, but answered 454 (TLS not available)
+  tempfail  as starttls, but the first DATA is answered 451 after the
+            whole message arrived (recorded with "accepted": false), as
+            when an answer is lost: the client must send it again
 
 Usage: smtp_server.py PORT MODE OUT [CERT KEY] [USER PASSWORD]
 Prints "listening" once it accepts connections; runs until killed.
@@ -55,6 +58,7 @@ def is_tls(server):
 
 class Handler:
     n = 0
+    failed_once = False
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         session.host_name = hostname
@@ -78,9 +82,13 @@ class Handler:
         with open(os.path.join(OUT, name), "wb") as f:
             f.write(envelope.original_content)
         user = getattr(session, "tlw_user", None)
+        accept = MODE != "tempfail" or Handler.failed_once
+        Handler.failed_once = True
         record({"event": "data", "tls": is_tls(server), "file": name,
                 "from": envelope.mail_from, "to": envelope.rcpt_tos,
-                "user": user})
+                "user": user, "accepted": accept})
+        if not accept:
+            return "451 4.3.0 Temporary failure, try again later"
         return "250 Message accepted for delivery"
 
 
@@ -128,7 +136,7 @@ def main():
         # implicit TLS is TLS too, though aiosmtpd counts only STARTTLS
         kw = {"authenticator": authenticator, "auth_required": True,
               "auth_require_tls": MODE not in ("notls", "smtps")}
-    if MODE == "starttls":
+    if MODE in ("starttls", "tempfail"):
         c = Ctl(Recording, Handler(), hostname="127.0.0.1", port=PORT,
                 tls_context=ctx, require_starttls=True, **kw)
     elif MODE == "smtps":
