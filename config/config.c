@@ -1281,12 +1281,15 @@ cv_sink_email(struct cv *cv, const struct config_node *v, const char *path,
     const char *s, *why;
 
     if ((n = cv_require(cv, v, path, "url")) != NULL) {
+        /* Like every sink URL, it may come from ${NAME} or file:PATH. */
+        char *u = NULL;
         cv_join(p, sizeof(p), path, "url");
-        if (cv_str(cv, n, p, &s) == 0) {
-            if (config_value_smtp_url(s, &why) != 0) {
+        if (cv_secret(cv, n, p, &u) == 0) {
+            if (config_value_smtp_url(u, &why) != 0) {
                 cv_err(cv, n, p, "%s", why);
+                free_secret(u);
             } else {
-                k->url = cv_dup(cv, n, p, s);
+                k->url = u;
             }
         }
     }

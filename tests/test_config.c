@@ -827,10 +827,11 @@ test_email_sink(void **state)
     src_path("deploy/aws-nitro-enclaves-root-G1.pem", pem, sizeof(pem));
     setenv("TLW_SMTP_PASS", "p4ss word", 1);
     setenv("TLW_SMTP_USER", "tlw", 1);
+    setenv("TLW_SMTP_URL", "smtps://127.0.0.1:4650/tlogwatch.example", 1);
     fmt(text, sizeof(text),
         BASE_LOG
         "notify:\n  - {name: m, type: email, url: "
-        "\"smtps://127.0.0.1:4650/tlogwatch.example\", from: "
+        "\"${TLW_SMTP_URL}\", from: "
         "a.b@example.org, to: [x@example.org, y+z@mx.example.org], "
         "username: \"${TLW_SMTP_USER}\", password: \"${TLW_SMTP_PASS}\", "
         "ca_file: \"%s\", min_severity: warning}\n",
@@ -850,6 +851,7 @@ test_email_sink(void **state)
     config_free(cfg);
     unsetenv("TLW_SMTP_PASS");
     unsetenv("TLW_SMTP_USER");
+    unsetenv("TLW_SMTP_URL");
     expect_one_error(BASE_LOG "notify:\n  - {name: m, type: email, url: "
                               "\"smtp://m.example\", from: a@example.org, "
                               "to: [b@example.org], ca_file: /dev/null}\n",
