@@ -14,8 +14,10 @@
  * Time: the deadline is wall-clock time (NotBefore is a date in the
  * certificate).  A certificate is judged only once every followed Rekor
  * log has ended a poll cycle caught up that began at or after its
- * deadline (follower_seen_until): a Rekor log that lags, is unreachable
- * or still catching up delays the verdict, it never makes one up.  With
+ * deadline (follower_seen_until; a poll that failed to read the
+ * checkpoint does not count, and a reload keeps it for every Rekor log it
+ * leaves unchanged): a Rekor log that lags, is unreachable or still
+ * catching up delays the verdict, it never makes one up.  With
  * no Rekor log followed, every certificate is judged at its deadline.
  * A certificate whose NotBefore is before the store first saw one of the
  * followed Rekor logs is never judged: its Rekor entry may lie before

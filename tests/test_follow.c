@@ -4280,6 +4280,68 @@ test_carry(void **state)
     assert_int_equal(x->fe.fatal_calls, 0);
 }
 
+/* v2 and CT (v1 sends no poll while this entry is withheld here).
+ * The caught-up time (follower_seen_until) names a poll whose checkpoint
+ * was read: a poll that fails while the entries of an earlier checkpoint
+ * are still being read does not count when that read ends.  Poll P1
+ * reads the log's size; one unit of it is withheld (the follower polls
+ * on meanwhile); the log grows; P2 gets no answer; the withheld unit
+ * comes back before P3: every entry the log had at P1 is read, not
+ * every entry it had at P2 (a certificate due between them could be
+ * judged unlogged while its Rekor entry is unread), so the caught-up
+ * time stays at P1 until P3 reads the new size. */
+static void
+test_seen_until_failed_poll(void **state)
+{
+    struct fx *x = *state;
+    uint64_t unit = withheld_unit(x), size = withheld_size(x);
+    int64_t p1;
+    size_t mark;
+
+    /* Polls every 5 minutes; a withheld unit is asked again at least
+     * once a minute (withhold.h), and raises nothing within the hour. */
+    x->cfg.poll_interval_ms = 5 * MIN;
+    x->cfg.withhold_after_ms = 60 * MIN;
+    fx_grow(x, 100);
+    fx_start(x);
+    assert_true(fx_run_until(x, 1 * MIN, pred_caught_up));
+    fx_run(x, 1 * SEC);
+    assert_true(follower_seen_until(x->f) > 0);
+
+    /* P1 reads `size`; one unit of it is withheld. */
+    fx_grow(x, size - 100);
+    flog_drop(x->log, unit);
+    (void)fx_run_to_poll(x, 6 * MIN);
+    p1 = fx_now_s(x) - 1; /* fx_run_to_poll ran a second past P1 */
+    assert_true(fx_cursor(x) < size);
+    /* Entries integrated after P1; P2 gets no answer. */
+    fx_grow(x, 10);
+    flog_plan(x->log, checkpoint_kind(x), HTTP_ERR_TRANSPORT, 0, -1, 1);
+    (void)fx_run_to_poll(x, 6 * MIN);
+    assert_true(fx_now_s(x) - 1 > p1);
+    /* The withheld unit comes in (its backoff is shorter than the poll
+     * interval here): caught up with P1's size, not P2's. */
+    flog_undrop(x->log);
+    mark = x->log->nreqs;
+    x->target = size;
+    assert_true(fx_run_until(x, 2 * MIN, pred_committed));
+    assert_int_equal(fx_cursor(x), size);
+    fx_run(x, 1 * SEC);
+    assert_int_equal(fx_requests_since(x, checkpoint_kind(x), mark, 0), 0);
+    if (follower_seen_until(x->f) > p1) {
+        fail_msg("caught up until %lld, after P1 (%lld): the failed poll "
+                 "P2 counted",
+                 (long long)follower_seen_until(x->f), (long long)p1);
+    }
+    /* P3 reads the new size: caught up past P2 at last. */
+    assert_true(fx_run_until(x, 6 * MIN, pred_caught_up));
+    assert_int_equal(fx_cursor(x), size + 10);
+    fx_run(x, 1 * SEC);
+    assert_true(follower_seen_until(x->f) > p1);
+    assert_int_equal(fx_stored_alerts(x, NULL), 0);
+    assert_int_equal(x->fe.fatal_calls, 0);
+}
+
 int
 main(void)
 {
@@ -4340,6 +4402,10 @@ main(void)
         V1(test_commit_point_check_fails),
         V1(test_commit_point_check_once),
         V1(test_frozen_shard),
+        cmocka_unit_test_prestate_setup_teardown(test_seen_until_failed_poll,
+                                                 fx_setup, fx_teardown,
+                                                 (void *)&proto_v2),
+        CT(test_seen_until_failed_poll),
         BOTH(test_carry),
         CT(test_carry),
         cmocka_unit_test_prestate_setup_teardown(

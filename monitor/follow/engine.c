@@ -869,6 +869,9 @@ fe_poll_failed(struct follower *f, const struct http_response *resp)
 {
     uint64_t wait;
 
+    /* This poll read no checkpoint: what the entries being read cover is
+     * the log as of the poll before it (follower_seen_until). */
+    f->poll_wall = f->poll_wall_prev;
     fe_liveness(f, 0);
     if (follow_pace_poll_failed(&f->pace, f->env, f->cfg, resp, &f->stats,
                                 &wait)) {
@@ -928,6 +931,7 @@ fe_poll_cb(void *arg)
         return;
     }
     f->stopped = 0;
+    f->poll_wall_prev = f->poll_wall;
     f->poll_wall = follow_wall(f->env);
     f->proto->poll(f);
 }

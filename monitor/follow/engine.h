@@ -143,6 +143,9 @@ struct follower {
     int stopped;             /* an alert stopped progress until the next poll */
     uint64_t last_growth_ms; /* monotonic: the verified size last grew */
     int64_t poll_wall;       /* wall s: the current poll cycle began */
+    int64_t poll_wall_prev;  /* wall s: the poll before it began (a failed
+                                poll's is taken back: its checkpoint was
+                                not read) */
     int64_t seen_until;      /* wall s: see follower_seen_until */
     char last_error[256];    /* the last failure (once's last line) */
 

@@ -136,7 +136,10 @@ const char *follower_name(const struct follower *f);
  * Wall-clock time (unix s) at which the latest poll cycle that ended
  * caught up began: every entry of the checkpoint it fetched, so every
  * entry the log had integrated before then (as far as its checkpoint
- * shows), is applied and committed.  0 before the first such cycle.
+ * shows), is applied and committed.  0 before the first such cycle.  A
+ * poll that read no checkpoint (it failed) does not count: the entries
+ * read then are those of the poll before it.  A reload keeps it for a
+ * log it leaves unchanged (follower_carry_put).
  * (signing.unlogged_certificate waits for every Rekor follower to have
  * seen past a certificate's deadline: monitor/unlogged.h.)
  */
