@@ -161,24 +161,32 @@ email_date(int64_t t, char *out, size_t outcap)
              tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* Length of the UTF-8 sequence starting at p (1 for a stray byte). */
+/* Length of the well-formed UTF-8 sequence starting at p (RFC 3629: no
+ * overlong form, no surrogate, nothing past U+10FFFF), or 1 for a byte
+ * that does not start one. */
 static size_t
 utf8_len(const unsigned char *p, size_t left)
 {
-    size_t n = *p < 0x80    ? 1
-               : *p >= 0xf0 ? 4
-               : *p >= 0xe0 ? 3
-               : *p >= 0xc0 ? 2
-                            : 1;
-    size_t i;
+    size_t n, i;
 
-    if (n > left) {
+    if (p[0] < 0x80) {
+        return 1;
+    }
+    n = p[0] >= 0xc2 && p[0] <= 0xdf   ? 2
+        : p[0] >= 0xe0 && p[0] <= 0xef ? 3
+        : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4
+                                       : 0;
+    if (n == 0 || n > left) {
         return 1;
     }
     for (i = 1; i < n; i++) {
         if ((p[i] & 0xc0) != 0x80) {
             return 1;
         }
+    }
+    if ((p[0] == 0xe0 && p[1] < 0xa0) || (p[0] == 0xed && p[1] > 0x9f) ||
+        (p[0] == 0xf0 && p[1] < 0x90) || (p[0] == 0xf4 && p[1] > 0x8f)) {
+        return 1;
     }
     return n;
 }

@@ -11,6 +11,8 @@
  *    (no injected Bcc:, no second Subject:), continuation lines start
  *    with a blank and are not only white space, encoded words are at
  *    most 75 characters;
+ *  - an encoded word decodes to well-formed UTF-8 (RFC 3629) without a
+ *    control character, so a reader's decoded Subject is one clean line;
  *  - Message-ID is "<tlogwatch.<id>@<from's domain>>";
  *  - the body holds the boundary exactly three times (two parts, the
  *    close), so nothing from the alert made a part of its own.
@@ -22,6 +24,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "notify/render.h"
 
@@ -41,6 +44,71 @@ static const char *const fields[] = {"Date",
                                      "MIME-Version",
                                      "Content-Type",
                                      NULL};
+
+/* Is p (n bytes) well-formed UTF-8 without C0, DEL or C1 controls? */
+static int
+clean_utf8(const unsigned char *p, size_t n)
+{
+    size_t i = 0, k, j;
+    uint32_t cp;
+
+    while (i < n) {
+        if (p[i] < 0x80) {
+            if (p[i] < 0x20 || p[i] == 0x7f) {
+                return 0;
+            }
+            i++;
+            continue;
+        }
+        k = (p[i] & 0xe0) == 0xc0   ? 2
+            : (p[i] & 0xf0) == 0xe0 ? 3
+            : (p[i] & 0xf8) == 0xf0 ? 4
+                                    : 0;
+        if (k == 0 || i + k > n) {
+            return 0;
+        }
+        cp = p[i] & (0xff >> (k + 1));
+        for (j = 1; j < k; j++) {
+            if ((p[i + j] & 0xc0) != 0x80) {
+                return 0;
+            }
+            cp = cp << 6 | (p[i + j] & 0x3f);
+        }
+        if ((k == 2 && cp < 0x80) || (k == 3 && cp < 0x800) ||
+            (k == 4 && cp < 0x10000) || cp > 0x10ffff ||
+            (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0)) {
+            return 0;
+        }
+        i += k;
+    }
+    return 1;
+}
+
+/* The encoded word at w ("=?UTF-8?B?...?=", len bytes) decodes clean. */
+static void
+check_word(const char *w, size_t len)
+{
+    static const char pre[] = "=?UTF-8?B?";
+    unsigned char out[128];
+    size_t b64 = len - (sizeof(pre) - 1) - 2, pad = 0;
+    int n;
+
+    if (len < sizeof(pre) + 1 || strncmp(w, pre, sizeof(pre) - 1) != 0 ||
+        b64 % 4 != 0 || b64 > 96) {
+        abort();
+    }
+    n = EVP_DecodeBlock(out, (const unsigned char *)w + sizeof(pre) - 1,
+                        (int)b64);
+    if (n < 0) {
+        abort();
+    }
+    while (pad < 2 && w[sizeof(pre) - 1 + b64 - 1 - pad] == '=') {
+        pad++;
+    }
+    if (!clean_utf8(out, (size_t)n - pad)) {
+        abort();
+    }
+}
 
 static void
 check_message(const char *m, const char *id)
@@ -106,6 +174,7 @@ check_message(const char *m, const char *id)
         if (q == NULL || q > end || (size_t)(q + 2 - p) > 75) {
             abort();
         }
+        check_word(p, (size_t)(q + 2 - p));
         p = q;
     }
     snprintf(want, sizeof(want),
