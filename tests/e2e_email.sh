@@ -20,7 +20,8 @@
 #    451 (as when an answer is lost) gets it again, with the same
 #    Message-ID (derived from the alert id) and the same body but Date;
 #  - min_severity: warning keeps the signing.recorded (info) alert away;
-#  - a wrong password: refused, the password appears nowhere;
+#  - a wrong password: refused, the password appears nowhere; a recipient
+#    answered 550: refused for good, no DATA;
 #  - the password never appears in check-config, test-alert, once, run
 #    (debug log), status (text and JSON) output or the store's dump.
 . "$TLOGWATCH_SRC/tests/lib/e2e.sh"
@@ -217,6 +218,16 @@ check "wrong password: the server refused the AUTH and took nothing" \
     ev "$T/srv" "
 a = [e for e in E if e['event'] == 'auth']
 sys.exit(len(a) != 2 or a[1]['ok'] or len([e for e in E if e['event'] == 'data']) != 1)"
+smtp_stop
+
+# ---- a recipient the server does not know: 550, refused for good ---------------
+mkdir -p "$T/rej"
+smtp_start reject "$T/pki" "$T/rej"
+"$BIN" test-alert -c "$T/a.yaml" >"$T/rej.out" 2>"$T/rej.err"
+check "550 for a recipient: test-alert exit 1, refused for good (not retried)" \
+    bash -c "[ $? -eq 1 ] && grep -q '^mail (email smtp://127.0.0.1:$SPORT/...): FAILED: SMTP 550.*(refused)$' '$T/rej.out'"
+check "550 for a recipient: no DATA was sent" \
+    ev "$T/rej" "sys.exit(not any(e['event'] == 'rcpt' for e in E) or any(e['event'] == 'data' for e in E))"
 smtp_stop
 
 # ---- smtps:// (implicit TLS) -------------------------------------------------

@@ -439,6 +439,16 @@ test_verdicts(void **state)
     assert_int_equal(outbox_http_verdict(1, 302), OUTBOX_RETRY);
     assert_int_equal(outbox_http_verdict(0, 0), OUTBOX_RETRY);
     assert_int_equal(outbox_http_verdict(0, 200), OUTBOX_RETRY);
+    /* SMTP: accepted; 550-554 for good; the rest (no STARTTLS, TLS, AUTH
+     * 535, 4xx, timeout) again. */
+    assert_int_equal(outbox_smtp_verdict(1, 250), OUTBOX_SENT);
+    assert_int_equal(outbox_smtp_verdict(0, 550), OUTBOX_PERMANENT);
+    assert_int_equal(outbox_smtp_verdict(0, 554), OUTBOX_PERMANENT);
+    assert_int_equal(outbox_smtp_verdict(0, 535), OUTBOX_RETRY);
+    assert_int_equal(outbox_smtp_verdict(0, 555), OUTBOX_RETRY);
+    assert_int_equal(outbox_smtp_verdict(0, 451), OUTBOX_RETRY);
+    assert_int_equal(outbox_smtp_verdict(0, 250), OUTBOX_RETRY);
+    assert_int_equal(outbox_smtp_verdict(0, 0), OUTBOX_RETRY);
 }
 
 /* GitHub's rate limits: what to wait, from the status and headers. */

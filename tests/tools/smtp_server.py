@@ -17,6 +17,7 @@ Modes:
   notls     no STARTTLS offered; AUTH offered in clear (a client that sends
             anything but EHLO/QUIT here has failed open)
   refuse    STARTTLS offered, but answered 454 (TLS not available)
+  reject    as starttls, but every RCPT is answered 550 (no such user)
   tempfail  as starttls, but the first DATA is answered 451 after the
             whole message arrived (recorded with "accepted": false), as
             when an answer is lost: the client must send it again
@@ -72,6 +73,8 @@ class Handler:
 
     async def handle_RCPT(self, server, session, envelope, address, options):
         record({"event": "rcpt", "tls": is_tls(server), "to": address})
+        if MODE == "reject":
+            return "550 5.1.1 No such user here"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -136,7 +139,7 @@ def main():
         # implicit TLS is TLS too, though aiosmtpd counts only STARTTLS
         kw = {"authenticator": authenticator, "auth_required": True,
               "auth_require_tls": MODE not in ("notls", "smtps")}
-    if MODE in ("starttls", "tempfail"):
+    if MODE in ("starttls", "tempfail", "reject"):
         c = Ctl(Recording, Handler(), hostname="127.0.0.1", port=PORT,
                 tls_context=ctx, require_starttls=True, **kw)
     elif MODE == "smtps":
