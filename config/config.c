@@ -1730,6 +1730,80 @@ cv_retention_one(struct cv *cv, const struct config_node *v, const char *path,
     }
 }
 
+/* ms as the shortest duration text that reads it back ("1d30m"). */
+static void
+cv_duration_text(uint64_t ms, char *out, size_t cap)
+{
+    static const struct {
+        uint64_t ms;
+        char unit;
+    } units[] = {
+        {86400000ULL, 'd'}, {3600000ULL, 'h'}, {60000ULL, 'm'}, {1000ULL, 's'}};
+    size_t i, o = 0;
+
+    out[0] = '\0';
+    for (i = 0; i < sizeof(units) / sizeof(units[0]) && o < cap; i++) {
+        if (ms >= units[i].ms) {
+            int k =
+                snprintf(out + o, cap - o, "%llu%c",
+                         (unsigned long long)(ms / units[i].ms), units[i].unit);
+            if (k < 0) {
+                break;
+            }
+            o += (size_t)k;
+            ms %= units[i].ms;
+        }
+    }
+    if (o < cap && ms > 0) {
+        (void)snprintf(out + o, cap - o, "%llums", (unsigned long long)ms);
+    } else if (out[0] == '\0') {
+        (void)snprintf(out, cap, "0");
+    }
+}
+
+/*
+ * retention.signings against the watch rules: a CT certificate is
+ * judged logged by a signing with its link id, so that signing must
+ * still be stored when the certificate is read from the CT log, up to
+ * its deadline (NotBefore + unlogged_after) and past it by however long
+ * the CT log lags.  A retention shorter than the largest unlogged_after
+ * plus CONFIG_RETENTION_CT_MARGIN_MS could prune it first and raise a
+ * false signing.unlogged_certificate: refused.
+ */
+static void
+cv_retention_ct(struct cv *cv, const struct config_node *n,
+                const struct config *cfg)
+{
+    uint64_t need;
+    const char *rule = NULL;
+    uint64_t longest = 0;
+    char have_s[32], need_s[32], ua_s[32];
+    size_t i;
+
+    if (cfg->retention.signings_ms == 0 || cfg->n_watch == 0) {
+        return;
+    }
+    for (i = 0; i < cfg->n_watch; i++) {
+        if (rule == NULL || cfg->watch[i].unlogged_after_ms > longest) {
+            longest = cfg->watch[i].unlogged_after_ms;
+            rule = cfg->watch[i].name;
+        }
+    }
+    need = longest + CONFIG_RETENTION_CT_MARGIN_MS;
+    if (cfg->retention.signings_ms >= need) {
+        return;
+    }
+    cv_duration_text(cfg->retention.signings_ms, have_s, sizeof(have_s));
+    cv_duration_text(need, need_s, sizeof(need_s));
+    cv_duration_text(longest, ua_s, sizeof(ua_s));
+    cv_err(cv, n, "retention.signings",
+           "%s is shorter than watch rule %s's unlogged_after (%s) plus 1d: "
+           "a certificate's Rekor signing could be pruned before the "
+           "certificate seen in a CT log is judged (a false "
+           "signing.unlogged_certificate); use at least %s, or 0",
+           have_s, rule != NULL ? rule : "?", ua_s, need_s);
+}
+
 static void
 cv_retention(struct cv *cv, const struct config_node *v,
              struct config_retention *r)
@@ -1844,6 +1918,10 @@ cv_root(struct cv *cv, const struct config_node *root, struct config *cfg)
     }
     if ((n = config_tree_get(root, "retention")) != NULL) {
         cv_retention(cv, n, &cfg->retention);
+        if (n->kind == CONFIG_NODE_MAP &&
+            (n = config_tree_get(n, "signings")) != NULL) {
+            cv_retention_ct(cv, n, cfg);
+        }
     }
     if ((n = config_tree_get(root, "attestation")) != NULL) {
         cv_attestation(cv, n, &cfg->attestation_root);

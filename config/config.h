@@ -92,6 +92,9 @@
 #define CONFIG_DEFAULT_UNLOGGED_AFTER_MS (1800ULL * 1000)  /* 30m */
 #define CONFIG_MIN_UNLOGGED_AFTER_MS (5ULL * 1000)         /* 5s */
 #define CONFIG_MAX_UNLOGGED_AFTER_MS (7ULL * 86400 * 1000) /* 7d */
+/* retention.signings (when not 0) is at least the largest watch rule's
+ * unlogged_after plus this: the time a CT log may lag behind Rekor. */
+#define CONFIG_RETENTION_CT_MARGIN_MS (86400ULL * 1000) /* 1d */
 #define CONFIG_DEFAULT_EXEC_TIMEOUT_MS (30ULL * 1000)
 #define CONFIG_DEFAULT_RESOLVE_AFTER_MS (24ULL * 3600 * 1000)
 #define CONFIG_DEFAULT_PAGERDUTY_URL "https://events.pagerduty.com/v2/enqueue"

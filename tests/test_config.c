@@ -938,6 +938,21 @@ static const struct bad_case bad_cases[] = {
      "retention.alerts: bad duration '-400d': negative"},
     {BASE_LOG "retention:\n  alerts: ~\n", "~", 1,
      "retention.alerts: expected a string, got no value"},
+    /* retention.signings below the longest unlogged_after + 1d: a Rekor
+     * signing could be pruned before its CT certificate is judged */
+    {BASE_LOG "watch:\n  - {name: w, repository: a/b}\n"
+              "retention:\n  signings: 1d\n",
+     "1d", 1,
+     "retention.signings: 1d is shorter than watch rule w's "
+     "unlogged_after (30m) plus 1d: a certificate's Rekor signing could be "
+     "pruned before the certificate seen in a CT log is judged (a false "
+     "signing.unlogged_certificate); use at least 1d30m, or 0"},
+    {BASE_LOG "watch:\n  - {name: w, repository: a/b, unlogged_after: 1h}\n"
+              "  - {name: v, repository: a/c, unlogged_after: 7d}\n"
+              "retention: {alerts: 400d, signings: 7d23h59m59s}\n",
+     "7d23h59m59s", 1,
+     "retention.signings: 7d23h59m59s is shorter than watch rule v's "
+     "unlogged_after (7d) plus 1d"},
     {"logs:\n  - name: r\n    url: https://x.example\n    "
      "unreachable_after: \"\"\n",
      "\"\"", 1, "logs[0].unreachable_after: must not be empty"},
@@ -1412,6 +1427,21 @@ test_retention(void **state)
     assert_int_equal(cfg->retention.checkpoints_ms, 0);
     assert_int_equal(cfg->retention.alerts_ms, 0);
     assert_int_equal(cfg->retention.signings_ms, 86400000);
+    config_free(cfg);
+
+    /* the twins of the retention.signings / unlogged_after bad cases:
+     * exactly the longest unlogged_after + 1d, or 0, or no watch rule */
+    cfg = expect_ok(BASE_LOG "watch:\n  - {name: w, repository: a/b}\n"
+                             "retention:\n  signings: 1d30m\n");
+    assert_int_equal(cfg->retention.signings_ms, 86400000 + 1800000);
+    config_free(cfg);
+    cfg = expect_ok(BASE_LOG
+                    "watch:\n  - {name: w, repository: a/b, unlogged_after: "
+                    "1h}\n  - {name: v, repository: a/c, unlogged_after: "
+                    "7d}\nretention: {alerts: 400d, signings: 8d}\n");
+    config_free(cfg);
+    cfg = expect_ok(BASE_LOG "watch:\n  - {name: w, repository: a/b}\n"
+                             "retention:\n  signings: 0\n");
     config_free(cfg);
 
     cfg = expect_ok(BASE_LOG "retention: {checkpoints: 1d12h, alerts: 0}\n");
