@@ -5,7 +5,8 @@
 # whose body echoes the request URL (path token and query token), the full
 # URL, and tokens of its own (after a credential name, in a JSON field and
 # bare).  The webhook's URL keeps its token in the path (Discord style)
-# and the query, the Slack hook in its path.
+# and the query, the Slack hook in its path; an email sink holds SMTP AUTH
+# credentials (username and password, both secrets).
 #
 # Searched for every secret and every echoed token, and for the sinks'
 # paths at all (a sink is shown as scheme://host/... only): the daemon's
@@ -36,9 +37,13 @@ export STD_KEY1="whsec_$WHKEY1" STD_KEY2="whsec_$WHKEY2"
 AMTOK=$(tok)
 export PD_ROUTING_KEY="R$(openssl rand -hex 15)q"
 export GH_TOKEN_SECRET="ghp_$(openssl rand -hex 18)"
+# The email sink's SMTP AUTH credentials (its server port is closed: it
+# is retried, and shown, all the while).
+export SMTP_USER_SECRET="u-$(tok)" SMTP_PASS_SECRET="p-$(tok)"
 NEEDLES=("$PATHTOK" "$QTOK" "$SLACKTOK" "$REPLYTOK" "$REPLYTOK2"
     "$REPLYTOK3" "$HOOK_SECRET" "webhooks/987654" "services/T0001"
-    "$WHKEY1" "$WHKEY2" "$AMTOK" "$PD_ROUTING_KEY" "$GH_TOKEN_SECRET")
+    "$WHKEY1" "$WHKEY2" "$AMTOK" "$PD_ROUTING_KEY" "$GH_TOKEN_SECRET"
+    "$SMTP_USER_SECRET" "$SMTP_PASS_SECRET")
 
 # ---- the receiver ------------------------------------------------------
 RPORT=$(free_port)
@@ -89,6 +94,7 @@ tw_config "$T/a.yaml" "$TL_URL_a" "$ROOT" "$T/state.db" \
     "  - {name: am, type: alertmanager, url: \"http://127.0.0.1:$RPORT/am/$AMTOK\"}" \
     "  - {name: pd, type: pagerduty, url: \"http://127.0.0.1:$RPORT/pd/v2/enqueue\", routing_key: \"\${PD_ROUTING_KEY}\"}" \
     "  - {name: gh, type: github_issue, api_url: \"http://127.0.0.1:$RPORT/gh\", repository: acme/alerts, token: \"\${GH_TOKEN_SECRET}\"}" \
+    "  - {name: mail, type: email, url: \"smtp://127.0.0.1:$(free_port)\", from: tlw@example.org, to: [sec@example.org], username: \"\${SMTP_USER_SECRET}\", password: \"\${SMTP_PASS_SECRET}\"}" \
     "watch:" \
     "  - name: enclave-app" \
     "    repository: acme/enclave-app" \
@@ -111,6 +117,8 @@ check "the Alertmanager sink was tried (its API v2 under the secret path)" \
     wait_until 120 at_least "/am/$AMTOK/api/v2/alerts" 1
 check "the PagerDuty sink was tried" wait_until 120 at_least "/pd/v2/enqueue" 1
 check "the GitHub issue sink was tried" wait_until 120 at_least "/gh/repos/acme/alerts/issues" 1
+mail_tried() { grep -q 'outbox: mail (email smtp://127.0.0.1:[0-9]*/\.\.\.): alert .* not delivered' "$T/run.err"; }
+check "the email sink was tried (its server is not there)" wait_until 120 mail_tried
 dump() { sqlite3 "$T/state.db" .dump >"$T/dump.sql" 2>"$T/dump.err"; }
 stored() { dump && grep -q 'HTTP 500' "$T/dump.sql" && grep -q 'HTTP 400' "$T/dump.sql"; }
 check "the store holds both receivers' replies" wait_until 120 stored
