@@ -197,7 +197,10 @@ char *notify_render_pagerduty(const json_t *alert, const char *routing_key,
 #define NOTIFY_GITHUB_LINK_MAX 8192 /* bytes of a Link header parsed */
 
 /* The hidden marker of alert_id's issue, "<!-- tlogwatch-alert-id: ID
- * -->", into out (outcap >= NOTIFY_ALERT_ID_LEN + 40).  Returns out. */
+ * -->", into out (outcap >= NOTIFY_ALERT_ID_LEN + 40): ID is the first
+ * NOTIFY_ALERT_ID_LEN bytes of alert_id, each but [0-9A-Za-z.-] as '_'
+ * (an id is hex: nothing in it may open a fence or close the comment).
+ * Returns out. */
 char *notify_github_marker(const char *alert_id, char *out, size_t outcap);
 
 /*

@@ -76,9 +76,35 @@ gb_fenced(struct gbuf *b, const char *s)
 char *
 notify_github_marker(const char *alert_id, char *out, size_t outcap)
 {
-    snprintf(out, outcap, "<!-- tlogwatch-alert-id: %.*s -->",
-             NOTIFY_ALERT_ID_LEN, alert_id != NULL ? alert_id : "");
+    char id[NOTIFY_ALERT_ID_LEN + 1];
+    size_t i;
+
+    /* An id is hex; anything else (backticks, "-->") could open a fence
+     * or close the comment, so it becomes '_'. */
+    for (i = 0;
+         alert_id != NULL && i < NOTIFY_ALERT_ID_LEN && alert_id[i] != '\0';
+         i++) {
+        char ch = alert_id[i];
+        id[i] = (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+                        (ch >= 'A' && ch <= 'Z') || ch == '-' || ch == '.'
+                    ? ch
+                    : '_';
+    }
+    id[i] = '\0';
+    snprintf(out, outcap, "<!-- tlogwatch-alert-id: %s -->", id);
     return out;
+}
+
+/* Whether s is NULL or only blanks and control bytes. */
+static int
+gh_blank(const char *s)
+{
+    for (; s != NULL && *s != '\0'; s++) {
+        if ((unsigned char)*s > 0x20) {
+            return 0;
+        }
+    }
+    return 1;
 }
 
 char *
@@ -123,8 +149,11 @@ notify_render_github_issue(const json_t *alert, const char *const *labels,
     if (b.oom) {
         goto out;
     }
+    /* GitHub refuses a blank title (422): the summary, else the type. */
     snprintf(title, sizeof(title), "%s",
-             f.summary != NULL ? f.summary : f.type);
+             !gh_blank(f.summary) ? f.summary
+             : !gh_blank(f.type)  ? f.type
+                                  : "tlogwatch alert");
     n = strlen(title);
     if (n == NOTIFY_GITHUB_TITLE_MAX) {
         while (n > 0 && ((unsigned char)title[n] & 0xc0) == 0x80) {

@@ -777,6 +777,23 @@ test_github(void **state)
     assert_int_equal(notify_github_find("{\"message\":\"x\"}", 15,
                                         notify_alert_get_id(a), &num, NULL),
                      -1);
+    /* An id that is not hex cannot open a fence or close the comment (the
+     * marker sits outside the fences); a hex one is kept as it is. */
+    assert_string_equal(
+        notify_github_marker("ab```--> x", marker, sizeof(marker)),
+        "<!-- tlogwatch-alert-id: ab___--__x -->");
+    assert_string_equal(notify_github_marker("0442ef", marker, sizeof(marker)),
+                        "<!-- tlogwatch-alert-id: 0442ef -->");
+    /* A blank summary: the type is the title (GitHub refuses a blank
+     * one); a summary is the title. */
+    json_object_set_new(a, "summary", json_string(" \t"));
+    i = parse(notify_render_github_issue(a, labels, 1));
+    assert_string_equal(jstr(i, "title"), notify_alert_get_type(a));
+    json_decref(i);
+    json_object_set_new(a, "summary", json_string("s"));
+    i = parse(notify_render_github_issue(a, labels, 1));
+    assert_string_equal(jstr(i, "title"), "s");
+    json_decref(i);
     json_decref(a);
 }
 
