@@ -533,6 +533,18 @@ test_hostile(void **state)
     row = row_of(html, "rekor #8<br>");
     assert_non_null(strstr(row, "NOT ALLOWED: -"));
     free(row);
+    /* CT certificates: escaped, no link from a javascript: commit URL,
+     * and a contradiction (allowed true, verdict unlogged_certificate;
+     * verdict allowed with allowed "true") is not allowed */
+    assert_non_null(strstr(html, "&lt;script&gt;alert(20)&lt;/script&gt; #41"));
+    assert_non_null(strstr(html, "<td class=\"ctstate\">&lt;pending&gt;</td>"));
+    row = row_of(html, "&lt;script&gt;alert(20)&lt;/script&gt; #41");
+    assert_non_null(strstr(row, "NOT ALLOWED: unlogged_certificate"));
+    assert_null(strstr(row, "href=\"javascript"));
+    free(row);
+    row = row_of(html, "ct #42<br>");
+    assert_non_null(strstr(row, "NOT ALLOWED: allowed"));
+    free(row);
     /* Only the one signing with allowed true and verdict "allowed". */
     assert_int_equal(count(html, "<span class=\"ok\">allowed</span>"), 1);
     free(html);

@@ -192,6 +192,16 @@ test_metrics(void **state)
         0);
     assert_int_equal(
         json_object_set_new(doc, "pcr_lookups_pending", json_integer(5)), 0);
+    /* CT certificates per rule and state; a rule named with a quote, a
+     * count of the wrong type (no sample) */
+    assert_int_equal(
+        json_object_set_new(
+            doc, "rules",
+            json_pack("[{s:s, s:{s:i, s:i, s:i}}, {s:s, s:{s:s, s:i}}]", "name",
+                      "app", "ct_counts", "pending", 2, "unlogged", 1, "logged",
+                      7, "name", "o\"k", "ct_counts", "pending", "two",
+                      "unlogged", 0)),
+        0);
     memset(ls, 0, sizeof(ls));
     ls[0].name = "rekor";
     ls[0].stats.window = 6;
@@ -259,6 +269,16 @@ test_metrics(void **state)
     assert_true(
         has_line(text, "tlogwatch_deliveries_failed_total{sink=\"hook\"} 1"));
     assert_true(has_line(text, "tlogwatch_pcr_lookups_pending 5"));
+    assert_true(has_line(
+        text, "tlogwatch_ct_certificates{rule=\"app\",state=\"pending\"} 2"));
+    assert_true(has_line(
+        text, "tlogwatch_ct_certificates{rule=\"app\",state=\"unlogged\"} 1"));
+    assert_true(has_line(
+        text, "tlogwatch_ct_certificates{rule=\"app\",state=\"logged\"} 7"));
+    assert_true(has_line(text, "tlogwatch_ct_certificates{rule=\"o\\\"k\","
+                               "state=\"unlogged\"} 0"));
+    assert_null(strstr(text, "rule=\"o\\\"k\",state=\"pending\""));
+    assert_null(strstr(text, "rule=\"o\\\"k\",state=\"logged\""));
     if (promtool_check(text) == 1) {
         print_message("promtool rejected:\n%s", text);
         fail();
