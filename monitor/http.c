@@ -411,69 +411,10 @@ out:
     return rc;
 }
 
-/* Appends s[0..len) to out at *pos, cleaned; keeps room for the NUL. */
-static void
-put_clean(char *out, size_t outcap, size_t *pos, const char *s, size_t len)
-{
-    size_t i;
-
-    for (i = 0; i < len && *pos + 1 < outcap; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        out[(*pos)++] = (ch > 0x20 && ch < 0x7f) ? (char)ch : '?';
-    }
-    out[*pos] = '\0';
-}
-
 char *
 http_redact_url(const char *url, char *out, size_t outcap)
 {
-    static const char bad[] = "(unparsable url)";
-    static const char hook[] = "/services/";
-    const char *sep, *auth, *end, *host, *at, *path, *pend, *svc;
-    size_t pos = 0, i;
-
-    if (out == NULL || outcap == 0) {
-        return out;
-    }
-    out[0] = '\0';
-    sep = url == NULL ? NULL : strstr(url, "://");
-    if (sep == NULL || sep == url || sep - url > 16) {
-        snprintf(out, outcap, "%s", bad);
-        return out;
-    }
-    for (i = 0; i < (size_t)(sep - url); i++) {
-        char ch = url[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-              (i > 0 && ((ch >= '0' && ch <= '9') || ch == '+' || ch == '-' ||
-                         ch == '.')))) {
-            snprintf(out, outcap, "%s", bad);
-            return out;
-        }
-    }
-    auth = sep + 3;
-    end = auth + strcspn(auth, "/?#");
-    host = auth;
-    for (at = auth; at < end; at++) {
-        if (*at == '@') {
-            host = at + 1; /* the last '@' ends the userinfo */
-        }
-    }
-    if (host == end) {
-        snprintf(out, outcap, "%s", bad);
-        return out;
-    }
-    path = end;
-    pend = path + (*path == '/' ? strcspn(path, "?#") : 0);
-    for (svc = path; svc + sizeof(hook) - 1 <= pend; svc++) {
-        if (memcmp(svc, hook, sizeof(hook) - 1) == 0) {
-            pend = svc + sizeof(hook) - 1;
-            break;
-        }
-    }
-    put_clean(out, outcap, &pos, url, (size_t)(sep - url) + 3);
-    put_clean(out, outcap, &pos, host, (size_t)(end - host));
-    put_clean(out, outcap, &pos, path, (size_t)(pend - path));
-    return out;
+    return notify_redact_url_path(url, out, outcap);
 }
 
 /* ---- the event loop wiring ---- */

@@ -348,7 +348,8 @@ int http_url_check(const char *url, char *why, size_t whycap);
  * and the path, without userinfo, query or fragment; for hook URLs (a path
  * containing "/services/", as Slack's) everything after "/services/" is
  * dropped too.  Control and non-ASCII bytes become '?'.  Something that does
- * not look like scheme://authority gives "(unparsable url)".
+ * not look like scheme://authority gives "(unparsable url)".  This is
+ * notify_redact_url_path(): one parser for both shown forms of a URL.
  */
 char *http_redact_url(const char *url, char *out, size_t outcap);
 

@@ -20,11 +20,29 @@
 
 #include "notify/redact.h"
 
-char *
-notify_redact_url(const char *url, char *out, size_t outcap)
+/* Appends s[0..len) to out at *pos, control, blank and non-ASCII bytes
+ * as '?'; keeps room for the NUL. */
+static void
+url_put(char *out, size_t outcap, size_t *pos, const char *s, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < len && *pos + 1 < outcap; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        out[(*pos)++] = (ch > 0x20 && ch < 0x7f) ? (char)ch : '?';
+    }
+    out[*pos] = '\0';
+}
+
+/* Both shown forms: scheme://host[:port], then "/..." (keep_path 0) or
+ * the path without query and fragment, a hook path cut after
+ * "/services/" (keep_path 1). */
+static char *
+url_shown(const char *url, int keep_path, char *out, size_t outcap)
 {
     static const char bad[] = "(unparsable url)";
-    const char *sep, *auth, *end, *host, *p;
+    static const char hook[] = "/services/";
+    const char *sep, *auth, *end, *host, *p, *pend;
     size_t pos = 0, i;
 
     if (out == NULL || outcap == 0) {
@@ -57,18 +75,33 @@ notify_redact_url(const char *url, char *out, size_t outcap)
         snprintf(out, outcap, "%s", bad);
         return out;
     }
-    for (p = url; p < sep + 3 && pos + 1 < outcap; p++) {
-        out[pos++] = *p;
+    url_put(out, outcap, &pos, url, (size_t)(sep - url) + 3);
+    url_put(out, outcap, &pos, host, (size_t)(end - host));
+    if (!keep_path) {
+        url_put(out, outcap, &pos, "/...", 4);
+        return out;
     }
-    for (p = host; p < end && pos + 1 < outcap; p++) {
-        unsigned char ch = (unsigned char)*p;
-        out[pos++] = (ch > 0x20 && ch < 0x7f) ? (char)ch : '?';
+    pend = end + (*end == '/' ? strcspn(end, "?#") : 0);
+    for (p = end; p + sizeof(hook) - 1 <= pend; p++) {
+        if (memcmp(p, hook, sizeof(hook) - 1) == 0) {
+            pend = p + sizeof(hook) - 1;
+            break;
+        }
     }
-    for (p = "/..."; *p != '\0' && pos + 1 < outcap; p++) {
-        out[pos++] = *p;
-    }
-    out[pos] = '\0';
+    url_put(out, outcap, &pos, end, (size_t)(pend - end));
     return out;
+}
+
+char *
+notify_redact_url(const char *url, char *out, size_t outcap)
+{
+    return url_shown(url, 0, out, outcap);
+}
+
+char *
+notify_redact_url_path(const char *url, char *out, size_t outcap)
+{
+    return url_shown(url, 1, out, outcap);
 }
 
 /* ---- replies ---------------------------------------------------------- */

@@ -38,6 +38,15 @@
 char *notify_redact_url(const char *url, char *out, size_t outcap);
 
 /*
+ * The form of a URL that holds no secret in its path (a log's, a
+ * registry's) for debug logs, as notify_redact_url but with the path:
+ * "scheme://host[:port]/path", without userinfo, query or fragment; for
+ * hook URLs (a path containing "/services/", as Slack's) everything after
+ * "/services/" is dropped too.  Returns out.
+ */
+char *notify_redact_url_path(const char *url, char *out, size_t outcap);
+
+/*
  * The kept form of len bytes of untrusted text (a receiver's reply, an
  * error naming one) into out: URLs, credential values and token-shaped
  * runs replaced (see above), control bytes and non-ASCII as '?', runs of

@@ -69,6 +69,47 @@ test_url_bad(void **state)
     assert_null(notify_redact_url("https://x/", NULL, 0));
 }
 
+/* The form with the path (http_redact_url's): the same host part as
+ * notify_redact_url for every input, the path without query or fragment,
+ * a hook's cut after /services/; its twins: what the host-only form
+ * shows of the same URLs. */
+static void
+test_url_path(void **state)
+{
+    static const char *const in[] = {
+        "https://hooks.slack.com/services/T0/B0/XyZsecret",
+        "http://127.0.0.1:8080/api/v1/log/entries?logIndex=5#f",
+        "https://user:pw@rekor.example:8443/api/v1/log",
+        "https://siem.example",
+        "https://siem.example?token=x",
+        "https://ho\x01st/x\x7fy",
+        "no scheme here",
+        NULL,
+    };
+    static const char *const want[] = {
+        "https://hooks.slack.com/services/",
+        "http://127.0.0.1:8080/api/v1/log/entries",
+        "https://rekor.example:8443/api/v1/log",
+        "https://siem.example",
+        "https://siem.example",
+        "https://ho?st/x?y",
+        "(unparsable url)",
+        "(unparsable url)",
+    };
+    char out[256], host[256];
+    size_t i, n;
+
+    (void)state;
+    for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+        assert_ptr_equal(notify_redact_url_path(in[i], out, sizeof(out)), out);
+        assert_string_equal(out, want[i]);
+        notify_redact_url(in[i], host, sizeof(host));
+        n = strlen(host) > 4 ? strlen(host) - 4 : strlen(host);
+        assert_memory_equal(out, host, n);
+    }
+    assert_null(notify_redact_url_path("https://x/", NULL, 0));
+}
+
 static const char *
 reply(const char *in)
 {
@@ -225,6 +266,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_shapes),
         cmocka_unit_test(test_url_bad),
+        cmocka_unit_test(test_url_path),
         cmocka_unit_test(test_reply_urls),
         cmocka_unit_test(test_reply_credentials),
         cmocka_unit_test(test_reply_runs),
