@@ -12,8 +12,11 @@
  * view_status_json() (mean and max over 50 reads; the document includes
  * the all-time alert counts by type and severity and the pending PCR
  * lookups that /metrics reads from it) and prints the document's size
- * (BENCH_KEEP=1 keeps the state file).  A benchmark never fails; it exits 1
- * only when the store does.
+ * (BENCH_KEEP=1 keeps the state file).  A CT log holds ALERTS / 10
+ * certificates of the rule (the document counts them by state and lists
+ * the newest): half logged by a signing's link id, a tenth fired
+ * unlogged (one alert each), the rest pending.  A benchmark never fails; it
+ * exits 1 only when the store does.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -69,6 +72,7 @@ fill(struct store *s, int64_t log_id, uint64_t from, uint64_t to, uint64_t n)
     static struct store_alert a[BATCH];
     static struct store_signing g[BATCH];
     static char ids[BATCH][NOTIFY_ALERT_ID_LEN + 1];
+    static char links[BATCH][32];
     static const char body[] = "{\"summary\":\"bench\"}";
     const char *sinks[] = {"hook"};
     size_t na = 0, ng = 0;
@@ -103,11 +107,115 @@ fill(struct store *s, int64_t log_id, uint64_t from, uint64_t to, uint64_t n)
             g[ng].workflow_sha = "0123456789abcdef0123456789abcdef01234567";
             g[ng].rule = "app";
             g[ng].verdict = "allowed";
+            snprintf(links[ng], sizeof(links[ng]), "L%" PRIu64, i);
+            g[ng].link_id = links[ng];
             ng++;
         }
     }
     if (store_record_ahead(s, log_id, a, na, g, ng, T0, NULL) != 0) {
         return fail(s, "record");
+    }
+    return 0;
+}
+
+/* The CT leaf of certificate j (any distinct bytes). */
+static void
+ct_leaf(uint64_t j, uint8_t leaf[MERKLE_HASH_LEN])
+{
+    memset(leaf, 0, MERKLE_HASH_LEN);
+    memcpy(leaf, &j, sizeof(j));
+}
+
+/* m certificates of rule app in CT log "ct" (see the top), committed in
+ * batches up to one verified checkpoint of size m. */
+static int
+fill_ct(struct store *s, uint64_t m)
+{
+    static struct store_ct_cert c[BATCH];
+    static char links[BATCH][32];
+    static const char alert[] =
+        "{\"schema\":\"tlogwatch.alert/v1\",\"id\":\"x\",\"identity\":{"
+        "\"repository\":\"acme/enclave-app\",\"workflow_sha\":"
+        "\"0123456789abcdef0123456789abcdef01234567\"}}";
+    static const char body[] = "{\"summary\":\"unlogged\"}";
+    uint8_t leaf[MERKLE_HASH_LEN];
+    struct store_checkpoint cp;
+    struct store_progress p;
+    struct merkle_range r;
+    int64_t ct_id;
+    uint64_t j, from;
+    size_t nc;
+
+    merkle_range_init(&r);
+    if (store_log_open(s, "ct", "ct.example/2026", T0, &ct_id) != 0 ||
+        store_cursor_seed(s, ct_id, 0, &r, T0) != 0) {
+        return fail(s, "ct log");
+    }
+    for (j = 0; j < m; j++) {
+        ct_leaf(j, leaf);
+        if (merkle_range_append(&r, leaf) != MERKLE_OK) {
+            return fail(s, "range");
+        }
+    }
+    memset(&cp, 0, sizeof(cp));
+    cp.note = "ct.example/2026\n";
+    cp.note_len = strlen(cp.note);
+    cp.size = m;
+    merkle_range_root(&r, cp.root);
+    cp.link = STORE_LINK_NONE;
+    if (store_checkpoint_record(s, ct_id, &cp, T0) != 0) {
+        return fail(s, "ct checkpoint");
+    }
+    merkle_range_init(&r);
+    for (from = 0; from < m; from += BATCH) {
+        nc = 0;
+        for (j = from; j < m && j < from + BATCH; j++, nc++) {
+            ct_leaf(j, leaf);
+            (void)merkle_range_append(&r, leaf);
+            snprintf(links[nc], sizeof(links[nc]), "%s%" PRIu64,
+                     j % 2 == 0 ? "L" : "C", j % 2 == 0 ? 10 * j : j);
+            memset(&c[nc], 0, sizeof(c[nc]));
+            c[nc].link_id = links[nc];
+            c[nc].rule = "app";
+            c[nc].log_index = j;
+            c[nc].leaf_hash = "1eaf";
+            c[nc].entry_type = "precert";
+            c[nc].cert_sha256 = "ce27";
+            c[nc].not_before = T0 + (int64_t)j;
+            c[nc].deadline = T0 + (int64_t)j + 1800;
+            c[nc].verdict = "allowed";
+            c[nc].alert = alert;
+        }
+        memset(&p, 0, sizeof(p));
+        p.from_index = from;
+        p.to_index = j;
+        p.range = &r;
+        p.ct_certs = c;
+        p.nct_certs = nc;
+        if (store_commit_progress(s, ct_id, &p, T0 + 10 + (int64_t)from,
+                                  NULL) != 0) {
+            return fail(s, "ct commit");
+        }
+    }
+    for (j = 1; j < m; j += 10) {
+        struct store_alert a;
+        char id[32], link[32];
+        int fired;
+
+        snprintf(id, sizeof(id), "unlogged-%" PRIu64, j);
+        snprintf(link, sizeof(link), "C%" PRIu64, j);
+        memset(&a, 0, sizeof(a));
+        a.id = id;
+        a.type = "signing.unlogged_certificate";
+        a.severity = NOTIFY_WARNING;
+        a.detected_at = T0 + (int64_t)j + 1800;
+        a.has_index = 1;
+        a.log_index = j;
+        a.rule = "app";
+        a.body = body;
+        if (store_ct_cert_fire(s, link, "app", ct_id, &a, &fired) != 0) {
+            return fail(s, "fire");
+        }
     }
     return 0;
 }
@@ -172,9 +280,12 @@ main(int argc, char **argv)
             goto out;
         }
     }
+    if (fill_ct(s, n / 10) != 0) {
+        goto out;
+    }
     printf("filled %" PRIu64 " alerts, %" PRIu64 " signings, %" PRIu64
-           " deliveries in %.1f s\n",
-           n, n / 10, n, now_s() - t);
+           " deliveries, %" PRIu64 " CT certificates in %.1f s\n",
+           n, n / 10, n, n / 10, now_s() - t);
     for (k = 0; k < READS; k++) {
         double d;
 
@@ -205,11 +316,20 @@ main(int argc, char **argv)
             total +=
                 (uint64_t)json_integer_value(json_object_get(row, "count"));
         }
+        const json_t *rule = json_array_get(json_object_get(doc, "rules"), 0);
+        const json_t *cc = json_object_get(rule, "ct_counts");
+
         printf("document: alerts.by_type counts %" PRIu64
                " alerts, pcr_lookups_pending %" PRIu64 "\n",
                total,
                (uint64_t)json_integer_value(
                    json_object_get(doc, "pcr_lookups_pending")));
+        printf("document: CT certificates %" PRIu64 " pending, %" PRIu64
+               " logged, %" PRIu64 " unlogged; %zu listed\n",
+               (uint64_t)json_integer_value(json_object_get(cc, "pending")),
+               (uint64_t)json_integer_value(json_object_get(cc, "logged")),
+               (uint64_t)json_integer_value(json_object_get(cc, "unlogged")),
+               json_array_size(json_object_get(rule, "ct_certificates")));
     }
     text = json_dumps(doc, 0);
     printf("view_status_json: mean %.2f ms, max %.2f ms over %d reads; "
