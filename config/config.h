@@ -236,9 +236,11 @@ struct config_sink {
     enum config_sink_type type;
     enum config_severity min_severity; /* default info */
     char *url;           /* slack, webhook, alertmanager (required), pagerduty
-                            (default CONFIG_DEFAULT_PAGERDUTY_URL); secret */
+                            (default CONFIG_DEFAULT_PAGERDUTY_URL), email
+                            (required, smtps:// or smtp://); secret */
     char *secret;        /* webhook HMAC key, or NULL; pagerduty: the
-                            routing_key (required); secret */
+                            routing_key (required); email: the password
+                            or NULL; secret */
     char **secrets_more; /* webhook, signing standard: the keys after
                             the first of a secret: list (rotation); each
                             a secret; n_secrets_more of them */

@@ -6,7 +6,9 @@
  * JSON, X-Tlogwatch-Alert-Id, HMAC X-Tlogwatch-Signature with a secret),
  * exec (a command with the alert in its environment and in a JSON file,
  * killed with its process group at its time limit), stdout (JSON
- * lines) and alertmanager (POST <url>/api/v2/alerts).  Webhook, exec and
+ * lines), alertmanager (POST <url>/api/v2/alerts), pagerduty,
+ * github_issue and email (one RFC 5322 message over SMTP, TLS always:
+ * implicit or STARTTLS required; http_smtp_send).  Webhook, exec and
  * stdout send the sink's envelope (format: tlogwatch, cloudevents, ocsf);
  * a webhook with signing: standard carries the Standard Webhooks
  * headers (webhook-id, webhook-timestamp, webhook-signature) instead of
@@ -16,10 +18,10 @@
  *
  * Invariants:
  *  - at-least-once: a row leaves "pending" only when its sink accepted it
- *    (2xx, exit 0, line written) or failed permanently (HTTP 4xx other
- *    than 408 and 429, logged; for github_issue a 403 only when it is no
- *    rate limit, see outbox_github_verdict); anything else is retried
- *    with exponential backoff and jitter, or after Retry-After when the
+ *    (2xx, exit 0, line written, SMTP accepted) or failed permanently
+ *    (HTTP 4xx other than 408 and 429, SMTP 550-554, logged; for github_issue a
+ * 403 only when it is no rate limit, see outbox_github_verdict); anything else
+ * is retried with exponential backoff and jitter, or after Retry-After when the
  *    receiver sends one (GitHub: its rate-limit reset);
  *  - github_issue opens an issue only after reading the issues list to
  *    its end (Link rel="next", at most NOTIFY_GITHUB_MAX_PAGES pages)
@@ -28,8 +30,8 @@
  *    again on the next start (the receiver dedupes on the alert id);
  *  - sinks are independent: each has its own queue position, at most one
  *    delivery in flight and its own backoff, so a failing sink never
- *    delays another, and nothing here ever blocks the loop (HTTP through
- *    the curl-multi transport, exec children reaped by a timer);
+ *    delays another, and nothing here ever blocks the loop (HTTP and SMTP
+ *    through the curl-multi transport, exec children reaped by a timer);
  *  - secrets never leave: a sink is shown (logs, status, test-alert, and
  *    whatever else calls outbox_sink_where) as scheme://host/... only;
  *    an error is logged, stored and passed on only as
