@@ -618,10 +618,11 @@ pct_cat(char *out, size_t cap, const char *s)
     out[n] = '\0';
 }
 
-/* The GitHub API URL of j's step into out: the newest issues (labelled
- * with the sink's labels), or the issues collection to POST to. */
+/* The GitHub API URL of j's step into out: a page of the newest issues
+ * (labelled with the sink's labels, updated since since when it is not
+ * ""), or the issues collection to POST to. */
 static int
-github_url(const struct ob_job *j, char *out, size_t cap)
+github_url(const struct ob_job *j, const char *since, char *out, size_t cap)
 {
     const struct ob_sink *s = j->sink;
     size_t i;
@@ -645,6 +646,10 @@ github_url(const struct ob_job *j, char *out, size_t cap)
                 pct_cat(out, cap, s->labels[i]);
             }
         }
+        if (since[0] != '\0') {
+            strncat(out, "&since=", cap - strlen(out) - 1);
+            pct_cat(out, cap, since);
+        }
         if (strlen(out) + 8 >= cap) {
             return -1;
         }
@@ -659,7 +664,7 @@ job_start_http(struct ob_job *j, char *err, size_t errlen)
     struct http_request_opts ro;
     struct http_header hdr[5];
     char sig[NOTIFY_STD_SIGNATURE_MAX], ts[24];
-    char auth[CONFIG_MAX_STRING + 16], gurl[4096];
+    char auth[CONFIG_MAX_STRING + 16], gurl[4096], since[32];
     char *payload = NULL;
     json_t *alert = NULL;
     size_t nh = 0;
@@ -676,7 +681,17 @@ job_start_http(struct ob_job *j, char *err, size_t errlen)
     if (gh) {
         /* Step 0 lists the newest issues (is it open already?), step 1
          * opens it. */
-        if (github_url(j, gurl, sizeof(gurl)) != 0) {
+        /* Its issue cannot be older than the alert (less the skew). */
+        int64_t at = 0;
+        since[0] = '\0';
+        if (notify_parse_rfc3339(
+                json_string_value(json_object_get(alert, "detected_at")),
+                &at) == 0 &&
+            at > NOTIFY_GITHUB_SINCE_SLACK_S) {
+            notify_rfc3339((time_t)(at - NOTIFY_GITHUB_SINCE_SLACK_S), since,
+                           sizeof(since));
+        }
+        if (github_url(j, since, gurl, sizeof(gurl)) != 0) {
             snprintf(err, errlen, "the GitHub API URL is too long");
             goto out;
         }

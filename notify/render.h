@@ -64,6 +64,10 @@ struct notify_alert_fields {
     char ref[NOTIFY_RENDER_FIELD_MAX + 1];
 };
 
+/* Parse "YYYY-MM-DDTHH:MM:SS[.frac]Z" (what notify_rfc3339 writes; s
+ * may be NULL) into seconds since the epoch.  Returns 0 or -1. */
+int notify_parse_rfc3339(const char *s, int64_t *out);
+
 /* Fill *f from alert (borrowed: f's pointers live as long as alert). */
 void notify_alert_fields(const json_t *alert, struct notify_alert_fields *f);
 
@@ -195,6 +199,10 @@ char *notify_render_pagerduty(const json_t *alert, const char *routing_key,
 #define NOTIFY_GITHUB_PAGE 100      /* issues a page when looking for one */
 #define NOTIFY_GITHUB_MAX_PAGES 20  /* pages read when looking for one */
 #define NOTIFY_GITHUB_LINK_MAX 8192 /* bytes of a Link header parsed */
+/* The search lists issues updated since the alert's detected_at less
+ * this (clock skew between tlogwatch and GitHub): its issue cannot have
+ * been opened before the alert was. */
+#define NOTIFY_GITHUB_SINCE_SLACK_S 86400
 
 /* The hidden marker of alert_id's issue, "<!-- tlogwatch-alert-id: ID
  * -->", into out (outcap >= NOTIFY_ALERT_ID_LEN + 40): ID is the first

@@ -26,10 +26,8 @@
 
 /* ---- shared helpers ------------------------------------------------------ */
 
-/* Parse "YYYY-MM-DDTHH:MM:SS[.frac]Z" (what notify_rfc3339 writes) into
- * seconds since the epoch.  Returns 0 or -1. */
-static int
-parse_rfc3339(const char *s, int64_t *out)
+int
+notify_parse_rfc3339(const char *s, int64_t *out)
 {
     struct tm tm;
     int y, mo, d, h, mi, se, n = 0;
@@ -237,7 +235,7 @@ notify_render_ocsf(const json_t *alert, const char *product_version)
     }
     notify_alert_fields(alert, &f);
     if (f.id == NULL || f.type == NULL ||
-        parse_rfc3339(f.detected_at, &t) != 0) {
+        notify_parse_rfc3339(f.detected_at, &t) != 0) {
         return NULL;
     }
     sev = ocsf_severity(f.severity, &sev_name);
@@ -393,7 +391,7 @@ notify_render_alertmanager(const json_t *alert, uint64_t resolve_after_s,
         return NULL;
     }
     notify_alert_fields(alert, &f);
-    if (f.type == NULL || parse_rfc3339(f.detected_at, &t) != 0 ||
+    if (f.type == NULL || notify_parse_rfc3339(f.detected_at, &t) != 0 ||
         resolve_after_s == 0 || resolve_after_s > (uint64_t)INT32_MAX) {
         return NULL;
     }

@@ -17,7 +17,8 @@
 #    retry pages through the list (Link rel="next") and finds the issue by
 #    its marker on page 2, and opens no second one;
 #  - more issues than the search reads (20 pages of 100): test-alert opens
-#    none (it could be a second) and says why;
+#    none (it could be a second) and says why; issues last updated long
+#    before the alert are not listed (since=): they cost no page;
 #  - a second `test-alert`-like send of the same alert id (the store's
 #    row sent again after a crash) finds it too: one issue per alert id;
 #  - the token never appears in anything tlogwatch prints.
@@ -55,8 +56,13 @@ no_token() { ! grep -q -e "$TOKEN" -e "$RO_TOKEN" "$@"; }
 check "test-alert: exit 0" test $? -eq 0
 check "test-alert: gh ok, shown as scheme://host/..." \
     grep -q "^gh (github_issue http://127.0.0.1:$GPORT/...): ok$" "$T/ta.out"
-check "test-alert: GET the newest issues (labelled, page 1 of 100), then POST one: 200, 201" \
-    gh_py "print([(r['method'], r['status']) for r in R]); sys.exit([(r['method'], r['status']) for r in R]!=[('GET',200),('POST',201)] or R[0]['query'].get('labels')!=['tlogwatch,security alert'] or R[0]['query'].get('page')!=['1'] or R[0]['query'].get('per_page')!=['100'])"
+check "test-alert: GET the newest issues (labelled, page 1 of 100, since a day before the alert), then POST one: 200, 201" \
+    gh_py "
+import calendar, time
+print([(r['method'], r['status']) for r in R], R[0]['query'].get('since'))
+s=calendar.timegm(time.strptime(R[0]['query']['since'][0], '%Y-%m-%dT%H:%M:%SZ'))
+sys.exit([(r['method'], r['status']) for r in R]!=[('GET',200),('POST',201)] or R[0]['query'].get('labels')!=['tlogwatch,security alert'] or R[0]['query'].get('page')!=['1'] or R[0]['query'].get('per_page')!=['100']
+         or abs(s - (R[0]['t'] - 86400)) > 60)"
 check "test-alert: every request with the bearer token and GitHub's headers" \
     gh_py "sys.exit(any(r['problems'] for r in R))"
 ID=$(sed -n 's/^sending monitor.test //p' "$T/ta.out")
@@ -134,6 +140,21 @@ check "run: min_severity warning: every issue but the test is warning or critica
     gh_py "sys.exit(any('\"severity\": \"info\"' in i['body'] and 'monitor.test' not in i['body'] for i in I))"
 check "run: no token in logs or status" \
     no_token "$T/run.out" "$T/run.err" "$T/status.out"
+
+# ---- issues last updated two days before the alert are not listed ------------
+echo 1 >"$T/gh/seed"
+echo 2100 >"$T/gh/flood"
+echo $((2 * 86400)) >"$T/gh/age"
+n0=$(wc -l <"$T/gh/requests.jsonl")
+"$BIN" test-alert -c "$T/a.yaml" >"$T/old.out" 2>"$T/old.err"
+check "old issues: test-alert ok" \
+    bash -c "[ $? -eq 0 ] && grep -q '^gh (github_issue http://127.0.0.1:$GPORT/...): ok$' '$T/old.out'"
+check "old issues: the listing since the alert skips the 2,100: two pages of newer ones, then POST" \
+    gh_py "
+R=R[$n0:]
+seq=[(r['method'], r['status']) for r in R]
+print(seq, len(I))
+sys.exit(seq!=[('GET',200)]*2+[('POST',201)] or len(I)<2100)"
 
 # ---- more issues than the search reads: none opened, a clear error -----------
 echo 1 >"$T/gh/seed"

@@ -4,8 +4,9 @@ calls the github_issue sink makes, for e2e_github_issue.sh, checking the
 documented request shapes (docs.github.com/rest/issues/issues):
 
   GET  /repos/{owner}/{repo}/issues?state=all&sort=created&direction=desc
-       &per_page=N&page=P[&labels=a,b]   list issues, newest first
-       (labels: all of them), page P (from 1) of per_page (<= 100) each;
+       &per_page=N&page=P[&labels=a,b][&since=YYYY-MM-DDTHH:MM:SSZ]
+       list issues, newest first (labels: all of them; since: updated at
+       or after it), page P (from 1) of per_page (<= 100) each;
        with more than one page a Link header names the "next", "last",
        "first" and "prev" pages as GitHub's does (docs.github.com/rest/
        using-the-rest-api/using-pagination-in-the-rest-api)
@@ -32,13 +33,15 @@ count that every use decrements:
   DIR/seed        open DIR/flood issues at this request (see below)
 and DIR/flood holding N: with the next issue created (or at DIR/seed's
 request) N other issues with the sink's labels are opened after it, so
-that one lands beyond the first page of the list.
+that one lands beyond the first page of the list; DIR/age (seconds) back-
+dates their created_at and updated_at.
 Requests go to DIR/requests.jsonl, issues to DIR/issues.json.
 
 usage: github_standin.py PORT DIR TOKEN OWNER/REPO [RO_TOKEN]
 """
 import json
 import os
+import re
 import sys
 import time
 import urllib.parse
@@ -76,10 +79,16 @@ def count(name):
     return n
 
 
+def iso(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+
 def flood(labels, n):
+    at = iso(time.time() - count("age"))
     for k in range(n):
         num = len(issues) + 1
         issues.append({"number": num, "title": "someone else's %d" % k,
+                       "created_at": at, "updated_at": at,
                        "body": "not from tlogwatch", "state": "open",
                        "labels": [{"name": x} for x in labels],
                        "user": {"login": "someone"},
@@ -173,8 +182,12 @@ class H(BaseHTTPRequestHandler):
                 problems.append("page")
                 page = 1
             labels = [x for x in q.get("labels", [""])[0].split(",") if x]
+            since = q.get("since", [""])[0]
+            if since and not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", since):
+                return 422, {"message": "Validation Failed"}, [], problems + ["since"]
             out = [i for i in reversed(issues)
-                   if all(l in [x["name"] for x in i["labels"]] for l in labels)]
+                   if all(l in [x["name"] for x in i["labels"]] for l in labels)
+                   and i["updated_at"] >= since]
             last = max(1, (len(out) + per - 1) // per)
             link = []
             if last > 1:
@@ -209,6 +222,7 @@ class H(BaseHTTPRequestHandler):
                          "status": "403"}, [], problems
         num = len(issues) + 1
         issue = {"number": num, "title": req["title"], "body": req.get("body", ""),
+                 "created_at": iso(time.time()), "updated_at": iso(time.time()),
                  "labels": [{"name": x} for x in req.get("labels", [])],
                  "state": "open", "user": {"login": "tlogwatch-bot"},
                  "html_url": "https://github.example/%s/issues/%d" % (repo, num)}
