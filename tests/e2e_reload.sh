@@ -6,7 +6,8 @@
 # tlogwatch_http_responses_total...) and its caught-up time (test_follow
 # test_carry); a log the reload adds starts at zero; a log it removes
 # leaves /metrics.  The status server, and its attestation counters, are
-# not rebuilt by a reload.
+# not rebuilt by a reload.  Then: a certificate's unlogged verdict after
+# a reload while Rekor does not answer (the kept caught-up time).
 #
 # The pace is the test's: the logs poll once an hour (poll_interval: 1h),
 # so after the catch-up nothing is asked until the reload's first poll.
@@ -99,5 +100,77 @@ check "no alert" test "$(alert_types "$T/run.out")" = ""
 
 kill -TERM $RUN
 wait $RUN
+check "run exits 0" test $? -eq 0
+
+# ---- the caught-up time survives a reload ---------------------------------
+# signing.unlogged_certificate waits until every Rekor log has been read
+# past a certificate's deadline (unlogged.h).  Rekor has been read past
+# it, then stops answering (503, Retry-After 1000 s) and the daemon
+# reloads; the CT log (polled hourly) sees the certificate only at the
+# reload's first poll.  The verdict comes, because the reload kept how
+# far Rekor was read; were it reset, no Rekor poll could complete and
+# the certificate would wait.
+tl_start_ct ct 10
+CT_URL=$(cat "$TL_DIR_ct/url")
+python3 - "$TL_DIR_ct/trusted_root.json" "$ROOT" "$T/u-root.json" <<'PY'
+import json, sys
+ct, rk = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+ct["tlogs"] = rk["tlogs"]  # the CT log's CA issues the watched certificate
+json.dump(ct, open(sys.argv[3], "w"), indent=2)
+PY
+cat >"$T/u.yaml" <<YAML
+state: $T/u.db
+trusted_root: $T/u-root.json
+logs:
+  - {name: rekor, url: $TL_URL_rk, poll_interval: 1s, start: 0}
+  - {name: ct, kind: ct, url: $CT_URL, poll_interval: 1h, start: 0}
+watch:
+  - name: app
+    repository: acme/enclave-app
+    allow:
+      workflows: [.github/workflows/build-eif.yml]
+      refs: [refs/heads/main]
+    unlogged_after: 5s
+notify:
+  - {name: console, type: stdout}
+YAML
+requests() { tl_get "$1" /admin/stats | jq '.requests'; }
+past() { [ "$(date +%s)" -ge "$1" ]; }
+unlogged() { grep -c '"type":"signing.unlogged_certificate"' "$T/u.out"; }
+
+"$BIN" run -c "$T/u.yaml" >"$T/u.out" 2>"$T/u.err" &
+URUN=$!
+E2E_PIDS+=($URUN)
+wait_until 60 grep -q "ct: cursor" "$T/u.err"
+# Certificates from before Rekor was first followed are not judged, and
+# the test log backdates NotBefore by 5 s: issue it 6 s after the start.
+started=$(date +%s)
+wait_until 30 past $((started + 6))
+tl_admin ct append '{"repository":"acme/enclave-app",
+    "workflow":".github/workflows/build-eif.yml","ref":"refs/heads/main",
+    "trigger":"push","runner_environment":"github-hosted"}' >"$T/cert.json"
+# Its deadline (NotBefore + 5 s) is now; two Rekor polls begun after it
+# have ended (the log received a third).
+due=$(($(date +%s) + 1))
+wait_until 30 past "$due"
+R0=$(requests rk)
+wait_until 60 test "$(requests rk)" -ge $((R0 + 3))
+tl_admin rk fail '{"status":503,"count":-1,"retry_after":1000}' >/dev/null
+ok2xx() { tl_get rk /admin/stats | jq '.responses_2xx'; }
+K0=$(ok2xx)
+wait_until 60 grep -q "rekor: .*503" "$T/u.err"
+check "before the reload: the CT log has not seen the certificate (no verdict)" \
+    test "$(unlogged)" = 0
+kill -HUP $URUN
+wait_until 60 grep -q "configuration reloaded" "$T/u.err"
+check "reload: both logs unchanged" \
+    grep -q "reload: 2 of 2 logs unchanged" "$T/u.err"
+wait_until 60 test "$(unlogged)" -ge 1
+check "after the reload: signing.unlogged_certificate, Rekor not answering" \
+    test "$(unlogged)" = 1
+check "Rekor answered nothing but 503 since (no poll of it completed)" \
+    test "$(ok2xx)" = "$K0"
+kill -TERM $URUN
+wait $URUN
 check "run exits 0" test $? -eq 0
 finish
