@@ -1783,6 +1783,13 @@ cv_retention_ct(struct cv *cv, const struct config_node *n,
     if (cfg->retention.signings_ms == 0 || cfg->n_watch == 0) {
         return;
     }
+    /* Only a CT log's certificates are judged: without one (explicit, or
+     * one the trusted root may announce) there is nothing to protect. */
+    for (i = 0; i < cfg->n_logs && cfg->logs[i].kind != CONFIG_LOG_CT; i++) {
+    }
+    if (i == cfg->n_logs && !cfg->logs_from_trusted_root) {
+        return;
+    }
     for (i = 0; i < cfg->n_watch; i++) {
         if (rule == NULL || cfg->watch[i].unlogged_after_ms > longest) {
             longest = cfg->watch[i].unlogged_after_ms;

@@ -105,6 +105,14 @@ assert isinstance(d["history"], list), d["history"]
 PY
 check "status text: no error shown for a healthy log" \
     bash -c '! grep -q "last error" "$1"' _ "$T/a.txt"
+# a watch rule and no CT log: the rule is shown, no CT certificate line
+# (nothing can be seen in CT); e2e_ct_surfaces has its twin with one
+tw_config "$T/r.yaml" "$TL_URL_a" "$TL_DIR_a/trusted_root.json" "$T/a.db" \
+    "watch:" "  - {name: app, repository: example/app}"
+"$BIN" status -c "$T/r.yaml" >"$T/r.txt" 2>"$T/r.err"
+check "status text: a rule, no CT line without a CT log" \
+    bash -c 'grep -q "^rule app  repository example/app" "$1" &&
+        ! grep -q "seen in CT" "$1"' _ "$T/r.txt"
 
 # ---- the log forks: status and the reports show its error and evidence --
 tl_admin a fork '{"index":123}' >/dev/null

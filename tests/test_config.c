@@ -40,6 +40,10 @@
 #define Z95 Z32 Z32 Z8 Z8 Z8 "0000000"
 
 #define BASE_LOG "logs:\n  - name: rekor\n    url: https://rekor.sigstore.dev\n"
+/* BASE_LOG and a CT log */
+#define BASE_CT                                                                \
+    BASE_LOG "  - name: ct\n    kind: ct\n    url: "                           \
+             "https://ctfe.sigstore.dev/2022\n"
 
 struct fx {
     char dir[PATH_MAX]; /* temp dir, removed at the end */
@@ -940,19 +944,26 @@ static const struct bad_case bad_cases[] = {
      "retention.alerts: expected a string, got no value"},
     /* retention.signings below the longest unlogged_after + 1d: a Rekor
      * signing could be pruned before its CT certificate is judged */
-    {BASE_LOG "watch:\n  - {name: w, repository: a/b}\n"
-              "retention:\n  signings: 1d\n",
+    {BASE_CT "watch:\n  - {name: w, repository: a/b}\n"
+             "retention:\n  signings: 1d\n",
      "1d", 1,
      "retention.signings: 1d is shorter than watch rule w's "
      "unlogged_after (30m) plus 1d: a certificate's Rekor signing could be "
      "pruned before the certificate seen in a CT log is judged (a false "
      "signing.unlogged_certificate); use at least 1d30m, or 0"},
-    {BASE_LOG "watch:\n  - {name: w, repository: a/b, unlogged_after: 1h}\n"
-              "  - {name: v, repository: a/c, unlogged_after: 7d}\n"
-              "retention: {alerts: 400d, signings: 7d23h59m59s}\n",
+    {BASE_CT "watch:\n  - {name: w, repository: a/b, unlogged_after: 1h}\n"
+             "  - {name: v, repository: a/c, unlogged_after: 7d}\n"
+             "retention: {alerts: 400d, signings: 7d23h59m59s}\n",
      "7d23h59m59s", 1,
      "retention.signings: 7d23h59m59s is shorter than watch rule v's "
      "unlogged_after (7d) plus 1d"},
+    /* the trusted root may announce a CT log */
+    {BASE_LOG "logs_from_trusted_root: true\n"
+              "watch:\n  - {name: w, repository: a/b}\n"
+              "retention:\n  signings: 1d\n",
+     "1d", 1,
+     "retention.signings: 1d is shorter than watch rule w's "
+     "unlogged_after (30m) plus 1d"},
     {"logs:\n  - name: r\n    url: https://x.example\n    "
      "unreachable_after: \"\"\n",
      "\"\"", 1, "logs[0].unreachable_after: must not be empty"},
@@ -1431,11 +1442,16 @@ test_retention(void **state)
 
     /* the twins of the retention.signings / unlogged_after bad cases:
      * exactly the longest unlogged_after + 1d, or 0, or no watch rule */
-    cfg = expect_ok(BASE_LOG "watch:\n  - {name: w, repository: a/b}\n"
-                             "retention:\n  signings: 1d30m\n");
+    cfg = expect_ok(BASE_CT "watch:\n  - {name: w, repository: a/b}\n"
+                            "retention:\n  signings: 1d30m\n");
     assert_int_equal(cfg->retention.signings_ms, 86400000 + 1800000);
     config_free(cfg);
-    cfg = expect_ok(BASE_LOG
+    /* no CT log followed: no certificate is judged, any retention goes */
+    cfg = expect_ok(BASE_LOG "watch:\n  - {name: w, repository: a/b}\n"
+                             "retention:\n  signings: 1d\n");
+    assert_int_equal(cfg->retention.signings_ms, 86400000);
+    config_free(cfg);
+    cfg = expect_ok(BASE_CT
                     "watch:\n  - {name: w, repository: a/b, unlogged_after: "
                     "1h}\n  - {name: v, repository: a/c, unlogged_after: "
                     "7d}\nretention: {alerts: 400d, signings: 8d}\n");

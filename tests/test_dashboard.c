@@ -418,6 +418,28 @@ test_status(void **state)
     assert_non_null(strstr(html, "https://hooks.example.test/"));
     assert_null(strstr(html, "href=\"https://hooks"));
 
+    /* No CT log followed and no certificate from one: no CT line. */
+    assert_null(strstr(html, "class=\"ctcounts\""));
+    free(html);
+
+    /* A rule with certificates from a CT log since removed: its line
+     * only. */
+    json_object_set_new(
+        (json_t *)rule, "ct_counts",
+        json_pack("{s:i,s:i,s:i}", "pending", 0, "unlogged", 2, "logged", 0));
+    html = render(doc, &o, &len);
+    assert_page_ok(html, len);
+    assert_int_equal(count(html, "class=\"ctcounts\""), 1);
+    assert_non_null(strstr(html, ">2 unlogged</span>"));
+    free(html);
+
+    /* A CT log followed: every rule has its line, zeros included. */
+    json_object_set_new(json_array_get(json_object_get(doc, "logs"), 1), "kind",
+                        json_string("ct"));
+    html = render(doc, &o, &len);
+    assert_page_ok(html, len);
+    assert_int_equal(count(html, "class=\"ctcounts\""),
+                     (int)json_array_size(json_object_get(doc, "rules")));
     free(html);
     json_decref(doc);
 }

@@ -213,6 +213,25 @@ text_ct_cert(const json_t *g, int64_t now)
     }
 }
 
+/* Whether rule r's CT line is shown: a CT log is followed, or r has
+ * certificates from one (a CT log since removed from the config). */
+static int
+ct_shown(const json_t *doc, const json_t *r)
+{
+    const json_t *cc = json_object_get(r, "ct_counts"), *l;
+    size_t i;
+
+    json_array_foreach(json_object_get(doc, "logs"), i, l)
+    {
+        if (strcmp(jstr_or(l, "kind"), "ct") == 0) {
+            return 1;
+        }
+    }
+    return juint(cc, "pending") + juint(cc, "unlogged") + juint(cc, "logged") >
+               0 ||
+           json_array_size(json_object_get(r, "ct_certificates")) > 0;
+}
+
 static void
 text_doc(const json_t *doc, int64_t now)
 {
@@ -239,7 +258,7 @@ text_doc(const json_t *doc, int64_t now)
         if (json_array_size(list) == 0) {
             printf("    none yet\n");
         }
-        {
+        if (ct_shown(doc, v)) {
             const json_t *cc = json_object_get(v, "ct_counts");
 
             list = json_object_get(v, "ct_certificates");

@@ -846,6 +846,32 @@ put_ct_cert(struct page *pg, const json_t *c)
     pg_str(pg, "</td></tr>\n");
 }
 
+/* Whether rule r's CT certificates are shown: a CT log is followed, or r
+ * has certificates from one (a CT log since removed from the config). */
+static int
+ct_shown(const json_t *st, const json_t *r)
+{
+    const json_t *cc = json_object_get(r, "ct_counts"), *l;
+    json_int_t k;
+    const char *f[] = {"pending", "unlogged", "logged"};
+    size_t i;
+
+    json_array_foreach(json_object_get(st, "logs"), i, l)
+    {
+        const char *kind = jstr(l, "kind");
+
+        if (kind != NULL && strcmp(kind, "ct") == 0) {
+            return 1;
+        }
+    }
+    for (i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+        if (jint(cc, f[i], &k) && k != 0) {
+            return 1;
+        }
+    }
+    return json_array_size(json_object_get(r, "ct_certificates")) > 0;
+}
+
 /* The rule's certificates seen in CT: counts, then the newest rows. */
 static void
 put_ct_certs(struct page *pg, const json_t *r)
@@ -930,7 +956,9 @@ put_rules(struct page *pg, const json_t *st)
             }
             pg_close(pg, "</tbody></table>\n");
         }
-        put_ct_certs(pg, r);
+        if (ct_shown(st, r)) {
+            put_ct_certs(pg, r);
+        }
     }
     pg_close(pg, "</section>\n");
 }
