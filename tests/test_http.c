@@ -1993,6 +1993,172 @@ test_redirect_refused(void **state)
     got_reset(&g);
 }
 
+/* ---- SMTP: a server that goes silent ---- */
+
+/*
+ * A TCP listener on 127.0.0.1 playing an SMTP server that stalls: it
+ * accepts, sends the 220 greeting when greet is set, then answers nothing
+ * (what it is sent stays unread, for the test to look at).
+ */
+struct mute_smtp {
+    int lfd;
+    int conn; /* the accepted connection, or -1 */
+    int naccepted;
+    int greet;
+    uint16_t port;
+    struct event *ev;
+};
+
+static void
+mute_accept(evutil_socket_t fd, short what, void *arg)
+{
+    struct mute_smtp *m = arg;
+    static const char hello[] = "220 mute.test ESMTP\r\n";
+    int c = accept(fd, NULL, NULL);
+
+    (void)what;
+    if (c < 0) {
+        return;
+    }
+    m->naccepted++;
+    if (m->conn >= 0) {
+        close(c);
+        return;
+    }
+    m->conn = c;
+    if (m->greet) {
+        assert_int_equal(write(c, hello, sizeof(hello) - 1),
+                         (ssize_t)(sizeof(hello) - 1));
+    }
+}
+
+static void
+mute_start(struct fx *fx, struct mute_smtp *m, int greet)
+{
+    struct sockaddr_in sa;
+    socklen_t len = sizeof(sa);
+
+    memset(m, 0, sizeof(*m));
+    m->conn = -1;
+    m->greet = greet;
+    m->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(m->lfd >= 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(m->lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    assert_int_equal(listen(m->lfd, 4), 0);
+    assert_int_equal(getsockname(m->lfd, (struct sockaddr *)&sa, &len), 0);
+    m->port = ntohs(sa.sin_port);
+    m->ev = event_new(fx->base, m->lfd, EV_READ | EV_PERSIST, mute_accept, m);
+    assert_non_null(m->ev);
+    assert_int_equal(event_add(m->ev, NULL), 0);
+}
+
+static void
+mute_stop(struct mute_smtp *m)
+{
+    event_free(m->ev);
+    if (m->conn >= 0) {
+        close(m->conn);
+    }
+    close(m->lfd);
+}
+
+/* What the client sent the mute server so far (its socket left open). */
+static void
+mute_read(struct mute_smtp *m, char *out, size_t cap)
+{
+    ssize_t n = recv(m->conn, out, cap - 1, MSG_DONTWAIT);
+
+    out[n > 0 ? n : 0] = '\0';
+}
+
+static void
+smtp_opts_for(struct http_smtp_opts *so, const char *url, uint64_t timeout)
+{
+    static const char *const rcpt[] = {"sec@example.test"};
+    static const char msg[] = "Subject: t\r\n\r\nbody\r\n";
+
+    memset(so, 0, sizeof(*so));
+    so->url = url;
+    so->mail_from = "tlogwatch@example.test";
+    so->rcpt = rcpt;
+    so->nrcpt = 1;
+    so->message = msg;
+    so->message_len = sizeof(msg) - 1;
+    so->timeout_ms = timeout;
+}
+
+/*
+ * A stalled SMTP server (silent before its greeting, or after it) holds
+ * no one up: the message ends in HTTP_ERR_TIMEOUT at its deadline (the
+ * outbox retries it), and while it waits the same client and loop answer
+ * a log's request.  Twin: a server that closes ends it at once, with a
+ * transport error and not a timeout.
+ */
+static void
+test_smtp_stalled(void **state)
+{
+    struct fx *fx = *state;
+    struct mute_smtp m;
+    struct http_smtp_opts so;
+    struct got g = {0}, h = {0};
+    char url[128], seen[512];
+    uint64_t t0;
+    int greet;
+
+    for (greet = 0; greet <= 1; greet++) {
+        mute_start(fx, &m, greet);
+        fmt(url, sizeof(url), "smtp://127.0.0.1:%u", (unsigned)m.port);
+        smtp_opts_for(&so, url, 300);
+        t0 = now_ms();
+        assert_non_null(http_smtp_send(fx->c, &so, on_done, &g));
+        assert_int_equal(run_until(fx, &g.calls, 1), 0);
+        assert_int_equal(g.result, HTTP_ERR_TIMEOUT);
+        assert_true(g.at_ms - t0 >= 250);
+        assert_true(strlen(g.error) > 0);
+        assert_int_equal(m.naccepted, 1);
+        mute_read(&m, seen, sizeof(seen));
+        if (greet) {
+            /* past the greeting: EHLO sent, no answer came */
+            assert_non_null(strstr(seen, "EHLO "));
+        } else {
+            assert_string_equal(seen, ""); /* SMTP: the server speaks first */
+        }
+        assert_null(strstr(seen, "MAIL FROM")); /* no STARTTLS: no mail */
+        run_for(fx, 100);
+        assert_int_equal(g.calls, 1);
+        got_reset(&g);
+        mute_stop(&m);
+    }
+
+    /* the loop goes on while a message waits on a stalled server (no
+     * deadline near): a log's request on the same client is answered */
+    mute_start(fx, &m, 1);
+    fmt(url, sizeof(url), "smtp://127.0.0.1:%u", (unsigned)m.port);
+    smtp_opts_for(&so, url, 0); /* the default deadline, a minute */
+    assert_non_null(http_smtp_send(fx->c, &so, on_done, &g));
+    assert_int_equal(run_until(fx, &m.naccepted, 1), 0);
+    fmt(url, sizeof(url), "%s/bytes/10", fx->a.url);
+    assert_non_null(get(fx, url, &h));
+    assert_int_equal(run_until(fx, &h.calls, 1), 0);
+    assert_int_equal(h.result, HTTP_COMPLETE);
+    assert_int_equal(h.status, 200);
+    assert_int_equal(g.calls, 0); /* still waiting */
+    assert_int_equal(http_client_pending(fx->c), 1);
+    /* twin: the server hangs up: a transport error, now */
+    close(m.conn);
+    m.conn = -1;
+    t0 = now_ms();
+    assert_int_equal(run_until(fx, &g.calls, 1), 0);
+    assert_int_equal(g.result, HTTP_ERR_TRANSPORT);
+    assert_true(g.at_ms - t0 < 5000);
+    got_reset(&g);
+    got_reset(&h);
+    mute_stop(&m);
+}
+
 /* ---- TLS ---- */
 
 static void
@@ -2358,6 +2524,7 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_5xx_and_401, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_smtp_stalled, setup, teardown),
         cmocka_unit_test_setup_teardown(test_size_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gzip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_budget_bounds, setup, teardown),
