@@ -211,6 +211,7 @@ test_metrics(void **state)
     ls[0].stats.proofs_failed[FOLLOW_PROOF_CONSISTENCY] = 1;
     ls[0].stats.throttled = 3;
     ls[1].name = "two";
+    ls[1].stats.frozen_checks = 5;
     ls[1].stats.window = 8;
     text = server_metrics_text(doc, ls, 2, "1.2.3", &len);
     assert_non_null(text);
@@ -258,6 +259,9 @@ test_metrics(void **state)
     assert_true(has_line(text, "tlogwatch_request_window{log=\"two\"} 8"));
     assert_true(
         has_line(text, "tlogwatch_http_throttled_total{log=\"rekor\"} 3"));
+    assert_true(has_line(text, "tlogwatch_frozen_checks_total{log=\"two\"} 5"));
+    assert_true(
+        has_line(text, "tlogwatch_frozen_checks_total{log=\"rekor\"} 0"));
     /* store counts, from the document */
     assert_true(has_line(text, "tlogwatch_alerts_total{type=\"log.stale\","
                                "severity=\"warning\"} 3"));

@@ -284,6 +284,15 @@ logs_from_engine(struct mbuf *b, const struct server_log_stats *ls, size_t n)
                   server_label_escape(ls[i].name, lb, sizeof(lb)),
                   ls[i].stats.throttled);
     }
+    family(b, "frozen_checks_total", "counter",
+           "Final checkpoints of frozen logs (a Rekor v1 inactive shard, a "
+           "frozen Rekor v2 log) fetched again and compared with the one "
+           "stored, since the daemon started.");
+    for (i = 0; i < n; i++) {
+        mb_printf(b, "tlogwatch_frozen_checks_total{log=\"%s\"} %" PRIu64 "\n",
+                  server_label_escape(ls[i].name, lb, sizeof(lb)),
+                  ls[i].stats.frozen_checks);
+    }
     family(b, "request_window", "gauge",
            "Entry requests the follower may have in flight now (halved by "
            "a throttle, up to max_concurrency).");
