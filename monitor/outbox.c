@@ -453,6 +453,7 @@ http_done(const struct http_response *resp, void *arg)
     enum outbox_verdict v;
     char err[OUTBOX_ERROR_MAX];
     const char *what = "";
+    char rl[96];
     uint64_t wait_s = 0;
     int has_wait = 0;
 
@@ -474,7 +475,11 @@ http_done(const struct http_response *resp, void *arg)
             resp->date != 0 ? resp->date : (int64_t)time(NULL),
             max_s > 0 ? max_s : 1, &wait_s);
         has_wait = v == OUTBOX_RETRY;
-        what = v == OUTBOX_RETRY ? " (GitHub's rate limit: waiting for it)"
+        /* Said as a fact of GitHub's, not as what the caller does: the
+         * daemon waits that long, test-alert reports it and stops. */
+        snprintf(rl, sizeof(rl), " (GitHub's rate limit: lifts in %llu s)",
+                 (unsigned long long)wait_s);
+        what = v == OUTBOX_RETRY ? rl
                                  : " (not a rate limit: GitHub refuses the "
                                    "sink access to the repository)";
     }

@@ -128,9 +128,9 @@ sys.exit(seq[:6]!=[('GET',403,'1'),('GET',403,'1'),('GET',200,'1'),('POST',502,'
          or R[1]['answer_headers'].get('retry-after')!='1' or R[2]['t']-R[1]['t']<0.95
          or 'next' not in R[4]['answer_headers'].get('link', ''))"
 check "run: the waits logged: the rate limit's reset, then Retry-After" \
-    bash -c "grep -q 'HTTP 403 (GitHub.s rate limit: waiting for it): {.message.: .API rate limit exceeded.*; retry in [34]000 ms$' '$T/run.err' &&
-             grep -q 'HTTP 403 (GitHub.s rate limit: waiting for it): {.message.: .You have exceeded a secondary rate limit.*; retry in 1000 ms$' '$T/run.err' &&
-             [ \$(grep -c 'rate limit: waiting for it' '$T/run.err') = 2 ] && ! grep -q 'refused for good' '$T/run.err'"
+    bash -c "grep -q 'HTTP 403 (GitHub.s rate limit: lifts in [34] s): {.message.: .API rate limit exceeded.*; retry in [34]000 ms$' '$T/run.err' &&
+             grep -q 'HTTP 403 (GitHub.s rate limit: lifts in 1 s): {.message.: .You have exceeded a secondary rate limit.*; retry in 1000 ms$' '$T/run.err' &&
+             [ \$(grep -c 'rate limit: lifts in' '$T/run.err') = 2 ] && ! grep -q 'refused for good' '$T/run.err'"
 check "run: one issue per alert id (no duplicate after the lost answer)" \
     gh_py "
 import re, collections
