@@ -85,7 +85,7 @@ static const char *const sink_keys[] = {
     "command",     "timeout",    "format",       "signing",  "resolve_after",
     "routing_key", "repository", "token",        "labels",   "api_url",
     "from",        "to",         "username",     "password", "ca_file",
-    NULL};
+    "tls",         NULL};
 static const char *const heartbeat_keys[] = {"every", "notify", NULL};
 static const char *const report_keys[] = {"every", "notify", "dir", NULL};
 static const char *const http_keys[] = {"listen", "token", "ready_lag", NULL};
@@ -1116,7 +1116,7 @@ sink_key_types(const char *key)
     }
     if (strcmp(key, "from") == 0 || strcmp(key, "to") == 0 ||
         strcmp(key, "username") == 0 || strcmp(key, "password") == 0 ||
-        strcmp(key, "ca_file") == 0) {
+        strcmp(key, "ca_file") == 0 || strcmp(key, "tls") == 0) {
         return 1u << CONFIG_SINK_EMAIL;
     }
     if (strcmp(key, "routing_key") == 0) {
@@ -1337,6 +1337,31 @@ cv_sink_email(struct cv *cv, const struct config_node *v, const char *path,
             cv_ca_file(cv, n, p, k->ca_file);
         }
     }
+    /* tls: required (the default) or none: plain SMTP to a relay on this
+     * machine (a local MTA without a certificate), and nowhere else. */
+    if ((n = config_tree_get(v, "tls")) != NULL) {
+        static const char *const tls_names[] = {"required", "none", NULL};
+        int e;
+
+        cv_join(p, sizeof(p), path, "tls");
+        if (cv_enum(cv, n, p, tls_names, &e) != 0 || e == 0) {
+            return;
+        }
+        k->plain = 1;
+        if (k->url != NULL && config_value_smtp_plain_ok(k->url, &why) != 0) {
+            cv_err(cv, n, p, "%s", why);
+        }
+        if (un != NULL) {
+            cv_err(cv, n, p,
+                   "tls: none with username and password: credentials are "
+                   "never sent without TLS");
+        }
+        if (config_tree_get(v, "ca_file") != NULL) {
+            cv_err(cv, n, p,
+                   "tls: none with a ca_file: there is no TLS to "
+                   "trust it for");
+        }
+    }
 }
 
 static void
@@ -1347,7 +1372,7 @@ cv_sink(struct cv *cv, const struct config_node *v, const char *path,
         "url",      "secret",        "command",     "timeout",    "format",
         "signing",  "resolve_after", "routing_key", "repository", "token",
         "labels",   "api_url",       "from",        "to",         "username",
-        "password", "ca_file",       NULL};
+        "password", "ca_file",       "tls",         NULL};
     const struct config_node *n;
     char p[CV_PATH_MAX];
     const char *s;

@@ -252,13 +252,16 @@ struct config_sink {
     uint64_t resolve_after_ms;        /* alertmanager: endsAt - startsAt, 24h */
     char *repository;                 /* github_issue: owner/repo (required) */
     struct config_strings labels;     /* github_issue: labels of new issues */
-    /* email: url is the smtps:// or smtp:// (STARTTLS required) server,
+    /* email: url is the smtps:// or smtp:// (STARTTLS required unless
+     * plain) server,
      * secret the password (or NULL) */
     char *from;               /* email: the sender address (required) */
     struct config_strings to; /* email: 1 to CONFIG_MAX_RECIPIENTS */
     char *username;           /* email: SMTP AUTH user, or NULL; secret */
     char *ca_file;            /* email: PEM CAs trusted instead of the
                                  system's, or NULL */
+    int plain; /* email: tls: none (default 0, TLS required): plain SMTP,
+                  only smtp:// to a loopback host, no credentials */
 };
 
 struct config_heartbeat {

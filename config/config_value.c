@@ -298,6 +298,31 @@ config_value_smtp_url(const char *s, const char **why)
 }
 
 int
+config_value_smtp_plain_ok(const char *s, const char **why)
+{
+    const char *p, *host;
+    size_t auth, hostlen;
+
+    if (strncasecmp(s, "smtp://", 7) != 0) {
+        *why = "tls: none is for smtp:// to a loopback host; an smtps:// "
+               "server always speaks TLS";
+        return -1;
+    }
+    p = s + 7;
+    auth = strcspn(p, "/?#");
+    if (value_hostport(p, auth, &host, &hostlen, why) != 0) {
+        return -1;
+    }
+    if (!config_value_is_loopback(host, hostlen)) {
+        *why = "tls: none is only allowed for a loopback host (127.0.0.0/8, "
+               "[::1], localhost): anywhere else the message and the alert "
+               "would cross the network in clear";
+        return -1;
+    }
+    return 0;
+}
+
+int
 config_value_email(const char *s, const char **why)
 {
     static const char atext[] = "!#$%&'*+-/=?^_`{|}~.";

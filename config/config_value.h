@@ -19,6 +19,10 @@ int config_value_url(const char *s, const char **why);
  * (credentials are keys of their own), no query or fragment. */
 int config_value_smtp_url(const char *s, const char **why);
 
+/* s (a valid SMTP URL) is smtp:// to a loopback host: the only place an
+ * email sink may talk without TLS (tls: none).  0, or -1 with why. */
+int config_value_smtp_plain_ok(const char *s, const char **why);
+
 /* An email address: an RFC 5322 addr-spec with a dot-atom local part and
  * a domain of letter, digit and '-' labels, at most 254 bytes; no display
  * name, comment or quoted string. */

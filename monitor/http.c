@@ -1117,7 +1117,10 @@ open_socket_cb(void *userp, curlsocktype purpose, struct curl_sockaddr *a)
         current_is_plain(h, &url)) {
         h->refused = 1;
         set_why(h->why, sizeof(h->why),
-                "plain http:// connection off loopback refused");
+                h->upload != NULL
+                    ? "plain smtp:// (tls: none) connection off loopback "
+                      "refused"
+                    : "plain http:// connection off loopback refused");
         return CURL_SOCKET_BAD;
     }
     return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
@@ -1399,16 +1402,19 @@ smtp_setup(struct http_client *c, struct http_handle *h,
     }
     memcpy(h->upload, o->message, o->message_len);
     h->upload_len = o->message_len;
-    /* TLS always: implicit (smtps) or STARTTLS required (CURLUSESSL_ALL),
+    /* TLS: implicit (smtps) or STARTTLS required (CURLUSESSL_ALL),
      * verified; a server without STARTTLS fails the transfer before MAIL
-     * FROM. */
+     * FROM.  Plain (tls: none) uses none, and open_socket_cb keeps it on
+     * loopback addresses. */
     if (curl_easy_setopt(e, CURLOPT_URL, o->url) ||
         curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)h) ||
         curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf) ||
         curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) ||
         curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps") ||
         curl_easy_setopt(e, CURLOPT_PROXY, "") ||
-        curl_easy_setopt(e, CURLOPT_USE_SSL, (long)CURLUSESSL_ALL) ||
+        curl_easy_setopt(e, CURLOPT_USE_SSL,
+                         o->plain ? (long)CURLUSESSL_NONE
+                                  : (long)CURLUSESSL_ALL) ||
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L) ||
         curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L) ||
         curl_easy_setopt(e, CURLOPT_SSLVERSION,
@@ -1464,9 +1470,10 @@ http_smtp_send(struct http_client *c, const struct http_smtp_opts *opts,
             return NULL;
         }
     }
-    if (strncasecmp(opts->url, "smtps://", 8) == 0) {
+    if (strncasecmp(opts->url, "smtps://", 8) == 0 && !opts->plain) {
         u = opts->url + 8;
-    } else if (strncasecmp(opts->url, "smtp://", 7) == 0) {
+    } else if (strncasecmp(opts->url, "smtp://", 7) == 0 &&
+               (!opts->plain || opts->username == NULL)) {
         u = opts->url + 7;
     } else {
         return NULL;
@@ -1484,9 +1491,10 @@ http_smtp_send(struct http_client *c, const struct http_smtp_opts *opts,
     h->arg = arg;
     h->method = HTTP_POST; /* unused: the debug line says SMTP */
     h->url_secret = 1;
-    /* Never plain text: the plain-HTTP checks of open_socket_cb do not
-     * apply (the socket is still opened close-on-exec there). */
-    h->https_only = 1;
+    /* TLS: the plain-text checks of open_socket_cb do not apply (the
+     * socket is still opened close-on-exec there).  Plain: they do, the
+     * effective URL being smtp://: a loopback address or nothing. */
+    h->https_only = !opts->plain;
     h->cap = 64 * 1024; /* SMTP has no body: nothing should arrive */
     if ((h->easy = curl_easy_init()) == NULL || smtp_setup(c, h, opts) != 0 ||
         curl_multi_add_handle(c->multi, h->easy) != CURLM_OK) {

@@ -224,6 +224,8 @@ struct http_smtp_opts {
     size_t message_len;          /* <= HTTP_MAX_REQUEST_BODY */
     uint64_t connect_timeout_ms; /* TCP + TLS handshake */
     uint64_t timeout_ms;         /* the whole conversation */
+    int plain; /* no TLS (config tls: none): smtp:// only, no username,
+                  and the connection only to a loopback address */
 };
 
 /*
@@ -234,7 +236,11 @@ struct http_smtp_opts {
  * reply code in status such as 550) or HTTP_ERR_TIMEOUT; no body.
  * Returns NULL (cb never called) for invalid options: a URL that is not
  * smtp:// or smtps:// or holds userinfo, no sender or recipient, a
- * sender or recipient with CR, LF, '<' or '>'.
+ * sender or recipient with CR, LF, '<' or '>', plain with smtps:// or a
+ * username.  Plain or not, TLS is never optional: without plain it is
+ * required (a server that does not offer STARTTLS gets nothing), with
+ * plain it is not used, and a connection to an address that is not
+ * loopback is refused (HTTP_ERR_REFUSED).
  */
 struct http_handle *http_smtp_send(struct http_client *c,
                                    const struct http_smtp_opts *opts,

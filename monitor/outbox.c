@@ -66,6 +66,7 @@ struct ob_sink {
     char *username; /* secret; email: SMTP AUTH user or NULL (password:
                        secret) */
     char *ca_file;  /* email: PEM CAs, or NULL: the transport's */
+    int plain;      /* email: tls: none (smtp:// to loopback) */
     uint64_t timeout_ms;
     char where[OUTBOX_WHERE_MAX]; /* outbox_sink_where: loggable */
     struct ob_job *job;           /* in flight, or NULL */
@@ -860,6 +861,7 @@ job_start_smtp(struct ob_job *j, char *err, size_t errlen)
     so.username = s->username;
     so.password = s->secret;
     so.ca_file = s->ca_file;
+    so.plain = s->plain;
     so.message = msg;
     so.message_len = strlen(msg);
     so.timeout_ms = s->timeout_ms ? s->timeout_ms : OUTBOX_HTTP_TIMEOUT_MS;
@@ -1591,6 +1593,7 @@ outbox_new(const struct outbox_opts *opts, char *err, size_t errlen)
         s->from = dup_or_null(cs->from, &oom);
         s->username = dup_or_null(cs->username, &oom);
         s->ca_file = dup_or_null(cs->ca_file, &oom);
+        s->plain = cs->plain;
         if (cs->to.n > 0) {
             size_t k;
             s->to = calloc(cs->to.n + 1, sizeof(char *));

@@ -7,8 +7,9 @@
  * exec (a command with the alert in its environment and in a JSON file,
  * killed with its process group at its time limit), stdout (JSON
  * lines), alertmanager (POST <url>/api/v2/alerts), pagerduty,
- * github_issue and email (one RFC 5322 message over SMTP, TLS always:
- * implicit or STARTTLS required; http_smtp_send).  Webhook, exec and
+ * github_issue and email (one RFC 5322 message over SMTP, in TLS:
+ * implicit or STARTTLS required, unless tls: none to a loopback relay;
+ * http_smtp_send).  Webhook, exec and
  * stdout send the sink's envelope (format: tlogwatch, cloudevents, ocsf);
  * a webhook with signing: standard carries the Standard Webhooks
  * headers (webhook-id, webhook-timestamp, webhook-signature) instead of

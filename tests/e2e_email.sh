@@ -244,6 +244,48 @@ d = [e for e in E if e['event'] == 'data']
 sys.exit(len(d) != 1 or not d[0]['tls'] or d[0]['user'] != '$SUSER')"
 smtp_stop
 
+# ---- tls: none: plain SMTP to a relay on this machine --------------------------
+# A local MTA without a certificate (mode relay: no STARTTLS, no AUTH):
+# delivered in clear with tls: none (config allows it only for a loopback
+# host, without credentials: test_config); the same relay with the
+# default (TLS required) gets nothing.
+RPORT=$(free_port)
+for t in none required; do
+    tw_config "$T/r-$t.yaml" "$TL_URL_a" "$TL_DIR_a/trusted_root.json" "$T/r.db" \
+        "  - name: relay" \
+        "    type: email" \
+        "    url: \"smtp://127.0.0.1:$RPORT\"" \
+        "    from: tlogwatch@example.org" \
+        "    to: [security@example.org, oncall+tlw@example.net]" \
+        "    tls: $t"
+done
+mkdir -p "$T/relay"
+smtp_start relay "$T/pki" "$T/relay" "$RPORT"
+"$BIN" test-alert -c "$T/r-required.yaml" >"$T/rr.out" 2>"$T/rr.err"
+check "relay, tls: required (the default): test-alert exit 1, FAILED" \
+    bash -c "[ $? -eq 1 ] && grep -q '^relay (email smtp://127.0.0.1:$RPORT/...): FAILED: ' '$T/rr.out'"
+check "relay, tls: required: the relay got EHLO only (no MAIL, RCPT, DATA)" \
+    nothing_sent "$T/relay"
+"$BIN" test-alert -c "$T/r-none.yaml" >"$T/rn.out" 2>"$T/rn.err"
+check "relay, tls: none: test-alert ok" \
+    grep -q "^relay (email smtp://127.0.0.1:$RPORT/...): ok$" "$T/rn.out"
+RID=$(sed -n 's/^sending monitor.test //p' "$T/rn.out")
+check "relay, tls: none: one message, in clear, no AUTH, envelope from/to" \
+    ev "$T/relay" "
+d = [e for e in E if e['event'] == 'data']
+ok = (len(d) == 1 and not d[0]['tls'] and d[0]['user'] is None
+      and d[0]['from'] == 'tlogwatch@example.org'
+      and d[0]['to'] == ['security@example.org', 'oncall+tlw@example.net']
+      and not any(e['event'] == 'auth' for e in E))
+sys.exit(not ok)"
+"$PY" -c "
+import email, email.policy, sys
+m = email.message_from_bytes(open('$T/relay/msg-1.eml','rb').read(), policy=email.policy.default)
+sys.stdout.buffer.write(list(m.iter_parts())[1].get_payload(decode=True))" >"$T/rn.doc"
+check "relay, tls: none: the message parses (headers, Message-ID from the id, parts)" \
+    msg_ok "$T/relay/msg-1.eml" "$RID" "$T/rn.doc" "Test alert from tlogwatch"
+smtp_stop
+
 # ---- the outbox: no STARTTLS, a refused STARTTLS, a rogue CA, then delivery ----
 "$BIN" once -c "$T/a.yaml" >"$T/sync.out" 2>"$T/sync.err"
 check "sync: once exits 0" test $? -eq 0

@@ -818,6 +818,7 @@ test_json_difference(void **state)
 
 /* ---- error classes ---------------------------------------------------- */
 
+#define EMAIL_OK "from: a@example.org, to: [b@example.org]"
 /* An email sink: secrets from the environment, a real PEM ca_file; its
  * twin: the ca_file that is not PEM is refused. */
 static void
@@ -852,7 +853,32 @@ test_email_sink(void **state)
     assert_string_equal(k->ca_file, pem);
     assert_int_equal(k->min_severity, CONFIG_SEVERITY_WARNING);
     assert_string_equal(config_sink_type_name(k->type), "email");
+    assert_int_equal(k->plain, 0); /* TLS required by default */
     config_free(cfg);
+    /* tls: none, to a relay on this machine (bad cases: elsewhere, with
+     * smtps://, credentials or a ca_file); tls: required is the default */
+    cfg = expect_ok(BASE_LOG "notify:\n  - {name: m, type: email, url: "
+                             "\"smtp://127.0.0.1:2525\", " EMAIL_OK
+                             ", tls: none}\n  - {name: n, type: email, url: "
+                             "\"smtp://localhost\", " EMAIL_OK
+                             ", tls: none}\n  - {name: o, type: email, url: "
+                             "\"smtp://[::1]:25\", " EMAIL_OK
+                             ", tls: none}\n  - {name: r, type: email, url: "
+                             "\"smtp://m.example\", " EMAIL_OK
+                             ", tls: required}\n");
+    assert_int_equal(cfg->sinks[0].plain, 1);
+    assert_int_equal(cfg->sinks[1].plain, 1);
+    assert_int_equal(cfg->sinks[2].plain, 1);
+    assert_int_equal(cfg->sinks[3].plain, 0);
+    config_free(cfg);
+    fmt(text, sizeof(text),
+        BASE_LOG "notify:\n  - {name: m, type: email, url: "
+                 "\"smtp://127.0.0.1\", " EMAIL_OK ", ca_file: \"%s\", "
+                 "tls: none}\n",
+        pem);
+    expect_one_error(text, "none", 1,
+                     "tls: none with a ca_file: there is no TLS to trust it "
+                     "for");
     unsetenv("TLW_SMTP_PASS");
     unsetenv("TLW_SMTP_USER");
     unsetenv("TLW_SMTP_URL");
@@ -1102,8 +1128,7 @@ static const struct bad_case bad_cases[] = {
     {BASE_LOG "notify:\n  - {name: s, type: sms}\n", "sms", 1,
      "notify[0].type: must be one of slack, webhook, exec, stdout, "
      "alertmanager, pagerduty, github_issue, email"},
-/* email */
-#define EMAIL_OK "from: a@example.org, to: [b@example.org]"
+    /* email */
     {BASE_LOG "notify:\n  - {name: s, type: email, " EMAIL_OK "}\n", "{name: s",
      1, "notify[0]: missing required key 'url'"},
     {BASE_LOG "notify:\n  - {name: s, type: email, url: "
@@ -1133,6 +1158,25 @@ static const struct bad_case bad_cases[] = {
               "\"smtps://m.example\", " EMAIL_OK
               ", ca_file: /nonexistent/ca.pem}\n",
      "/nonexistent", 1, "notify[0].ca_file: /nonexistent/ca.pem: No such file"},
+    {BASE_LOG "notify:\n  - {name: s, type: email, url: "
+              "\"smtp://mail.example.org\", " EMAIL_OK ", tls: none}\n",
+     "none", 1, "notify[0].tls: tls: none is only allowed for a loopback host"},
+    {BASE_LOG "notify:\n  - {name: s, type: email, url: "
+              "\"smtp://127.0.0.1.example.org\", " EMAIL_OK ", tls: none}\n",
+     "none", 1, "only allowed for a loopback host"},
+    {BASE_LOG "notify:\n  - {name: s, type: email, url: "
+              "\"smtps://127.0.0.1\", " EMAIL_OK ", tls: none}\n",
+     "none", 1, "an smtps:// server always speaks TLS"},
+    {BASE_LOG "notify:\n  - {name: s, type: email, url: "
+              "\"smtp://127.0.0.1\", " EMAIL_OK
+              ", username: u, password: p, tls: none}\n",
+     "none", 1, "credentials are never sent without TLS"},
+    {BASE_LOG "notify:\n  - {name: s, type: email, url: "
+              "\"smtp://127.0.0.1\", " EMAIL_OK ", tls: off}\n",
+     "off", 1, "notify[0].tls: must be one of required, none, not 'off'"},
+    {BASE_LOG "notify:\n  - {name: s, type: webhook, url: "
+              "\"https://h.example/x\", tls: none}\n",
+     "tls:", 1, "notify[0]: key 'tls' does not apply to type webhook"},
     {BASE_LOG "notify:\n  - {name: s, type: webhook, url: "
               "\"https://h.example/x\", to: [a@example.org]}\n",
      "to:", 1, "notify[0]: key 'to' does not apply to type webhook"},

@@ -2159,6 +2159,50 @@ test_smtp_stalled(void **state)
     mute_stop(&m);
 }
 
+/*
+ * tls: none (plain): only smtp:// without a username, and only to a
+ * loopback address: to another one the socket is never opened.  Twin:
+ * plain to the loopback server connects (and times out on its silence).
+ */
+static void
+test_smtp_plain(void **state)
+{
+    struct fx *fx = *state;
+    struct mute_smtp m;
+    struct http_smtp_opts so;
+    struct got g = {0};
+    char url[128];
+
+    smtp_opts_for(&so, "smtps://127.0.0.1:1", 300);
+    so.plain = 1;
+    assert_null(http_smtp_send(fx->c, &so, on_done, &g));
+    smtp_opts_for(&so, "smtp://127.0.0.1:1", 300);
+    so.plain = 1;
+    so.username = "u";
+    so.password = "p";
+    assert_null(http_smtp_send(fx->c, &so, on_done, &g));
+
+    /* TEST-NET-1: never connected to, refused before any packet */
+    smtp_opts_for(&so, "smtp://192.0.2.1:25", 5000);
+    so.plain = 1;
+    assert_non_null(http_smtp_send(fx->c, &so, on_done, &g));
+    assert_int_equal(run_until(fx, &g.calls, 1), 0);
+    assert_int_equal(g.result, HTTP_ERR_REFUSED);
+    assert_non_null(strstr(g.error, "off loopback refused"));
+    got_reset(&g);
+
+    mute_start(fx, &m, 1);
+    fmt(url, sizeof(url), "smtp://127.0.0.1:%u", (unsigned)m.port);
+    smtp_opts_for(&so, url, 300);
+    so.plain = 1;
+    assert_non_null(http_smtp_send(fx->c, &so, on_done, &g));
+    assert_int_equal(run_until(fx, &g.calls, 1), 0);
+    assert_int_equal(g.result, HTTP_ERR_TIMEOUT);
+    assert_int_equal(m.naccepted, 1);
+    got_reset(&g);
+    mute_stop(&m);
+}
+
 /* ---- TLS ---- */
 
 static void
@@ -2525,6 +2569,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_5xx_and_401, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_smtp_stalled, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_smtp_plain, setup, teardown),
         cmocka_unit_test_setup_teardown(test_size_cap, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gzip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_budget_bounds, setup, teardown),

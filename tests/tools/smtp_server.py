@@ -16,6 +16,8 @@ Modes:
   smtps     implicit TLS on connect
   notls     no STARTTLS offered; AUTH offered in clear (a client that sends
             anything but EHLO/QUIT here has failed open)
+  relay     a local relay: no STARTTLS, no AUTH (CERT, USER ignored), as
+            a machine's own MTA on loopback (the sink's tls: none)
   refuse    STARTTLS offered, but answered 454 (TLS not available)
   reject    as starttls, but every RCPT is answered 550 (no such user)
   tempfail  as starttls, but the first DATA is answered 451 after the
@@ -135,7 +137,7 @@ def main():
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(CERT, KEY)
     kw = {}
-    if USER is not None:
+    if USER is not None and MODE != "relay":
         # implicit TLS is TLS too, though aiosmtpd counts only STARTTLS
         kw = {"authenticator": authenticator, "auth_required": True,
               "auth_require_tls": MODE not in ("notls", "smtps")}
@@ -145,7 +147,7 @@ def main():
     elif MODE == "smtps":
         c = Ctl(Recording, Handler(), hostname="127.0.0.1", port=PORT,
                 ssl_context=ctx, **kw)
-    elif MODE == "notls":
+    elif MODE in ("notls", "relay"):
         c = Ctl(Recording, Handler(), hostname="127.0.0.1", port=PORT, **kw)
     elif MODE == "refuse":
         c = Ctl(RefuseTLS, Handler(), hostname="127.0.0.1", port=PORT,
