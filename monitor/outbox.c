@@ -454,7 +454,7 @@ http_done(const struct http_response *resp, void *arg)
     enum outbox_verdict v;
     char err[OUTBOX_ERROR_MAX];
     const char *what = "";
-    char rl[96];
+    char rl[64];
     uint64_t wait_s = 0;
     int has_wait = 0;
 
@@ -495,8 +495,11 @@ http_done(const struct http_response *resp, void *arg)
         if (resp->body != NULL && resp->body_len > 0) {
             notify_redact_reply(resp->body, resp->body_len, kept, sizeof(kept));
         }
-        snprintf(err, sizeof(err), "HTTP %d%s%s%s", resp->status, what,
-                 kept[0] ? ": " : "", kept);
+        /* cut to OUTBOX_ERROR_MAX: the reply's end may go */
+        if (snprintf(err, sizeof(err), "HTTP %d%s%s%s", resp->status, what,
+                     kept[0] ? ": " : "", kept) < 0) {
+            err[0] = '\0';
+        }
     }
     if (has_wait) {
         job_done(j, v, resp->status, 1, wait_s, err);
