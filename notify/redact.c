@@ -7,7 +7,8 @@
  * ("'<>()[]{},;|`).  A chunk that looks like a URL or a path is replaced
  * as a whole; any other chunk is split into words (letters, digits and
  * "+/_-", the base64url alphabet) and separators.  A word is replaced when
- * it is token-shaped or follows a credential name ("token", "api_key",
+ * it is token-shaped (whatever it holds: a random token may contain "sig"
+ * or "key") or follows a credential name ("token", "api_key",
  * "Authorization: Bearer" ...), whatever separates them.  Each chunk is
  * judged whole before anything of it is written, so the cut at the output
  * limit can only shorten what was already judged safe to show.  A marker
@@ -294,10 +295,17 @@ notify_redact_reply(const char *s, size_t len, char *out, size_t outcap)
             while (j < b && rd_word((unsigned char)s[j])) {
                 j++;
             }
-            if (rd_credential_name(s + w, j - w)) {
+            if (rd_token_shaped(s + w, j - w)) {
+                /* Judged first: a random token may hold "sig", "key" or
+                 * "jwt" (in about 1 of 300 base64url tokens of 32
+                 * characters); it is still replaced.  One that holds a
+                 * credential name announces a value all the same. */
+                rd_put(&o, NOTIFY_REDACTED, strlen(NOTIFY_REDACTED));
+                pending = rd_credential_name(s + w, j - w);
+            } else if (rd_credential_name(s + w, j - w)) {
                 rd_put(&o, s + w, j - w);
                 pending = 1;
-            } else if (pending || rd_token_shaped(s + w, j - w)) {
+            } else if (pending) {
                 rd_put(&o, NOTIFY_REDACTED, strlen(NOTIFY_REDACTED));
                 pending = 0;
             } else {

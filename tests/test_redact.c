@@ -198,6 +198,49 @@ test_reply_runs(void **state)
     assert_string_equal(reply(in), "jwt [redacted].[redacted].[redacted]");
 }
 
+/* A token-shaped word is replaced whatever it holds: one in about 300
+ * random base64url tokens of 32 characters contains "sig", "key" or
+ * "jwt", and was shown as a credential name (e2e_secrets leaked the
+ * first one below about once in 110 runs).  One that holds a name still
+ * announces a value. */
+static void
+test_reply_runs_holding_names(void **state)
+{
+    static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                              "abcdefghijklmnopqrstuvwxyz0123456789-_";
+    static const char *const names[] = {"sig", "KEY", "jWt", "Pass", "auth"};
+    char tokbuf[40], in[128];
+    const char *out;
+    uint64_t x = 0x9e3779b97f4a7c15ULL;
+    size_t i, k;
+
+    (void)state;
+    assert_string_equal(reply("trace Ek9QCjnxNySMED1zsgtX6isIGjaYuH-z\"}"),
+                        "trace [redacted]\"}");
+    assert_string_equal(reply("{\"reply_token\": \"q7sIgq7q7q7q7q7q7q7q7q\"}"),
+                        "{\"reply_token\": \"[redacted]\"}");
+    assert_string_equal(reply("api_key_0123456789abcdef=v1 ok"),
+                        "[redacted]=[redacted] ok");
+    /* Twin: a name that is not token-shaped is shown, its value is not. */
+    assert_string_equal(reply("api_key_01=v1 ok"), "api_key_01=[redacted] ok");
+    /* 2,000 random 32-character tokens, each with a name at some place:
+     * after a plain word and after a credential name. */
+    for (i = 0; i < 2000; i++) {
+        for (k = 0; k < 32; k++) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            tokbuf[k] = b64[(x >> 33) % 64];
+        }
+        tokbuf[32] = '\0';
+        memcpy(tokbuf + (x >> 40) % 28, names[i % 5], strlen(names[i % 5]));
+        snprintf(in, sizeof(in), "trace %s; token=%s", tokbuf, tokbuf);
+        out = reply(in);
+        if (strstr(out, tokbuf) != NULL ||
+            strcmp(out, "trace [redacted]; token=[redacted]") != 0) {
+            fail_msg("'%s' gave '%s'", in, out);
+        }
+    }
+}
+
 static void
 test_reply_twice(void **state)
 {
@@ -270,6 +313,7 @@ main(void)
         cmocka_unit_test(test_reply_urls),
         cmocka_unit_test(test_reply_credentials),
         cmocka_unit_test(test_reply_runs),
+        cmocka_unit_test(test_reply_runs_holding_names),
         cmocka_unit_test(test_reply_twice),
         cmocka_unit_test(test_reply_clean_and_cut),
     };
