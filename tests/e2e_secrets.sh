@@ -4,9 +4,10 @@
 # misbehaves the way real ones do: it answers every delivery with an error
 # whose body echoes the request URL (path token and query token), the full
 # URL, and tokens of its own (after a credential name, in a JSON field and
-# bare).  The webhook's URL keeps its token in the path (Discord style)
-# and the query, the Slack hook in its path; an email sink holds SMTP AUTH
-# credentials (username and password, both secrets).
+# bare; the bare one holds "sig", "key" or "jwt").  The webhook's URL
+# keeps its token in the path (Discord style) and the query, the Slack
+# hook in its path; an email sink holds SMTP AUTH credentials (username
+# and password, both secrets).
 #
 # Searched for every secret and every echoed token, and for the sinks'
 # paths at all (a sink is shown as scheme://host/... only): the daemon's
@@ -28,7 +29,12 @@ QTOK=$(tok)     # in the webhook's query
 SLACKTOK=$(tok) # the Slack hook's last path segment
 REPLYTOK=$(tok) # the receiver's own tokens, echoed in its replies
 REPLYTOK2=$(tok)
-REPLYTOK3=$(tok)
+# The bare one always holds a credential name at a random place (one
+# random token in about 300 does): it is a token all the same.
+REPLYTOK3=$(python3 -c 'import secrets
+t, n = secrets.token_urlsafe(24), secrets.choice(["sIg", "KeY", "jwT"])
+i = secrets.randbelow(len(t) - 2)
+print(t[:i] + n + t[i + 3:])')
 export HOOK_SECRET="hmac-$(tok)"
 # Standard Webhooks keys (a rotation: two) and an Alertmanager URL token.
 WHKEY1=$(openssl rand -base64 32)
