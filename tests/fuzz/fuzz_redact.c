@@ -2,7 +2,9 @@
  * fuzz_redact.c: libFuzzer target for notify/redact.h, fed with any bytes
  * (a receiver's reply is untrusted).  Checks the contracts: the kept reply
  * is at most NOTIFY_REPLY_MAX bytes of printable ASCII and holds no "://"
- * (nor after a second pass, as the outbox makes);
+ * and no token-shaped word (NOTIFY_REDACT_LONG_MIN base64url bytes, or
+ * NOTIFY_REDACT_RUN_MIN with a digit and a letter), nor after a second
+ * pass, as the outbox makes;
  * a URL made of the input shows nothing after "scheme://host/" but "...".
  * The input is not NUL-terminated and must never be read past size.
  */
@@ -13,6 +15,33 @@
 #include "notify/redact.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* s holds a base64url word that the reply rules call a token. */
+static int
+has_token(const char *s)
+{
+    size_t n = 0, digits = 0, letters = 0;
+
+    for (;; s++) {
+        char c = *s;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
+            letters++;
+        } else if (c >= '0' && c <= '9') {
+            digits++;
+        } else if (c != '+' && c != '/' && c != '_' && c != '-') {
+            if (n >= NOTIFY_REDACT_LONG_MIN ||
+                (n >= NOTIFY_REDACT_RUN_MIN && digits > 0 && letters > 0)) {
+                return 1;
+            }
+            if (c == '\0') {
+                return 0;
+            }
+            n = digits = letters = 0;
+            continue;
+        }
+        n++;
+    }
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -26,7 +55,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     notify_redact_reply(out, strlen(out), again, sizeof(again));
     for (k = 0; k < 2; k++) {
         n = strlen(pass[k]);
-        if (n > NOTIFY_REPLY_MAX || strstr(pass[k], "://") != NULL) {
+        if (n > NOTIFY_REPLY_MAX || strstr(pass[k], "://") != NULL ||
+            has_token(pass[k])) {
             abort();
         }
         for (i = 0; i < n; i++) {
