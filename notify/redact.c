@@ -9,7 +9,10 @@
  * "+/_-", the base64url alphabet) and separators.  A word is replaced when
  * it is token-shaped (whatever it holds: a random token may contain "sig"
  * or "key") or follows a credential name ("token", "api_key",
- * "Authorization: Bearer" ...), whatever separates them.  Each chunk is
+ * "Authorization: Bearer" ...), whatever separates them; a value that
+ * itself holds a name ("password: passw0rd") is replaced, and the word
+ * after it too: only an authentication scheme word (Bearer, Basic, Token,
+ * Digest) is shown between a name and its value.  Each chunk is
  * judged whole before anything of it is written, so the cut at the output
  * limit can only shorten what was already judged safe to show.  A marker
  * this module wrote ("[redacted]", "[url]") is kept as it is, so a second
@@ -212,6 +215,23 @@ rd_credential_name(const char *w, size_t n)
     return 0;
 }
 
+/* An HTTP authentication scheme word ("Authorization: Bearer X"): after
+ * a credential name it is shown, and the value is still to come. */
+static int
+rd_auth_scheme(const char *w, size_t n)
+{
+    static const char *const schemes[] = {"bearer", "basic", "token", "digest",
+                                          NULL};
+    size_t i;
+
+    for (i = 0; schemes[i] != NULL; i++) {
+        if (strlen(schemes[i]) == n && strncasecmp(w, schemes[i], n) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* A word shaped like a token, key, digest or signature. */
 static int
 rd_token_shaped(const char *w, size_t n)
@@ -302,9 +322,14 @@ notify_redact_reply(const char *s, size_t len, char *out, size_t outcap)
                  * credential name announces a value all the same. */
                 rd_put(&o, NOTIFY_REDACTED, strlen(NOTIFY_REDACTED));
                 pending = rd_credential_name(s + w, j - w);
-            } else if (rd_credential_name(s + w, j - w)) {
+            } else if (rd_credential_name(s + w, j - w) &&
+                       (!pending || rd_auth_scheme(s + w, j - w))) {
                 rd_put(&o, s + w, j - w);
                 pending = 1;
+            } else if (pending && rd_credential_name(s + w, j - w)) {
+                /* A value holding a name ("password: passw0rd", "token:
+                 * mykey") is a value: replaced, and what follows too. */
+                rd_put(&o, NOTIFY_REDACTED, strlen(NOTIFY_REDACTED));
             } else if (pending) {
                 rd_put(&o, NOTIFY_REDACTED, strlen(NOTIFY_REDACTED));
                 pending = 0;

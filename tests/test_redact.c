@@ -168,6 +168,22 @@ test_reply_credentials(void **state)
     /* Twin: ordinary words after ordinary names are kept. */
     assert_string_equal(reply("error: rate limited, retry=5"),
                         "error: rate limited, retry=5");
+    /* A value that holds a name is a value (it was shown as a name, and
+     * the word after it replaced instead), and what follows it goes too;
+     * only an authentication scheme is shown between name and value. */
+    assert_string_equal(reply("password: passw0rd"), "password: [redacted]");
+    assert_string_equal(reply("token: mykey ok"),
+                        "token: [redacted] [redacted]");
+    assert_string_equal(reply("{\"secret\":\"mysecret\",\"n\":1}"),
+                        "{\"secret\":\"[redacted]\",\"[redacted]\":1}");
+    assert_string_equal(reply("token_type: bearer, access_token: k1"),
+                        "token_type: bearer, [redacted]: [redacted]");
+    assert_string_equal(reply("Authorization: Basic dXNlcjpw"),
+                        "Authorization: Basic [redacted]");
+    assert_string_equal(reply("auth: Token abc"), "auth: Token [redacted]");
+    /* Twin: a name after a value that is not one starts anew. */
+    assert_string_equal(reply("password: hunter2 api_key: x ok"),
+                        "password: [redacted] api_key: [redacted] ok");
 }
 
 static void
