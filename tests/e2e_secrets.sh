@@ -73,7 +73,10 @@ class H(http.server.BaseHTTPRequestHandler):
         }) + "\nPOST " + self.path + " token=" + t1
         b = body.encode()
         with open(log, "a") as f:
-            f.write(json.dumps({"path": self.path}) + "\n")
+            # std (signing: standard) shares hook's URL: told apart by
+            # the Standard Webhooks header
+            f.write(json.dumps({"path": self.path,
+                                "std": "webhook-id" in self.headers}) + "\n")
         # Slack refuses for good (400), the webhook fails and is retried.
         self.send_response(400 if slack else 500)
         self.send_header("Content-Type", "application/json")
@@ -85,7 +88,7 @@ print("listening", flush=True)
 http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
 PY
 E2E_PIDS+=($!)
-wait_until 60 grep -qs listening "$T/recv.out"
+check "the receiver listens" wait_until 60 grep -qs listening "$T/recv.out"
 
 # ---- the daemon ----------------------------------------------------------
 tl_start a 60
@@ -114,10 +117,17 @@ tl_admin a append '{"repository":"acme/enclave-app","workflow":".github/workflow
 TLOGWATCH_DEBUG=1 "$BIN" run -c "$T/a.yaml" >"$T/run.out" 2>"$T/run.err" &
 RPID=$!
 E2E_PIDS+=($RPID)
-hits() { [ -f "$T/recv.jsonl" ] && grep -c "$1" "$T/recv.jsonl" || echo 0; }
+# requests whose line holds the fixed string $1 (0 before the first)
+hits() {
+    local n
+    n=$(grep -c -F -- "$1" "$T/recv.jsonl" 2>/dev/null)
+    echo "${n:-0}"
+}
 at_least() { [ "$(hits "$1")" -ge "$2" ]; } # pattern n
 check "the webhook was tried twice (a retry after the 500)" \
-    wait_until 120 at_least "/api/webhooks/987654/$PATHTOK?token=$QTOK" 2
+    wait_until 120 at_least "/api/webhooks/987654/$PATHTOK?token=$QTOK\", \"std\": false" 2
+check "the Standard Webhooks sink was tried (same URL)" \
+    wait_until 120 at_least "/api/webhooks/987654/$PATHTOK?token=$QTOK\", \"std\": true" 1
 check "the Slack hook was tried" wait_until 120 at_least "/services/T0001/B0001/$SLACKTOK" 1
 check "the Alertmanager sink was tried (its API v2 under the secret path)" \
     wait_until 120 at_least "/am/$AMTOK/api/v2/alerts" 1
@@ -174,7 +184,8 @@ check "/api/v1/status names the sinks (redacted)" \
     grep -q "http://127.0.0.1:$RPORT/\.\.\." "$T/api.json"
 SURFACES+=("$T/dash.html" "$T/api.json" "$T/metrics.txt")
 check "state.db, -wal and -shm are 0600" \
-    bash -c "[ \"\$(stat -c '%a' '$T/state.db' '$T/state.db-wal' '$T/state.db-shm' | sort -u)\" = 600 ]"
+    bash -c "[ -f '$T/state.db-wal' ] && [ -f '$T/state.db-shm' ] &&
+        [ \"\$(stat -c '%a' '$T/state.db' '$T/state.db-wal' '$T/state.db-shm' | sort -u)\" = 600 ]"
 check "report files are 0640" \
     bash -c "[ \"\$(find '$T/reports' -name 'report-*' ! -name '*.tmp' -exec stat -c '%a' {} + | sort -u)\" = 640 ]"
 kill -TERM $RPID
