@@ -62,8 +62,9 @@ die() {
     exit 1
 }
 
+# below the ephemeral range, so no client connection takes it first
 free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+    python3 "$(dirname "$0")/../tests/tools/free_port.py"
 }
 
 admin() { # op [json]

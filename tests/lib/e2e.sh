@@ -38,8 +38,10 @@ e2e_cleanup() {
 }
 trap e2e_cleanup EXIT
 
+# A free port below the ephemeral range: no client connection of the
+# suite can take it before the server binds it (tests/tools/free_port.py).
 free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+    python3 "$TLOGWATCH_SRC/tests/tools/free_port.py"
 }
 
 e2e_up_or_gone() { # url pid: URL answers, or PID ended

@@ -36,7 +36,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -46,12 +45,8 @@ import urllib.parse
 REGISTRY_BIN = os.environ.get("TLOGWATCH_REGISTRY_BIN", "/usr/bin/docker-registry")
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from free_port import free_port  # noqa: E402  (below the ephemeral range)
 
 
 def main():
