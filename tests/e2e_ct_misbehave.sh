@@ -74,12 +74,7 @@ heads_ok() {
 ct_root() {
     local out="$T/root-$1.json" dir
     eval "dir=\$TL_DIR_$1"
-    python3 - "$dir/trusted_root.json" "$TL_DIR_rk/trusted_root.json" "$out" <<'PY'
-import json, sys
-ct, rk = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
-ct["tlogs"] = rk["tlogs"]
-json.dump(ct, open(sys.argv[3], "w"), indent=2)
-PY
+    ct_trusted_root "$dir/trusted_root.json" "$TL_DIR_rk/trusted_root.json" "$out"
     eval "ROOT_$1=$out"
 }
 # fresh NAME ENTRIES [yaml lines]: a new CT test log, its root, a config

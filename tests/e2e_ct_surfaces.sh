@@ -30,13 +30,8 @@ fi
 tl_start rk 10
 tl_start_ct ct 30
 CT_URL=$(cat "$TL_DIR_ct/url")
-python3 - "$TL_DIR_ct/trusted_root.json" "$TL_DIR_rk/trusted_root.json" \
-    "$T/root.json" <<'PY'
-import json, sys
-ct, rk = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
-ct["tlogs"] = rk["tlogs"]  # the CT log's CA issues every watched certificate
-json.dump(ct, open(sys.argv[3], "w"), indent=2)
-PY
+ct_trusted_root "$TL_DIR_ct/trusted_root.json" "$TL_DIR_rk/trusted_root.json" \
+    "$T/root.json"
 PORT=$(free_port)
 S=http://127.0.0.1:$PORT
 cat >"$T/w.yaml" <<YAML

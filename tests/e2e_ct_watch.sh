@@ -25,13 +25,8 @@ UNLOGGED_D=60 # (d)'s: once must have read it before, however loaded the machine
 tl_start rk 10
 tl_start_ct ct 30
 CT_URL=$(cat "$TL_DIR_ct/url")
-python3 - "$TL_DIR_ct/trusted_root.json" "$TL_DIR_rk/trusted_root.json" \
-    "$T/root.json" <<'PY'
-import json, sys
-ct, rk = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
-ct["tlogs"] = rk["tlogs"]  # the CT log's CA issues every watched certificate
-json.dump(ct, open(sys.argv[3], "w"), indent=2)
-PY
+ct_trusted_root "$TL_DIR_ct/trusted_root.json" "$TL_DIR_rk/trusted_root.json" \
+    "$T/root.json"
 cat >"$T/w.yaml" <<YAML
 state: $T/w.db
 trusted_root: $T/root.json

@@ -112,12 +112,7 @@ check "run exits 0" test $? -eq 0
 # the certificate would wait.
 tl_start_ct ct 10
 CT_URL=$(cat "$TL_DIR_ct/url")
-python3 - "$TL_DIR_ct/trusted_root.json" "$ROOT" "$T/u-root.json" <<'PY'
-import json, sys
-ct, rk = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
-ct["tlogs"] = rk["tlogs"]  # the CT log's CA issues the watched certificate
-json.dump(ct, open(sys.argv[3], "w"), indent=2)
-PY
+ct_trusted_root "$TL_DIR_ct/trusted_root.json" "$ROOT" "$T/u-root.json"
 cat >"$T/u.yaml" <<YAML
 state: $T/u.db
 trusted_root: $T/u-root.json

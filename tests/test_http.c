@@ -2075,7 +2075,8 @@ mute_read(struct mute_smtp *m, char *out, size_t cap)
 }
 
 static void
-smtp_opts_for(struct http_smtp_opts *so, const char *url, uint64_t timeout)
+smtp_opts_for(struct http_smtp_opts *so, const char *url, uint64_t timeout,
+              int plain)
 {
     static const char *const rcpt[] = {"sec@example.test"};
     static const char msg[] = "Subject: t\r\n\r\nbody\r\n";
@@ -2088,6 +2089,7 @@ smtp_opts_for(struct http_smtp_opts *so, const char *url, uint64_t timeout)
     so->message = msg;
     so->message_len = sizeof(msg) - 1;
     so->timeout_ms = timeout;
+    so->plain = plain;
 }
 
 /*
@@ -2111,7 +2113,7 @@ test_smtp_stalled(void **state)
     for (greet = 0; greet <= 1; greet++) {
         mute_start(fx, &m, greet);
         fmt(url, sizeof(url), "smtp://127.0.0.1:%u", (unsigned)m.port);
-        smtp_opts_for(&so, url, 300);
+        smtp_opts_for(&so, url, 300, 0);
         t0 = now_ms();
         assert_non_null(http_smtp_send(fx->c, &so, on_done, &g));
         assert_int_equal(run_until(fx, &g.calls, 1), 0);
@@ -2137,7 +2139,7 @@ test_smtp_stalled(void **state)
      * deadline near): a log's request on the same client is answered */
     mute_start(fx, &m, 1);
     fmt(url, sizeof(url), "smtp://127.0.0.1:%u", (unsigned)m.port);
-    smtp_opts_for(&so, url, 0); /* the default deadline, a minute */
+    smtp_opts_for(&so, url, 0, 0); /* the default deadline, a minute */
     assert_non_null(http_smtp_send(fx->c, &so, on_done, &g));
     assert_int_equal(run_until(fx, &m.naccepted, 1), 0);
     fmt(url, sizeof(url), "%s/bytes/10", fx->a.url);
@@ -2173,18 +2175,15 @@ test_smtp_plain(void **state)
     struct got g = {0};
     char url[128];
 
-    smtp_opts_for(&so, "smtps://127.0.0.1:1", 300);
-    so.plain = 1;
+    smtp_opts_for(&so, "smtps://127.0.0.1:1", 300, 1);
     assert_null(http_smtp_send(fx->c, &so, on_done, &g));
-    smtp_opts_for(&so, "smtp://127.0.0.1:1", 300);
-    so.plain = 1;
+    smtp_opts_for(&so, "smtp://127.0.0.1:1", 300, 1);
     so.username = "u";
     so.password = "p";
     assert_null(http_smtp_send(fx->c, &so, on_done, &g));
 
     /* TEST-NET-1: never connected to, refused before any packet */
-    smtp_opts_for(&so, "smtp://192.0.2.1:25", 5000);
-    so.plain = 1;
+    smtp_opts_for(&so, "smtp://192.0.2.1:25", 5000, 1);
     assert_non_null(http_smtp_send(fx->c, &so, on_done, &g));
     assert_int_equal(run_until(fx, &g.calls, 1), 0);
     assert_int_equal(g.result, HTTP_ERR_REFUSED);
@@ -2193,8 +2192,7 @@ test_smtp_plain(void **state)
 
     mute_start(fx, &m, 1);
     fmt(url, sizeof(url), "smtp://127.0.0.1:%u", (unsigned)m.port);
-    smtp_opts_for(&so, url, 300);
-    so.plain = 1;
+    smtp_opts_for(&so, url, 300, 1);
     assert_non_null(http_smtp_send(fx->c, &so, on_done, &g));
     assert_int_equal(run_until(fx, &g.calls, 1), 0);
     assert_int_equal(g.result, HTTP_ERR_TIMEOUT);

@@ -5,6 +5,8 @@
 #   tl_start NAME ENTRIES [flags]   start a test log, sets TL_URL_<NAME>,
 #                                   TL_DIR_<NAME>; waits until it answers
 #   tl_start_tiles / tl_start_ct NAME ENTRIES [flags]  the same, --tiles / --ct
+#   ct_trusted_root CT_ROOT REKOR_ROOT OUT  a CT test log's trusted root
+#                                   with a Rekor test log's tlogs
 #   tl_admin NAME OP [JSON]         POST /admin/OP, prints the response
 #   tw_config FILE URL ROOT STATE [extra yaml]   write a tlogwatch config
 #   check DESC CMD...               run CMD; count a pass or a failure
@@ -289,6 +291,18 @@ tl_start_ct() { # name entries [extra flags]
     echo "CT test log $name did not start:" >&2
     cat "$dir/stderr" >&2
     return 1
+}
+
+# ct_trusted_root CT_ROOT REKOR_ROOT OUT: the CT test log's trusted root
+# (its key under ctlogs, its CA issuing the watched certificates) with
+# the Rekor test log's tlogs, written to OUT.
+ct_trusted_root() {
+    python3 - "$1" "$2" "$3" <<'PY'
+import json, sys
+ct, rk = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+ct["tlogs"] = rk["tlogs"]
+json.dump(ct, open(sys.argv[3], "w"), indent=2)
+PY
 }
 
 e2e_ct_up_or_gone() { # url-file pid: the file is written, or PID ended
